@@ -1,0 +1,163 @@
+package interp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/memory"
+	"github.com/waggle-ebpf/waggle/isa"
+)
+
+const (
+	// StackSize is the size of one frame's stack, as in the kernel.
+	StackSize = 512
+	// MaxFrames is the deepest nesting of bpf-to-bpf calls, as in the kernel.
+	MaxFrames = 8
+	// DefaultBudget is the number of instructions a run may execute when
+	// the caller sets no budget.
+	DefaultBudget = 1 << 30
+	// checkInterval is how many instructions run between two looks at the
+	// context.
+	checkInterval = 1 << 16
+)
+
+// Errors a run can end with, besides memory faults and helper errors.
+var (
+	ErrBudgetExhausted = errors.New("instruction budget exhausted")
+	ErrCallDepth       = fmt.Errorf("bpf-to-bpf calls nested deeper than %d frames", MaxFrames)
+)
+
+// Machine is the mutable state of one run at a time: the stack, the memory
+// regions the program may access, and the call frames. A Machine is reused
+// from run to run to avoid allocation; it is not safe for concurrent use.
+type Machine struct {
+	// Memory holds the regions besides the stack that the program may
+	// access. The caller sets them before a run.
+	Memory memory.Memory
+	// Packet is the region that the legacy packet loads (LD_ABS, LD_IND)
+	// read. It should also be in Memory if the program may read it directly.
+	Packet memory.Region
+
+	stack     []uint64 // MaxFrames*StackSize bytes, frame 0 at the top
+	stackTop  uint64   // address one past the stack: r10 of frame 0
+	stackLo   uint64   // lowest address of the active frames
+	stackBase unsafe.Pointer
+	stackLen  uint64
+
+	depth        int
+	frames       [MaxFrames]frame
+	call         helper.Call
+	helperMemory memory.Memory // what helpers may access: stack and Memory
+	fault        *memory.Fault
+}
+
+type frame struct {
+	ret   int       // slot to return to
+	saved [4]uint64 // the caller's r6 to r9
+}
+
+// NewMachine allocates a machine.
+func NewMachine() *Machine {
+	m := &Machine{stack: make([]uint64, MaxFrames*StackSize/8)}
+	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + MaxFrames*StackSize
+	m.setDepth(0)
+	m.call = helper.NewCall(nil, &m.helperMemory)
+	return m
+}
+
+// setDepth makes the frames 0 to depth accessible.
+func (m *Machine) setDepth(depth int) {
+	m.depth = depth
+	m.stackLen = uint64(depth+1) * StackSize
+	m.stackLo = m.stackTop - m.stackLen
+	m.stackBase = unsafe.Add(unsafe.Pointer(unsafe.SliceData(m.stack)), MaxFrames*StackSize-m.stackLen)
+}
+
+// StackTop is r10 at the start of a run: the address one past frame 0.
+func (m *Machine) StackTop() uint64 { return m.stackTop }
+
+// access returns a pointer to the n bytes at addr, or nil after recording
+// the fault. The stack is tried first, inline.
+func (m *Machine) access(addr, n uint64, acc memory.Access) unsafe.Pointer {
+	if off := addr - m.stackLo; off < m.stackLen && m.stackLen-off >= n {
+		return unsafe.Add(m.stackBase, off)
+	}
+	return m.accessRegions(addr, n, acc)
+}
+
+func (m *Machine) accessRegions(addr, n uint64, acc memory.Access) unsafe.Pointer {
+	regions := m.Memory.Regions
+	for i := range regions {
+		r := &regions[i]
+		if p := r.Pointer(addr, n); p != nil {
+			if acc != memory.Read && !r.Writable {
+				break
+			}
+			return p
+		}
+	}
+	m.faultAt(addr, n, acc)
+	return nil
+}
+
+// faultAt records why the access at addr failed, with the stack among the
+// regions considered.
+func (m *Machine) faultAt(addr, n uint64, acc memory.Access) {
+	all := memory.Memory{Regions: make([]memory.Region, 0, len(m.Memory.Regions)+1)}
+	all.Regions = append(all.Regions, m.stackRegion())
+	all.Regions = append(all.Regions, m.Memory.Regions...)
+	if _, err := all.Lookup(addr, n, acc); err != nil {
+		m.fault = err.(*memory.Fault)
+		return
+	}
+	m.fault = &memory.Fault{Access: acc, Addr: addr, Size: n, Reason: "access refused"}
+}
+
+func (m *Machine) stackRegion() memory.Region {
+	b := unsafe.Slice((*byte)(m.stackBase), m.stackLen)
+	return memory.NewRegion(b, true, memory.KindStack)
+}
+
+// atomicAccess is access for atomic operations, which must be aligned.
+func (m *Machine) atomicAccess(addr, n uint64) unsafe.Pointer {
+	if addr%n != 0 {
+		m.fault = &memory.Fault{Access: memory.Atomic, Addr: addr, Size: n,
+			Reason: fmt.Sprintf("atomic access is not aligned to %d bytes", n)}
+		return nil
+	}
+	return m.access(addr, n, memory.Atomic)
+}
+
+// Error is a run that ended in error at an instruction.
+type Error struct {
+	Slot        int             // the instruction's slot
+	Instruction isa.Instruction // the instruction
+	Err         error           // what went wrong: a *memory.Fault, ErrBudgetExhausted, ...
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("instruction %d (%s): %v", e.Slot, e.Instruction, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// RunArgs are the inputs of one run.
+type RunArgs struct {
+	// R1 to R5 are the initial values of r1 to r5 (for example the context
+	// pointer); r0 and r6 to r9 start at zero, r10 at the top of the stack.
+	R1, R2, R3, R4, R5 uint64
+	// Context is checked for cancellation every few tens of thousands of
+	// instructions; nil means never.
+	Context context.Context
+	// Budget is the maximum number of instructions to execute; 0 means
+	// DefaultBudget.
+	Budget uint64
+}
+
+// errAt builds the error for the instruction at slot.
+func (p *Program) errAt(slot int, err error) error {
+	return &Error{Slot: slot, Instruction: p.insns[p.index[slot]], Err: err}
+}

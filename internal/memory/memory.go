@@ -1,0 +1,196 @@
+// Package memory is the model of the memory an eBPF program may touch: a set
+// of regions that waggle owns, each with its bounds and permission. Registers
+// hold the regions' real addresses, so that interpreted and compiled code see
+// the same pointers; every access that is not proven safe in advance is
+// checked here first.
+package memory
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Kind says what a region holds, for error messages and for the verifier.
+type Kind uint8
+
+// Region kinds.
+const (
+	KindStack Kind = iota
+	KindContext
+	KindPacket
+	KindMapValue
+	KindHelper // memory a helper handed to the program
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindStack:
+		return "stack"
+	case KindContext:
+		return "context"
+	case KindPacket:
+		return "packet"
+	case KindMapValue:
+		return "map value"
+	case KindHelper:
+		return "helper memory"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Region is a block of memory the program may access.
+type Region struct {
+	base     unsafe.Pointer // keeps the memory alive and anchors pointer arithmetic
+	Start    uint64         // the address of the first byte
+	Size     uint64
+	Writable bool
+	Kind     Kind
+}
+
+// NewRegion describes the bytes of b. An empty b gives an empty region that
+// no access can hit.
+func NewRegion(b []byte, writable bool, kind Kind) Region {
+	if len(b) == 0 {
+		return Region{Kind: kind}
+	}
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	return Region{base: p, Start: uint64(uintptr(p)), Size: uint64(len(b)), Writable: writable, Kind: kind}
+}
+
+// End is the address one past the region's last byte.
+func (r *Region) End() uint64 { return r.Start + r.Size }
+
+// Pointer returns the address of the n bytes at addr if they lie inside the
+// region, or nil. The comparison is done on offsets, so an address
+// computation that wrapped around never passes.
+func (r *Region) Pointer(addr, n uint64) unsafe.Pointer {
+	off := addr - r.Start
+	if off < r.Size && r.Size-off >= n {
+		return unsafe.Add(r.base, off)
+	}
+	return nil
+}
+
+// Bytes returns the region's bytes as a slice.
+func (r *Region) Bytes() []byte {
+	if r.base == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(r.base), r.Size)
+}
+
+// Access is the kind of memory access.
+type Access uint8
+
+// Accesses.
+const (
+	Read Access = iota
+	Write
+	Atomic
+)
+
+func (a Access) String() string {
+	switch a {
+	case Read:
+		return "read"
+	case Write:
+		return "write"
+	}
+	return "atomic update"
+}
+
+// Fault describes an access outside the memory a program may touch.
+type Fault struct {
+	Access Access
+	Addr   uint64
+	Size   uint64
+	Reason string // why the access was refused
+}
+
+func (f *Fault) Error() string {
+	return fmt.Sprintf("%s of %d bytes at %#x: %s", f.Access, f.Size, f.Addr, f.Reason)
+}
+
+// Memory is the set of regions one run may access. The zero value has none.
+type Memory struct {
+	Regions []Region
+}
+
+// Add appends a region.
+func (m *Memory) Add(r Region) {
+	if r.Size > 0 {
+		m.Regions = append(m.Regions, r)
+	}
+}
+
+// Reset removes all regions, keeping the allocation.
+func (m *Memory) Reset() { m.Regions = m.Regions[:0] }
+
+// Lookup returns a pointer to the n bytes at addr if the access is allowed,
+// or a Fault that says why not.
+func (m *Memory) Lookup(addr, n uint64, access Access) (unsafe.Pointer, error) {
+	for i := range m.Regions {
+		r := &m.Regions[i]
+		if p := r.Pointer(addr, n); p != nil {
+			if access != Read && !r.Writable {
+				return nil, &Fault{Access: access, Addr: addr, Size: n,
+					Reason: fmt.Sprintf("the %s at [%#x, %#x) is read-only", r.Kind, r.Start, r.End())}
+			}
+			return p, nil
+		}
+	}
+	return nil, m.Explain(addr, n, access)
+}
+
+// Slice returns the n bytes at addr as a slice if the access is allowed.
+func (m *Memory) Slice(addr, n uint64, access Access) ([]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	p, err := m.Lookup(addr, n, access)
+	if err != nil {
+		return nil, err
+	}
+	return unsafe.Slice((*byte)(p), n), nil
+}
+
+// Explain builds the Fault for an access that matched no region, naming the
+// region nearest to the address.
+func (m *Memory) Explain(addr, n uint64, access Access) *Fault {
+	f := &Fault{Access: access, Addr: addr, Size: n}
+	if addr+n < addr {
+		f.Reason = "the address range wraps around the end of the address space"
+		return f
+	}
+	var near *Region
+	var dist uint64
+	for i := range m.Regions {
+		r := &m.Regions[i]
+		var d uint64
+		switch {
+		case addr+n <= r.Start:
+			d = r.Start - addr
+		case addr >= r.End():
+			d = addr - r.End()
+		default:
+			// Overlaps the region but runs past one of its ends.
+			d = 0
+		}
+		if near == nil || d < dist {
+			near, dist = r, d
+		}
+	}
+	switch {
+	case near == nil:
+		f.Reason = "the program may access no memory here"
+	case addr >= near.Start && addr < near.End():
+		f.Reason = fmt.Sprintf("runs %d bytes past the end of the %s at [%#x, %#x)", addr+n-near.End(), near.Kind, near.Start, near.End())
+	case addr < near.Start && addr+n > near.Start:
+		f.Reason = fmt.Sprintf("starts %d bytes before the %s at [%#x, %#x)", near.Start-addr, near.Kind, near.Start, near.End())
+	case addr < near.Start:
+		f.Reason = fmt.Sprintf("outside the memory the program may access; %d bytes below the %s at [%#x, %#x)", near.Start-addr, near.Kind, near.Start, near.End())
+	default:
+		f.Reason = fmt.Sprintf("outside the memory the program may access; %d bytes above the %s at [%#x, %#x)", addr-near.End(), near.Kind, near.Start, near.End())
+	}
+	return f
+}
