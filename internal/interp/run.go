@@ -232,7 +232,7 @@ func (p0 *Program) Run(m *Machine, args RunArgs) (uint64, error) {
 		case opZext32:
 			regs[in.dst&15] = uint64(uint32(regs[in.dst&15]))
 		case opNop:
-			
+
 		case opSwap16:
 			regs[in.dst&15] = uint64(bits.ReverseBytes16(uint16(regs[in.dst&15])))
 		case opSwap32:
