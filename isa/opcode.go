@@ -116,22 +116,22 @@ const (
 // Source register values of lddw: what the 64-bit immediate means. The loader
 // resolves every kind but PseudoNone before a program runs.
 const (
-	PseudoNone         uint8 = 0 // a plain constant
-	PseudoMapFD        uint8 = 1 // Imm is a map file descriptor
-	PseudoMapValue     uint8 = 2 // low 32 bits a map fd, high 32 bits an offset into its value
-	PseudoBTFID        uint8 = 3 // a kernel variable's BTF ID
-	PseudoFunc         uint8 = 4 // Imm is a slot offset to a subprogram: its address
-	PseudoMapIdx       uint8 = 5 // Imm is an index into the program's map array
-	PseudoMapIdxValue  uint8 = 6 // like PseudoMapValue, with a map index
+	PseudoNone        uint8 = 0 // a plain constant
+	PseudoMapFD       uint8 = 1 // Imm is a map file descriptor
+	PseudoMapValue    uint8 = 2 // low 32 bits a map fd, high 32 bits an offset into its value
+	PseudoBTFID       uint8 = 3 // a kernel variable's BTF ID
+	PseudoFunc        uint8 = 4 // Imm is a slot offset to a subprogram: its address
+	PseudoMapIdx      uint8 = 5 // Imm is an index into the program's map array
+	PseudoMapIdxValue uint8 = 6 // like PseudoMapValue, with a map index
 )
 
 // Frequently used full opcodes.
 const (
-	OpLdDW  uint8 = uint8(ClassLD) | uint8(ModeIMM) | uint8(SizeDW)       // 0x18
-	OpCall  uint8 = uint8(ClassJMP) | JumpCall                            // 0x85
-	OpCallX uint8 = uint8(ClassJMP) | JumpCall | SourceX                  // 0x8d
-	OpExit  uint8 = uint8(ClassJMP) | JumpExit                            // 0x95
-	OpJA    uint8 = uint8(ClassJMP) | JumpA                               // 0x05
-	OpJA32  uint8 = uint8(ClassJMP32) | JumpA                             // 0x06
-	OpMov64 uint8 = uint8(ClassALU64) | ALUMov | SourceK                  // 0xb7
+	OpLdDW  uint8 = uint8(ClassLD) | uint8(ModeIMM) | uint8(SizeDW) // 0x18
+	OpCall  uint8 = uint8(ClassJMP) | JumpCall                      // 0x85
+	OpCallX uint8 = uint8(ClassJMP) | JumpCall | SourceX            // 0x8d
+	OpExit  uint8 = uint8(ClassJMP) | JumpExit                      // 0x95
+	OpJA    uint8 = uint8(ClassJMP) | JumpA                         // 0x05
+	OpJA32  uint8 = uint8(ClassJMP32) | JumpA                       // 0x06
+	OpMov64 uint8 = uint8(ClassALU64) | ALUMov | SourceK            // 0xb7
 )
