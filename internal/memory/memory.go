@@ -189,8 +189,10 @@ func (m *Memory) Explain(addr, n uint64, access Access) *Fault {
 		f.Reason = fmt.Sprintf("starts %d bytes before the %s at [%#x, %#x)", near.Start-addr, near.Kind, near.Start, near.End())
 	case addr < near.Start:
 		f.Reason = fmt.Sprintf("outside the memory the program may access; %d bytes below the %s at [%#x, %#x)", near.Start-addr, near.Kind, near.Start, near.End())
+	case addr == near.End():
+		f.Reason = fmt.Sprintf("starts just past the end of the %s at [%#x, %#x)", near.Kind, near.Start, near.End())
 	default:
-		f.Reason = fmt.Sprintf("outside the memory the program may access; %d bytes above the %s at [%#x, %#x)", addr-near.End(), near.Kind, near.Start, near.End())
+		f.Reason = fmt.Sprintf("outside the memory the program may access; %d bytes past the end of the %s at [%#x, %#x)", addr-near.End(), near.Kind, near.Start, near.End())
 	}
 	return f
 }

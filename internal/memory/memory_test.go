@@ -1,0 +1,73 @@
+package memory
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestRegionPointer(t *testing.T) {
+	buf := make([]byte, 16)
+	r := NewRegion(buf, true, KindContext)
+	for _, tc := range []struct {
+		name string
+		addr uint64
+		n    uint64
+		ok   bool
+	}{
+		{"first byte", r.Start, 1, true},
+		{"whole", r.Start, 16, true},
+		{"last byte", r.Start + 15, 1, true},
+		{"last 8 bytes", r.Start + 8, 8, true},
+		{"one past the end", r.Start + 16, 1, false},
+		{"runs one byte past the end", r.Start + 9, 8, false},
+		{"one before the start", r.Start - 1, 1, false},
+		{"straddles the start", r.Start - 1, 2, false},
+		{"longer than the region", r.Start, 17, false},
+		{"wraps around", math.MaxUint64, 2, false},
+		{"zero address", 0, 1, false},
+	} {
+		if got := r.Pointer(tc.addr, tc.n) != nil; got != tc.ok {
+			t.Errorf("%s: Pointer(%#x, %d) ok = %v, want %v", tc.name, tc.addr, tc.n, got, tc.ok)
+		}
+	}
+	var empty Region
+	if empty.Pointer(0, 1) != nil || empty.Pointer(0, 0) != nil {
+		t.Error("the empty region allowed an access")
+	}
+}
+
+func TestLookupExplains(t *testing.T) {
+	ctx := NewRegion(make([]byte, 16), false, KindContext)
+	var m Memory
+	m.Add(ctx)
+	m.Add(NewRegion(nil, true, KindPacket)) // empty: not added
+	if len(m.Regions) != 1 {
+		t.Fatalf("empty region was added: %d regions", len(m.Regions))
+	}
+	for _, tc := range []struct {
+		name   string
+		addr   uint64
+		n      uint64
+		access Access
+		want   string // "" for success
+	}{
+		{"read inside", ctx.Start + 4, 4, Read, ""},
+		{"write read-only", ctx.Start, 1, Write, "read-only"},
+		{"atomic read-only", ctx.Start, 8, Atomic, "read-only"},
+		{"just past the end", ctx.End(), 1, Read, "just past the end of the context"},
+		{"runs past the end", ctx.Start + 12, 8, Read, "runs 4 bytes past the end"},
+		{"far past the end", ctx.End() + 100, 1, Read, "100 bytes past the end"},
+		{"below", ctx.Start - 10, 1, Read, "10 bytes below the context"},
+		{"straddles the start", ctx.Start - 2, 4, Read, "starts 2 bytes before"},
+		{"wraps", math.MaxUint64 - 1, 4, Read, "wraps around"},
+	} {
+		_, err := m.Lookup(tc.addr, tc.n, tc.access)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
