@@ -64,7 +64,7 @@ func NewMachine() *Machine {
 	m := &Machine{stack: make([]uint64, MaxFrames*StackSize/8)}
 	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + MaxFrames*StackSize
 	m.setDepth(0)
-	m.call = helper.NewCall(nil, &m.helperMemory)
+	m.call = helper.NewCall(context.Background(), &m.helperMemory)
 	return m
 }
 

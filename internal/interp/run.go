@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/bits"
@@ -17,6 +18,9 @@ func (p0 *Program) Run(m *Machine, args RunArgs) (uint64, error) {
 	m.setDepth(0)
 	regs[10] = m.stackTop
 	m.call.Context = args.Context
+	if m.call.Context == nil {
+		m.call.Context = context.Background()
+	}
 	m.fault = nil
 
 	budget := args.Budget
