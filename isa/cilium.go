@@ -4,20 +4,19 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/cilium/ebpf/asm"
 )
 
-// FromCilium converts instructions built or loaded with cilium/ebpf. Map
-// references and other symbols that cilium/ebpf has not resolved are encoded
-// as they stand (usually with a zero or -1 immediate): a loader resolves them
-// first.
+// FromCilium converts instructions built or loaded with cilium/ebpf. Jumps
+// and bpf-to-bpf calls to symbols are resolved as cilium/ebpf resolves them
+// for the kernel; map references that no map is associated with keep their
+// placeholder immediate, for a loader to resolve. insns is not modified.
 func FromCilium(insns asm.Instructions) (Instructions, error) {
 	var buf bytes.Buffer
-	for i, ins := range insns {
-		if _, err := ins.Marshal(&buf, binary.LittleEndian); err != nil {
-			return nil, fmt.Errorf("convert cilium/ebpf instruction %d (%v): %w", i, ins, err)
-		}
+	if err := slices.Clone(insns).Marshal(&buf, binary.LittleEndian); err != nil {
+		return nil, fmt.Errorf("convert cilium/ebpf instructions: %w", err)
 	}
 	return Decode(buf.Bytes())
 }
