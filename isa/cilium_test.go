@@ -22,7 +22,7 @@ func TestFromCilium(t *testing.T) {
 	}
 	want := Instructions{
 		{Opcode: OpMov64},
-		{Opcode: OpCall, Src: Register(CallLocal), Imm: 4}, // slot 1 → slot 6
+		{Opcode: OpCall, Src: Register(CallLocal), Imm: 4},    // slot 1 → slot 6
 		{Opcode: uint8(ClassJMP) | JumpEq, Offset: 2, Imm: 3}, // slot 2 → slot 5
 		{Opcode: OpLdDW, Dst: R1, Imm: 0x1122334455667788},
 		{Opcode: OpExit},

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = runMain(args, &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func TestCLI(t *testing.T) {
+	tmp := t.TempDir()
+	for _, tc := range []struct {
+		name       string
+		stdin      string
+		args       []string
+		wantCode   int
+		wantOut    []string // substrings of stdout
+		wantErr    []string // substrings of stderr
+		wantOutput string   // if set, stdout exactly
+	}{
+		{name: "no arguments", wantCode: 2, wantErr: []string{"Usage:"}},
+		{name: "help", args: []string{"--help"}, wantOut: []string{"waggle asm", "waggle disasm", "waggle run"}},
+		{name: "unknown command", args: []string{"frobnicate"}, wantCode: 2, wantErr: []string{`unknown command "frobnicate"`}},
+		{name: "run help", args: []string{"run", "--help"}, wantOut: []string{"usage: waggle run", "-mem-file"}},
+		{name: "asm help", args: []string{"asm", "-h"}, wantOut: []string{"usage: waggle asm"}},
+		{name: "disasm help", args: []string{"disasm", "--help"}, wantOut: []string{"usage: waggle disasm", "-syntax"}},
+
+		{name: "run example fnv1a", args: []string{"run", "--mem-file", "../../examples/asm/packet.bin", "../../examples/asm/fnv1a.s"},
+			wantOut: []string{"Return value: 2783311554, duration (average): "}},
+		{name: "run example ipv4_proto", args: []string{"run", "--mem-file", "../../examples/asm/packet.bin", "../../examples/asm/ipv4_proto.s"},
+			wantOut: []string{"Return value: 17,"}},
+		{name: "run flags after file", args: []string{"run", "../../examples/asm/ipv4_proto.s", "--mem", "00"},
+			wantOut: []string{"Return value: 18446744073709551615,"}},
+		{name: "run assembly", args: []string{"run", "testdata/ret7.s"}, wantOut: []string{"Return value: 7,"}},
+		{name: "run raw bytecode", args: []string{"run", "testdata/ret7.bin"}, wantOut: []string{"Return value: 7,"}},
+		{name: "run hex on stdin", stdin: "b7 00 00 00 07 00 00 00\n95 00 00 00 00 00 00 00\n", args: []string{"run", "-"}, wantOut: []string{"Return value: 7,"}},
+		{name: "run test file with its memory", args: []string{"run", "testdata/sum.data"}, wantOut: []string{"Return value: 11,"}},
+		{name: "run test file with --mem", args: []string{"run", "--mem", "01 02", "testdata/sum.data"}, wantOut: []string{"Return value: 3,"}},
+		{name: "run repeat", args: []string{"run", "--repeat", "1000", "testdata/ret7.s"}, wantOut: []string{"Return value: 7,"}},
+		{name: "run missing file", args: []string{"run", "testdata/nope.s"}, wantCode: 1, wantErr: []string{"nope.s", "no such file"}},
+		{name: "run no file", args: []string{"run"}, wantCode: 2, wantErr: []string{"expected one FILE"}},
+		{name: "run two files", args: []string{"run", "a", "b"}, wantCode: 2, wantErr: []string{"expected one FILE"}},
+		{name: "run bad flag", args: []string{"run", "--nope", "testdata/ret7.s"}, wantCode: 2, wantErr: []string{"-nope"}},
+		{name: "run bad mem", args: []string{"run", "--mem", "xyz", "testdata/ret7.s"}, wantCode: 2, wantErr: []string{"--mem", "not hexadecimal"}},
+		{name: "run mem and mem-file", args: []string{"run", "--mem", "00", "--mem-file", "x", "testdata/ret7.s"}, wantCode: 2, wantErr: []string{"cannot be used together"}},
+		{name: "run repeat zero", args: []string{"run", "--repeat", "0", "testdata/ret7.s"}, wantCode: 2, wantErr: []string{"--repeat"}},
+		{name: "run out of bounds", args: []string{"run", "--mem", "0102", "testdata/oob.s"}, wantCode: 1,
+			wantErr: []string{"instruction 0", "r0 = *(u64 *)(r1 + 0x8)", "read of 8 bytes"}},
+		{name: "run endless loop", args: []string{"run", "--budget", "1000", "testdata/loop.s"}, wantCode: 1, wantErr: []string{"budget exhausted"}},
+		{name: "run bad assembly", args: []string{"run", "testdata/bad.s"}, wantCode: 1, wantErr: []string{"line 2", "bogus"}},
+		{name: "run ELF", args: []string{"run", "testdata/xdp_count.o"}, wantCode: 1, wantErr: []string{"ELF object"}},
+
+		{name: "asm to hex", args: []string{"asm", "testdata/ret7.s"},
+			wantOutput: "b7 00 00 00 07 00 00 00\n95 00 00 00 00 00 00 00\n"},
+		{name: "asm bad", args: []string{"asm", "testdata/bad.s"}, wantCode: 1, wantErr: []string{"line 2"}},
+		{name: "asm invalid program", stdin: "mov %r0, 1\n", args: []string{"asm", "-"}, wantCode: 1, wantErr: []string{"fall off the end"}},
+		{name: "asm to file", args: []string{"asm", "-o", filepath.Join(tmp, "out.bin"), "testdata/ret7.s"}},
+
+		{name: "disasm raw", args: []string{"disasm", "testdata/ret7.bin"}, wantOut: []string{"0:\tr0 = 0x7", "1:\texit"}},
+		{name: "disasm hex conformance syntax", stdin: "b7 00 00 00 07 00 00 00 95 00 00 00 00 00 00 00", args: []string{"disasm", "--syntax", "conformance", "-"},
+			wantOut: []string{"mov %r0, 7", "exit"}},
+		{name: "disasm ELF", args: []string{"disasm", "testdata/xdp_count.o"},
+			wantOut: []string{"count_packets (section xdp, type XDP", "call +11\t# classify", "map[fd:0] ll\t# counts", "call 0x1\t# bpf_map_lookup_elem", "classify:", "lock *(u64 *)(r0 + 0x0) += r1"}},
+		{name: "disasm assembly text", args: []string{"disasm", "testdata/ret7.s"}, wantCode: 1, wantErr: []string{"not hexadecimal bytecode"}},
+		{name: "disasm bad syntax", args: []string{"disasm", "--syntax", "intel", "testdata/ret7.bin"}, wantCode: 2, wantErr: []string{`unknown syntax "intel"`}},
+		{name: "disasm truncated", stdin: "b7 00 00 00", args: []string{"disasm", "-"}, wantCode: 1, wantErr: []string{"not a multiple of 8"}},
+		{name: "disasm corrupt ELF", stdin: "\x7fELF\x02\x01\x01", args: []string{"disasm", "-"}, wantCode: 1, wantErr: []string{"-:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.stdin, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, stdout, stderr)
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout does not contain %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not contain %q:\n%s", w, stderr)
+				}
+			}
+			if tc.wantOutput != "" && stdout != tc.wantOutput {
+				t.Errorf("stdout = %q, want %q", stdout, tc.wantOutput)
+			}
+		})
+	}
+	raw, err := os.ReadFile(filepath.Join(tmp, "out.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile("testdata/ret7.bin")
+	if !bytes.Equal(raw, want) {
+		t.Errorf("asm -o wrote % x, want % x", raw, want)
+	}
+}

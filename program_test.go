@@ -1,0 +1,135 @@
+package waggle_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/assembler"
+	"github.com/waggle-ebpf/waggle/isa"
+)
+
+func mustProgram(t testing.TB, src string) *waggle.Program {
+	t.Helper()
+	insns, err := assembler.Assemble(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := waggle.NewProgram(&waggle.ProgramSpec{Name: t.Name(), Instructions: insns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestNewProgramErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spec  *waggle.ProgramSpec
+		wants []string
+	}{
+		{"nil spec", nil, []string{"nil ProgramSpec"}},
+		{"empty", &waggle.ProgramSpec{Name: "empty"}, []string{`"empty"`, "no instructions"}},
+		{"falls off the end", &waggle.ProgramSpec{Instructions: isa.Instructions{{Opcode: isa.OpMov64, Imm: 1}}},
+			[]string{"instruction 0", "fall off the end"}},
+		{"missing helper", &waggle.ProgramSpec{Instructions: isa.Instructions{{Opcode: isa.OpCall, Imm: 1}, {Opcode: isa.OpExit}}},
+			[]string{"bpf_map_lookup_elem", "not available"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := waggle.NewProgram(tc.spec)
+			if err == nil {
+				t.Fatal("NewProgram accepted the program")
+			}
+			for _, want := range tc.wants {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestRunData: the program works on a copy of Data; DataOut receives it.
+func TestRunData(t *testing.T) {
+	p := mustProgram(t, `
+		ldxb %r0, [%r1]
+		add32 %r0, 1
+		stxb [%r1], %r0
+		exit`)
+	data := []byte{41, 7}
+	out := make([]byte, 2)
+	res, err := p.Run(&waggle.RunOptions{Data: data, DataOut: out, Repeat: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ReturnValue != 44 {
+		t.Errorf("r0 = %d after three runs on the same copy, want 44", res.ReturnValue)
+	}
+	if !bytes.Equal(data, []byte{41, 7}) {
+		t.Errorf("Data was changed to %v", data)
+	}
+	if !bytes.Equal(out, []byte{44, 7}) {
+		t.Errorf("DataOut = %v, want [44 7]", out)
+	}
+	if res.Duration <= 0 {
+		t.Errorf("Duration = %v", res.Duration)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	p := mustProgram(t, `
+		ldxdw %r0, [%r1+8]
+		exit`)
+	_, err := p.Run(&waggle.RunOptions{Data: make([]byte, 8)})
+	var fault *waggle.MemoryFault
+	var runErr *waggle.RunError
+	if !errors.As(err, &fault) || !errors.As(err, &runErr) {
+		t.Fatalf("err = %v, want a *RunError wrapping a *MemoryFault", err)
+	}
+	if runErr.Slot != 0 || fault.Size != 8 {
+		t.Errorf("RunError slot %d, fault size %d", runErr.Slot, fault.Size)
+	}
+	loop := mustProgram(t, `
+		ja -1
+		exit`)
+	if _, err := loop.Run(&waggle.RunOptions{Budget: 100}); !errors.Is(err, waggle.ErrBudgetExhausted) {
+		t.Fatalf("err = %v, want ErrBudgetExhausted", err)
+	}
+}
+
+// TestRunConcurrently: one Program, many goroutines, each with its own data.
+func TestRunConcurrently(t *testing.T) {
+	p := mustProgram(t, `
+		mov %r0, 0
+		mov %r3, %r1
+		add %r3, %r2
+	loop:
+		jge %r1, %r3, done
+		ldxb %r4, [%r1]
+		add %r0, %r4
+		add %r1, 1
+		ja loop
+	done:
+		exit`)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			data := bytes.Repeat([]byte{byte(g)}, 100)
+			for range 200 {
+				res, err := p.Run(&waggle.RunOptions{Data: data})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res.ReturnValue != uint64(g)*100 {
+					t.Errorf("goroutine %d: r0 = %d", g, res.ReturnValue)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
