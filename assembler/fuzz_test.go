@@ -106,3 +106,37 @@ func FuzzAssemble(f *testing.F) {
 		}
 	})
 }
+
+// TestRoundTripEveryOpcode runs the check of FuzzDisassembleAssemble over
+// every opcode with a grid of register, offset and immediate values.
+func TestRoundTripEveryOpcode(t *testing.T) {
+	regs := []isa.Register{0, 1, 10, 11, 15}
+	srcs := []isa.Register{0, 1, 2, 4, 6, 7, 15}
+	offs := []int16{0, 1, -1, 8, 16, 32}
+	imms := []int64{0, 1, -1, 16, 64, 0x41, 0xe1, 0xf1, 0x10, 5<<32 | 3}
+	checked := 0
+	for op := 0; op < 256; op++ {
+		for _, dst := range regs {
+			for _, src := range srcs {
+				for _, off := range offs {
+					for _, imm := range imms {
+						ins := isa.Instruction{Opcode: uint8(op), Dst: dst, Src: src, Offset: off, Imm: imm}
+						if !ins.IsLdDW() {
+							ins.Imm = int64(int32(imm))
+						}
+						text := ins.Format(isa.SyntaxConformance)
+						if valid := fieldsValid(ins); valid == strings.HasPrefix(text, ".invalid") {
+							t.Fatalf("%#v prints as %q, but Validate accepts its fields: %v", ins, text, valid)
+						}
+						got, err := assembler.Assemble(text)
+						if err != nil || len(got) != 1 || got[0] != ins {
+							t.Fatalf("%#v prints as %q, which assembles to %#v, %v", ins, text, got, err)
+						}
+						checked++
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d instructions round-tripped", checked)
+}

@@ -161,6 +161,7 @@ func (ins Instruction) canonical() Instruction {
 				c.Src, c.Imm = ins.Src, imm32
 			}
 		case JumpExit:
+			c.Opcode = OpExit // the source bit is not shown
 		default:
 			c.Dst, c.Offset = ins.Dst, ins.Offset
 			if ins.Source() == SourceX {
