@@ -53,9 +53,6 @@ func (ins Instruction) String() string { return ins.Format(SyntaxLLVM) }
 // Extensions of SyntaxConformance beyond what the bpf_conformance assembler
 // reads, all of which package assembler reads:
 //
-//   - A valid instruction with a field that its mnemonic cannot express set
-//     (a source register in an immediate ALU operation, say) prints as
-//     ".raw" and its slots, like ".invalid".
 //   - A local call prints as "call local +3" (the reference assembler reads
 //     this form too), a kfunc call (source 2) as "call runtime 7", callx as
 //     "call %r2".
@@ -83,13 +80,10 @@ func (ins Instruction) String() string { return ins.Format(SyntaxLLVM) }
 //     leaves the high half unused has it set, the whole constant prints as
 //     "r1 = ld_pseudo(1, 0x500000003) ll".
 func (ins Instruction) Format(s Syntax) string {
-	if ins.validateFields() != "" {
+	if ins.validateFields() != "" || ins.validateReserved() != "" {
 		return rawDirective(".invalid", ins)
 	}
 	if s == SyntaxConformance {
-		if ins != ins.canonical() {
-			return rawDirective(".raw", ins)
-		}
 		return ins.formatConformance()
 	}
 	return ins.formatLLVM()
@@ -126,70 +120,6 @@ func rawDirective(name string, ins Instruction) string {
 		fmt.Fprintf(&b, " %#016x", binary.LittleEndian.Uint64(code[i:]))
 	}
 	return b.String()
-}
-
-// canonical returns the instruction with every field that its syntax does
-// not show cleared: the instruction that assembling its SyntaxConformance
-// text gives. ins must pass validateFields.
-func (ins Instruction) canonical() Instruction {
-	c := Instruction{Opcode: ins.Opcode}
-	imm32 := int64(int32(ins.Imm))
-	switch ins.Class() {
-	case ClassALU, ClassALU64:
-		c.Dst = ins.Dst
-		switch {
-		case ins.Op() == ALUNeg:
-		case ins.Op() == ALUEnd:
-			c.Imm = ins.Imm
-		case ins.Source() == SourceX:
-			c.Src, c.Offset = ins.Src, ins.Offset
-		default:
-			c.Imm, c.Offset = imm32, ins.Offset
-		}
-	case ClassJMP, ClassJMP32:
-		switch ins.Op() {
-		case JumpA:
-			if ins.Class() == ClassJMP32 {
-				c.Imm = imm32
-			} else {
-				c.Offset = ins.Offset
-			}
-		case JumpCall:
-			if ins.Source() == SourceX {
-				c.Dst = ins.Dst
-			} else {
-				c.Src, c.Imm = ins.Src, imm32
-			}
-		case JumpExit:
-			c.Opcode = OpExit // the source bit is not shown
-		default:
-			c.Dst, c.Offset = ins.Dst, ins.Offset
-			if ins.Source() == SourceX {
-				c.Src = ins.Src
-			} else {
-				c.Imm = imm32
-			}
-		}
-	case ClassLD:
-		switch ins.Mode() {
-		case ModeIMM:
-			c.Dst, c.Src, c.Imm = ins.Dst, ins.Src, ins.Imm
-		case ModeIND:
-			c.Src, c.Imm = ins.Src, imm32
-		default:
-			c.Imm = imm32
-		}
-	case ClassLDX:
-		c.Dst, c.Src, c.Offset = ins.Dst, ins.Src, ins.Offset
-	case ClassST:
-		c.Dst, c.Offset, c.Imm = ins.Dst, ins.Offset, imm32
-	case ClassSTX:
-		c.Dst, c.Src, c.Offset = ins.Dst, ins.Src, ins.Offset
-		if ins.Mode() == ModeATOMIC {
-			c.Imm = imm32
-		}
-	}
-	return c
 }
 
 // aluNames are the conformance mnemonics of the ALU operations, by op>>4.

@@ -161,12 +161,13 @@ var formatTests = []struct {
 	{in(0xc3, 10, 1, -4, 0x51), "w1 = atomic_fetch_and((u32 *)(r10 - 0x4), w1)", "lock fetch and32 [%r10-4], %r1"},
 	{in(0xc3, 10, 1, -4, 0xe1), "w1 = xchg32_32(r10 - 0x4, w1)", "lock xchg32 [%r10-4], %r1"},
 	{in(0xc3, 10, 1, -4, 0xf1), "w0 = cmpxchg32_32(r10 - 0x4, w0, w1)", "lock cmpxchg32 [%r10-4], %r1"},
-	// Valid, with a field that the conformance mnemonic cannot show.
-	{in(0x07, 1, 2, 0, 5), "r1 += 0x5", ".raw 0x0000000500002107"},
-	{in(0x0f, 1, 2, 0, 5), "r1 += r2", ".raw 0x000000050000210f"},
-	{in(0x95, 1, 0, 0, 0), "exit", ".raw 0x0000000000000195"},
-	{in(0x9d, 0, 0, 0, 0), "exit", ".raw 0x000000000000009d"},
-	{in(0x18, 1, 0, 7, 1), "r1 = 0x1 ll", ".raw 0x0000000100070118, 0x0000000000000000"},
+	// A field that the operation does not use is set: the kernel rejects
+	// these ("uses reserved fields"), and so does Validate.
+	{in(0x07, 1, 2, 0, 5), ".invalid 0x0000000500002107", ".invalid 0x0000000500002107"},
+	{in(0x0f, 1, 2, 0, 5), ".invalid 0x000000050000210f", ".invalid 0x000000050000210f"},
+	{in(0x95, 1, 0, 0, 0), ".invalid 0x0000000000000195", ".invalid 0x0000000000000195"},
+	{in(0x9d, 0, 0, 0, 0), ".invalid 0x000000000000009d", ".invalid 0x000000000000009d"},
+	{in(0x18, 1, 0, 7, 1), ".invalid 0x0000000100070118, 0x0000000000000000", ".invalid 0x0000000100070118, 0x0000000000000000"},
 	// Invalid.
 	{in(0xff, 0, 0, 0, 0), ".invalid 0x00000000000000ff", ".invalid 0x00000000000000ff"},
 	{in(0x07, 11, 0, 0, 0), ".invalid 0x0000000000000b07", ".invalid 0x0000000000000b07"},
@@ -203,9 +204,9 @@ func TestFormatEveryOpcode(t *testing.T) {
 			ins.Opcode = uint8(op)
 			for _, s := range []Syntax{SyntaxLLVM, SyntaxConformance, Syntax(7)} {
 				text := ins.Format(s)
-				invalid := ins.validateFields() != ""
-				if invalid != strings.HasPrefix(text, ".invalid ") {
-					t.Errorf("%#v.Format(%v) = %q; validateFields says %q", ins, s, text, ins.validateFields())
+				reason := ins.validateFields() + ins.validateReserved()
+				if (reason != "") != strings.HasPrefix(text, ".invalid ") {
+					t.Errorf("%#v.Format(%v) = %q; validation says %q", ins, s, text, reason)
 				}
 				if text == "" {
 					t.Errorf("%#v.Format(%v) is empty", ins, s)

@@ -1,6 +1,9 @@
 package isa
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // ValidationError reports an instruction that is not a valid RFC 9669
 // instruction, or control flow that leaves the program.
@@ -42,6 +45,9 @@ func (insns Instructions) Validate() error {
 			return &ValidationError{Index: i, Slot: slot, Instruction: ins, Reason: fmt.Sprintf(format, args...)}
 		}
 		if reason := ins.validateFields(); reason != "" {
+			return fail("%s", reason)
+		}
+		if reason := ins.validateReserved(); reason != "" {
 			return fail("%s", reason)
 		}
 		if target, ok := ins.JumpTarget(slot); ok {
@@ -245,4 +251,88 @@ func (ins Instruction) validateLD() string {
 		return fmt.Sprintf("unknown load mode %#x in the LD class", uint8(ins.Mode()))
 	}
 	return ""
+}
+
+// validateReserved rejects instructions that set a field their operation
+// does not use, as the kernel does ("uses reserved fields"): such
+// encodings have no meaning and no canonical text form.
+func (ins Instruction) validateReserved() string {
+	var unused []string
+	need := func(cond bool, field string) {
+		if !cond {
+			unused = append(unused, field)
+		}
+	}
+	x := ins.Source() == SourceX
+	switch ins.Class() {
+	case ClassALU, ClassALU64:
+		switch ins.Op() {
+		case ALUNeg:
+			need(ins.Src == 0, "source register")
+			need(ins.Offset == 0, "offset")
+			need(ins.Imm == 0, "immediate")
+		case ALUEnd:
+			need(ins.Src == 0, "source register")
+			need(ins.Offset == 0, "offset")
+		default:
+			if x {
+				need(ins.Imm == 0, "immediate")
+			} else {
+				need(ins.Src == 0, "source register")
+			}
+		}
+	case ClassJMP, ClassJMP32:
+		switch ins.Op() {
+		case JumpA:
+			need(ins.Dst == 0, "destination register")
+			need(ins.Src == 0, "source register")
+			if ins.Class() == ClassJMP {
+				need(ins.Imm == 0, "immediate")
+			} else {
+				need(ins.Offset == 0, "offset")
+			}
+		case JumpExit:
+			need(ins.Dst == 0, "destination register")
+			need(ins.Src == 0, "source register")
+			need(ins.Offset == 0, "offset")
+			need(ins.Imm == 0, "immediate")
+			need(!x, "source bit")
+		case JumpCall:
+			need(ins.Offset == 0, "offset")
+			if x {
+				need(ins.Src == 0, "source register")
+				need(ins.Imm == 0, "immediate")
+			} else {
+				need(ins.Dst == 0, "destination register")
+			}
+		default:
+			if x {
+				need(ins.Imm == 0, "immediate")
+			} else {
+				need(ins.Src == 0, "source register")
+			}
+		}
+	case ClassLD:
+		if ins.Mode() == ModeIMM {
+			need(ins.Offset == 0, "offset")
+		} else {
+			need(ins.Dst == 0, "destination register")
+			need(ins.Offset == 0, "offset")
+			if ins.Mode() == ModeABS {
+				need(ins.Src == 0, "source register")
+			}
+		}
+	case ClassLDX:
+		need(ins.Imm == 0, "immediate")
+	case ClassST:
+		need(ins.Src == 0, "source register")
+	case ClassSTX:
+		if ins.Mode() == ModeMEM {
+			need(ins.Imm == 0, "immediate")
+		}
+	}
+	if len(unused) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("sets fields its operation does not use (%s): reserved fields must be zero", strings.Join(unused, ", "))
 }
