@@ -35,6 +35,27 @@ type Helper struct {
 // successfully, with the helper's result as the program's return value.
 var ErrExitProgram = errors.New("helper ended the program")
 
+// TailCall, returned by a helper as its error, asks the engine to replace
+// the running program by Target (an engine's program) with r1 unchanged, as
+// bpf_tail_call does. An engine that cannot run Target, or that has reached
+// MaxTailCalls in this run, continues after the call with r0 = 0 instead.
+type TailCall struct {
+	Target any
+}
+
+func (t *TailCall) Error() string { return "tail call" }
+
+// MaxTailCalls is how many tail calls one run may chain, as in the kernel.
+const MaxTailCalls = 33
+
+// Engine is what a Call needs from the engine running the program.
+type Engine interface {
+	// CallFunction runs the program's function at fn (a function pointer
+	// that the program loaded) with r1 to r5 = args in a new frame, and
+	// returns its r0: callbacks of bpf_loop and for_each_map_elem.
+	CallFunction(fn uint64, args [5]uint64) (uint64, error)
+}
+
 // Call is what a helper sees of the run that called it. It is valid only
 // during the helper's call.
 type Call struct {
@@ -42,14 +63,34 @@ type Call struct {
 	Args [5]uint64
 	// Context is the run's context.
 	Context context.Context
+	// CPU is the run's CPU slot: per-CPU maps use this slot's values.
+	CPU int
+	// State is the per-run state of the program's kind (for waggle's
+	// kernel helpers, the packet and context of the run), or nil.
+	State any
 
-	mem *memory.Memory
+	mem    *memory.Memory
+	engine Engine
 }
 
 // NewCall prepares a Call over the memory of a run. Engines use it; a helper
 // receives its Call ready.
-func NewCall(ctx context.Context, mem *memory.Memory) Call {
-	return Call{Context: ctx, mem: mem}
+func NewCall(ctx context.Context, mem *memory.Memory, engine Engine) Call {
+	return Call{Context: ctx, mem: mem, engine: engine}
+}
+
+// CallFunction runs a function of the calling program (a callback) and
+// returns its r0.
+func (c *Call) CallFunction(fn uint64, args ...uint64) (uint64, error) {
+	if c.engine == nil {
+		return 0, errors.New("this engine cannot call back into the program")
+	}
+	var a [5]uint64
+	if len(args) > len(a) {
+		return 0, fmt.Errorf("a callback takes at most 5 arguments, not %d", len(args))
+	}
+	copy(a[:], args)
+	return c.engine.CallFunction(fn, a)
 }
 
 // Read returns the n bytes at addr in program memory, for reading. It fails,

@@ -29,6 +29,7 @@ type Program struct {
 	index   []int32 // slot → index into insns
 	helpers []helper.Helper
 	table   *helper.Table // for callx, which names its helper at run time
+	funcs   []bool        // funcs[slot]: a function pointer may point there
 }
 
 // Compile checks the instructions with isa.Validate and decodes them for the
@@ -65,6 +66,12 @@ func Compile(insns isa.Instructions, table *helper.Table) (*Program, error) {
 				helperIndex[id] = idx
 			}
 			in.imm = int64(idx)
+		}
+		if ins.IsLdDW() && uint8(ins.Src) == isa.PseudoFunc {
+			if p.funcs == nil {
+				p.funcs = make([]bool, insns.SlotCount())
+			}
+			p.funcs[in.off] = true
 		}
 		p.code = append(p.code, in)
 		p.index = append(p.index, int32(i))
@@ -211,8 +218,14 @@ func lower(ins isa.Instruction, slot int) (inst, error) {
 	case isa.ClassLD:
 		switch ins.Mode() {
 		case isa.ModeIMM:
-			if uint8(ins.Src) != isa.PseudoNone {
-				return in, fmt.Errorf("lddw with source kind %d (a map or function reference) was not resolved by a loader", ins.Src)
+			switch uint8(ins.Src) {
+			case isa.PseudoNone:
+			case isa.PseudoFunc:
+				// A function pointer, for callbacks; off keeps the target.
+				target, _ := ins.JumpTarget(slot)
+				in.off, in.imm = int32(target), int64(FuncTag|uint64(target))
+			default:
+				return in, fmt.Errorf("lddw of a %s was not resolved by a loader", isa.PseudoName(uint8(ins.Src)))
 			}
 			in.op = opLdDW
 		case isa.ModeABS:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -32,8 +33,11 @@ func (p *Program) helperEnd(r uint64, err error, slot int) (uint64, error) {
 	return 0, p.errAt(slot, err)
 }
 
-// faulted returns the error for the memory fault m recorded at slot.
-func (p *Program) faulted(m *Machine, slot int) error {
+// faulted returns the error for the memory fault m recorded at slot, and
+// saves the instructions left.
+func (p *Program) faulted(m *Machine, slot int, steps uint64) error {
+	m.steps = steps
+	m.virtual = nil
 	f := m.fault
 	m.fault = nil
 	if f == nil {
@@ -79,3 +83,41 @@ func atomicCmpXchgUint64(p *uint64, expected, new uint64) uint64 {
 		}
 	}
 }
+
+// Program memory is accessed through these functions. They are excluded from
+// the race detector: programs and Go code share map values under eBPF's
+// memory model, as in the kernel (see package maps); the maps' own
+// bookkeeping stays checked. They inline in normal builds.
+
+//go:norace
+func loadU8(p unsafe.Pointer) uint8 { return *(*uint8)(p) }
+
+//go:norace
+func loadU16(p unsafe.Pointer) uint16 { return *(*uint16)(p) }
+
+//go:norace
+func loadU32(p unsafe.Pointer) uint32 { return *(*uint32)(p) }
+
+//go:norace
+func loadU64(p unsafe.Pointer) uint64 { return *(*uint64)(p) }
+
+//go:norace
+func loadI8(p unsafe.Pointer) int8 { return *(*int8)(p) }
+
+//go:norace
+func loadI16(p unsafe.Pointer) int16 { return *(*int16)(p) }
+
+//go:norace
+func loadI32(p unsafe.Pointer) int32 { return *(*int32)(p) }
+
+//go:norace
+func storeU8(p unsafe.Pointer, v uint8) { *(*uint8)(p) = v }
+
+//go:norace
+func storeU16(p unsafe.Pointer, v uint16) { *(*uint16)(p) = v }
+
+//go:norace
+func storeU32(p unsafe.Pointer, v uint32) { *(*uint32)(p) = v }
+
+//go:norace
+func storeU64(p unsafe.Pointer, v uint64) { *(*uint64)(p) = v }

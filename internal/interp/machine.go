@@ -52,10 +52,19 @@ type Machine struct {
 	call         helper.Call
 	helperMemory memory.Memory // what helpers may access: stack and Memory
 	fault        *memory.Fault
+	virtual      *memory.Region // the virtual region the last refused access hit
+
+	// The run in progress.
+	prog      *Program // the program of the running frame
+	ctx       context.Context
+	steps     uint64 // instructions left before the next look at ctx
+	budget    uint64 // instructions left after those
+	tailCalls int
 }
 
 type frame struct {
 	ret   int       // slot to return to
+	prog  *Program  // the program to return into
 	saved [4]uint64 // the caller's r6 to r9
 }
 
@@ -64,7 +73,7 @@ func NewMachine() *Machine {
 	m := &Machine{stack: make([]uint64, MaxFrames*StackSize/8)}
 	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + MaxFrames*StackSize
 	m.setDepth(0)
-	m.call = helper.NewCall(context.Background(), &m.helperMemory)
+	m.call = helper.NewCall(context.Background(), &m.helperMemory, m)
 	return m
 }
 
@@ -93,6 +102,13 @@ func (m *Machine) accessRegions(addr, n uint64, acc memory.Access) unsafe.Pointe
 	for i := range regions {
 		r := &regions[i]
 		if p := r.Pointer(addr, n); p != nil {
+			if r.Virtual != nil {
+				// Loads and stores go to loadVirtual and storeVirtual.
+				m.virtual = r
+				m.fault = &memory.Fault{Access: acc, Addr: addr, Size: n,
+					Reason: fmt.Sprintf("the %s at [%#x, %#x) does not allow this access", r.Kind, r.Start, r.End())}
+				return nil
+			}
 			if acc != memory.Read && !r.Writable {
 				break
 			}
@@ -101,6 +117,37 @@ func (m *Machine) accessRegions(addr, n uint64, acc memory.Access) unsafe.Pointe
 	}
 	m.faultAt(addr, n, acc)
 	return nil
+}
+
+// loadVirtual serves a load that access refused because it hit a virtual
+// region (a context), or reports false.
+func (m *Machine) loadVirtual(addr, n uint64) (uint64, bool) {
+	r := m.virtual
+	if r == nil {
+		return 0, false
+	}
+	m.virtual = nil
+	v, ok := r.Virtual.Load(addr-r.Start, n)
+	if !ok {
+		m.fault = &memory.Fault{Access: memory.Read, Addr: addr, Size: n,
+			Reason: fmt.Sprintf("the %s has no field of %d bytes at offset %d that the program may read", r.Kind, n, addr-r.Start)}
+	}
+	return v, ok
+}
+
+// storeVirtual serves a store to a virtual region, or reports false.
+func (m *Machine) storeVirtual(addr, n, value uint64) bool {
+	r := m.virtual
+	if r == nil {
+		return false
+	}
+	m.virtual = nil
+	if !r.Virtual.Store(addr-r.Start, n, value) {
+		m.fault = &memory.Fault{Access: memory.Write, Addr: addr, Size: n,
+			Reason: fmt.Sprintf("the %s has no field of %d bytes at offset %d that the program may write", r.Kind, n, addr-r.Start)}
+		return false
+	}
+	return true
 }
 
 // faultAt records why the access at addr failed, with the stack among the
@@ -121,14 +168,51 @@ func (m *Machine) stackRegion() memory.Region {
 	return memory.NewRegion(b, true, memory.KindStack)
 }
 
-// atomicAccess is access for atomic operations, which must be aligned.
+// atomicAccess is access for atomic operations, which must be aligned and
+// cannot reach virtual regions.
 func (m *Machine) atomicAccess(addr, n uint64) unsafe.Pointer {
 	if addr%n != 0 {
 		m.fault = &memory.Fault{Access: memory.Atomic, Addr: addr, Size: n,
 			Reason: fmt.Sprintf("atomic access is not aligned to %d bytes", n)}
 		return nil
 	}
-	return m.access(addr, n, memory.Atomic)
+	p := m.access(addr, n, memory.Atomic)
+	m.virtual = nil
+	return p
+}
+
+// FuncTag marks a function pointer: lddw of a function (BPF_PSEUDO_FUNC)
+// gives FuncTag | the function's first slot. Like map handles, the tag
+// makes the value an address that no program can dereference.
+const (
+	FuncTag  uint64 = 0xffff_b000_0000_0000
+	funcMask uint64 = 0xffff_f000_0000_0000
+)
+
+// CallFunction runs the function fn of the running program in a new frame,
+// for helpers that call back into the program (bpf_loop,
+// for_each_map_elem). It implements helper.Engine.
+func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
+	p := m.prog
+	if p == nil || fn&funcMask != FuncTag {
+		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
+	}
+	slot := fn &^ funcMask
+	if slot >= uint64(len(p.code)) || !p.funcs[slot] {
+		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
+	}
+	if m.depth+1 >= MaxFrames {
+		return 0, ErrCallDepth
+	}
+	saved := m.depth
+	m.setDepth(saved + 1)
+	var regs [16]uint64
+	regs[1], regs[2], regs[3], regs[4], regs[5] = args[0], args[1], args[2], args[3], args[4]
+	regs[10] = m.stackTop - uint64(m.depth)*StackSize
+	r, err := p.exec(m, &regs, int(slot), m.depth)
+	m.setDepth(saved)
+	m.prog = p
+	return r, err
 }
 
 // Error is a run that ended in error at an instruction.
@@ -149,6 +233,10 @@ type RunArgs struct {
 	// R1 to R5 are the initial values of r1 to r5 (for example the context
 	// pointer); r0 and r6 to r9 start at zero, r10 at the top of the stack.
 	R1, R2, R3, R4, R5 uint64
+	// CPU is the run's CPU slot, which helpers see.
+	CPU int
+	// State is the per-run state that helpers see (helper.Call.State).
+	State any
 	// Context is checked for cancellation every few tens of thousands of
 	// instructions; nil means never.
 	Context context.Context

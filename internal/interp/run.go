@@ -7,43 +7,55 @@ import (
 	"math/bits"
 	"sync/atomic"
 
+	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
 // Run executes the program on m from its first instruction and returns r0.
 // The regions in m.Memory must stay valid for the run.
-func (p0 *Program) Run(m *Machine, args RunArgs) (uint64, error) {
+func (p *Program) Run(m *Machine, args RunArgs) (uint64, error) {
 	var regs [16]uint64
 	regs[1], regs[2], regs[3], regs[4], regs[5] = args.R1, args.R2, args.R3, args.R4, args.R5
 	m.setDepth(0)
 	regs[10] = m.stackTop
+	m.ctx = args.Context
 	m.call.Context = args.Context
 	if m.call.Context == nil {
 		m.call.Context = context.Background()
 	}
+	m.call.CPU = args.CPU
+	m.call.State = args.State
 	m.fault = nil
-
-	budget := args.Budget
-	if budget == 0 {
-		budget = DefaultBudget
+	m.tailCalls = 0
+	m.budget = args.Budget
+	if m.budget == 0 {
+		m.budget = DefaultBudget
 	}
-	steps := min(budget, checkInterval)
-	budget -= steps
+	m.steps = 0
+	return p.exec(m, &regs, 0, 0)
+}
 
+// exec runs from slot pc until the frame at depth base exits. The budget
+// lives in m.steps (instructions left before the next look at the context)
+// and m.budget (instructions left after those), so that callbacks share it.
+func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64, error) {
+	m.prog = p0
 	code := p0.code
-	pc := 0
+	steps := m.steps
 	for {
 		if steps == 0 {
-			if budget == 0 {
+			if m.budget == 0 {
+				m.steps = 0
 				return 0, p0.errAt(pc, ErrBudgetExhausted)
 			}
-			if args.Context != nil {
-				if err := args.Context.Err(); err != nil {
+			if m.ctx != nil {
+				if err := m.ctx.Err(); err != nil {
+					m.steps = 0
 					return 0, p0.errAt(pc, err)
 				}
 			}
-			steps = min(budget, checkInterval)
-			budget -= steps
+			steps = min(m.budget, checkInterval)
+			m.budget -= steps
 		}
 		steps--
 		in := &code[pc]
@@ -247,251 +259,286 @@ func (p0 *Program) Run(m *Machine, args RunArgs) (uint64, error) {
 			regs[in.dst&15] = uint64(in.imm)
 			pc++
 		case opLdxB:
-			p := m.access(regs[in.src&15]+uint64(in.off), 1, memory.Read)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.src&15] + uint64(in.off)
+			if p := m.access(addr, 1, memory.Read); p != nil {
+				regs[in.dst&15] = uint64(loadU8(p))
+			} else if v, ok := m.loadVirtual(addr, 1); ok {
+				regs[in.dst&15] = v
+			} else {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			regs[in.dst&15] = uint64(*(*uint8)(p))
 		case opLdxH:
-			p := m.access(regs[in.src&15]+uint64(in.off), 2, memory.Read)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.src&15] + uint64(in.off)
+			if p := m.access(addr, 2, memory.Read); p != nil {
+				regs[in.dst&15] = uint64(loadU16(p))
+			} else if v, ok := m.loadVirtual(addr, 2); ok {
+				regs[in.dst&15] = v
+			} else {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			regs[in.dst&15] = uint64(*(*uint16)(p))
 		case opLdxW:
-			p := m.access(regs[in.src&15]+uint64(in.off), 4, memory.Read)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.src&15] + uint64(in.off)
+			if p := m.access(addr, 4, memory.Read); p != nil {
+				regs[in.dst&15] = uint64(loadU32(p))
+			} else if v, ok := m.loadVirtual(addr, 4); ok {
+				regs[in.dst&15] = v
+			} else {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			regs[in.dst&15] = uint64(*(*uint32)(p))
 		case opLdxDW:
-			p := m.access(regs[in.src&15]+uint64(in.off), 8, memory.Read)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.src&15] + uint64(in.off)
+			if p := m.access(addr, 8, memory.Read); p != nil {
+				regs[in.dst&15] = loadU64(p)
+			} else if v, ok := m.loadVirtual(addr, 8); ok {
+				regs[in.dst&15] = v
+			} else {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			regs[in.dst&15] = *(*uint64)(p)
 		case opLdxSB:
-			p := m.access(regs[in.src&15]+uint64(in.off), 1, memory.Read)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.src&15] + uint64(in.off)
+			if p := m.access(addr, 1, memory.Read); p != nil {
+				regs[in.dst&15] = uint64(int64(loadI8(p)))
+			} else if v, ok := m.loadVirtual(addr, 1); ok {
+				regs[in.dst&15] = v
+			} else {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			regs[in.dst&15] = uint64(int64(*(*int8)(p)))
 		case opLdxSH:
-			p := m.access(regs[in.src&15]+uint64(in.off), 2, memory.Read)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.src&15] + uint64(in.off)
+			if p := m.access(addr, 2, memory.Read); p != nil {
+				regs[in.dst&15] = uint64(int64(loadI16(p)))
+			} else if v, ok := m.loadVirtual(addr, 2); ok {
+				regs[in.dst&15] = v
+			} else {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			regs[in.dst&15] = uint64(int64(*(*int16)(p)))
 		case opLdxSW:
-			p := m.access(regs[in.src&15]+uint64(in.off), 4, memory.Read)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.src&15] + uint64(in.off)
+			if p := m.access(addr, 4, memory.Read); p != nil {
+				regs[in.dst&15] = uint64(int64(loadI32(p)))
+			} else if v, ok := m.loadVirtual(addr, 4); ok {
+				regs[in.dst&15] = v
+			} else {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			regs[in.dst&15] = uint64(int64(*(*int32)(p)))
 		case opStB:
-			p := m.access(regs[in.dst&15]+uint64(in.off), 1, memory.Write)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.dst&15] + uint64(in.off)
+			if p := m.access(addr, 1, memory.Write); p != nil {
+				storeU8(p, uint8(in.imm))
+			} else if !m.storeVirtual(addr, 1, uint64(in.imm)) {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			*(*uint8)(p) = uint8(in.imm)
 		case opStxB:
-			p := m.access(regs[in.dst&15]+uint64(in.off), 1, memory.Write)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.dst&15] + uint64(in.off)
+			if p := m.access(addr, 1, memory.Write); p != nil {
+				storeU8(p, uint8(regs[in.src&15]))
+			} else if !m.storeVirtual(addr, 1, uint64(regs[in.src&15])) {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			*(*uint8)(p) = uint8(regs[in.src&15])
 		case opStH:
-			p := m.access(regs[in.dst&15]+uint64(in.off), 2, memory.Write)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.dst&15] + uint64(in.off)
+			if p := m.access(addr, 2, memory.Write); p != nil {
+				storeU16(p, uint16(in.imm))
+			} else if !m.storeVirtual(addr, 2, uint64(in.imm)) {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			*(*uint16)(p) = uint16(in.imm)
 		case opStxH:
-			p := m.access(regs[in.dst&15]+uint64(in.off), 2, memory.Write)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.dst&15] + uint64(in.off)
+			if p := m.access(addr, 2, memory.Write); p != nil {
+				storeU16(p, uint16(regs[in.src&15]))
+			} else if !m.storeVirtual(addr, 2, uint64(regs[in.src&15])) {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			*(*uint16)(p) = uint16(regs[in.src&15])
 		case opStW:
-			p := m.access(regs[in.dst&15]+uint64(in.off), 4, memory.Write)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.dst&15] + uint64(in.off)
+			if p := m.access(addr, 4, memory.Write); p != nil {
+				storeU32(p, uint32(in.imm))
+			} else if !m.storeVirtual(addr, 4, uint64(in.imm)) {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			*(*uint32)(p) = uint32(in.imm)
 		case opStxW:
-			p := m.access(regs[in.dst&15]+uint64(in.off), 4, memory.Write)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.dst&15] + uint64(in.off)
+			if p := m.access(addr, 4, memory.Write); p != nil {
+				storeU32(p, uint32(regs[in.src&15]))
+			} else if !m.storeVirtual(addr, 4, uint64(regs[in.src&15])) {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			*(*uint32)(p) = uint32(regs[in.src&15])
 		case opStDW:
-			p := m.access(regs[in.dst&15]+uint64(in.off), 8, memory.Write)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.dst&15] + uint64(in.off)
+			if p := m.access(addr, 8, memory.Write); p != nil {
+				storeU64(p, uint64(in.imm))
+			} else if !m.storeVirtual(addr, 8, uint64(in.imm)) {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			*(*uint64)(p) = uint64(in.imm)
 		case opStxDW:
-			p := m.access(regs[in.dst&15]+uint64(in.off), 8, memory.Write)
-			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+			addr := regs[in.dst&15] + uint64(in.off)
+			if p := m.access(addr, 8, memory.Write); p != nil {
+				storeU64(p, uint64(regs[in.src&15]))
+			} else if !m.storeVirtual(addr, 8, uint64(regs[in.src&15])) {
+				return 0, p0.faulted(m, pc-1, steps)
 			}
-			*(*uint64)(p) = uint64(regs[in.src&15])
 		case opAtomicAdd32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			atomic.AddUint32((*uint32)(p), uint32(regs[in.src&15]))
 		case opAtomicOr32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			atomic.OrUint32((*uint32)(p), uint32(regs[in.src&15]))
 		case opAtomicAnd32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			atomic.AndUint32((*uint32)(p), uint32(regs[in.src&15]))
 		case opAtomicXor32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			atomicXorUint32((*uint32)(p), uint32(regs[in.src&15]))
 		case opAtomicFetchAdd32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomic.AddUint32((*uint32)(p), uint32(regs[in.src&15])) - uint32(regs[in.src&15]))
 		case opAtomicFetchOr32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomic.OrUint32((*uint32)(p), uint32(regs[in.src&15])))
 		case opAtomicFetchAnd32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomic.AndUint32((*uint32)(p), uint32(regs[in.src&15])))
 		case opAtomicFetchXor32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomicXorUint32((*uint32)(p), uint32(regs[in.src&15])))
 		case opAtomicXchg32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomic.SwapUint32((*uint32)(p), uint32(regs[in.src&15])))
 		case opAtomicCmpXchg32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[0] = uint64(atomicCmpXchgUint32((*uint32)(p), uint32(regs[0]), uint32(regs[in.src&15])))
 		case opAtomicAdd64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			atomic.AddUint64((*uint64)(p), uint64(regs[in.src&15]))
 		case opAtomicOr64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			atomic.OrUint64((*uint64)(p), uint64(regs[in.src&15]))
 		case opAtomicAnd64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			atomic.AndUint64((*uint64)(p), uint64(regs[in.src&15]))
 		case opAtomicXor64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			atomicXorUint64((*uint64)(p), uint64(regs[in.src&15]))
 		case opAtomicFetchAdd64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomic.AddUint64((*uint64)(p), uint64(regs[in.src&15])) - uint64(regs[in.src&15]))
 		case opAtomicFetchOr64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomic.OrUint64((*uint64)(p), uint64(regs[in.src&15])))
 		case opAtomicFetchAnd64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomic.AndUint64((*uint64)(p), uint64(regs[in.src&15])))
 		case opAtomicFetchXor64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomicXorUint64((*uint64)(p), uint64(regs[in.src&15])))
 		case opAtomicXchg64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[in.src&15] = uint64(atomic.SwapUint64((*uint64)(p), uint64(regs[in.src&15])))
 		case opAtomicCmpXchg64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1)
+				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[0] = uint64(atomicCmpXchgUint64((*uint64)(p), uint64(regs[0]), uint64(regs[in.src&15])))
 		case opLdAbsB:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(in.imm)), 1)
 			if p == nil {
+				m.steps = steps
 				return 0, nil
 			}
-			regs[0] = uint64(*(*uint8)(p))
+			regs[0] = uint64(loadU8(p))
 		case opLdIndB:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(regs[in.src&15])+uint32(in.imm)), 1)
 			if p == nil {
+				m.steps = steps
 				return 0, nil
 			}
-			regs[0] = uint64(*(*uint8)(p))
+			regs[0] = uint64(loadU8(p))
 		case opLdAbsH:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(in.imm)), 2)
 			if p == nil {
+				m.steps = steps
 				return 0, nil
 			}
-			regs[0] = uint64(bits.ReverseBytes16(*(*uint16)(p)))
+			regs[0] = uint64(bits.ReverseBytes16(loadU16(p)))
 		case opLdIndH:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(regs[in.src&15])+uint32(in.imm)), 2)
 			if p == nil {
+				m.steps = steps
 				return 0, nil
 			}
-			regs[0] = uint64(bits.ReverseBytes16(*(*uint16)(p)))
+			regs[0] = uint64(bits.ReverseBytes16(loadU16(p)))
 		case opLdAbsW:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(in.imm)), 4)
 			if p == nil {
+				m.steps = steps
 				return 0, nil
 			}
-			regs[0] = uint64(bits.ReverseBytes32(*(*uint32)(p)))
+			regs[0] = uint64(bits.ReverseBytes32(loadU32(p)))
 		case opLdIndW:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(regs[in.src&15])+uint32(in.imm)), 4)
 			if p == nil {
+				m.steps = steps
 				return 0, nil
 			}
-			regs[0] = uint64(bits.ReverseBytes32(*(*uint32)(p)))
+			regs[0] = uint64(bits.ReverseBytes32(loadU32(p)))
 		case opJA:
 			pc = int(in.off)
 		case opJEq64K:
@@ -670,34 +717,57 @@ func (p0 *Program) Run(m *Machine, args RunArgs) (uint64, error) {
 			if int32(regs[in.dst&15]) <= int32(regs[in.src&15]) {
 				pc = int(in.off)
 			}
-		case opCall:
-			r, err := p0.callHelper(m, &p0.helpers[in.imm], &regs)
-			if err != nil {
-				return p0.helperEnd(r, err, pc-1)
+		case opCall, opCallX:
+			var h *helper.Helper
+			if in.op == opCall {
+				h = &p0.helpers[in.imm]
+			} else {
+				id := regs[in.dst&15]
+				found, ok := p0.table.Lookup(int32(id))
+				if !ok || id > math.MaxInt32 {
+					m.steps = steps
+					return 0, p0.errAt(pc-1, fmt.Errorf("callx: r%d = %#x is not the ID of a helper available to this program", in.dst, id))
+				}
+				h = &found
 			}
-			regs[0] = r
-		case opCallX:
-			h, ok := p0.table.Lookup(int32(regs[in.dst&15]))
-			if !ok || regs[in.dst&15] > math.MaxInt32 {
-				return 0, p0.errAt(pc-1, fmt.Errorf("callx: r%d = %#x is not the ID of a helper available to this program", in.dst, regs[in.dst&15]))
-			}
-			r, err := p0.callHelper(m, &h, &regs)
+			m.steps = steps
+			r, err := p0.callHelper(m, h, regs)
+			steps = m.steps
 			if err != nil {
-				return p0.helperEnd(r, err, pc-1)
+				tc, ok := err.(*helper.TailCall)
+				if !ok {
+					m.steps = steps
+					return p0.helperEnd(r, err, pc-1)
+				}
+				target, ok := tc.Target.(*Program)
+				if !ok || m.tailCalls >= helper.MaxTailCalls {
+					regs[0] = 0
+					break
+				}
+				// The target replaces this frame's program, keeps r1
+				// (the context) and the frame's stack.
+				m.tailCalls++
+				p0, code, pc = target, target.code, 0
+				m.prog = p0
+				regs[0], regs[2], regs[3], regs[4], regs[5] = 0, 0, 0, 0, 0
+				break
 			}
 			regs[0] = r
 		case opCallLocal:
 			if m.depth+1 >= MaxFrames {
+				m.steps = steps
 				return 0, p0.errAt(pc-1, ErrCallDepth)
 			}
 			f := &m.frames[m.depth]
 			f.ret = pc
+			f.prog = p0
 			f.saved = [4]uint64{regs[6], regs[7], regs[8], regs[9]}
 			m.setDepth(m.depth + 1)
 			regs[10] -= StackSize
 			pc = int(in.off)
 		case opExit:
-			if m.depth == 0 {
+			if m.depth == base {
+				m.steps = steps
 				return regs[0], nil
 			}
 			m.setDepth(m.depth - 1)
@@ -705,7 +775,13 @@ func (p0 *Program) Run(m *Machine, args RunArgs) (uint64, error) {
 			regs[6], regs[7], regs[8], regs[9] = f.saved[0], f.saved[1], f.saved[2], f.saved[3]
 			regs[10] += StackSize
 			pc = f.ret
+			if f.prog != p0 {
+				// Returning into the caller of a subprogram that tail-called.
+				p0, code = f.prog, f.prog.code
+				m.prog = p0
+			}
 		case opInvalid:
+			m.steps = steps
 			return 0, p0.errAt(pc-1, fmt.Errorf("executed the second slot of an lddw"))
 		}
 	}

@@ -45,6 +45,27 @@ type Region struct {
 	Size     uint64
 	Writable bool
 	Kind     Kind
+	// Virtual, when set, serves the region's loads and stores instead of
+	// its memory: a program context such as struct xdp_md, whose fields
+	// the kernel rewrites into loads of other things. Helpers cannot reach
+	// a virtual region as memory.
+	Virtual Virtual
+}
+
+// Virtual serves the loads and stores of a virtual region at an offset.
+// They return false to refuse the access (a field that does not exist, a
+// wrong size, a read-only field).
+type Virtual interface {
+	Load(off, size uint64) (uint64, bool)
+	Store(off, size, value uint64) bool
+}
+
+// NewVirtualRegion describes a virtual region at the address of b (which
+// only reserves the addresses), served by v.
+func NewVirtualRegion(b []byte, v Virtual, kind Kind) Region {
+	r := NewRegion(b, true, kind)
+	r.Virtual = v
+	return r
 }
 
 // NewRegion describes the bytes of b. An empty b gives an empty region that
@@ -132,6 +153,10 @@ func (m *Memory) Lookup(addr, n uint64, access Access) (unsafe.Pointer, error) {
 	for i := range m.Regions {
 		r := &m.Regions[i]
 		if p := r.Pointer(addr, n); p != nil {
+			if r.Virtual != nil {
+				return nil, &Fault{Access: access, Addr: addr, Size: n,
+					Reason: fmt.Sprintf("the %s at [%#x, %#x) is not memory that helpers can access", r.Kind, r.Start, r.End())}
+			}
 			if access != Read && !r.Writable {
 				return nil, &Fault{Access: access, Addr: addr, Size: n,
 					Reason: fmt.Sprintf("the %s at [%#x, %#x) is read-only", r.Kind, r.Start, r.End())}
