@@ -115,6 +115,16 @@ func (m *Machine) accessRegions(addr, n uint64, acc memory.Access) unsafe.Pointe
 			return p
 		}
 	}
+	shared := memory.Shared()
+	for i := range shared {
+		r := &shared[i]
+		if p := r.Pointer(addr, n); p != nil {
+			if acc != memory.Read && !r.Writable {
+				break
+			}
+			return p
+		}
+	}
 	m.faultAt(addr, n, acc)
 	return nil
 }

@@ -7,6 +7,8 @@ package memory
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -150,21 +152,33 @@ func (m *Memory) Reset() { m.Regions = m.Regions[:0] }
 // Lookup returns a pointer to the n bytes at addr if the access is allowed,
 // or a Fault that says why not.
 func (m *Memory) Lookup(addr, n uint64, access Access) (unsafe.Pointer, error) {
-	for i := range m.Regions {
-		r := &m.Regions[i]
+	if p, found, err := lookupIn(m.Regions, addr, n, access); found {
+		return p, err
+	}
+	if p, found, err := lookupIn(Shared(), addr, n, access); found {
+		return p, err
+	}
+	return nil, m.Explain(addr, n, access)
+}
+
+// lookupIn looks for the region of regions that holds the access; found is
+// false if there is none.
+func lookupIn(regions []Region, addr, n uint64, access Access) (p unsafe.Pointer, found bool, err error) {
+	for i := range regions {
+		r := &regions[i]
 		if p := r.Pointer(addr, n); p != nil {
 			if r.Virtual != nil {
-				return nil, &Fault{Access: access, Addr: addr, Size: n,
+				return nil, true, &Fault{Access: access, Addr: addr, Size: n,
 					Reason: fmt.Sprintf("the %s at [%#x, %#x) is not memory that helpers can access", r.Kind, r.Start, r.End())}
 			}
 			if access != Read && !r.Writable {
-				return nil, &Fault{Access: access, Addr: addr, Size: n,
+				return nil, true, &Fault{Access: access, Addr: addr, Size: n,
 					Reason: fmt.Sprintf("the %s at [%#x, %#x) is read-only", r.Kind, r.Start, r.End())}
 			}
-			return p, nil
+			return p, true, nil
 		}
 	}
-	return nil, m.Explain(addr, n, access)
+	return nil, false, nil
 }
 
 // Slice returns the n bytes at addr as a slice if the access is allowed.
@@ -189,8 +203,9 @@ func (m *Memory) Explain(addr, n uint64, access Access) *Fault {
 	}
 	var near *Region
 	var dist uint64
-	for i := range m.Regions {
-		r := &m.Regions[i]
+	all := append(m.Regions[:len(m.Regions):len(m.Regions)], Shared()...)
+	for i := range all {
+		r := &all[i]
 		var d uint64
 		switch {
 		case addr+n <= r.Start:
@@ -220,4 +235,76 @@ func (m *Memory) Explain(addr, n uint64, access Access) *Fault {
 		f.Reason = fmt.Sprintf("outside the memory the program may access; %d bytes past the end of the %s at [%#x, %#x)", addr-near.End(), near.Kind, near.Start, near.End())
 	}
 	return f
+}
+
+// The shared regions are the memory every program may access, besides the
+// regions of its own run: the values of every live map. A program can only
+// obtain pointers into a map it references (the verifier sees to that, and
+// map helpers return only their map's values), but with maps created and
+// swapped at any time (map-in-map), one process-wide list is what lets every
+// engine check such pointers. It is copied on write and read without locks.
+var shared struct {
+	mu      sync.Mutex
+	regions atomic.Pointer[[]Region]
+}
+
+// AddShared makes r accessible to every program.
+func AddShared(r Region) {
+	if r.Size == 0 {
+		return
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	var cur []Region
+	if p := shared.regions.Load(); p != nil {
+		cur = *p
+	}
+	next := make([]Region, 0, len(cur)+1)
+	next = append(next, cur...)
+	next = append(next, r)
+	shared.regions.Store(&next)
+}
+
+// RemoveShared removes the shared region that starts at start.
+func RemoveShared(start uint64) {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	p := shared.regions.Load()
+	if p == nil {
+		return
+	}
+	next := make([]Region, 0, len(*p))
+	for _, r := range *p {
+		if r.Start != start {
+			next = append(next, r)
+		}
+	}
+	shared.regions.Store(&next)
+}
+
+// SetSharedWritable changes whether programs may write the shared region
+// that starts at start (the loader freezes .rodata this way).
+func SetSharedWritable(start uint64, writable bool) {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	p := shared.regions.Load()
+	if p == nil {
+		return
+	}
+	next := make([]Region, len(*p))
+	copy(next, *p)
+	for i := range next {
+		if next[i].Start == start {
+			next[i].Writable = writable
+		}
+	}
+	shared.regions.Store(&next)
+}
+
+// Shared returns the shared regions. The slice must not be modified.
+func Shared() []Region {
+	if p := shared.regions.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

@@ -71,3 +71,28 @@ func TestLookupExplains(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedRegions(t *testing.T) {
+	buf := make([]byte, 32)
+	r := NewRegion(buf, true, KindMapValue)
+	var m Memory
+	if _, err := m.Lookup(r.Start, 8, Read); err == nil {
+		t.Fatal("an unregistered map value was accessible")
+	}
+	AddShared(r)
+	defer RemoveShared(r.Start)
+	if _, err := m.Lookup(r.Start+24, 8, Write); err != nil {
+		t.Fatalf("shared region: %v", err)
+	}
+	SetSharedWritable(r.Start, false)
+	if _, err := m.Lookup(r.Start, 1, Write); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("write to a frozen shared region: err = %v", err)
+	}
+	if _, err := m.Lookup(r.Start, 1, Read); err != nil {
+		t.Fatalf("read of a frozen shared region: %v", err)
+	}
+	RemoveShared(r.Start)
+	if _, err := m.Lookup(r.Start, 1, Read); err == nil {
+		t.Fatal("a removed shared region was still accessible")
+	}
+}
