@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"unicode"
 
@@ -168,6 +169,19 @@ func (t *Table) Lookup(id int32) (Helper, bool) {
 	}
 	h, ok := t.byID[id]
 	return h, ok
+}
+
+// All returns the table's helpers, sorted by ID.
+func (t *Table) All() []Helper {
+	if t == nil {
+		return nil
+	}
+	all := make([]Helper, 0, len(t.byID))
+	for _, h := range t.byID {
+		all = append(all, h)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	return all
 }
 
 // Clone returns a copy of the table.
