@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 )
 
 var update = flag.Bool("update", false, "rewrite the examples' packet.bin files")
@@ -282,5 +283,57 @@ func TestPerCPUHelpers(t *testing.T) {
 	// A 4-byte value takes 8 bytes per CPU.
 	if got := PerCPUSlot([]byte{1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0}, 4, 1); !bytes.Equal(got, []byte{9, 0, 0, 0}) {
 		t.Errorf("PerCPUSlot with padding = %x", got)
+	}
+}
+
+// TestCoverage checks that the test programs call every helper and use
+// every map type that waggle must support, by reading the objects.
+func TestCoverage(t *testing.T) {
+	helpers := map[string]bool{}
+	mapTypes := map[ebpf.MapType]bool{}
+	m, _ := filepath.Glob(filepath.Join(RepoRoot(), "testdata/progs/*.o"))
+	for _, obj := range m {
+		spec, err := ebpf.LoadCollectionSpec(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range spec.Programs {
+			for _, ins := range p.Instructions {
+				if ins.IsBuiltinCall() {
+					helpers[asm.BuiltinFunc(ins.Constant).String()] = true
+				}
+			}
+		}
+		for _, ms := range spec.Maps {
+			mapTypes[ms.Type] = true
+		}
+	}
+	for _, h := range []asm.BuiltinFunc{
+		asm.FnMapLookupElem, asm.FnMapUpdateElem, asm.FnMapDeleteElem,
+		asm.FnProbeRead, asm.FnProbeReadUser, asm.FnProbeReadKernel,
+		asm.FnProbeReadStr, asm.FnProbeReadUserStr, asm.FnProbeReadKernelStr,
+		asm.FnKtimeGetNs, asm.FnKtimeGetBootNs, asm.FnKtimeGetCoarseNs, asm.FnJiffies64,
+		asm.FnTracePrintk, asm.FnGetPrandomU32, asm.FnGetSmpProcessorId, asm.FnGetNumaNodeId,
+		asm.FnTailCall, asm.FnGetCurrentPidTgid, asm.FnGetCurrentUidGid, asm.FnGetCurrentComm,
+		asm.FnPerfEventOutput, asm.FnSkbLoadBytes,
+		asm.FnXdpAdjustHead, asm.FnXdpAdjustTail, asm.FnXdpAdjustMeta,
+		asm.FnRedirect, asm.FnRedirectMap, asm.FnCsumDiff,
+		asm.FnMapPushElem, asm.FnMapPopElem, asm.FnMapPeekElem,
+		asm.FnSpinLock, asm.FnSpinUnlock,
+		asm.FnRingbufOutput, asm.FnRingbufReserve, asm.FnRingbufSubmit, asm.FnRingbufDiscard, asm.FnRingbufQuery,
+		asm.FnForEachMapElem, asm.FnLoop, asm.FnSnprintf, asm.FnStrncmp,
+	} {
+		if !helpers[h.String()] {
+			t.Errorf("no test program calls %s", h)
+		}
+	}
+	for _, mt := range []ebpf.MapType{
+		ebpf.Array, ebpf.PerCPUArray, ebpf.Hash, ebpf.PerCPUHash, ebpf.LRUHash, ebpf.LRUCPUHash,
+		ebpf.LPMTrie, ebpf.RingBuf, ebpf.Queue, ebpf.Stack, ebpf.ProgramArray,
+		ebpf.ArrayOfMaps, ebpf.HashOfMaps, ebpf.BloomFilter, ebpf.PerfEventArray, ebpf.DevMap,
+	} {
+		if !mapTypes[mt] {
+			t.Errorf("no test program uses a %s map", mt)
+		}
 	}
 }
