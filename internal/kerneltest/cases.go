@@ -103,7 +103,10 @@ func (c *Case) Input() Input {
 }
 
 // Check compares r with c.Want. It reads the object to learn the maps'
-// types and value sizes.
+// types and value sizes. It works for the Result of any runtime that
+// follows Result's conventions (per-CPU values with NumCPU padded slots, the
+// program having run on CPU), so a user-space runtime can be held to the
+// same expectations as the kernel.
 func (c *Case) Check(r *Result) error {
 	spec, err := ebpf.LoadCollectionSpec(filepath.Join(RepoRoot(), c.Object))
 	if err != nil {
