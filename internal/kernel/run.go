@@ -1,0 +1,343 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/memory"
+)
+
+// Input is the input of one run, as BPF_PROG_TEST_RUN's data_in and ctx_in.
+type Input struct {
+	// Data is the packet (XDP, tc, socket filter) or the memory (RawMemory).
+	Data []byte
+	// Context is the program context to start from (struct xdp_md,
+	// struct __sk_buff, raw tracepoint arguments, the syscall program's
+	// context, pt_regs ...), in the host's byte order; nil for none.
+	Context []byte
+	// CPU is the run's CPU slot, which bpf_get_smp_processor_id returns
+	// and per-CPU maps use. It must be the CPU of the engine's run.
+	CPU int
+}
+
+// Output is what a run leaves, as BPF_PROG_TEST_RUN's data_out and ctx_out.
+type Output struct {
+	Data    []byte
+	Context []byte
+}
+
+// Redirect is the target a program chose with bpf_redirect or
+// bpf_redirect_map.
+type Redirect struct {
+	Ifindex uint32 // bpf_redirect's ifindex, or the key of bpf_redirect_map
+	Flags   uint64
+	Map     any // the map of bpf_redirect_map (a maps.Map), or nil
+}
+
+// kind is the context a program type gets.
+type kind uint8
+
+const (
+	kindXDP kind = iota
+	kindSKB
+	kindArgs     // raw tracepoint: an array of u64 arguments
+	kindReadOnly // kprobe, tracepoint, perf_event: read-only memory
+	kindSyscall  // writable memory, written back
+	kindRaw      // RawMemory
+)
+
+// Buffer geometry, as in the kernel's test runs on x86-64 and arm64 with
+// 4 KiB pages.
+const (
+	pageSize       = 4096
+	xdpHeadroom    = 256 // XDP_PACKET_HEADROOM
+	xdpFrameSize   = 40  // sizeof(struct xdp_frame), reserved at the start of the headroom
+	sharedInfoSize = 320 // SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), the tailroom
+	xdpHardEnd     = pageSize - sharedInfoSize
+	ethHLen        = 14
+	skbMaxData     = pageSize - 64 - sharedInfoSize // NET_SKB_PAD + NET_IP_ALIGN headroom
+	maxSkbFrags    = 17                             // MAX_SKB_FRAGS
+	keyScratchSize = 8 * 512                        // one key slot per callback nesting level
+	maxRawTPArgs   = 12                             // MAX_BPF_FUNC_ARGS
+)
+
+// Run is the state of one run of a program: its context, its packet and
+// what its helpers did (a redirect, records it reserved, a lock it holds).
+// helper.Call.State holds the *Run during a run. A Run is reused run after
+// run (Setup, the program, Finish), allocating its buffers once; it is not
+// safe for concurrent use.
+type Run struct {
+	typ  ebpf.ProgramType
+	kind kind
+	opts Options
+
+	mem    *memory.Memory
+	ctxIdx int // index of the context region in mem.Regions, or -1
+	pktIdx int // index of the packet region, or -1
+	packet memory.Region
+	cpu    int
+
+	ctxBuf []byte // reserves the addresses of a virtual context
+	raw    []byte // the memory of kindArgs, kindReadOnly, kindSyscall, kindRaw
+	rawLen int
+
+	xdp xdpState
+	skb skbState
+
+	keys     []byte // read-only scratch for for_each_map_elem keys
+	keyDepth int
+
+	redirect    Redirect
+	redirectSet bool
+	lock        *uint32            // the bpf_spin_lock this run holds
+	reserved    map[uint64]reserve // ring buffer records not yet committed
+}
+
+// NewRun prepares runs of programs of type t.
+func NewRun(t ebpf.ProgramType, opts Options) (*Run, error) {
+	r := &Run{typ: t, opts: opts, ctxIdx: -1, pktIdx: -1, keys: make([]byte, keyScratchSize)}
+	switch t {
+	case ebpf.XDP:
+		r.kind = kindXDP
+		r.ctxBuf = make([]byte, xdpMDSize)
+		r.xdp.frame = make([]byte, pageSize)
+	case ebpf.SchedCLS, ebpf.SchedACT, ebpf.SocketFilter:
+		r.kind = kindSKB
+		r.ctxBuf = make([]byte, skbSize)
+		r.skb.buf = make([]byte, skbMaxData)
+		r.skb.l2 = t != ebpf.SocketFilter
+	case ebpf.RawTracepoint:
+		r.kind = kindArgs
+		r.ctxBuf = make([]byte, 8*maxRawTPArgs)
+	case ebpf.Kprobe, ebpf.TracePoint, ebpf.PerfEvent:
+		r.kind = kindReadOnly
+	case ebpf.Syscall:
+		r.kind = kindSyscall
+	case RawMemory:
+		r.kind = kindRaw
+	default:
+		return nil, fmt.Errorf("waggle cannot run programs of type %s", typeName(t))
+	}
+	return r, nil
+}
+
+// errno returns an error for Setup that matches the kernel's errno.
+func errno(e unix.Errno, format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), e)
+}
+
+// checkTailZero is the kernel's bpf_check_uarg_tail_zero: a ctx_in longer
+// than the context must have only zeros past it.
+func checkTailZero(ctx []byte, size int) error {
+	if len(ctx) <= size {
+		return nil
+	}
+	for _, b := range ctx[size:] {
+		if b != 0 {
+			return errno(unix.E2BIG, "the context is %d bytes, and those past the %d of the structure are not all zero", len(ctx), size)
+		}
+	}
+	return nil
+}
+
+// Setup prepares a run with the input, as BPF_PROG_TEST_RUN does: it
+// checks the input with the kernel's rules (errors match the kernel's errno
+// with errors.Is), appends the run's regions (context, packet, scratch) to
+// mem and returns the program's r1 to r5. mem must stay as it is until
+// Finish; the Run updates the packet region in place when a helper moves
+// the packet's bounds.
+func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
+	r.release()
+	r.mem, r.cpu = mem, in.CPU
+	r.ctxIdx, r.pktIdx = -1, -1
+	r.packet = memory.Region{Kind: memory.KindPacket}
+	r.redirect, r.redirectSet = Redirect{}, false
+	r.keyDepth = 0
+
+	switch r.kind {
+	case kindXDP:
+		err = r.setupXDP(in)
+	case kindSKB:
+		err = r.setupSKB(in)
+	case kindArgs:
+		if len(in.Data) != 0 {
+			return args, errno(unix.EINVAL, "raw tracepoint programs take no data, only a context")
+		}
+		if len(in.Context) > 8*maxRawTPArgs {
+			return args, errno(unix.EINVAL, "a raw tracepoint context has at most %d arguments (%d bytes), not %d bytes", maxRawTPArgs, 8*maxRawTPArgs, len(in.Context))
+		}
+		r.rawLen = copy(r.ctxBuf, in.Context)
+	case kindReadOnly, kindSyscall:
+		if len(in.Data) != 0 {
+			return args, errno(unix.EINVAL, "%s programs take no data, only a context", typeName(r.typ))
+		}
+		if r.kind == kindSyscall && len(in.Context) > 0xffff {
+			return args, errno(unix.EINVAL, "a syscall program's context is at most 65535 bytes, not %d", len(in.Context))
+		}
+		r.setRaw(in.Context)
+	case kindRaw:
+		r.setRaw(in.Data)
+	}
+	if err != nil {
+		return args, err
+	}
+
+	// The context.
+	switch r.kind {
+	case kindXDP, kindSKB:
+		var v memory.Virtual = (*xdpContext)(r)
+		if r.kind == kindSKB {
+			v = (*skbContext)(r)
+		}
+		r.ctxIdx = len(mem.Regions)
+		mem.Regions = append(mem.Regions, memory.NewVirtualRegion(r.ctxBuf, v, memory.KindContext))
+		args[0] = r.ctxIdx2addr()
+	case kindArgs:
+		if r.rawLen > 0 {
+			r.ctxIdx = len(mem.Regions)
+			mem.Regions = append(mem.Regions, memory.NewVirtualRegion(r.ctxBuf[:r.rawLen], (*argsContext)(r), memory.KindContext))
+			args[0] = r.ctxIdx2addr()
+		}
+	case kindReadOnly, kindSyscall, kindRaw:
+		if r.rawLen > 0 {
+			r.ctxIdx = len(mem.Regions)
+			mem.Regions = append(mem.Regions, memory.NewRegion(r.raw[:r.rawLen], r.kind != kindReadOnly, memory.KindContext))
+			args[0] = r.ctxIdx2addr()
+		}
+		if r.kind == kindRaw {
+			args[1] = uint64(r.rawLen)
+		}
+	}
+
+	// The packet.
+	switch r.kind {
+	case kindXDP:
+		r.pktIdx = len(mem.Regions)
+		mem.Regions = append(mem.Regions, r.xdpRegion())
+	case kindSKB:
+		r.packet = memory.NewRegion(r.skb.buf[r.skb.dataOff():r.skb.n], false, memory.KindPacket)
+		if r.skb.l2 {
+			// tc programs read and write the packet directly; socket
+			// filters reach it only through LD_ABS and helpers.
+			r.pktIdx = len(mem.Regions)
+			mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.buf[:r.skb.n], true, memory.KindPacket))
+		}
+	}
+
+	mem.Add(memory.NewRegion(r.keys, false, memory.KindHelper))
+	return args, nil
+}
+
+func (r *Run) ctxIdx2addr() uint64 { return r.mem.Regions[r.ctxIdx].Start }
+
+// setRaw copies b into the run's raw memory.
+func (r *Run) setRaw(b []byte) {
+	if cap(r.raw) < len(b) {
+		r.raw = make([]byte, len(b))
+	}
+	r.raw = r.raw[:cap(r.raw)]
+	r.rawLen = copy(r.raw, b)
+}
+
+// Packet is the region that the legacy packet loads (LD_ABS, LD_IND) read:
+// the engine's Machine.Packet for this run. For tc programs it starts at
+// the Ethernet header, for socket filters at the network header (the
+// kernel's skb->data in both); other program types have none.
+func (r *Run) Packet() memory.Region { return r.packet }
+
+// Redirect returns the target of the run's last successful bpf_redirect or
+// bpf_redirect_map.
+func (r *Run) Redirect() (Redirect, bool) { return r.redirect, r.redirectSet }
+
+// Finish fills out with what the run left, as BPF_PROG_TEST_RUN's data_out
+// and ctx_out, and releases what the run still held: a bpf_spin_lock (a
+// program the verifier accepted cannot end holding one, but a run that
+// failed can) and ring buffer records it reserved but did not submit
+// (discarded). out's slices are reused when they are large enough.
+func (r *Run) Finish(out *Output) {
+	r.release()
+	out.Data, out.Context = out.Data[:0], out.Context[:0]
+	switch r.kind {
+	case kindXDP:
+		r.finishXDP(out)
+	case kindSKB:
+		r.finishSKB(out)
+	case kindArgs:
+		out.Context = append(out.Context, r.ctxBuf[:r.rawLen]...)
+	case kindReadOnly, kindSyscall:
+		out.Context = append(out.Context, r.raw[:r.rawLen]...)
+	case kindRaw:
+		out.Data = append(out.Data, r.raw[:r.rawLen]...)
+	}
+	if len(out.Data) == 0 {
+		out.Data = nil
+	}
+	if len(out.Context) == 0 {
+		out.Context = nil
+	}
+}
+
+// release frees the lock and the reservations the run still holds.
+func (r *Run) release() {
+	if r.lock != nil {
+		unlockWord(r.lock)
+		r.lock = nil
+	}
+	for addr, res := range r.reserved {
+		_ = res.rb.Commit(res.p, true)
+		delete(r.reserved, addr)
+	}
+}
+
+// argsContext is the context of raw tracepoint programs: an array of u64
+// arguments that the program may read, 1, 2, 4 or 8 bytes at a time,
+// aligned, within the arguments the caller gave.
+type argsContext Run
+
+// Load implements memory.Virtual.
+func (a *argsContext) Load(off, size uint64) (uint64, bool) {
+	r := (*Run)(a)
+	if off%size != 0 || off+size > uint64(r.rawLen) {
+		return 0, false
+	}
+	return loadLE(r.ctxBuf[off:], size), true
+}
+
+// Store implements memory.Virtual: raw tracepoint arguments are read-only.
+func (a *argsContext) Store(off, size, value uint64) bool { return false }
+
+// loadLE reads size bytes of b in the host's byte order.
+func loadLE(b []byte, size uint64) uint64 {
+	switch size {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(binary.NativeEndian.Uint16(b))
+	case 4:
+		return uint64(binary.NativeEndian.Uint32(b))
+	case 8:
+		return binary.NativeEndian.Uint64(b)
+	}
+	return 0
+}
+
+// storeLE writes the low size bytes of v into b in the host's byte order.
+func storeLE(b []byte, size, v uint64) {
+	switch size {
+	case 1:
+		b[0] = byte(v)
+	case 2:
+		binary.NativeEndian.PutUint16(b, uint16(v))
+	case 4:
+		binary.NativeEndian.PutUint32(b, uint32(v))
+	case 8:
+		binary.NativeEndian.PutUint64(b, v)
+	}
+}
+
+// addrOf returns the address of b[0].
+func addrOf(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }

@@ -1,0 +1,287 @@
+package kernel
+
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/memory"
+)
+
+// xdpMDSize is sizeof(struct xdp_md).
+const xdpMDSize = 24
+
+// xdpState is an XDP run's frame: one page, as the kernel's test run
+// allocates, whose first byte is data_hard_start; data_meta, data and
+// data_end are offsets into it. Bytes of the packet past the linear part
+// live in frags, as the kernel's multi-buffer frags (one page each).
+type xdpState struct {
+	frame           []byte
+	meta, data, end int
+	frags           [][]byte
+	fragBuf         []byte
+	// The xdp_md of ctx_in: ingress_ifindex and rx_queue_index as given.
+	ingress, rxq uint32
+}
+
+// setupXDP is bpf_prog_test_run_xdp's preparation.
+func (r *Run) setupXDP(in Input) error {
+	x := &r.xdp
+	var md [6]uint32
+	hasCtx := in.Context != nil
+	if hasCtx {
+		if err := checkTailZero(in.Context, xdpMDSize); err != nil {
+			return err
+		}
+		var b [xdpMDSize]byte
+		copy(b[:], in.Context)
+		for i := range md {
+			md[i] = binary.NativeEndian.Uint32(b[4*i:])
+		}
+	}
+	size := uint32(len(in.Data))
+	if uint64(len(in.Data)) > 1<<32-1 {
+		return errno(unix.EINVAL, "a packet of %d bytes is too large", len(in.Data))
+	}
+	data, dataEnd, dataMeta, ingress, rxq, egress := md[0], md[1], md[2], md[3], md[4], md[5]
+	headroom := uint32(xdpHeadroom)
+	linear := size
+	metaSz := uint32(0)
+	if hasCtx {
+		// There can be no data before the metadata.
+		if dataMeta != 0 || dataEnd > size || data > dataEnd {
+			return errno(unix.EINVAL, "xdp_md: data_meta must be 0 and data <= data_end <= the packet's %d bytes (data %d, data_end %d, data_meta %d)", size, data, dataEnd, dataMeta)
+		}
+		metaSz = data
+		if metaSz%4 != 0 || metaSz > xdpHeadroom-xdpFrameSize {
+			return errno(unix.EINVAL, "xdp_md: %d bytes of metadata (data) is not a multiple of 4 of at most %d", metaSz, xdpHeadroom-xdpFrameSize)
+		}
+		headroom -= metaSz
+		linear = dataEnd
+	}
+	maxLinear := pageSize - headroom - sharedInfoSize
+	linear = min(linear, maxLinear)
+	if size-metaSz < ethHLen {
+		return errno(unix.EINVAL, "a packet of %d bytes (after %d bytes of metadata) is shorter than an Ethernet header", size-metaSz, metaSz)
+	}
+	if egress != 0 {
+		return errno(unix.EINVAL, "xdp_md: egress_ifindex must be 0")
+	}
+	if ingress == 0 && rxq != 0 {
+		return errno(unix.EINVAL, "xdp_md: rx_queue_index needs an ingress_ifindex")
+	}
+	if rxq != 0 {
+		// waggle's devices have one receive queue, as the loopback device.
+		return errno(unix.EINVAL, "xdp_md: rx_queue_index %d: the device has 1 receive queue", rxq)
+	}
+
+	clear(x.frame)
+	copy(x.frame[headroom:], in.Data[:linear])
+	x.meta = int(headroom)
+	x.data = int(headroom + metaSz)
+	x.end = int(headroom + linear)
+	x.ingress, x.rxq = ingress, rxq
+
+	rest := in.Data[linear:]
+	x.frags = x.frags[:0]
+	if len(rest) > 0 {
+		n := (len(rest) + pageSize - 1) / pageSize
+		if n > maxSkbFrags {
+			return errno(unix.ENOMEM, "a packet of %d bytes needs %d frags past its %d linear bytes; at most %d", len(in.Data), n, linear, maxSkbFrags)
+		}
+		if cap(x.fragBuf) < n*pageSize {
+			x.fragBuf = make([]byte, n*pageSize)
+		}
+		x.fragBuf = x.fragBuf[:n*pageSize]
+		for i := 0; i < n; i++ {
+			page := x.fragBuf[i*pageSize : (i+1)*pageSize : (i+1)*pageSize]
+			k := copy(page, rest)
+			rest = rest[k:]
+			x.frags = append(x.frags, page[:k])
+		}
+	}
+	return nil
+}
+
+// xdpRegion is the packet region: exactly [data_meta, data_end).
+func (r *Run) xdpRegion() memory.Region {
+	x := &r.xdp
+	if x.end == x.meta {
+		return memory.Region{Kind: memory.KindPacket}
+	}
+	return memory.NewRegion(x.frame[x.meta:x.end], true, memory.KindPacket)
+}
+
+// xdpMoved updates the packet region after a helper moved the bounds.
+func (r *Run) xdpMoved() {
+	if r.mem != nil && r.pktIdx >= 0 && r.pktIdx < len(r.mem.Regions) {
+		r.mem.Regions[r.pktIdx] = r.xdpRegion()
+	}
+}
+
+// xdpLen is xdp_get_buff_len: the linear bytes and the frags.
+func (x *xdpState) xdpLen() int {
+	n := x.end - x.data
+	for _, f := range x.frags {
+		n += len(f)
+	}
+	return n
+}
+
+// finishXDP fills data_out (from data_meta: the metadata, the packet, the
+// frags) and ctx_out.
+func (r *Run) finishXDP(out *Output) {
+	x := &r.xdp
+	out.Data = append(out.Data, x.frame[x.meta:x.end]...)
+	for _, f := range x.frags {
+		out.Data = append(out.Data, f...)
+	}
+	var b [xdpMDSize]byte
+	binary.NativeEndian.PutUint32(b[0:], uint32(x.data-x.meta))
+	binary.NativeEndian.PutUint32(b[4:], uint32(x.end-x.meta))
+	binary.NativeEndian.PutUint32(b[12:], x.ingress)
+	binary.NativeEndian.PutUint32(b[16:], x.rxq)
+	out.Context = append(out.Context, b[:]...)
+}
+
+// xdpContext serves struct xdp_md: data, data_end and data_meta load as the
+// packet's 64-bit addresses; every field is a 4-byte read-only load;
+// egress_ifindex exists only for devmap programs, which cannot be test-run.
+type xdpContext Run
+
+// Load implements memory.Virtual.
+func (c *xdpContext) Load(off, size uint64) (uint64, bool) {
+	r := (*Run)(c)
+	x := &r.xdp
+	if size != 4 || off%4 != 0 {
+		return 0, false
+	}
+	base := addrOf(x.frame)
+	switch off {
+	case 0:
+		return base + uint64(x.data), true
+	case 4:
+		return base + uint64(x.end), true
+	case 8:
+		return base + uint64(x.meta), true
+	case 12:
+		if x.ingress == 0 {
+			return 1, true // the loopback device's receive queue
+		}
+		return uint64(x.ingress), true
+	case 16:
+		return uint64(x.rxq), true
+	}
+	return 0, false
+}
+
+// Store implements memory.Virtual: XDP programs may not write their context.
+func (c *xdpContext) Store(off, size, value uint64) bool { return false }
+
+// xdpRun returns the XDP run of a call, or an error ending the run.
+func xdpRun(c *helper.Call) (*Run, error) {
+	r, err := runOf(c)
+	if err != nil {
+		return nil, err
+	}
+	if r.kind != kindXDP {
+		return nil, errNotType(r, "XDP")
+	}
+	return r, nil
+}
+
+// xdpAdjustHead is bpf_xdp_adjust_head(ctx, offset): moves data (and the
+// metadata with it) by offset, keeping room for struct xdp_frame before it
+// and an Ethernet header after it.
+func xdpAdjustHead(c *helper.Call) (uint64, error) {
+	r, err := xdpRun(c)
+	if err != nil {
+		return 0, err
+	}
+	x := &r.xdp
+	off := int(int32(c.Args[1]))
+	metalen := x.data - x.meta
+	data := x.data + off
+	if data < xdpFrameSize+metalen || data > x.end-ethHLen {
+		return neg(unix.EINVAL), nil
+	}
+	if metalen > 0 {
+		copy(x.frame[x.meta+off:], x.frame[x.meta:x.data])
+	}
+	x.meta += off
+	x.data = data
+	r.xdpMoved()
+	return 0, nil
+}
+
+// xdpAdjustTail is bpf_xdp_adjust_tail(ctx, offset): moves data_end (of the
+// last frag, for a multi-buffer packet). Growing zeroes the new bytes.
+func xdpAdjustTail(c *helper.Call) (uint64, error) {
+	r, err := xdpRun(c)
+	if err != nil {
+		return 0, err
+	}
+	x := &r.xdp
+	off := int(int32(c.Args[1]))
+	if len(x.frags) > 0 {
+		if off > 0 {
+			last := &x.frags[len(x.frags)-1]
+			if off > cap(*last)-len(*last) {
+				return neg(unix.EINVAL), nil
+			}
+			n := len(*last)
+			*last = (*last)[:n+off]
+			clear((*last)[n:])
+			return 0, nil
+		}
+		shrink := -off
+		if shrink > x.xdpLen()-ethHLen {
+			return neg(unix.EINVAL), nil
+		}
+		for i := len(x.frags) - 1; i >= 0 && shrink > 0; i-- {
+			k := min(shrink, len(x.frags[i]))
+			x.frags[i] = x.frags[i][:len(x.frags[i])-k]
+			shrink -= k
+			if len(x.frags[i]) == 0 {
+				x.frags = x.frags[:i]
+			}
+		}
+		if len(x.frags) == 0 {
+			x.end -= shrink
+			r.xdpMoved()
+		}
+		return 0, nil
+	}
+	end := x.end + off
+	if end > xdpHardEnd || end < x.data+ethHLen {
+		return neg(unix.EINVAL), nil
+	}
+	if off > 0 {
+		clear(x.frame[x.end:end])
+	}
+	x.end = end
+	r.xdpMoved()
+	return 0, nil
+}
+
+// xdpAdjustMeta is bpf_xdp_adjust_meta(ctx, offset): moves data_meta; the
+// metadata must stay a multiple of 4 bytes, at most 255, after the room
+// for struct xdp_frame.
+func xdpAdjustMeta(c *helper.Call) (uint64, error) {
+	r, err := xdpRun(c)
+	if err != nil {
+		return 0, err
+	}
+	x := &r.xdp
+	meta := x.meta + int(int32(c.Args[1]))
+	if meta < xdpFrameSize || meta > x.data {
+		return neg(unix.EINVAL), nil
+	}
+	if metalen := x.data - meta; metalen%4 != 0 || metalen > 255 {
+		return neg(unix.EACCES), nil
+	}
+	x.meta = meta
+	r.xdpMoved()
+	return 0, nil
+}
