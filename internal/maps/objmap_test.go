@@ -1,0 +1,120 @@
+package maps
+
+import (
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// fakeProg stands for a loaded program in a prog_array.
+type fakeProg struct{ name string }
+
+func TestProgramArray(t *testing.T) {
+	m := mustNew(t, Spec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 4})
+	om := m.(ObjectMap)
+	p1, p2 := &fakeProg{"a"}, &fakeProg{"b"}
+	checkErr(t, "update", om.UpdateObject(u32(1), p1, UpdateAny), 0)
+	checkErr(t, "update flags", om.UpdateObject(u32(2), p2, UpdateNoExist), unix.EINVAL)
+	checkErr(t, "update index", om.UpdateObject(u32(4), p2, UpdateAny), unix.E2BIG)
+	checkErr(t, "update nil", om.UpdateObject(u32(2), nil, UpdateAny), unix.EINVAL)
+	inner := mustNew(t, Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	checkErr(t, "update map", om.UpdateObject(u32(2), inner, UpdateAny), unix.EINVAL)
+	if om.LookupObject(u32(1)) != p1 || om.LookupObject(u32(0)) != nil || om.LookupObject(u32(9)) != nil {
+		t.Fatal("LookupObject")
+	}
+	checkErr(t, "replace", om.UpdateObject(u32(1), p2, UpdateAny), 0)
+	if om.LookupObject(u32(1)) != p2 {
+		t.Fatal("replace did not replace")
+	}
+	if m.Lookup(u32(1), 0) != nil || m.Regions() != nil {
+		t.Fatal("programs cannot address prog_array values")
+	}
+	runSteps(t, m, []step{
+		{op: "lookupUser", key: u32(1), err: unix.EOPNOTSUPP},
+		{op: "updateUser", key: u32(1), val: u32(1), err: unix.EOPNOTSUPP},
+		{op: "update", key: u32(1), val: u32(1), err: unix.EOPNOTSUPP},
+		{op: "next", key: nil, want: u32(0)},
+		{op: "next", key: u32(2), want: u32(3)},
+		{op: "next", key: u32(3), err: unix.ENOENT},
+		{op: "delete", key: u32(0), err: unix.ENOENT},
+		{op: "delete", key: u32(4), err: unix.E2BIG},
+		{op: "delete", key: u32(1)},
+	})
+	if om.LookupObject(u32(1)) != nil {
+		t.Fatal("delete did not delete")
+	}
+}
+
+func TestMapsOfMaps(t *testing.T) {
+	tmpl := &Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 16}
+	for _, typ := range []ebpf.MapType{ebpf.ArrayOfMaps, ebpf.HashOfMaps} {
+		t.Run(typ.String(), func(t *testing.T) {
+			outer := mustNew(t, Spec{Type: typ, KeySize: 4, ValueSize: 4, MaxEntries: 4, InnerMap: tmpl})
+			om := outer.(ObjectMap)
+			// Hash inner maps may differ in max_entries, as in the kernel.
+			inner, err := New(&Spec{Name: "inner", Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := inner.Handle()
+			bad := []Spec{
+				{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 16},
+				{Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: 16},
+				{Type: ebpf.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 16},
+				{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 16, Flags: FlagNoPrealloc},
+			}
+			for _, s := range bad {
+				b := mustNew(t, s)
+				checkErr(t, "update mismatched", om.UpdateObject(u32(0), b, UpdateAny), unix.EINVAL)
+			}
+			checkErr(t, "update non-map", om.UpdateObject(u32(0), &fakeProg{}, UpdateAny), unix.EINVAL)
+			checkErr(t, "update", om.UpdateObject(u32(0), inner, UpdateAny), 0)
+			if got := om.LookupObject(u32(0)); got != inner {
+				t.Fatalf("LookupObject = %v", got)
+			}
+			if om.LookupObject(u32(1)) != nil {
+				t.Fatal("empty slot has an object")
+			}
+			if typ == ebpf.HashOfMaps {
+				checkErr(t, "noexist", om.UpdateObject(u32(0), inner, UpdateNoExist), unix.EEXIST)
+				checkErr(t, "exist", om.UpdateObject(u32(1), inner, UpdateExist), unix.ENOENT)
+				checkErr(t, "second key", om.UpdateObject(u32(1), inner, UpdateAny), 0)
+				checkErr(t, "delete", outer.Delete(u32(1)), 0)
+				if len(collectKeys(t, outer)) != 1 {
+					t.Fatal("hash of maps keys")
+				}
+			}
+			// The outer map keeps the inner one's handle alive after its
+			// creator closes it, until the element goes.
+			inner.Close()
+			if ByHandle(h) != inner {
+				t.Fatal("inner map unregistered while an outer map holds it")
+			}
+			checkErr(t, "delete", outer.Delete(u32(0)), 0)
+			if ByHandle(h) != nil {
+				t.Fatal("inner map still registered after its last reference went")
+			}
+			checkErr(t, "store closed", om.UpdateObject(u32(0), inner, UpdateAny), unix.EINVAL)
+
+			// Closing the outer map releases its inner maps.
+			inner2 := mustNew(t, Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+			checkErr(t, "update", om.UpdateObject(u32(2), inner2, UpdateAny), 0)
+			h2 := inner2.Handle()
+			inner2.Close()
+			outer.Close()
+			if ByHandle(h2) != nil {
+				t.Fatal("closing the outer map did not release its inner map")
+			}
+		})
+	}
+	// Array inner maps must match max_entries unless BPF_F_INNER_MAP.
+	arr := &Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 16}
+	outer := mustNew(t, Spec{Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: arr})
+	small := mustNew(t, Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 8})
+	checkErr(t, "array max_entries", outer.(ObjectMap).UpdateObject(u32(0), small, UpdateAny), unix.EINVAL)
+	flex := &Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 16, Flags: FlagInnerMap}
+	outer2 := mustNew(t, Spec{Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: flex})
+	small2 := mustNew(t, Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 8, Flags: FlagInnerMap})
+	checkErr(t, "BPF_F_INNER_MAP", outer2.(ObjectMap).UpdateObject(u32(0), small2, UpdateAny), 0)
+}
