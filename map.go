@@ -430,9 +430,9 @@ func (m *Map) nextKey(key any) ([]byte, error) {
 	return next, nil
 }
 
-// Close releases the map. Programs and maps of maps that still hold it keep
-// it alive; this Map must not be used afterwards. Close may be called more
-// than once.
+// Close releases the map. A map of maps that still holds it keeps it alive
+// for the programs that look it up there; this Map must not be used
+// afterwards. Close may be called more than once.
 func (m *Map) Close() error {
 	if m == nil || !m.closed.CompareAndSwap(false, true) {
 		return nil

@@ -150,7 +150,9 @@ type Map interface {
 
 	// Regions is the value memory that programs may access.
 	Regions() []memory.Region
-	// Close unregisters the map's handle.
+	// Close drops the creator's reference to the map. The handle is
+	// unregistered when no reference is left: maps of maps hold one on
+	// each inner map, and Retain takes more.
 	Close()
 }
 

@@ -114,7 +114,6 @@ func newObjArray(s *Spec) (Map, error) {
 		return nil, specErrno(errNoMem, s, "max_entries %d is too many", s.MaxEntries)
 	}
 	a := &objArray{objs: make([]atomic.Pointer[objBox], s.MaxEntries)}
-	a.init(s, a)
 	a.onFree = func() {
 		for i := range a.objs {
 			if p := a.objs[i].Swap(nil); p != nil {
@@ -122,6 +121,7 @@ func newObjArray(s *Spec) (Map, error) {
 			}
 		}
 	}
+	a.init(s, a)
 	return a, nil
 }
 
@@ -200,8 +200,18 @@ func (a *objArray) UpdateObject(key []byte, obj any, flags uint64) error {
 }
 
 // hashOfMaps is hash_of_maps: a hash table whose values are inner maps.
+// It embeds the table as a Map only, so that the hash map's extra
+// interfaces (Iterable, LookupAndDeleter) do not leak: the kernel has
+// neither for maps of maps.
 type hashOfMaps struct {
-	*hashTab
+	hashCore
+	h *hashTab
+}
+
+// hashCore is the part of hashTab that hashOfMaps exposes.
+type hashCore interface {
+	Map
+	refCounted
 }
 
 func newHashOfMaps(s *Spec) (Map, error) {
@@ -215,8 +225,7 @@ func newHashOfMaps(s *Spec) (Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &hashOfMaps{h}
-	h.init(s, m)
+	m := &hashOfMaps{hashCore: h, h: h}
 	h.onFree = func() {
 		for i := range h.objs {
 			if p := h.objs[i].Swap(nil); p != nil {
@@ -224,16 +233,17 @@ func newHashOfMaps(s *Spec) (Map, error) {
 			}
 		}
 	}
+	h.init(s, m)
 	return m, nil
 }
 
 // LookupObject returns the inner map stored for key, or nil.
 func (m *hashOfMaps) LookupObject(key []byte) any {
-	s, ok := m.find(key)
+	s, ok := m.h.find(key)
 	if !ok {
 		return nil
 	}
-	if p := m.objs[s].Load(); p != nil {
+	if p := m.h.objs[s].Load(); p != nil {
 		return p.v
 	}
 	return nil
@@ -244,10 +254,10 @@ func (m *hashOfMaps) UpdateObject(key []byte, obj any, flags uint64) error {
 	if err := updateFlagsErr(flags); err != nil {
 		return err
 	}
-	if err := acquireObj(&m.spec, obj); err != nil {
+	if err := acquireObj(m.Spec(), obj); err != nil {
 		return err
 	}
-	old, err := m.update(key, nil, flags, 0, &objBox{obj})
+	old, err := m.h.update(key, nil, flags, 0, &objBox{obj})
 	if err != nil {
 		releaseObj(obj)
 		return err

@@ -118,3 +118,26 @@ func TestMapsOfMaps(t *testing.T) {
 	small2 := mustNew(t, Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 8, Flags: FlagInnerMap})
 	checkErr(t, "BPF_F_INNER_MAP", outer2.(ObjectMap).UpdateObject(u32(0), small2, UpdateAny), 0)
 }
+
+func TestHashOfMapsInterfaces(t *testing.T) {
+	m := mustNew(t, Spec{Type: ebpf.HashOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 2,
+		InnerMap: &Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1}})
+	if _, ok := m.(Iterable); ok {
+		t.Error("hash_of_maps is Iterable")
+	}
+	if _, ok := m.(LookupAndDeleter); ok {
+		t.Error("hash_of_maps is a LookupAndDeleter")
+	}
+	if _, ok := m.(ObjectMap); !ok {
+		t.Error("hash_of_maps is not an ObjectMap")
+	}
+	if ByHandle(m.Handle()) != m {
+		t.Error("registered under another value")
+	}
+	if m.Lookup(u32(0), 0) != nil {
+		t.Error("Lookup of a map of maps returned a pointer")
+	}
+	checkErr(t, "update", m.Update(u32(0), u32(0), 0, 0), unix.EOPNOTSUPP)
+	checkErr(t, "updateUser", m.UpdateUser(u32(0), u32(0), 0), unix.EOPNOTSUPP)
+	checkErr(t, "lookupUser", m.LookupUser(u32(0), make([]byte, 4)), unix.EOPNOTSUPP)
+}

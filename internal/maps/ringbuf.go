@@ -126,8 +126,8 @@ func newRingBuf(s *Spec) (Map, error) {
 		return nil, err
 	}
 	r.regions = r.vals.regions()
-	r.init(s, r)
 	r.onFree = r.shutdown
+	r.init(s, r)
 	return r, nil
 }
 
