@@ -77,7 +77,11 @@ func NewMap(spec *ebpf.MapSpec) (*Map, error) {
 // the kernel's checks and errors, and fills it with the spec's Contents.
 // Supported types: Array, PerCPUArray, Hash, PerCPUHash, LRUHash,
 // LRUCPUHash, LPMTrie, RingBuf, Queue, Stack, ProgramArray, ArrayOfMaps,
-// HashOfMaps and BloomFilter.
+// HashOfMaps, BloomFilter, PerfEventArray (whose max_entries defaults to
+// the number of CPU slots, as it does to the number of CPUs in
+// cilium/ebpf), DevMap and DevMapHash. Contents whose values name a
+// program or a map (a prog_array or map-in-map initialised in an object)
+// are left to NewCollection.
 func NewMapWithOptions(spec *ebpf.MapSpec, opts MapOptions) (*Map, error) {
 	if spec == nil {
 		return nil, errors.New("create map: nil MapSpec")
@@ -95,6 +99,11 @@ func NewMapWithOptions(spec *ebpf.MapSpec, opts MapOptions) (*Map, error) {
 	}
 	m := wrapMap(impl, false)
 	for _, kv := range spec.Contents {
+		if _, named := kv.Value.(string); named {
+			if _, objects := impl.(maps.ObjectMap); objects {
+				continue
+			}
+		}
 		if err := m.Update(kv.Key, kv.Value, ebpf.UpdateAny); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("create map %s: contents: key %v: %w", spec.Name, kv.Key, err)
@@ -114,6 +123,9 @@ func internalSpec(spec *ebpf.MapSpec, cpus int) *maps.Spec {
 		Flags:      spec.Flags,
 		MapExtra:   spec.MapExtra,
 		CPUs:       cpus,
+	}
+	if s.Type == ebpf.PerfEventArray && s.MaxEntries == 0 {
+		s.MaxEntries = uint32(cpus)
 	}
 	if spec.InnerMap != nil {
 		s.InnerMap = internalSpec(spec.InnerMap, cpus)

@@ -83,7 +83,7 @@ func TestNewMapErrors(t *testing.T) {
 		{&ebpf.MapSpec{Type: ebpf.Array, KeySize: 8, ValueSize: 8, MaxEntries: 1}, unix.EINVAL, "key_size"},
 		{&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8}, unix.EINVAL, "max_entries"},
 		{&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: 1000}, unix.EINVAL, "power of 2"},
-		{&ebpf.MapSpec{Type: ebpf.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 1}, unix.EINVAL, "PerfEventArray"},
+		{&ebpf.MapSpec{Type: ebpf.CPUMap, KeySize: 4, ValueSize: 4, MaxEntries: 1}, unix.EINVAL, "CPUMap"},
 		{&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 2,
 			Contents: []ebpf.MapKV{{Key: uint32(5), Value: uint64(1)}}}, unix.E2BIG, "contents"},
 	}

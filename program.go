@@ -1,14 +1,24 @@
 package waggle
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"reflect"
+	"runtime"
 	"sync"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/kernel"
+	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
 )
@@ -23,6 +33,12 @@ const MaxCallDepth = interp.MaxFrames
 // DefaultBudget is the number of instructions a run may execute unless
 // RunOptions.Budget says otherwise.
 const DefaultBudget = interp.DefaultBudget
+
+// RawMemory is the program type of programs that run on plain memory:
+// r1 = the address of a copy of RunOptions.Data, r2 = its length. It is the
+// type of a ProgramSpec whose Type is left 0, and the way to embed eBPF in a
+// Go program without a kernel context.
+const RawMemory = kernel.RawMemory
 
 // Errors that end a run. Match them with errors.Is; memory faults are
 // *MemoryFault, matched with errors.As.
@@ -46,6 +62,9 @@ type RunError = interp.Error
 type ProgramSpec struct {
 	// Name is the program's name, for messages.
 	Name string
+	// Type is the program's type, which sets its context, the helpers it
+	// may call and the meaning of RunOptions. 0 means RawMemory.
+	Type ebpf.ProgramType
 	// Instructions is the program. Its first instruction is the entry
 	// point; subprograms follow.
 	Instructions isa.Instructions
@@ -53,44 +72,128 @@ type ProgramSpec struct {
 
 // ProgramOptions control how a program is loaded.
 type ProgramOptions struct {
-	// Helpers are the helper functions the program may call, by ID. A
-	// program that calls a helper not in the table is refused.
+	// Helpers are helper functions of your own, by ID, available to the
+	// program on top of the kernel helpers its type may call (a helper
+	// here replaces a kernel helper with the same ID).
 	Helpers *helper.Table
+	// Trace receives the output of bpf_trace_printk; nil discards it.
+	Trace io.Writer
+	// CPUs is the number of CPU slots runs are spread over (per-CPU maps
+	// have one value per slot); 0 means runtime.GOMAXPROCS(0).
+	CPUs int
 }
 
 // Program is a loaded program. It is safe to run from many goroutines at
-// once; each run gets its own stack and registers.
+// once; each run gets its own stack, registers and CPU slot.
 type Program struct {
-	name     string
-	code     *interp.Program
-	machines sync.Pool // of *runState
+	name   string
+	typ    ebpf.ProgramType
+	code   *interp.Program
+	kopts  kernel.Options
+	cpus   *cpuSlots
+	states sync.Pool // of *runState
 }
 
-// runState is what one run at a time needs; Programs keep them in a pool.
+// runState is what one run at a time needs; a Program keeps them in a pool.
 type runState struct {
 	machine *interp.Machine
-	data    []byte
+	run     *kernel.Run
+	cpu     int // the slot this state last ran on: tried first next time
+	out     kernel.Output
+	ctx     []byte
 }
 
-// NewProgram loads a program that calls no helpers.
+// NewProgram loads a program with the default options.
 func NewProgram(spec *ProgramSpec) (*Program, error) {
 	return NewProgramWithOptions(spec, ProgramOptions{})
 }
 
 // NewProgramWithOptions loads a program. It fails, naming the instruction,
-// if an instruction is not valid eBPF, a jump leaves the program, or a helper
-// is not available.
+// if an instruction is not valid eBPF, a jump leaves the program, or the
+// program calls a helper that its type may not call or that waggle does not
+// have.
 func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, error) {
 	if spec == nil {
 		return nil, errors.New("load program: nil ProgramSpec")
 	}
-	code, err := interp.Compile(spec.Instructions, opts.Helpers)
+	cpus := opts.CPUs
+	if cpus <= 0 {
+		cpus = runtime.GOMAXPROCS(0)
+	}
+	p, err := newProgram(spec.Name, spec.Type, spec.Instructions, opts.Helpers, kernelOptions(opts.Trace), newCPUSlots(cpus))
 	if err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
-	p := &Program{name: spec.Name, code: code}
-	p.machines.New = func() any { return &runState{machine: interp.NewMachine()} }
 	return p, nil
+}
+
+// newProgram checks the program's helpers against its type and compiles it.
+func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, own *helper.Table, kopts kernel.Options, cpus *cpuSlots) (*Program, error) {
+	if typ == ebpf.UnspecifiedProgram {
+		typ = RawMemory
+	}
+	table, err := kernel.HelpersFor(typ, kopts)
+	if err != nil {
+		return nil, err
+	}
+	if own != nil {
+		table = table.Clone()
+		for _, h := range own.All() {
+			if err := table.Register(h); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := checkHelpers(typ, insns, table); err != nil {
+		return nil, err
+	}
+	code, err := interp.Compile(insns, table)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := kernel.NewRun(typ, kopts); err != nil {
+		return nil, err
+	}
+	p := &Program{name: name, typ: typ, code: code, kopts: kopts, cpus: cpus}
+	p.states.New = func() any {
+		run, _ := kernel.NewRun(typ, kopts) // checked above
+		return &runState{machine: interp.NewMachine(), run: run}
+	}
+	return p, nil
+}
+
+// kernelOptions are the options of the kernel helpers: trace_printk
+// writes to trace, perf_event_output to the perf event array's own queue.
+func kernelOptions(trace io.Writer) kernel.Options {
+	return kernel.Options{Trace: trace, PerfOutput: func(rec kernel.PerfRecord) error {
+		pa, ok := rec.Map.(*maps.PerfEventArray)
+		if !ok {
+			return fmt.Errorf("map %s is not a perf event array", rec.Map.Spec().Name)
+		}
+		return pa.Output(rec.Index, rec.Data)
+	}}
+}
+
+// checkHelpers explains a helper call that the table cannot serve: one the
+// program's type may not call, or one waggle does not have.
+func checkHelpers(typ ebpf.ProgramType, insns isa.Instructions, table *helper.Table) error {
+	slot := 0
+	for _, ins := range insns {
+		if ins.IsHelperCall() {
+			id := int32(ins.Imm)
+			if _, ok := table.Lookup(id); !ok {
+				known, allowed := kernel.HelperAllowed(typ, id)
+				switch {
+				case known && !allowed:
+					return fmt.Errorf("instruction %d calls %s (helper %d), which %s programs may not call", slot, helper.Name(id), id, typ)
+				default:
+					return fmt.Errorf("instruction %d calls %s (helper %d), which waggle does not implement", slot, helper.Name(id), id)
+				}
+			}
+		}
+		slot += ins.Slots()
+	}
+	return nil
 }
 
 func displayName(name string) string {
@@ -103,67 +206,109 @@ func displayName(name string) string {
 // Name is the program's name.
 func (p *Program) Name() string { return p.name }
 
+// Type is the program's type.
+func (p *Program) Type() ebpf.ProgramType { return p.typ }
+
 // Instructions returns the program's instructions.
 func (p *Program) Instructions() isa.Instructions { return p.code.Instructions() }
 
-// RunOptions are the inputs of Program.Run.
+// RunOptions are the inputs of Program.Run, as for cilium/ebpf's
+// Program.Run (the kernel's BPF_PROG_TEST_RUN).
 type RunOptions struct {
-	// Data is the memory the program works on: it gets r1 = the address of
-	// a copy of Data, r2 = its length. The program may read and write the
-	// copy; Data itself is never changed.
+	// Data is the program's input: the packet of XDP, tc and socket
+	// filter programs, or the memory of a RawMemory program (r1 = the
+	// address of a copy, r2 = its length). The program works on a copy:
+	// Data itself is never changed.
 	Data []byte
-	// DataOut, if not nil, receives the copy of Data as the program left
-	// it (as much as fits).
+	// DataOut, if not nil, receives the data as the program left it (an
+	// XDP program may have moved the packet's head or tail), and is then
+	// cut to its length. It must be large enough, else Run fails with
+	// ENOSPC after filling it.
 	DataOut []byte
-	// Repeat, when not 0, runs the program this many times on the same
-	// copy of Data and measures the average time of one run, as the
-	// kernel's BPF_PROG_TEST_RUN does. 0 runs it once, untimed, which
-	// saves the cost of reading the clock.
+	// Context is the program's context input (ctx_in): nil, a []byte, or
+	// a fixed-size value or pointer to one (such as a struct xdp_md or
+	// __sk_buff laid out in Go), encoded in the host's byte order.
+	Context any
+	// ContextOut, if not nil, receives the context after the run: a
+	// []byte or a pointer to a fixed-size value.
+	ContextOut any
+	// Repeat, when not 0, runs the program this many times and measures
+	// the average time of one run, as BPF_PROG_TEST_RUN does. 0 runs it
+	// once, untimed, which saves reading the clock.
 	Repeat uint32
-	// Context, if not nil, cancels the run.
-	Context context.Context
+	// Flags: BPF_F_TEST_RUN_ON_CPU (1) runs the program on CPU slot CPU.
+	Flags uint32
+	// CPU is the CPU slot with BPF_F_TEST_RUN_ON_CPU; without it, a run
+	// takes any free slot.
+	CPU uint32
+	// Cancel, if not nil, stops the run when it is done.
+	Cancel context.Context
 	// Budget is the most instructions one run may execute before it stops
 	// with ErrBudgetExhausted; 0 means DefaultBudget.
 	Budget uint64
 }
 
+// RunOnCPU is the flag of RunOptions.Flags that selects RunOptions.CPU
+// (BPF_F_TEST_RUN_ON_CPU).
+const RunOnCPU = 1
+
 // RunResult is the outcome of Program.Run.
 type RunResult struct {
-	// ReturnValue is r0 at the program's exit.
+	// ReturnValue is the program's return value: r0 for RawMemory
+	// programs, r0 truncated to 32 bits for the kernel's program types
+	// (BPF_PROG_TEST_RUN's retval).
 	ReturnValue uint64
 	// Duration is the average time of one run, when RunOptions.Repeat was
 	// set; else 0.
 	Duration time.Duration
 }
 
-// Run runs the program. An error means the program did not exit normally: a
-// *RunError says at which instruction and why.
+// Run runs the program. An error means the program did not exit normally
+// (a *RunError says at which instruction and why) or the options are
+// wrong.
 func (p *Program) Run(opts *RunOptions) (RunResult, error) {
 	if opts == nil {
 		opts = &RunOptions{}
 	}
-	st := p.machines.Get().(*runState)
-	res, err := p.run(st, opts)
-	p.machines.Put(st)
-	return res, err
+	var cpu int
+	st := p.states.Get().(*runState)
+	if opts.Flags&RunOnCPU != 0 {
+		if int(opts.CPU) >= p.cpus.count() {
+			p.states.Put(st)
+			return RunResult{}, fmt.Errorf("run program %s: CPU %d is not one of the %d CPU slots", displayName(p.name), opts.CPU, p.cpus.count())
+		}
+		cpu = int(opts.CPU)
+		p.cpus.acquireSlot(cpu)
+	} else {
+		cpu = p.cpus.acquire(st.cpu)
+	}
+	st.cpu = cpu
+	res, err := p.run(st, opts, cpu)
+	p.cpus.release(cpu)
+	p.states.Put(st)
+	if err != nil {
+		return RunResult{}, fmt.Errorf("run program %s: %w", displayName(p.name), err)
+	}
+	return res, nil
 }
 
-func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
-	st.data = append(st.data[:0], opts.Data...)
-	m := st.machine
-	data := memory.NewRegion(st.data, true, memory.KindContext)
-	// The buffer is usually the one of the previous run: keep its regions
-	// rather than store them again (each store of a pointer costs a write
-	// barrier check).
-	if len(m.Memory.Regions) != 1 || m.Memory.Regions[0] != data {
-		m.Memory.Reset()
-		m.Memory.Add(data)
-		m.Packet = memory.NewRegion(st.data, false, memory.KindPacket)
+func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error) {
+	ctxIn, err := encodeContext(st.ctx[:0], opts.Context)
+	if err != nil {
+		return RunResult{}, err
 	}
-	args := interp.RunArgs{Context: opts.Context, Budget: opts.Budget, R1: data.Start, R2: data.Size}
+	st.ctx = ctxIn
+	m := st.machine
+	m.Memory.Reset()
+	regs, err := st.run.Setup(&m.Memory, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu})
+	if err != nil {
+		return RunResult{}, err
+	}
+	m.Packet = st.run.Packet()
+	args := interp.RunArgs{R1: regs[0], R2: regs[1], R3: regs[2], R4: regs[3], R5: regs[4],
+		CPU: cpu, State: st.run, Context: opts.Cancel, Budget: opts.Budget}
 
 	var res RunResult
-	var err error
 	if opts.Repeat == 0 {
 		res.ReturnValue, err = p.code.Run(m, args)
 	} else {
@@ -176,8 +321,70 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 		res.Duration = time.Since(start) / time.Duration(opts.Repeat)
 	}
 	if err != nil {
-		return RunResult{}, fmt.Errorf("run program %s: %w", displayName(p.name), err)
+		return RunResult{}, err
 	}
-	copy(opts.DataOut, st.data)
+	if p.typ != RawMemory {
+		res.ReturnValue = uint64(uint32(res.ReturnValue))
+	}
+	if opts.DataOut == nil && opts.ContextOut == nil {
+		return res, nil
+	}
+	st.run.Finish(&st.out)
+	if opts.DataOut != nil {
+		n := copy(opts.DataOut, st.out.Data)
+		if n < len(st.out.Data) {
+			return res, fmt.Errorf("DataOut holds %d bytes, the data out is %d: %w", len(opts.DataOut), len(st.out.Data), unix.ENOSPC)
+		}
+		// As cilium/ebpf does, DataOut is cut to the size of the data out.
+		opts.DataOut = opts.DataOut[:n]
+	}
+	if err := decodeContext(opts.ContextOut, st.out.Context); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// encodeContext appends the bytes of a RunOptions.Context to buf.
+func encodeContext(buf []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return buf, nil
+	case []byte:
+		return append(buf, v...), nil
+	}
+	if binary.Size(v) < 0 {
+		return nil, fmt.Errorf("Context: %T is not []byte or a fixed-size value", v)
+	}
+	w := bytes.NewBuffer(buf)
+	if err := binary.Write(w, binary.NativeEndian, v); err != nil {
+		return nil, fmt.Errorf("Context: %w", err)
+	}
+	return w.Bytes(), nil
+}
+
+// decodeContext stores the context after a run into a RunOptions.ContextOut.
+func decodeContext(out any, ctx []byte) error {
+	switch out := out.(type) {
+	case nil:
+		return nil
+	case []byte:
+		if len(out) < len(ctx) {
+			return fmt.Errorf("ContextOut holds %d bytes, the context is %d: %w", len(out), len(ctx), unix.ENOSPC)
+		}
+		copy(out, ctx)
+		return nil
+	}
+	if reflect.TypeOf(out).Kind() != reflect.Pointer {
+		return fmt.Errorf("ContextOut: %T is not []byte or a pointer", out)
+	}
+	size := binary.Size(out)
+	if size < 0 {
+		return fmt.Errorf("ContextOut: %T does not point to a fixed-size value", out)
+	}
+	if size > len(ctx) {
+		padded := make([]byte, size)
+		copy(padded, ctx)
+		ctx = padded
+	}
+	return binary.Read(bytes.NewReader(ctx[:size]), binary.NativeEndian, out)
 }

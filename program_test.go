@@ -35,8 +35,10 @@ func TestNewProgramErrors(t *testing.T) {
 		{"empty", &waggle.ProgramSpec{Name: "empty"}, []string{`"empty"`, "no instructions"}},
 		{"falls off the end", &waggle.ProgramSpec{Instructions: isa.Instructions{{Opcode: isa.OpMov64, Imm: 1}}},
 			[]string{"instruction 0", "fall off the end"}},
-		{"missing helper", &waggle.ProgramSpec{Instructions: isa.Instructions{{Opcode: isa.OpCall, Imm: 1}, {Opcode: isa.OpExit}}},
-			[]string{"bpf_map_lookup_elem", "not available"}},
+		{"helper the type may not call", &waggle.ProgramSpec{Instructions: isa.Instructions{{Opcode: isa.OpCall, Imm: 44}, {Opcode: isa.OpExit}}},
+			[]string{"instruction 0", "bpf_xdp_adjust_head (helper 44)", "may not call"}},
+		{"helper waggle lacks", &waggle.ProgramSpec{Instructions: isa.Instructions{{Opcode: isa.OpCall, Imm: 9999}, {Opcode: isa.OpExit}}},
+			[]string{"helper#9999 (helper 9999)", "does not implement"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := waggle.NewProgram(tc.spec)

@@ -20,7 +20,9 @@ func (p *Program) callHelper(m *Machine, h *helper.Helper, regs *[16]uint64) (ui
 	c.Args = [5]uint64{regs[1], regs[2], regs[3], regs[4], regs[5]}
 	r, err := h.Func(c)
 	if err != nil && !errors.Is(err, helper.ErrExitProgram) {
-		err = fmt.Errorf("helper %d (%s): %w", h.ID, h.Name, err)
+		if _, tail := err.(*helper.TailCall); !tail {
+			err = fmt.Errorf("helper %d (%s): %w", h.ID, h.Name, err)
+		}
 	}
 	return r, err
 }

@@ -439,7 +439,10 @@ func loop(c *helper.Call) (uint64, error) {
 		return neg(unix.EINVAL), nil
 	}
 	if n > maxLoops {
-		return neg(unix.E2BIG), nil
+		// The kernel's verifier inlines bpf_loop with zero flags, and the
+		// inlined code sets -E2BIG with a 32-bit move: programs see
+		// 0x00000000fffffff9, not the helper's 64-bit -E2BIG.
+		return uint64(uint32(neg(unix.E2BIG))), nil
 	}
 	fn, ctx := c.Args[1], c.Args[2]
 	for i := uint32(0); i < n; i++ {

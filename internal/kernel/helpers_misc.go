@@ -3,6 +3,7 @@ package kernel
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -101,51 +102,87 @@ func getCurrentComm(c *helper.Call) (uint64, error) {
 	return 0, nil
 }
 
-// probeRead is bpf_probe_read(_user|_kernel)(dst, size, src): user and
-// kernel memory are both the program's memory here. A source the program
-// may not read gives -EFAULT and a zeroed destination.
-func probeRead(c *helper.Call) (uint64, error) {
-	n := uint64(uint32(c.Args[1]))
-	dst, err := c.Write(c.Args[0], n)
-	if err != nil {
-		return 0, err
+// Address spaces of the probe_read helpers. waggle's programs, maps and
+// contexts are "kernel" memory: the memory the program may access. There is
+// no user address space behind them (no traced process), so user reads
+// fail with -EFAULT, as the kernel's do for kernel addresses. A kernel read
+// of an address outside the program's memory fails as on x86-64: -ERANGE
+// for an address in the user half (below 1<<47, NULL included), -EFAULT
+// otherwise. The legacy bpf_probe_read(_str) fails with -EFAULT either way.
+type addressSpace uint8
+
+const (
+	spaceCompat addressSpace = iota
+	spaceUser
+	spaceKernel
+)
+
+// userHalfEnd is the end of x86-64's user half of the address space.
+const userHalfEnd = 1 << 47
+
+// probeFailure is the error code of a probe read that cannot read addr.
+func probeFailure(space addressSpace, addr uint64) uint64 {
+	if space == spaceKernel && addr < userHalfEnd {
+		return neg(unix.ERANGE)
 	}
-	src, err := c.Read(c.Args[2], n)
-	if err != nil {
-		clear(dst)
-		return neg(unix.EFAULT), nil
-	}
-	copy(dst, src)
-	return 0, nil
+	return neg(unix.EFAULT)
 }
 
-// probeReadStr is bpf_probe_read(_user|_kernel)_str(dst, size, src): copies
-// the NUL-terminated string at src, at most size-1 bytes and a NUL, and
-// returns its length with the NUL; -EFAULT (dst zeroed) if src is not
-// readable before the copy ends.
-func probeReadStr(c *helper.Call) (uint64, error) {
-	n := uint64(uint32(c.Args[1]))
-	dst, err := c.Write(c.Args[0], n)
-	if err != nil {
-		return 0, err
-	}
-	if n == 0 {
+// probeRead returns bpf_probe_read(_user|_kernel)(dst, size, src): copies
+// size bytes; on failure dst is zeroed and the error code returned.
+func probeRead(space addressSpace) helper.Func {
+	return func(c *helper.Call) (uint64, error) {
+		n := uint64(uint32(c.Args[1]))
+		dst, err := c.Write(c.Args[0], n)
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, nil
+		}
+		src, err := c.Read(c.Args[2], n)
+		if err != nil || space == spaceUser {
+			clear(dst)
+			return probeFailure(space, c.Args[2]), nil
+		}
+		copy(dst, src)
 		return 0, nil
 	}
-	src := c.Args[2]
-	for i := uint64(0); i < n; i++ {
-		b, err := c.Read(src+i, 1)
+}
+
+// probeReadStr returns bpf_probe_read(_user|_kernel)_str(dst, size, src):
+// copies the NUL-terminated string at src, at most size-1 bytes and a NUL,
+// and returns its length with the NUL; on failure dst is zeroed and the
+// error code returned.
+func probeReadStr(space addressSpace) helper.Func {
+	return func(c *helper.Call) (uint64, error) {
+		n := uint64(uint32(c.Args[1]))
+		dst, err := c.Write(c.Args[0], n)
 		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, nil
+		}
+		src := c.Args[2]
+		if space == spaceUser {
 			clear(dst)
-			return neg(unix.EFAULT), nil
+			return probeFailure(space, src), nil
 		}
-		dst[i] = b[0]
-		if b[0] == 0 {
-			return i + 1, nil
+		for i := uint64(0); i < n; i++ {
+			b, err := c.Read(src+i, 1)
+			if err != nil {
+				clear(dst)
+				return probeFailure(space, src), nil
+			}
+			dst[i] = b[0]
+			if b[0] == 0 {
+				return i + 1, nil
+			}
 		}
+		dst[n-1] = 0
+		return n, nil
 	}
-	dst[n-1] = 0
-	return n, nil
 }
 
 // strncmp is bpf_strncmp(s1, s1_sz, s2): the kernel's strncmp(s1, s2,
@@ -396,6 +433,10 @@ func perfEventOutput(c *helper.Call) (uint64, error) {
 		rec = append(rec, p[:k]...)
 	}
 	if err := r.opts.PerfOutput(PerfRecord{Map: m, Index: index, Data: rec}); err != nil {
+		var me *maps.Error
+		if errors.As(err, &me) {
+			return neg(me.Errno), nil // such as ENOENT: no perf event on the slot
+		}
 		return 0, fmt.Errorf("perf event output: %w", err)
 	}
 	return 0, nil

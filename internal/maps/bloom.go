@@ -10,14 +10,16 @@ import (
 // bloom is BPF_MAP_TYPE_BLOOM_FILTER: push adds a value, peek answers
 // ENOENT when the value was certainly never added and 0 when it may have
 // been. The bit array is sized as the kernel sizes it (max_entries × hashes
-// × 7/5 bits, rounded up to a power of two); bit i of hash function j is
-// bit hashBytes(seed+j, value) mod the array size. Bits are set with atomic
-// OR, so pushes and peeks need no lock.
+// × 7/5 bits, rounded up to a power of two) and the bit of hash function i
+// is the kernel's: jhash2 (values of whole 32-bit words) or jhash of the
+// value with seed+i, masked to the array size; so with BPF_F_ZERO_SEED a
+// filter gives exactly the kernel's answers, false positives included.
+// Bits are set with atomic OR, so pushes and peeks need no lock.
 type bloom struct {
 	base
 	size   int
-	hashes uint64
-	seed   uint64
+	hashes uint32
+	seed   uint32
 	mask   uint64 // bits - 1
 	bits   []atomic.Uint64
 }
@@ -38,11 +40,11 @@ func newBloom(s *Spec) (Map, error) {
 	if s.ValueSize > kmallocMax {
 		return nil, specErrno(ErrFull, s, "value_size %d is too large", s.ValueSize)
 	}
-	b := &bloom{size: int(s.ValueSize), hashes: s.MapExtra & 0xf}
+	b := &bloom{size: int(s.ValueSize), hashes: uint32(s.MapExtra & 0xf)}
 	if b.hashes == 0 {
 		b.hashes = 5
 	}
-	nbits := uint64(s.MaxEntries) * b.hashes / 5 * 7
+	nbits := uint64(s.MaxEntries) * uint64(b.hashes) / 5 * 7
 	switch {
 	case nbits > 1<<31:
 		nbits = 1 << 32
@@ -58,15 +60,21 @@ func newBloom(s *Spec) (Map, error) {
 	b.mask = nbits - 1
 	b.bits = make([]atomic.Uint64, nbits/64)
 	if s.Flags&FlagZeroSeed == 0 {
-		b.seed = randomSeed()
+		b.seed = uint32(randomSeed())
 	}
 	b.init(s, b)
 	return b, nil
 }
 
 // bit returns the bit of hash function i for value.
-func (b *bloom) bit(value []byte, i uint64) uint64 {
-	return hashBytes(b.seed+i, value[:b.size]) & b.mask
+func (b *bloom) bit(value []byte, i uint32) uint64 {
+	var h uint32
+	if b.size%4 == 0 {
+		h = jhash2(value[:b.size], b.seed+i)
+	} else {
+		h = jhash(value[:b.size], b.seed+i)
+	}
+	return uint64(h) & b.mask
 }
 
 // Push adds value (flags must be BPF_ANY).

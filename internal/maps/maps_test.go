@@ -103,7 +103,7 @@ func TestNewValidation(t *testing.T) {
 			InnerMap: &Spec{Type: ebpf.HashOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1}}, unix.EINVAL, "InnerMap"},
 		{"hash of maps ok", Spec{Type: ebpf.HashOfMaps, KeySize: 12, ValueSize: 4, MaxEntries: 8, InnerMap: inner}, 0, ""},
 		{"hash of maps value 8", Spec{Type: ebpf.HashOfMaps, KeySize: 12, ValueSize: 8, MaxEntries: 8, InnerMap: inner}, unix.EINVAL, "value_size"},
-		{"unsupported", Spec{Type: ebpf.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 8}, unix.EINVAL, "PerfEventArray"},
+		{"unsupported", Spec{Type: ebpf.CPUMap, KeySize: 4, ValueSize: 4, MaxEntries: 8}, unix.EINVAL, "CPUMap"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

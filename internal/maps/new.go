@@ -2,6 +2,7 @@ package maps
 
 import (
 	"fmt"
+	"github.com/waggle-ebpf/waggle/internal/memory"
 	"sync"
 	"sync/atomic"
 
@@ -88,6 +89,10 @@ func New(spec *Spec) (Map, error) {
 		m, err = newObjArray(&s)
 	case ebpf.HashOfMaps:
 		m, err = newHashOfMaps(&s)
+	case ebpf.DevMap, ebpf.DevMapHash:
+		m, err = newDevMap(&s)
+	case ebpf.PerfEventArray:
+		m, err = newPerfEventArray(&s)
 	default:
 		return nil, Errorf(ErrInvalid, "map %q: map type %s is not supported", s.Name, s.Type)
 	}
@@ -162,14 +167,20 @@ type base struct {
 	handle    uint64
 	refs      atomic.Int64
 	closeOnce sync.Once
-	onFree    func() // called once the last reference is gone
+	onFree    func()          // called once the last reference is gone
+	shared    []memory.Region // the value memory made accessible to programs
 }
 
-// init copies the spec and registers self.
+// init copies the spec, registers self and makes its value memory
+// accessible to programs (memory.AddShared). Constructors call it last.
 func (b *base) init(s *Spec, self Map) {
 	b.spec = *s
 	b.refs.Store(1)
 	b.handle = Register(self)
+	b.shared = self.Regions()
+	for _, r := range b.shared {
+		memory.AddShared(r)
+	}
 }
 
 // Spec returns the map's description; callers must not modify it.
@@ -197,6 +208,9 @@ func (b *base) acquire() bool {
 // release drops a reference.
 func (b *base) release() {
 	if b.refs.Add(-1) == 0 {
+		for _, r := range b.shared {
+			memory.RemoveShared(r.Start)
+		}
 		Unregister(b.handle)
 		if b.onFree != nil {
 			b.onFree()

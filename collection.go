@@ -1,0 +1,253 @@
+package waggle
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/maps"
+	"github.com/waggle-ebpf/waggle/internal/memory"
+	"github.com/waggle-ebpf/waggle/isa"
+)
+
+// LoadCollectionSpec reads an ELF object compiled with clang -target bpf
+// (or by cilium/ebpf's bpf2go) with cilium/ebpf, which needs no kernel:
+// programs, maps, global data and BTF.
+func LoadCollectionSpec(path string) (*ebpf.CollectionSpec, error) {
+	spec, err := ebpf.LoadCollectionSpec(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return spec, nil
+}
+
+// LoadCollectionSpecFromReader is LoadCollectionSpec for an object in
+// memory or any other io.ReaderAt.
+func LoadCollectionSpecFromReader(r io.ReaderAt) (*ebpf.CollectionSpec, error) {
+	spec, err := ebpf.LoadCollectionSpecFromReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("load object: %w", err)
+	}
+	return spec, nil
+}
+
+// CollectionOptions control how a collection is loaded.
+type CollectionOptions struct {
+	// CPUs is the number of CPU slots: per-CPU maps keep one value per
+	// slot, bpf_get_smp_processor_id returns the run's slot, and at most
+	// CPUs runs of the collection's programs proceed at once. 0 means
+	// runtime.GOMAXPROCS(0).
+	CPUs int
+	// Helpers are helper functions of your own, by ID, available to every
+	// program on top of the kernel helpers its type may call.
+	Helpers *helper.Table
+	// Trace receives the output of bpf_trace_printk; nil discards it.
+	Trace io.Writer
+}
+
+// Collection is the programs and maps of an object, loaded.
+type Collection struct {
+	Programs map[string]*Program
+	Maps     map[string]*Map
+}
+
+// NewCollection loads a CollectionSpec with the default options.
+func NewCollection(spec *ebpf.CollectionSpec) (*Collection, error) {
+	return NewCollectionWithOptions(spec, CollectionOptions{})
+}
+
+// NewCollectionWithOptions creates the maps of spec (global data sections
+// become array maps; .rodata is frozen), resolves the programs' map
+// references, and loads every program. Errors name the program or map, and
+// for programs the instruction.
+func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions) (_ *Collection, err error) {
+	if spec == nil {
+		return nil, errors.New("load collection: nil CollectionSpec")
+	}
+	cpus := opts.CPUs
+	if cpus <= 0 {
+		cpus = runtime.GOMAXPROCS(0)
+	}
+	coll := &Collection{Programs: map[string]*Program{}, Maps: map[string]*Map{}}
+	defer func() {
+		if err != nil {
+			coll.Close()
+		}
+	}()
+
+	for _, name := range sortedKeys(spec.Maps) {
+		ms := spec.Maps[name]
+		m, err := NewMapWithOptions(ms, MapOptions{CPUs: cpus})
+		if err != nil {
+			return nil, fmt.Errorf("map %s: %w", name, err)
+		}
+		coll.Maps[name] = m
+		if err := freezeMap(m, ms); err != nil {
+			return nil, fmt.Errorf("map %s: %w", name, err)
+		}
+	}
+
+	slots := newCPUSlots(cpus)
+	kopts := kernelOptions(opts.Trace)
+	for _, name := range sortedKeys(spec.Programs) {
+		ps := spec.Programs[name]
+		insns, err := resolveMaps(ps, coll.Maps)
+		if err != nil {
+			return nil, fmt.Errorf("program %s: %w", name, err)
+		}
+		p, err := newProgram(name, ps.Type, insns, opts.Helpers, kopts, slots)
+		if err != nil {
+			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
+		}
+		coll.Programs[name] = p
+	}
+
+	// Maps of programs and of maps refer to them by name.
+	for _, name := range sortedKeys(spec.Maps) {
+		if err := fillObjectMap(coll.Maps[name], spec.Maps[name], coll); err != nil {
+			return nil, fmt.Errorf("map %s: %w", name, err)
+		}
+	}
+	return coll, nil
+}
+
+// Close frees the collection's maps.
+func (c *Collection) Close() {
+	for _, m := range c.Maps {
+		m.Close()
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// readOnlyProg is BPF_F_RDONLY_PROG: programs may not write the map
+// (cilium/ebpf sets it on .rodata).
+const readOnlyProg = 1 << 7
+
+// freezeMap makes a map that programs may not write (.rodata) read-only to
+// them; NewMap has stored its initial contents.
+func freezeMap(m *Map, ms *ebpf.MapSpec) error {
+	if ms.Flags&readOnlyProg != 0 {
+		for _, r := range m.impl.Regions() {
+			memory.SetSharedWritable(r.Start, false)
+		}
+	}
+	return nil
+}
+
+// fillObjectMap stores the programs of a prog_array and the inner maps of a
+// map-in-map that the object initialises statically.
+func fillObjectMap(m *Map, ms *ebpf.MapSpec, coll *Collection) error {
+	om, ok := m.impl.(maps.ObjectMap)
+	if !ok {
+		return nil
+	}
+	for _, kv := range ms.Contents {
+		name, ok := kv.Value.(string)
+		if !ok {
+			return fmt.Errorf("initial contents: key %v: value %T is not the name of a program or map", kv.Key, kv.Value)
+		}
+		key, err := marshalKey(kv.Key, ms.KeySize)
+		if err != nil {
+			return fmt.Errorf("initial contents: %w", err)
+		}
+		var obj any
+		if ms.Type == ebpf.ProgramArray {
+			p, ok := coll.Programs[name]
+			if !ok {
+				return fmt.Errorf("initial contents: program %q is not in the object", name)
+			}
+			obj = p.code
+		} else {
+			inner, ok := coll.Maps[name]
+			if !ok {
+				return fmt.Errorf("initial contents: map %q is not in the object", name)
+			}
+			obj = inner.impl
+		}
+		if err := om.UpdateObject(key, obj, maps.UpdateAny); err != nil {
+			return fmt.Errorf("initial contents: key %v = %s: %w", kv.Key, name, err)
+		}
+	}
+	return nil
+}
+
+// marshalKey encodes a static key (cilium/ebpf gives uint32 indexes).
+func marshalKey(k any, size uint32) ([]byte, error) {
+	if b, ok := k.([]byte); ok {
+		return b, nil
+	}
+	if binary.Size(k) != int(size) {
+		return nil, fmt.Errorf("key %v (%T) is not %d bytes", k, k, size)
+	}
+	return binary.Append(nil, binary.NativeEndian, k)
+}
+
+// resolveMaps converts a program's instructions and replaces its map
+// references: a map pointer becomes the map's handle, a direct value
+// reference (global data) the address of the value plus the offset.
+func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (isa.Instructions, error) {
+	insns, err := isa.FromCilium(ps.Instructions)
+	if err != nil {
+		return nil, err
+	}
+	slot := 0
+	for i, ins := range ps.Instructions {
+		out := &insns[i]
+		switch {
+		case ins.IsKfuncCall():
+			return nil, fmt.Errorf("instruction %d calls a kernel function (kfunc %s), which waggle does not support", slot, ins.Reference())
+		case ins.IsLoadFromMap():
+			name := ins.Reference()
+			m, ok := collMaps[name]
+			if !ok {
+				return nil, fmt.Errorf("instruction %d refers to map %q, which the object does not define", slot, name)
+			}
+			switch uint8(out.Src) {
+			case isa.PseudoMapFD, isa.PseudoMapIdx:
+				*out = isa.Instruction{Opcode: isa.OpLdDW, Dst: out.Dst, Imm: int64(m.impl.Handle())}
+			case isa.PseudoMapValue, isa.PseudoMapIdxValue:
+				off := uint32(uint64(out.Imm) >> 32)
+				addr, err := directValue(m, off)
+				if err != nil {
+					return nil, fmt.Errorf("instruction %d: map %s: %w", slot, name, err)
+				}
+				*out = isa.Instruction{Opcode: isa.OpLdDW, Dst: out.Dst, Imm: int64(addr)}
+			default:
+				return nil, fmt.Errorf("instruction %d loads map %q with source kind %d, which waggle does not know", slot, name, out.Src)
+			}
+		}
+		slot += out.Slots()
+	}
+	return insns, nil
+}
+
+// directValue is the address of byte off of a single-element array map's
+// value, for direct value loads (the kernel's map_direct_value_addr).
+func directValue(m *Map, off uint32) (uint64, error) {
+	spec := m.impl.Spec()
+	if spec.Type != ebpf.Array || spec.MaxEntries != 1 {
+		return 0, fmt.Errorf("direct value access needs an array map of one element, not %s with %d entries", spec.Type, spec.MaxEntries)
+	}
+	if off >= spec.ValueSize {
+		return 0, fmt.Errorf("offset %d is past the value's %d bytes", off, spec.ValueSize)
+	}
+	p := m.impl.Lookup(make([]byte, 4), 0)
+	if p == nil {
+		return 0, errors.New("the map has no element 0")
+	}
+	return uint64(uintptr(p)) + uint64(off), nil
+}
