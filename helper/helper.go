@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unsafe"
 
 	"github.com/cilium/ebpf/asm"
 
@@ -71,6 +72,7 @@ type Call struct {
 	State any
 
 	mem    *memory.Memory
+	stack  memory.Region // the calling frames' stack, tried before mem
 	engine Engine
 }
 
@@ -78,6 +80,29 @@ type Call struct {
 // receives its Call ready.
 func NewCall(ctx context.Context, mem *memory.Memory, engine Engine) Call {
 	return Call{Context: ctx, mem: mem, engine: engine}
+}
+
+// SetStack tells the Call which stack frames the program may access
+// besides its memory. Engines call it before each helper call.
+func (c *Call) SetStack(r memory.Region) { c.stack = r }
+
+// slice returns the n bytes at addr, looking at the stack first.
+func (c *Call) slice(addr, n uint64, acc memory.Access) ([]byte, error) {
+	if n != 0 {
+		if p := c.stack.Pointer(addr, n); p != nil {
+			return unsafe.Slice((*byte)(p), n), nil
+		}
+	}
+	b, err := c.mem.Slice(addr, n, acc)
+	if err != nil {
+		if f, ok := err.(*memory.Fault); ok && c.stack.Size > 0 {
+			// Explain with the stack among the regions.
+			all := memory.Memory{Regions: append([]memory.Region{c.stack}, c.mem.Regions...)}
+			f = all.Explain(addr, n, acc)
+			return nil, f
+		}
+	}
+	return b, err
 }
 
 // CallFunction runs a function of the calling program (a callback) and
@@ -98,13 +123,13 @@ func (c *Call) CallFunction(fn uint64, args ...uint64) (uint64, error) {
 // naming the address, if they are not all inside memory the program may
 // read.
 func (c *Call) Read(addr, n uint64) ([]byte, error) {
-	return c.mem.Slice(addr, n, memory.Read)
+	return c.slice(addr, n, memory.Read)
 }
 
 // Write returns the n bytes at addr in program memory, for writing. It fails
 // if they are not all inside memory the program may write.
 func (c *Call) Write(addr, n uint64) ([]byte, error) {
-	return c.mem.Slice(addr, n, memory.Write)
+	return c.slice(addr, n, memory.Write)
 }
 
 // ReadString returns the NUL-terminated string at addr, reading at most max
@@ -112,7 +137,7 @@ func (c *Call) Write(addr, n uint64) ([]byte, error) {
 func (c *Call) ReadString(addr, max uint64) (string, error) {
 	var b strings.Builder
 	for i := uint64(0); i < max; i++ {
-		p, err := c.mem.Slice(addr+i, 1, memory.Read)
+		p, err := c.slice(addr+i, 1, memory.Read)
 		if err != nil {
 			return "", err
 		}

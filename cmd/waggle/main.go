@@ -3,7 +3,8 @@
 //
 //	waggle asm [-o OUT] FILE           assemble text into bytecode
 //	waggle disasm [--syntax S] FILE    disassemble bytecode or an ELF object
-//	waggle run [--mem HEX | --mem-file F] FILE   run a program, print r0
+//	waggle inspect OBJ.o               list an object's programs and maps
+//	waggle run [options] FILE          run a program, print its return value
 //
 // Run `waggle COMMAND --help` for each command's options. Exit status: 0 on
 // success, 1 when the input is bad or the program fails, 2 for usage errors.
@@ -22,7 +23,8 @@ const usage = `waggle: eBPF in user space, in pure Go
 Usage:
   waggle asm [-o OUT] FILE              assemble eBPF assembly into bytecode
   waggle disasm [--syntax S] FILE       disassemble bytecode or an ELF object
-  waggle run [options] FILE             run a program and print its r0
+  waggle inspect OBJ.o                  list an object's programs and maps
+  waggle run [options] FILE             run a program and print its return value
 
 FILE may be "-" for standard input. Run "waggle COMMAND --help" for details.
 `
@@ -36,6 +38,7 @@ type command struct {
 var commands = []command{
 	{"asm", cmdAsm},
 	{"disasm", cmdDisasm},
+	{"inspect", cmdInspect},
 	{"run", cmdRun},
 }
 

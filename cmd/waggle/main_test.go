@@ -58,6 +58,25 @@ func TestCLI(t *testing.T) {
 		{name: "run bad assembly", args: []string{"run", "testdata/bad.s"}, wantCode: 1, wantErr: []string{"line 2", "bogus"}},
 		{name: "run ELF without data", args: []string{"run", "testdata/xdp_count.o"}, wantCode: 1, wantErr: []string{`run program "count_packets"`, "shorter than an Ethernet header"}},
 
+		{name: "inspect object", args: []string{"inspect", "../../examples/firewall/firewall.o"},
+			wantOut: []string{"firewall  xdp", "blocked_nets   LPMTrie  8    4      1024", "waggle loads every program and map"}},
+		{name: "inspect not ELF", args: []string{"inspect", "testdata/ret7.s"}, wantCode: 1, wantErr: []string{"not an ELF object"}},
+		{name: "inspect help", args: []string{"inspect", "--help"}, wantOut: []string{"usage: waggle inspect"}},
+		{name: "run object dump maps", args: []string{"run", "--data-in", "../../examples/proto_count/packet.bin", "--dump-maps", "../../examples/proto_count/proto_count.o"},
+			wantOut: []string{"Return value: 2,", "map proto_stats: 256 entries", "key 06000000 value 01000000000000003b00000000000000"}},
+		{name: "run object json", args: []string{"run", "--json", "--dump-maps", "--data-in", "../../examples/proto_count/packet.bin", "../../examples/proto_count/proto_count.o"},
+			wantOut: []string{`{"program":"proto_count","retval":2,"duration_ns":`, `{"key":"06000000","value":"01000000000000003b00000000000000"}`}},
+		{name: "run object json without maps", args: []string{"run", "--json", "--data-in", "../../examples/proto_count/packet.bin", "../../examples/proto_count/proto_count.o"},
+			wantOut: []string{`"retval":2`}},
+		{name: "run object needs -p", args: []string{"run", "--data-in", "../../examples/tail_calls/packet.bin", "../../examples/tail_calls/tail_calls.o"},
+			wantCode: 1, wantErr: []string{"4 programs", "dispatcher", "choose one with -p"}},
+		{name: "run object unknown -p", args: []string{"run", "-p", "nope", "--data-in", "../../examples/tail_calls/packet.bin", "../../examples/tail_calls/tail_calls.o"},
+			wantCode: 1, wantErr: []string{`no program "nope"`}},
+		{name: "run tail calls", args: []string{"run", "-p", "dispatcher", "--dump-maps", "--data-in", "../../examples/tail_calls/packet.bin", "../../examples/tail_calls/tail_calls.o"},
+			wantOut: []string{"Return value: 1,", "key 02000000 value 0100000000000000"}},
+		{name: "run -p on bytecode", args: []string{"run", "-p", "x", "testdata/ret7.s"}, wantCode: 2, wantErr: []string{"-p names a program of an ELF object"}},
+		{name: "run object data out", args: []string{"run", "--data-in", "../../examples/proto_count/packet.bin", "--data-out", filepath.Join(tmp, "out.pkt"), "../../examples/proto_count/proto_count.o"},
+			wantOut: []string{"Return value: 2,"}},
 		{name: "asm to hex", args: []string{"asm", "testdata/ret7.s"},
 			wantOutput: "b7 00 00 00 07 00 00 00\n95 00 00 00 00 00 00 00\n"},
 		{name: "asm bad", args: []string{"asm", "testdata/bad.s"}, wantCode: 1, wantErr: []string{"line 2"}},
@@ -93,6 +112,14 @@ func TestCLI(t *testing.T) {
 				t.Errorf("stdout = %q, want %q", stdout, tc.wantOutput)
 			}
 		})
+	}
+	pktOut, err := os.ReadFile(filepath.Join(tmp, "out.pkt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pktIn, _ := os.ReadFile("../../examples/proto_count/packet.bin")
+	if !bytes.Equal(pktOut, pktIn) {
+		t.Errorf("--data-out wrote % x, want the unchanged packet % x", pktOut, pktIn)
 	}
 	raw, err := os.ReadFile(filepath.Join(tmp, "out.bin"))
 	if err != nil {

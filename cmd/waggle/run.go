@@ -130,21 +130,28 @@ func cmdRun(args []string, e *env) error {
 		}
 	}
 	if *asJSON {
-		out := map[string]any{"program": prog.Name(), "retval": res.ReturnValue, "duration_ns": res.Duration.Nanoseconds()}
+		out := runJSON{Program: prog.Name(), Retval: res.ReturnValue, DurationNS: res.Duration.Nanoseconds()}
 		if *dumpMaps {
 			if dumped == nil {
 				dumped = map[string]any{}
 			}
-			out["maps"] = dumped
+			out.Maps = dumped
 		}
-		enc := json.NewEncoder(e.stdout)
-		return enc.Encode(out)
+		return json.NewEncoder(e.stdout).Encode(out)
 	}
 	fmt.Fprintf(e.stdout, "Return value: %d, duration (average): %dns\n", res.ReturnValue, res.Duration.Nanoseconds())
 	if *dumpMaps && coll != nil {
 		printMaps(e.stdout, dumped)
 	}
 	return nil
+}
+
+// runJSON is what --json prints, in this order.
+type runJSON struct {
+	Program    string         `json:"program"`
+	Retval     uint64         `json:"retval"`
+	DurationNS int64          `json:"duration_ns"`
+	Maps       map[string]any `json:"maps,omitempty"`
 }
 
 // pickProgram chooses the program to run: the one named, or the only one.

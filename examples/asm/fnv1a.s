@@ -1,6 +1,6 @@
 # 32-bit FNV-1a hash of the program's memory.
 #   r1 = address of the memory, r2 = its length; the hash is returned in r0.
-# Run it:  waggle run --mem-file examples/asm/packet.bin examples/asm/fnv1a.s
+# Run it:  waggle run --data-in examples/asm/packet.bin examples/asm/fnv1a.s
         mov32 %r0, 0x811c9dc5      # FNV offset basis
         jeq %r2, 0, done
 loop:

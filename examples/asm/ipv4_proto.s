@@ -1,7 +1,7 @@
 # Returns the IP protocol number of an Ethernet/IPv4 frame (6 for TCP,
 # 17 for UDP), or -1 when the frame is too short or not IPv4.
 #   r1 = address of the frame, r2 = its length.
-# Run it:  waggle run --mem-file examples/asm/packet.bin examples/asm/ipv4_proto.s
+# Run it:  waggle run --data-in examples/asm/packet.bin examples/asm/ipv4_proto.s
         mov %r0, -1
         jlt %r2, 34, done          # 14 bytes of Ethernet + 20 of IPv4
         ldxh %r3, [%r1+12]         # EtherType, network byte order

@@ -11,12 +11,10 @@ import (
 )
 
 // callHelper calls h with r1 to r5. The helper sees the active stack frames
-// and every region of m.Memory.
+// and every region of m.Memory (and the shared regions).
 func (p *Program) callHelper(m *Machine, h *helper.Helper, regs *[16]uint64) (uint64, error) {
-	m.helperMemory.Reset()
-	m.helperMemory.Add(m.stackRegion())
-	m.helperMemory.Regions = append(m.helperMemory.Regions, m.Memory.Regions...)
 	c := &m.call
+	c.SetStack(m.stackRegion())
 	c.Args = [5]uint64{regs[1], regs[2], regs[3], regs[4], regs[5]}
 	r, err := h.Func(c)
 	if err != nil && !errors.Is(err, helper.ErrExitProgram) {
@@ -39,9 +37,14 @@ func (p *Program) helperEnd(r uint64, err error, slot int) (uint64, error) {
 // saves the instructions left.
 func (p *Program) faulted(m *Machine, slot int, steps uint64) error {
 	m.steps = steps
-	m.virtual = nil
 	f := m.fault
 	m.fault = nil
+	if f == nil && m.virtual != nil {
+		r, a := m.virtual, m.virtualAccess
+		f = &memory.Fault{Access: a.acc, Addr: a.addr, Size: a.size,
+			Reason: fmt.Sprintf("the %s at [%#x, %#x) does not allow this access", r.Kind, r.Start, r.End())}
+	}
+	m.virtual = nil
 	if f == nil {
 		f = &memory.Fault{Reason: "access refused"}
 	}

@@ -47,12 +47,13 @@ type Machine struct {
 	stackBase unsafe.Pointer
 	stackLen  uint64
 
-	depth        int
-	frames       [MaxFrames]frame
-	call         helper.Call
-	helperMemory memory.Memory // what helpers may access: stack and Memory
-	fault        *memory.Fault
-	virtual      *memory.Region // the virtual region the last refused access hit
+	depth   int
+	frames  [MaxFrames]frame
+	call    helper.Call
+	fault   *memory.Fault
+	virtual *memory.Region // the virtual region the last refused access hit
+	// virtualAccess is the access that hit virtual, for the fault message.
+	virtualAccess virtualAccess
 
 	// The run in progress.
 	prog      *Program // the program of the running frame
@@ -60,6 +61,11 @@ type Machine struct {
 	steps     uint64 // instructions left before the next look at ctx
 	budget    uint64 // instructions left after those
 	tailCalls int
+}
+
+type virtualAccess struct {
+	addr, size uint64
+	acc        memory.Access
 }
 
 type frame struct {
@@ -73,7 +79,7 @@ func NewMachine() *Machine {
 	m := &Machine{stack: make([]uint64, MaxFrames*StackSize/8)}
 	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + MaxFrames*StackSize
 	m.setDepth(0)
-	m.call = helper.NewCall(context.Background(), &m.helperMemory, m)
+	m.call = helper.NewCall(context.Background(), &m.Memory, m)
 	return m
 }
 
@@ -103,10 +109,11 @@ func (m *Machine) accessRegions(addr, n uint64, acc memory.Access) unsafe.Pointe
 		r := &regions[i]
 		if p := r.Pointer(addr, n); p != nil {
 			if r.Virtual != nil {
-				// Loads and stores go to loadVirtual and storeVirtual.
+				// Loads and stores go to loadVirtual and storeVirtual;
+				// an atomic operation faults (see faulted).
 				m.virtual = r
-				m.fault = &memory.Fault{Access: acc, Addr: addr, Size: n,
-					Reason: fmt.Sprintf("the %s at [%#x, %#x) does not allow this access", r.Kind, r.Start, r.End())}
+				m.fault = nil
+				m.virtualAccess = virtualAccess{addr: addr, size: n, acc: acc}
 				return nil
 			}
 			if acc != memory.Read && !r.Writable {
@@ -186,9 +193,7 @@ func (m *Machine) atomicAccess(addr, n uint64) unsafe.Pointer {
 			Reason: fmt.Sprintf("atomic access is not aligned to %d bytes", n)}
 		return nil
 	}
-	p := m.access(addr, n, memory.Atomic)
-	m.virtual = nil
-	return p
+	return m.access(addr, n, memory.Atomic)
 }
 
 // FuncTag marks a function pointer: lddw of a function (BPF_PSEUDO_FUNC)

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDocumentedCommands runs every "go run ./cmd/waggle ..." line of the
+// README and of the examples' READMEs, from the repository root, and
+// requires it to succeed: the commands the documentation gives work.
+func TestDocumentedCommands(t *testing.T) {
+	t.Chdir("../..")
+	docs, err := filepath.Glob("examples/*/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs = append(docs, "README.md")
+	found := 0
+	for _, doc := range docs {
+		f, err := os.Open(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			rest, ok := strings.CutPrefix(line, "go run ./cmd/waggle ")
+			if !ok {
+				continue
+			}
+			found++
+			args := strings.Fields(rest)
+			t.Run(doc+": "+rest, func(t *testing.T) {
+				code, stdout, stderr := runCLI(t, "", args...)
+				if code != 0 {
+					t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+				}
+				if !strings.Contains(stdout, "Return value: ") && args[0] == "run" {
+					t.Errorf("no return value printed:\n%s", stdout)
+				}
+			})
+		}
+		f.Close()
+	}
+	if found < 5 {
+		t.Fatalf("found %d documented commands, want the README's and one per example", found)
+	}
+}
