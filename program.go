@@ -353,11 +353,11 @@ func encodeContext(buf []byte, v any) ([]byte, error) {
 		return append(buf, v...), nil
 	}
 	if binary.Size(v) < 0 {
-		return nil, fmt.Errorf("Context: %T is not []byte or a fixed-size value", v)
+		return nil, fmt.Errorf("run options: Context %T is not []byte or a fixed-size value", v)
 	}
 	w := bytes.NewBuffer(buf)
 	if err := binary.Write(w, binary.NativeEndian, v); err != nil {
-		return nil, fmt.Errorf("Context: %w", err)
+		return nil, fmt.Errorf("run options: Context: %w", err)
 	}
 	return w.Bytes(), nil
 }

@@ -95,11 +95,10 @@ func (c *Call) slice(addr, n uint64, acc memory.Access) ([]byte, error) {
 	}
 	b, err := c.mem.Slice(addr, n, acc)
 	if err != nil {
-		if f, ok := err.(*memory.Fault); ok && c.stack.Size > 0 {
+		if _, ok := err.(*memory.Fault); ok && c.stack.Size > 0 {
 			// Explain with the stack among the regions.
 			all := memory.Memory{Regions: append([]memory.Region{c.stack}, c.mem.Regions...)}
-			f = all.Explain(addr, n, acc)
-			return nil, f
+			return nil, all.Explain(addr, n, acc)
 		}
 	}
 	return b, err
