@@ -1,9 +1,13 @@
 package waggle_test
 
 import (
+	"os"
 	"testing"
 
+	"github.com/cilium/ebpf"
+
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -24,4 +28,60 @@ func BenchmarkProgramRun(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkObjects runs the examples' XDP programs on their packets, in
+// waggle's interpreter and, as root, in the kernel (BPF_PROG_TEST_RUN with
+// its JIT) in the same run: ns/op is waggle's time per packet, kernel-ns/op
+// the kernel's.
+func BenchmarkObjects(b *testing.B) {
+	for _, bc := range []struct{ obj, prog, data string }{
+		{"examples/proto_count/proto_count.o", "proto_count", "examples/proto_count/packet.bin"},
+		{"examples/firewall/firewall.o", "firewall", "examples/firewall/packet.bin"},
+	} {
+		b.Run(bc.prog, func(b *testing.B) {
+			data, err := os.ReadFile(bc.data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			spec, err := waggle.LoadCollectionSpec(bc.obj)
+			if err != nil {
+				b.Fatal(err)
+			}
+			coll, err := waggle.NewCollection(spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer coll.Close()
+			prog := coll.Programs[bc.prog]
+			b.ResetTimer()
+			res, err := prog.Run(&waggle.RunOptions{Data: data, Repeat: uint32(b.N)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if kernelNS, ok := kernelBenchmark(bc.obj, bc.prog, data); ok {
+				b.ReportMetric(kernelNS, "kernel-ns/op")
+				b.ReportMetric(float64(res.Duration.Nanoseconds())/kernelNS, "x-kernel")
+			}
+		})
+	}
+}
+
+// kernelBenchmark is the kernel's time per run of the program on data, or
+// false where the kernel cannot run it here.
+func kernelBenchmark(obj, prog string, data []byte) (float64, bool) {
+	if kerneltest.Available() != nil {
+		return 0, false
+	}
+	coll, err := ebpf.LoadCollection(obj)
+	if err != nil {
+		return 0, false
+	}
+	defer coll.Close()
+	_, d, err := coll.Programs[prog].Benchmark(data, 1_000_000, nil)
+	if err != nil {
+		return 0, false
+	}
+	return float64(d.Nanoseconds()), true
 }
