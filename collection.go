@@ -101,7 +101,8 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		if err != nil {
 			return nil, fmt.Errorf("program %s: %w", name, err)
 		}
-		p, err := newProgram(name, ps.Type, insns, opts.Helpers, kopts, slots)
+		license := ps.License
+		p, err := newProgram(name, ps.Type, insns, &license, opts.Helpers, kopts, slots)
 		if err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}

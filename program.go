@@ -68,6 +68,11 @@ type ProgramSpec struct {
 	// Instructions is the program. Its first instruction is the entry
 	// point; subprograms follow.
 	Instructions isa.Instructions
+	// License, when set, is checked as the kernel checks it: GPL-only
+	// helpers (bpf_trace_printk, bpf_probe_read_*, ...) need a
+	// GPL-compatible license ("GPL", "Dual BSD/GPL", ...). Empty means no
+	// check.
+	License string
 }
 
 // ProgramOptions control how a program is loaded.
@@ -120,7 +125,11 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	if cpus <= 0 {
 		cpus = runtime.GOMAXPROCS(0)
 	}
-	p, err := newProgram(spec.Name, spec.Type, spec.Instructions, opts.Helpers, kernelOptions(opts.Trace), newCPUSlots(cpus))
+	var license *string
+	if spec.License != "" {
+		license = &spec.License
+	}
+	p, err := newProgram(spec.Name, spec.Type, spec.Instructions, license, opts.Helpers, kernelOptions(opts.Trace), newCPUSlots(cpus))
 	if err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
@@ -128,7 +137,11 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 }
 
 // newProgram checks the program's helpers against its type and compiles it.
-func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, own *helper.Table, kopts kernel.Options, cpus *cpuSlots) (*Program, error) {
+//
+// license, when not nil, is the program's license: as the kernel does,
+// waggle refuses GPL-only helpers to programs whose license is not
+// GPL-compatible.
+func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, license *string, own *helper.Table, kopts kernel.Options, cpus *cpuSlots) (*Program, error) {
 	if typ == ebpf.UnspecifiedProgram {
 		typ = RawMemory
 	}
@@ -146,6 +159,11 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, own *
 	}
 	if err := checkHelpers(typ, insns, table); err != nil {
 		return nil, err
+	}
+	if license != nil {
+		if err := checkLicense(*license, insns, own); err != nil {
+			return nil, err
+		}
 	}
 	code, err := interp.Compile(insns, table)
 	if err != nil {
@@ -172,6 +190,25 @@ func kernelOptions(trace io.Writer) kernel.Options {
 		}
 		return pa.Output(rec.Index, rec.Data)
 	}}
+}
+
+// checkLicense refuses GPL-only kernel helpers (not helpers of your own
+// with the same ID) to a program that is not GPL-compatible.
+func checkLicense(license string, insns isa.Instructions, own *helper.Table) error {
+	if kernel.LicenseGPLCompatible(license) {
+		return nil
+	}
+	slot := 0
+	for _, ins := range insns {
+		if ins.IsHelperCall() {
+			id := int32(ins.Imm)
+			if _, mine := own.Lookup(id); !mine && kernel.HelperGPLOnly(id) {
+				return fmt.Errorf("instruction %d calls %s (helper %d), which only GPL-compatible programs may call; the license is %q", slot, helper.Name(id), id, license)
+			}
+		}
+		slot += ins.Slots()
+	}
+	return nil
 }
 
 // checkHelpers explains a helper call that the table cannot serve: one the

@@ -37,6 +37,8 @@ func TestNewProgramErrors(t *testing.T) {
 			[]string{"instruction 0", "fall off the end"}},
 		{"helper the type may not call", &waggle.ProgramSpec{Instructions: isa.Instructions{{Opcode: isa.OpCall, Imm: 44}, {Opcode: isa.OpExit}}},
 			[]string{"instruction 0", "bpf_xdp_adjust_head (helper 44)", "may not call"}},
+		{"GPL-only helper, MIT license", &waggle.ProgramSpec{License: "MIT", Instructions: isa.Instructions{{Opcode: isa.OpCall, Imm: 6}, {Opcode: isa.OpExit}}},
+			[]string{"instruction 0", "bpf_trace_printk (helper 6)", "only GPL-compatible programs", `"MIT"`}},
 		{"helper waggle lacks", &waggle.ProgramSpec{Instructions: isa.Instructions{{Opcode: isa.OpCall, Imm: 9999}, {Opcode: isa.OpExit}}},
 			[]string{"helper#9999 (helper 9999)", "does not implement"}},
 	} {
