@@ -1,0 +1,19 @@
+# name: atomic_store_pointer
+# category: atomic
+# type: xdp
+# map: hash key=4 value=16 entries=4
+# description: atomically exchanges a stack pointer into a map value (a pointer leak)
+# verdict: accept
+        stw [%r10-4], 0
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        jeq %r0, 0, out
+
+        mov %r1, %r10
+        lock xchg [%r0+0], %r1
+
+out:
+        mov %r0, 0
+        exit

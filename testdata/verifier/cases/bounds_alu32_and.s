@@ -1,0 +1,25 @@
+# name: bounds_alu32_and
+# category: bounds
+# type: xdp
+# map: array key=4 value=64 entries=1
+# description: a 32-bit and zero-extends: the whole 64-bit register is bounded
+# verdict: accept
+        call 7                      # bpf_get_prandom_u32: r0 is an unknown scalar
+        mov %r7, %r0
+
+        stw [%r10-4], 0
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        jeq %r0, 0, out
+
+        and32 %r7, 7
+        lsh %r7, 3
+
+        add %r0, %r7
+        ldxdw %r0, [%r0+0]
+
+out:
+        mov %r0, 0
+        exit

@@ -1,0 +1,26 @@
+# name: bounds_and_mask_too_wide
+# category: bounds
+# type: xdp
+# map: array key=4 value=64 entries=1
+# description: masking with 15 lets the scaled index reach byte 120 of a 64-byte value
+# verdict: reject
+# kernel-message: invalid access to map value, value_size=64 off=120 size=8
+        call 7                      # bpf_get_prandom_u32: r0 is an unknown scalar
+        mov %r7, %r0
+
+        stw [%r10-4], 0
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        jeq %r0, 0, out
+
+        and %r7, 15
+        lsh %r7, 3
+
+        add %r0, %r7
+        ldxdw %r0, [%r0+0]
+
+out:
+        mov %r0, 0
+        exit

@@ -1,0 +1,25 @@
+# name: bounds_div_constant
+# category: bounds
+# type: xdp
+# map: array key=4 value=64 entries=1
+# description: uses a byte divided by 32 as an index: safe only if the verifier tracked
+# description: the ranges of divisions (a byte / 32 is in [0, 7])
+# verdict: reject
+# kernel-message: math between map_value pointer and register with unbounded min value is not allowed
+        stw [%r10-4], 0
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        jeq %r0, 0, out
+        ldxb %r7, [%r0+0]
+
+        div %r7, 32
+        lsh %r7, 3
+
+        add %r0, %r7
+        ldxdw %r0, [%r0+0]
+
+out:
+        mov %r0, 0
+        exit

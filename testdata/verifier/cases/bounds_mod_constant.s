@@ -1,0 +1,27 @@
+# name: bounds_mod_constant
+# category: bounds
+# type: xdp
+# map: array key=4 value=64 entries=1
+# description: uses an unknown value modulo 8 as an index: safe only if the verifier
+# description: tracked the ranges of remainders (x % 8 is in [0, 7])
+# verdict: reject
+# kernel-message: math between map_value pointer and register with unbounded min value is not allowed
+        call 7                      # bpf_get_prandom_u32: r0 is an unknown scalar
+        mov %r7, %r0
+
+        stw [%r10-4], 0
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        jeq %r0, 0, out
+
+        mod %r7, 8
+        lsh %r7, 3
+
+        add %r0, %r7
+        ldxdw %r0, [%r0+0]
+
+out:
+        mov %r0, 0
+        exit

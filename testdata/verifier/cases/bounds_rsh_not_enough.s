@@ -1,0 +1,24 @@
+# name: bounds_rsh_not_enough
+# category: bounds
+# type: xdp
+# map: array key=4 value=64 entries=1
+# description: a byte shifted right by 4 is up to 15: scaled by 8 it passes the end
+# verdict: reject
+# kernel-message: invalid access to map value, value_size=64 off=120 size=8
+        stw [%r10-4], 0
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        jeq %r0, 0, out
+        ldxb %r7, [%r0+0]
+
+        rsh %r7, 4
+        lsh %r7, 3
+
+        add %r0, %r7
+        ldxdw %r0, [%r0+0]
+
+out:
+        mov %r0, 0
+        exit

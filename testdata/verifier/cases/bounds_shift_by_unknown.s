@@ -1,0 +1,25 @@
+# name: bounds_shift_by_unknown
+# category: bounds
+# type: xdp
+# map: array key=4 value=64 entries=1
+# description: shifting by an unknown amount gives an unknown value
+# verdict: reject
+# kernel-message: math between map_value pointer and register with unbounded min value is not allowed
+        stw [%r10-4], 0
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        jeq %r0, 0, out
+        ldxb %r7, [%r0+0]
+
+        mov %r8, 1
+        lsh %r8, %r7
+        mov %r7, %r8
+
+        add %r0, %r7
+        ldxdw %r0, [%r0+0]
+
+out:
+        mov %r0, 0
+        exit

@@ -1,0 +1,12 @@
+# name: helper_scalar_key
+# category: helper
+# type: xdp
+# map: hash key=4 value=8 entries=4
+# description: passes the scalar 0 as map_lookup_elem's key pointer
+# verdict: reject
+# kernel-message: R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_
+        mov %r2, 0
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        mov %r0, 0
+        exit

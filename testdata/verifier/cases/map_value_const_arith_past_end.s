@@ -1,0 +1,20 @@
+# name: map_value_const_arith_past_end
+# category: map_value
+# type: xdp
+# map: array key=4 value=16 entries=4
+# description: adds 12 to the value pointer and reads 8 bytes
+# verdict: reject
+# kernel-message: invalid access to map value, value_size=16 off=12 size=8
+        stw [%r10-4], 0
+        mov %r2, %r10
+        add %r2, -4
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        jeq %r0, 0, out
+
+        add %r0, 12
+        ldxdw %r0, [%r0+0]
+
+out:
+        mov %r0, 0
+        exit

@@ -1,0 +1,18 @@
+# name: packet_check_jle
+# category: packet
+# type: xdp
+# description: reads on the taken branch of data + 14 <= data_end
+# verdict: accept
+        ldxw %r2, [%r1+0]           # data
+        ldxw %r3, [%r1+4]           # data_end
+
+        mov %r4, %r2
+        add %r4, 14
+        jle %r4, %r3, ok
+        ja out
+ok:
+        ldxh %r0, [%r2+12]
+
+out:
+        mov %r0, 2
+        exit

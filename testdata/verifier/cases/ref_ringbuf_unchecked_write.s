@@ -1,0 +1,20 @@
+# name: ref_ringbuf_unchecked_write
+# category: reference
+# type: xdp
+# map: ringbuf entries=4096
+# description: writes the reservation without checking it for NULL
+# verdict: reject
+# kernel-message: R0 invalid mem access 'ringbuf_mem_or_null'
+        lddw %r1, map_fd 0
+        mov %r2, 8
+        mov %r3, 0
+        call 131                    # bpf_ringbuf_reserve
+
+        stdw [%r0+0], 1
+        mov %r1, %r0
+        mov %r2, 0
+        call 132                    # bpf_ringbuf_submit
+
+out:
+        mov %r0, 0
+        exit

@@ -1,0 +1,13 @@
+# name: stack_helper_key_written
+# category: stack
+# type: xdp
+# map: hash key=8 value=8 entries=4
+# description: passes an initialized 8-byte key
+# verdict: accept
+        stdw [%r10-8], 0
+        mov %r2, %r10
+        add %r2, -8
+        lddw %r1, map_fd 0
+        call 1                      # bpf_map_lookup_elem
+        mov %r0, 0
+        exit

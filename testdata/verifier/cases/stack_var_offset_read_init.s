@@ -1,0 +1,14 @@
+# name: stack_var_offset_read_init
+# category: stack
+# type: xdp
+# description: reads 8 initialized bytes at a variable offset (-16 or -8)
+# verdict: accept
+        stdw [%r10-16], 1
+        stdw [%r10-8], 2
+        call 7                      # bpf_get_prandom_u32
+        and %r0, 8
+        mov %r1, %r10
+        add %r1, -16
+        add %r1, %r0
+        ldxdw %r0, [%r1+0]
+        exit

@@ -1,0 +1,18 @@
+# name: tail_call_in_subprog_big_stack
+# category: tail_call
+# type: xdp
+# map: prog_array key=4 value=4 entries=4
+# description: tail-calls from a subprogram while the frames above it use 264 bytes of
+# description: stack
+# verdict: reject
+# kernel-message: tail_calls are not allowed when call stack of previous frames is 272 bytes. Too large
+        stdw [%r10-264], 0
+        call local f
+        mov %r0, 2
+        exit
+f:
+        lddw %r2, map_fd 0
+        mov %r3, 0
+        call 12                     # bpf_tail_call
+        mov %r0, 0
+        exit
