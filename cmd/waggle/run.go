@@ -5,14 +5,19 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"sort"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/packet"
 )
 
 func cmdRun(args []string, e *env) error {
@@ -24,7 +29,13 @@ func cmdRun(args []string, e *env) error {
 			"bpf_conformance test file (.data, whose memory is used unless --data or\n"+
 			"--data-in is given). The data is the packet of XDP, tc and socket filter\n"+
 			"programs, the context of syscall programs, and for bytecode and assembly the\n"+
-			"program's memory: r1 = the address of a copy, r2 = its length.", e)
+			"program's memory: r1 = the address of a copy, r2 = its length.\n\n"+
+			"With --pcap the program (XDP, tc or socket filter) runs on every packet of a\n"+
+			"pcap or pcapng capture of Ethernet frames: waggle prints the verdicts, the\n"+
+			"packets per second and the time per packet, and --pcap-out writes the packets\n"+
+			"the program passes (XDP pass and tx, tc actions that let the packet continue,\n"+
+			"what a socket filter keeps) as the program left them. The return value is\n"+
+			"then the last packet's, and the duration the wall-clock time per packet.", e)
 	progName := fs.String("p", "", "run the program named `NAME` of an ELF object")
 	dataHex := fs.String("data", "", "the input data as `HEX` bytes")
 	dataIn := fs.String("data-in", "", "read the input data from `FILE`")
@@ -35,6 +46,9 @@ func cmdRun(args []string, e *env) error {
 	cpus := fs.Int("cpus", 0, "CPU slots for per-CPU maps (0: GOMAXPROCS)")
 	dumpMaps := fs.Bool("dump-maps", false, "print the contents of every map after the run")
 	asJSON := fs.Bool("json", false, "print one JSON object: program, retval, duration_ns (and maps)")
+	pcapIn := fs.String("pcap", "", "run the program on every packet of the pcap or pcapng capture `FILE` (- for standard input)")
+	pcapOut := fs.String("pcap-out", "", "with --pcap, write the packets the program passes to the pcap `FILE`")
+	workers := fs.Int("workers", 1, "with --pcap, run the program on `N` goroutines (the output keeps the input's order)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -47,6 +61,9 @@ func cmdRun(args []string, e *env) error {
 	}
 	if *repeat == 0 || *repeat > 1<<32-1 {
 		return &usageError{fmt.Sprintf("--repeat %d must be between 1 and 4294967295", *repeat)}
+	}
+	if err := checkPcapFlags(fs, *pcapIn, *workers, pos[0]); err != nil {
+		return err
 	}
 	input, err := readInput(pos[0], e)
 	if err != nil {
@@ -102,6 +119,10 @@ func cmdRun(args []string, e *env) error {
 		if err != nil {
 			return err
 		}
+	}
+
+	if *pcapIn != "" {
+		return runPcap(prog, coll, pcapRun{in: *pcapIn, out: *pcapOut, workers: *workers, budget: *budget, dumpMaps: *dumpMaps, asJSON: *asJSON}, e)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -214,5 +235,215 @@ func printMaps(w io.Writer, dumped map[string]any) {
 		for _, item := range list {
 			fmt.Fprintf(w, "  key %s value %v\n", item["key"], item["value"])
 		}
+	}
+}
+
+// checkPcapFlags refuses the flags that do not go with --pcap, or that
+// need it.
+func checkPcapFlags(fs *flag.FlagSet, pcapIn string, workers int, file string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if pcapIn == "" {
+		for _, name := range []string{"pcap-out", "workers"} {
+			if set[name] {
+				return &usageError{"--" + name + " needs --pcap"}
+			}
+		}
+		return nil
+	}
+	for _, name := range []string{"data", "data-in", "data-out", "ctx-in", "repeat"} {
+		if set[name] {
+			return &usageError{"--" + name + " cannot be used with --pcap: the packets are the data"}
+		}
+	}
+	if pcapIn == "-" && file == "-" {
+		return &usageError{"FILE and --pcap cannot both be standard input"}
+	}
+	if workers < 1 {
+		return &usageError{fmt.Sprintf("--workers %d must be at least 1", workers)}
+	}
+	return nil
+}
+
+// pcapRun is what waggle run --pcap does.
+type pcapRun struct {
+	in, out  string
+	workers  int
+	budget   uint64
+	dumpMaps bool
+	asJSON   bool
+}
+
+// pcapJSON is what --pcap --json prints, in this order: the fields of
+// runJSON (retval: the last packet's; duration_ns: the wall-clock time
+// per packet, rounded), then the capture's.
+type pcapJSON struct {
+	Program          string            `json:"program"`
+	Retval           uint64            `json:"retval"`
+	DurationNS       int64             `json:"duration_ns"`
+	Packets          uint64            `json:"packets"`
+	Bytes            uint64            `json:"bytes"`
+	Verdicts         map[string]uint64 `json:"verdicts"`
+	NsPerPacket      float64           `json:"ns_per_packet"`
+	PacketsPerSecond float64           `json:"packets_per_second"`
+	Workers          int               `json:"workers"`
+	Written          *uint64           `json:"written,omitempty"`
+	Maps             map[string]any    `json:"maps,omitempty"`
+}
+
+// runPcap runs prog on every packet of a capture and prints the counts.
+// When the capture ends in error (truncated, say), the counts of the
+// packets before it are printed, and the error returned.
+func runPcap(prog *waggle.Program, coll *waggle.Collection, r pcapRun, e *env) error {
+	var src io.Reader = e.stdin
+	if r.in != "-" {
+		f, err := os.Open(r.in)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		src = f
+	}
+	var dst io.Writer
+	var outFile *os.File
+	if r.out != "" {
+		f, err := os.Create(r.out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		dst, outFile = f, f
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := packet.Options{Workers: r.workers, Budget: r.budget, Context: ctx}
+	var bar *progressBar
+	if isTerminal(e.stderr) {
+		bar = &progressBar{w: e.stderr, now: time.Now}
+		opts.Progress = bar.update
+	}
+	st, err := packet.ProcessPcap(prog, src, dst, opts)
+	bar.clear()
+	if err != nil {
+		err = fmt.Errorf("%s: %w", r.in, err)
+	}
+	if outFile != nil {
+		if cerr := outFile.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	if st == nil {
+		return err
+	}
+
+	var dumped map[string]any
+	if r.dumpMaps && coll != nil {
+		var derr error
+		if dumped, derr = dumpAll(coll); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	perPacket := time.Duration(st.NsPerPacket + 0.5)
+	if r.asJSON {
+		out := pcapJSON{Program: prog.Name(), Retval: uint64(st.LastReturn), DurationNS: perPacket.Nanoseconds(),
+			Packets: st.Packets, Bytes: st.Bytes, Verdicts: st.Verdicts, NsPerPacket: st.NsPerPacket,
+			PacketsPerSecond: st.PacketsPerSecond, Workers: st.Workers}
+		if r.out != "" {
+			out.Written = &st.Written
+		}
+		if r.dumpMaps {
+			if dumped == nil {
+				dumped = map[string]any{}
+			}
+			out.Maps = dumped
+		}
+		if jerr := json.NewEncoder(e.stdout).Encode(out); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Return value: %d (the last packet's), duration (average): %dns per packet\n", st.LastReturn, perPacket.Nanoseconds())
+	workers := "1 worker"
+	if st.Workers != 1 {
+		workers = fmt.Sprintf("%d workers", st.Workers)
+	}
+	fmt.Fprintf(e.stdout, "Packets: %d (%d bytes) in %v with %s: %.0f packets/s, %.1f ns/packet\n",
+		st.Packets, st.Bytes, st.Duration.Round(time.Microsecond), workers, st.PacketsPerSecond, st.NsPerPacket)
+	names := make([]string, 0, len(st.Verdicts))
+	for n := range st.Verdicts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	counts := make([]string, len(names))
+	for i, n := range names {
+		counts[i] = fmt.Sprintf("%s %d", n, st.Verdicts[n])
+	}
+	if len(counts) == 0 {
+		counts = append(counts, "none")
+	}
+	fmt.Fprintf(e.stdout, "Verdicts: %s\n", strings.Join(counts, ", "))
+	if r.out != "" {
+		fmt.Fprintf(e.stdout, "Written: %d packets to %s\n", st.Written, r.out)
+	}
+	if r.dumpMaps && coll != nil {
+		printMaps(e.stdout, dumped)
+	}
+	return err
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// progressLarge is the input size from which the progress bar shows.
+const progressLarge = 10 << 20
+
+// progressBar draws a progress bar on a terminal for large captures (more
+// than progressLarge bytes, or unknown sizes once that much is read), at
+// most 10 times a second.
+type progressBar struct {
+	w     io.Writer
+	now   func() time.Time
+	start time.Time
+	last  time.Time
+	shown bool
+}
+
+// update is packet.Options.Progress.
+func (p *progressBar) update(done, total int64) {
+	if !p.shown && total <= progressLarge && done <= progressLarge {
+		return
+	}
+	now := p.now()
+	if p.start.IsZero() {
+		p.start = now
+	}
+	if p.shown && now.Sub(p.last) < 100*time.Millisecond && (total == 0 || done < total) {
+		return
+	}
+	p.shown, p.last = true, now
+	elapsed := now.Sub(p.start).Truncate(100 * time.Millisecond)
+	const mb = 1 << 20
+	if total <= 0 {
+		fmt.Fprintf(p.w, "\r\033[K%.1f MB read, %v", float64(done)/mb, elapsed)
+		return
+	}
+	const width = 30
+	frac := min(float64(done)/float64(total), 1)
+	filled := int(frac * width)
+	fmt.Fprintf(p.w, "\r\033[K[%s%s] %3.0f%% %.1f/%.1f MB, %v",
+		strings.Repeat("#", filled), strings.Repeat(".", width-filled), 100*frac, float64(done)/mb, float64(total)/mb, elapsed)
+}
+
+// clear erases the bar, if it was drawn.
+func (p *progressBar) clear() {
+	if p != nil && p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
 	}
 }

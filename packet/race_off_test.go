@@ -1,0 +1,6 @@
+//go:build !race
+
+package packet_test
+
+// raceDetector: the race detector is off.
+const raceDetector = false
