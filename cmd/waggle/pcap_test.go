@@ -238,6 +238,7 @@ func TestProgressBar(t *testing.T) {
 			{150 * time.Millisecond, 5 * mb, 20 * mb},
 			{200 * time.Millisecond, 6 * mb, 20 * mb}, // too soon
 			{1200 * time.Millisecond, 20 * mb, 20 * mb},
+			{1300 * time.Millisecond, 20 * mb, 20 * mb}, // nothing new
 		}, []string{
 			"[..............................]   0% 0.0/20.0 MB, 0s",
 			"[#######.......................]  25% 5.0/20.0 MB, 100ms",

@@ -412,6 +412,7 @@ type progressBar struct {
 	now   func() time.Time
 	start time.Time
 	last  time.Time
+	done  int64 // at the last drawing
 	shown bool
 }
 
@@ -424,10 +425,10 @@ func (p *progressBar) update(done, total int64) {
 	if p.start.IsZero() {
 		p.start = now
 	}
-	if p.shown && now.Sub(p.last) < 100*time.Millisecond && (total == 0 || done < total) {
+	if p.shown && (done == p.done || now.Sub(p.last) < 100*time.Millisecond && (total == 0 || done < total)) {
 		return
 	}
-	p.shown, p.last = true, now
+	p.shown, p.last, p.done = true, now, done
 	elapsed := now.Sub(p.start).Truncate(100 * time.Millisecond)
 	const mb = 1 << 20
 	if total <= 0 {
