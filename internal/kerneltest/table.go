@@ -617,6 +617,23 @@ func exampleCases() []Case {
 	fw("malformed", FrameShortIPv4(), nil, xdpDrop, []KV{at64(3, 1)})
 	fw("not_ipv4", FrameARP(), []MapEntry{blockA}, xdpPass, nil)
 
+	flowKey := func(src, dst string, sport, dport uint16, proto uint8) []byte {
+		s, d := netip.MustParseAddr(src).As16(), netip.MustParseAddr(dst).As16()
+		k := cat(s[:], d[:], binary.BigEndian.AppendUint16(nil, sport), binary.BigEndian.AppendUint16(nil, dport))
+		return append(k, proto, 0, 0, 0)
+	}
+	fs := func(name string, data []byte, repeat int, flows, misc []KV) {
+		add(Case{Name: "examples/flow_stats/" + name, Object: "examples/flow_stats/flow_stats.o", Program: "flow_stats", Type: ebpf.XDP,
+			Data: data, Repeat: repeat, Maps: []string{"flows", "flow_misc"},
+			Want: Want{Retval: xdpPass, Maps: map[string][]KV{"flows": flows, "flow_misc": misc}}})
+	}
+	fs("tcp4_x2", tcp4, 2, []KV{{Key: flowKey("10.1.2.3", "192.168.1.1", 40000, 80, ProtoTCP), Value: stat(2, 2*59)}}, nil)
+	fs("vlan_tcp4", FrameVLANTCP4(), 1, []KV{{Key: flowKey("10.1.2.3", "192.168.1.1", 40000, 80, ProtoTCP), Value: stat(1, 63)}}, nil)
+	fs("udp6", FrameUDP6(), 1, []KV{{Key: flowKey("2001:db8:ffff::5", "fd00::9", 5000, 6000, ProtoUDP), Value: stat(1, 66)}}, nil)
+	fs("icmp4", icmp4, 1, nil, []KV{at64(1, 1)})
+	fs("arp", FrameARP(), 1, nil, []KV{at64(0, 1)})
+	fs("short_ipv4", FrameShortIPv4(), 1, nil, []KV{at64(2, 1)})
+
 	event := func(saddr, daddr string, sport, dport uint16, proto uint8, n uint32) []byte {
 		s, d := make([]byte, 4), make([]byte, 4)
 		if saddr != "" {
