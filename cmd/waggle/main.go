@@ -22,6 +22,7 @@ const usage = `waggle: eBPF in user space, in pure Go
 
 Usage:
   waggle asm [-o OUT] FILE              assemble eBPF assembly into bytecode
+  waggle attach [options] PROG.o        run a packet program on a network interface (AF_PACKET)
   waggle disasm [--syntax S] FILE       disassemble bytecode or an ELF object
   waggle inspect OBJ.o                  list an object's programs and maps
   waggle run [options] FILE             run a program and print its return value
@@ -37,6 +38,7 @@ type command struct {
 
 var commands = []command{
 	{"asm", cmdAsm},
+	{"attach", cmdAttach},
 	{"disasm", cmdDisasm},
 	{"inspect", cmdInspect},
 	{"run", cmdRun},

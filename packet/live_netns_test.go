@@ -1,0 +1,493 @@
+package packet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The end-to-end tests build, in network namespaces of their own,
+//
+//	netns A: vA 10.77.0.1/24 (and 10.77.0.3/24) ── veth ── wA ┐ netns W: waggle
+//	netns B: vB 10.77.0.2/24 ─────────────────── veth ── wB ┘ (no addresses)
+//
+// with static neighbour entries (no ARP) and IPv6 off (no stray
+// packets), and send UDP from A to B through waggle. They need root and
+// the ip command (iproute2), and skip without them.
+
+// liveNet is the namespaces of one test.
+type liveNet struct {
+	a, w, b string // namespace names
+}
+
+var (
+	liveMACA = "02:77:00:00:00:0a"
+	liveMACB = "02:77:00:00:00:0b"
+)
+
+// newLiveNet builds the topology, or skips the test saying what is missing.
+func newLiveNet(t *testing.T) *liveNet {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: needs root (CAP_NET_ADMIN for network namespaces and veth pairs, CAP_NET_RAW for AF_PACKET)")
+	}
+	ipCmd, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("skipped: needs the ip command (iproute2) to create network namespaces and veth pairs")
+	}
+	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+		t.Skipf("skipped: the kernel has no network namespaces: %v", err)
+	}
+	n := &liveNet{}
+	base := fmt.Sprintf("wgl%d-%s", os.Getpid(), strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
+	if len(base) > 40 {
+		base = base[:40]
+	}
+	n.a, n.w, n.b = base+"-a", base+"-w", base+"-b"
+	run := func(args ...string) {
+		t.Helper()
+		out, err := exec.Command(ipCmd, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	for _, ns := range []string{n.a, n.w, n.b} {
+		if out, err := exec.Command(ipCmd, "netns", "add", ns).CombinedOutput(); err != nil {
+			t.Skipf("skipped: cannot create a network namespace (ip netns add): %v: %s", err, bytes.TrimSpace(out))
+		}
+		t.Cleanup(func() { _ = exec.Command(ipCmd, "netns", "del", ns).Run() })
+		// No IPv6: no router solicitations or DAD probes in the counts.
+		n.in(t, ns, func() {
+			for _, f := range []string{"default", "all"} {
+				_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+f+"/disable_ipv6", []byte("1"), 0)
+			}
+		})
+	}
+	run("link", "add", "vA", "netns", n.a, "address", liveMACA, "type", "veth", "peer", "name", "wA", "netns", n.w)
+	run("link", "add", "vB", "netns", n.b, "address", liveMACB, "type", "veth", "peer", "name", "wB", "netns", n.w)
+	run("-n", n.a, "addr", "add", "10.77.0.1/24", "dev", "vA")
+	run("-n", n.a, "addr", "add", "10.77.0.3/24", "dev", "vA")
+	run("-n", n.b, "addr", "add", "10.77.0.2/24", "dev", "vB")
+	run("-n", n.a, "neigh", "replace", "10.77.0.2", "lladdr", liveMACB, "dev", "vA", "nud", "permanent")
+	run("-n", n.b, "neigh", "replace", "10.77.0.1", "lladdr", liveMACA, "dev", "vB", "nud", "permanent")
+	run("-n", n.b, "neigh", "replace", "10.77.0.3", "lladdr", liveMACA, "dev", "vB", "nud", "permanent")
+	for _, l := range [][2]string{{n.a, "vA"}, {n.a, "lo"}, {n.b, "vB"}, {n.b, "lo"}, {n.w, "wA"}, {n.w, "wB"}, {n.w, "lo"}} {
+		run("-n", l[0], "link", "set", l[1], "up")
+	}
+	return n
+}
+
+// in runs fn with the calling goroutine's thread in namespace ns:
+// sockets that fn creates belong to ns.
+func (n *liveNet) in(t *testing.T, ns string, fn func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	target, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("setns %s: %v", ns, err)
+	}
+	defer func() {
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			// Leave the thread locked: Go ends it with the goroutine.
+			t.Errorf("setns back: %v", err)
+			return
+		}
+		runtime.UnlockOSThread()
+	}()
+	fn()
+}
+
+// udp opens a UDP socket on addr in namespace ns.
+func (n *liveNet) udp(t *testing.T, ns, addr string) *net.UDPConn {
+	t.Helper()
+	var c *net.UDPConn
+	var err error
+	n.in(t, ns, func() { c, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr))) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// startLive opens a Live in namespace W and runs it until the test ends.
+func (n *liveNet) startLive(t *testing.T, cfg LiveConfig) *Live {
+	t.Helper()
+	var l *Live
+	var err error
+	n.in(t, n.w, func() { l, err = NewLive(cfg) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("Run did not return within 5s of its context's end")
+		}
+		l.Close()
+	})
+	return l
+}
+
+// receive reads datagrams on c until it has want of them or timeout
+// passes, and returns their payloads.
+func receive(c *net.UDPConn, want int, timeout time.Duration) []string {
+	var got []string
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 2048)
+	for len(got) < want {
+		_ = c.SetReadDeadline(deadline)
+		n, _, err := c.ReadFromUDP(buf)
+		if err != nil {
+			break
+		}
+		got = append(got, string(buf[:n]))
+	}
+	return got
+}
+
+// waitStats polls l's counts until ok says they are complete, for at most
+// 5 seconds.
+func waitStats(l *Live, ok func(LiveStats) bool) LiveStats {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := l.Stats()
+		if ok(s) || time.Now().After(deadline) {
+			return s
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func send(t *testing.T, c *net.UDPConn, to string, payloads ...string) {
+	t.Helper()
+	dst := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(to))
+	for _, p := range payloads {
+		if _, err := c.WriteToUDP([]byte(p), dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func payloads(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	return out
+}
+
+// TestLiveBridgeFirewall: the firewall example in bridge mode between A
+// and B, blocking 10.77.0.3. Packets from 10.77.0.1 arrive in B, packets
+// from 10.77.0.3 do not; B's answers reach A; the counts match.
+func TestLiveBridgeFirewall(t *testing.T) {
+	n := newLiveNet(t)
+	coll, _ := loadLive(t, "../examples/firewall/firewall.o")
+	blocked := netip.MustParseAddr("10.77.0.3").As4()
+	if err := coll.Maps["blocked_addrs"].Put(blocked[:], uint32(1)); err != nil {
+		t.Fatal(err)
+	}
+	obs := &syncObserver{}
+	l := n.startLive(t, LiveConfig{Program: coll.Programs["firewall"], Iface: "wA", Peer: "wB", Workers: 1, Observer: obs})
+
+	recvB := n.udp(t, n.b, "10.77.0.2:9000")
+	allowed := n.udp(t, n.a, "10.77.0.1:4000")
+	denied := n.udp(t, n.a, "10.77.0.3:4000")
+	const nAllowed, nBlocked, nBack = 20, 7, 5
+	// The blocked ones first: with one worker, packets are handled in
+	// order, so once the allowed ones are in, the blocked ones are decided.
+	send(t, denied, "10.77.0.2:9000", payloads("blocked", nBlocked)...)
+	send(t, allowed, "10.77.0.2:9000", payloads("allowed", nAllowed)...)
+	got := receive(recvB, nAllowed, 3*time.Second)
+	got = append(got, receive(recvB, 1, 200*time.Millisecond)...) // anything more is a blocked packet
+	if strings.Join(got, " ") != strings.Join(payloads("allowed", nAllowed), " ") {
+		t.Errorf("B received %q, want the %d allowed packets in order", got, nAllowed)
+	}
+
+	// B answers A through the bridge.
+	send(t, recvB, "10.77.0.1:4000", payloads("back", nBack)...)
+	if got := receive(allowed, nBack, 3*time.Second); len(got) != nBack {
+		t.Errorf("A received %q, want %d answers", got, nBack)
+	}
+
+	s := waitStats(l, func(s LiveStats) bool { return s.Forwarded+s.Dropped >= nAllowed+nBlocked+nBack })
+	want := fmt.Sprintf("verdicts: drop %d, pass %d", nBlocked, nAllowed+nBack)
+	if s.Packets != nAllowed+nBlocked+nBack || !strings.Contains(s.String(), want) ||
+		s.Forwarded != nAllowed+nBack || s.Dropped != nBlocked || s.Errors() != 0 {
+		t.Errorf("stats:\n%swant %d packets, %q, %d forwarded, %d dropped, no errors", s, nAllowed+nBlocked+nBack, want, nAllowed+nBack, nBlocked)
+	}
+	var dropped, passed uint64
+	if err := coll.Maps["drop_counts"].Lookup(uint32(1), &dropped); err != nil {
+		t.Fatal(err)
+	}
+	if err := coll.Maps["drop_counts"].Lookup(uint32(0), &passed); err != nil {
+		t.Fatal(err)
+	}
+	if dropped != nBlocked || passed != nAllowed+nBack {
+		t.Errorf("the firewall's drop_counts: %d blocked, %d passed; want %d, %d", dropped, passed, nBlocked, nAllowed+nBack)
+	}
+	if r, e := obs.counts(); r["drop"] != nBlocked || r["pass"] != nAllowed+nBack || e != 0 {
+		t.Errorf("observer: %v, %d errors", r, e)
+	}
+}
+
+// TestLiveReflect: an XDP program that swaps addresses and ports and
+// returns XDP_TX, in monitor mode on wA: A's packets to B come back to A,
+// from B's address and port.
+func TestLiveReflect(t *testing.T) {
+	n := newLiveNet(t)
+	coll, _ := loadLive(t, "../testdata/live/live.o")
+	l := n.startLive(t, LiveConfig{Program: coll.Programs["xdp_reflect"], Iface: "wA", Workers: 2})
+
+	recvB := n.udp(t, n.b, "10.77.0.2:9000")
+	a := n.udp(t, n.a, "10.77.0.1:4000")
+	const count = 16
+	send(t, a, "10.77.0.2:9000", payloads("echo", count)...)
+	var got []string
+	deadline := time.Now().Add(3 * time.Second)
+	buf := make([]byte, 2048)
+	for len(got) < count {
+		_ = a.SetReadDeadline(deadline)
+		n, from, err := a.ReadFromUDP(buf)
+		if err != nil {
+			break
+		}
+		if from.AddrPort() != netip.MustParseAddrPort("10.77.0.2:9000") {
+			t.Errorf("reflected packet from %s", from)
+		}
+		got = append(got, string(buf[:n]))
+	}
+	if strings.Join(got, " ") != strings.Join(payloads("echo", count), " ") {
+		t.Errorf("A got back %q, want %d echoes", got, count)
+	}
+	if got := receive(recvB, 1, 200*time.Millisecond); len(got) != 0 {
+		t.Errorf("B received %q: nothing bridges to B", got)
+	}
+	s := waitStats(l, func(s LiveStats) bool { return s.Transmitted >= count })
+	var reflected uint64
+	if err := coll.Maps["reflected"].Lookup(uint32(0), &reflected); err != nil {
+		t.Fatal(err)
+	}
+	if s.Transmitted != count || s.Packets != count || reflected != count || s.Errors() != 0 {
+		t.Errorf("stats:\n%sreflected[0] = %d; want %d transmitted", s, reflected, count)
+	}
+}
+
+// TestLiveRedirect: bpf_redirect_map through a devmap whose slot 0 holds
+// wB's ifindex: A's UDP packets are redirected out of wB to B; with the
+// slot empty they are dropped (the program's fallback, XDP_DROP).
+func TestLiveRedirect(t *testing.T) {
+	n := newLiveNet(t)
+	coll, _ := loadLive(t, "../testdata/live/live.o")
+	var wB *net.Interface
+	var err error
+	n.in(t, n.w, func() { wB, err = net.InterfaceByName("wB") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := coll.Maps["tx_port"].Put(uint32(0), uint32(wB.Index)); err != nil {
+		t.Fatal(err)
+	}
+	l := n.startLive(t, LiveConfig{Program: coll.Programs["xdp_redirect_port"], Iface: "wA", Peer: "wB", Workers: 3})
+
+	recvB := n.udp(t, n.b, "10.77.0.2:9000")
+	// Several source ports: flows spread over the workers.
+	const perPort, ports = 4, 5
+	var want []string
+	for p := range ports {
+		c := n.udp(t, n.a, fmt.Sprintf("10.77.0.1:%d", 4000+p))
+		msgs := payloads(fmt.Sprintf("port%d", p), perPort)
+		want = append(want, msgs...)
+		send(t, c, "10.77.0.2:9000", msgs...)
+	}
+	got := receive(recvB, len(want), 3*time.Second)
+	if len(got) != len(want) {
+		t.Errorf("B received %d of %d packets: %q", len(got), len(want), got)
+	}
+	s := waitStats(l, func(s LiveStats) bool { return s.Redirected >= perPort*ports })
+	if s.Redirected != perPort*ports || s.Errors() != 0 {
+		t.Errorf("stats:\n%s", s)
+	}
+
+	if err := coll.Maps["tx_port"].Delete(uint32(0)); err != nil {
+		t.Fatal(err)
+	}
+	c := n.udp(t, n.a, "10.77.0.1:5000")
+	send(t, c, "10.77.0.2:9000", payloads("nowhere", 3)...)
+	if got := receive(recvB, 1, 300*time.Millisecond); len(got) != 0 {
+		t.Errorf("B received %q with the devmap slot empty", got)
+	}
+	s = waitStats(l, func(s LiveStats) bool { return s.Dropped >= 3 })
+	if s.Dropped != 3 || !strings.Contains(s.String(), "drop 3") {
+		t.Errorf("stats:\n%s", s)
+	}
+}
+
+// TestLiveStopsOnCancel: Run returns promptly when its context ends, with
+// no traffic at all.
+func TestLiveStopsOnCancel(t *testing.T) {
+	n := newLiveNet(t)
+	coll, _ := loadLive(t, "../testdata/live/live.o")
+	var l *Live
+	var err error
+	n.in(t, n.w, func() {
+		l, err = NewLive(LiveConfig{Program: coll.Programs["xdp_reflect"], Iface: "wA", Peer: "wB", Workers: 2})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if got := strings.Join(l.Interfaces(), ","); got != "wA,wB" {
+		t.Errorf("interfaces %s", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := l.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Run took %v to stop", d)
+	}
+	if err := l.Run(context.Background()); err == nil {
+		t.Error("a second Run was accepted")
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Error("context not done")
+	}
+}
+
+// syncObserver counts runs by verdict from many workers.
+type syncObserver struct {
+	mu     sync.Mutex
+	runs   map[string]int
+	errors int
+}
+
+func (o *syncObserver) ObserveRun(v string, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.runs == nil {
+		o.runs = map[string]int{}
+	}
+	o.runs[v]++
+}
+
+func (o *syncObserver) ObserveError(time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.errors++
+}
+
+func (o *syncObserver) counts() (map[string]int, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range o.runs {
+		out[k] = v
+	}
+	return out, o.errors
+}
+
+// TestLiveInterfaceRemoved: Run fails, naming the interface, when an
+// attached interface is deleted; it keeps running when one goes down.
+func TestLiveInterfaceRemoved(t *testing.T) {
+	n := newLiveNet(t)
+	coll, _ := loadLive(t, "../testdata/live/live.o")
+	var l *Live
+	var err error
+	n.in(t, n.w, func() {
+		l, err = NewLive(LiveConfig{Program: coll.Programs["xdp_reflect"], Iface: "wA", Peer: "wB", Workers: 2})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan error, 1)
+	go func() { done <- l.Run(context.Background()) }()
+	ip := func(args ...string) {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	ip("-n", n.w, "link", "set", "wB", "down")
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned when wB went down: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	ip("-n", n.w, "link", "set", "wB", "up")
+	ip("-n", n.w, "link", "del", "wB")
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "wB was removed") {
+			t.Errorf("Run: %v, want an error naming wB", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still runs 5s after wB was deleted")
+	}
+}
+
+// TestLiveCloseWhileRunning: Close stops a Run in progress before it
+// releases the rings.
+func TestLiveCloseWhileRunning(t *testing.T) {
+	n := newLiveNet(t)
+	coll, _ := loadLive(t, "../testdata/live/live.o")
+	var l *Live
+	var err error
+	n.in(t, n.w, func() { l, err = NewLive(LiveConfig{Program: coll.Programs["xdp_reflect"], Iface: "wA", Workers: 2}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.Run(context.Background()) }()
+	a := n.udp(t, n.a, "10.77.0.1:4000")
+	send(t, a, "10.77.0.2:9000", payloads("x", 50)...)
+	time.Sleep(50 * time.Millisecond)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+	if s := l.Stats(); s.Errors() != 0 {
+		t.Errorf("stats:\n%s", s)
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package packet
+
+// liveRace: the race detector is off.
+const liveRace = false
