@@ -1,12 +1,16 @@
 package waggle
 
 import (
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"os"
 	"runtime"
 	"sort"
+	"strings"
 
 	"github.com/cilium/ebpf"
 
@@ -20,7 +24,12 @@ import (
 // (or by cilium/ebpf's bpf2go) with cilium/ebpf, which needs no kernel:
 // programs, maps, global data and BTF.
 func LoadCollectionSpec(path string) (*ebpf.CollectionSpec, error) {
-	spec, err := ebpf.LoadCollectionSpec(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	defer f.Close()
+	spec, err := loadSpec(f)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
@@ -30,11 +39,101 @@ func LoadCollectionSpec(path string) (*ebpf.CollectionSpec, error) {
 // LoadCollectionSpecFromReader is LoadCollectionSpec for an object in
 // memory or any other io.ReaderAt.
 func LoadCollectionSpecFromReader(r io.ReaderAt) (*ebpf.CollectionSpec, error) {
-	spec, err := ebpf.LoadCollectionSpecFromReader(r)
+	spec, err := loadSpec(r)
 	if err != nil {
 		return nil, fmt.Errorf("load object: %w", err)
 	}
 	return spec, nil
+}
+
+// loadSpec checks the ELF structure, which cilium/ebpf would report as a
+// bare EOF or not at all, then reads the object with cilium/ebpf.
+func loadSpec(r io.ReaderAt) (*ebpf.CollectionSpec, error) {
+	if err := checkELF(r); err != nil {
+		return nil, err
+	}
+	return ebpf.LoadCollectionSpecFromReader(r)
+}
+
+// checkELF says what is wrong with an object that is not an ELF file, is
+// cut short, or has a section header table or a section that extends past
+// the end of the file. Other defects are left to cilium/ebpf's reader.
+func checkELF(r io.ReaderAt) error {
+	var hdr [64]byte // Elf64_Ehdr
+	n, _ := r.ReadAt(hdr[:], 0)
+	hdrSize := len(hdr)
+	if elf.Class(hdr[elf.EI_CLASS]) == elf.ELFCLASS32 {
+		hdrSize = 52
+	}
+	switch {
+	case n == 0:
+		return errors.New("not an ELF object: the file is empty")
+	case n < 4 || string(hdr[:4]) != elf.ELFMAG:
+		return fmt.Errorf("not an ELF object: it starts with %q, not %q", hdr[:min(n, 4)], elf.ELFMAG)
+	case n < hdrSize:
+		return fmt.Errorf("truncated ELF object: it ends at byte %d, inside the %d-byte ELF header", n, hdrSize)
+	case elf.Class(hdr[elf.EI_CLASS]) != elf.ELFCLASS64:
+		return nil // not an eBPF object: cilium/ebpf explains
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if elf.Data(hdr[elf.EI_DATA]) == elf.ELFDATA2MSB {
+		bo = binary.BigEndian
+	}
+	shoff, shentsize, shnum := bo.Uint64(hdr[0x28:]), uint64(bo.Uint16(hdr[0x3a:])), uint64(bo.Uint16(hdr[0x3c:]))
+	if shnum == 0 || shentsize != 64 {
+		return nil // no sections, or extended numbering: cilium/ebpf explains
+	}
+	if !readable(r, shoff, shnum*shentsize) {
+		return fmt.Errorf("truncated or corrupt ELF object: its %d section headers, at bytes [%d, %d), are past the end of the file", shnum, shoff, shoff+shnum*shentsize)
+	}
+	table := make([]byte, shnum*shentsize)
+	if _, err := r.ReadAt(table, int64(shoff)); err != nil {
+		return fmt.Errorf("read the section headers: %w", err)
+	}
+	// Section names, if the name table itself is readable.
+	var names []byte
+	shstrndx := uint64(bo.Uint16(hdr[0x3e:]))
+	if shstrndx < shnum {
+		sh := table[shstrndx*shentsize:]
+		off, size := bo.Uint64(sh[0x18:]), bo.Uint64(sh[0x20:])
+		if size <= 1<<20 && readable(r, off, size) {
+			names = make([]byte, size)
+			if _, err := r.ReadAt(names, int64(off)); err != nil {
+				names = nil
+			}
+		}
+	}
+	for i := range shnum {
+		sh := table[i*shentsize:]
+		typ, off, size := elf.SectionType(bo.Uint32(sh[4:])), bo.Uint64(sh[0x18:]), bo.Uint64(sh[0x20:])
+		if typ == elf.SHT_NOBITS || typ == elf.SHT_NULL || readable(r, off, size) {
+			continue
+		}
+		name := fmt.Sprintf("section %d", i)
+		if i == shstrndx {
+			name += " (the section name table)"
+		} else if nameOff := uint64(bo.Uint32(sh[0:])); nameOff < uint64(len(names)) {
+			if s, _, ok := strings.Cut(string(names[nameOff:]), "\x00"); ok {
+				name = fmt.Sprintf("section %d (%s)", i, s)
+			}
+		}
+		return fmt.Errorf("truncated or corrupt ELF object: %s, at bytes [%d, %d), is past the end of the file", name, off, off+size)
+	}
+	return nil
+}
+
+// readable reports whether the size bytes at off are in r.
+func readable(r io.ReaderAt, off, size uint64) bool {
+	end := off + size
+	if end < off || end > math.MaxInt64 {
+		return false
+	}
+	if size == 0 {
+		return true
+	}
+	var b [1]byte
+	_, err := r.ReadAt(b[:], int64(end-1))
+	return err == nil
 }
 
 // CollectionOptions control how a collection is loaded.
@@ -99,7 +198,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		ps := spec.Programs[name]
 		insns, err := resolveMaps(ps, coll.Maps)
 		if err != nil {
-			return nil, fmt.Errorf("program %s: %w", name, err)
+			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		license := ps.License
 		p, err := newProgram(name, ps.Type, insns, &license, opts.Helpers, kopts, slots)
@@ -230,6 +329,10 @@ func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (isa.Instructio
 			default:
 				return nil, fmt.Errorf("instruction %d loads map %q with source kind %d, which waggle does not know", slot, name, out.Src)
 			}
+		case ins.OpCode.IsDWordLoad() && ins.Reference() != "" && !ins.IsFunctionReference():
+			// An extern (a map or variable of another object, a __ksym)
+			// that nothing resolved: the instruction would load 0.
+			return nil, fmt.Errorf("instruction %d refers to %q, which the object does not define", slot, ins.Reference())
 		}
 		slot += out.Slots()
 	}

@@ -532,15 +532,20 @@ func (it *MapIterator) Next(keyOut, valueOut any) bool {
 // Err returns the error that stopped the iteration, if any.
 func (it *MapIterator) Err() error { return it.err }
 
-// marshalKey encodes a key; nil is the key of keyless maps.
+// marshalKey encodes a key; nil is the key of keyless maps. Its errors
+// name the map.
 func (m *Map) marshalKey(key any) ([]byte, error) {
 	if key == nil {
 		if m.keySize == 0 {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("nil key for a map with %d-byte keys", m.keySize)
+		return nil, fmt.Errorf("map %s: nil key for a map with %d-byte keys", m.name, m.keySize)
 	}
-	return marshalBytes(key, int(m.keySize), "key")
+	b, err := marshalBytes(key, int(m.keySize), "key")
+	if err != nil {
+		return nil, fmt.Errorf("map %s: %w", m.name, err)
+	}
+	return b, nil
 }
 
 // marshalPerCPU encodes a per-CPU value: a slice of at most CPUs elements,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -206,23 +207,38 @@ func tailCall(c *helper.Call) (uint64, error) {
 // The lock word of a bpf_spin_lock: 0 free, 1 held. Maps that take the lock
 // for BPF_F_LOCK updates use the same protocol on the same word.
 
+// lockWait is how long bpf_spin_lock waits for a lock. A run holds a lock
+// for a bounded number of instructions, so a lock still taken after this
+// long is not held by any run: the program stored to the lock word, or
+// locks memory that is not a lock (which the kernel's verifier refuses).
+const lockWait = time.Second
+
 // lockWord spins until it takes the lock, yielding the processor between
-// attempts; it gives up when done is closed.
-func lockWord(p *uint32, done <-chan struct{}) bool {
+// attempts; it gives up when done is closed or after lockWait.
+func lockWord(p *uint32, done <-chan struct{}) error {
+	var deadline time.Time
 	for i := 0; ; i++ {
 		if atomic.CompareAndSwapUint32(p, 0, 1) {
-			return true
+			return nil
 		}
 		if i%64 == 63 {
 			select {
 			case <-done:
-				return false
+				return errLockCanceled
 			default:
+			}
+			if now := time.Now(); deadline.IsZero() {
+				deadline = now.Add(lockWait)
+			} else if now.After(deadline) {
+				return fmt.Errorf("the lock word is %d and no run released it in %v: it is not a lock, or the program wrote to it", atomic.LoadUint32(p), lockWait)
 			}
 		}
 		runtime.Gosched()
 	}
 }
+
+// errLockCanceled: the run's context ended while bpf_spin_lock waited.
+var errLockCanceled = errors.New("canceled")
 
 func unlockWord(p *uint32) { atomic.StoreUint32(p, 0) }
 
@@ -254,8 +270,10 @@ func spinLock(c *helper.Call) (uint64, error) {
 	if c.Context != nil {
 		done = c.Context.Done()
 	}
-	if !lockWord(p, done) {
+	if err := lockWord(p, done); err == errLockCanceled {
 		return 0, fmt.Errorf("bpf_spin_lock: %w", c.Context.Err())
+	} else if err != nil {
+		return 0, fmt.Errorf("bpf_spin_lock at %#x: %w", c.Args[0], err)
 	}
 	if r != nil {
 		r.lock = p

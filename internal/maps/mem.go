@@ -22,7 +22,7 @@ type values struct {
 func newValues(s *Spec, n, slotSize, extra uint64) (values, error) {
 	total := n * slotSize
 	if n != 0 && total/n != slotSize || total+extra < total || total+extra > maxMapMemory {
-		return values{}, specErrno(errNoMem, s, "%d entries of %d bytes need more than the %d bytes a map may use", n, slotSize, uint64(maxMapMemory))
+		return values{}, specErrno(errNoMem, s, "%d entries of %d bytes need more than the %d bytes a map may use", n, slotSize, maxMapMemory)
 	}
 	v := values{slotSize: uintptr(slotSize)}
 	if total > 0 {

@@ -3,6 +3,8 @@ package maps
 import (
 	"fmt"
 	"github.com/waggle-ebpf/waggle/internal/memory"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -44,10 +46,31 @@ const (
 	kmallocMax       = 4 << 20     // KMALLOC_MAX_SIZE on x86-64 and arm64 with 4 KiB pages
 	pcpuMinUnitSize  = 32 << 10    // PCPU_MIN_UNIT_SIZE: the largest per-CPU value
 	pageSize         = 4096        // ring buffers are whole pages
-	maxMapMemory     = 1 << 36     // what one map may allocate in all
 	maxRingRecord    = 1<<32/4 - 1 // RINGBUF_MAX_RECORD_SZ
 	htabElemOverhead = 48          // sizeof(struct htab_elem), for the kernel's size check
 )
+
+// maxMapMemory is what one map may allocate in all: 64 GiB, and no more
+// than half the machine's memory. The kernel's vmalloc fails with ENOMEM
+// when memory runs out, but a Go allocation that the system refuses ends
+// the process, so waggle refuses such a map (ENOMEM) before allocating.
+var maxMapMemory = min(1<<36, physicalMemory()/2)
+
+// physicalMemory is MemTotal of /proc/meminfo, or 1<<37 where that is
+// unknown.
+func physicalMemory() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 1 << 37
+	}
+	for line := range strings.Lines(string(b)) {
+		var kb uint64
+		if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil && kb > 0 {
+			return kb << 10
+		}
+	}
+	return 1 << 37
+}
 
 // errNoMem reports a map that would need more memory than waggle allows.
 var errNoMem = &Error{unix.ENOMEM, "cannot allocate memory"}
