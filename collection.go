@@ -184,7 +184,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		ms := spec.Maps[name]
 		m, err := NewMapWithOptions(ms, MapOptions{CPUs: cpus})
 		if err != nil {
-			return nil, fmt.Errorf("map %s: %w", name, err)
+			return nil, err // it names the map
 		}
 		coll.Maps[name] = m
 		if err := freezeMap(m, ms); err != nil {

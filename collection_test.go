@@ -235,9 +235,9 @@ func TestLoadErrors(t *testing.T) {
 
 		// eBPF objects with something waggle does not have.
 		{"CPUMAP", newCollection("cpumap.o", nil),
-			[]string{"map cpu_redirect", "map type CPUMap is not supported"}},
+			[]string{`map "cpu_redirect"`, "map type CPUMap is not supported"}},
 		{"SOCKMAP", newCollection("sockmap.o", nil),
-			[]string{"map socks", "map type SockMap is not supported"}},
+			[]string{`map "socks"`, "map type SockMap is not supported"}},
 		{"helper the program type may not call", newCollection("helper_wrong_type.o", nil),
 			[]string{"program sock_adjust (section socket)", "instruction 1", "bpf_xdp_adjust_head (helper 44)", "SocketFilter programs may not call"}},
 		{"helper waggle lacks", newCollection("helper_missing.o", nil),
@@ -254,7 +254,7 @@ func TestLoadErrors(t *testing.T) {
 				t.Skipf("the machine has %d bytes of memory: a 32 GiB map fits", mem)
 			}
 			return newCollection("huge_map.o", nil)(t)
-		}, []string{"map huge", `map "huge" (Array)`, "32768 entries of 1048576 bytes need more than the", "bytes a map may use"}},
+		}, []string{`map "huge"`, `map "huge" (Array)`, "32768 entries of 1048576 bytes need more than the", "bytes a map may use"}},
 
 		// References that nothing resolves.
 		{"extern map", newCollection("unresolved_map.o", nil),

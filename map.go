@@ -95,7 +95,7 @@ func NewMapWithOptions(spec *ebpf.MapSpec, opts MapOptions) (*Map, error) {
 	}
 	impl, err := maps.New(internalSpec(spec, cpus))
 	if err != nil {
-		return nil, fmt.Errorf("create map %s: %w", spec.Name, err)
+		return nil, fmt.Errorf("create map: %w", err) // maps.New names the map
 	}
 	m := wrapMap(impl, false)
 	for _, kv := range spec.Contents {
