@@ -1,0 +1,2 @@
+// Package verifier proves eBPF programs safe before they run.
+package verifier

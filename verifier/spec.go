@@ -1,0 +1,154 @@
+package verifier
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/waggle-ebpf/waggle/isa"
+)
+
+// MapFromSpec describes a map of cilium/ebpf's (or waggle's) MapSpec: its
+// geometry, the frozen value of a read-only array (.rodata), the place of
+// a struct bpf_spin_lock in its value (from BTF) and its inner map.
+func MapFromSpec(ms *ebpf.MapSpec) *Map {
+	m := &Map{
+		Type: ms.Type, KeySize: ms.KeySize, ValueSize: ms.ValueSize,
+		MaxEntries: ms.MaxEntries, Flags: ms.Flags, Name: ms.Name,
+	}
+	if ms.InnerMap != nil {
+		m.InnerMap = MapFromSpec(ms.InnerMap)
+	}
+	if ms.Type == ebpf.Array && ms.MaxEntries == 1 && ms.Flags&bpfFRdonlyProg != 0 && len(ms.Contents) == 1 {
+		if b, ok := ms.Contents[0].Value.([]byte); ok {
+			m.Value = append([]byte(nil), b...)
+		}
+	}
+	if ms.Value != nil {
+		if off, ok := findSpinLock(ms.Value, 0, 0); ok {
+			m.HasSpinLock, m.SpinLockOffset = true, off
+		}
+	}
+	return m
+}
+
+// findSpinLock looks for a struct bpf_spin_lock in a value type.
+func findSpinLock(t btf.Type, base uint32, depth int) (uint32, bool) {
+	if depth > 8 {
+		return 0, false
+	}
+	t = btf.UnderlyingType(t)
+	s, ok := t.(*btf.Struct)
+	if !ok {
+		return 0, false
+	}
+	if s.Name == "bpf_spin_lock" {
+		return base, true
+	}
+	for _, mem := range s.Members {
+		if off, ok := findSpinLock(mem.Type, base+uint32(mem.Offset.Bytes()), depth+1); ok {
+			return off, true
+		}
+	}
+	return 0, false
+}
+
+// ProgramFromSpec converts a program of an object (cilium/ebpf's
+// ProgramSpec, with its collection's maps) into a Program: the
+// instructions with bpf-to-bpf calls resolved, map references as indexes
+// into Program.Maps (in the order the program meets them), and the source
+// lines from the object's BTF line information.
+func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Program, error) {
+	insns, err := isa.FromCilium(ps.Instructions)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{Name: ps.Name, Type: ps.Type, Instructions: insns}
+	index := map[string]int{}
+	lines := make([]string, len(insns))
+	last := ""
+	for i, ins := range ps.Instructions {
+		if src := ins.Source(); src != nil {
+			last = lineString(src)
+		}
+		lines[i] = last
+		if !ins.IsLoadFromMap() {
+			continue
+		}
+		name := ins.Reference()
+		out := &p.Instructions[i]
+		idx, ok := index[name]
+		if !ok {
+			ms, found := maps[name]
+			if !found {
+				if ins.Map() != nil {
+					return nil, fmt.Errorf("instruction %d refers to a map by file descriptor, which the verifier cannot inspect", i)
+				}
+				return nil, fmt.Errorf("instruction %d refers to map %q, which the object does not define", i, name)
+			}
+			idx = len(p.Maps)
+			index[name] = idx
+			p.Maps = append(p.Maps, MapFromSpec(ms))
+		}
+		switch uint8(out.Src) {
+		case isa.PseudoMapFD, isa.PseudoMapIdx:
+			out.Src = isa.Register(isa.PseudoMapFD)
+			out.Imm = int64(idx)
+		case isa.PseudoMapValue, isa.PseudoMapIdxValue:
+			out.Src = isa.Register(isa.PseudoMapValue)
+			out.Imm = int64(uint64(out.Imm)&^0xffffffff | uint64(uint32(idx)))
+		default:
+			return nil, fmt.Errorf("instruction %d loads map %q with source kind %d", i, name, out.Src)
+		}
+	}
+	p.Source = func(i int) string {
+		if i < 0 || i >= len(lines) {
+			return ""
+		}
+		return lines[i]
+	}
+	return p, nil
+}
+
+func lineString(src fmt.Stringer) string {
+	if l, ok := src.(*btf.Line); ok {
+		return fmt.Sprintf("%s:%d: %s", filepath.Base(l.FileName()), l.LineNumber(), trimSpace(l.Line()))
+	}
+	return trimSpace(src.String())
+}
+
+func trimSpace(s string) string {
+	i, j := 0, len(s)
+	for i < j && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	for j > i && (s[j-1] == ' ' || s[j-1] == '\t' || s[j-1] == '\n') {
+		j--
+	}
+	return s[i:j]
+}
+
+// ProgramsFromSpec converts every program of a collection, by name.
+func ProgramsFromSpec(spec *ebpf.CollectionSpec) (map[string]*Program, error) {
+	if spec == nil {
+		return nil, errors.New("no collection")
+	}
+	out := map[string]*Program{}
+	names := make([]string, 0, len(spec.Programs))
+	for n := range spec.Programs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p, err := ProgramFromSpec(spec.Programs[n], spec.Maps)
+		if err != nil {
+			return nil, fmt.Errorf("program %s: %w", n, err)
+		}
+		out[n] = p
+	}
+	return out, nil
+}

@@ -1,0 +1,152 @@
+package verifier
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/isa"
+)
+
+// DefaultMaxInstructions is the number of instructions Verify processes
+// before it gives up, as the kernel's BPF_COMPLEXITY_LIMIT_INSNS.
+const DefaultMaxInstructions = 1_000_000
+
+// Options configure a verification.
+type Options struct {
+	// Strict applies the kernel's rules for unprivileged programs: no
+	// pointer may leak (into maps, the return value, helpers' scalar
+	// arguments, by comparison or arithmetic that yields a scalar), no
+	// uninitialised stack may be read, no bounded loops, ... By default
+	// Verify follows the rules the kernel applies to root (CAP_BPF and
+	// CAP_PERFMON).
+	Strict bool
+	// MaxInstructions is the number of instructions the verifier may
+	// process, counting every instruction of every path it explores,
+	// before it gives up with an error saying so; 0 means
+	// DefaultMaxInstructions.
+	MaxInstructions int
+	// Log receives the verifier's log when LogLevel is above 0.
+	Log io.Writer
+	// LogLevel is 1 for the verdict and statistics, 2 for the state of
+	// the registers and stack after every instruction, as the kernel's log
+	// level 2.
+	LogLevel int
+}
+
+// Map describes a map that a program refers to.
+type Map struct {
+	Type       ebpf.MapType
+	KeySize    uint32
+	ValueSize  uint32
+	MaxEntries uint32
+	Flags      uint32
+	Name       string
+	// InnerMap describes the maps that a map of maps holds.
+	InnerMap *Map
+	// Value is the value of element 0 of a frozen read-only array (the
+	// .rodata of an object, BPF_F_RDONLY_PROG): the verifier reads
+	// constants (and the format strings of bpf_snprintf and bpf_strncmp)
+	// from it, as the kernel does. nil for other maps.
+	Value []byte
+	// HasSpinLock is set when the value holds a struct bpf_spin_lock, at
+	// SpinLockOffset: bpf_spin_lock and bpf_spin_unlock take a pointer to
+	// it, and loads and stores may not touch it.
+	HasSpinLock    bool
+	SpinLockOffset uint32
+}
+
+// Program is a program to verify.
+type Program struct {
+	Name string
+	// Type is the program type: ebpf.XDP, ebpf.SchedCLS, ebpf.SchedACT,
+	// ebpf.SocketFilter, ebpf.Kprobe, ebpf.TracePoint,
+	// ebpf.RawTracepoint, ebpf.Syscall, ebpf.PerfEvent or
+	// kernel.RawMemory (r1 points to r2 bytes of writable memory).
+	Type ebpf.ProgramType
+	// Instructions refer to maps with lddw: Src isa.PseudoMapFD with Imm
+	// the index of the map in Maps, or isa.PseudoMapValue with the index
+	// in the low 32 bits of Imm and the offset into the value in the high
+	// 32 bits. Functions are referred to with lddw of Src
+	// isa.PseudoFunc, subprograms called with local calls.
+	Instructions isa.Instructions
+	Maps         []*Map
+	// Source, if set, returns the source line of an instruction (by its
+	// index in Instructions), as "file.c:12: the C line", or "".
+	Source func(index int) string
+	// Helpers are helpers of the user's, beyond the kernel's helpers that
+	// waggle implements, by ID. A helper with a nil Args slice has an
+	// unknown prototype: see HelperProto.
+	Helpers map[int32]HelperProto
+}
+
+// Stats are the figures of a verification, as the kernel's log reports
+// them ("processed N insns ... total_states ... peak_states").
+type Stats struct {
+	InstructionsProcessed int
+	PeakStates            int
+	TotalStates           int
+	Duration              time.Duration
+}
+
+// Error is a rejection: the first instruction on some path of the program
+// that the verifier cannot prove safe, and why.
+type Error struct {
+	// Index is the instruction's index in Program.Instructions, Slot its
+	// 8-byte slot in the bytecode.
+	Index, Slot int
+	Instruction isa.Instruction
+	// Source is the instruction's source line, if Program.Source knows it.
+	Source string
+	// Reason says what is wrong, in plain words.
+	Reason string
+	// Register describes the state of the offending register, if one is
+	// at fault.
+	Register string
+	// Path lists the branch decisions that lead to the instruction, first
+	// to last: "insn 4: if r2 > r3: taken".
+	Path []string
+	// KernelMessage is the closest message of the kernel's verifier log,
+	// for comparison ("R0 invalid mem access 'map_value_or_null'").
+	KernelMessage string
+}
+
+// Error formats the rejection on several lines: the instruction, where it
+// is and why it is refused, then the register's state and the path.
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Index >= 0 {
+		fmt.Fprintf(&b, "instruction %d (%s)", e.Index, e.Instruction)
+		if e.Source != "" {
+			fmt.Fprintf(&b, " at %s", e.Source)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Reason)
+	if e.Register != "" {
+		fmt.Fprintf(&b, "\n  %s", e.Register)
+	}
+	if len(e.Path) > 0 {
+		b.WriteString("\n  path:")
+		for _, p := range e.Path {
+			fmt.Fprintf(&b, "\n    %s", p)
+		}
+	}
+	return b.String()
+}
+
+// HelperProto is the prototype of a helper of the user's (Program.Helpers).
+type HelperProto struct {
+	Name string
+	Args []ArgKind
+	Ret  RetKind
+}
+
+// ArgKind is the kind of a helper argument.
+type ArgKind uint8
+
+// RetKind is the kind of a helper's result.
+type RetKind uint8

@@ -1,0 +1,764 @@
+package verifier
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/internal/kernel"
+	"github.com/waggle-ebpf/waggle/isa"
+)
+
+// verifier is one verification.
+type verifier struct {
+	p    *Program
+	opts Options
+	prog *program
+	maps []*Map // the program's maps, then the inner maps of maps of maps
+	// template marks the inner maps: what a lookup in them gives depends
+	// on the map the outer map holds at run time.
+	template map[int32]bool
+	ctx      *kernel.CtxDesc
+	strict   bool
+	raw      bool // kernel.RawMemory: r1 is a packet of r2 bytes
+	lenID    uint32
+
+	idGen    uint32
+	cur      *state
+	insn     int // the instruction being checked
+	prevInsn int // the instruction before it on the path, or -1
+	histCur  int // the index of insn's entry in cur.hist, or -1
+
+	pending  []pending
+	explored [][]*visited
+
+	maxInsns         int
+	processed        int
+	jmps             int
+	prevJmps         int
+	prevInsns        int
+	totalStates      int
+	curStates        int
+	peakStates       int
+	maxStatesPerInsn int
+
+	log   io.Writer
+	level int
+}
+
+// pending is a branch to explore.
+type pending struct {
+	st   *state
+	insn int
+	prev int
+}
+
+// visited is a checkpoint at an instruction.
+type visited struct {
+	st        *state
+	hit, miss int
+}
+
+// vErr is a rejection, before it is dressed as an *Error.
+type vErr struct {
+	idx    int // the instruction, -1 for the program as a whole
+	reason string
+	kernel string
+	reg    int // the offending register, -1 for none
+	regStr string
+	path   []string
+}
+
+// Verify proves p safe, or returns an *Error saying which instruction
+// could do what it may not on which path. The returned Stats are valid in
+// both cases.
+func Verify(p *Program, opts Options) (*Stats, error) {
+	start := time.Now()
+	v := newVerifier(p, opts)
+	err := v.run()
+	st := &Stats{
+		InstructionsProcessed: v.processed,
+		PeakStates:            v.peakStates,
+		TotalStates:           v.totalStates,
+		Duration:              time.Since(start),
+	}
+	if v.log != nil && v.level >= 1 {
+		if err != nil {
+			fmt.Fprintf(v.log, "%s\n", v.toError(err).Error())
+		} else {
+			fmt.Fprintf(v.log, "accepted\n")
+		}
+		fmt.Fprintf(v.log, "processed %d insns (limit %d) max_states_per_insn %d total_states %d peak_states %d\n",
+			v.processed, v.maxInsns, v.maxStatesPerInsn, v.totalStates, v.peakStates)
+		fmt.Fprintf(v.log, "verification time %d usec\n", st.Duration.Microseconds())
+	}
+	if err != nil {
+		return st, v.toError(err)
+	}
+	return st, nil
+}
+
+func newVerifier(p *Program, opts Options) *verifier {
+	v := &verifier{p: p, opts: opts, strict: opts.Strict, maxInsns: opts.MaxInstructions}
+	if v.maxInsns <= 0 {
+		v.maxInsns = DefaultMaxInstructions
+	}
+	if opts.Log != nil && opts.LogLevel > 0 {
+		v.log, v.level = opts.Log, opts.LogLevel
+	}
+	v.maps = append(v.maps, p.Maps...)
+	return v
+}
+
+// mapIndex returns the index of m in v.maps, adding it.
+func (v *verifier) mapIndex(m *Map) int32 {
+	for i, x := range v.maps {
+		if x == m {
+			return int32(i)
+		}
+	}
+	v.maps = append(v.maps, m)
+	if v.template == nil {
+		v.template = map[int32]bool{}
+	}
+	v.template[int32(len(v.maps)-1)] = true
+	return int32(len(v.maps) - 1)
+}
+
+func (v *verifier) run() (err *vErr) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug of the verifier must not accept a program.
+			err = &vErr{idx: v.insn, reg: -1, reason: fmt.Sprintf("internal error of the verifier: %v", r), kernel: "verifier bug"}
+		}
+	}()
+	if p := v.p; p == nil {
+		return &vErr{idx: -1, reg: -1, reason: "no program"}
+	}
+	desc, ok := kernel.ContextOf(v.p.Type)
+	if !ok {
+		return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("waggle cannot verify programs of type %s", progTypeName(v.p.Type)), kernel: "unknown program type"}
+	}
+	v.ctx = desc
+	v.raw = v.p.Type == kernel.RawMemory
+	if e := v.checkMaps(); e != nil {
+		return e
+	}
+	if e := v.analyze(); e != nil {
+		if e.reg == 0 && e.regStr == "" {
+			e.reg = -1
+		}
+		return e
+	}
+	v.explored = make([][]*visited, len(v.prog.insns))
+	if e := v.explore(); e != nil {
+		return e
+	}
+	return v.checkStackDepth()
+}
+
+func progTypeName(t ebpf.ProgramType) string {
+	if t == kernel.RawMemory {
+		return "waggle raw memory"
+	}
+	return t.String()
+}
+
+// checkMaps refuses maps that the program type may not use, as the
+// kernel's check_map_prog_compatibility.
+func (v *verifier) checkMaps() *vErr {
+	for _, m := range v.p.Maps {
+		if m == nil {
+			return &vErr{idx: -1, reg: -1, reason: "a map of the program is nil"}
+		}
+		if v.p.Type == ebpf.Syscall {
+			switch m.Type {
+			case ebpf.Hash, ebpf.LRUHash, ebpf.Array, ebpf.PerCPUHash, ebpf.PerCPUArray, ebpf.LRUCPUHash,
+				ebpf.ArrayOfMaps, ebpf.HashOfMaps, ebpf.RingBuf, ebpf.Queue, ebpf.Stack:
+			default:
+				return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("map %s is a %s, and sleepable programs (syscall programs are) can use only arrays, hashes, ring buffers, queues and stacks", m.Name, m.Type),
+					kernel: "Sleepable programs can only use array, hash, ringbuf and local storage maps"}
+			}
+		}
+		if m.HasSpinLock {
+			switch v.p.Type {
+			case ebpf.SocketFilter:
+				return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("map %s holds a bpf_spin_lock, which socket filters may not use", m.Name), kernel: "socket filter progs cannot use bpf_spin_lock yet"}
+			case ebpf.Kprobe, ebpf.TracePoint, ebpf.PerfEvent, ebpf.RawTracepoint:
+				return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("map %s holds a bpf_spin_lock, which tracing programs may not use", m.Name), kernel: "tracing progs cannot use bpf_spin_lock yet"}
+			}
+		}
+		if v.p.Type == ebpf.PerfEvent && (m.Type == ebpf.Hash || m.Type == ebpf.PerCPUHash || m.Type == ebpf.HashOfMaps) && m.Flags&bpfFNoPrealloc != 0 {
+			return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("map %s is a hash map without preallocation, which perf_event programs may not use", m.Name), kernel: "perf_event programs can only use preallocated hash map"}
+		}
+	}
+	return nil
+}
+
+const (
+	bpfFNoPrealloc  = 1 << 0
+	bpfFRdonlyProg  = 1 << 7
+	bpfFWronlyProg  = 1 << 8
+	arrayType       = ebpf.Array
+	maxPacketOff    = 0xffff
+	maxVarOff       = 1 << 29
+	maxVarSize      = 1 << 29
+	callbackRetMax  = 1
+	maxStackDepth   = stackSize
+	stackRoundingTo = 32
+)
+
+// initialState is the state at the program's entry.
+func (v *verifier) initialState() *state {
+	st := &state{first: 0}
+	f := &frame{callsite: -1, subprog: 0}
+	for i := range f.regs {
+		f.regs[i] = reg{typ: regNotInit, aux: -1, origin: -1}
+	}
+	if v.raw {
+		f.regs[1] = ptrReg(regPacket, -1)
+		v.lenID = v.newID()
+		l := unknownReg(-1)
+		l.id = v.lenID
+		f.regs[2] = l
+	} else {
+		f.regs[1] = ptrReg(regCtx, -1)
+	}
+	f.regs[10] = ptrReg(regStack, -1)
+	st.frames = []*frame{f}
+	return st
+}
+
+func (v *verifier) newID() uint32 {
+	v.idGen++
+	return v.idGen
+}
+
+// explore follows every path of the program.
+func (v *verifier) explore() *vErr {
+	v.cur = v.initialState()
+	insn, prev := 0, -1
+	for {
+		v.processed++
+		if v.processed > v.maxInsns {
+			return &vErr{idx: insn, reg: -1,
+				reason: fmt.Sprintf("the verifier gave up after processing %d instructions (Options.MaxInstructions) on the program's paths: it has too many paths, or a loop whose end the verifier cannot see (a loop bound it cannot prove)", v.maxInsns),
+				kernel: fmt.Sprintf("BPF program is too large. Processed %d insn", v.processed)}
+		}
+		v.insn, v.prevInsn, v.histCur = insn, prev, -1
+		if v.prog.prune[insn] {
+			pruned, err := v.visit(insn)
+			if err != nil {
+				return err
+			}
+			if pruned {
+				if v.level >= 2 {
+					fmt.Fprintf(v.log, "%d: safe\n", insn)
+				}
+				v.pathDone(v.cur)
+				var ok bool
+				if insn, prev, ok = v.pop(); !ok {
+					return nil
+				}
+				continue
+			}
+		}
+		if prev >= 0 && prev != insn-1 {
+			v.cur.hist = append(v.cur.hist, histEntry{idx: int32(insn), prev: int32(prev)})
+			v.histCur = len(v.cur.hist) - 1
+		}
+		next, err := v.step(insn)
+		if err != nil {
+			return err
+		}
+		if v.level >= 2 {
+			v.logInsn(insn)
+		}
+		if next < 0 {
+			v.pathDone(v.cur)
+			var ok bool
+			if insn, prev, ok = v.pop(); !ok {
+				return nil
+			}
+			continue
+		}
+		prev, insn = insn, next
+	}
+}
+
+// push queues the exploration of st from insn (a branch not taken now).
+func (v *verifier) push(st *state, insn, prev int) {
+	if st.parent != nil {
+		st.parent.branches++
+	}
+	v.pending = append(v.pending, pending{st: st, insn: insn, prev: prev})
+	if len(v.pending) > 8192 {
+		// The kernel's BPF_COMPLEXITY_LIMIT_JMP_SEQ.
+		panic(errTooManyBranches)
+	}
+}
+
+var errTooManyBranches = fmt.Errorf("more than 8192 branches are waiting to be explored")
+
+// pop resumes the last queued branch.
+func (v *verifier) pop() (insn, prev int, ok bool) {
+	if len(v.pending) == 0 {
+		return 0, 0, false
+	}
+	p := v.pending[len(v.pending)-1]
+	v.pending = v.pending[:len(v.pending)-1]
+	v.cur = p.st
+	if v.level >= 2 {
+		fmt.Fprintf(v.log, "\nfrom %d to %d: %s\n", p.prev, p.insn, v.stateString(v.cur))
+	}
+	return p.insn, p.prev, true
+}
+
+// pathDone ends the path of st: its checkpoints lose a branch, and those
+// left with none are complete.
+func (v *verifier) pathDone(st *state) {
+	for p := st.parent; p != nil; p = p.parent {
+		p.branches--
+		if p.branches > 0 {
+			break
+		}
+	}
+}
+
+// visit compares the current state at a prune point with the states
+// already explored there: it returns true when one of them covers it (the
+// path needs no further exploration). Otherwise it may record the state as
+// a checkpoint.
+func (v *verifier) visit(insn int) (bool, *vErr) {
+	cur := v.cur
+	// Avoid accumulating a long history, as the kernel.
+	force := v.isCallbackCall(insn) || len(cur.hist) > 40
+	addNew := force || v.jmps-v.prevJmps >= 2 && v.processed-v.prevInsns >= 8
+	list := v.explored[insn]
+	n := 0
+	for _, e := range list {
+		old := e.st
+		keep := true
+		if old.branches > 0 {
+			// An ancestor of this path: the path looped back to it.
+			if v.isCallbackCall(insn) {
+				if v.statesEqual(old, cur, insn, cmpRange) {
+					e.hit++
+					v.keepList(insn, list, n, e)
+					return true, nil
+				}
+			} else if v.maybeLooping(old, cur) && old.cbDepth == cur.cbDepth && v.statesEqual(old, cur, insn, cmpExact) {
+				return false, &vErr{idx: insn, reg: -1,
+					reason: "infinite loop: the program comes back to this instruction in exactly the same state as before, so it would loop forever",
+					kernel: fmt.Sprintf("infinite loop detected at insn %d", insn)}
+			}
+			if !force && v.jmps-v.prevJmps < 20 && v.processed-v.prevInsns < 100 {
+				addNew = false
+			}
+			e.miss++
+		} else if v.statesEqual(old, cur, insn, cmpRange) {
+			e.hit++
+			v.propagatePrecision(old, cur, insn)
+			list[n] = e
+			n++
+			for _, rest := range list[n:] {
+				_ = rest
+			}
+			return true, nil
+		} else {
+			e.miss++
+			// Evict checkpoints that never help.
+			if e.miss > e.hit*3+3 {
+				keep = false
+				v.curStates--
+			}
+		}
+		if keep {
+			list[n] = e
+			n++
+		}
+	}
+	list = list[:n]
+	v.explored[insn] = list
+	if !addNew {
+		return false, nil
+	}
+	// Record a checkpoint.
+	v.totalStates++
+	v.curStates++
+	v.peakStates = max(v.peakStates, v.curStates)
+	v.clearSingularIDs(cur)
+	cp := cur.clone()
+	cp.insn = insn
+	cp.last = v.prevInsn
+	cp.branches = 1
+	cp.parent = cur.parent
+	cur.parent = cp
+	cur.first = insn
+	cur.hist = cur.hist[:0]
+	v.prevJmps, v.prevInsns = v.jmps, v.processed
+	v.explored[insn] = append(list, &visited{st: cp})
+	v.maxStatesPerInsn = max(v.maxStatesPerInsn, len(v.explored[insn]))
+	return false, nil
+}
+
+func (v *verifier) keepList(insn int, list []*visited, n int, e *visited) {}
+
+// isCallbackCall reports whether insn calls a helper that calls a callback.
+func (v *verifier) isCallbackCall(insn int) bool {
+	ins := v.prog.insns[insn]
+	if !ins.IsHelperCall() {
+		return false
+	}
+	switch int32(ins.Imm) {
+	case fnLoop, fnForEachMapElem:
+		return true
+	}
+	return false
+}
+
+// maybeLooping is a quick test before comparing states exactly.
+func (v *verifier) maybeLooping(old, cur *state) bool {
+	if len(old.frames) != len(cur.frames) {
+		return false
+	}
+	for i := range old.frames {
+		if old.frames[i].callsite != cur.frames[i].callsite {
+			return false
+		}
+	}
+	return true
+}
+
+// clearSingularIDs drops the ids of scalars that are linked to no other
+// register, so that they do not keep states apart.
+func (v *verifier) clearSingularIDs(st *state) {
+	count := map[uint32]int{}
+	st.forEachReg(func(r *reg) {
+		if r.typ == regScalar && r.id != 0 {
+			count[r.id]++
+		}
+	})
+	st.forEachReg(func(r *reg) {
+		if r.typ == regScalar && r.id != 0 && count[r.id] == 1 && r.id != v.lenID {
+			r.id = 0
+			r.off = 0
+			r.flags &^= flagAddConst | flagAddConst32
+		}
+	})
+}
+
+// Comparison modes of statesEqual.
+const (
+	cmpRange = iota // old covers cur: every value of cur is a value of old
+	cmpExact        // old and cur are the same
+)
+
+// idMap pairs the ids of an old state with those of a current one.
+type idMap struct {
+	old, cur []uint32
+	tmp      uint32
+}
+
+func (m *idMap) check(o, c uint32) bool {
+	if (o == 0) != (c == 0) {
+		return false
+	}
+	if o == 0 {
+		return true
+	}
+	for i := range m.old {
+		if m.old[i] == o {
+			return m.cur[i] == c
+		}
+		if m.cur[i] == c {
+			return false
+		}
+	}
+	m.old = append(m.old, o)
+	m.cur = append(m.cur, c)
+	return true
+}
+
+// checkScalar is check for scalar ids, where 0 is a distinct id.
+func (m *idMap) checkScalar(o, c uint32) bool {
+	if o == 0 {
+		m.tmp++
+		o = 1<<31 | m.tmp
+	}
+	if c == 0 {
+		m.tmp++
+		c = 1<<31 | m.tmp
+	}
+	return m.check(o, c)
+}
+
+// statesEqual reports whether old (a checkpoint at insn) covers cur: any
+// path from cur is a path old took, and was found safe.
+func (v *verifier) statesEqual(old, cur *state, insn int, mode int) bool {
+	if len(old.frames) != len(cur.frames) {
+		return false
+	}
+	var ids idMap
+	if old.lock.held != cur.lock.held {
+		return false
+	}
+	if old.lock.held && (old.lock.aux != cur.lock.aux || old.lock.off != cur.lock.off || !ids.check(old.lock.id, cur.lock.id)) {
+		return false
+	}
+	if len(old.refs) != len(cur.refs) {
+		return false
+	}
+	for i := range old.refs {
+		if !ids.check(old.refs[i].id, cur.refs[i].id) {
+			return false
+		}
+	}
+	for i := range old.frames {
+		of, cf := old.frames[i], cur.frames[i]
+		if of.callsite != cf.callsite || of.callback != cf.callback {
+			return false
+		}
+		live := uint16(0xffff)
+		if mode != cmpExact {
+			if i == len(old.frames)-1 {
+				live = v.prog.live[insn]
+			} else {
+				next := old.frames[i+1]
+				if next.callback {
+					live = v.prog.live[next.callsite]
+				} else {
+					live = v.prog.live[next.callsite+1] | (1<<6 | 1<<7 | 1<<8 | 1<<9)
+					live &^= regsR0R5
+				}
+			}
+		}
+		for r := 0; r < 10; r++ {
+			if live&(1<<r) == 0 {
+				continue
+			}
+			if !v.regsafe(&of.regs[r], &cf.regs[r], &ids, mode) {
+				return false
+			}
+		}
+		if !v.stacksafe(of, cf, &ids, mode) {
+			return false
+		}
+	}
+	return true
+}
+
+// regsafe reports whether old covers cur.
+func (v *verifier) regsafe(old, cur *reg, ids *idMap, mode int) bool {
+	if mode == cmpExact {
+		return v.regsExact(old, cur, ids)
+	}
+	if old.typ == regNotInit {
+		// The explored path never read it.
+		return true
+	}
+	if old.typ != cur.typ {
+		return false
+	}
+	switch old.typ {
+	case regScalar:
+		if !old.precise && !v.strict {
+			return ids.checkScalar(old.id, cur.id)
+		}
+		return old.s.within(cur.s) && ids.checkScalar(old.id, cur.id) && old.off == cur.off &&
+			old.flags&(flagAddConst|flagAddConst32) == cur.flags&(flagAddConst|flagAddConst32)
+	case regPacket, regPacketMeta:
+		if old.size > cur.size && !(old.size < 0 && cur.size < 0 && old.size == cur.size) {
+			return false
+		}
+		if old.size < 0 && old.size != cur.size {
+			return false
+		}
+		if old.off != cur.off || !ids.check(old.id, cur.id) {
+			return false
+		}
+		return old.s.within(cur.s)
+	case regStack:
+		return old.frame == cur.frame && old.off == cur.off && old.s.within(cur.s) && ids.check(old.id, cur.id)
+	case regMapValue, regMem, regMapKey, regCtx, regPacketEnd, regMapPtr, regFunc, regSock:
+		if old.flags != cur.flags || old.off != cur.off || old.aux != cur.aux || old.size != cur.size {
+			return false
+		}
+		return old.s.within(cur.s) && ids.check(old.id, cur.id) && ids.check(old.ref, cur.ref)
+	}
+	return false
+}
+
+func (v *verifier) regsExact(old, cur *reg, ids *idMap) bool {
+	if old.typ != cur.typ || old.flags != cur.flags || old.off != cur.off || old.aux != cur.aux ||
+		old.size != cur.size || old.frame != cur.frame || old.s != cur.s {
+		return false
+	}
+	if old.typ == regScalar {
+		return ids.checkScalar(old.id, cur.id)
+	}
+	return ids.check(old.id, cur.id) && ids.check(old.ref, cur.ref)
+}
+
+// stacksafe compares the stacks of two frames.
+func (v *verifier) stacksafe(of, cf *frame, ids *idMap, mode int) bool {
+	n := max(len(of.stack), len(cf.stack))
+	var empty stackSlot
+	for spi := 0; spi < n; spi++ {
+		os, cs := &empty, &empty
+		if spi < len(of.stack) {
+			os = &of.stack[spi]
+		}
+		if spi < len(cf.stack) {
+			cs = &cf.stack[spi]
+		}
+		if mode == cmpExact {
+			if os.kind != cs.kind {
+				return false
+			}
+			if os.kind[0] == stSpill && !v.regsExact(&os.spill, &cs.spill, ids) {
+				return false
+			}
+			continue
+		}
+		// Whole spilled scalars and slots of data compare as registers.
+		or, ok1 := scalarForSlot(os)
+		cr, ok2 := scalarForSlot(cs)
+		if ok1 && ok2 {
+			if !v.regsafe(&or, &cr, ids, mode) {
+				return false
+			}
+			continue
+		}
+		for b := 0; b < regSize; b++ {
+			ok, ck := os.kind[b], cs.kind[b]
+			if ok == stInvalid && !v.strict {
+				continue
+			}
+			if ok == stMisc && !v.strict {
+				continue
+			}
+			if ok == stInvalid {
+				continue
+			}
+			if ok == stMisc && ck == stZero {
+				continue
+			}
+			if ok != ck {
+				return false
+			}
+		}
+		if os.kind[0] == stSpill {
+			if !v.regsafe(&os.spill, &cs.spill, ids, mode) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scalarForSlot returns the register a load of the whole slot gives, when
+// it is a scalar: a spilled 8-byte scalar, or 8 bytes of data (unknown) or
+// zeros.
+func scalarForSlot(s *stackSlot) (reg, bool) {
+	if n, ok := s.spilled(); ok {
+		if n == regSize && s.spill.typ == regScalar {
+			return s.spill, true
+		}
+		return reg{}, false
+	}
+	zero := true
+	for _, k := range s.kind {
+		switch k {
+		case stZero:
+		case stMisc:
+			zero = false
+		default:
+			return reg{}, false
+		}
+	}
+	if zero {
+		r := constReg(0, -1)
+		r.precise = true
+		return r, true
+	}
+	return unknownReg(-1), true
+}
+
+// propagatePrecision marks, in the current path, the registers that were
+// precise in the state that covers it (see precision.go).
+func (v *verifier) propagatePrecision(old, cur *state, insn int) {
+	v.markPreciseFrom(old, cur)
+}
+
+// checkStackDepth checks the combined stack of every chain of calls, as the
+// kernel's check_max_stack_depth, after the paths are explored.
+func (v *verifier) checkStackDepth() *vErr {
+	p := v.prog
+	// The deepest combined stack from each subprogram through its calls.
+	memo := make([]int, len(p.subprogs))
+	for i := range memo {
+		memo[i] = -1
+	}
+	var depth func(k int, chain []int) (int, []int)
+	depth = func(k int, chain []int) (int, []int) {
+		sp := p.subprogs[k]
+		own := roundUp(max(sp.stack, 1), stackRoundingTo)
+		best, bestChain := 0, []int(nil)
+		for i := sp.start; i < sp.end; i++ {
+			if p.insns[i].IsLocalCall() {
+				t := p.target(i)
+				c := p.subOf[t]
+				d, ch := depth(c, append(chain, k))
+				if d > best {
+					best, bestChain = d, ch
+				}
+			}
+		}
+		return own + best, append([]int{k}, bestChain...)
+	}
+	total, chain := depth(0, nil)
+	if total > maxStackDepth {
+		return &vErr{idx: -1, reg: -1,
+			reason: fmt.Sprintf("the functions %v, calling each other in this order, use %d bytes of stack together, more than the 512 bytes the kernel allows", chain, total),
+			kernel: fmt.Sprintf("combined stack size of %d calls is %d. Too large", len(chain), total)}
+	}
+	return nil
+}
+
+func roundUp(n, to int) int { return (n + to - 1) / to * to }
+
+// mark precision helpers are in precision.go.
+
+// toError dresses a rejection.
+func (v *verifier) toError(e *vErr) *Error {
+	out := &Error{Index: e.idx, Slot: -1, Reason: e.reason, KernelMessage: e.kernel, Register: e.regStr, Path: e.path}
+	if e.idx >= 0 && v.prog != nil && e.idx < len(v.prog.insns) {
+		out.Slot = v.prog.slot[e.idx]
+		out.Instruction = v.prog.insns[e.idx]
+		if v.p.Source != nil {
+			out.Source = v.p.Source(e.idx)
+		}
+	} else if e.idx >= 0 && e.idx < len(v.p.Instructions) {
+		out.Instruction = v.p.Instructions[e.idx]
+	}
+	return out
+}
+
+// errf builds a rejection at the current instruction; reg is the
+// offending register or -1.
+func (v *verifier) errf(reg int, kernelMsg string, format string, args ...any) *vErr {
+	e := &vErr{idx: v.insn, reg: reg, reason: fmt.Sprintf(format, args...), kernel: kernelMsg}
+	if v.cur != nil {
+		if reg >= 0 && reg <= 10 {
+			e.regStr = v.describeReg(isa.Register(reg), &v.cur.cur().regs[reg])
+		}
+		e.path = v.cur.pathList(40)
+	}
+	return e
+}
+
+var _ = math.MaxInt64
