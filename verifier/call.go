@@ -92,6 +92,16 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 	if meta.memReg >= 0 {
 		return -1, v.errf(meta.memReg, "verifier misconfigured", "the prototype of %s has a memory argument without a size", pr.name)
 	}
+	if meta.mapIdx >= 0 {
+		m := v.maps[meta.mapIdx]
+		if msg := mapFuncCompat(m, v.p.Helpers, id, pr); msg != "" {
+			kmsg := fmt.Sprintf("cannot pass map_type %d into func %s#%d", int(m.Type), pr.name, id)
+			if id == fnTailCall {
+				kmsg = "expected prog array map for tail call"
+			}
+			return -1, v.errf(meta.mapReg, kmsg, "%s", msg)
+		}
+	}
 	if id == fnTailCall {
 		if len(st.refs) > 0 {
 			r := st.refs[0]
@@ -203,10 +213,6 @@ func (v *verifier) checkArg(pr *proto, regno int, kind ArgKind, meta *callMeta) 
 			return v.errf(regno, fmt.Sprintf("R%d type=%s expected=map_ptr", regno, v.kernelType(a)),
 				"%s must be a map (lddw of a map), and it holds %s%s", argN, v.typeWords(a), v.originNote(a))
 		}
-		m := v.maps[a.aux]
-		if msg := mapFuncCompat(m, v.p.Helpers, int32(v.prog.insns[v.insn].Imm), pr); msg != "" {
-			return v.errf(regno, fmt.Sprintf("cannot pass map_type %d into func %s#%d", int(m.Type), pr.name, int32(v.prog.insns[v.insn].Imm)), "%s", msg)
-		}
 		meta.mapIdx, meta.mapReg = a.aux, regno
 	case ArgMapKey, ArgMapValue, ArgUninitMapValue:
 		if meta.mapIdx < 0 {
@@ -218,6 +224,9 @@ func (v *verifier) checkArg(pr *proto, regno int, kind ArgKind, meta *callMeta) 
 			size, what = uint64(m.ValueSize), "value"
 		}
 		write := kind == ArgUninitMapValue
+		if size == 0 {
+			return v.errf(regno, "invalid zero-sized read", "%s is the map's %s, and map %s has %s of 0 bytes", argN, what, m.Name, what+"s")
+		}
 		if a.isNull() || a.typ == regScalar {
 			return v.errf(regno, fmt.Sprintf("R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", regno, v.kernelType(a)),
 				"%s must point to the map's %s (%d bytes), and it holds %s", argN, what, size, v.typeWords(a))
@@ -426,11 +435,15 @@ func (v *verifier) helperStack(regno int, ptr *reg, size int64, write, uninit bo
 		hi = fixed + ptr.s.smax + size
 	}
 	if lo < -stackSize || hi > 0 || size < 0 {
+		rw := "read from"
+		if write {
+			rw = "write to"
+		}
 		if ptr.s.isConst() {
-			return v.errf(regno, fmt.Sprintf("invalid indirect access to stack R%d off=%d size=%d", regno, lo, size),
+			return v.errf(regno, fmt.Sprintf("invalid %s stack R%d off=%d size=%d", rw, regno, lo, size),
 				"%s covers fp%+d to fp%+d, outside the stack frame (fp-512 to fp-1)", argN, lo, hi-1)
 		}
-		return v.errf(regno, fmt.Sprintf("invalid variable-offset indirect access to stack R%d var_off=%s off=%d size=%d", regno, ptr.s.t, fixed, size),
+		return v.errf(regno, fmt.Sprintf("invalid variable-offset %s stack R%d var_off=%s off=%d size=%d", rw, regno, ptr.s.t, fixed, size),
 			"%s covers fp%+d to fp%+d, outside the stack frame (fp-512 to fp-1)", argN, lo, hi-1)
 	}
 	sp := &v.prog.subprogs[fr.subprog]
@@ -691,7 +704,7 @@ func (v *verifier) returnFromFunc(insn int) (int, *vErr) {
 		}
 	}
 	if r0.typ == regStack {
-		return -1, v.errf(0, "cannot return stack pointer to the caller frame",
+		return -1, v.errf(0, "cannot return stack pointer to the caller",
 			"the function returns a pointer to the stack, which is gone once it returns")
 	}
 	if callee.callback {

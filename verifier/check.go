@@ -93,12 +93,17 @@ func (v *verifier) checkALU(ins isa.Instruction) *vErr {
 			return err
 		}
 		if d.isPtr() {
+			if !v.strict {
+				// The pointer becomes a number.
+				v.markUnknown(dst)
+				return nil
+			}
 			what := "neg"
 			if op == isa.ALUEnd {
 				what = "byte swap"
 			}
 			return v.errf(int(dst), fmt.Sprintf("R%d pointer arithmetic prohibited", dst),
-				"%s on a pointer (%s) is not allowed", what, v.typeWords(d))
+				"unprivileged programs may not apply %s to a pointer (%s)", what, v.typeWords(d))
 		}
 		var r scalar
 		if op == isa.ALUNeg {
@@ -343,17 +348,17 @@ func (v *verifier) ptrArith(ins isa.Instruction, alu32 bool, op uint8, d, src re
 		return reg{}, v.errf(int(dst), fmt.Sprintf("R%d subtraction from stack pointer prohibited", dst),
 			"subtracting from a stack pointer is not allowed: add a negative number instead")
 	}
-	if e := v.saneOffset(&off, ptr.typ, int(dst)); e != nil {
-		return reg{}, e
-	}
-	if e := v.saneOffset(&ptr, ptr.typ, int(dst)); e != nil {
-		return reg{}, e
-	}
 	// RawMemory: the start of the memory plus its length is its end.
 	if v.raw && op == isa.ALUAdd && ptr.typ == regPacket && ptr.id == 0 && ptr.off == 0 && !ptr.hasVarOff() &&
 		off.typ == regScalar && off.id == v.lenID && off.flags&(flagAddConst|flagAddConst32) == 0 {
 		r := ptrReg(regPacketEnd, v.insn)
 		return r, nil
+	}
+	if e := v.saneOffset(&off, ptr.typ, int(dst)); e != nil {
+		return reg{}, e
+	}
+	if e := v.saneOffset(&ptr, ptr.typ, int(dst)); e != nil {
+		return reg{}, e
 	}
 	res := ptr
 	res.origin = int32(v.insn)
@@ -547,12 +552,12 @@ func (v *verifier) checkExit(insn int) (int, *vErr) {
 		return v.returnFromFunc(insn)
 	}
 	if st.lock.held {
-		return -1, v.errf(-1, "bpf_spin_unlock is missing",
+		return -1, v.errf(-1, "BPF_EXIT instruction in main prog cannot be used inside bpf_spin_lock-ed region",
 			"the program ends holding the bpf_spin_lock taken at instruction %d: every path must call bpf_spin_unlock", st.lock.insn)
 	}
 	if len(st.refs) > 0 {
 		r := st.refs[0]
-		return -1, v.errf(-1, fmt.Sprintf("Unreleased reference id=%d alloc_insn=%d", r.id, r.insn),
+		return -1, v.errf(-1, fmt.Sprintf("Unreleased reference id=%d alloc_insn=%d\nBPF_EXIT instruction in main prog would lead to reference leak", r.id, v.prog.slot[r.insn]),
 			"the program ends without releasing the %s acquired at instruction %d%s: submit or discard it on every path", r.kind, r.insn, v.lineNote(r.insn))
 	}
 	r0, err := v.readReg(isa.R0)

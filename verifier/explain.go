@@ -55,6 +55,14 @@ func (v *verifier) kernelType(r *reg) string {
 	return s
 }
 
+// kernelTnum prints a tnum as the kernel's alignment messages do.
+func kernelTnum(t tnum) string {
+	if t.isConst() {
+		return fmt.Sprintf("%d", int64(t.v))
+	}
+	return fmt.Sprintf("(%#x; %#x)", t.v, t.m)
+}
+
 // kernelNum prints a number as the kernel's log does.
 func kernelNum(v uint64) string {
 	if v <= 0xffff {

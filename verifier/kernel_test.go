@@ -99,6 +99,11 @@ func kernelVerify(p *Program, logLevel ebpf.LogLevel) (accepted bool, log string
 			return false, "", fmt.Errorf("map %s: %w", m.Name, err)
 		}
 		fds = append(fds, km)
+		if m.Value != nil && m.Flags&bpfFRdonlyProg != 0 {
+			if err := km.Freeze(); err != nil {
+				return false, "", fmt.Errorf("freeze map %s: %w", m.Name, err)
+			}
+		}
 	}
 	insns := append(isa.Instructions(nil), p.Instructions...)
 	for i := range insns {
@@ -127,6 +132,33 @@ func kernelVerify(p *Program, logLevel ebpf.LogLevel) (accepted bool, log string
 			return false, "", err
 		}
 		ci = append(ci, ins)
+	}
+	// Function information for every function, which programs with
+	// callbacks need.
+	starts := map[int]bool{0: true}
+	slot := 0
+	slotIdx := map[int]int{}
+	for i, ins := range insns {
+		slotIdx[slot] = i
+		slot += ins.Slots()
+	}
+	slot = 0
+	for _, ins := range insns {
+		if t, ok := ins.JumpTarget(slot); ok && (ins.IsLocalCall() || ins.IsLdDW()) {
+			if i, ok := slotIdx[t]; ok {
+				starts[i] = true
+			}
+		}
+		slot += ins.Slots()
+	}
+	for i := range starts {
+		fn := &btf.Func{Name: fmt.Sprintf("f%d", i), Linkage: btf.StaticFunc,
+			Type: &btf.FuncProto{Return: &btf.Int{Name: "long", Size: 8, Encoding: btf.Signed}}}
+		if i == 0 {
+			fn.Linkage = btf.GlobalFunc
+			fn.Type = &btf.FuncProto{Return: &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed}}
+		}
+		ci[i] = btf.WithFuncMetadata(ci[i], fn)
 	}
 	typ := p.Type
 	if typ == kernel.RawMemory {

@@ -3,6 +3,8 @@ package verifier
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/cilium/ebpf"
 
@@ -194,7 +196,7 @@ func (v *verifier) regionAccess(regno int, p *reg, off, size int, objSize int64,
 	}
 	lo := p.s.smin + fixed
 	if lo < 0 || lo+int64(size) > objSize {
-		return reg{}, v.errf(regno, kmsg,
+		return reg{}, v.errf(regno, kmsg+fmt.Sprintf("\nR%d min value is outside of the allowed memory range", regno),
 			"the access of %d bytes at offset %d is outside the %d bytes of the %s%s", size, lo, objSize, what, v.varNote(p))
 	}
 	if p.s.umax >= maxVarOff {
@@ -203,10 +205,23 @@ func (v *verifier) regionAccess(regno int, p *reg, off, size int, objSize int64,
 	}
 	hi := int64(p.s.umax) + fixed
 	if hi < 0 || hi+int64(size) > objSize {
-		return reg{}, v.errf(regno, kmsg,
+		return reg{}, v.errf(regno, kmsgAt(kmsg, hi)+fmt.Sprintf("\nR%d max value is outside of the allowed memory range", regno),
 			"the access of %d bytes at offsets up to %d runs past the %d bytes of the %s%s", size, hi, objSize, what, v.varNote(p))
 	}
 	return unknownReg(v.insn), nil
+}
+
+// kmsgAt rewrites the offset of a kernel message "... off=N size=M".
+func kmsgAt(kmsg string, off int64) string {
+	i := strings.Index(kmsg, " off=")
+	if i < 0 {
+		return kmsg
+	}
+	j := strings.Index(kmsg[i+5:], " ")
+	if j < 0 {
+		return kmsg
+	}
+	return kmsg[:i+5] + strconv.FormatInt(off, 10) + kmsg[i+5+j:]
 }
 
 // varNote explains where a variable offset comes from.
@@ -428,7 +443,7 @@ func (v *verifier) stackAccess(regno int, p *reg, off, size int, a access) (reg,
 	fixed := int64(p.off) + int64(off)
 	// Stack accesses must be aligned to their size.
 	if !p.s.t.add(tnumConst(uint64(fixed))).isAligned(uint64(size)) {
-		return reg{}, v.errf(regno, fmt.Sprintf("misaligned stack access off %s+%d+%d size %d", p.s.t, p.off, off, size),
+		return reg{}, v.errf(regno, fmt.Sprintf("misaligned stack access off %s+%d+%d size %d", kernelTnum(p.s.t), p.off, off, size),
 			"the stack access of %d bytes at offset %d is not aligned to its size", size, fixed+int64(p.s.t.v))
 	}
 	var lo, hi int64

@@ -334,57 +334,61 @@ func (v *verifier) pathDone(st *state) {
 // a checkpoint.
 func (v *verifier) visit(insn int) (bool, *vErr) {
 	cur := v.cur
+	cb := v.isCallbackCall(insn)
 	// Avoid accumulating a long history, as the kernel.
-	force := v.isCallbackCall(insn) || len(cur.hist) > 40
+	force := cb || len(cur.hist) > 40
 	addNew := force || v.jmps-v.prevJmps >= 2 && v.processed-v.prevInsns >= 8
 	list := v.explored[insn]
-	n := 0
+	kept := list[:0]
+	pruned := false
+	var err *vErr
 	for _, e := range list {
+		if pruned || err != nil {
+			kept = append(kept, e)
+			continue
+		}
 		old := e.st
-		keep := true
 		if old.branches > 0 {
 			// An ancestor of this path: the path looped back to it.
-			if v.isCallbackCall(insn) {
+			if cb {
 				if v.statesEqual(old, cur, insn, cmpRange) {
 					e.hit++
-					v.keepList(insn, list, n, e)
-					return true, nil
+					pruned = true
+					kept = append(kept, e)
+					continue
 				}
 			} else if v.maybeLooping(old, cur) && old.cbDepth == cur.cbDepth && v.statesEqual(old, cur, insn, cmpExact) {
-				return false, &vErr{idx: insn, reg: -1,
+				err = &vErr{idx: insn, reg: -1,
 					reason: "infinite loop: the program comes back to this instruction in exactly the same state as before, so it would loop forever",
-					kernel: fmt.Sprintf("infinite loop detected at insn %d", insn)}
+					kernel: fmt.Sprintf("infinite loop detected at insn %d", v.prog.slot[insn])}
+				continue
 			}
 			if !force && v.jmps-v.prevJmps < 20 && v.processed-v.prevInsns < 100 {
 				addNew = false
 			}
-			e.miss++
 		} else if v.statesEqual(old, cur, insn, cmpRange) {
 			e.hit++
 			v.propagatePrecision(old, cur, insn)
-			list[n] = e
-			n++
-			for _, rest := range list[n:] {
-				_ = rest
-			}
-			return true, nil
-		} else {
-			e.miss++
-			// Evict checkpoints that never help.
-			if e.miss > e.hit*3+3 {
-				keep = false
-				v.curStates--
-			}
+			pruned = true
+			kept = append(kept, e)
+			continue
 		}
-		if keep {
-			list[n] = e
-			n++
+		e.miss++
+		// Forget checkpoints that do not help: they stay alive as the
+		// parents of their paths, but are no longer compared.
+		if e.miss > e.hit*3+3 && !cb {
+			v.curStates--
+			continue
 		}
+		kept = append(kept, e)
 	}
-	list = list[:n]
-	v.explored[insn] = list
-	if !addNew {
-		return false, nil
+	clear(list[len(kept):])
+	v.explored[insn] = kept
+	if err != nil {
+		return false, err
+	}
+	if pruned || !addNew {
+		return pruned, nil
 	}
 	// Record a checkpoint.
 	v.totalStates++
@@ -400,12 +404,10 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 	cur.first = insn
 	cur.hist = cur.hist[:0]
 	v.prevJmps, v.prevInsns = v.jmps, v.processed
-	v.explored[insn] = append(list, &visited{st: cp})
+	v.explored[insn] = append(kept, &visited{st: cp})
 	v.maxStatesPerInsn = max(v.maxStatesPerInsn, len(v.explored[insn]))
 	return false, nil
 }
-
-func (v *verifier) keepList(insn int, list []*visited, n int, e *visited) {}
 
 // isCallbackCall reports whether insn calls a helper that calls a callback.
 func (v *verifier) isCallbackCall(insn int) bool {
@@ -420,13 +422,21 @@ func (v *verifier) isCallbackCall(insn int) bool {
 	return false
 }
 
-// maybeLooping is a quick test before comparing states exactly.
+// maybeLooping is a quick test before comparing states exactly: the same
+// calls and the same registers in the current frame.
 func (v *verifier) maybeLooping(old, cur *state) bool {
 	if len(old.frames) != len(cur.frames) {
 		return false
 	}
 	for i := range old.frames {
 		if old.frames[i].callsite != cur.frames[i].callsite {
+			return false
+		}
+	}
+	of, cf := old.cur(), cur.cur()
+	for r := range of.regs {
+		a, b := &of.regs[r], &cf.regs[r]
+		if a.typ != b.typ || a.s != b.s || a.off != b.off {
 			return false
 		}
 	}
@@ -459,8 +469,10 @@ const (
 
 // idMap pairs the ids of an old state with those of a current one.
 type idMap struct {
-	old, cur []uint32
-	tmp      uint32
+	pairs [32][2]uint32
+	n     int
+	more  [][2]uint32
+	tmp   uint32
 }
 
 func (m *idMap) check(o, c uint32) bool {
@@ -470,16 +482,29 @@ func (m *idMap) check(o, c uint32) bool {
 	if o == 0 {
 		return true
 	}
-	for i := range m.old {
-		if m.old[i] == o {
-			return m.cur[i] == c
+	for i := 0; i < m.n; i++ {
+		p := &m.pairs[i]
+		if p[0] == o {
+			return p[1] == c
 		}
-		if m.cur[i] == c {
+		if p[1] == c {
 			return false
 		}
 	}
-	m.old = append(m.old, o)
-	m.cur = append(m.cur, c)
+	for _, p := range m.more {
+		if p[0] == o {
+			return p[1] == c
+		}
+		if p[1] == c {
+			return false
+		}
+	}
+	if m.n < len(m.pairs) {
+		m.pairs[m.n] = [2]uint32{o, c}
+		m.n++
+	} else {
+		m.more = append(m.more, [2]uint32{o, c})
+	}
 	return true
 }
 
@@ -703,24 +728,38 @@ func (v *verifier) checkStackDepth() *vErr {
 	for i := range memo {
 		memo[i] = -1
 	}
-	var depth func(k int, chain []int) (int, []int)
-	depth = func(k int, chain []int) (int, []int) {
+	onChain := make([]bool, len(p.subprogs))
+	var recursion *vErr
+	var depth func(k int) (int, []int)
+	depth = func(k int) (int, []int) {
 		sp := p.subprogs[k]
 		own := roundUp(max(sp.stack, 1), stackRoundingTo)
 		best, bestChain := 0, []int(nil)
+		onChain[k] = true
+		defer func() { onChain[k] = false }()
 		for i := sp.start; i < sp.end; i++ {
-			if p.insns[i].IsLocalCall() {
-				t := p.target(i)
-				c := p.subOf[t]
-				d, ch := depth(c, append(chain, k))
-				if d > best {
-					best, bestChain = d, ch
+			if !p.insns[i].IsLocalCall() {
+				continue
+			}
+			c := p.subOf[p.target(i)]
+			if onChain[c] {
+				if recursion == nil {
+					recursion = &vErr{idx: i, reg: -1, reason: "the function calls itself (through this call): recursion is not allowed",
+						kernel: fmt.Sprintf("recursive call from insn %d to %d", p.slot[i], p.slot[p.subprogs[c].start])}
 				}
+				continue
+			}
+			d, ch := depth(c)
+			if d > best {
+				best, bestChain = d, ch
 			}
 		}
 		return own + best, append([]int{k}, bestChain...)
 	}
-	total, chain := depth(0, nil)
+	total, chain := depth(0)
+	if recursion != nil {
+		return recursion
+	}
 	if total > maxStackDepth {
 		return &vErr{idx: -1, reg: -1,
 			reason: fmt.Sprintf("the functions %v, calling each other in this order, use %d bytes of stack together, more than the 512 bytes the kernel allows", chain, total),
