@@ -96,6 +96,18 @@ func (v *verifier) checkAtomic(ins isa.Instruction) *vErr {
 	}
 	size := ins.Size().Bytes()
 	ptr := *p
+	// Atomic operations need aligned memory.
+	if t := ptr.s.t.add(tnumConst(uint64(int64(ptr.off) + int64(ins.Offset)))); !t.isAligned(uint64(size)) && ptr.typ != regStack {
+		desc := ""
+		switch ptr.typ {
+		case regMapValue:
+			desc = "value "
+		case regMapKey:
+			desc = "map key "
+		}
+		return v.errf(int(ins.Dst), fmt.Sprintf("misaligned %saccess off %s+%d+%d size %d", desc, kernelTnum(ptr.s.t), ptr.off, ins.Offset, size),
+			"the atomic operation of %d bytes at offset %d is not aligned to its size", size, int64(ptr.off)+int64(ins.Offset))
+	}
 	if _, err := v.memAccess(int(ins.Dst), ptr, int(ins.Offset), size, access{atomic: true}); err != nil {
 		return err
 	}
@@ -152,6 +164,8 @@ func (v *verifier) memAccess(regno int, ptr reg, off, size int, a access) (reg, 
 		out, err = v.regionAccess(regno, &ptr, off, size, int64(m.KeySize), "map key", fmt.Sprintf("invalid access to map key, key_size=%d off=%d size=%d", m.KeySize, int(ptr.off)+off, size))
 	case regPacket, regPacketMeta:
 		out, err = v.packetAccess(regno, &ptr, off, size, a)
+	case regSock:
+		out, err = v.sockAccess(regno, &ptr, off, size, a)
 	case regMem:
 		if a.write && ptr.flags&flagRdonly != 0 {
 			return reg{}, v.errf(regno, fmt.Sprintf("R%d cannot write into %s", regno, v.kernelType(&ptr)), "the memory is read-only")
@@ -398,6 +412,36 @@ func (v *verifier) ctxAccess(regno int, p *reg, off, size int, a access) (reg, *
 }
 
 func (v *verifier) ctxSignxOK() bool { return true }
+
+// sockAccess checks a read of struct bpf_sock through a socket pointer
+// (__sk_buff.sk once tested against NULL), as the kernel's
+// bpf_sock_common_is_valid_access. waggle's contexts have no socket
+// (sk is always NULL), so such reads never run.
+func (v *verifier) sockAccess(regno int, p *reg, off, size int, a access) (reg, *vErr) {
+	kmsg := fmt.Sprintf("invalid sock_common access off=%d size=%d", int(p.off)+off, size)
+	if a.write || a.atomic {
+		return reg{}, v.errf(regno, fmt.Sprintf("R%d cannot write into sock_common", regno), "socket fields are read-only")
+	}
+	if p.off != 0 || p.hasVarOff() {
+		return reg{}, v.errf(regno, fmt.Sprintf("R%d invalid sock_common access: off=%d", regno, p.off), "socket fields must be read at a constant offset from the socket pointer")
+	}
+	const sockSize = 80 // struct bpf_sock
+	ok := off >= 0 && off < sockSize && off%size == 0 && !(off >= 8 && off < 24)
+	if ok {
+		switch {
+		case off == 4 || off == 12 || off == 44 || off == 76 || off == 72 || off >= 24 && off < 44 || off >= 52 && off < 72:
+			ok = size <= 4 // narrow reads of u32 fields
+		case off >= 48 && off < 52:
+			ok = size <= 4 && (size == 4 || off+size <= 50)
+		default:
+			ok = size == 4
+		}
+	}
+	if !ok {
+		return reg{}, v.errf(regno, kmsg, "the read of %d bytes at offset %d of struct bpf_sock is not allowed", size, off)
+	}
+	return unknownReg(v.insn), nil
+}
 
 func ctxWhyOut(off, size int, d *kernel.CtxDesc) string {
 	switch {

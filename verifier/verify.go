@@ -720,52 +720,55 @@ func (v *verifier) propagatePrecision(old, cur *state, insn int) {
 }
 
 // checkStackDepth checks the combined stack of every chain of calls, as the
-// kernel's check_max_stack_depth, after the paths are explored.
+// kernel's check_max_stack_depth, after the paths are explored: at most
+// 512 bytes together (each function's stack rounded up to 16 bytes, as
+// with the JIT), and less than 256 bytes in the callers of a function that
+// makes a tail call.
 func (v *verifier) checkStackDepth() *vErr {
 	p := v.prog
-	// The deepest combined stack from each subprogram through its calls.
-	memo := make([]int, len(p.subprogs))
-	for i := range memo {
-		memo[i] = -1
+	tail := make([]bool, len(p.subprogs))
+	for i, ins := range p.insns {
+		if ins.IsHelperCall() && int32(ins.Imm) == fnTailCall {
+			tail[p.subOf[i]] = true
+		}
 	}
 	onChain := make([]bool, len(p.subprogs))
-	var recursion *vErr
-	var depth func(k int) (int, []int)
-	depth = func(k int) (int, []int) {
+	var walk func(k, depth, frames, from int) *vErr
+	walk = func(k, depth, frames, from int) *vErr {
 		sp := p.subprogs[k]
-		own := roundUp(max(sp.stack, 1), stackRoundingTo)
-		best, bestChain := 0, []int(nil)
+		if k != 0 && tail[k] && depth >= 256 {
+			return &vErr{idx: from, reg: -1,
+				reason: fmt.Sprintf("the function at instruction %d makes a tail call, and its callers' stack frames use %d bytes together: the kernel allows less than 256 bytes with tail calls", sp.start, depth),
+				kernel: fmt.Sprintf("tail_calls are not allowed when call stack of previous frames is %d bytes. Too large", depth)}
+		}
+		depth += roundUp(sp.stack, 16)
+		if depth > maxStackDepth {
+			return &vErr{idx: from, reg: -1,
+				reason: fmt.Sprintf("%d functions calling each other use %d bytes of stack together (each frame rounded up to 16 bytes), more than the 512 bytes the kernel allows", frames, depth),
+				kernel: fmt.Sprintf("combined stack size of %d calls is %d. Too large", frames, depth)}
+		}
 		onChain[k] = true
 		defer func() { onChain[k] = false }()
 		for i := sp.start; i < sp.end; i++ {
-			if !p.insns[i].IsLocalCall() {
+			ins := p.insns[i]
+			if !ins.IsLocalCall() && !(ins.IsLdDW() && uint8(ins.Src) == isa.PseudoFunc) {
 				continue
 			}
 			c := p.subOf[p.target(i)]
 			if onChain[c] {
-				if recursion == nil {
-					recursion = &vErr{idx: i, reg: -1, reason: "the function calls itself (through this call): recursion is not allowed",
+				if ins.IsLocalCall() {
+					return &vErr{idx: i, reg: -1, reason: "the function calls itself (through this call): recursion is not allowed",
 						kernel: fmt.Sprintf("recursive call from insn %d to %d", p.slot[i], p.slot[p.subprogs[c].start])}
 				}
 				continue
 			}
-			d, ch := depth(c)
-			if d > best {
-				best, bestChain = d, ch
+			if err := walk(c, depth, frames+1, i); err != nil {
+				return err
 			}
 		}
-		return own + best, append([]int{k}, bestChain...)
+		return nil
 	}
-	total, chain := depth(0)
-	if recursion != nil {
-		return recursion
-	}
-	if total > maxStackDepth {
-		return &vErr{idx: -1, reg: -1,
-			reason: fmt.Sprintf("the functions %v, calling each other in this order, use %d bytes of stack together, more than the 512 bytes the kernel allows", chain, total),
-			kernel: fmt.Sprintf("combined stack size of %d calls is %d. Too large", len(chain), total)}
-	}
-	return nil
+	return walk(0, 0, 1, -1)
 }
 
 func roundUp(n, to int) int { return (n + to - 1) / to * to }
