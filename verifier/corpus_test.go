@@ -31,7 +31,6 @@ func TestCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	agree := 0
-	var differ []string
 	for _, c := range cases {
 		_, err := Verify(programFromCase(c), Options{})
 		got := err == nil
@@ -41,7 +40,6 @@ func TestCorpus(t *testing.T) {
 		}
 		why, known := corpusDisagreements[c.Name]
 		line := fmt.Sprintf("%s (%s): kernel accept=%v %q, waggle %v", c.Name, c.Category, c.Accept, c.KernelMessage, err)
-		differ = append(differ, line)
 		if !known {
 			t.Errorf("%s", line)
 		} else {
@@ -96,7 +94,9 @@ func TestCorpusCPrograms(t *testing.T) {
 
 // cProgramDisagreements are the C programs where waggle's verdict differs
 // from the kernel's, with the reason.
-var cProgramDisagreements = map[string]string{}
+var cProgramDisagreements = map[string]string{
+	"xdp_global_unchecked": "waggle verifies global functions inline, with the caller's arguments, as static ones; the kernel verifies them on their own, with a pointer argument that may be NULL",
+}
 
 func init() {
 	corpusDisagreements = map[string]string{
