@@ -114,6 +114,14 @@ type Error struct {
 	KernelMessage string
 }
 
+// sourceWords prints "file.c:12: the line" as "file.c:12 (the line)".
+func sourceWords(s string) string {
+	if i := strings.Index(s, ": "); i > 0 && strings.Contains(s[:i], ":") {
+		return s[:i] + " (" + s[i+2:] + ")"
+	}
+	return s
+}
+
 // Error formats the rejection on several lines: the instruction, where it
 // is and why it is refused, then the register's state and the path.
 func (e *Error) Error() string {
@@ -121,7 +129,7 @@ func (e *Error) Error() string {
 	if e.Index >= 0 {
 		fmt.Fprintf(&b, "instruction %d (%s)", e.Index, e.Instruction)
 		if e.Source != "" {
-			fmt.Fprintf(&b, " at %s", e.Source)
+			fmt.Fprintf(&b, " at %s", sourceWords(e.Source))
 		}
 		b.WriteString(": ")
 	}

@@ -26,6 +26,7 @@ Usage:
   waggle disasm [--syntax S] FILE       disassemble bytecode or an ELF object
   waggle inspect OBJ.o                  list an object's programs and maps
   waggle run [options] FILE             run a program and print its return value
+  waggle verify [options] FILE          prove an object's programs safe, as the kernel's verifier
 
 FILE may be "-" for standard input. Run "waggle COMMAND --help" for details.
 `
@@ -42,6 +43,7 @@ var commands = []command{
 	{"disasm", cmdDisasm},
 	{"inspect", cmdInspect},
 	{"run", cmdRun},
+	{"verify", cmdVerify},
 }
 
 // env is the process's outside world, replaced in tests.

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestVerify(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		stdin    string
+		args     []string
+		wantCode int
+		wantOut  []string
+		wantErr  []string
+	}{
+		{name: "help", args: []string{"verify", "--help"}, wantOut: []string{"usage: waggle verify", "-strict", "-json", "-p"}},
+		{name: "accepted object", args: []string{"verify", "../../examples/firewall/firewall.o"},
+			wantOut: []string{"PROGRAM", "INSNS PROCESSED", "PEAK STATES", "firewall", "XDP", "accepted"}},
+		{name: "every program", args: []string{"verify", "../../testdata/progs/xdp_parse.o"},
+			wantOut: []string{"xdp_len_hist", "xdp_parse", "accepted"}},
+		{name: "one program", args: []string{"verify", "-p", "xdp_parse", "../../testdata/progs/xdp_parse.o"},
+			wantOut: []string{"xdp_parse"}},
+		{name: "no such program", args: []string{"verify", "-p", "nope", "../../testdata/progs/xdp_parse.o"}, wantCode: 1,
+			wantErr: []string{`no program "nope"`}},
+		{name: "rejected object", args: []string{"verify", "../../testdata/progs/reject/null_map_value.o"}, wantCode: 1,
+			wantOut: []string{"sock_null", "rejected", "r0 may be NULL here: bpf_map_lookup_elem at instruction 5",
+				"null_map_value.c:23 (*v += 1;)", "R0 invalid mem access 'map_value_or_null'"},
+			wantErr: []string{"1 of 1 programs rejected"}},
+		{name: "rejected packet access", args: []string{"verify", "../../testdata/progs/reject/oob_packet.o"}, wantCode: 1,
+			wantOut: []string{"xdp_oob", "rejected", "invalid access to packet", "path:"}},
+		{name: "verbose", args: []string{"verify", "-v", "../../testdata/progs/reject/null_map_value.o"}, wantCode: 1,
+			wantOut: []string{"=== sock_null", "(85) call 0x1 ; R0=map_value_or_null(id=1,map=counter,ks=4,vs=8)", "processed 7 insns"}},
+		{name: "assembly", stdin: "mov %r0, 0\nexit\n", args: []string{"verify", "-"}, wantOut: []string{"accepted"}},
+		{name: "assembly typed", stdin: "ldxw %r0, [%r1+4]\nexit\n", args: []string{"verify", "--type", "xdp", "-"}, wantOut: []string{"accepted"}},
+		{name: "assembly rejected", stdin: "ldxb %r0, [%r1]\nexit\n", args: []string{"verify", "-"}, wantCode: 1,
+			wantOut: []string{"rejected", "the length in r2"}},
+		{name: "strict", stdin: "mov %r0, %r10\nexit\n", args: []string{"verify", "--strict", "--type", "socket", "-"}, wantCode: 1,
+			wantOut: []string{"may not return a pointer"}},
+		{name: "bad type", args: []string{"verify", "--type", "nope", "x.s"}, wantCode: 2, wantErr: []string{"--type"}},
+		{name: "no file", args: []string{"verify"}, wantCode: 2, wantErr: []string{"expected one FILE"}},
+		{name: "missing file", args: []string{"verify", "nope.o"}, wantCode: 1, wantErr: []string{"nope.o"}},
+		{name: "program limit", stdin: "call 7\nmov %r1, 0\nadd %r1, 1\njne %r1, %r0, -2\nmov %r0, 0\nexit\n", args: []string{"verify", "--max-insns", "1000", "-"}, wantCode: 1,
+			wantOut: []string{"gave up after processing 1000 instructions"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.stdin, tc.args...)
+			if code != tc.wantCode {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, stdout, stderr)
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestVerifyJSON(t *testing.T) {
+	code, _, stderr := runCLI(t, "", "verify", "--json", "../../testdata/progs/spin_lock.o", "../../testdata/progs/reject/rodata_write.o")
+	if code != 2 {
+		t.Errorf("two files: exit %d, want 2 (%s)", code, stderr)
+	}
+	code, stdout, _ := runCLI(t, "", "verify", "--json", "../../testdata/progs/reject/rodata_write.o")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	var res []struct {
+		Program               string `json:"program"`
+		Verdict               string `json:"verdict"`
+		InstructionsProcessed int    `json:"instructions_processed"`
+		PeakStates            int    `json:"peak_states"`
+		DurationNs            int64  `json:"duration_ns"`
+		Error                 *struct {
+			Index         int    `json:"index"`
+			Reason        string `json:"reason"`
+			KernelMessage string `json:"kernel_message"`
+			Source        string `json:"source"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if len(res) != 1 || res[0].Program != "tc_rodata_write" || res[0].Verdict != "rejected" || res[0].Error == nil ||
+		!strings.Contains(res[0].Error.KernelMessage, "write into map forbidden") || res[0].InstructionsProcessed == 0 {
+		t.Errorf("unexpected result: %s", stdout)
+	}
+	code, stdout, _ = runCLI(t, "", "verify", "--json", "../../testdata/progs/spin_lock.o")
+	if code != 0 {
+		t.Errorf("exit %d, want 0", code)
+	}
+	res = nil
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Verdict != "accepted" || res[0].Error != nil || res[0].DurationNs <= 0 {
+		t.Errorf("unexpected result: %s", stdout)
+	}
+}
