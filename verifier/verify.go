@@ -128,8 +128,15 @@ func (v *verifier) mapIndex(m *Map) int32 {
 	return int32(len(v.maps) - 1)
 }
 
+// catchPanics turns a panic of the verifier into a rejection; tests turn
+// it off to see the panic.
+var catchPanics = true
+
 func (v *verifier) run() (err *vErr) {
 	defer func() {
+		if !catchPanics {
+			return
+		}
 		if r := recover(); r != nil {
 			// A bug of the verifier must not accept a program.
 			err = &vErr{idx: v.insn, reg: -1, reason: fmt.Sprintf("internal error of the verifier: %v", r), kernel: "verifier bug"}
