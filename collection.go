@@ -18,6 +18,7 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
+	"github.com/waggle-ebpf/waggle/verifier"
 )
 
 // LoadCollectionSpec reads an ELF object compiled with clang -target bpf
@@ -148,6 +149,17 @@ type CollectionOptions struct {
 	Helpers *helper.Table
 	// Trace receives the output of bpf_trace_printk; nil discards it.
 	Trace io.Writer
+	// SkipVerification loads the programs without the verifier. Then only
+	// the checked interpreter stands between a program and the host: a
+	// bad access ends the run with an error instead of being refused at
+	// load. For programs you trust, or to study what an unsafe program
+	// does.
+	SkipVerification bool
+	// Strict verifies with the kernel's rules for unprivileged programs
+	// (no pointer leaks, no reads of uninitialised stack...), for
+	// plug-ins you did not write. By default the verifier applies the
+	// rules the kernel applies to root.
+	Strict bool
 }
 
 // Collection is the programs and maps of an object, loaded.
@@ -161,7 +173,8 @@ func NewCollection(spec *ebpf.CollectionSpec) (*Collection, error) {
 	return NewCollectionWithOptions(spec, CollectionOptions{})
 }
 
-// NewCollectionWithOptions creates the maps of spec (global data sections
+// NewCollectionWithOptions verifies every program (unless
+// opts.SkipVerification), creates the maps of spec (global data sections
 // become array maps; .rodata is frozen), resolves the programs' map
 // references, and loads every program. Errors name the program or map, and
 // for programs the instruction.
@@ -205,6 +218,11 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		if err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
+		if !opts.SkipVerification {
+			if err := verifyProgram(ps, spec.Maps, opts); err != nil {
+				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
+			}
+		}
 		coll.Programs[name] = p
 	}
 
@@ -215,6 +233,31 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		}
 	}
 	return coll, nil
+}
+
+// VerifierError is the verifier's rejection of a program: the
+// instruction, its source line, why, the offending register's state and
+// the branch decisions that lead there.
+type VerifierError = verifier.Error
+
+// verifyProgram runs the verifier on a program of the object, with its
+// maps and the helpers of your own (whose prototypes the verifier does not
+// know: it treats them conservatively).
+func verifyProgram(ps *ebpf.ProgramSpec, mapSpecs map[string]*ebpf.MapSpec, opts CollectionOptions) error {
+	vp, err := verifier.ProgramFromSpec(ps, mapSpecs)
+	if err != nil {
+		return err
+	}
+	if own := opts.Helpers.All(); len(own) > 0 {
+		vp.Helpers = map[int32]verifier.HelperProto{}
+		for _, h := range own {
+			vp.Helpers[h.ID] = verifier.HelperProto{Name: h.Name}
+		}
+	}
+	if _, err := verifier.Verify(vp, verifier.Options{Strict: opts.Strict}); err != nil {
+		return fmt.Errorf("the verifier refuses it: %w", err)
+	}
+	return nil
 }
 
 // Close frees the collection's maps.

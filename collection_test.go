@@ -140,15 +140,16 @@ func newCollection(name string, edit func(*ebpf.CollectionSpec)) func(*testing.T
 }
 
 // runProgram is the error of a run of program prog of an object of
-// testdata/objects, which NewCollection must load; the error must be a
-// *MemoryFault.
+// testdata/objects, which NewCollection must load without the verifier
+// (that is, with only the checked interpreter to protect the host); the
+// error must be a *MemoryFault.
 func runProgram(name, prog string) func(*testing.T) error {
 	return func(t *testing.T) error {
 		spec, err := waggle.LoadCollectionSpec(objectPath(name))
 		if err != nil {
 			t.Fatalf("LoadCollectionSpec: %v", err)
 		}
-		coll, err := waggle.NewCollection(spec)
+		coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{SkipVerification: true})
 		if err != nil {
 			t.Fatalf("NewCollection: %v", err)
 		}
@@ -267,7 +268,9 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"program xdp_count (section xdp)", "instruction ", `refers to map ".rodata"`, "does not define"}},
 
 		// Loads, and fails when it runs or when Go uses it.
-		{".rodata write", runProgram("rodata_write.o", "xdp_rodata_write"),
+		{".rodata write refused by the verifier", newCollection("rodata_write.o", nil),
+			[]string{"program xdp_rodata_write (section xdp)", "the verifier refuses it", "instruction 4", "rodata_write.c:18", "map .rodata is read-only for programs"}},
+		{".rodata write without the verifier", runProgram("rodata_write.o", "xdp_rodata_write"),
 			[]string{`run program "xdp_rodata_write"`, "instruction 5 (*(u32 *)(r2 + 0x0) = r1)", "write of 4 bytes", "is read-only"}},
 		{"Map.Lookup with a wrong key size", func(t *testing.T) error {
 			spec, err := waggle.LoadCollectionSpec(objectPath("valid.o"))
