@@ -635,6 +635,9 @@ func (v *verifier) localCall(insn int, ins isa.Instruction) (int, *vErr) {
 			"the call nests %d functions deep, more than the kernel's 8 frames", len(st.frames)+1)
 	}
 	target := v.prog.target(insn)
+	if gf := v.globals[v.prog.subOf[target]]; gf != nil {
+		return v.globalCall(insn, gf)
+	}
 	caller := st.cur()
 	f := &frame{callsite: insn, subprog: v.prog.subOf[target]}
 	for i := range f.regs {
@@ -649,6 +652,51 @@ func (v *verifier) localCall(insn int, ins isa.Instruction) (int, *vErr) {
 	v.prog.subprogs[f.subprog].called = true
 	st.addPath(fmt.Sprintf("insn %d: call function at instruction %d", insn, target))
 	return target, nil
+}
+
+// globalCall checks a call of a global function: its arguments must fit
+// its prototype; it returns an unknown number.
+func (v *verifier) globalCall(insn int, gf *GlobalFunction) (int, *vErr) {
+	k := v.prog.subOf[gf.Start]
+	var meta callMeta
+	for i, a := range gf.Args {
+		regno := i + 1
+		r, err := v.readReg(isa.Register(regno))
+		if err != nil {
+			return -1, err
+		}
+		argN := fmt.Sprintf("argument %d of %s (r%d)", regno, gf.Name, regno)
+		switch a.Kind {
+		case GlobalArgScalar:
+			if r.typ != regScalar {
+				return -1, v.errf(regno, fmt.Sprintf("R%d is not a scalar\nCaller passes invalid args into func#%d ('%s')", regno, k, gf.Name),
+					"%s is a number in the function's prototype, and it holds %s", argN, v.typeWords(r))
+			}
+		case GlobalArgCtx:
+			if r.typ != regCtx || r.off != 0 || r.hasVarOff() {
+				return -1, v.errf(regno, fmt.Sprintf("arg#%d expects pointer to ctx\nCaller passes invalid args into func#%d ('%s')", i, k, gf.Name),
+					"%s must be the context pointer, and it holds %s", argN, v.typeWords(r))
+			}
+		case GlobalArgMem:
+			if r.isNull() && !a.NonNull {
+				continue
+			}
+			if err := v.helperMem(regno, r, uint64(a.Size), true, true, false, argN, &meta); err != nil {
+				return -1, err
+			}
+		}
+	}
+	for _, w := range meta.writes {
+		v.helperWrote(w)
+	}
+	regs := v.regs()
+	for r := isa.R1; r <= isa.R5; r++ {
+		regs[r] = notInit(insn)
+	}
+	regs[0] = unknownReg(insn)
+	v.globalQueue = append(v.globalQueue, k)
+	v.prog.subprogs[k].called = true
+	return insn + 1, nil
 }
 
 // pushCallback queues the exploration of a callback from the helper call

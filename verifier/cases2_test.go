@@ -630,3 +630,89 @@ func TestStrict(t *testing.T) {
 			exit`},
 	})
 }
+
+func TestGlobalFunctions(t *testing.T) {
+	global := func(args ...GlobalArg) func(p *Program) {
+		return func(p *Program) {
+			// The function starts after the main program's exit.
+			for i, ins := range p.Instructions {
+				if ins.IsLocalCall() {
+					p.GlobalFunctions = []GlobalFunction{{Start: p.prog(i), Name: "g", Args: args}}
+					return
+				}
+			}
+		}
+	}
+	mem4 := GlobalArg{Kind: GlobalArgMem, Size: 4}
+	call := `
+		stw [%r10-4], 7
+		mov %r1, %r10
+		add %r1, -4
+		call local g
+		exit
+	g:
+	`
+	runCases(t, []vcase{
+		{name: "pointer may be null", setup: global(mem4), kernelDiffers: "needs BTF for the global function", asm: call + `
+			ldxw %r0, [%r1]
+			exit`, want: "may be NULL", kmsg: "R1 invalid mem access 'mem_or_null'"},
+		{name: "pointer checked", setup: global(mem4), kernelDiffers: "needs BTF for the global function", asm: call + `
+			mov %r0, 0
+			jeq %r1, 0, +1
+			ldxw %r0, [%r1]
+			exit`},
+		{name: "past the pointed memory", setup: global(mem4), kernelDiffers: "needs BTF for the global function", asm: call + `
+			mov %r0, 0
+			jeq %r1, 0, +1
+			ldxw %r0, [%r1+4]
+			exit`, want: "outside the 4 bytes", kmsg: "invalid access to memory, mem_size=4 off=4 size=4"},
+		{name: "caller memory too small", setup: global(GlobalArg{Kind: GlobalArgMem, Size: 16}), kernelDiffers: "needs BTF for the global function", asm: `
+			mov %r1, %r10
+			add %r1, -4
+			call local g
+			exit
+		g:
+			mov %r0, 0
+			exit`, want: "outside the stack frame", kmsg: "invalid write to stack R1 off=-4 size=16"},
+		{name: "scalar argument", setup: global(GlobalArg{Kind: GlobalArgScalar}), kernelDiffers: "needs BTF for the global function", asm: `
+			mov %r1, %r10
+			call local g
+			exit
+		g:
+			mov %r0, %r1
+			exit`, want: "is a number in the function's prototype", kmsg: "R1 is not a scalar"},
+		{name: "returns a pointer", setup: global(GlobalArg{Kind: GlobalArgCtx}), kernelDiffers: "needs BTF for the global function", asm: `
+			call local g
+			mov %r0, 0
+			exit
+		g:
+			mov %r0, %r1
+			exit`, want: "must return a number", kmsg: "At subprogram exit the register R0 is not a scalar value (ctx)"},
+		{name: "result is unknown", setup: global(GlobalArg{Kind: GlobalArgScalar}), kernelDiffers: "needs BTF for the global function", asm: `
+			mov %r1, 1
+			call local g
+			jeq %r0, 1, +1
+			ldxdw %r0, [%r9]
+			exit
+		g:
+			mov %r0, 1
+			exit`, want: "r9 is read before", kmsg: "R9 !read_ok"},
+	})
+}
+
+// prog is the instruction index a local call at i goes to.
+func (p *Program) prog(i int) int {
+	slot := 0
+	for j := 0; j < i; j++ {
+		slot += p.Instructions[j].Slots()
+	}
+	t, _ := p.Instructions[i].JumpTarget(slot)
+	s := 0
+	for j, ins := range p.Instructions {
+		if s == t {
+			return j
+		}
+		s += ins.Slots()
+	}
+	return -1
+}

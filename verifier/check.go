@@ -564,10 +564,13 @@ func (v *verifier) checkExit(insn int) (int, *vErr) {
 	if err != nil {
 		return -1, err
 	}
+	if k := f.subprog; k != 0 && r0.typ != regScalar {
+		return -1, v.errf(0, fmt.Sprintf("At subprogram exit the register R0 is not a scalar value (%s)", v.kernelType(r0)),
+			"the global function %s must return a number, and it returns %s", v.globals[k].Name, v.typeWords(r0))
+	}
 	if v.strict && r0.isPtr() {
 		return -1, v.errf(0, "R0 leaks addr as return value", "unprivileged programs may not return a pointer (%s)", v.typeWords(r0))
 	}
-	_ = f
 	return -1, nil
 }
 

@@ -105,6 +105,7 @@ func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Prog
 			return nil, fmt.Errorf("instruction %d loads map %q with source kind %d", i, name, out.Src)
 		}
 	}
+	p.GlobalFunctions = globalFunctions(ps)
 	p.Source = func(i int) string {
 		if i < 0 || i >= len(lines) {
 			return ""
@@ -112,6 +113,74 @@ func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Prog
 		return lines[i]
 	}
 	return p, nil
+}
+
+// ctxTypes are the C types of the contexts, by program type.
+var ctxTypes = map[ebpf.ProgramType][]string{
+	ebpf.XDP:           {"xdp_md"},
+	ebpf.SchedCLS:      {"__sk_buff"},
+	ebpf.SchedACT:      {"__sk_buff"},
+	ebpf.SocketFilter:  {"__sk_buff"},
+	ebpf.Kprobe:        {"pt_regs", "user_pt_regs"},
+	ebpf.TracePoint:    {},
+	ebpf.RawTracepoint: {"bpf_raw_tracepoint_args"},
+	ebpf.PerfEvent:     {"bpf_perf_event_data"},
+}
+
+// globalFunctions lists the functions of global linkage in a program's
+// BTF (but the program itself), with their arguments' kinds. A function
+// with an argument the verifier does not model is left out (verified as a
+// static function).
+func globalFunctions(ps *ebpf.ProgramSpec) []GlobalFunction {
+	var out []GlobalFunction
+	for i := 1; i < len(ps.Instructions); i++ {
+		fn := btf.FuncMetadata(&ps.Instructions[i])
+		if fn == nil || fn.Linkage != btf.GlobalFunc {
+			continue
+		}
+		proto, ok := fn.Type.(*btf.FuncProto)
+		if !ok || len(proto.Params) > 5 {
+			continue
+		}
+		g := GlobalFunction{Start: i, Name: fn.Name}
+		for _, prm := range proto.Params {
+			a, ok := globalArg(ps.Type, prm.Type)
+			if !ok {
+				g.Args = nil
+				break
+			}
+			g.Args = append(g.Args, a)
+		}
+		if len(g.Args) == len(proto.Params) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func globalArg(pt ebpf.ProgramType, t btf.Type) (GlobalArg, bool) {
+	switch u := btf.UnderlyingType(t).(type) {
+	case *btf.Int, *btf.Enum:
+		return GlobalArg{Kind: GlobalArgScalar}, true
+	case *btf.Pointer:
+		target := btf.UnderlyingType(u.Target)
+		if s, ok := target.(*btf.Struct); ok {
+			for _, n := range ctxTypes[pt] {
+				if s.Name == n {
+					return GlobalArg{Kind: GlobalArgCtx}, true
+				}
+			}
+		}
+		switch target.(type) {
+		case *btf.Int, *btf.Enum, *btf.Struct, *btf.Union, *btf.Array:
+			n, err := btf.Sizeof(target)
+			if err != nil || n <= 0 {
+				return GlobalArg{}, false
+			}
+			return GlobalArg{Kind: GlobalArgMem, Size: uint32(n)}, true
+		}
+	}
+	return GlobalArg{}, false
 }
 
 func lineString(src fmt.Stringer) string {

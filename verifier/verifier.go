@@ -81,6 +81,9 @@ type Program struct {
 	// waggle implements, by ID. A helper with a nil Args slice has an
 	// unknown prototype: see HelperProto.
 	Helpers map[int32]HelperProto
+	// GlobalFunctions are the functions verified on their own (see
+	// GlobalFunction); ProgramFromSpec fills it from the object's BTF.
+	GlobalFunctions []GlobalFunction
 }
 
 // Stats are the figures of a verification, as the kernel's log reports
@@ -158,3 +161,38 @@ type ArgKind uint8
 
 // RetKind is the kind of a helper's result.
 type RetKind uint8
+
+// GlobalFunction is a function that the kernel verifies on its own, as it
+// does for the functions of global linkage in a program's BTF: once, with
+// arguments of the kinds its prototype gives rather than with each
+// caller's; a call only checks that the arguments fit the prototype, and
+// gives an unknown number. Functions that Program.GlobalFunctions does not
+// list are verified with each caller's arguments, as static functions.
+type GlobalFunction struct {
+	// Start is the index of the function's first instruction.
+	Start int
+	Name  string
+	// Args are the kinds of r1, r2, ... (at most five).
+	Args []GlobalArg
+}
+
+// GlobalArg is the kind of an argument of a global function.
+type GlobalArg struct {
+	Kind GlobalArgKind
+	// Size is the size of the memory a GlobalArgMem argument points to.
+	Size uint32
+	// NonNull is set when the pointer cannot be NULL (__arg_nonnull).
+	NonNull bool
+}
+
+// GlobalArgKind is the kind of a global function's argument.
+type GlobalArgKind uint8
+
+const (
+	// GlobalArgScalar is a number.
+	GlobalArgScalar GlobalArgKind = iota + 1
+	// GlobalArgCtx is the program's context.
+	GlobalArgCtx
+	// GlobalArgMem points to Size bytes of memory, or is NULL.
+	GlobalArgMem
+)

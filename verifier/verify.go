@@ -21,6 +21,10 @@ type verifier struct {
 	// template marks the inner maps: what a lookup in them gives depends
 	// on the map the outer map holds at run time.
 	template map[int32]bool
+	// globals are the global functions by subprogram; globalQueue those
+	// called and not yet verified.
+	globals     map[int]*GlobalFunction
+	globalQueue []int
 	ctx      *kernel.CtxDesc
 	strict   bool
 	raw      bool // kernel.RawMemory: r1 is a packet of r2 bytes
@@ -161,8 +165,31 @@ func (v *verifier) run() (err *vErr) {
 		return e
 	}
 	v.explored = make([][]*visited, len(v.prog.insns))
-	if e := v.explore(); e != nil {
+	v.globals = map[int]*GlobalFunction{}
+	for i := range v.p.GlobalFunctions {
+		gf := &v.p.GlobalFunctions[i]
+		if gf.Start <= 0 || gf.Start >= len(v.prog.insns) || len(gf.Args) > 5 {
+			continue
+		}
+		if k := v.prog.subOf[gf.Start]; v.prog.subprogs[k].start == gf.Start {
+			v.globals[k] = gf
+		}
+	}
+	if e := v.explore(v.initialState(), 0); e != nil {
 		return e
+	}
+	// The global functions the program calls, each on its own.
+	done := map[int]bool{}
+	for len(v.globalQueue) > 0 {
+		k := v.globalQueue[0]
+		v.globalQueue = v.globalQueue[1:]
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		if e := v.explore(v.globalState(k), v.prog.subprogs[k].start); e != nil {
+			return e
+		}
 	}
 	return v.checkStackDepth()
 }
@@ -244,10 +271,43 @@ func (v *verifier) newID() uint32 {
 	return v.idGen
 }
 
-// explore follows every path of the program.
-func (v *verifier) explore() *vErr {
-	v.cur = v.initialState()
-	insn, prev := 0, -1
+// globalState is the state at the entry of a global function, with the
+// arguments of its prototype.
+func (v *verifier) globalState(k int) *state {
+	gf := v.globals[k]
+	st := &state{first: v.prog.subprogs[k].start}
+	f := &frame{callsite: -1, subprog: k}
+	for i := range f.regs {
+		f.regs[i] = notInit(-1)
+	}
+	for i, a := range gf.Args {
+		var r reg
+		switch a.Kind {
+		case GlobalArgScalar:
+			r = unknownReg(-1)
+		case GlobalArgCtx:
+			r = ptrReg(regCtx, -1)
+		case GlobalArgMem:
+			r = ptrReg(regMem, -1)
+			r.size = int32(a.Size)
+			if !a.NonNull {
+				r.flags = flagMaybeNull
+				r.id = v.newID()
+			}
+		}
+		f.regs[i+1] = r
+	}
+	f.regs[10] = ptrReg(regStack, -1)
+	st.frames = []*frame{f}
+	st.addPath(fmt.Sprintf("global function %s (instruction %d) verified on its own, with the arguments of its prototype", gf.Name, gf.Start))
+	return st
+}
+
+// explore follows every path from insn in state st.
+func (v *verifier) explore(st *state, insn int) *vErr {
+	v.cur = st
+	v.pending = v.pending[:0]
+	prev := -1
 	for {
 		v.processed++
 		if v.processed > v.maxInsns {
