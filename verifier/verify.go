@@ -25,10 +25,10 @@ type verifier struct {
 	// called and not yet verified.
 	globals     map[int]*GlobalFunction
 	globalQueue []int
-	ctx      *kernel.CtxDesc
-	strict   bool
-	raw      bool // kernel.RawMemory: r1 is a packet of r2 bytes
-	lenID    uint32
+	ctx         *kernel.CtxDesc
+	strict      bool
+	raw         bool // kernel.RawMemory: r1 is a packet of r2 bytes
+	lenID       uint32
 
 	idGen    uint32
 	cur      *state
