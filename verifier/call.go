@@ -63,6 +63,10 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 				"%s programs may not call %s (helper %d)%s", progTypeName(v.p.Type), pr.name, id, allowedTypesNote(id))
 		}
 	}
+	if v.strict && !userHelper && privileged[id] {
+		return -1, v.errf(-1, fmt.Sprintf("program of this type cannot use helper %s#%d", pr.name, id),
+			"%s needs CAP_BPF or CAP_PERFMON: unprivileged programs may not call it", pr.name)
+	}
 	st := v.cur
 	if st.lock.held && id != fnSpinUnlock {
 		return -1, v.errf(-1, "function calls are not allowed while holding a lock",
@@ -778,6 +782,14 @@ func (v *verifier) returnFromFunc(insn int) (int, *vErr) {
 	}
 	st.addPath(fmt.Sprintf("insn %d: return to instruction %d", insn, callee.callsite+1))
 	return callee.callsite + 1, nil
+}
+
+// privileged are the helpers the kernel gives only to programs loaded with
+// CAP_BPF or CAP_PERFMON (bpf_base_func_proto).
+var privileged = map[int32]bool{
+	fnSpinLock: true, fnSpinUnlock: true, 118: true, // jiffies64
+	6: true, fnSnprintf: true, 4: true, 45: true, 112: true, 113: true, 114: true, 115: true, // printing, probe_read
+	160: true, // ktime_get_coarse_ns
 }
 
 // Helper IDs used by name.

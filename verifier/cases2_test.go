@@ -716,3 +716,78 @@ func (p *Program) prog(i int) int {
 	}
 	return -1
 }
+
+func TestStrictMore(t *testing.T) {
+	runCases(t, []vcase{
+		{name: "no bpf-to-bpf calls", typ: "socket", strict: true, asm: `
+			call local f
+			exit
+		f:
+			mov %r0, 0
+			exit`, want: "may not call other functions", kmsg: "allowed for CAP_BPF"},
+		{name: "no printk", typ: "socket", strict: true, asm: `
+			stdw [%r10-8], 0
+			mov %r1, %r10
+			add %r1, -8
+			mov %r2, 8
+			call 6
+			mov %r0, 0
+			exit`, want: "needs CAP_BPF or CAP_PERFMON", kmsg: "cannot use helper bpf_trace_printk#6"},
+		{name: "prandom allowed", typ: "socket", strict: true, asm: `
+			call 7
+			exit`},
+		{name: "uninit stack to helper", typ: "socket", strict: true, maps: []string{"hash:4:8:4"}, asm: `
+			stw [%r10-4], 0
+			mov %r2, %r10
+			add %r2, -4
+			mov %r3, %r10
+			add %r3, -16
+			lddw %r1, map_fd 0
+			mov %r4, 0
+			call 2
+			mov %r0, 0
+			exit`, want: "never written", kmsg: "invalid indirect read from stack R3 off -16+0 size 8"},
+	})
+}
+
+func TestUserHelpers(t *testing.T) {
+	unknown := func(p *Program) { p.Helpers = map[int32]HelperProto{1000: {Name: "my_helper"}} }
+	typed := func(p *Program) {
+		p.Helpers = map[int32]HelperProto{1000: {Name: "my_sum", Args: []ArgKind{ArgMem, ArgSize}, Ret: RetInteger}}
+	}
+	init5 := "mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\n"
+	runCases(t, []vcase{
+		{name: "unknown prototype", setup: unknown, kernelDiffers: "a helper of waggle's user", asm: init5 + `
+			call 1000
+			exit`},
+		{name: "unknown prototype needs initialised arguments", setup: unknown, kernelDiffers: "a helper of waggle's user", asm: `
+			mov %r1, 1
+			call 1000
+			exit`, want: "r2 is read before", kmsg: "R2 !read_ok"},
+		{name: "unknown prototype may write the stack", setup: unknown, kernelDiffers: "a helper of waggle's user", asm: init5 + `
+			stxdw [%r10-8], %r10
+			mov %r1, %r10
+			add %r1, -16
+			call 1000
+			ldxdw %r1, [%r10-8]
+			ldxdw %r0, [%r1-8]
+			exit`, want: "not a pointer", kmsg: "R1 invalid mem access 'scalar'"},
+		{name: "not registered", kernelDiffers: "a helper of waggle's user", asm: init5 + `
+			call 1000
+			exit`, want: "neither a kernel helper"},
+		{name: "typed prototype", setup: typed, kernelDiffers: "a helper of waggle's user", asm: `
+			stdw [%r10-8], 0
+			mov %r1, %r10
+			add %r1, -8
+			mov %r2, 8
+			call 1000
+			exit`},
+		{name: "typed prototype checks size", setup: typed, kernelDiffers: "a helper of waggle's user", asm: `
+			stdw [%r10-8], 0
+			mov %r1, %r10
+			add %r1, -8
+			mov %r2, 16
+			call 1000
+			exit`, want: "outside the stack frame"},
+	})
+}

@@ -144,6 +144,14 @@ func (v *verifier) analyze() *vErr {
 	if err := v.findSubprogs(); err != nil {
 		return err
 	}
+	if v.opts.Strict && len(v.prog.subprogs) > 1 {
+		for i, ins := range p.insns {
+			if ins.IsLocalCall() || ins.IsLdDW() && uint8(ins.Src) == isa.PseudoFunc {
+				return &vErr{idx: i, reg: -1, reason: "unprivileged programs may not call other functions of the program (bpf-to-bpf calls and callbacks need CAP_BPF)",
+					kernel: "loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN"}
+			}
+		}
+	}
 	if err := v.checkCFG(); err != nil {
 		return err
 	}
