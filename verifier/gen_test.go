@@ -97,7 +97,7 @@ func genProgram(data []byte, seed uint64) (*Program, string) {
 	for i := 0; i < steps; i++ {
 		r := g.pick(regs...)
 		s := g.pick(regs...)
-		switch g.n(16) {
+		switch g.n(19) {
 		case 0:
 			emit("mov %s, %s", r, g.pick(imms...))
 		case 1:
@@ -191,6 +191,30 @@ func genProgram(data []byte, seed uint64) (*Program, string) {
 			refresh(1)
 			emit("ldxdw %s, [%%r10-8]", r)
 			callbacks = append(callbacks, fmt.Sprintf("%s:\nldxdw %%r3, [%%r2]\nadd %%r3, %%r1\nstxdw [%%r2], %%r3\nmov %%r0, %s\nexit", cb, g.pick("0", "1", "0")))
+		case 16, 17, 18:
+			// A diamond: r3 is one of two constants (or the
+			// value spilled), used later as an offset after other
+			// branches, so that pruning must keep it precise.
+			l1, l2, l3 := newLabel(), newLabel(), newLabel()
+			c1, c2 := g.n(14), g.n(18)
+			emit("call 7\nj%s %%r0, %s, %s\nmov %%r3, %d\nja %s\n%s:\nmov %%r3, %d\n%s:", g.pick("gt", "eq", "set"), g.pick(imms...), l1, c1, l2, l1, c2, l2)
+			if g.n(2) == 0 {
+				emit("stxdw [%%r10-24], %%r3\ncall 7\nldxdw %%r3, [%%r10-24]")
+			}
+			if g.n(2) == 0 {
+				emit("mov %%r4, %%r3\nadd %%r4, 1")
+			}
+			if g.n(3) == 0 {
+				emit("jgt %%r3, %d, %s", g.n(20), l3)
+			}
+			emit("call 7\njeq %%r0, 5, +1\nmov %%r5, 1")
+			emit("stw [%%r10-4], 0\nmov %%r2, %%r10\nadd %%r2, -4\nlddw %%r1, map_fd 0\ncall 1\njeq %%r0, 0, %s", l3)
+			if g.n(2) == 0 {
+				emit("mov %%r3, %%r4\nadd %%r3, -1")
+			}
+			emit("add %%r0, %%r3\nldx%s %%r1, [%%r0]", g.pick("b", "w", "dw"))
+			emit("%s:", l3)
+			refresh(0)
 		case 15:
 			emit("lddw %%r1, map_value 3, 0\nldxdw %s, [%%r1]\nmov %%r2, %%r10\nadd %%r2, -32\nadd %%r2, %s\nstb [%%r2], 0", r, r)
 		}
