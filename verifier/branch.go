@@ -470,6 +470,10 @@ func refine(a, b *scalar, op uint8, jmp32 bool) bool {
 		}
 		if y.isConstW(jmp32) {
 			val := y.t.v
+			// The kernel forgets the ranges before narrowing the
+			// known bits.
+			x.unbound64()
+			x.unbound32()
 			if jmp32 {
 				val = uint64(uint32(val))
 				t := x.t.subreg().and(tnumConst(^val & lo32))

@@ -171,6 +171,10 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 	default:
 		r0 = unknownReg(insn)
 		switch id {
+		case fnGetSmpID:
+			if v.opts.CPUs > 0 {
+				r0.s = rangeScalar(0, uint64(v.opts.CPUs-1))
+			}
 		case int32(probeReadStr), int32(probeReadUserStr), int32(probeReadKernelStr):
 			r0.s = signedRangeScalar(-4095, int64(min(meta.sizeMax, math.MaxInt32)))
 		}

@@ -97,7 +97,7 @@ func genProgram(data []byte, seed uint64) (*Program, string) {
 	for i := 0; i < steps; i++ {
 		r := g.pick(regs...)
 		s := g.pick(regs...)
-		switch g.n(19) {
+		switch g.n(22) {
 		case 0:
 			emit("mov %s, %s", r, g.pick(imms...))
 		case 1:
@@ -191,6 +191,29 @@ func genProgram(data []byte, seed uint64) (*Program, string) {
 			refresh(1)
 			emit("ldxdw %s, [%%r10-8]", r)
 			callbacks = append(callbacks, fmt.Sprintf("%s:\nldxdw %%r3, [%%r2]\nadd %%r3, %%r1\nstxdw [%%r2], %%r3\nmov %%r0, %s\nexit", cb, g.pick("0", "1", "0")))
+		case 19, 20, 21:
+			// Arithmetic then a comparison, then the value as an
+			// offset: the bounds must be exactly as tight as the
+			// kernel's.
+			l := newLabel()
+			emit("call 7\nmov %%r3, %%r0\n%s %%r3, %s", g.pick("and", "and32", "mod", "rsh", "and"), g.pick("0xff", "0x3f", "7", "0xffff", "-1", "31"))
+			for k := g.n(4); k > 0; k-- {
+				switch g.n(7) {
+				case 0:
+					emit("movsx%s64 %%r3, %%r3", g.pick("8", "16", "32"))
+				case 1:
+					emit("%s %%r3", g.pick("be16", "le16", "be32", "bswap16", "neg", "neg32"))
+				default:
+					emit("%s%s %%r3, %s", g.pick("add", "sub", "mul", "lsh", "rsh", "arsh", "or", "xor", "and"), g.pick("", "32"), g.pick("1", "3", "8", "-1", "-8", "16", "0xff", "2"))
+				}
+			}
+			for k := 1 + g.n(2); k > 0; k-- {
+				emit("j%s%s %%r3, %s, %s", g.pick("gt", "ge", "lt", "le", "sgt", "sge", "slt", "sle", "eq", "ne", "set"), g.pick("", "32"), g.pick("0", "1", "7", "15", "16", "-1", "-16", "255", "0xffff"), l)
+			}
+			emit("stxdw [%%r10-40], %%r3\nstw [%%r10-4], 0\nmov %%r2, %%r10\nadd %%r2, -4\nlddw %%r1, map_fd 0\ncall 1\njeq %%r0, 0, %s", l)
+			emit("ldxdw %%r3, [%%r10-40]\nadd %%r0, %%r3\nldxb %%r1, [%%r0]")
+			emit("%s:", l)
+			refresh(0)
 		case 16, 17, 18:
 			// A diamond: r3 is one of two constants (or the
 			// value spilled), used later as an offset after other

@@ -80,9 +80,6 @@ type proto struct {
 	// callback: the arguments of the callback (the kernel's
 	// set_*_callback_state).
 	callback int
-	// retRange bounds a helper's integer result, when the kernel knows it.
-	retMin, retMax int64
-	hasRetRange    bool
 }
 
 // Callback shapes.
@@ -163,13 +160,6 @@ var kernelProtos = map[int32]*proto{
 	fnSnprintf: {name: "bpf_snprintf", args: []ArgKind{ArgWritableMemOrNull, ArgSizeOrZero, ArgConstString, ArgMemOrNull, ArgSizeOrZero}, ret: RetInteger},
 	fnLoop:     {name: "bpf_loop", args: []ArgKind{ArgAnything, ArgFunc, ArgStackOrNull, ArgAnything}, ret: RetInteger, callback: cbLoop},
 	fnStrncmp:  {name: "bpf_strncmp", args: []ArgKind{ArgMem, ArgSize, ArgConstString}, ret: RetInteger},
-}
-
-func init() {
-	// Results the kernel bounds (do_refine_retval_range).
-	kernelProtos[fnGetSmpID].hasRetRange = true
-	kernelProtos[fnGetSmpID].retMin, kernelProtos[fnGetSmpID].retMax = 0, 8191 // nr_cpu_ids - 1 at most
-	kernelProtos[fnGetSmpID].hasRetRange = false
 }
 
 // protoFor returns the prototype of helper id: a kernel helper, or one of

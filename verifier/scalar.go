@@ -252,35 +252,36 @@ func (s scalar) trunc(size int) scalar {
 	return r
 }
 
-// sext sign-extends the low size bytes (1, 2 or 4) to 64 bits.
+// sext sign-extends the low size bytes (1, 2 or 4) to 64 bits, as the
+// kernel's coerce_reg_to_size_sx: exactly when the signed range keeps its
+// upper bits and does not cross zero once extended, else the whole range
+// of the narrow type.
 func (s scalar) sext(size int) scalar {
 	if size >= 8 {
 		return s
 	}
 	n := uint(8 * size)
-	half := int64(1) << (n - 1)
-	r := unknownScalar()
-	r.t = s.t.sext(size)
-	r.smin, r.smax = -half, half-1
-	switch {
-	case s.smin >= -half && s.smax < half:
-		// The value is its own sign extension.
-		r.smin, r.smax = s.smin, s.smax
-	case size == 4:
-		r.smin, r.smax = int64(s.s32min), int64(s.s32max)
-	default:
-		// The low n bits of the unsigned range, when they do not wrap.
-		lo, hi := s.umin, s.umax
-		if s.u32min>>n == s.u32max>>n {
-			lo, hi = uint64(s.u32min), uint64(s.u32max)
-		}
-		if lo>>n == hi>>n {
-			l, h := signExtend(lo, n), signExtend(hi, n)
-			if l <= h {
-				r.smin, r.smax = l, h
-			}
+	if s.isConst() {
+		return constScalar(uint64(signExtend(s.t.v, n)))
+	}
+	if uint64(s.smax)>>n == uint64(s.smin)>>n {
+		a, b := signExtend(uint64(s.smax), n), signExtend(uint64(s.smin), n)
+		hi, lo := max(a, b), min(a, b)
+		if (hi >= 0) == (lo >= 0) {
+			r := unknownScalar()
+			r.smin, r.smax = lo, hi
+			r.s32min, r.s32max = int32(lo), int32(hi)
+			r.umin, r.umax = uint64(lo), uint64(hi)
+			r.u32min, r.u32max = uint32(lo), uint32(hi)
+			r.t = tnumRange(uint64(lo), uint64(hi))
+			r.sync()
+			return r
 		}
 	}
+	half := int64(1) << (n - 1)
+	r := unknownScalar()
+	r.smin, r.smax = -half, half-1
+	r.s32min, r.s32max = int32(-half), int32(half-1)
 	r.sync()
 	return r
 }
@@ -292,9 +293,30 @@ func signExtend(v uint64, n uint) int64 {
 }
 
 // sext32 sign-extends the low size bytes (1 or 2) to 32 bits and clears
-// the upper half: movsx in the 32-bit ALU.
+// the upper half: movsx in the 32-bit ALU, as the kernel's
+// coerce_subreg_to_size_sx.
 func (s scalar) sext32(size int) scalar {
-	return s.sext(size).zext32()
+	n := uint(8 * size)
+	if s.isConst32() {
+		return constScalar(uint64(uint32(signExtend(s.t.v, n))))
+	}
+	if uint32(s.s32max)>>n == uint32(s.s32min)>>n {
+		a, b := int32(signExtend(uint64(uint32(s.s32max)), n)), int32(signExtend(uint64(uint32(s.s32min)), n))
+		hi, lo := max(a, b), min(a, b)
+		if (hi >= 0) == (lo >= 0) {
+			r := unknownScalar()
+			r.s32min, r.s32max = lo, hi
+			r.u32min, r.u32max = uint32(lo), uint32(hi)
+			r.t = tnumRange(uint64(uint32(lo)), uint64(uint32(hi))).subreg()
+			r.sync()
+			return r.zext32()
+		}
+	}
+	half := int32(1) << (n - 1)
+	r := unknownScalar()
+	r.s32min, r.s32max = -half, half-1
+	r.sync()
+	return r.zext32()
 }
 
 // The ALU operations on scalars. Each computes the 64-bit result and,
@@ -373,10 +395,10 @@ func addScalar(a, b scalar) scalar {
 	} else {
 		r.umin, r.umax = 0, math.MaxUint64
 	}
-	// Signed: the same with overflow in either direction.
+	// Signed: any overflow loses the bounds, as in the kernel.
 	slo, o1 := addS64(a.smin, b.smin)
 	shi, o2 := addS64(a.smax, b.smax)
-	if o1 == o2 {
+	if o1 == 0 && o2 == 0 {
 		r.smin, r.smax = slo, shi
 	} else {
 		r.smin, r.smax = math.MinInt64, math.MaxInt64
@@ -397,7 +419,7 @@ func subScalar(a, b scalar) scalar {
 	}
 	slo, o1 := subS64(a.smin, b.smax)
 	shi, o2 := subS64(a.smax, b.smin)
-	if o1 == o2 {
+	if o1 == 0 && o2 == 0 {
 		r.smin, r.smax = slo, shi
 	} else {
 		r.smin, r.smax = math.MinInt64, math.MaxInt64
@@ -408,11 +430,11 @@ func subScalar(a, b scalar) scalar {
 }
 
 // setRange32 sets the 32-bit bounds from the exact results of a 32-bit
-// operation on the ends of the operands' ranges, computed in 64 bits:
-// kept when both ends wrap alike (lie in the same window of 2^32 values),
-// unbounded otherwise.
+// operation on the ends of the operands' ranges, computed in 64 bits: the
+// signed bounds are kept when neither end overflows, the unsigned ones
+// when both ends wrap alike (as the kernel's scalar32_min_max_add/sub).
 func (r *scalar) setRange32(slo, shi, ulo, uhi int64) {
-	if (slo+1<<31)>>32 == (shi+1<<31)>>32 {
+	if slo >= math.MinInt32 && shi <= math.MaxInt32 {
 		r.s32min, r.s32max = int32(slo), int32(shi)
 	} else {
 		r.s32min, r.s32max = math.MinInt32, math.MaxInt32
@@ -564,7 +586,8 @@ func xorScalar(a, b scalar) scalar {
 	return r
 }
 
-// shiftScalar shifts by a constant k below 64.
+// shiftScalar shifts by a constant k below 64, as the kernel's
+// scalar_min_max_lsh/rsh/arsh.
 func shiftScalar(op uint8, a scalar, k uint8) scalar {
 	r := scalar{}
 	r.unbound64()
@@ -572,22 +595,22 @@ func shiftScalar(op uint8, a scalar, k uint8) scalar {
 	switch op {
 	case aluLsh:
 		r.t = a.t.lsh(k)
-		if k == 0 || a.umax>>(64-k) == 0 {
+		// Signed bounds survive only the common <<32 of a nonnegative
+		// 32-bit value.
+		if k == 32 && a.s32max >= 0 {
+			r.smax = int64(a.s32max) << 32
+		}
+		if k == 32 && a.s32min >= 0 {
+			r.smin = int64(a.s32min) << 32
+		}
+		if a.umax <= uint64(1)<<(63-k) {
 			r.umin, r.umax = a.umin<<k, a.umax<<k
 		}
-		if a.smin<<k>>k == a.smin && a.smax<<k>>k == a.smax {
-			r.smin, r.smax = a.smin<<k, a.smax<<k
-		}
-		if k < 32 {
-			r32 := shiftScalar32(op, a, k)
-			r.s32min, r.s32max, r.u32min, r.u32max = r32.s32min, r32.s32max, r32.u32min, r32.u32max
-		}
+		r32 := shiftScalar32(op, a, k)
+		r.s32min, r.s32max, r.u32min, r.u32max = r32.s32min, r32.s32max, r32.u32min, r32.u32max
 	case aluRsh:
 		r.t = a.t.rsh(k)
 		r.umin, r.umax = a.umin>>k, a.umax>>k
-		if a.smin >= 0 {
-			r.smin, r.smax = a.smin>>k, a.smax>>k
-		}
 	case aluArsh:
 		r.t = a.t.arsh(k)
 		r.smin, r.smax = a.smin>>k, a.smax>>k
@@ -595,8 +618,9 @@ func shiftScalar(op uint8, a scalar, k uint8) scalar {
 	return r
 }
 
-// shiftScalar32 shifts the low half by a constant k below 32; the result
-// is in the 32-bit fields and the low half of the tnum.
+// shiftScalar32 shifts the low half by a constant k, as the kernel's
+// scalar32_min_max_lsh/rsh/arsh; the result is in the 32-bit fields and
+// the low half of the tnum.
 func shiftScalar32(op uint8, a scalar, k uint8) scalar {
 	r := scalar{}
 	r.unbound64()
@@ -605,19 +629,12 @@ func shiftScalar32(op uint8, a scalar, k uint8) scalar {
 	switch op {
 	case aluLsh:
 		r.t = sub.lsh(k).cast(4)
-		if uint64(a.u32max)<<k <= math.MaxUint32 {
+		if k <= 31 && uint64(a.u32max) <= uint64(1)<<(31-k) {
 			r.u32min, r.u32max = a.u32min<<k, a.u32max<<k
-		}
-		lo, hi := int64(a.s32min)<<k, int64(a.s32max)<<k
-		if lo >= math.MinInt32 && hi <= math.MaxInt32 {
-			r.s32min, r.s32max = int32(lo), int32(hi)
 		}
 	case aluRsh:
 		r.t = sub.rsh(k)
 		r.u32min, r.u32max = a.u32min>>k, a.u32max>>k
-		if a.s32min >= 0 {
-			r.s32min, r.s32max = a.s32min>>k, a.s32max>>k
-		}
 	case aluArsh:
 		r.t = sub.arsh32(k)
 		r.s32min, r.s32max = a.s32min>>k, a.s32max>>k
@@ -633,15 +650,13 @@ func negScalar(a scalar, alu32 bool) scalar {
 // endScalar is the byte swap or conversion of a: swap reverses the low
 // size bytes, else they are only kept (zero-extended).
 func endScalar(a scalar, size int, swap bool) scalar {
-	if size == 8 && !swap {
-		return a
+	if !swap {
+		// A conversion to little endian on a little-endian host keeps
+		// the low bytes, with their bounds.
+		return a.trunc(size)
 	}
 	r := unknownScalar()
-	if swap {
-		r.t = a.t.bswap(size)
-	} else {
-		r.t = a.t.cast(size)
-	}
+	r.t = a.t.bswap(size)
 	r.sync()
 	return r
 }

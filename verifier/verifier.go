@@ -29,6 +29,11 @@ type Options struct {
 	// before it gives up with an error saying so; 0 means
 	// DefaultMaxInstructions.
 	MaxInstructions int
+	// CPUs is the number of CPU slots the program runs on (waggle's
+	// CollectionOptions.CPUs): bpf_get_smp_processor_id returns less than
+	// it, which the kernel knows as nr_cpu_ids. 0 means not known: the
+	// result is any number.
+	CPUs int
 	// Log receives the verifier's log when LogLevel is above 0.
 	Log io.Writer
 	// LogLevel is 1 for the verdict and statistics, 2 for the state of
