@@ -130,6 +130,18 @@ func (s *scalar) deduce() {
 		s.u32min = max(s.u32min, uint32(s.s32min))
 		s.u32max = min(s.u32max, uint32(s.s32max))
 	}
+	// A signed range across zero is two unsigned ranges, [0, max] and
+	// [min, 0xffffffff]: the unsigned bounds may exclude one of them.
+	if s.s32min < 0 && s.s32max >= 0 {
+		switch {
+		case s.u32max < uint32(s.s32min):
+			s.u32max = min(s.u32max, uint32(s.s32max))
+			s.s32min = max(s.s32min, int32(min(s.u32min, uint32(math.MaxInt32))))
+		case s.u32min > uint32(s.s32max):
+			s.u32min = max(s.u32min, uint32(s.s32min))
+			s.s32max = min(s.s32max, int32(max(s.u32max, uint32(1)<<31)))
+		}
+	}
 	// The low 32 bits from the 64-bit bounds: when the upper halves of
 	// the bounds are equal, the low halves range between theirs.
 	s.deduce32from64(s.umin, s.umax)
@@ -144,6 +156,16 @@ func (s *scalar) deduce() {
 	if uint64(s.smin) <= uint64(s.smax) {
 		s.umin = max(s.umin, uint64(s.smin))
 		s.umax = min(s.umax, uint64(s.smax))
+	}
+	if s.smin < 0 && s.smax >= 0 {
+		switch {
+		case s.umax < uint64(s.smin):
+			s.umax = min(s.umax, uint64(s.smax))
+			s.smin = max(s.smin, int64(min(s.umin, uint64(math.MaxInt64))))
+		case s.umin > uint64(s.smax):
+			s.umin = max(s.umin, uint64(s.smin))
+			s.smax = min(s.smax, int64(max(s.umax, uint64(1)<<63)))
+		}
 	}
 	// The 64-bit bounds from the low 32 bits: a value above umin with the
 	// same upper half as umin has low bits of at least u32min.
