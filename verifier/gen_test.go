@@ -97,7 +97,7 @@ func genProgram(data []byte, seed uint64) (*Program, string) {
 	for i := 0; i < steps; i++ {
 		r := g.pick(regs...)
 		s := g.pick(regs...)
-		switch g.n(22) {
+		switch g.n(28) {
 		case 0:
 			emit("mov %s, %s", r, g.pick(imms...))
 		case 1:
@@ -191,6 +191,34 @@ func genProgram(data []byte, seed uint64) (*Program, string) {
 			refresh(1)
 			emit("ldxdw %s, [%%r10-8]", r)
 			callbacks = append(callbacks, fmt.Sprintf("%s:\nldxdw %%r3, [%%r2]\nadd %%r3, %%r1\nstxdw [%%r2], %%r3\nmov %%r0, %s\nexit", cb, g.pick("0", "1", "0")))
+		case 22:
+			// A static function with a stack pointer argument.
+			fn := fmt.Sprintf("fn%d", len(callbacks))
+			emit("mov %%r1, %s\nmov %%r2, %%r10\nadd %%r2, -16\nstdw [%%r10-16], 0\ncall local %s\nmov %s, %%r0", s, fn, r)
+			callbacks = append(callbacks, fmt.Sprintf("%s:\nldxdw %%r0, [%%r2]\nand %%r1, %s\nstxdw [%%r2], %%r1\nmov %%r0, %%r1\nexit", fn, g.pick("7", "-1", "0xff")))
+			refresh(1)
+		case 23:
+			if typ != ebpf.XDP {
+				continue
+			}
+			l := newLabel()
+			emit("ldxw %%r4, [%%r6+8]\nmov %%r5, %%r4\nadd %%r5, %d\njgt %%r5, %%r7, %s\nldxw %%r0, [%%r4+%d]\n%s:", 4*(1+g.n(2)), l, 4*g.n(3), l)
+		case 24:
+			emit("mov %%r4, %s\nand %%r4, %s\nstx%s [%%r10-48], %%r4\nldx%s %%r4, [%%r10-48]", r, g.pick("0xf", "0xff", "-1"), g.pick("w", "dw", "h"), g.pick("w", "dw", "h", "b"))
+			emit("mov %%r5, %%r10\nadd %%r5, -64\nand %%r4, 15\nadd %%r5, %%r4\nstb [%%r5], 1\nldx%s %s, [%%r5]", g.pick("b", "h"), s)
+		case 25:
+			l := newLabel()
+			emit("stw [%%r10-4], 0\nmov %%r2, %%r10\nadd %%r2, -4\nlddw %%r1, map_fd 1\ncall 1\njeq %%r0, 0, %s", l)
+			emit("mov %%r1, %%r0\nmov %%r0, %s\nmov %%r2, 7\nlock cmpxchg [%%r1], %%r2", g.pick("0", "7"))
+			emit("%s:", l)
+			refresh(0)
+		case 26:
+			cb := fmt.Sprintf("cb%d", len(callbacks))
+			emit("lddw %%r1, map_fd 1\nlddw %%r2, func %s\nmov %%r3, 0\nmov %%r4, 0\ncall 164", cb)
+			callbacks = append(callbacks, fmt.Sprintf("%s:\nldxdw %%r0, [%%r3+%d]\nldxw %%r0, [%%r2]\nmov %%r0, 0\nexit", cb, 8*g.n(2)))
+			refresh(0)
+		case 27:
+			emit("mov %%r4, %s\nand %%r4, %s\nmov %%r5, %%r10\nadd %%r5, -32\nadd %%r5, %%r4\nstdw [%%r10-32], 0\nstdw [%%r10-24], 0\nldx%s %s, [%%r5]", r, g.pick("7", "8", "15", "16"), g.pick("b", "h", "w"), s)
 		case 19, 20, 21:
 			// Arithmetic then a comparison, then the value as an
 			// offset: the bounds must be exactly as tight as the
