@@ -283,16 +283,24 @@ func (v *verifier) checkCFG() *vErr {
 		}
 		return s
 	}
+	// Prune points, as the kernel's: conditional jumps and their targets,
+	// the targets of other jumps, the instruction after a call, calls of
+	// functions and of helpers that call back.
 	for i := range p.insns {
 		ins := p.insns[i]
 		switch {
 		case p.isCondJump(i):
-			p.prune[i+1] = true
+			p.prune[i] = true
 			p.prune[p.target(i)] = true
 		case p.isJump(i):
 			p.prune[p.target(i)] = true
 		case ins.Opcode == isa.OpCall:
-			p.prune[i] = true
+			if i+1 < n {
+				p.prune[i+1] = true
+			}
+			if ins.IsLocalCall() || v.isCallbackCallIns(ins) {
+				p.prune[i] = true
+			}
 		}
 	}
 	stack := []item{{i: 0}}

@@ -478,7 +478,10 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 
 // isCallbackCall reports whether insn calls a helper that calls a callback.
 func (v *verifier) isCallbackCall(insn int) bool {
-	ins := v.prog.insns[insn]
+	return v.isCallbackCallIns(v.prog.insns[insn])
+}
+
+func (v *verifier) isCallbackCallIns(ins isa.Instruction) bool {
 	if !ins.IsHelperCall() {
 		return false
 	}
