@@ -210,6 +210,20 @@ type state struct {
 	// cbDepth counts the callbacks entered on the path: states of
 	// different iterations of a callback are not an infinite loop.
 	cbDepth int
+	// loops are the loop heads (checkpoints still being explored) that
+	// paths from this checkpoint were pruned against.
+	loops []*state
+}
+
+// openLoops returns the loops of a checkpoint still being explored.
+func (s *state) openLoops() []*state {
+	var out []*state
+	for _, a := range s.loops {
+		if a.branches > 0 {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // histEntry is a jump in a state's history: from prev to idx.

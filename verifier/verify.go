@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -418,9 +419,12 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 		if old.branches > 0 {
 			// An ancestor of this path: the path looped back to it.
 			if cb {
-				if v.statesEqual(old, cur, insn, cmpRange) {
+				// A callback's iterations converge: every scalar
+				// compared by its range.
+				if v.statesEqual(old, cur, insn, cmpRangeWithin) {
 					e.hit++
 					pruned = true
+					v.markLoop(cur, old)
 					kept = append(kept, e)
 					continue
 				}
@@ -433,9 +437,12 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 			if !force && v.jmps-v.prevJmps < 20 && v.processed-v.prevInsns < 100 {
 				addNew = false
 			}
-		} else if v.statesEqual(old, cur, insn, cmpRange) {
+		} else if loops := old.openLoops(); v.statesEqual(old, cur, insn, cmpModeFor(loops)) {
 			e.hit++
 			v.propagatePrecision(old, cur, insn)
+			for _, a := range loops {
+				v.markLoop(cur, a)
+			}
 			pruned = true
 			kept = append(kept, e)
 			continue
@@ -533,9 +540,30 @@ func (v *verifier) clearSingularIDs(st *state) {
 
 // Comparison modes of statesEqual.
 const (
-	cmpRange = iota // old covers cur: every value of cur is a value of old
-	cmpExact        // old and cur are the same
+	cmpRange       = iota // old covers cur: every value of cur that matters is a value of old
+	cmpExact              // old and cur are the same
+	cmpRangeWithin        // as cmpRange, with imprecise scalars compared too
 )
+
+// cmpModeFor is the comparison with a state whose path went through loops
+// still being explored: their precision marks are not final, so every
+// scalar must be covered.
+func cmpModeFor(loops []*state) int {
+	if len(loops) > 0 {
+		return cmpRangeWithin
+	}
+	return cmpRange
+}
+
+// markLoop records, in the checkpoints of cur's path below the loop head
+// a (an ancestor being explored), that their safety depends on a.
+func (v *verifier) markLoop(cur, a *state) {
+	for st := cur.parent; st != nil && st != a; st = st.parent {
+		if !slices.Contains(st.loops, a) {
+			st.loops = append(st.loops, a)
+		}
+	}
+}
 
 // idMap pairs the ids of an old state with those of a current one.
 type idMap struct {
@@ -660,7 +688,7 @@ func (v *verifier) regsafe(old, cur *reg, ids *idMap, mode int) bool {
 	}
 	switch old.typ {
 	case regScalar:
-		if !old.precise && !v.strict {
+		if !old.precise && !v.strict && mode != cmpRangeWithin {
 			return ids.checkScalar(old.id, cur.id)
 		}
 		return old.s.within(cur.s) && ids.checkScalar(old.id, cur.id) && old.off == cur.off &&
