@@ -397,5 +397,11 @@ func (v *verifier) stateString(st *state) string {
 // logInsn prints an instruction and the state after it (log level 2).
 func (v *verifier) logInsn(insn int) {
 	ins := v.prog.insns[insn]
+	if v.p.Source != nil {
+		if src := v.p.Source(insn); src != "" && src != v.lastSource {
+			fmt.Fprintf(v.log, "; %s\n", src)
+			v.lastSource = src
+		}
+	}
 	fmt.Fprintf(v.log, "%d: (%02x) %s ; %s\n", insn, ins.Opcode, ins, v.stateString(v.cur))
 }

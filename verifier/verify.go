@@ -50,8 +50,9 @@ type verifier struct {
 	peakStates       int
 	maxStatesPerInsn int
 
-	log   io.Writer
-	level int
+	log        io.Writer
+	level      int
+	lastSource string
 }
 
 // pending is a branch to explore.
