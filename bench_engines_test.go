@@ -1,0 +1,479 @@
+package waggle_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
+)
+
+// The engine benchmarks: the four XDP programs of testdata/bench (see its
+// README.md), each on the packet it is measured with, run by each of
+// waggle's engines and, as root, by the kernel (BPF_PROG_TEST_RUN with its
+// JIT) in the same run. Results are checked before anything is timed.
+
+// benchProgram is one program of testdata/bench: the object
+// testdata/bench/NAME.o holds one XDP program called NAME.
+type benchProgram struct {
+	name string
+	// packet is the packet the benchmark runs the program on.
+	packet func() []byte
+	// want is what one run on a freshly loaded object gives with pkt.
+	want func(pkt []byte) benchResult
+}
+
+// benchResult is what a run leaves: the return value and the contents of
+// the object's maps (see dumpWaggleMaps).
+type benchResult struct {
+	ret  uint32
+	maps mapDump
+}
+
+// mapDump is a map's contents by map name, then key. All the benchmark
+// maps have u32 keys and u32 or u64 values. Array elements that are zero
+// are left out; hash map elements are all listed.
+type mapDump map[string]map[uint32]uint64
+
+func (d mapDump) String() string {
+	var sb strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(d)) {
+		fmt.Fprintf(&sb, "%s{", name)
+		for i, k := range slices.Sorted(maps.Keys(d[name])) {
+			if i > 0 {
+				sb.WriteString(" ")
+			}
+			fmt.Fprintf(&sb, "%#x:%#x", k, d[name][k])
+		}
+		sb.WriteString("} ")
+	}
+	return strings.TrimSpace(sb.String())
+}
+
+const (
+	xdpDrop = 1
+	xdpPass = 2
+)
+
+var (
+	benchSrc = netip.MustParseAddr("10.1.2.3")
+	benchDst = netip.MustParseAddr("10.0.0.1")
+)
+
+// benchUDP is an Ethernet/IPv4/UDP frame of size bytes,
+// 10.1.2.3:5353 -> 10.0.0.1:53, its payload the bytes 0, 1, 2, ...
+func benchUDP(size int) []byte {
+	return kerneltest.Ethernet(kerneltest.MACDst, kerneltest.MACSrc, kerneltest.EtherTypeIPv4,
+		kerneltest.IPv4(benchSrc, benchDst, kerneltest.ProtoUDP, kerneltest.UDP(5353, 53, kerneltest.Pattern(size-14-20-8))))
+}
+
+// benchTCP is an Ethernet/IPv4/TCP frame of size bytes,
+// 10.1.2.3:40000 -> 10.0.0.1:80, a SYN with the payload 0, 1, 2, ...
+func benchTCP(size int) []byte {
+	return kerneltest.Ethernet(kerneltest.MACDst, kerneltest.MACSrc, kerneltest.EtherTypeIPv4,
+		kerneltest.IPv4(benchSrc, benchDst, kerneltest.ProtoTCP, kerneltest.TCP(40000, 80, kerneltest.TCPSyn, kerneltest.Pattern(size-14-20-20))))
+}
+
+// The ports' buckets in parser.c's port_counts.
+const (
+	parserTCP   = 0
+	parserUDP   = 64
+	parserOther = 128
+)
+
+// wantParser is parser.c's result on a fresh object: one count in bucket.
+func wantParser(bucket uint32) benchResult {
+	return benchResult{ret: xdpPass, maps: mapDump{"port_counts": {bucket: 1}}}
+}
+
+// hashKey is hash.c's key for pkt: the 4 bytes at offset 26, as the
+// program loads them (host order).
+func hashKey(pkt []byte) uint32 {
+	if len(pkt) < 30 {
+		return 0
+	}
+	return binary.NativeEndian.Uint32(pkt[26:])
+}
+
+// The benchmark programs with the packets they are measured with.
+var benchPrograms = []benchProgram{
+	{
+		name:   "return1",
+		packet: func() []byte { return benchUDP(64) },
+		want:   func([]byte) benchResult { return benchResult{ret: xdpDrop, maps: mapDump{}} },
+	},
+	{
+		name:   "parser",
+		packet: func() []byte { return benchUDP(64) },
+		want:   func([]byte) benchResult { return wantParser(parserUDP + 53%64) },
+	},
+	{
+		name:   "hash",
+		packet: func() []byte { return benchUDP(64) },
+		want: func(pkt []byte) benchResult {
+			return benchResult{ret: xdpPass, maps: mapDump{"src_counts": {hashKey(pkt): 1}}}
+		},
+	},
+	{
+		name:   "fnv1a",
+		packet: func() []byte { return benchUDP(1500) },
+		want: func(pkt []byte) benchResult {
+			h := fnv.New32a()
+			h.Write(pkt[:min(len(pkt), 1500)])
+			return benchResult{ret: xdpPass, maps: mapDump{"fnv_result": {0: uint64(h.Sum32())}}}
+		},
+	},
+}
+
+func benchObject(name string) string {
+	return filepath.Join("testdata", "bench", name+".o")
+}
+
+// loadBench loads testdata/bench/NAME.o into waggle, for engine.
+//
+// This is the one place where the engine is chosen.
+func loadBench(tb testing.TB, name string, engine waggle.Engine) *waggle.Collection {
+	tb.Helper()
+	spec, err := waggle.LoadCollectionSpec(benchObject(name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts := waggle.CollectionOptions{}
+	// ENGINE: CollectionOptions has no Engine field yet (the JIT is being
+	// written); until it has, only the interpreter runs. Then replace these
+	// lines with: opts.Engine = engine
+	if engine != waggle.EngineInterpreter {
+		tb.Skipf("engine %s: waggle.CollectionOptions has no Engine field yet", engine)
+	}
+	coll, err := waggle.NewCollectionWithOptions(spec, opts)
+	if err != nil {
+		tb.Fatalf("load %s (%s): %v", benchObject(name), engine, err)
+	}
+	return coll
+}
+
+// runWaggle runs the program once (repeat times, sharing the maps) on a
+// freshly loaded object and returns what it left.
+func runWaggle(tb testing.TB, name string, engine waggle.Engine, pkt []byte, repeat uint32) benchResult {
+	tb.Helper()
+	coll := loadBench(tb, name, engine)
+	defer coll.Close()
+	res, err := coll.Programs[name].Run(&waggle.RunOptions{Data: pkt, Repeat: repeat})
+	if err != nil {
+		tb.Fatalf("%s (%s): %v", name, engine, err)
+	}
+	d, err := dumpWaggleMaps(coll)
+	if err != nil {
+		tb.Fatalf("%s (%s): %v", name, engine, err)
+	}
+	return benchResult{ret: uint32(res.ReturnValue), maps: d}
+}
+
+func dumpWaggleMaps(coll *waggle.Collection) (mapDump, error) {
+	d := mapDump{}
+	for name, m := range coll.Maps {
+		key, value := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
+		it := m.Iterate()
+		entries := map[uint32]uint64{}
+		for it.Next(key, value) {
+			addEntry(entries, m.Type(), key, value)
+		}
+		if err := it.Err(); err != nil {
+			return nil, fmt.Errorf("map %s: %w", name, err)
+		}
+		d[name] = entries
+	}
+	return d, nil
+}
+
+func dumpKernelMaps(coll *ebpf.Collection) (mapDump, error) {
+	d := mapDump{}
+	for name, m := range coll.Maps {
+		key, value := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
+		it := m.Iterate()
+		entries := map[uint32]uint64{}
+		for it.Next(key, value) {
+			addEntry(entries, m.Type(), key, value)
+		}
+		if err := it.Err(); err != nil {
+			return nil, fmt.Errorf("map %s: %w", name, err)
+		}
+		d[name] = entries
+	}
+	return d, nil
+}
+
+func addEntry(entries map[uint32]uint64, typ ebpf.MapType, key, value []byte) {
+	var v uint64
+	switch len(value) {
+	case 4:
+		v = uint64(binary.NativeEndian.Uint32(value))
+	case 8:
+		v = binary.NativeEndian.Uint64(value)
+	default:
+		panic(fmt.Sprintf("benchmark map value of %d bytes", len(value)))
+	}
+	if typ == ebpf.Array && v == 0 {
+		return
+	}
+	entries[binary.NativeEndian.Uint32(key)] = v
+}
+
+// kernelRun loads testdata/bench/NAME.o into the kernel and runs the
+// program once (repeat times, sharing the maps) on pkt. When bench is set
+// it then times the program on the same object: the best of three
+// cilium/ebpf Program.Benchmark calls of 1,000,000 repetitions each, as the
+// kernel reports it (whole nanoseconds per run), and the same calls' wall
+// time per run (fractions of nanoseconds, which matter for return1).
+func kernelRun(name string, pkt []byte, repeat uint32, bench bool) (res benchResult, kernelNS, wallNS float64, err error) {
+	coll, err := ebpf.LoadCollection(benchObject(name))
+	if err != nil {
+		return res, 0, 0, err
+	}
+	defer coll.Close()
+	prog := coll.Programs[name]
+	ret, err := prog.Run(&ebpf.RunOptions{Data: pkt, Repeat: repeat})
+	if err != nil {
+		return res, 0, 0, fmt.Errorf("BPF_PROG_TEST_RUN: %w", err)
+	}
+	res.ret = ret
+	if res.maps, err = dumpKernelMaps(coll); err != nil {
+		return res, 0, 0, err
+	}
+	if !bench {
+		return res, 0, 0, nil
+	}
+	const repeats = 1_000_000
+	for range 3 {
+		start := time.Now()
+		_, d, err := prog.Benchmark(pkt, repeats, nil)
+		wall := float64(time.Since(start).Nanoseconds()) / repeats
+		if err != nil {
+			return res, 0, 0, fmt.Errorf("benchmark: %w", err)
+		}
+		if ns := float64(d.Nanoseconds()); kernelNS == 0 || ns < kernelNS {
+			kernelNS = ns
+		}
+		if wallNS == 0 || wall < wallNS {
+			wallNS = wall
+		}
+	}
+	return res, kernelNS, wallNS, nil
+}
+
+func sameResult(a, b benchResult) bool {
+	if a.ret != b.ret || len(a.maps) != len(b.maps) {
+		return false
+	}
+	for name, m := range a.maps {
+		n, ok := b.maps[name]
+		if !ok || !maps.Equal(m, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// BenchmarkEngines runs each program of testdata/bench on its packet:
+// sub-benchmarks PROGRAM/ENGINE, ns/op being waggle's time per run
+// (RunOptions.Repeat = b.N, one Run call). As root, kernel-ns/op is the
+// kernel's time per run of the same object on the same packet
+// (BPF_PROG_TEST_RUN, best of three runs of 1,000,000 repetitions, measured
+// once per program and count), x-kernel the ratio of the two, and
+// kernel-wall-ns/op the kernel's figure from the wall clock, with
+// fractions of a nanosecond. Before timing, a run in waggle must give the
+// result computed in Go and, as root, the kernel's result.
+func BenchmarkEngines(b *testing.B) {
+	engines := []waggle.Engine{waggle.EngineInterpreter, waggle.EngineJIT}
+	for _, bp := range benchPrograms {
+		b.Run(bp.name, func(b *testing.B) {
+			pkt := bp.packet()
+			want := bp.want(pkt)
+			var kernelNS, wallNS float64
+			kernelOK := kerneltest.Available() == nil
+			if kernelOK {
+				got, kns, wns, err := kernelRun(bp.name, pkt, 1, true)
+				if err != nil {
+					b.Fatalf("kernel: %v", err)
+				}
+				if !sameResult(got, want) {
+					b.Fatalf("kernel: returned %d, maps %v; want %d, maps %v", got.ret, got.maps, want.ret, want.maps)
+				}
+				kernelNS, wallNS = kns, wns
+			}
+			for _, engine := range engines {
+				b.Run(engine.String(), func(b *testing.B) {
+					if got := runWaggle(b, bp.name, engine, pkt, 1); !sameResult(got, want) {
+						b.Fatalf("returned %d, maps %v; the kernel and Go give %d, maps %v", got.ret, got.maps, want.ret, want.maps)
+					}
+					coll := loadBench(b, bp.name, engine)
+					defer coll.Close()
+					prog := coll.Programs[bp.name]
+					opts := &waggle.RunOptions{Data: pkt, Repeat: uint32(b.N)}
+					b.ReportAllocs()
+					b.ResetTimer()
+					if _, err := prog.Run(opts); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					if kernelOK {
+						ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+						b.ReportMetric(kernelNS, "kernel-ns/op")
+						b.ReportMetric(wallNS, "kernel-wall-ns/op")
+						b.ReportMetric(ns/kernelNS, "x-kernel")
+					}
+				})
+			}
+		})
+	}
+}
+
+// benchCase is one input of TestBenchProgramsAgree.
+type benchCase struct {
+	name   string
+	prog   string
+	pkt    []byte
+	repeat uint32
+	want   benchResult
+}
+
+func benchCases() []benchCase {
+	var cases []benchCase
+	for _, bp := range benchPrograms {
+		pkt := bp.packet()
+		cases = append(cases, benchCase{bp.name + "/bench-packet", bp.name, pkt, 1, bp.want(pkt)})
+	}
+	// IPv4 with an options word (IHL 6) in front of UDP to port 4660.
+	opts := benchUDP(64)
+	ip := kerneltest.IPv4(benchSrc, benchDst, kerneltest.ProtoUDP, nil)
+	ip = append(ip[:20:20], 1, 1, 1, 0) // NOP NOP NOP EOL
+	ip[0] = 0x46
+	ip = append(ip, kerneltest.UDP(5353, 4660, kerneltest.Pattern(18))...)
+	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+	opts = append(opts[:14:14], ip...)
+	// A second fragment of a UDP datagram (offset 8 bytes).
+	frag := benchUDP(64)
+	frag[14+6], frag[14+7] = 0, 1
+	// A frame cut in the UDP header.
+	short := benchUDP(64)[:14+20+6]
+	// IHL 4: not a valid header.
+	badIHL := benchUDP(64)
+	badIHL[14] = 0x44
+	// ICMP.
+	icmp := benchUDP(64)
+	icmp[14+9] = kerneltest.ProtoICMP
+	cases = append(cases,
+		benchCase{"parser/tcp-64", "parser", benchTCP(64), 1, wantParser(parserTCP + 80%64)},
+		benchCase{"parser/tcp-cut", "parser", benchTCP(64)[:14+20+19], 1, wantParser(parserOther)},
+		benchCase{"parser/udp-ip-options", "parser", opts, 1, wantParser(parserUDP + 4660%64)},
+		benchCase{"parser/udp-fragment", "parser", frag, 1, wantParser(parserOther)},
+		benchCase{"parser/udp-cut", "parser", short, 1, wantParser(parserOther)},
+		benchCase{"parser/ihl-4", "parser", badIHL, 1, wantParser(parserOther)},
+		benchCase{"parser/icmp", "parser", icmp, 1, wantParser(parserOther)},
+		benchCase{"parser/ipv6", "parser", kerneltest.FrameTCP6(), 1, wantParser(parserOther)},
+		benchCase{"parser/repeat-5", "parser", benchUDP(64), 5,
+			benchResult{ret: xdpPass, maps: mapDump{"port_counts": {parserUDP + 53%64: 5}}}},
+		benchCase{"hash/repeat-5", "hash", benchUDP(64), 5,
+			benchResult{ret: xdpPass, maps: mapDump{"src_counts": {hashKey(benchUDP(64)): 5}}}},
+		benchCase{"hash/short", "hash", benchUDP(64)[:29], 1,
+			benchResult{ret: xdpPass, maps: mapDump{"src_counts": {0: 1}}}},
+	)
+	for _, n := range []int{14, 100, 1499, 1501, 3000} {
+		pkt := benchUDP(max(n, 64))[:n]
+		h := fnv.New32a()
+		h.Write(pkt[:min(n, 1500)])
+		cases = append(cases, benchCase{fmt.Sprintf("fnv1a/%d-bytes", n), "fnv1a", pkt, 1,
+			benchResult{ret: xdpPass, maps: mapDump{"fnv_result": {0: uint64(h.Sum32())}}}})
+	}
+	return cases
+}
+
+// TestBenchProgramsAgree runs the benchmark programs once on their packets
+// (and on a few others) in waggle's interpreter and, as root, in the
+// kernel, and checks the results against the ones computed in Go.
+func TestBenchProgramsAgree(t *testing.T) {
+	kernelErr := kerneltest.Available()
+	for _, c := range benchCases() {
+		t.Run(c.name, func(t *testing.T) {
+			got := runWaggle(t, c.prog, waggle.EngineInterpreter, c.pkt, c.repeat)
+			if !sameResult(got, c.want) {
+				t.Errorf("waggle interpreter: returned %d, maps %v; want %d, maps %v", got.ret, got.maps, c.want.ret, c.want.maps)
+			}
+			if kernelErr != nil {
+				t.Skipf("no kernel comparison (needs root and the bpf() system call): %v", kernelErr)
+			}
+			kgot, _, _, err := kernelRun(c.prog, c.pkt, c.repeat, false)
+			if err != nil {
+				t.Fatalf("kernel: %v", err)
+			}
+			if !sameResult(kgot, c.want) {
+				t.Errorf("kernel: returned %d, maps %v; want %d, maps %v", kgot.ret, kgot.maps, c.want.ret, c.want.maps)
+			}
+		})
+	}
+}
+
+// TestBenchObjectsUpToDate rebuilds testdata/bench's C sources, when clang
+// is installed, and checks that the committed objects hold the same
+// programs (instructions) and maps.
+func TestBenchObjectsUpToDate(t *testing.T) {
+	clang, err := exec.LookPath("clang")
+	if err != nil {
+		t.Skip("clang is not installed; cannot check that the objects match their sources")
+	}
+	machine, err := exec.Command("uname", "-m").Output()
+	if err != nil {
+		t.Skipf("uname -m: %v", err)
+	}
+	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
+	if _, err := os.Stat(filepath.Join(include, "asm")); err != nil {
+		t.Skipf("no %s/asm: %v", include, err)
+	}
+	tmp := t.TempDir()
+	for _, bp := range benchPrograms {
+		fresh := filepath.Join(tmp, bp.name+".o")
+		cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I"+include, "-c", bp.name+".c", "-o", fresh)
+		cmd.Dir = filepath.Join("testdata", "bench")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s.c: clang: %v\n%s", bp.name, err, out)
+			continue
+		}
+		committed, err := ebpf.LoadCollectionSpec(benchObject(bp.name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rebuilt, err := ebpf.LoadCollectionSpec(fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale := fmt.Sprintf("testdata/bench/%s.o is out of date (run make in testdata/bench)", bp.name)
+		if len(committed.Programs) != len(rebuilt.Programs) || len(committed.Maps) != len(rebuilt.Maps) {
+			t.Errorf("%s: programs or maps differ", stale)
+			continue
+		}
+		for name, p := range rebuilt.Programs {
+			q := committed.Programs[name]
+			if q == nil || fmt.Sprint(p.Instructions) != fmt.Sprint(q.Instructions) {
+				t.Errorf("%s: program %s differs", stale, name)
+			}
+		}
+		for name, m := range rebuilt.Maps {
+			n := committed.Maps[name]
+			if n == nil || m.Type != n.Type || m.KeySize != n.KeySize || m.ValueSize != n.ValueSize || m.MaxEntries != n.MaxEntries {
+				t.Errorf("%s: map %s differs", stale, name)
+			}
+		}
+	}
+}
