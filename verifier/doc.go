@@ -26,6 +26,11 @@
 //     data_meta and data) as far as comparisons with data_end proved it, map
 //     values (read-only maps only read), ring buffer records, memory a
 //     helper returned or gave.
+//   - A load, store or atomic operation that goes through the context (or
+//     a socket) on one path does so on every path, as the kernel demands
+//     ("same insn cannot be used with different pointers"): an engine may
+//     rewrite it for its layout of the context. Stats.ContextAccesses lists
+//     these instructions.
 //   - No register is read before it is written; r10 is never written;
 //     jumps land on instructions and never inside an lddw; no path falls off
 //     the end of a function; every instruction is reachable.

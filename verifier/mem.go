@@ -41,6 +41,9 @@ func (v *verifier) checkLoad(ins isa.Instruction) *vErr {
 	if err != nil {
 		return err
 	}
+	if err := v.savePtrType(int(ins.Src), p); err != nil {
+		return err
+	}
 	val.origin = int32(v.insn)
 	v.setReg(ins.Dst, val)
 	return nil
@@ -63,8 +66,10 @@ func (v *verifier) checkStore(ins isa.Instruction) *vErr {
 	} else {
 		a.imm = int64(ins.Imm32())
 	}
-	_, err = v.memAccess(int(ins.Dst), *p, int(ins.Offset), ins.Size().Bytes(), a)
-	return err
+	if _, err = v.memAccess(int(ins.Dst), *p, int(ins.Offset), ins.Size().Bytes(), a); err != nil {
+		return err
+	}
+	return v.savePtrType(int(ins.Dst), p)
 }
 
 func (v *verifier) checkAtomic(ins isa.Instruction) *vErr {
@@ -113,6 +118,9 @@ func (v *verifier) checkAtomic(ins isa.Instruction) *vErr {
 	}
 	c := *src
 	if _, err := v.memAccess(int(ins.Dst), ptr, int(ins.Offset), size, access{write: true, atomic: true, value: &c, valueReg: int(ins.Src)}); err != nil {
+		return err
+	}
+	if err := v.savePtrType(int(ins.Dst), &ptr); err != nil {
 		return err
 	}
 	if imm&isa.AtomicFetch != 0 {

@@ -98,6 +98,15 @@ type Stats struct {
 	PeakStates            int
 	TotalStates           int
 	Duration              time.Duration
+	// ContextAccesses are the indexes (into Program.Instructions) of the
+	// loads, stores and atomic operations whose address register held
+	// the context on the paths the verifier explored, in ascending order:
+	// the accesses an engine rewrites for its layout of the context, as
+	// the kernel's convert_ctx_accesses. An instruction is never an
+	// access of the context on one path and of other memory on another
+	// (Verify refuses that, as the kernel does). Empty (not nil) when the
+	// program accepted has none; nil when verification failed.
+	ContextAccesses []int
 }
 
 // Error is a rejection: the first instruction on some path of the program

@@ -39,6 +39,10 @@ type verifier struct {
 
 	pending  []pending
 	explored [][]*visited
+	// ptrTypes are the pointers that each load, store and atomic
+	// accessed memory through, on the first path that reached it (see
+	// savePtrType); typ regNotInit for none yet.
+	ptrTypes []reg
 
 	maxInsns         int
 	processed        int
@@ -104,6 +108,7 @@ func Verify(p *Program, opts Options) (*Stats, error) {
 	if err != nil {
 		return st, v.toError(err)
 	}
+	st.ContextAccesses = v.contextAccesses()
 	return st, nil
 }
 
@@ -167,6 +172,7 @@ func (v *verifier) run() (err *vErr) {
 		return e
 	}
 	v.explored = make([][]*visited, len(v.prog.insns))
+	v.ptrTypes = make([]reg, len(v.prog.insns))
 	v.globals = map[int]*GlobalFunction{}
 	for i := range v.p.GlobalFunctions {
 		gf := &v.p.GlobalFunctions[i]
