@@ -219,7 +219,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		if !opts.SkipVerification {
-			if err := verifyProgram(ps, spec.Maps, opts); err != nil {
+			if err := verifyProgram(ps, spec.Maps, opts, cpus); err != nil {
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 			}
 		}
@@ -241,9 +241,10 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 type VerifierError = verifier.Error
 
 // verifyProgram runs the verifier on a program of the object, with its
-// maps and the helpers of your own (whose prototypes the verifier does not
-// know: it treats them conservatively).
-func verifyProgram(ps *ebpf.ProgramSpec, mapSpecs map[string]*ebpf.MapSpec, opts CollectionOptions) error {
+// maps, the helpers of your own (whose prototypes the verifier does not
+// know: it treats them conservatively) and the collection's number of CPU
+// slots (bpf_get_smp_processor_id returns less than cpus).
+func verifyProgram(ps *ebpf.ProgramSpec, mapSpecs map[string]*ebpf.MapSpec, opts CollectionOptions, cpus int) error {
 	vp, err := verifier.ProgramFromSpec(ps, mapSpecs)
 	if err != nil {
 		return err
@@ -254,7 +255,7 @@ func verifyProgram(ps *ebpf.ProgramSpec, mapSpecs map[string]*ebpf.MapSpec, opts
 			vp.Helpers[h.ID] = verifier.HelperProto{Name: h.Name}
 		}
 	}
-	if _, err := verifier.Verify(vp, verifier.Options{Strict: opts.Strict}); err != nil {
+	if _, err := verifier.Verify(vp, verifier.Options{Strict: opts.Strict, CPUs: cpus}); err != nil {
 		return fmt.Errorf("the verifier refuses it: %w", err)
 	}
 	return nil
