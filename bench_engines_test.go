@@ -287,10 +287,12 @@ func sameResult(a, b benchResult) bool {
 // sub-benchmarks PROGRAM/ENGINE, ns/op being waggle's time per run
 // (RunOptions.Repeat = b.N, one Run call). As root, kernel-ns/op is the
 // kernel's time per run of the same object on the same packet
-// (BPF_PROG_TEST_RUN, best of three runs of 1,000,000 repetitions, measured
-// once per program and count; whole nanoseconds, as the kernel reports
-// it) and x-kernel the ratio of the two. Before timing, a run in waggle must give the
-// result computed in Go and, as root, the kernel's result.
+// (BPF_PROG_TEST_RUN, best of three runs of 1,000,000 repetitions, in
+// whole nanoseconds as the kernel reports it; measured once per program and
+// go test run, before the program's engines, and shared by all -count
+// runs) and x-kernel the ratio of the two. Before timing, a run in waggle
+// must give the result computed in Go, which the kernel's run must give
+// too (as root).
 func BenchmarkEngines(b *testing.B) {
 	engines := []waggle.Engine{waggle.EngineInterpreter, waggle.EngineJIT}
 	for _, bp := range benchPrograms {
