@@ -103,11 +103,11 @@ func NewRun(t ebpf.ProgramType, opts Options) (*Run, error) {
 	switch t {
 	case ebpf.XDP:
 		r.kind = kindXDP
-		r.ctxBuf = make([]byte, xdpMDSize)
+		r.ctxBuf = make([]byte, xdpMDSize+mirrorSize)
 		r.xdp.frame = make([]byte, pageSize)
 	case ebpf.SchedCLS, ebpf.SchedACT, ebpf.SocketFilter:
 		r.kind = kindSKB
-		r.ctxBuf = make([]byte, skbSize)
+		r.ctxBuf = make([]byte, skbSize+mirrorSize)
 		r.skb.buf = make([]byte, skbMaxData)
 		r.skb.l2 = t != ebpf.SocketFilter
 	case ebpf.RawTracepoint:
@@ -190,11 +190,12 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	switch r.kind {
 	case kindXDP, kindSKB:
 		var v memory.Virtual = (*xdpContext)(r)
+		size := xdpMDSize
 		if r.kind == kindSKB {
-			v = (*skbContext)(r)
+			v, size = (*skbContext)(r), skbSize
 		}
 		r.ctxIdx = len(mem.Regions)
-		mem.Regions = append(mem.Regions, memory.NewVirtualRegion(r.ctxBuf, v, memory.KindContext))
+		mem.Regions = append(mem.Regions, memory.NewVirtualRegion(r.ctxBuf[:size], v, memory.KindContext))
 		args[0] = r.ctxIdx2addr()
 	case kindArgs:
 		if r.rawLen > 0 {
@@ -229,6 +230,7 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	}
 
 	mem.Add(memory.NewRegion(r.keys, false, memory.KindHelper))
+	r.SyncContext()
 	return args, nil
 }
 

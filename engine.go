@@ -1,0 +1,33 @@
+package waggle
+
+import "fmt"
+
+// Engine selects what runs a program's instructions.
+type Engine uint8
+
+// Engines.
+const (
+	// EngineAuto compiles verified programs to machine code where waggle
+	// has a compiler for the machine (amd64), and interprets them
+	// elsewhere and when verification is skipped.
+	EngineAuto Engine = iota
+	// EngineInterpreter interprets the program, checking every memory
+	// access at run time.
+	EngineInterpreter
+	// EngineJIT compiles the program to machine code. It needs a
+	// verified program: loading with SkipVerification and EngineJIT
+	// fails.
+	EngineJIT
+)
+
+func (e Engine) String() string {
+	switch e {
+	case EngineAuto:
+		return "auto"
+	case EngineInterpreter:
+		return "interpreter"
+	case EngineJIT:
+		return "jit"
+	}
+	return fmt.Sprintf("Engine(%d)", uint8(e))
+}

@@ -1,0 +1,744 @@
+package amd64
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/waggle-ebpf/waggle/isa"
+)
+
+// Context is the block of memory through which compiled code and Go talk:
+// r12 points to it while compiled code runs. The Go trampoline fills the
+// Go* fields on entry; compiled code restores them to return to Go.
+type Context struct {
+	GoSP, GoBP, GoR14, GoR15 uint64 // Go's registers, restored on exit
+	// NativeSP is the stack pointer of compiled code: where an entry
+	// starts, and where an exit left it to be resumed.
+	NativeSP uint64
+	ExitCode uint64 // why compiled code returned to Go: Exit*
+	// ExitArg is the program's ID << 32 | the slot of the instruction
+	// that exited. For callx, Ret holds the helper's ID at the exit.
+	ExitArg uint64
+	Ret     uint64 // r0: the program's result, or a helper's
+	// Regs are r0 to r10: r1 to r5 and r10 going in (and at a helper
+	// exit), all of them at an emulation exit.
+	Regs [11]uint64
+	// Target is the address of the function the entry stub calls.
+	Target uint64
+}
+
+// Reasons compiled code returns to Go.
+const (
+	ExitDone    = 1 // the function at Target returned r0 in Ret
+	ExitHelper  = 2 // a helper call; resume at HelperResume with r0 in Ret
+	ExitEmulate = 3 // an instruction for Go to carry out on Regs; resume at EmulateResume
+)
+
+// Offsets into Context, for the generated code.
+const (
+	offGoSP     = int32(unsafe.Offsetof(Context{}.GoSP))
+	offGoBP     = int32(unsafe.Offsetof(Context{}.GoBP))
+	offGoR14    = int32(unsafe.Offsetof(Context{}.GoR14))
+	offGoR15    = int32(unsafe.Offsetof(Context{}.GoR15))
+	offNativeSP = int32(unsafe.Offsetof(Context{}.NativeSP))
+	offExitCode = int32(unsafe.Offsetof(Context{}.ExitCode))
+	offExitArg  = int32(unsafe.Offsetof(Context{}.ExitArg))
+	offRet      = int32(unsafe.Offsetof(Context{}.Ret))
+	offRegs     = int32(unsafe.Offsetof(Context{}.Regs))
+	offTarget   = int32(unsafe.Offsetof(Context{}.Target))
+)
+
+// The registers of eBPF's r0 to r10, as the kernel's JIT maps them: r1 to
+// r5 in the System V argument registers where they fit, r6 to r9 in
+// callee-saved registers, r10 in rbp.
+var bpfRegs = [11]reg{rax, rdi, rsi, rdx, rcx, r8, rbx, r13, r14, r15, rbp}
+
+const (
+	ctxReg = r12 // the Context
+	tmp    = r11 // scratch; the exit argument of stubs
+	aux    = r10 // scratch: saved rax in divisions and atomics
+	aux2   = r9  // scratch: saved rdx in divisions
+)
+
+// StackSize is one frame's eBPF stack, which compiled code steps r10 by on
+// bpf-to-bpf calls.
+const StackSize = 512
+
+// ContextAccess says how to compile a load or store through the context
+// pointer.
+type ContextAccess struct {
+	Kind ContextKind
+	// Off and Size are the field's place in the context's mirror: the
+	// bytes the engine keeps past the context that hold the field as
+	// compiled code must read it (for example the 64-bit address that a
+	// 32-bit xdp_md.data load gives).
+	Off  int32
+	Size int
+}
+
+// ContextKind is how a context access is compiled.
+type ContextKind uint8
+
+// Context access kinds.
+const (
+	// ContextMemory: the context is plain memory; compile the access as it is.
+	ContextMemory ContextKind = iota
+	// ContextMirror: load Size bytes at Off from the context pointer instead.
+	ContextMirror
+	// ContextEmulate: return to Go, which carries the access out.
+	ContextEmulate
+)
+
+// ArrayMap describes an array map whose lookups compiled code inlines.
+type ArrayMap struct {
+	Values     uintptr // the address of element 0
+	MaxEntries uint32
+	Stride     uint32 // bytes from one element to the next
+}
+
+// Input is a program to compile.
+type Input struct {
+	// Instructions is the program, valid (isa.Instructions.Validate) and
+	// verified, with every lddw resolved to a constant.
+	Instructions isa.Instructions
+	// ID names the program in exit arguments.
+	ID uint32
+	// Helper fails if the program may not call the helper with this ID.
+	Helper func(id int32) error
+	// Context, for the instruction indexes in ContextAccesses, says how
+	// to compile each access.
+	Context         func(off int16, size int, write bool) ContextAccess
+	ContextAccesses []int
+	// Array, when not nil, tells whether the map with this handle is an
+	// array whose lookups can be inlined.
+	Array func(handle uint64) (ArrayMap, bool)
+}
+
+// Output is a compiled program: position-independent code and the offsets
+// of its entry points.
+type Output struct {
+	Code []byte
+	// Entry loads r1 to r5 and r10 from Context.Regs and calls
+	// Context.Target.
+	Entry int
+	// HelperResume continues after a helper exit with r0 = Context.Ret.
+	HelperResume int
+	// TailEntry continues after a helper exit in this program's first
+	// instruction, in the frame of the exit (a tail call).
+	TailEntry int
+	// EmulateResume continues after an emulation exit with all registers
+	// from Context.Regs.
+	EmulateResume int
+	// Slots is the offset of each instruction slot's code (-1 inside an
+	// lddw).
+	Slots []int32
+}
+
+// Helper IDs the compiler knows.
+const helperMapLookupElem = 1
+
+type compiler struct {
+	asm
+	in         Input
+	out        Output
+	exit       int // the exit stub
+	helperStub int
+	emulStub   int
+	ctxAccess  map[int]bool
+	fixups     []fixup
+	// lddw constants loaded into each register since the last jump
+	// target, for inlining lookups of known maps: known[r] is valid when
+	// knownValid[r].
+	known      [11]uint64
+	knownValid [11]bool
+	targets    []bool // slots that jumps or calls land on
+}
+
+type fixup struct {
+	pos  int // the rel32
+	slot int // the target slot
+}
+
+// Compile compiles a program.
+func Compile(in Input) (*Output, error) {
+	c := &compiler{in: in, ctxAccess: map[int]bool{}}
+	for _, i := range in.ContextAccesses {
+		c.ctxAccess[i] = true
+	}
+	nslots := in.Instructions.SlotCount()
+	c.b = make([]byte, 0, 64+nslots*8)
+	c.out.Slots = make([]int32, nslots)
+	c.targets = make([]bool, nslots+1)
+	slot := 0
+	for _, ins := range in.Instructions {
+		if t, ok := ins.JumpTarget(slot); ok && t >= 0 && t <= nslots {
+			c.targets[t] = true
+		}
+		slot += ins.Slots()
+	}
+	c.stubs()
+	slot = 0
+	for i, ins := range in.Instructions {
+		if c.targets[slot] {
+			c.forget()
+		}
+		c.out.Slots[slot] = int32(c.pos())
+		if err := c.instruction(i, slot, ins); err != nil {
+			return nil, fmt.Errorf("instruction %d (%s): %w", i, ins, err)
+		}
+		if ins.IsLdDW() {
+			c.out.Slots[slot+1] = -1
+		}
+		slot += ins.Slots()
+	}
+	for _, f := range c.fixups {
+		c.patch(f.pos, int(c.out.Slots[f.slot]))
+	}
+	c.out.Code = c.b
+	return &c.out, nil
+}
+
+// forget drops what the compiler knows of register contents.
+func (c *compiler) forget() { c.knownValid = [11]bool{} }
+
+func regOff(i int) int32 { return offRegs + int32(8*i) }
+
+// stubs emits the code shared by the program's instructions: the entry,
+// the exit to Go and the helper and emulation exits with their resumes.
+func (c *compiler) stubs() {
+	// Entry: r1-r5, r10 from Regs; call Target; return r0.
+	c.out.Entry = c.pos()
+	for i := 1; i <= 5; i++ {
+		c.load(8, bpfRegs[i], ctxReg, regOff(i))
+	}
+	c.load(8, rbp, ctxReg, regOff(10))
+	c.callMem(ctxReg, offTarget)
+	c.store(8, ctxReg, offRet, rax)
+	c.storeImm(8, ctxReg, offExitCode, ExitDone)
+	// Exit: back on Go's stack, with Go's registers, return from the
+	// trampoline.
+	c.exit = c.pos()
+	c.load(8, rsp, ctxReg, offGoSP)
+	c.load(8, rbp, ctxReg, offGoBP)
+	c.load(8, r14, ctxReg, offGoR14)
+	c.load(8, r15, ctxReg, offGoR15)
+	c.ret()
+
+	// Helper exit: tmp = the exit argument; the return address of the call
+	// site is on the stack.
+	c.helperStub = c.pos()
+	for i := 1; i <= 5; i++ {
+		c.store(8, ctxReg, regOff(i), bpfRegs[i])
+	}
+	c.store(8, ctxReg, regOff(10), rbp)
+	c.store(8, ctxReg, offExitArg, tmp)
+	c.storeImm(8, ctxReg, offExitCode, ExitHelper)
+	for _, r := range []reg{rbx, r13, r14, r15, rbp} {
+		c.push(r)
+	}
+	c.store(8, ctxReg, offNativeSP, rsp)
+	c.jumpTo(c.exit)
+
+	c.out.HelperResume = c.pos()
+	for _, r := range []reg{rbp, r15, r14, r13, rbx} {
+		c.pop(r)
+	}
+	c.load(8, rax, ctxReg, offRet)
+	c.ret()
+
+	// Tail call: the frame of the helper exit continues in this program,
+	// with r1 as it was and r0, r2-r5 zero.
+	c.out.TailEntry = c.pos()
+	for _, r := range []reg{rbp, r15, r14, r13, rbx} {
+		c.pop(r)
+	}
+	c.aluRI(extAdd, true, rsp, 8) // the call site's return address
+	c.load(8, rdi, ctxReg, regOff(1))
+	for _, r := range []reg{rax, rsi, rdx, rcx, r8} {
+		c.movImm(r, 0)
+	}
+	c.fixups = append(c.fixups, fixup{pos: c.jmp(), slot: 0})
+
+	// Emulation exit: every register to Regs.
+	c.emulStub = c.pos()
+	for i, r := range bpfRegs {
+		c.store(8, ctxReg, regOff(i), r)
+	}
+	c.store(8, ctxReg, offExitArg, tmp)
+	c.storeImm(8, ctxReg, offExitCode, ExitEmulate)
+	c.store(8, ctxReg, offNativeSP, rsp)
+	c.jumpTo(c.exit)
+
+	c.out.EmulateResume = c.pos()
+	for i, r := range bpfRegs {
+		c.load(8, r, ctxReg, regOff(i))
+	}
+	c.ret()
+}
+
+// jumpTo emits a jump to an offset already emitted.
+func (c *compiler) jumpTo(target int) { c.patch(c.jmp(), target) }
+
+// callTo emits a call to an offset already emitted.
+func (c *compiler) callTo(target int) { c.patch(c.call(), target) }
+
+// emulate has Go carry out the instruction at slot.
+func (c *compiler) emulate(slot int) {
+	c.movImm64(tmp, uint64(c.in.ID)<<32|uint64(slot))
+	c.callTo(c.emulStub)
+	c.forget()
+}
+
+func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
+	dst, src := bpfRegs[ins.Dst&15], bpfRegs[ins.Src&15]
+	switch ins.Class() {
+	case isa.ClassALU, isa.ClassALU64, isa.ClassLD, isa.ClassLDX:
+		if int(ins.Dst) < len(bpfRegs) {
+			c.knownValid[ins.Dst] = false
+		}
+	}
+	switch ins.Class() {
+	case isa.ClassALU, isa.ClassALU64:
+		return c.alu(ins, dst, src)
+	case isa.ClassJMP, isa.ClassJMP32:
+		return c.jump(slot, ins, dst, src)
+	case isa.ClassLD:
+		switch ins.Mode() {
+		case isa.ModeIMM:
+			v := uint64(ins.Imm)
+			switch uint8(ins.Src) {
+			case isa.PseudoNone:
+			case isa.PseudoFunc:
+				t, _ := ins.JumpTarget(slot)
+				v = FuncTag | uint64(t)
+			default:
+				return fmt.Errorf("lddw of a %s was not resolved by a loader", isa.PseudoName(uint8(ins.Src)))
+			}
+			c.movImm(dst, v)
+			c.known[ins.Dst], c.knownValid[ins.Dst] = v, true
+			return nil
+		case isa.ModeABS, isa.ModeIND:
+			// Legacy packet loads read the packet of the run, which Go
+			// knows; they are rare, and Go carries them out.
+			c.emulate(slot)
+			return nil
+		}
+	case isa.ClassLDX:
+		size := ins.Size().Bytes()
+		if c.ctxAccess[i] {
+			return c.contextAccess(slot, ins, size, false)
+		}
+		if ins.Mode() == isa.ModeMEMSX {
+			c.loadSX(size, dst, src, int32(ins.Offset))
+		} else {
+			c.load(size, dst, src, int32(ins.Offset))
+		}
+		return nil
+	case isa.ClassST, isa.ClassSTX:
+		if ins.Mode() == isa.ModeATOMIC {
+			c.forget()
+			return c.atomic(ins, dst, src)
+		}
+		size := ins.Size().Bytes()
+		if c.ctxAccess[i] {
+			return c.contextAccess(slot, ins, size, true)
+		}
+		if ins.Class() == isa.ClassST {
+			c.storeImm(size, dst, int32(ins.Offset), int32(ins.Imm))
+		} else {
+			c.store(size, dst, int32(ins.Offset), src)
+		}
+		return nil
+	}
+	return fmt.Errorf("opcode %#02x is not supported by the x86-64 compiler", ins.Opcode)
+}
+
+// FuncTag marks a function pointer, as in the interpreter: lddw of a
+// function gives FuncTag | the function's first slot.
+const FuncTag uint64 = 0xffff_b000_0000_0000
+
+func (c *compiler) contextAccess(slot int, ins isa.Instruction, size int, write bool) error {
+	if c.in.Context == nil {
+		c.emulate(slot)
+		return nil
+	}
+	ca := c.in.Context(ins.Offset, size, write)
+	switch ca.Kind {
+	case ContextMemory:
+		dst, src := bpfRegs[ins.Dst&15], bpfRegs[ins.Src&15]
+		switch {
+		case !write && ins.Mode() == isa.ModeMEMSX:
+			c.loadSX(size, dst, src, int32(ins.Offset))
+		case !write:
+			c.load(size, dst, src, int32(ins.Offset))
+		case ins.Class() == isa.ClassST:
+			c.storeImm(size, dst, int32(ins.Offset), int32(ins.Imm))
+		default:
+			c.store(size, dst, int32(ins.Offset), src)
+		}
+	case ContextMirror:
+		if write || ins.Mode() == isa.ModeMEMSX {
+			c.emulate(slot)
+			return nil
+		}
+		c.load(ca.Size, bpfRegs[ins.Dst&15], bpfRegs[ins.Src&15], ca.Off)
+	default:
+		c.emulate(slot)
+	}
+	return nil
+}
+
+func (c *compiler) alu(ins isa.Instruction, dst, src reg) error {
+	w := ins.Class() == isa.ClassALU64
+	x := ins.Source() == isa.SourceX
+	imm := int32(ins.Imm)
+	switch op := ins.Op(); op {
+	case isa.ALUAdd, isa.ALUSub, isa.ALUOr, isa.ALUAnd, isa.ALUXor:
+		rr := map[uint8]byte{isa.ALUAdd: 0x01, isa.ALUSub: 0x29, isa.ALUOr: 0x09, isa.ALUAnd: 0x21, isa.ALUXor: 0x31}[op]
+		ext := map[uint8]byte{isa.ALUAdd: extAdd, isa.ALUSub: extSub, isa.ALUOr: extOr, isa.ALUAnd: extAnd, isa.ALUXor: extXor}[op]
+		if x {
+			c.aluRR(rr, w, dst, src)
+		} else {
+			c.aluRI(ext, w, dst, imm)
+		}
+	case isa.ALUMul:
+		if x {
+			c.imulRR(w, dst, src)
+		} else {
+			c.imulRRI(w, dst, dst, imm)
+		}
+	case isa.ALUDiv, isa.ALUMod:
+		c.divide(ins, w, x, dst, src)
+	case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
+		ext := map[uint8]byte{isa.ALULsh: extShl, isa.ALURsh: extShr, isa.ALUArsh: extSar}[op]
+		if !x {
+			n := uint8(imm) & 31
+			if w {
+				n = uint8(imm) & 63
+			}
+			if n == 0 {
+				if !w {
+					c.movRR(false, dst, dst)
+				}
+				return nil
+			}
+			c.shiftRI(ext, w, dst, n)
+			return nil
+		}
+		c.shiftByReg(ext, w, dst, src)
+	case isa.ALUNeg:
+		c.unary(extNeg, w, dst)
+	case isa.ALUMov:
+		switch {
+		case ins.Offset != 0 && x:
+			c.movsx(int(ins.Offset)/8, w, dst, src)
+		case ins.Offset != 0:
+			return fmt.Errorf("movsx with an immediate")
+		case x:
+			c.movRR(w, dst, src)
+		case w:
+			c.movImm(dst, uint64(int64(imm)))
+		default:
+			c.movImm(dst, uint64(uint32(imm)))
+		}
+	case isa.ALUEnd:
+		// ALU64 END is bswap; ALU END converts to little endian (K),
+		// nothing to do on x86 but truncating, or to big endian (X).
+		swap := w || x
+		switch ins.Imm {
+		case 16:
+			if swap {
+				c.ror16by8(dst)
+			}
+			c.movzx16(dst, dst)
+		case 32:
+			if swap {
+				c.bswap(false, dst)
+			} else {
+				c.movRR(false, dst, dst)
+			}
+		case 64:
+			if swap {
+				c.bswap(true, dst)
+			}
+		}
+	default:
+		return fmt.Errorf("ALU operation %#02x is not supported by the x86-64 compiler", op)
+	}
+	return nil
+}
+
+// shiftByReg shifts dst by src, which x86 needs in cl (r4's rcx).
+func (c *compiler) shiftByReg(ext byte, w bool, dst, src reg) {
+	switch {
+	case src == rcx:
+		c.shiftRCL(ext, w, dst)
+	case dst == rcx:
+		c.movRR(true, tmp, rcx)
+		c.movRR(true, rcx, src)
+		c.shiftRCL(ext, w, tmp)
+		c.movRR(true, rcx, tmp)
+	default:
+		c.movRR(true, tmp, rcx)
+		c.movRR(true, rcx, src)
+		c.shiftRCL(ext, w, dst)
+		c.movRR(true, rcx, tmp)
+	}
+	if !w {
+		// A 32-bit shift by 0 leaves the register as it was; eBPF
+		// zero-extends the result.
+		c.movRR(false, dst, dst)
+	}
+}
+
+// divide compiles div, mod, sdiv and smod with eBPF's rules: division by
+// zero gives 0, modulo by zero leaves dst (truncated to 32 bits in ALU),
+// and the signed overflow of MIN / -1 wraps instead of trapping.
+func (c *compiler) divide(ins isa.Instruction, w, x bool, dst, src reg) {
+	mod := ins.Op() == isa.ALUMod
+	signed := ins.Offset == 1
+	imm := int32(ins.Imm)
+	if !x {
+		switch {
+		case imm == 0:
+			switch {
+			case !mod:
+				c.movImm(dst, 0)
+			case !w:
+				c.movRR(false, dst, dst)
+			}
+			return
+		case signed && imm == -1:
+			if mod {
+				c.movImm(dst, 0)
+			} else {
+				c.unary(extNeg, w, dst)
+			}
+			return
+		}
+	}
+	// The divisor in tmp.
+	if x {
+		c.movRR(true, tmp, src)
+	} else if w {
+		c.movImm(tmp, uint64(int64(imm)))
+	} else {
+		c.movImm(tmp, uint64(uint32(imm)))
+	}
+	var zero, minus1 int = -1, -1
+	if x {
+		c.aluRR(0x85, w, tmp, tmp)
+		zero = c.jcc(ccE)
+		if signed {
+			c.aluRI(extCmp, w, tmp, -1)
+			minus1 = c.jcc(ccE)
+		}
+	}
+	c.movRR(true, aux, rax)
+	c.movRR(true, aux2, rdx)
+	c.movRR(true, rax, dst)
+	switch {
+	case signed && w:
+		c.emit(0x48, 0x99) // cqo
+	case signed:
+		c.emit(0x99) // cdq
+	default:
+		c.movImm(rdx, 0)
+	}
+	if signed {
+		c.unary(extIdiv, w, tmp)
+	} else {
+		c.unary(extDiv, w, tmp)
+	}
+	if mod {
+		c.movRR(w, tmp, rdx)
+	} else {
+		c.movRR(w, tmp, rax)
+	}
+	c.movRR(true, rax, aux)
+	c.movRR(true, rdx, aux2)
+	c.movRR(true, dst, tmp)
+	if !x {
+		return
+	}
+	done := c.jmp()
+	c.patch(zero, c.pos())
+	switch {
+	case !mod:
+		c.movImm(dst, 0)
+	case !w:
+		c.movRR(false, dst, dst)
+	}
+	if minus1 >= 0 {
+		d2 := c.jmp()
+		c.patch(minus1, c.pos())
+		if mod {
+			c.movImm(dst, 0)
+		} else {
+			c.unary(extNeg, w, dst)
+		}
+		c.patch(d2, c.pos())
+	}
+	c.patch(done, c.pos())
+}
+
+func (c *compiler) atomic(ins isa.Instruction, dst, src reg) error {
+	w := ins.Size() == isa.SizeDW
+	off := int32(ins.Offset)
+	switch int32(ins.Imm) {
+	case isa.AtomicAdd:
+		c.atomicRM(true, w, dst, off, src, 0x01)
+	case isa.AtomicOr:
+		c.atomicRM(true, w, dst, off, src, 0x09)
+	case isa.AtomicAnd:
+		c.atomicRM(true, w, dst, off, src, 0x21)
+	case isa.AtomicXor:
+		c.atomicRM(true, w, dst, off, src, 0x31)
+	case isa.AtomicAdd | isa.AtomicFetch:
+		c.atomicRM(true, w, dst, off, src, 0x0f, 0xc1)
+	case isa.AtomicXchg:
+		c.atomicRM(false, w, dst, off, src, 0x87)
+	case isa.AtomicCmpXchg:
+		c.atomicRM(true, w, dst, off, src, 0x0f, 0xb1)
+		if !w {
+			c.movRR(false, rax, rax) // r0 gets the old value, zero-extended
+		}
+	case isa.AtomicOr | isa.AtomicFetch, isa.AtomicAnd | isa.AtomicFetch, isa.AtomicXor | isa.AtomicFetch:
+		op := map[int32]byte{isa.AtomicOr: 0x09, isa.AtomicAnd: 0x21, isa.AtomicXor: 0x31}[int32(ins.Imm)&^isa.AtomicFetch]
+		// A compare-and-swap loop in rax, which holds r0: keep r0 in aux
+		// and read it from there if it is the address or the operand.
+		base, val := dst, src
+		if base == rax {
+			base = aux
+		}
+		if val == rax {
+			val = aux
+		}
+		c.movRR(true, aux, rax)
+		loop := c.pos()
+		c.load(map[bool]int{true: 8, false: 4}[w], rax, base, off)
+		c.movRR(true, tmp, rax)
+		c.aluRR(op, w, tmp, val)
+		c.atomicRM(true, w, base, off, tmp, 0x0f, 0xb1)
+		c.patch(c.jcc(ccNE), loop)
+		if src != rax {
+			c.movRR(true, src, rax)
+			c.movRR(true, rax, aux)
+		}
+	default:
+		return fmt.Errorf("atomic operation %#x is not supported by the x86-64 compiler", ins.Imm)
+	}
+	return nil
+}
+
+var jumpCC = map[uint8]byte{
+	isa.JumpEq: ccE, isa.JumpNE: ccNE, isa.JumpSet: ccNE,
+	isa.JumpGT: ccA, isa.JumpGE: ccAE, isa.JumpLT: ccB, isa.JumpLE: ccBE,
+	isa.JumpSGT: ccG, isa.JumpSGE: ccGE, isa.JumpSLT: ccL, isa.JumpSLE: ccLE,
+}
+
+func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
+	op := ins.Op()
+	switch op {
+	case isa.JumpExit:
+		c.ret()
+		c.forget()
+		return nil
+	case isa.JumpCall:
+		c.forget()
+		return c.callInstruction(slot, ins)
+	}
+	target, _ := ins.JumpTarget(slot)
+	if op == isa.JumpA {
+		c.fixups = append(c.fixups, fixup{pos: c.jmp(), slot: target})
+		return nil
+	}
+	w := ins.Class() == isa.ClassJMP
+	x := ins.Source() == isa.SourceX
+	cc, ok := jumpCC[op]
+	if !ok {
+		return fmt.Errorf("jump operation %#02x is not supported by the x86-64 compiler", op)
+	}
+	switch {
+	case op == isa.JumpSet && x:
+		c.aluRR(0x85, w, dst, src)
+	case op == isa.JumpSet:
+		c.testRI(w, dst, int32(ins.Imm))
+	case x:
+		c.aluRR(0x39, w, dst, src)
+	default:
+		c.aluRI(extCmp, w, dst, int32(ins.Imm))
+	}
+	c.fixups = append(c.fixups, fixup{pos: c.jcc(cc), slot: target})
+	return nil
+}
+
+func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
+	switch {
+	case ins.Source() == isa.SourceX:
+		// callx names its helper at run time, in dst: Go finds it in Ret.
+		c.store(8, ctxReg, offRet, bpfRegs[ins.Dst&15])
+		c.movImm64(tmp, uint64(c.in.ID)<<32|uint64(slot))
+		c.callTo(c.helperStub)
+	case ins.IsLocalCall():
+		target, _ := ins.JumpTarget(slot)
+		for _, r := range []reg{rbx, r13, r14, r15} {
+			c.push(r)
+		}
+		c.aluRI(extSub, true, rbp, StackSize)
+		c.fixups = append(c.fixups, fixup{pos: c.call(), slot: target})
+		c.aluRI(extAdd, true, rbp, StackSize)
+		for _, r := range []reg{r15, r14, r13, rbx} {
+			c.pop(r)
+		}
+	case ins.IsHelperCall():
+		if int32(ins.Imm) == helperMapLookupElem && c.inlineArrayLookup() {
+			return nil
+		}
+		if err := c.in.Helper(int32(ins.Imm)); err != nil {
+			return err
+		}
+		c.movImm64(tmp, uint64(c.in.ID)<<32|uint64(slot))
+		c.callTo(c.helperStub)
+	default:
+		return fmt.Errorf("kernel function calls (kfuncs) are not supported")
+	}
+	return nil
+}
+
+// inlineArrayLookup compiles bpf_map_lookup_elem of an array map that r1
+// is known to hold, as the kernel's JIT does: the element's address, or
+// NULL for an index out of range. r1 to r5 are clobbered, as after any
+// helper call.
+func (c *compiler) inlineArrayLookup() bool {
+	if c.in.Array == nil || !c.knownValid[1] {
+		return false
+	}
+	m, ok := c.in.Array(c.known[1])
+	if !ok {
+		return false
+	}
+	// eax = *(u32 *)r2; if eax >= max_entries: r0 = 0, else r0 = values + eax*stride.
+	c.load(4, rax, rsi, 0)
+	c.movImm(tmp, uint64(m.MaxEntries))
+	c.aluRR(0x39, true, rax, tmp) // cmp rax, tmp
+	out := c.jcc(ccAE)
+	if m.Stride&(m.Stride-1) == 0 {
+		n := uint8(0)
+		for s := m.Stride; s > 1; s >>= 1 {
+			n++
+		}
+		if n > 0 {
+			c.shiftRI(extShl, true, rax, n)
+		}
+	} else {
+		c.imulRRI(true, rax, rax, int32(m.Stride))
+	}
+	c.movImm(tmp, uint64(m.Values))
+	c.aluRR(0x01, true, rax, tmp)
+	done := c.jmp()
+	c.patch(out, c.pos())
+	c.movImm(rax, 0)
+	c.patch(done, c.pos())
+	return true
+}

@@ -1,0 +1,31 @@
+package jit
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// codeMemory is machine code mapped read+execute: written while mapped
+// read+write, then switched, never both.
+type codeMemory struct {
+	mem []byte
+}
+
+// mapCode copies code into new executable memory.
+func mapCode(code []byte) (*codeMemory, error) {
+	size := (len(code) + unix.Getpagesize() - 1) &^ (unix.Getpagesize() - 1)
+	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		return nil, fmt.Errorf("map %d bytes for machine code: %w", size, err)
+	}
+	copy(mem, code)
+	if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_EXEC); err != nil {
+		_ = unix.Munmap(mem)
+		return nil, fmt.Errorf("make machine code executable: %w", err)
+	}
+	cm := &codeMemory{mem: mem}
+	runtime.AddCleanup(cm, func(mem []byte) { _ = unix.Munmap(mem) }, mem)
+	return cm, nil
+}

@@ -1,0 +1,61 @@
+package jit
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/conformance"
+	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/kernel"
+	"github.com/waggle-ebpf/waggle/internal/memory"
+)
+
+func unwind(c *helper.Call) (uint64, error) {
+	if c.Args[0] == 0 {
+		return 0, helper.ErrExitProgram
+	}
+	return c.Args[0], nil
+}
+
+// TestConformance runs the bpf_conformance vectors compiled.
+func TestConformance(t *testing.T) {
+	dir, err := conformance.FindTestsDir(".")
+	if err != nil {
+		t.Skip(err)
+	}
+	tests, err := conformance.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := helper.NewTable(helper.Helper{ID: 5, Name: "unwind", Func: unwind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMachine()
+	for _, tc := range tests {
+		t.Run(tc.Name, func(t *testing.T) {
+			if !tc.HasResult {
+				t.Skip("expects an error")
+			}
+			p, err := Compile(tc.Program, table, Options{Type: kernel.RawMemory})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mem := append([]byte(nil), tc.Mem...)
+			m.Memory.Reset()
+			var addr uint64
+			if len(mem) > 0 {
+				m.Memory.Add(memory.NewRegion(mem, true, memory.KindContext))
+				addr = uint64(uintptr(unsafe.Pointer(&mem[0])))
+			}
+			r, err := p.Run(m, interp.RunArgs{R1: addr, R2: uint64(len(mem))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r != tc.Result {
+				t.Fatalf("r0 = %#x, want %#x\n%s", r, tc.Result, tc.Asm)
+			}
+		})
+	}
+}

@@ -1,0 +1,482 @@
+// Package jit runs eBPF programs compiled to machine code (package amd64 on
+// x86-64).
+//
+// Compiled code runs on a stack of its own and returns to Go for what only
+// Go can do: helper calls, tail calls, and the few instructions it does not
+// compile (context fields served by Go, legacy packet loads). Each return is
+// an exit with a reason in the shared amd64.Context; Go does the work and
+// enters the code again where it left off. Compiled code never calls Go
+// functions and never runs on a goroutine's stack, so the garbage
+// collector, stack growth and preemption never see its frames: a goroutine
+// in compiled code is, for the runtime, in one long leaf function that
+// cannot be preempted until its next exit.
+//
+// Compiled code checks no memory access: it runs only programs the
+// verifier accepted.
+package jit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/jit/amd64"
+	"github.com/waggle-ebpf/waggle/internal/kernel"
+	"github.com/waggle-ebpf/waggle/internal/maps"
+	"github.com/waggle-ebpf/waggle/internal/memory"
+	"github.com/waggle-ebpf/waggle/isa"
+)
+
+// Program is a compiled program. It is immutable and may run on many
+// Machines at once.
+type Program struct {
+	id      uint32
+	code    *codeMemory
+	base    uintptr
+	out     *amd64.Output
+	insns   isa.Instructions
+	index   []int32          // slot → index into insns
+	helpers []*helper.Helper // by slot, for helper calls
+	table   *helper.Table    // for callx
+	funcs   []bool           // funcs[slot]: a function pointer may point there
+}
+
+var lastID atomic.Uint32
+
+// funcMask selects the tag of a function pointer (interp.FuncTag).
+const funcMask uint64 = 0xffff_f000_0000_0000
+
+// Options are what the compiler needs to know besides the instructions.
+type Options struct {
+	// Type is the program's type, which sets its context.
+	Type ebpf.ProgramType
+	// ContextAccesses are the indexes of the instructions that access
+	// the context, as the verifier found them.
+	ContextAccesses []int
+}
+
+// Compile compiles a verified program. Every helper it calls must be in
+// table.
+func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Program, error) {
+	if !Supported {
+		return nil, errors.New("waggle has no compiler for this machine")
+	}
+	if err := insns.Validate(); err != nil {
+		return nil, err
+	}
+	nslots := insns.SlotCount()
+	p := &Program{
+		id:      lastID.Add(1),
+		insns:   insns,
+		index:   make([]int32, 0, nslots),
+		helpers: make([]*helper.Helper, nslots),
+		table:   table.Clone(),
+	}
+	slot := 0
+	for i, ins := range insns {
+		p.index = append(p.index, int32(i))
+		if ins.IsLdDW() {
+			p.index = append(p.index, int32(i))
+			if uint8(ins.Src) == isa.PseudoFunc {
+				if p.funcs == nil {
+					p.funcs = make([]bool, nslots)
+				}
+				t, _ := ins.JumpTarget(slot)
+				p.funcs[t] = true
+			}
+		}
+		if ins.IsHelperCall() {
+			h, ok := table.Lookup(int32(ins.Imm))
+			if !ok {
+				return nil, &isa.ValidationError{Index: i, Slot: slot, Instruction: ins,
+					Reason: fmt.Sprintf("calls helper %d (%s), which is not available to this program", ins.Imm, helper.Name(int32(ins.Imm)))}
+			}
+			p.helpers[slot] = &h
+		}
+		slot += ins.Slots()
+	}
+	out, err := amd64.Compile(amd64.Input{
+		Instructions: insns,
+		ID:           p.id,
+		Helper: func(id int32) error {
+			if _, ok := table.Lookup(id); !ok {
+				return fmt.Errorf("helper %d (%s) is not available to this program", id, helper.Name(id))
+			}
+			return nil
+		},
+		Context: func(off int16, size int, write bool) amd64.ContextAccess {
+			mirror := kernel.ContextMirror(opts.Type, int(off), size, write)
+			switch {
+			case !mirror.Virtual:
+				return amd64.ContextAccess{Kind: amd64.ContextMemory}
+			case mirror.Found:
+				return amd64.ContextAccess{Kind: amd64.ContextMirror, Off: mirror.Off, Size: mirror.Size}
+			}
+			return amd64.ContextAccess{Kind: amd64.ContextEmulate}
+		},
+		ContextAccesses: opts.ContextAccesses,
+		Array:           arrayMap,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.out = out
+	if p.code, err = mapCode(out.Code); err != nil {
+		return nil, err
+	}
+	p.base = uintptr(unsafe.Pointer(unsafe.SliceData(p.code.mem)))
+	return p, nil
+}
+
+// arrayMap describes the array map with this handle for inlined lookups.
+func arrayMap(handle uint64) (amd64.ArrayMap, bool) {
+	m := maps.ByHandle(handle)
+	if m == nil {
+		return amd64.ArrayMap{}, false
+	}
+	values, n, stride, ok := maps.ArrayValues(m)
+	if !ok || stride > 1<<31 {
+		return amd64.ArrayMap{}, false
+	}
+	return amd64.ArrayMap{Values: uintptr(values), MaxEntries: n, Stride: uint32(stride)}, true
+}
+
+// Instructions returns the instructions the program was compiled from.
+func (p *Program) Instructions() isa.Instructions { return p.insns }
+
+// CodeSize is the size of the program's machine code in bytes.
+func (p *Program) CodeSize() int { return len(p.out.Code) }
+
+// nativeStackSize is the stack compiled code runs on: return addresses
+// and saved registers of at most interp.MaxFrames frames, and of the
+// callbacks nested in them.
+const nativeStackSize = 64 << 10
+
+// Machine is the mutable state of one run at a time: the eBPF stack, the
+// stack compiled code runs on, and the memory helpers may access. It is not
+// safe for concurrent use.
+type Machine struct {
+	// Memory holds the regions besides the stack that helpers may access
+	// and that Go-served instructions use.
+	Memory memory.Memory
+	// Packet is the region legacy packet loads (LD_ABS, LD_IND) read.
+	Packet memory.Region
+	// AfterHelper, when not nil, runs after every helper call (to refresh
+	// what compiled code reads of the context).
+	AfterHelper func()
+
+	ctx       amd64.Context
+	stack     []uint64 // interp.MaxFrames frames of interp.StackSize bytes
+	stackTop  uint64
+	native    []uint64
+	call      helper.Call
+	cancel    context.Context
+	prog      *Program   // the program of the last exit
+	frameR10  uint64     // r10 at the last helper exit
+	progs     []*Program // the run's programs: the first, then tail-call targets
+	tailCalls int
+}
+
+// NewMachine allocates a machine.
+func NewMachine() *Machine {
+	m := &Machine{
+		stack:  make([]uint64, interp.MaxFrames*interp.StackSize/8),
+		native: make([]uint64, nativeStackSize/8),
+	}
+	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + interp.MaxFrames*interp.StackSize
+	m.call = helper.NewCall(context.Background(), &m.Memory, m)
+	return m
+}
+
+// StackTop is r10 at the start of a run.
+func (m *Machine) StackTop() uint64 { return m.stackTop }
+
+// nativeTop is the initial stack pointer of compiled code.
+func (m *Machine) nativeTop() uint64 {
+	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.native)))) + nativeStackSize - 64
+}
+
+// Run runs the program on m from its first instruction and returns r0.
+// RunArgs.Budget is not used: the verifier has proven that the program
+// ends. RunArgs.Context is checked at every helper call.
+func (p *Program) Run(m *Machine, args interp.RunArgs) (uint64, error) {
+	m.cancel = args.Context
+	m.call.Context = args.Context
+	if m.call.Context == nil {
+		m.call.Context = context.Background()
+	}
+	m.call.CPU = args.CPU
+	m.call.State = args.State
+	m.prog = p
+	m.progs = append(m.progs[:0], p)
+	m.tailCalls = 0
+	m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5] = args.R1, args.R2, args.R3, args.R4, args.R5
+	m.ctx.Regs[10] = m.stackTop
+	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
+	m.ctx.NativeSP = m.nativeTop()
+	r, err := m.loop(p.base + uintptr(p.out.Entry))
+	m.prog = nil
+	clear(m.progs)
+	m.progs = m.progs[:0]
+	return r, err
+}
+
+// loop enters compiled code at entry and serves its exits until the
+// function the entry called returns.
+func (m *Machine) loop(entry uintptr) (uint64, error) {
+	for {
+		enter(entry, &m.ctx)
+		switch m.ctx.ExitCode {
+		case amd64.ExitDone:
+			return m.ctx.Ret, nil
+		case amd64.ExitHelper:
+			p, slot := m.exitAt()
+			next, r, err := m.helperCall(p, slot)
+			if next == 0 {
+				return r, err
+			}
+			entry = next
+		case amd64.ExitEmulate:
+			p, slot := m.exitAt()
+			done, r, err := m.emulate(p, slot)
+			if done {
+				return r, err
+			}
+			entry = p.base + uintptr(p.out.EmulateResume)
+		default:
+			return 0, fmt.Errorf("compiled code exited with unknown code %d", m.ctx.ExitCode)
+		}
+	}
+}
+
+// exitAt returns the program and slot of the last exit.
+func (m *Machine) exitAt() (*Program, int) {
+	id := uint32(m.ctx.ExitArg >> 32)
+	slot := int(uint32(m.ctx.ExitArg))
+	p := m.prog
+	if p.id != id {
+		for _, q := range m.progs {
+			if q.id == id {
+				p = q
+				break
+			}
+		}
+	}
+	m.prog = p
+	return p, slot
+}
+
+// helperCall serves a helper exit at slot. It returns where to enter the
+// code next, or 0 and the run's result.
+func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
+	if m.cancel != nil {
+		if err := m.cancel.Err(); err != nil {
+			return 0, 0, p.errAt(slot, err)
+		}
+	}
+	h := p.helpers[slot]
+	if h == nil {
+		// callx: the helper's ID is in Ret.
+		id := m.ctx.Ret
+		found, ok := p.table.Lookup(int32(id))
+		if !ok || id > 1<<31-1 {
+			ins := p.insns[p.index[slot]]
+			return 0, 0, p.errAt(slot, fmt.Errorf("callx: r%d = %#x is not the ID of a helper available to this program", ins.Dst, id))
+		}
+		h = &found
+	}
+	r10 := m.ctx.Regs[10]
+	m.frameR10 = r10
+	c := &m.call
+	c.SetStack(m.stackRegion(r10))
+	c.Args = [5]uint64{m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5]}
+	nativeSP := m.ctx.NativeSP
+	r, err := h.Func(c)
+	m.ctx.NativeSP = nativeSP
+	m.prog = p
+	if m.AfterHelper != nil {
+		m.AfterHelper()
+	}
+	if err != nil {
+		switch err := err.(type) {
+		case *helper.TailCall:
+			target, ok := err.Target.(*Program)
+			if ok && m.tailCalls < helper.MaxTailCalls {
+				m.tailCalls++
+				m.progs = append(m.progs, target)
+				m.prog = target
+				return target.base + uintptr(target.out.TailEntry), 0, nil
+			}
+			r = 0
+		default:
+			if errors.Is(err, helper.ErrExitProgram) {
+				return 0, r, nil
+			}
+			return 0, 0, p.errAt(slot, fmt.Errorf("helper %d (%s): %w", h.ID, h.Name, err))
+		}
+	}
+	m.ctx.Ret = r
+	return p.base + uintptr(p.out.HelperResume), 0, nil
+}
+
+// stackRegion is the stack of the frames up to the one whose r10 is r10.
+func (m *Machine) stackRegion(r10 uint64) memory.Region {
+	lo := r10 - interp.StackSize
+	base := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack))))
+	if lo < base || r10 > m.stackTop {
+		return memory.Region{Kind: memory.KindStack}
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(m.stack))), len(m.stack)*8)
+	return memory.NewRegion(b[lo-base:], true, memory.KindStack)
+}
+
+// CallFunction runs the function fn of the program that called the
+// running helper in a new frame: callbacks of bpf_loop and
+// for_each_map_elem. It implements helper.Engine.
+func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
+	p := m.prog
+	if p == nil || fn&funcMask != interp.FuncTag {
+		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
+	}
+	slot := fn &^ funcMask
+	if slot >= uint64(len(p.out.Slots)) || p.funcs == nil || !p.funcs[slot] {
+		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
+	}
+	r10 := m.frameR10
+	if (m.stackTop-r10)/interp.StackSize+1 >= interp.MaxFrames {
+		return 0, interp.ErrCallDepth
+	}
+	nativeSP := m.ctx.NativeSP
+	m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5] = args[0], args[1], args[2], args[3], args[4]
+	m.ctx.Regs[10] = r10 - interp.StackSize
+	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[slot])
+	r, err := m.loop(p.base + uintptr(p.out.Entry))
+	m.ctx.NativeSP = nativeSP
+	m.prog = p
+	m.frameR10 = r10
+	return r, err
+}
+
+// errAt builds the error for the instruction at slot.
+func (p *Program) errAt(slot int, err error) error {
+	return &interp.Error{Slot: slot, Instruction: p.insns[p.index[slot]], Err: err}
+}
+
+// emulate carries out the instruction at slot on the registers in the
+// Context. done means the run ended, with r or err.
+func (m *Machine) emulate(p *Program, slot int) (done bool, r uint64, err error) {
+	ins := p.insns[p.index[slot]]
+	regs := &m.ctx.Regs
+	switch ins.Class() {
+	case isa.ClassLD:
+		off := uint32(ins.Imm)
+		if ins.Mode() == isa.ModeIND {
+			off += uint32(regs[ins.Src])
+		}
+		size := uint64(ins.Size().Bytes())
+		ptr := m.Packet.Pointer(m.Packet.Start+uint64(off), size)
+		if ptr == nil {
+			// Out of the packet: the program ends and returns 0.
+			return true, 0, nil
+		}
+		switch size {
+		case 1:
+			regs[0] = uint64(*(*uint8)(ptr))
+		case 2:
+			regs[0] = uint64(bits.ReverseBytes16(*(*uint16)(ptr)))
+		default:
+			regs[0] = uint64(bits.ReverseBytes32(*(*uint32)(ptr)))
+		}
+		return false, 0, nil
+	case isa.ClassLDX:
+		size := uint64(ins.Size().Bytes())
+		addr := regs[ins.Src] + uint64(int64(ins.Offset))
+		v, err := m.load(addr, size)
+		if err != nil {
+			return true, 0, p.errAt(slot, err)
+		}
+		if ins.Mode() == isa.ModeMEMSX {
+			shift := 64 - 8*size
+			v = uint64(int64(v<<shift) >> shift)
+		}
+		regs[ins.Dst] = v
+		return false, 0, nil
+	case isa.ClassST, isa.ClassSTX:
+		size := uint64(ins.Size().Bytes())
+		addr := regs[ins.Dst] + uint64(int64(ins.Offset))
+		v := uint64(ins.Imm)
+		if ins.Class() == isa.ClassSTX {
+			v = regs[ins.Src]
+		}
+		if err := m.store(addr, size, v); err != nil {
+			return true, 0, p.errAt(slot, err)
+		}
+		return false, 0, nil
+	}
+	return true, 0, p.errAt(slot, fmt.Errorf("the compiled code cannot carry out this instruction"))
+}
+
+// load reads size bytes at addr for an emulated instruction: a context
+// field served by Go, or plain memory.
+func (m *Machine) load(addr, size uint64) (uint64, error) {
+	for i := range m.Memory.Regions {
+		r := &m.Memory.Regions[i]
+		if r.Virtual != nil && r.Pointer(addr, size) != nil {
+			v, ok := r.Virtual.Load(addr-r.Start, size)
+			if !ok {
+				return 0, &memory.Fault{Access: memory.Read, Addr: addr, Size: size,
+					Reason: fmt.Sprintf("the %s has no field of %d bytes at offset %d that the program may read", r.Kind, size, addr-r.Start)}
+			}
+			return v, nil
+		}
+	}
+	ptr, err := m.Memory.Lookup(addr, size, memory.Read)
+	if err != nil {
+		return 0, err
+	}
+	switch size {
+	case 1:
+		return uint64(*(*uint8)(ptr)), nil
+	case 2:
+		return uint64(*(*uint16)(ptr)), nil
+	case 4:
+		return uint64(*(*uint32)(ptr)), nil
+	}
+	return *(*uint64)(ptr), nil
+}
+
+// store writes size bytes at addr for an emulated instruction.
+func (m *Machine) store(addr, size, v uint64) error {
+	for i := range m.Memory.Regions {
+		r := &m.Memory.Regions[i]
+		if r.Virtual != nil && r.Pointer(addr, size) != nil {
+			if !r.Virtual.Store(addr-r.Start, size, v) {
+				return &memory.Fault{Access: memory.Write, Addr: addr, Size: size,
+					Reason: fmt.Sprintf("the %s has no field of %d bytes at offset %d that the program may write", r.Kind, size, addr-r.Start)}
+			}
+			return nil
+		}
+	}
+	ptr, err := m.Memory.Lookup(addr, size, memory.Write)
+	if err != nil {
+		return err
+	}
+	switch size {
+	case 1:
+		*(*uint8)(ptr) = uint8(v)
+	case 2:
+		*(*uint16)(ptr) = uint16(v)
+	case 4:
+		*(*uint32)(ptr) = uint32(v)
+	default:
+		*(*uint64)(ptr) = v
+	}
+	return nil
+}
