@@ -7,17 +7,20 @@ import (
 	"github.com/waggle-ebpf/waggle/assembler"
 )
 
-// Sum the bytes of the program's memory.
+// Sum the first four bytes of the program's memory. The verifier must see
+// that they are there: r2, the memory's length, is compared with 4 first.
 func ExampleProgram_Run() {
 	insns, err := assembler.Assemble(`
 		mov %r0, 0
-		mov %r3, %r1
-		add %r3, %r2      # r3 = end of memory
+		jlt %r2, 4, done  # fewer than 4 bytes: 0
+		mov %r3, 0
 	loop:
-		jge %r1, %r3, done
-		ldxb %r4, [%r1]
+		jge %r3, 4, done
+		mov %r4, %r1
+		add %r4, %r3
+		ldxb %r4, [%r4]
 		add %r0, %r4
-		add %r1, 1
+		add %r3, 1
 		ja loop
 	done:
 		exit`)

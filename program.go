@@ -86,6 +86,17 @@ type ProgramOptions struct {
 	// CPUs is the number of CPU slots runs are spread over (per-CPU maps
 	// have one value per slot); 0 means runtime.GOMAXPROCS(0).
 	CPUs int
+	// SkipVerification loads the program without the verifier. Then only
+	// the checked interpreter stands between the program and the host: a
+	// bad access ends the run with an error instead of being refused at
+	// load. For programs you trust, or to study what an unsafe program
+	// does.
+	SkipVerification bool
+	// Strict verifies with the kernel's rules for unprivileged programs
+	// (no pointer leaks, no reads of uninitialised stack...), for
+	// plug-ins you did not write. By default the verifier applies the
+	// rules the kernel applies to root.
+	Strict bool
 }
 
 // Program is a loaded program. It is safe to run from many goroutines at
@@ -114,9 +125,11 @@ func NewProgram(spec *ProgramSpec) (*Program, error) {
 }
 
 // NewProgramWithOptions loads a program. It fails, naming the instruction,
-// if an instruction is not valid eBPF, a jump leaves the program, or the
+// if an instruction is not valid eBPF, a jump leaves the program, the
 // program calls a helper that its type may not call or that waggle does not
-// have.
+// have, or (unless opts.SkipVerification) the verifier cannot prove it safe
+// (a *VerifierError says why). The program refers to a map with an lddw of
+// the map's handle, the constant that NewCollection puts there.
 func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, error) {
 	if spec == nil {
 		return nil, errors.New("load program: nil ProgramSpec")
@@ -132,6 +145,11 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	p, err := newProgram(spec.Name, spec.Type, spec.Instructions, license, opts.Helpers, kernelOptions(opts.Trace), newCPUSlots(cpus))
 	if err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
+	}
+	if !opts.SkipVerification {
+		if err := verifyInstructions(spec.Name, spec.Type, spec.Instructions, opts.Helpers, opts.Strict, cpus); err != nil {
+			return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
+		}
 	}
 	return p, nil
 }

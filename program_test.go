@@ -12,13 +12,17 @@ import (
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
+// mustProgram assembles and loads a RawMemory program. The programs are
+// loaded without the verifier: these tests are about runs
+// and the checks of the engine at run time (faults, budgets), which
+// programs the verifier accepts never meet.
 func mustProgram(t testing.TB, src string) *waggle.Program {
 	t.Helper()
 	insns, err := assembler.Assemble(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := waggle.NewProgram(&waggle.ProgramSpec{Name: t.Name(), Instructions: insns})
+	p, err := waggle.NewProgramWithOptions(&waggle.ProgramSpec{Name: t.Name(), Instructions: insns}, waggle.ProgramOptions{SkipVerification: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,8 +114,10 @@ func cmdRun(args []string, e *env) error {
 		if data == nil && *dataHex == "" && *dataIn == "" {
 			data = p.mem
 		}
+		// Bytecode, assembly and test files run as they are, checked at
+		// run time (waggle verify --type checks them before).
 		prog, err = waggle.NewProgramWithOptions(&waggle.ProgramSpec{Name: pos[0], Instructions: p.insns},
-			waggle.ProgramOptions{Trace: e.stderr, CPUs: *cpus})
+			waggle.ProgramOptions{Trace: e.stderr, CPUs: *cpus, SkipVerification: true})
 		if err != nil {
 			return err
 		}
