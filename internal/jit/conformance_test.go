@@ -1,6 +1,7 @@
 package jit
 
 import (
+	"fmt"
 	"testing"
 	"unsafe"
 
@@ -33,29 +34,31 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := NewMachine()
-	for _, tc := range tests {
-		t.Run(tc.Name, func(t *testing.T) {
-			if !tc.HasResult {
-				t.Skip("expects an error")
-			}
-			p, err := Compile(tc.Program, table, Options{Type: kernel.RawMemory})
-			if err != nil {
-				t.Fatal(err)
-			}
-			mem := append([]byte(nil), tc.Mem...)
-			m.Memory.Reset()
-			var addr uint64
-			if len(mem) > 0 {
-				m.Memory.Add(memory.NewRegion(mem, true, memory.KindContext))
-				addr = uint64(uintptr(unsafe.Pointer(&mem[0])))
-			}
-			r, err := p.Run(m, interp.RunArgs{R1: addr, R2: uint64(len(mem))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r != tc.Result {
-				t.Fatalf("r0 = %#x, want %#x\n%s", r, tc.Result, tc.Asm)
-			}
-		})
+	for _, checked := range []bool{false, true} {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("checked=%v/%s", checked, tc.Name), func(t *testing.T) {
+				if !tc.HasResult {
+					t.Skip("expects an error")
+				}
+				p, err := Compile(tc.Program, table, Options{Type: kernel.RawMemory, Checked: checked})
+				if err != nil {
+					t.Fatal(err)
+				}
+				mem := append([]byte(nil), tc.Mem...)
+				m.Memory.Reset()
+				var addr uint64
+				if len(mem) > 0 {
+					m.Memory.Add(memory.NewRegion(mem, true, memory.KindContext))
+					addr = uint64(uintptr(unsafe.Pointer(&mem[0])))
+				}
+				r, err := p.Run(m, interp.RunArgs{R1: addr, R2: uint64(len(mem))})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r != tc.Result {
+					t.Fatalf("r0 = %#x, want %#x\n%s", r, tc.Result, tc.Asm)
+				}
+			})
+		}
 	}
 }

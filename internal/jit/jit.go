@@ -46,6 +46,7 @@ type Program struct {
 	helpers []*helper.Helper // by slot, for helper calls
 	table   *helper.Table    // for callx
 	funcs   []bool           // funcs[slot]: a function pointer may point there
+	checked bool
 }
 
 var lastID atomic.Uint32
@@ -60,6 +61,11 @@ type Options struct {
 	// ContextAccesses are the indexes of the instructions that access
 	// the context, as the verifier found them.
 	ContextAccesses []int
+	// Checked compiles a program the verifier did not prove safe: every
+	// memory access is checked as the interpreter checks it, bpf-to-bpf
+	// calls check their depth, and runs count instructions against
+	// RunArgs.Budget. Without Checked, the program must be verified.
+	Checked bool
 }
 
 // Compile compiles a verified program. Every helper it calls must be in
@@ -78,6 +84,7 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		index:   make([]int32, 0, nslots),
 		helpers: make([]*helper.Helper, nslots),
 		table:   table.Clone(),
+		checked: opts.Checked,
 	}
 	slot := 0
 	for i, ins := range insns {
@@ -123,6 +130,7 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		},
 		ContextAccesses: opts.ContextAccesses,
 		Array:           arrayMap,
+		Checked:         opts.Checked,
 	})
 	if err != nil {
 		return nil, err
@@ -182,6 +190,7 @@ type Machine struct {
 	frameR10  uint64     // r10 at the last helper exit
 	progs     []*Program // the run's programs: the first, then tail-call targets
 	tailCalls int
+	budget    uint64 // instructions left beyond Context.Budget (checked code)
 }
 
 // NewMachine allocates a machine.
@@ -204,8 +213,9 @@ func (m *Machine) nativeTop() uint64 {
 }
 
 // Run runs the program on m from its first instruction and returns r0.
-// RunArgs.Budget is not used: the verifier has proven that the program
-// ends. RunArgs.Context is checked at every helper call.
+// RunArgs.Context is checked at every helper call. RunArgs.Budget counts
+// the instructions of checked programs, by basic block, and is not used
+// for verified programs, which the verifier has proven to end.
 func (p *Program) Run(m *Machine, args interp.RunArgs) (uint64, error) {
 	m.cancel = args.Context
 	m.call.Context = args.Context
@@ -221,11 +231,63 @@ func (p *Program) Run(m *Machine, args interp.RunArgs) (uint64, error) {
 	m.ctx.Regs[10] = m.stackTop
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
 	m.ctx.NativeSP = m.nativeTop()
+	if p.checked {
+		m.setChecked(args.Budget)
+	}
 	r, err := m.loop(p.base + uintptr(p.out.Entry))
 	m.prog = nil
 	clear(m.progs)
 	m.progs = m.progs[:0]
 	return r, err
+}
+
+// checkInterval is how many instructions checked code runs between two
+// looks at the run's context.
+const checkInterval = 1 << 16
+
+// setChecked prepares the Context for checked code: the windows, the call
+// depth limit and the budget.
+func (m *Machine) setChecked(budget uint64) {
+	if budget == 0 {
+		budget = interp.DefaultBudget
+	}
+	m.ctx.StackTop = m.stackTop
+	m.ctx.MinCallR10 = m.stackTop - (interp.MaxFrames-1)*interp.StackSize
+	m.setStackWindow(m.stackTop)
+	m.ctx.Windows[1] = amd64.Window{}
+	for _, r := range m.Memory.Regions {
+		if r.Virtual == nil && r.Size > 0 {
+			m.ctx.Windows[1] = amd64.Window{Lo: r.Start, LoadLen: r.Size}
+			if r.Writable {
+				m.ctx.Windows[1].StoreLen = r.Size
+			}
+			break
+		}
+	}
+	m.ctx.Budget = min(budget, checkInterval)
+	m.budget = budget - m.ctx.Budget
+}
+
+// setStackWindow points window 0 at the frames up to the one whose r10 is
+// r10.
+func (m *Machine) setStackWindow(r10 uint64) {
+	lo := r10 - interp.StackSize
+	m.ctx.Windows[0] = amd64.Window{Lo: lo, LoadLen: m.stackTop - lo, StoreLen: m.stackTop - lo}
+}
+
+// refill serves a budget exit of checked code.
+func (m *Machine) refill(p *Program, slot int) error {
+	if m.budget == 0 {
+		return p.errAt(slot, interp.ErrBudgetExhausted)
+	}
+	if m.cancel != nil {
+		if err := m.cancel.Err(); err != nil {
+			return p.errAt(slot, err)
+		}
+	}
+	m.ctx.Budget = min(m.budget, checkInterval)
+	m.budget -= m.ctx.Budget
+	return nil
 }
 
 // loop enters compiled code at entry and serves its exits until the
@@ -250,6 +312,15 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 				return r, err
 			}
 			entry = p.base + uintptr(p.out.EmulateResume)
+		case amd64.ExitBudget:
+			p, slot := m.exitAt()
+			if err := m.refill(p, slot); err != nil {
+				return 0, err
+			}
+			entry = p.base + uintptr(p.out.EmulateResume)
+		case amd64.ExitCallDepth:
+			p, slot := m.exitAt()
+			return 0, p.errAt(slot, interp.ErrCallDepth)
 		default:
 			return 0, fmt.Errorf("compiled code exited with unknown code %d", m.ctx.ExitCode)
 		}
@@ -357,10 +428,16 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5] = args[0], args[1], args[2], args[3], args[4]
 	m.ctx.Regs[10] = r10 - interp.StackSize
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[slot])
+	if p.checked {
+		m.setStackWindow(r10 - interp.StackSize)
+	}
 	r, err := m.loop(p.base + uintptr(p.out.Entry))
 	m.ctx.NativeSP = nativeSP
 	m.prog = p
 	m.frameR10 = r10
+	if p.checked {
+		m.setStackWindow(r10)
+	}
 	return r, err
 }
 
@@ -398,7 +475,7 @@ func (m *Machine) emulate(p *Program, slot int) (done bool, r uint64, err error)
 	case isa.ClassLDX:
 		size := uint64(ins.Size().Bytes())
 		addr := regs[ins.Src] + uint64(int64(ins.Offset))
-		v, err := m.load(addr, size)
+		v, err := m.load(regs[10], addr, size)
 		if err != nil {
 			return true, 0, p.errAt(slot, err)
 		}
@@ -411,11 +488,17 @@ func (m *Machine) emulate(p *Program, slot int) (done bool, r uint64, err error)
 	case isa.ClassST, isa.ClassSTX:
 		size := uint64(ins.Size().Bytes())
 		addr := regs[ins.Dst] + uint64(int64(ins.Offset))
+		if ins.Mode() == isa.ModeATOMIC {
+			if err := m.atomic(ins, addr, size); err != nil {
+				return true, 0, p.errAt(slot, err)
+			}
+			return false, 0, nil
+		}
 		v := uint64(ins.Imm)
 		if ins.Class() == isa.ClassSTX {
 			v = regs[ins.Src]
 		}
-		if err := m.store(addr, size, v); err != nil {
+		if err := m.store(regs[10], addr, size, v); err != nil {
 			return true, 0, p.errAt(slot, err)
 		}
 		return false, 0, nil
@@ -423,9 +506,26 @@ func (m *Machine) emulate(p *Program, slot int) (done bool, r uint64, err error)
 	return true, 0, p.errAt(slot, fmt.Errorf("the compiled code cannot carry out this instruction"))
 }
 
+// lookup returns the address of an access of size bytes at addr by an
+// emulated instruction in the frame whose r10 is r10, with the
+// interpreter's checks: the active stack frames, then the run's regions
+// and the maps' values.
+func (m *Machine) lookup(r10, addr, size uint64, acc memory.Access) (unsafe.Pointer, error) {
+	stack := m.stackRegion(r10)
+	if p := stack.Pointer(addr, size); p != nil {
+		return p, nil
+	}
+	p, err := m.Memory.Lookup(addr, size, acc)
+	if err != nil {
+		all := memory.Memory{Regions: append([]memory.Region{stack}, m.Memory.Regions...)}
+		return nil, all.Explain(addr, size, acc)
+	}
+	return p, nil
+}
+
 // load reads size bytes at addr for an emulated instruction: a context
 // field served by Go, or plain memory.
-func (m *Machine) load(addr, size uint64) (uint64, error) {
+func (m *Machine) load(r10, addr, size uint64) (uint64, error) {
 	for i := range m.Memory.Regions {
 		r := &m.Memory.Regions[i]
 		if r.Virtual != nil && r.Pointer(addr, size) != nil {
@@ -437,7 +537,7 @@ func (m *Machine) load(addr, size uint64) (uint64, error) {
 			return v, nil
 		}
 	}
-	ptr, err := m.Memory.Lookup(addr, size, memory.Read)
+	ptr, err := m.lookup(r10, addr, size, memory.Read)
 	if err != nil {
 		return 0, err
 	}
@@ -453,7 +553,7 @@ func (m *Machine) load(addr, size uint64) (uint64, error) {
 }
 
 // store writes size bytes at addr for an emulated instruction.
-func (m *Machine) store(addr, size, v uint64) error {
+func (m *Machine) store(r10, addr, size, v uint64) error {
 	for i := range m.Memory.Regions {
 		r := &m.Memory.Regions[i]
 		if r.Virtual != nil && r.Pointer(addr, size) != nil {
@@ -464,7 +564,7 @@ func (m *Machine) store(addr, size, v uint64) error {
 			return nil
 		}
 	}
-	ptr, err := m.Memory.Lookup(addr, size, memory.Write)
+	ptr, err := m.lookup(r10, addr, size, memory.Write)
 	if err != nil {
 		return err
 	}
@@ -479,4 +579,109 @@ func (m *Machine) store(addr, size, v uint64) error {
 		*(*uint64)(ptr) = v
 	}
 	return nil
+}
+
+// atomic carries out an atomic instruction of checked code.
+func (m *Machine) atomic(ins isa.Instruction, addr, size uint64) error {
+	if addr%size != 0 {
+		return &memory.Fault{Access: memory.Atomic, Addr: addr, Size: size,
+			Reason: fmt.Sprintf("atomic access is not aligned to %d bytes", size)}
+	}
+	regs := &m.ctx.Regs
+	for i := range m.Memory.Regions {
+		if r := &m.Memory.Regions[i]; r.Virtual != nil && r.Pointer(addr, size) != nil {
+			return &memory.Fault{Access: memory.Atomic, Addr: addr, Size: size,
+				Reason: fmt.Sprintf("the %s does not allow atomic operations", r.Kind)}
+		}
+	}
+	ptr, err := m.lookup(regs[10], addr, size, memory.Atomic)
+	if err != nil {
+		return err
+	}
+	op := int32(ins.Imm)
+	src := &regs[ins.Src]
+	if size == 4 {
+		p := (*uint32)(ptr)
+		v := uint32(*src)
+		var old uint32
+		switch op &^ isa.AtomicFetch {
+		case isa.AtomicAdd:
+			old = atomic.AddUint32(p, v) - v
+		case isa.AtomicOr:
+			old = atomic.OrUint32(p, v)
+		case isa.AtomicAnd:
+			old = atomic.AndUint32(p, v)
+		case isa.AtomicXor:
+			old = casLoop32(p, func(o uint32) uint32 { return o ^ v })
+		case isa.AtomicXchg &^ isa.AtomicFetch:
+			old = atomic.SwapUint32(p, v)
+		case isa.AtomicCmpXchg &^ isa.AtomicFetch:
+			want := uint32(regs[0])
+			old = casLoop32(p, func(o uint32) uint32 {
+				if o == want {
+					return v
+				}
+				return o
+			})
+			regs[0] = uint64(old)
+			return nil
+		default:
+			return fmt.Errorf("unknown atomic operation %#x", op)
+		}
+		if op&isa.AtomicFetch != 0 {
+			*src = uint64(old)
+		}
+		return nil
+	}
+	p := (*uint64)(ptr)
+	v := *src
+	var old uint64
+	switch op &^ isa.AtomicFetch {
+	case isa.AtomicAdd:
+		old = atomic.AddUint64(p, v) - v
+	case isa.AtomicOr:
+		old = atomic.OrUint64(p, v)
+	case isa.AtomicAnd:
+		old = atomic.AndUint64(p, v)
+	case isa.AtomicXor:
+		old = casLoop64(p, func(o uint64) uint64 { return o ^ v })
+	case isa.AtomicXchg &^ isa.AtomicFetch:
+		old = atomic.SwapUint64(p, v)
+	case isa.AtomicCmpXchg &^ isa.AtomicFetch:
+		want := regs[0]
+		old = casLoop64(p, func(o uint64) uint64 {
+			if o == want {
+				return v
+			}
+			return o
+		})
+		regs[0] = old
+		return nil
+	default:
+		return fmt.Errorf("unknown atomic operation %#x", op)
+	}
+	if op&isa.AtomicFetch != 0 {
+		*src = old
+	}
+	return nil
+}
+
+// casLoop32 replaces *p by f(*p) atomically and returns the old value.
+func casLoop32(p *uint32, f func(uint32) uint32) uint32 {
+	for {
+		old := atomic.LoadUint32(p)
+		if atomic.CompareAndSwapUint32(p, old, f(old)) {
+			return old
+		}
+	}
+}
+
+// casLoop64 replaces *p by f(*p) atomically and returns the old value.
+func casLoop64(p *uint64, f func(uint64) uint64) uint64 {
+	for {
+		old := atomic.LoadUint64(p)
+		if atomic.CompareAndSwapUint64(p, old, f(old)) {
+			return old
+		}
+	}
 }

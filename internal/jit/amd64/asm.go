@@ -381,3 +381,32 @@ func (a *asm) callMem(base reg, off int32) {
 func (a *asm) patch(pos, target int) {
 	binary.LittleEndian.PutUint32(a.b[pos:], uint32(int32(target-(pos+4))))
 }
+
+// aluMI is "op qword [base+off], imm" of the 0x81/0x83 group.
+func (a *asm) aluMI(ext byte, base reg, off int32, imm int32) {
+	a.rex(true, 0, base, false, false)
+	if imm >= -128 && imm <= 127 {
+		a.emit(0x83)
+		a.mem(reg(ext), base, off)
+		a.emit(byte(int8(imm)))
+		return
+	}
+	a.emit(0x81)
+	a.mem(reg(ext), base, off)
+	a.imm32(imm)
+}
+
+// aluRM is "op dst, qword [base+off]" in the "op r, r/m" form: add 0x03,
+// sub 0x2b, cmp 0x3b.
+func (a *asm) aluRM(op byte, dst, base reg, off int32) {
+	a.rex(true, dst, base, false, false)
+	a.emit(op)
+	a.mem(dst, base, off)
+}
+
+// lea is "lea dst, [base+off]".
+func (a *asm) lea(dst, base reg, off int32) {
+	a.rex(true, dst, base, false, false)
+	a.emit(0x8d)
+	a.mem(dst, base, off)
+}

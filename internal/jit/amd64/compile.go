@@ -25,6 +25,27 @@ type Context struct {
 	Regs [11]uint64
 	// Target is the address of the function the entry stub calls.
 	Target uint64
+
+	// Checked code only (Input.Checked):
+
+	// Budget is how many instructions may run before the next budget
+	// exit.
+	Budget uint64
+	// Windows are the memory that checked code accesses without an exit:
+	// the active stack frames, and one more region. An access outside
+	// them exits for Go to check and carry out.
+	Windows [2]Window
+	// StackTop is r10 of frame 0.
+	StackTop uint64
+	// MinCallR10: a bpf-to-bpf call from a frame whose r10 is at or below
+	// this would nest too deep.
+	MinCallR10 uint64
+}
+
+// Window is memory that checked code accesses directly: [Lo, Lo+LoadLen)
+// for loads, [Lo, Lo+StoreLen) for stores.
+type Window struct {
+	Lo, LoadLen, StoreLen uint64
 }
 
 // Reasons compiled code returns to Go.
@@ -32,6 +53,9 @@ const (
 	ExitDone    = 1 // the function at Target returned r0 in Ret
 	ExitHelper  = 2 // a helper call; resume at HelperResume with r0 in Ret
 	ExitEmulate = 3 // an instruction for Go to carry out on Regs; resume at EmulateResume
+	// Checked code only.
+	ExitBudget    = 4 // Budget ran out; resume at EmulateResume
+	ExitCallDepth = 5 // a bpf-to-bpf call nested too deep
 )
 
 // Offsets into Context, for the generated code.
@@ -46,6 +70,14 @@ const (
 	offRet      = int32(unsafe.Offsetof(Context{}.Ret))
 	offRegs     = int32(unsafe.Offsetof(Context{}.Regs))
 	offTarget   = int32(unsafe.Offsetof(Context{}.Target))
+	offBudget   = int32(unsafe.Offsetof(Context{}.Budget))
+	offWindows  = int32(unsafe.Offsetof(Context{}.Windows))
+	offStackTop = int32(unsafe.Offsetof(Context{}.StackTop))
+	offMinCall  = int32(unsafe.Offsetof(Context{}.MinCallR10))
+	windowSize  = int32(unsafe.Sizeof(Window{}))
+	offLo       = int32(unsafe.Offsetof(Window{}.Lo))
+	offLoadLen  = int32(unsafe.Offsetof(Window{}.LoadLen))
+	offStoreLen = int32(unsafe.Offsetof(Window{}.StoreLen))
 )
 
 // The registers of eBPF's r0 to r10, as the kernel's JIT maps them: r1 to
@@ -112,6 +144,12 @@ type Input struct {
 	// Array, when not nil, tells whether the map with this handle is an
 	// array whose lookups can be inlined.
 	Array func(handle uint64) (ArrayMap, bool)
+	// Checked compiles a program that was not verified: every memory
+	// access is checked against Context.Windows (and carried out by Go
+	// outside them), atomics are carried out by Go, bpf-to-bpf calls
+	// check their depth, and every basic block counts its instructions
+	// against Context.Budget.
+	Checked bool
 }
 
 // Output is a compiled program: position-independent code and the offsets
@@ -177,12 +215,19 @@ func Compile(in Input) (*Output, error) {
 		slot += ins.Slots()
 	}
 	c.stubs()
+	var blockLen []int
+	if in.Checked {
+		blockLen = c.blocks()
+	}
 	slot = 0
 	for i, ins := range in.Instructions {
 		if c.targets[slot] {
 			c.forget()
 		}
 		c.out.Slots[slot] = int32(c.pos())
+		if in.Checked && blockLen[i] > 0 {
+			c.countBudget(slot, blockLen[i])
+		}
 		if err := c.instruction(i, slot, ins); err != nil {
 			return nil, fmt.Errorf("instruction %d (%s): %w", i, ins, err)
 		}
@@ -212,6 +257,9 @@ func (c *compiler) stubs() {
 		c.load(8, bpfRegs[i], ctxReg, regOff(i))
 	}
 	c.load(8, rbp, ctxReg, regOff(10))
+	for _, r := range []reg{rax, rbx, r13, r14, r15} {
+		c.movImm(r, 0) // as the interpreter starts
+	}
 	c.callMem(ctxReg, offTarget)
 	c.store(8, ctxReg, offRet, rax)
 	c.storeImm(8, ctxReg, offExitCode, ExitDone)
@@ -243,6 +291,11 @@ func (c *compiler) stubs() {
 	for _, r := range []reg{rbp, r15, r14, r13, rbx} {
 		c.pop(r)
 	}
+	// r1 to r5 as they were, as in the interpreter (the verifier lets no
+	// program read them).
+	for i := 1; i <= 5; i++ {
+		c.load(8, bpfRegs[i], ctxReg, regOff(i))
+	}
 	c.load(8, rax, ctxReg, offRet)
 	c.ret()
 
@@ -259,13 +312,14 @@ func (c *compiler) stubs() {
 	}
 	c.fixups = append(c.fixups, fixup{pos: c.jmp(), slot: 0})
 
-	// Emulation exit: every register to Regs.
+	// Emulation exit: every register to Regs, tmp the exit argument and
+	// aux the exit code.
 	c.emulStub = c.pos()
 	for i, r := range bpfRegs {
 		c.store(8, ctxReg, regOff(i), r)
 	}
 	c.store(8, ctxReg, offExitArg, tmp)
-	c.storeImm(8, ctxReg, offExitCode, ExitEmulate)
+	c.store(8, ctxReg, offExitCode, aux)
 	c.store(8, ctxReg, offNativeSP, rsp)
 	c.jumpTo(c.exit)
 
@@ -284,9 +338,94 @@ func (c *compiler) callTo(target int) { c.patch(c.call(), target) }
 
 // emulate has Go carry out the instruction at slot.
 func (c *compiler) emulate(slot int) {
-	c.movImm64(tmp, uint64(c.in.ID)<<32|uint64(slot))
-	c.callTo(c.emulStub)
+	c.exitWith(ExitEmulate, slot)
 	c.forget()
+}
+
+// exitWith exits through the emulation stub with an exit code.
+func (c *compiler) exitWith(code uint64, slot int) {
+	c.movImm64(tmp, uint64(c.in.ID)<<32|uint64(slot))
+	c.movImm(aux, code)
+	c.callTo(c.emulStub)
+}
+
+// blocks returns, by instruction index, the number of instructions of the
+// basic block that starts there, or 0.
+func (c *compiler) blocks() []int {
+	insns := c.in.Instructions
+	start := make([]bool, len(insns)+1)
+	start[0] = true
+	slot := 0
+	for i, ins := range insns {
+		if c.targets[slot] {
+			start[i] = true
+		}
+		if cl := ins.Class(); cl == isa.ClassJMP || cl == isa.ClassJMP32 {
+			start[i+1] = true
+		}
+		slot += ins.Slots()
+	}
+	n := make([]int, len(insns))
+	for i := len(insns) - 1; i >= 0; i-- {
+		if start[i] {
+			j := i + 1
+			for j < len(insns) && !start[j] {
+				j++
+			}
+			n[i] = j - i
+		}
+	}
+	return n
+}
+
+// countBudget takes n instructions from the budget, exiting to Go when it
+// runs out.
+func (c *compiler) countBudget(slot, n int) {
+	c.aluMI(extSub, ctxReg, offBudget, int32(n))
+	ok := c.jcc(ccAE)
+	c.exitWith(ExitBudget, slot)
+	c.patch(ok, c.pos())
+}
+
+// checked compiles a load or store of size bytes at [base+off] in checked
+// code: access runs with the address in tmp if it is inside a window; Go
+// carries the instruction out otherwise.
+func (c *compiler) checked(slot int, base reg, off int32, size int, write bool, access func()) {
+	c.lea(tmp, base, off)
+	lenOff := offLoadLen
+	if write {
+		lenOff = offStoreLen
+	}
+	var ok []int
+	for w := int32(0); w < 2; w++ {
+		win := offWindows + w*windowSize
+		c.movRR(true, aux, tmp)
+		c.aluRM(0x2b, aux, ctxReg, win+offLo)  // aux = addr - lo
+		c.aluRM(0x3b, aux, ctxReg, win+lenOff) // off < len?
+		next := c.jcc(ccAE)
+		c.load(8, aux2, ctxReg, win+lenOff)
+		c.aluRR(0x29, true, aux2, aux) // len - off >= size?
+		c.aluRI(extCmp, true, aux2, int32(size))
+		ok = append(ok, c.jcc(ccAE))
+		c.patch(next, c.pos())
+	}
+	c.emulate(slot)
+	done := c.jmp()
+	for _, p := range ok {
+		c.patch(p, c.pos())
+	}
+	access()
+	c.patch(done, c.pos())
+}
+
+// stackWindow points window 0 at the frames up to rbp's.
+func (c *compiler) stackWindow() {
+	c.lea(tmp, rbp, -StackSize)
+	c.store(8, ctxReg, offWindows+offLo, tmp)
+	c.load(8, aux, ctxReg, offStackTop)
+	c.aluRR(0x29, true, aux, tmp)
+	c.store(8, ctxReg, offWindows+offLoadLen, aux)
+	c.store(8, ctxReg, offWindows+offStoreLen, aux)
 }
 
 func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
@@ -328,6 +467,16 @@ func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
 		if c.ctxAccess[i] {
 			return c.contextAccess(slot, ins, size, false)
 		}
+		if c.in.Checked {
+			c.checked(slot, src, int32(ins.Offset), size, false, func() {
+				if ins.Mode() == isa.ModeMEMSX {
+					c.loadSX(size, dst, tmp, 0)
+				} else {
+					c.load(size, dst, tmp, 0)
+				}
+			})
+			return nil
+		}
 		if ins.Mode() == isa.ModeMEMSX {
 			c.loadSX(size, dst, src, int32(ins.Offset))
 		} else {
@@ -337,11 +486,25 @@ func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
 	case isa.ClassST, isa.ClassSTX:
 		if ins.Mode() == isa.ModeATOMIC {
 			c.forget()
+			if c.in.Checked {
+				c.emulate(slot)
+				return nil
+			}
 			return c.atomic(ins, dst, src)
 		}
 		size := ins.Size().Bytes()
 		if c.ctxAccess[i] {
 			return c.contextAccess(slot, ins, size, true)
+		}
+		if c.in.Checked {
+			c.checked(slot, dst, int32(ins.Offset), size, true, func() {
+				if ins.Class() == isa.ClassST {
+					c.storeImm(size, tmp, 0, int32(ins.Imm))
+				} else {
+					c.store(size, tmp, 0, src)
+				}
+			})
+			return nil
 		}
 		if ins.Class() == isa.ClassST {
 			c.storeImm(size, dst, int32(ins.Offset), int32(ins.Imm))
@@ -682,12 +845,24 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		c.callTo(c.helperStub)
 	case ins.IsLocalCall():
 		target, _ := ins.JumpTarget(slot)
+		if c.in.Checked {
+			c.aluRM(0x3b, rbp, ctxReg, offMinCall)
+			ok := c.jcc(ccA)
+			c.exitWith(ExitCallDepth, slot)
+			c.patch(ok, c.pos())
+		}
 		for _, r := range []reg{rbx, r13, r14, r15} {
 			c.push(r)
 		}
 		c.aluRI(extSub, true, rbp, StackSize)
+		if c.in.Checked {
+			c.stackWindow()
+		}
 		c.fixups = append(c.fixups, fixup{pos: c.call(), slot: target})
 		c.aluRI(extAdd, true, rbp, StackSize)
+		if c.in.Checked {
+			c.stackWindow()
+		}
 		for _, r := range []reg{r15, r14, r13, rbx} {
 			c.pop(r)
 		}
@@ -711,7 +886,7 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 // NULL for an index out of range. r1 to r5 are clobbered, as after any
 // helper call.
 func (c *compiler) inlineArrayLookup() bool {
-	if c.in.Array == nil || !c.knownValid[1] {
+	if c.in.Array == nil || c.in.Checked || !c.knownValid[1] {
 		return false
 	}
 	m, ok := c.in.Array(c.known[1])
