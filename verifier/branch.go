@@ -94,7 +94,6 @@ func (v *verifier) checkCondJump(insn int, ins isa.Instruction) (int, *vErr) {
 	} else {
 		src = constReg(uint64(int64(ins.Imm32())), insn)
 	}
-	cond := v.condText(ins)
 	pred := branchTaken(d, &src, op, jmp32)
 	if pred >= 0 {
 		if d.typ == regScalar {
@@ -106,10 +105,10 @@ func (v *verifier) checkCondJump(insn int, ins isa.Instruction) (int, *vErr) {
 	}
 	switch pred {
 	case 1:
-		v.cur.addPath(fmt.Sprintf("insn %d: if %s: always taken%s", insn, cond, v.whyKnown(d, &src, srcX)))
+		v.cur.addPath(fmt.Sprintf("insn %d: if %s: always taken%s", insn, condText(ins), v.whyKnown(d, &src, srcX)))
 		return target, nil
 	case 0:
-		v.cur.addPath(fmt.Sprintf("insn %d: if %s: never taken%s", insn, cond, v.whyKnown(d, &src, srcX)))
+		v.cur.addPath(fmt.Sprintf("insn %d: if %s: never taken%s", insn, condText(ins), v.whyKnown(d, &src, srcX)))
 		return insn + 1, nil
 	}
 	// Both ways are possible: the taken branch is explored later.
@@ -150,18 +149,18 @@ func (v *verifier) checkCondJump(insn int, ins isa.Instruction) (int, *vErr) {
 	}
 	switch {
 	case taken && fall:
-		other.addPath(fmt.Sprintf("insn %d: if %s: taken", insn, cond))
-		v.cur.addPath(fmt.Sprintf("insn %d: if %s: not taken", insn, cond))
+		other.addJump(insn, ins, "taken")
+		v.cur.addJump(insn, ins, "not taken")
 		if err := v.pushChecked(other, target, insn); err != nil {
 			return -1, err
 		}
 		return insn + 1, nil
 	case taken:
 		v.cur = other
-		v.cur.addPath(fmt.Sprintf("insn %d: if %s: always taken", insn, cond))
+		v.cur.addJump(insn, ins, "always taken")
 		return target, nil
 	case fall:
-		v.cur.addPath(fmt.Sprintf("insn %d: if %s: never taken", insn, cond))
+		v.cur.addJump(insn, ins, "never taken")
 		return insn + 1, nil
 	}
 	// Neither: the bounds contradict each other; the path cannot happen.
@@ -179,7 +178,7 @@ func (v *verifier) pushChecked(st *state, insn, prev int) *vErr {
 	return nil
 }
 
-func (v *verifier) condText(ins isa.Instruction) string {
+func condText(ins isa.Instruction) string {
 	w := "r"
 	if ins.Class() == isa.ClassJMP32 {
 		w = "w"

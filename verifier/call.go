@@ -410,13 +410,17 @@ func (v *verifier) helperMem(regno int, ptr *reg, size uint64, write, uninit, ze
 			return v.errf(regno, fmt.Sprintf("R%d cannot write into map_key", regno), "the key of a map element is read-only")
 		}
 		m := v.maps[ptr.aux]
-		_, err := v.regionAccess(regno, ptr, 0, int(size), int64(m.KeySize), "map key", fmt.Sprintf("invalid access to map key, key_size=%d off=%d size=%d", m.KeySize, ptr.off, size))
+		_, err := v.regionAccess(regno, ptr, 0, int(size), int64(m.KeySize), func() (string, string) {
+			return "map key", fmt.Sprintf("invalid access to map key, key_size=%d off=%d size=%d", m.KeySize, ptr.off, size)
+		})
 		return err
 	case regMem:
 		if write && ptr.flags&flagRdonly != 0 {
 			return v.errf(regno, fmt.Sprintf("R%d cannot write into %s", regno, v.kernelType(ptr)), "%s points to read-only memory", argN)
 		}
-		_, err := v.regionAccess(regno, ptr, 0, int(size), int64(ptr.size), "memory", fmt.Sprintf("invalid access to memory, mem_size=%d off=%d size=%d", ptr.size, ptr.off, size))
+		_, err := v.regionAccess(regno, ptr, 0, int(size), int64(ptr.size), func() (string, string) {
+			return "memory", fmt.Sprintf("invalid access to memory, mem_size=%d off=%d size=%d", ptr.size, ptr.off, size)
+		})
 		return err
 	}
 	return v.errf(regno, fmt.Sprintf("R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", regno, v.kernelType(ptr)),

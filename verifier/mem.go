@@ -169,7 +169,9 @@ func (v *verifier) memAccess(regno int, ptr reg, off, size int, a access) (reg, 
 			return reg{}, v.errf(regno, fmt.Sprintf("R%d cannot write into map_key", regno), "the key of a map element is read-only")
 		}
 		m := v.maps[ptr.aux]
-		out, err = v.regionAccess(regno, &ptr, off, size, int64(m.KeySize), "map key", fmt.Sprintf("invalid access to map key, key_size=%d off=%d size=%d", m.KeySize, int(ptr.off)+off, size))
+		out, err = v.regionAccess(regno, &ptr, off, size, int64(m.KeySize), func() (string, string) {
+			return "map key", fmt.Sprintf("invalid access to map key, key_size=%d off=%d size=%d", m.KeySize, int(ptr.off)+off, size)
+		})
 	case regPacket, regPacketMeta:
 		out, err = v.packetAccess(regno, &ptr, off, size, a)
 	case regSock:
@@ -178,7 +180,9 @@ func (v *verifier) memAccess(regno int, ptr reg, off, size int, a access) (reg, 
 		if a.write && ptr.flags&flagRdonly != 0 {
 			return reg{}, v.errf(regno, fmt.Sprintf("R%d cannot write into %s", regno, v.kernelType(&ptr)), "the memory is read-only")
 		}
-		out, err = v.regionAccess(regno, &ptr, off, size, int64(ptr.size), "memory", fmt.Sprintf("invalid access to memory, mem_size=%d off=%d size=%d", ptr.size, int(ptr.off)+off, size))
+		out, err = v.regionAccess(regno, &ptr, off, size, int64(ptr.size), func() (string, string) {
+			return "memory", fmt.Sprintf("invalid access to memory, mem_size=%d off=%d size=%d", ptr.size, int(ptr.off)+off, size)
+		})
 	default:
 		return reg{}, v.errf(regno, fmt.Sprintf("R%d invalid mem access '%s'", regno, v.kernelType(&ptr)),
 			"%s holds %s, which cannot be read or written through", regName(isa.Register(regno)), v.typeWords(&ptr))
@@ -210,23 +214,31 @@ func leakTarget(t regType) string {
 
 // regionAccess checks an access to [0, size) of an object at a pointer
 // with a variable offset, as the kernel's check_mem_region_access.
-func (v *verifier) regionAccess(regno int, p *reg, off, size int, objSize int64, what, kmsg string) (reg, *vErr) {
+//
+// desc gives the region's name in words and the kernel's message for an
+// access outside it; it is called only for a rejection (formatting them
+// for every access of every path costs more than the check).
+func (v *verifier) regionAccess(regno int, p *reg, off, size int, objSize int64, desc func() (what, kmsg string)) (reg, *vErr) {
 	fixed := int64(p.off) + int64(off)
 	if p.s.smin < 0 && (p.s.smin == -1<<63 || fixed+p.s.smin != int64(int32(fixed+p.s.smin)) || p.s.smin+fixed < 0) {
+		what, _ := desc()
 		return reg{}, v.errf(regno, fmt.Sprintf("R%d min value is negative, either use unsigned index or do a if (index >=0) check.", regno),
 			"the offset into the %s may be negative (as low as %d): check that the index is not negative, or use an unsigned type", what, p.s.smin+fixed)
 	}
 	lo := p.s.smin + fixed
 	if lo < 0 || lo+int64(size) > objSize {
+		what, kmsg := desc()
 		return reg{}, v.errf(regno, kmsg+fmt.Sprintf("\nR%d min value is outside of the allowed memory range", regno),
 			"the access of %d bytes at offset %d is outside the %d bytes of the %s%s", size, lo, objSize, what, v.varNote(p))
 	}
 	if p.s.umax >= maxVarOff {
+		what, _ := desc()
 		return reg{}, v.errf(regno, fmt.Sprintf("R%d unbounded memory access, make sure to bounds check any such access", regno),
 			"the offset into the %s has no upper bound: check it against the size (if (i < N)) before the access", what)
 	}
 	hi := int64(p.s.umax) + fixed
 	if hi < 0 || hi+int64(size) > objSize {
+		what, kmsg := desc()
 		return reg{}, v.errf(regno, kmsgAt(kmsg, hi)+fmt.Sprintf("\nR%d max value is outside of the allowed memory range", regno),
 			"the access of %d bytes at offsets up to %d runs past the %d bytes of the %s%s", size, hi, objSize, what, v.varNote(p))
 	}
@@ -265,8 +277,10 @@ func (v *verifier) mapValueAccess(regno int, p *reg, off, size int, a access) (r
 		return reg{}, v.errf(regno, fmt.Sprintf("read from map forbidden, value_size=%d off=%d size=%d", m.ValueSize, fixed, size),
 			"map %s is write-only for programs (BPF_F_WRONLY_PROG)", m.Name)
 	}
-	out, err := v.regionAccess(regno, p, off, size, int64(m.ValueSize), fmt.Sprintf("value of map %s", m.Name),
-		fmt.Sprintf("invalid access to map value, value_size=%d off=%d size=%d", m.ValueSize, fixed, size))
+	out, err := v.regionAccess(regno, p, off, size, int64(m.ValueSize), func() (string, string) {
+		return fmt.Sprintf("value of map %s", m.Name),
+			fmt.Sprintf("invalid access to map value, value_size=%d off=%d size=%d", m.ValueSize, fixed, size)
+	})
 	if err != nil {
 		return reg{}, err
 	}

@@ -2,6 +2,8 @@ package verifier
 
 import (
 	"slices"
+
+	"github.com/waggle-ebpf/waggle/isa"
 )
 
 // regType is the kind of value a register holds.
@@ -185,8 +187,20 @@ type lockState struct {
 // descend from it.
 type pathNode struct {
 	text string
+	// When text is "", the decision of the conditional jump ins at insn,
+	// how it went, formatted only when an explanation needs it.
+	ins  isa.Instruction
+	insn int32
+	how  string
 	prev *pathNode
 	n    int
+}
+
+func (p *pathNode) String() string {
+	if p.text != "" {
+		return p.text
+	}
+	return "insn " + itoa(int(p.insn)) + ": if " + condText(p.ins) + ": " + p.how
 }
 
 // state is the abstract state of the machine on one path.
@@ -265,12 +279,22 @@ func (s *state) addPath(text string) {
 	s.path = &pathNode{text: text, prev: s.path, n: n}
 }
 
+// addJump records the decision of a conditional jump (how: "taken",
+// "not taken", "always taken", "never taken").
+func (s *state) addJump(insn int, ins isa.Instruction, how string) {
+	n := 1
+	if s.path != nil {
+		n = s.path.n + 1
+	}
+	s.path = &pathNode{ins: ins, insn: int32(insn), how: how, prev: s.path, n: n}
+}
+
 // pathList returns the last max decisions, first to last.
 func (s *state) pathList(max int) []string {
 	var out []string
 	p := s.path
 	for p != nil && len(out) < max {
-		out = append(out, p.text)
+		out = append(out, p.String())
 		p = p.prev
 	}
 	if p != nil {
