@@ -149,14 +149,7 @@ func loadBench(tb testing.TB, name string, engine waggle.Engine) *waggle.Collect
 	if err != nil {
 		tb.Fatal(err)
 	}
-	opts := waggle.CollectionOptions{}
-	// ENGINE: CollectionOptions has no Engine field yet (the JIT is being
-	// written); until it has, only the interpreter runs. Then replace these
-	// lines with: opts.Engine = engine
-	if engine != waggle.EngineInterpreter {
-		tb.Skipf("engine %s: waggle.CollectionOptions has no Engine field yet", engine)
-	}
-	coll, err := waggle.NewCollectionWithOptions(spec, opts)
+	coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{Engine: engine})
 	if err != nil {
 		tb.Fatalf("load %s (%s): %v", benchObject(name), engine, err)
 	}
