@@ -160,6 +160,13 @@ type CollectionOptions struct {
 	// plug-ins you did not write. By default the verifier applies the
 	// rules the kernel applies to root.
 	Strict bool
+	// Engine selects what runs the programs: EngineAuto (the default)
+	// compiles verified programs to machine code where waggle can, and
+	// interprets them elsewhere or when verification is skipped.
+	// EngineJIT with SkipVerification compiles checked code: every
+	// memory access is checked and runs count instructions against
+	// RunOptions.Budget.
+	Engine Engine
 }
 
 // Collection is the programs and maps of an object, loaded.
@@ -218,10 +225,14 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		if err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
+		var verified *verifier.Stats
 		if !opts.SkipVerification {
-			if err := verifyProgram(ps, spec.Maps, opts, cpus); err != nil {
+			if verified, err = verifyProgram(ps, spec.Maps, opts, cpus); err != nil {
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 			}
+		}
+		if err := p.setEngine(opts.Engine, verified); err != nil {
+			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		coll.Programs[name] = p
 	}
@@ -244,10 +255,10 @@ type VerifierError = verifier.Error
 // maps, the helpers of your own (whose prototypes the verifier does not
 // know: it treats them conservatively) and the collection's number of CPU
 // slots (bpf_get_smp_processor_id returns less than cpus).
-func verifyProgram(ps *ebpf.ProgramSpec, mapSpecs map[string]*ebpf.MapSpec, opts CollectionOptions, cpus int) error {
+func verifyProgram(ps *ebpf.ProgramSpec, mapSpecs map[string]*ebpf.MapSpec, opts CollectionOptions, cpus int) (*verifier.Stats, error) {
 	vp, err := verifier.ProgramFromSpec(ps, mapSpecs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if own := opts.Helpers.All(); len(own) > 0 {
 		vp.Helpers = map[int32]verifier.HelperProto{}
@@ -255,10 +266,11 @@ func verifyProgram(ps *ebpf.ProgramSpec, mapSpecs map[string]*ebpf.MapSpec, opts
 			vp.Helpers[h.ID] = verifier.HelperProto{Name: h.Name}
 		}
 	}
-	if _, err := verifier.Verify(vp, verifier.Options{Strict: opts.Strict, CPUs: cpus}); err != nil {
-		return fmt.Errorf("the verifier refuses it: %w", err)
+	stats, err := verifier.Verify(vp, verifier.Options{Strict: opts.Strict, CPUs: cpus})
+	if err != nil {
+		return nil, fmt.Errorf("the verifier refuses it: %w", err)
 	}
-	return nil
+	return stats, nil
 }
 
 // Close frees the collection's maps.
@@ -314,7 +326,7 @@ func fillObjectMap(m *Map, ms *ebpf.MapSpec, coll *Collection) error {
 			if !ok {
 				return fmt.Errorf("initial contents: program %q is not in the object", name)
 			}
-			obj = p.code
+			obj = p.tailCallTarget()
 		} else {
 			inner, ok := coll.Maps[name]
 			if !ok {

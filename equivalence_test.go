@@ -8,7 +8,6 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
@@ -17,14 +16,18 @@ import (
 // tests; every case runs on slot 0.
 const equivalenceCPUs = 2
 
-// runCase runs a kerneltest case in waggle and reports it as the kernel's
-// side reports its runs, so that the same checks apply to both.
-func runCase(c *kerneltest.Case) (*kerneltest.Result, error) {
+// engines are the engines every case runs on.
+var engines = []Engine{EngineInterpreter, EngineJIT}
+
+// runCase runs a kerneltest case in waggle with an engine and reports it
+// as the kernel's side reports its runs, so that the same checks apply to
+// both.
+func runCase(c *kerneltest.Case, engine Engine) (*kerneltest.Result, error) {
 	spec, err := LoadCollectionSpec(c.ObjectPath())
 	if err != nil {
 		return nil, err
 	}
-	coll, err := NewCollectionWithOptions(spec, CollectionOptions{CPUs: equivalenceCPUs})
+	coll, err := NewCollectionWithOptions(spec, CollectionOptions{CPUs: equivalenceCPUs, Engine: engine})
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +51,9 @@ func runCase(c *kerneltest.Case) (*kerneltest.Result, error) {
 	prog := coll.Programs[c.Program]
 	if prog == nil {
 		return nil, fmt.Errorf("no program %q", c.Program)
+	}
+	if prog.Engine() != engine {
+		return nil, fmt.Errorf("the program runs on the %s engine, not the %s", prog.Engine(), engine)
 	}
 	res := &kerneltest.Result{CPU: 0, NumCPU: equivalenceCPUs, Maps: map[string][]kerneltest.KV{}}
 	for range max(c.Repeat, 1) {
@@ -114,7 +120,7 @@ func dumpForKerneltest(coll *Collection, m *Map) ([]kerneltest.KV, error) {
 func objectSlots(coll *Collection, m *Map, om maps.ObjectMap) []kerneltest.KV {
 	names := map[any]string{}
 	for n, p := range coll.Programs {
-		names[p.code] = n
+		names[p.tailCallTarget()] = n
 	}
 	for n, cm := range coll.Maps {
 		names[cm.impl] = n
@@ -129,8 +135,8 @@ func objectSlots(coll *Collection, m *Map, om maps.ObjectMap) []kerneltest.KV {
 		key = next
 		if obj := om.LookupObject(key); obj != nil {
 			name := names[obj]
-			if p, ok := obj.(*interp.Program); ok && name == "" {
-				name = fmt.Sprintf("%p", p)
+			if name == "" {
+				name = fmt.Sprintf("%p", obj)
 			}
 			kvs = append(kvs, kerneltest.KV{Key: key, Value: []byte(name)})
 		}
@@ -143,16 +149,18 @@ func objectSlots(coll *Collection, m *Map, om maps.ObjectMap) []kerneltest.KV {
 // C programs of testdata/progs and the examples) in waggle and checks the
 // result against what the case says the kernel gives.
 func TestCasesAgainstExpectations(t *testing.T) {
-	for _, c := range kerneltest.Cases() {
-		t.Run(c.Name, func(t *testing.T) {
-			got, err := runCase(&c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Check(got); err != nil {
-				t.Error(err)
-			}
-		})
+	for _, engine := range engines {
+		for _, c := range kerneltest.Cases() {
+			t.Run(engine.String()+"/"+c.Name, func(t *testing.T) {
+				got, err := runCase(&c, engine)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Check(got); err != nil {
+					t.Error(err)
+				}
+			})
+		}
 	}
 }
 
@@ -163,41 +171,43 @@ func TestCasesAgainstKernel(t *testing.T) {
 	if err := kerneltest.Available(); err != nil {
 		t.Skipf("the kernel cannot run the programs here: %v", err)
 	}
-	for _, c := range kerneltest.Cases() {
-		t.Run(c.Name, func(t *testing.T) {
-			want, err := kerneltest.Run(c.ObjectPath(), c.Program, c.Input())
-			if err != nil {
-				t.Fatalf("kernel: %v", err)
-			}
-			got, err := runCase(&c)
-			if err != nil {
-				t.Fatalf("waggle: %v", err)
-			}
-			if got.Retval != want.Retval {
-				t.Errorf("return value: waggle %d, kernel %d", got.Retval, want.Retval)
-			}
-			if want.DataOut != nil && !bytes.Equal(got.DataOut, want.DataOut) {
-				t.Errorf("data out:\nwaggle %x\nkernel %x", got.DataOut, want.DataOut)
-			}
-			if want.CtxOut != nil && !bytes.Equal(got.CtxOut, want.CtxOut) {
-				t.Errorf("ctx out:\nwaggle %x\nkernel %x", got.CtxOut, want.CtxOut)
-			}
-			spec, err := ebpf.LoadCollectionSpec(c.ObjectPath())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, name := range c.Maps {
-				ms := spec.Maps[name]
-				g, w := got.Maps[name], want.Maps[name]
-				if maps.IsPerCPU(ms.Type) {
-					g = slotOf(g, int(ms.ValueSize), got.CPU)
-					w = slotOf(w, int(ms.ValueSize), want.CPU)
+	for _, engine := range engines {
+		for _, c := range kerneltest.Cases() {
+			t.Run(engine.String()+"/"+c.Name, func(t *testing.T) {
+				want, err := kerneltest.Run(c.ObjectPath(), c.Program, c.Input())
+				if err != nil {
+					t.Fatalf("kernel: %v", err)
 				}
-				if !equalKVs(g, w) {
-					t.Errorf("map %s:\nwaggle %s\nkernel %s", name, kvString(g), kvString(w))
+				got, err := runCase(&c, engine)
+				if err != nil {
+					t.Fatalf("waggle: %v", err)
 				}
-			}
-		})
+				if got.Retval != want.Retval {
+					t.Errorf("return value: waggle %d, kernel %d", got.Retval, want.Retval)
+				}
+				if want.DataOut != nil && !bytes.Equal(got.DataOut, want.DataOut) {
+					t.Errorf("data out:\nwaggle %x\nkernel %x", got.DataOut, want.DataOut)
+				}
+				if want.CtxOut != nil && !bytes.Equal(got.CtxOut, want.CtxOut) {
+					t.Errorf("ctx out:\nwaggle %x\nkernel %x", got.CtxOut, want.CtxOut)
+				}
+				spec, err := ebpf.LoadCollectionSpec(c.ObjectPath())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, name := range c.Maps {
+					ms := spec.Maps[name]
+					g, w := got.Maps[name], want.Maps[name]
+					if maps.IsPerCPU(ms.Type) {
+						g = slotOf(g, int(ms.ValueSize), got.CPU)
+						w = slotOf(w, int(ms.ValueSize), want.CPU)
+					}
+					if !equalKVs(g, w) {
+						t.Errorf("map %s:\nwaggle %s\nkernel %s", name, kvString(g), kvString(w))
+					}
+				}
+			})
+		}
 	}
 }
 

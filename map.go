@@ -371,6 +371,14 @@ func (m *Map) updateObject(om maps.ObjectMap, k []byte, value any, flags ebpf.Ma
 			return fmt.Errorf("update: %w", maps.Errorf(maps.ErrInvalid, "inner map is nil or closed"))
 		}
 		obj = v.impl
+	case *Program:
+		if m.typ != ebpf.ProgramArray {
+			return fmt.Errorf("update: a %s holds maps: need a *Map, got %T", m.typ, value)
+		}
+		if v == nil {
+			return fmt.Errorf("update: %w", maps.Errorf(maps.ErrInvalid, "cannot store a nil program in a %s", m.typ))
+		}
+		obj = v.tailCallTarget()
 	case nil:
 		return fmt.Errorf("update: %w", maps.Errorf(maps.ErrInvalid, "cannot store nil in a %s", m.typ))
 	default:

@@ -17,10 +17,12 @@ import (
 
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
+	"github.com/waggle-ebpf/waggle/verifier"
 )
 
 // StackSize is the stack of each call frame in bytes, as in the kernel.
@@ -97,22 +99,30 @@ type ProgramOptions struct {
 	// plug-ins you did not write. By default the verifier applies the
 	// rules the kernel applies to root.
 	Strict bool
+	// Engine selects what runs the program: EngineAuto (the default)
+	// compiles verified programs to machine code where waggle can.
+	Engine Engine
 }
 
 // Program is a loaded program. It is safe to run from many goroutines at
 // once; each run gets its own stack, registers and CPU slot.
 type Program struct {
-	name   string
-	typ    ebpf.ProgramType
-	code   *interp.Program
-	kopts  kernel.Options
-	cpus   *cpuSlots
-	states sync.Pool // of *runState
+	name string
+	typ  ebpf.ProgramType
+	code *interp.Program
+	// compiled is the program's machine code, or nil when it is
+	// interpreted.
+	compiled *jit.Program
+	table    *helper.Table // the helpers it may call
+	kopts    kernel.Options
+	cpus     *cpuSlots
+	states   sync.Pool // of *runState
 }
 
 // runState is what one run at a time needs; a Program keeps them in a pool.
 type runState struct {
-	machine *interp.Machine
+	machine *interp.Machine // when interpreted
+	jit     *jit.Machine    // when compiled
 	run     *kernel.Run
 	cpu     int // the slot this state last ran on: tried first next time
 	out     kernel.Output
@@ -146,15 +156,21 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	if err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
+	var verified *verifier.Stats
 	if !opts.SkipVerification {
-		if err := verifyInstructions(spec.Name, spec.Type, spec.Instructions, opts.Helpers, opts.Strict, cpus); err != nil {
+		verified, err = verifyInstructions(spec.Name, spec.Type, spec.Instructions, opts.Helpers, opts.Strict, cpus)
+		if err != nil {
 			return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 		}
+	}
+	if err := p.setEngine(opts.Engine, verified); err != nil {
+		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
 	return p, nil
 }
 
-// newProgram checks the program's helpers against its type and compiles it.
+// newProgram checks the program's helpers against its type and prepares it
+// for the interpreter; setEngine may compile it next.
 //
 // license, when not nil, is the program's license: as the kernel does,
 // waggle refuses GPL-only helpers to programs whose license is not
@@ -190,12 +206,70 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 	if _, err := kernel.NewRun(typ, kopts); err != nil {
 		return nil, err
 	}
-	p := &Program{name: name, typ: typ, code: code, kopts: kopts, cpus: cpus}
+	p := &Program{name: name, typ: typ, code: code, table: table, kopts: kopts, cpus: cpus}
 	p.states.New = func() any {
 		run, _ := kernel.NewRun(typ, kopts) // checked above
-		return &runState{machine: interp.NewMachine(), run: run}
+		st := &runState{run: run}
+		if p.compiled != nil {
+			st.jit = jit.NewMachine()
+			st.jit.AfterHelper = run.SyncContext
+		} else {
+			st.machine = interp.NewMachine()
+		}
+		return st
 	}
 	return p, nil
+}
+
+// setEngine compiles the program if the engine says so: verified is what
+// the verifier found, or nil if the program was not verified.
+func (p *Program) setEngine(engine Engine, verified *verifier.Stats) error {
+	compile, checked, err := useJIT(engine, verified != nil)
+	if err != nil || !compile {
+		return err
+	}
+	opts := jit.Options{Type: p.typ, Checked: checked}
+	if verified != nil {
+		opts.ContextAccesses = verified.ContextAccesses
+	}
+	if p.compiled, err = jit.Compile(p.code.Instructions(), p.table, opts); err != nil {
+		return fmt.Errorf("compile: %w", err)
+	}
+	return nil
+}
+
+// useJIT says whether to compile a program for the engine, and whether in
+// checked mode (for a program that was not verified).
+func useJIT(engine Engine, verified bool) (compile, checked bool, err error) {
+	switch engine {
+	case EngineAuto:
+		return jit.Supported && verified, false, nil
+	case EngineInterpreter:
+		return false, false, nil
+	case EngineJIT:
+		if !jit.Supported {
+			return false, false, fmt.Errorf("waggle has no compiler for %s: use EngineAuto or EngineInterpreter", runtime.GOARCH)
+		}
+		return true, !verified, nil
+	}
+	return false, false, fmt.Errorf("unknown engine %d", engine)
+}
+
+// Engine is the engine that runs the program.
+func (p *Program) Engine() Engine {
+	if p.compiled != nil {
+		return EngineJIT
+	}
+	return EngineInterpreter
+}
+
+// tailCallTarget is what a program array holds for p: the code of its
+// engine.
+func (p *Program) tailCallTarget() any {
+	if p.compiled != nil {
+		return p.compiled
+	}
+	return p.code
 }
 
 // kernelOptions are the options of the kernel helpers: trace_printk
@@ -353,23 +427,29 @@ func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error
 		return RunResult{}, err
 	}
 	st.ctx = ctxIn
-	m := st.machine
-	m.Memory.Reset()
-	regs, err := st.run.Setup(&m.Memory, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu})
+	var mem *memory.Memory
+	var packet *memory.Region
+	if p.compiled != nil {
+		mem, packet = &st.jit.Memory, &st.jit.Packet
+	} else {
+		mem, packet = &st.machine.Memory, &st.machine.Packet
+	}
+	mem.Reset()
+	regs, err := st.run.Setup(mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu})
 	if err != nil {
 		return RunResult{}, err
 	}
-	m.Packet = st.run.Packet()
+	*packet = st.run.Packet()
 	args := interp.RunArgs{R1: regs[0], R2: regs[1], R3: regs[2], R4: regs[3], R5: regs[4],
 		CPU: cpu, State: st.run, Context: opts.Cancel, Budget: opts.Budget}
 
 	var res RunResult
 	if opts.Repeat == 0 {
-		res.ReturnValue, err = p.code.Run(m, args)
+		res.ReturnValue, err = p.exec(st, args)
 	} else {
 		start := time.Now()
 		for range opts.Repeat {
-			if res.ReturnValue, err = p.code.Run(m, args); err != nil {
+			if res.ReturnValue, err = p.exec(st, args); err != nil {
 				break
 			}
 		}
@@ -397,6 +477,14 @@ func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error
 		return res, err
 	}
 	return res, nil
+}
+
+// exec runs the program's code once on the run's memory.
+func (p *Program) exec(st *runState, args interp.RunArgs) (uint64, error) {
+	if p.compiled != nil {
+		return p.compiled.Run(st.jit, args)
+	}
+	return p.code.Run(st.machine, args)
 }
 
 // encodeContext appends the bytes of a RunOptions.Context to buf.

@@ -18,7 +18,7 @@ import (
 // descriptions. Helpers of your own have prototypes the verifier does not
 // know: it treats them conservatively. cpus bounds
 // bpf_get_smp_processor_id.
-func verifyInstructions(name string, typ ebpf.ProgramType, insns isa.Instructions, own *helper.Table, strict bool, cpus int) error {
+func verifyInstructions(name string, typ ebpf.ProgramType, insns isa.Instructions, own *helper.Table, strict bool, cpus int) (*verifier.Stats, error) {
 	if typ == ebpf.UnspecifiedProgram {
 		typ = RawMemory
 	}
@@ -54,10 +54,11 @@ func verifyInstructions(name string, typ ebpf.ProgramType, insns isa.Instruction
 			vp.Helpers[h.ID] = verifier.HelperProto{Name: h.Name}
 		}
 	}
-	if _, err := verifier.Verify(vp, verifier.Options{Strict: strict, CPUs: cpus}); err != nil {
-		return fmt.Errorf("the verifier refuses it: %w", err)
+	stats, err := verifier.Verify(vp, verifier.Options{Strict: strict, CPUs: cpus})
+	if err != nil {
+		return nil, fmt.Errorf("the verifier refuses it: %w", err)
 	}
-	return nil
+	return stats, nil
 }
 
 // verifierMap describes a created map to the verifier.

@@ -9,12 +9,16 @@
 // 5 returns its first argument and, when that is zero, ends the program with
 // r0 = 0, as the suite's unwind tests expect.
 //
+// With --engine jit the program is compiled to machine code in checked
+// mode (it is not verified: every memory access is checked, and a budget
+// bounds the run).
+//
 // On success the plugin prints r0 in hexadecimal and exits 0; otherwise it
 // prints an error to standard error and exits 1 (2 for bad usage).
 //
 // Usage:
 //
-//	conformance-plugin [--engine interpreter] [MEMORY-HEX] < PROGRAM-HEX
+//	conformance-plugin [--engine interpreter|jit] [MEMORY-HEX] < PROGRAM-HEX
 package main
 
 import (
@@ -30,13 +34,14 @@ import (
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
-const usage = `usage: conformance-plugin [--engine interpreter] [MEMORY-HEX] < PROGRAM-HEX
+const usage = `usage: conformance-plugin [--engine interpreter|jit] [MEMORY-HEX] < PROGRAM-HEX
 
 Runs the eBPF program read from standard input (hexadecimal bytes) on a copy
 of MEMORY-HEX (r1 = its address, r2 = its length) and prints r0 in hex.
 
 Options:
-  --engine NAME   the engine to run the program with: interpreter (default)
+  --engine NAME   the engine to run the program with: interpreter (default),
+                  or jit (compiled to machine code, every access checked)
   --help          print this help
 `
 
@@ -81,8 +86,14 @@ func run(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 			return 2, &usageError{fmt.Sprintf("unexpected argument %q: only one memory argument is allowed", a)}
 		}
 	}
-	if engine != "interpreter" {
-		return 2, &usageError{fmt.Sprintf("unknown engine %q: this build has the interpreter only", engine)}
+	var eng waggle.Engine
+	switch engine {
+	case "interpreter":
+		eng = waggle.EngineInterpreter
+	case "jit":
+		eng = waggle.EngineJIT
+	default:
+		return 2, &usageError{fmt.Sprintf("unknown engine %q: interpreter or jit", engine)}
 	}
 
 	progText, err := io.ReadAll(stdin)
@@ -109,7 +120,7 @@ func run(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 	// verifier would refuse the program (out-of-range shifts, callx,
 	// unchecked memory reads): load without it.
 	prog, err := waggle.NewProgramWithOptions(&waggle.ProgramSpec{Name: "conformance", Instructions: insns},
-		waggle.ProgramOptions{Helpers: helpers, SkipVerification: true})
+		waggle.ProgramOptions{Helpers: helpers, SkipVerification: true, Engine: eng})
 	if err != nil {
 		return 1, err
 	}

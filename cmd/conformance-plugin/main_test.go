@@ -38,31 +38,33 @@ func TestConformance(t *testing.T) {
 	if len(tests) < 313 {
 		t.Fatalf("found %d conformance tests, want all 313", len(tests))
 	}
-	for _, tc := range tests {
-		t.Run(tc.Name, func(t *testing.T) {
-			var args []string
-			if len(tc.Mem) > 0 {
-				args = append(args, spacedHex(tc.Mem))
-			}
-			var out bytes.Buffer
-			code, err := run(args, strings.NewReader(spacedHex(tc.Program.Encode())), &out)
-			if tc.Error != "" {
-				if code == 0 {
-					t.Fatalf("ran with r0 = %s, want error %q", out.String(), tc.Error)
+	for _, engine := range []string{"interpreter", "jit"} {
+		for _, tc := range tests {
+			t.Run(engine+"/"+tc.Name, func(t *testing.T) {
+				args := []string{"--engine", engine}
+				if len(tc.Mem) > 0 {
+					args = append(args, spacedHex(tc.Mem))
 				}
-				return
-			}
-			if code != 0 || err != nil {
-				t.Fatalf("exit %d: %v", code, err)
-			}
-			got, perr := strconv.ParseUint(strings.TrimSpace(out.String()), 16, 64)
-			if perr != nil {
-				t.Fatalf("output %q is not hex: %v", out.String(), perr)
-			}
-			if got != tc.Result {
-				t.Fatalf("r0 = %#x, want %#x", got, tc.Result)
-			}
-		})
+				var out bytes.Buffer
+				code, err := run(args, strings.NewReader(spacedHex(tc.Program.Encode())), &out)
+				if tc.Error != "" {
+					if code == 0 {
+						t.Fatalf("ran with r0 = %s, want error %q", out.String(), tc.Error)
+					}
+					return
+				}
+				if code != 0 || err != nil {
+					t.Fatalf("exit %d: %v", code, err)
+				}
+				got, perr := strconv.ParseUint(strings.TrimSpace(out.String()), 16, 64)
+				if perr != nil {
+					t.Fatalf("output %q is not hex: %v", out.String(), perr)
+				}
+				if got != tc.Result {
+					t.Fatalf("r0 = %#x, want %#x", got, tc.Result)
+				}
+			})
+		}
 	}
 }
 
@@ -92,7 +94,8 @@ func TestProtocol(t *testing.T) {
 		{"memory argument", []string{"01 02 03 04"}, readMem, 0, "4030201\n", ""},
 		{"engine option after memory", []string{"01020304", "--engine", "interpreter"}, readMem, 0, "4030201\n", ""},
 		{"engine option with =", []string{"--engine=interpreter"}, ret5, 0, "5\n", ""},
-		{"unknown engine", []string{"--engine", "jit"}, ret5, 2, "", "unknown engine"},
+		{"jit engine", []string{"--engine", "jit", "01020304"}, readMem, 0, "4030201\n", ""},
+		{"unknown engine", []string{"--engine", "ubpf"}, ret5, 2, "", "unknown engine"},
 		{"unknown option", []string{"--fast"}, ret5, 2, "", "unknown option"},
 		{"two memory arguments", []string{"00", "11"}, ret5, 2, "", "only one memory argument"},
 		{"bad program hex", nil, "b7 0", 1, "", "odd number"},

@@ -54,6 +54,7 @@ func cmdAttach(args []string, e *env) error {
 	peer := fs.String("peer", "", "bridge IFACE and `IFACE2`: the program sees both, passed packets go out of the other")
 	workers := fs.Int("workers", 0, "`N` goroutines with a socket and ring each, fanned out by flow (0: GOMAXPROCS)")
 	cpus := fs.Int("cpus", 0, "CPU slots for per-CPU maps (0: GOMAXPROCS)")
+	engine := engineFlag(fs)
 	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions and drop its packet (0: waggle's default, 2^30)")
 	var updates stringList
 	fs.Var(&updates, "update", "before attaching, set a map element: `MAP:KEY:VALUE`, key and value in hex (repeatable)")
@@ -76,7 +77,7 @@ func cmdAttach(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{CPUs: *cpus, Trace: e.stderr})
+	coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{CPUs: *cpus, Trace: e.stderr, Engine: *engine})
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/waggle-ebpf/waggle"
 )
 
 const usage = `waggle: eBPF in user space, in pure Go
@@ -133,4 +135,23 @@ func readInput(name string, e *env) ([]byte, error) {
 		return io.ReadAll(e.stdin)
 	}
 	return os.ReadFile(name)
+}
+
+// engineFlag adds --engine to fs.
+func engineFlag(fs *flag.FlagSet) *waggle.Engine {
+	e := new(waggle.Engine)
+	fs.Func("engine", "what runs the program: `auto` (compiled where possible, the default), interpreter or jit", func(s string) error {
+		switch s {
+		case "auto":
+			*e = waggle.EngineAuto
+		case "interpreter":
+			*e = waggle.EngineInterpreter
+		case "jit":
+			*e = waggle.EngineJIT
+		default:
+			return fmt.Errorf("unknown engine %q: auto, interpreter or jit", s)
+		}
+		return nil
+	})
+	return e
 }

@@ -44,6 +44,7 @@ func cmdRun(args []string, e *env) error {
 	repeat := fs.Uint("repeat", 1, "run the program `N` times and report the average time")
 	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions (0: waggle's default, 2^30)")
 	cpus := fs.Int("cpus", 0, "CPU slots for per-CPU maps (0: GOMAXPROCS)")
+	engine := engineFlag(fs)
 	dumpMaps := fs.Bool("dump-maps", false, "print the contents of every map after the run")
 	asJSON := fs.Bool("json", false, "print one JSON object: program, retval, duration_ns (and maps)")
 	pcapIn := fs.String("pcap", "", "run the program on every packet of the pcap or pcapng capture `FILE` (- for standard input)")
@@ -95,7 +96,7 @@ func cmdRun(args []string, e *env) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
 		}
-		coll, err = waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{CPUs: *cpus, Trace: e.stderr})
+		coll, err = waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{CPUs: *cpus, Trace: e.stderr, Engine: *engine})
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
 		}
@@ -117,7 +118,7 @@ func cmdRun(args []string, e *env) error {
 		// Bytecode, assembly and test files run as they are, checked at
 		// run time (waggle verify --type checks them before).
 		prog, err = waggle.NewProgramWithOptions(&waggle.ProgramSpec{Name: pos[0], Instructions: p.insns},
-			waggle.ProgramOptions{Trace: e.stderr, CPUs: *cpus, SkipVerification: true})
+			waggle.ProgramOptions{Trace: e.stderr, CPUs: *cpus, SkipVerification: true, Engine: *engine})
 		if err != nil {
 			return err
 		}
