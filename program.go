@@ -212,7 +212,6 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 		st := &runState{run: run}
 		if p.compiled != nil {
 			st.jit = jit.NewMachine()
-			st.jit.AfterHelper = run.SyncContext
 		} else {
 			st.machine = interp.NewMachine()
 		}

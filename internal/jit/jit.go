@@ -176,14 +176,12 @@ type Machine struct {
 	Memory memory.Memory
 	// Packet is the region legacy packet loads (LD_ABS, LD_IND) read.
 	Packet memory.Region
-	// AfterHelper, when not nil, runs after every helper call (to refresh
-	// what compiled code reads of the context).
-	AfterHelper func()
 
 	ctx       amd64.Context
 	stack     []uint64 // interp.MaxFrames frames of interp.StackSize bytes
 	stackTop  uint64
 	native    []uint64
+	nativeSP  uint64 // the initial stack pointer of compiled code
 	call      helper.Call
 	cancel    context.Context
 	prog      *Program   // the program of the last exit
@@ -191,6 +189,7 @@ type Machine struct {
 	progs     []*Program // the run's programs: the first, then tail-call targets
 	tailCalls int
 	budget    uint64 // instructions left beyond Context.Budget (checked code)
+	stackFor  uint64 // the r10 whose stack region m.call has
 }
 
 // NewMachine allocates a machine.
@@ -200,45 +199,45 @@ func NewMachine() *Machine {
 		native: make([]uint64, nativeStackSize/8),
 	}
 	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + interp.MaxFrames*interp.StackSize
+	m.nativeSP = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.native)))) + nativeStackSize - 64
 	m.call = helper.NewCall(context.Background(), &m.Memory, m)
+	m.stackFor = m.stackTop
+	m.call.SetStack(m.stackRegion(m.stackTop))
 	return m
 }
 
 // StackTop is r10 at the start of a run.
 func (m *Machine) StackTop() uint64 { return m.stackTop }
 
-// nativeTop is the initial stack pointer of compiled code.
-func (m *Machine) nativeTop() uint64 {
-	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.native)))) + nativeStackSize - 64
-}
-
 // Run runs the program on m from its first instruction and returns r0.
 // RunArgs.Context is checked at every helper call. RunArgs.Budget counts
 // the instructions of checked programs, by basic block, and is not used
 // for verified programs, which the verifier has proven to end.
 func (p *Program) Run(m *Machine, args interp.RunArgs) (uint64, error) {
-	m.cancel = args.Context
-	m.call.Context = args.Context
-	if m.call.Context == nil {
-		m.call.Context = context.Background()
+	if args.Context != nil || m.cancel != nil {
+		m.cancel = args.Context
+		m.call.Context = args.Context
+		if m.call.Context == nil {
+			m.call.Context = context.Background()
+		}
 	}
 	m.call.CPU = args.CPU
 	m.call.State = args.State
 	m.prog = p
-	m.progs = append(m.progs[:0], p)
+	if len(m.progs) != 1 || m.progs[0] != p {
+		// Tail-call targets stay referenced until the next run with
+		// other programs: they are at most helper.MaxTailCalls.
+		m.progs = append(m.progs[:0], p)
+	}
 	m.tailCalls = 0
 	m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5] = args.R1, args.R2, args.R3, args.R4, args.R5
 	m.ctx.Regs[10] = m.stackTop
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
-	m.ctx.NativeSP = m.nativeTop()
+	m.ctx.NativeSP = m.nativeSP
 	if p.checked {
 		m.setChecked(args.Budget)
 	}
-	r, err := m.loop(p.base + uintptr(p.out.Entry))
-	m.prog = nil
-	clear(m.progs)
-	m.progs = m.progs[:0]
-	return r, err
+	return m.loop(p.base + uintptr(p.out.Entry))
 }
 
 // checkInterval is how many instructions checked code runs between two
@@ -366,14 +365,17 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 	r10 := m.ctx.Regs[10]
 	m.frameR10 = r10
 	c := &m.call
-	c.SetStack(m.stackRegion(r10))
+	if r10 != m.stackFor {
+		m.stackFor = r10
+		c.SetStack(m.stackRegion(r10))
+	}
 	c.Args = [5]uint64{m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5]}
-	nativeSP := m.ctx.NativeSP
 	r, err := h.Func(c)
-	m.ctx.NativeSP = nativeSP
 	m.prog = p
-	if m.AfterHelper != nil {
-		m.AfterHelper()
+	if m.stackFor != r10 {
+		// A callback changed the stack the Call sees.
+		m.stackFor = r10
+		c.SetStack(m.stackRegion(r10))
 	}
 	if err != nil {
 		switch err := err.(type) {
@@ -424,7 +426,9 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	if (m.stackTop-r10)/interp.StackSize+1 >= interp.MaxFrames {
 		return 0, interp.ErrCallDepth
 	}
-	nativeSP := m.ctx.NativeSP
+	// The calling frame's registers and where it resumes, which the
+	// callback's own exits overwrite.
+	nativeSP, resume, regs := m.ctx.NativeSP, m.ctx.Resume, m.ctx.Regs
 	m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5] = args[0], args[1], args[2], args[3], args[4]
 	m.ctx.Regs[10] = r10 - interp.StackSize
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[slot])
@@ -432,7 +436,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 		m.setStackWindow(r10 - interp.StackSize)
 	}
 	r, err := m.loop(p.base + uintptr(p.out.Entry))
-	m.ctx.NativeSP = nativeSP
+	m.ctx.NativeSP, m.ctx.Resume, m.ctx.Regs = nativeSP, resume, regs
 	m.prog = p
 	m.frameR10 = r10
 	if p.checked {

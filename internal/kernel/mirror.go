@@ -69,9 +69,8 @@ func ContextMirror(t ebpf.ProgramType, off, size int, write bool) ContextField {
 	return ContextField{}
 }
 
-// SyncContext updates the context's mirror from the run's state. Setup
-// calls it; engines whose compiled code reads the mirror call it after
-// every helper call, since helpers move the packet.
+// SyncContext updates the context's mirror from the run's state: Setup
+// calls it, and so do the helpers that move the packet's bounds.
 func (r *Run) SyncContext() {
 	switch r.kind {
 	case kindXDP:

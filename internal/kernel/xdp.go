@@ -113,11 +113,13 @@ func (r *Run) xdpRegion() memory.Region {
 	return memory.NewRegion(x.frame[x.meta:x.end], true, memory.KindPacket)
 }
 
-// xdpMoved updates the packet region after a helper moved the bounds.
+// xdpMoved updates the packet region and the context's mirror after a
+// helper moved the bounds.
 func (r *Run) xdpMoved() {
 	if r.mem != nil && r.pktIdx >= 0 && r.pktIdx < len(r.mem.Regions) {
 		r.mem.Regions[r.pktIdx] = r.xdpRegion()
 	}
+	r.SyncContext()
 }
 
 // xdpLen is xdp_get_buff_len: the linear bytes and the frags.

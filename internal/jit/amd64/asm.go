@@ -410,3 +410,11 @@ func (a *asm) lea(dst, base reg, off int32) {
 	a.emit(0x8d)
 	a.mem(dst, base, off)
 }
+
+// leaRIP is "lea dst, [rip+0]"; the caller patches the displacement, the
+// last four bytes.
+func (a *asm) leaRIP(dst reg) {
+	a.rex(true, dst, 0, false, false)
+	a.emit(0x8d, byte(dst&7)<<3|5)
+	a.imm32(0)
+}

@@ -1,6 +1,7 @@
 package amd64
 
 import (
+	"encoding/binary"
 	"fmt"
 	"unsafe"
 
@@ -20,11 +21,13 @@ type Context struct {
 	// that exited. For callx, Ret holds the helper's ID at the exit.
 	ExitArg uint64
 	Ret     uint64 // r0: the program's result, or a helper's
-	// Regs are r0 to r10: r1 to r5 and r10 going in (and at a helper
-	// exit), all of them at an emulation exit.
+	// Regs are r0 to r10: r1 to r5 and r10 going in, r1 to r10 at a
+	// helper exit, all of them at an emulation exit.
 	Regs [11]uint64
 	// Target is the address of the function the entry stub calls.
 	Target uint64
+	// Resume is where a helper exit continues.
+	Resume uint64
 
 	// Checked code only (Input.Checked):
 
@@ -51,7 +54,7 @@ type Window struct {
 // Reasons compiled code returns to Go.
 const (
 	ExitDone    = 1 // the function at Target returned r0 in Ret
-	ExitHelper  = 2 // a helper call; resume at HelperResume with r0 in Ret
+	ExitHelper  = 2 // a helper call; resume at HelperResume with r0 in Ret (it jumps to Resume)
 	ExitEmulate = 3 // an instruction for Go to carry out on Regs; resume at EmulateResume
 	// Checked code only.
 	ExitBudget    = 4 // Budget ran out; resume at EmulateResume
@@ -70,6 +73,7 @@ const (
 	offRet      = int32(unsafe.Offsetof(Context{}.Ret))
 	offRegs     = int32(unsafe.Offsetof(Context{}.Regs))
 	offTarget   = int32(unsafe.Offsetof(Context{}.Target))
+	offResume   = int32(unsafe.Offsetof(Context{}.Resume))
 	offBudget   = int32(unsafe.Offsetof(Context{}.Budget))
 	offWindows  = int32(unsafe.Offsetof(Context{}.Windows))
 	offStackTop = int32(unsafe.Offsetof(Context{}.StackTop))
@@ -272,41 +276,36 @@ func (c *compiler) stubs() {
 	c.load(8, r15, ctxReg, offGoR15)
 	c.ret()
 
-	// Helper exit: tmp = the exit argument; the return address of the call
-	// site is on the stack.
+	// Helper exit: tmp = the exit argument, aux = where to resume. Call
+	// sites jump here rather than call, so that the return to Go stays
+	// the one the processor predicts.
 	c.helperStub = c.pos()
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 10; i++ {
 		c.store(8, ctxReg, regOff(i), bpfRegs[i])
 	}
-	c.store(8, ctxReg, regOff(10), rbp)
 	c.store(8, ctxReg, offExitArg, tmp)
+	c.store(8, ctxReg, offResume, aux)
 	c.storeImm(8, ctxReg, offExitCode, ExitHelper)
-	for _, r := range []reg{rbx, r13, r14, r15, rbp} {
-		c.push(r)
-	}
 	c.store(8, ctxReg, offNativeSP, rsp)
 	c.jumpTo(c.exit)
 
+	// r1 to r10 as they were (r1 to r5 too, as in the interpreter; the
+	// verifier lets no program read them), r0 the helper's result.
 	c.out.HelperResume = c.pos()
-	for _, r := range []reg{rbp, r15, r14, r13, rbx} {
-		c.pop(r)
-	}
-	// r1 to r5 as they were, as in the interpreter (the verifier lets no
-	// program read them).
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 10; i++ {
 		c.load(8, bpfRegs[i], ctxReg, regOff(i))
 	}
 	c.load(8, rax, ctxReg, offRet)
-	c.ret()
+	c.rex(false, 0, ctxReg, false, false)
+	c.emit(0xff)
+	c.mem(4, ctxReg, offResume) // jmp [r12+Resume]
 
 	// Tail call: the frame of the helper exit continues in this program,
-	// with r1 as it was and r0, r2-r5 zero.
+	// with r1 and r6 to r10 as they were and r0, r2-r5 zero.
 	c.out.TailEntry = c.pos()
-	for _, r := range []reg{rbp, r15, r14, r13, rbx} {
-		c.pop(r)
+	for _, i := range []int{1, 6, 7, 8, 9, 10} {
+		c.load(8, bpfRegs[i], ctxReg, regOff(i))
 	}
-	c.aluRI(extAdd, true, rsp, 8) // the call site's return address
-	c.load(8, rdi, ctxReg, regOff(1))
 	for _, r := range []reg{rax, rsi, rdx, rcx, r8} {
 		c.movImm(r, 0)
 	}
@@ -808,8 +807,9 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 		c.forget()
 		return nil
 	case isa.JumpCall:
+		err := c.callInstruction(slot, ins)
 		c.forget()
-		return c.callInstruction(slot, ins)
+		return err
 	}
 	target, _ := ins.JumpTarget(slot)
 	if op == isa.JumpA {
@@ -841,8 +841,7 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 	case ins.Source() == isa.SourceX:
 		// callx names its helper at run time, in dst: Go finds it in Ret.
 		c.store(8, ctxReg, offRet, bpfRegs[ins.Dst&15])
-		c.movImm64(tmp, uint64(c.in.ID)<<32|uint64(slot))
-		c.callTo(c.helperStub)
+		c.helperExit(slot)
 	case ins.IsLocalCall():
 		target, _ := ins.JumpTarget(slot)
 		if c.in.Checked {
@@ -873,12 +872,21 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		if err := c.in.Helper(int32(ins.Imm)); err != nil {
 			return err
 		}
-		c.movImm64(tmp, uint64(c.in.ID)<<32|uint64(slot))
-		c.callTo(c.helperStub)
+		c.helperExit(slot)
 	default:
 		return fmt.Errorf("kernel function calls (kfuncs) are not supported")
 	}
 	return nil
+}
+
+// helperExit jumps to the helper stub with the exit argument of slot and
+// the address of the code that follows as the place to resume.
+func (c *compiler) helperExit(slot int) {
+	c.movImm64(tmp, uint64(c.in.ID)<<32|uint64(slot))
+	c.leaRIP(aux)
+	lea := c.pos() - 4
+	c.jumpTo(c.helperStub)
+	binary.LittleEndian.PutUint32(c.b[lea:], uint32(c.pos()-(lea+4)))
 }
 
 // inlineArrayLookup compiles bpf_map_lookup_elem of an array map that r1
