@@ -443,9 +443,14 @@ func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error
 		CPU: cpu, State: st.run, Context: opts.Cancel, Budget: opts.Budget}
 
 	var res RunResult
-	if opts.Repeat == 0 {
+	switch {
+	case opts.Repeat == 0:
 		res.ReturnValue, err = p.exec(st, args)
-	} else {
+	case p.compiled != nil:
+		start := time.Now()
+		res.ReturnValue, err = p.compiled.RunRepeat(st.jit, &args, opts.Repeat)
+		res.Duration = time.Since(start) / time.Duration(opts.Repeat)
+	default:
 		start := time.Now()
 		for range opts.Repeat {
 			if res.ReturnValue, err = p.exec(st, args); err != nil {

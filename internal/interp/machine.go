@@ -219,7 +219,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	if m.depth+1 >= MaxFrames {
 		return 0, ErrCallDepth
 	}
-	saved := m.depth
+	saved, callArgs := m.depth, m.call.Args
 	m.setDepth(saved + 1)
 	var regs [16]uint64
 	regs[1], regs[2], regs[3], regs[4], regs[5] = args[0], args[1], args[2], args[3], args[4]
@@ -227,6 +227,9 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	r, err := p.exec(m, &regs, int(slot), m.depth)
 	m.setDepth(saved)
 	m.prog = p
+	// The callback's helper calls changed the Call its helper still uses.
+	m.call.Args = callArgs
+	m.call.SetStack(m.stackRegion())
 	return r, err
 }
 

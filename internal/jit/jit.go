@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 
@@ -187,7 +188,6 @@ type Machine struct {
 	prog      *Program   // the program of the last exit
 	frameR10  uint64     // r10 at the last helper exit
 	progs     []*Program // the run's programs: the first, then tail-call targets
-	tailCalls int
 	budget    uint64 // instructions left beyond Context.Budget (checked code)
 	stackFor  uint64 // the r10 whose stack region m.call has
 }
@@ -214,6 +214,13 @@ func (m *Machine) StackTop() uint64 { return m.stackTop }
 // the instructions of checked programs, by basic block, and is not used
 // for verified programs, which the verifier has proven to end.
 func (p *Program) Run(m *Machine, args interp.RunArgs) (uint64, error) {
+	return p.RunRepeat(m, &args, 1)
+}
+
+// RunRepeat runs the program n times (at least once) on the same input, as
+// BPF_PROG_TEST_RUN's repeat does, and returns the last run's r0. It stops
+// at the first error.
+func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64, error) {
 	if args.Context != nil || m.cancel != nil {
 		m.cancel = args.Context
 		m.call.Context = args.Context
@@ -229,15 +236,38 @@ func (p *Program) Run(m *Machine, args interp.RunArgs) (uint64, error) {
 		// other programs: they are at most helper.MaxTailCalls.
 		m.progs = append(m.progs[:0], p)
 	}
-	m.tailCalls = 0
-	m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5] = args.R1, args.R2, args.R3, args.R4, args.R5
-	m.ctx.Regs[10] = m.stackTop
+	m.ctx.Args[0], m.ctx.Args[1], m.ctx.Args[2], m.ctx.Args[3], m.ctx.Args[4] = args.R1, args.R2, args.R3, args.R4, args.R5
+	m.ctx.StackTop = m.stackTop
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
-	m.ctx.NativeSP = m.nativeSP
-	if p.checked {
-		m.setChecked(args.Budget)
+	// Compiled code repeats verified programs itself. Checked code runs
+	// once per entry, each run with its own budget.
+	left := max(n, 1) // runs still to do
+	for {
+		per := left
+		if p.checked {
+			per = 1
+		}
+		m.ctx.Repeat = uint64(per)
+		m.ctx.NativeSP = m.nativeSP
+		if p.checked {
+			m.setChecked(args.Budget)
+		}
+		r, err := m.loop(p.base + uintptr(p.out.Entry))
+		if err != nil {
+			return r, err
+		}
+		if m.ctx.ExitCode == amd64.ExitDone {
+			left -= per
+		} else {
+			// The run ended early (a helper's ErrExitProgram, an LD_ABS
+			// out of the packet); Repeat counts it and those not started.
+			left -= per - uint32(m.ctx.Repeat) + 1
+		}
+		if left == 0 {
+			return r, nil
+		}
+		m.prog = p
 	}
-	return m.loop(p.base + uintptr(p.out.Entry))
 }
 
 // checkInterval is how many instructions checked code runs between two
@@ -250,7 +280,7 @@ func (m *Machine) setChecked(budget uint64) {
 	if budget == 0 {
 		budget = interp.DefaultBudget
 	}
-	m.ctx.StackTop = m.stackTop
+	m.ctx.FrameTop = m.stackTop
 	m.ctx.MinCallR10 = m.stackTop - (interp.MaxFrames-1)*interp.StackSize
 	m.setStackWindow(m.stackTop)
 	m.ctx.Windows[1] = amd64.Window{}
@@ -381,9 +411,11 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 		switch err := err.(type) {
 		case *helper.TailCall:
 			target, ok := err.Target.(*Program)
-			if ok && m.tailCalls < helper.MaxTailCalls {
-				m.tailCalls++
-				m.progs = append(m.progs, target)
+			if ok && m.ctx.TailCalls < helper.MaxTailCalls {
+				m.ctx.TailCalls++
+				if !slices.Contains(m.progs, target) {
+					m.progs = append(m.progs, target)
+				}
 				m.prog = target
 				return target.base + uintptr(target.out.TailEntry), 0, nil
 			}
@@ -426,17 +458,20 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	if (m.stackTop-r10)/interp.StackSize+1 >= interp.MaxFrames {
 		return 0, interp.ErrCallDepth
 	}
-	// The calling frame's registers and where it resumes, which the
-	// callback's own exits overwrite.
-	nativeSP, resume, regs := m.ctx.NativeSP, m.ctx.Resume, m.ctx.Regs
-	m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5] = args[0], args[1], args[2], args[3], args[4]
-	m.ctx.Regs[10] = r10 - interp.StackSize
+	// The calling frame's registers, where it resumes and the entry's
+	// state, which the callback's own entry and exits overwrite.
+	saved, callArgs := m.ctx, m.call.Args
+	m.ctx.Args = args
+	m.ctx.StackTop = r10 - interp.StackSize
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[slot])
+	m.ctx.Repeat = 1
 	if p.checked {
 		m.setStackWindow(r10 - interp.StackSize)
 	}
 	r, err := m.loop(p.base + uintptr(p.out.Entry))
-	m.ctx.NativeSP, m.ctx.Resume, m.ctx.Regs = nativeSP, resume, regs
+	m.ctx.NativeSP, m.ctx.Resume, m.ctx.Regs = saved.NativeSP, saved.Resume, saved.Regs
+	m.ctx.Args, m.ctx.StackTop, m.ctx.Target, m.ctx.Repeat, m.ctx.TailCalls = saved.Args, saved.StackTop, saved.Target, saved.Repeat, saved.TailCalls
+	m.call.Args = callArgs
 	m.prog = p
 	m.frameR10 = r10
 	if p.checked {
@@ -689,3 +724,6 @@ func casLoop64(p *uint64, f func(uint64) uint64) uint64 {
 		}
 	}
 }
+
+// Code returns the program's machine code.
+func (p *Program) Code() []byte { return p.out.Code }

@@ -24,8 +24,16 @@ type Context struct {
 	// Regs are r0 to r10: r1 to r5 and r10 going in, r1 to r10 at a
 	// helper exit, all of them at an emulation exit.
 	Regs [11]uint64
-	// Target is the address of the function the entry stub calls.
-	Target uint64
+	// Target is the address of the function the entry stub calls, Args
+	// its r1 to r5, StackTop its r10 (the frame's top), Repeat how many
+	// times it calls it.
+	Target   uint64
+	Args     [5]uint64
+	StackTop uint64
+	Repeat   uint64
+	// TailCalls counts the tail calls of the current run; the entry stub
+	// zeroes it before each call.
+	TailCalls uint64
 	// Resume is where a helper exit continues.
 	Resume uint64
 
@@ -38,8 +46,8 @@ type Context struct {
 	// the active stack frames, and one more region. An access outside
 	// them exits for Go to check and carry out.
 	Windows [2]Window
-	// StackTop is r10 of frame 0.
-	StackTop uint64
+	// FrameTop is r10 of frame 0.
+	FrameTop uint64
 	// MinCallR10: a bpf-to-bpf call from a frame whose r10 is at or below
 	// this would nest too deep.
 	MinCallR10 uint64
@@ -53,7 +61,7 @@ type Window struct {
 
 // Reasons compiled code returns to Go.
 const (
-	ExitDone    = 1 // the function at Target returned r0 in Ret
+	ExitDone    = 1 // the function at Target returned r0 in Ret, Repeat times
 	ExitHelper  = 2 // a helper call; resume at HelperResume with r0 in Ret (it jumps to Resume)
 	ExitEmulate = 3 // an instruction for Go to carry out on Regs; resume at EmulateResume
 	// Checked code only.
@@ -76,7 +84,11 @@ const (
 	offResume   = int32(unsafe.Offsetof(Context{}.Resume))
 	offBudget   = int32(unsafe.Offsetof(Context{}.Budget))
 	offWindows  = int32(unsafe.Offsetof(Context{}.Windows))
-	offStackTop = int32(unsafe.Offsetof(Context{}.StackTop))
+	offFrameTop = int32(unsafe.Offsetof(Context{}.FrameTop))
+	offArgs     = int32(unsafe.Offsetof(Context{}.Args))
+	offR10      = int32(unsafe.Offsetof(Context{}.StackTop))
+	offRepeat   = int32(unsafe.Offsetof(Context{}.Repeat))
+	offTailCall = int32(unsafe.Offsetof(Context{}.TailCalls))
 	offMinCall  = int32(unsafe.Offsetof(Context{}.MinCallR10))
 	windowSize  = int32(unsafe.Sizeof(Window{}))
 	offLo       = int32(unsafe.Offsetof(Window{}.Lo))
@@ -160,8 +172,8 @@ type Input struct {
 // of its entry points.
 type Output struct {
 	Code []byte
-	// Entry loads r1 to r5 and r10 from Context.Regs and calls
-	// Context.Target.
+	// Entry calls Context.Target Context.Repeat times, each time with r1
+	// to r5 from Context.Args and r10 = Context.StackTop.
 	Entry int
 	// HelperResume continues after a helper exit with r0 = Context.Ret.
 	HelperResume int
@@ -188,6 +200,7 @@ type compiler struct {
 	emulStub   int
 	ctxAccess  map[int]bool
 	fixups     []fixup
+	short      []bool // by fixup: the jump may be short
 	// lddw constants loaded into each register since the last jump
 	// target, for inlining lookups of known maps: known[r] is valid when
 	// knownValid[r].
@@ -197,13 +210,43 @@ type compiler struct {
 }
 
 type fixup struct {
-	pos  int // the rel32
-	slot int // the target slot
+	pos   int // the rel32, or the rel8 if short
+	slot  int // the target slot
+	kind  fixKind
+	short bool
 }
 
-// Compile compiles a program.
+type fixKind uint8
+
+const (
+	fixJmp fixKind = iota
+	fixJcc
+	fixCall
+)
+
+// Compile compiles a program. It compiles twice: the first pass, with
+// every jump to an instruction in its long form, tells which jumps the
+// second may shorten (code only shrinks, so a jump that reached in the
+// first pass reaches in the second).
 func Compile(in Input) (*Output, error) {
-	c := &compiler{in: in, ctxAccess: map[int]bool{}}
+	first, err := compile(in, nil)
+	if err != nil {
+		return nil, err
+	}
+	short := make([]bool, len(first.fixups))
+	for i, f := range first.fixups {
+		rel := int(first.out.Slots[f.slot]) - (f.pos + 4)
+		short[i] = f.kind != fixCall && rel >= -128+8 && rel <= 127-8
+	}
+	second, err := compile(in, short)
+	if err != nil {
+		return nil, err
+	}
+	return &second.out, nil
+}
+
+func compile(in Input, short []bool) (*compiler, error) {
+	c := &compiler{in: in, ctxAccess: map[int]bool{}, short: short}
 	for _, i := range in.ContextAccesses {
 		c.ctxAccess[i] = true
 	}
@@ -241,10 +284,44 @@ func Compile(in Input) (*Output, error) {
 		slot += ins.Slots()
 	}
 	for _, f := range c.fixups {
-		c.patch(f.pos, int(c.out.Slots[f.slot]))
+		target := int(c.out.Slots[f.slot])
+		if f.short {
+			rel := target - (f.pos + 1)
+			if rel < -128 || rel > 127 {
+				return nil, fmt.Errorf("internal error: a short jump from %#x to %#x does not reach", f.pos, target)
+			}
+			c.b[f.pos] = byte(int8(rel))
+			continue
+		}
+		c.patch(f.pos, target)
 	}
 	c.out.Code = c.b
-	return &c.out, nil
+	return c, nil
+}
+
+// jumpToSlot emits a jump to the code of slot: an unconditional jump
+// (fixJmp), a conditional one with cc (fixJcc) or a call (fixCall).
+func (c *compiler) jumpToSlot(kind fixKind, cc byte, slot int) {
+	k := len(c.fixups)
+	if kind != fixCall && k < len(c.short) && c.short[k] {
+		if kind == fixJmp {
+			c.emit(0xeb, 0)
+		} else {
+			c.emit(0x70|cc, 0)
+		}
+		c.fixups = append(c.fixups, fixup{pos: c.pos() - 1, slot: slot, kind: kind, short: true})
+		return
+	}
+	var pos int
+	switch kind {
+	case fixJmp:
+		pos = c.jmp()
+	case fixJcc:
+		pos = c.jcc(cc)
+	default:
+		pos = c.call()
+	}
+	c.fixups = append(c.fixups, fixup{pos: pos, slot: slot, kind: kind})
 }
 
 // forget drops what the compiler knows of register contents.
@@ -255,16 +332,20 @@ func regOff(i int) int32 { return offRegs + int32(8*i) }
 // stubs emits the code shared by the program's instructions: the entry,
 // the exit to Go and the helper and emulation exits with their resumes.
 func (c *compiler) stubs() {
-	// Entry: r1-r5, r10 from Regs; call Target; return r0.
+	// Entry: Repeat times, r1-r5 from Args, r10 = StackTop, call Target;
+	// return r0.
 	c.out.Entry = c.pos()
 	for i := 1; i <= 5; i++ {
-		c.load(8, bpfRegs[i], ctxReg, regOff(i))
+		c.load(8, bpfRegs[i], ctxReg, offArgs+int32(8*(i-1)))
 	}
-	c.load(8, rbp, ctxReg, regOff(10))
+	c.load(8, rbp, ctxReg, offR10)
 	for _, r := range []reg{rax, rbx, r13, r14, r15} {
 		c.movImm(r, 0) // as the interpreter starts
 	}
+	c.storeImm(8, ctxReg, offTailCall, 0)
 	c.callMem(ctxReg, offTarget)
+	c.aluMI(extSub, ctxReg, offRepeat, 1)
+	c.patch(c.jcc(ccNE), c.out.Entry)
 	c.store(8, ctxReg, offRet, rax)
 	c.storeImm(8, ctxReg, offExitCode, ExitDone)
 	// Exit: back on Go's stack, with Go's registers, return from the
@@ -309,7 +390,7 @@ func (c *compiler) stubs() {
 	for _, r := range []reg{rax, rsi, rdx, rcx, r8} {
 		c.movImm(r, 0)
 	}
-	c.fixups = append(c.fixups, fixup{pos: c.jmp(), slot: 0})
+	c.jumpToSlot(fixJmp, 0, 0)
 
 	// Emulation exit: every register to Regs, tmp the exit argument and
 	// aux the exit code.
@@ -421,7 +502,7 @@ func (c *compiler) checked(slot int, base reg, off int32, size int, write bool, 
 func (c *compiler) stackWindow() {
 	c.lea(tmp, rbp, -StackSize)
 	c.store(8, ctxReg, offWindows+offLo, tmp)
-	c.load(8, aux, ctxReg, offStackTop)
+	c.load(8, aux, ctxReg, offFrameTop)
 	c.aluRR(0x29, true, aux, tmp)
 	c.store(8, ctxReg, offWindows+offLoadLen, aux)
 	c.store(8, ctxReg, offWindows+offStoreLen, aux)
@@ -813,7 +894,7 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 	}
 	target, _ := ins.JumpTarget(slot)
 	if op == isa.JumpA {
-		c.fixups = append(c.fixups, fixup{pos: c.jmp(), slot: target})
+		c.jumpToSlot(fixJmp, 0, target)
 		return nil
 	}
 	w := ins.Class() == isa.ClassJMP
@@ -829,10 +910,12 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 		c.testRI(w, dst, int32(ins.Imm))
 	case x:
 		c.aluRR(0x39, w, dst, src)
+	case ins.Imm == 0 && (op == isa.JumpEq || op == isa.JumpNE):
+		c.aluRR(0x85, w, dst, dst) // test dst, dst
 	default:
 		c.aluRI(extCmp, w, dst, int32(ins.Imm))
 	}
-	c.fixups = append(c.fixups, fixup{pos: c.jcc(cc), slot: target})
+	c.jumpToSlot(fixJcc, cc, target)
 	return nil
 }
 
@@ -857,7 +940,7 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		if c.in.Checked {
 			c.stackWindow()
 		}
-		c.fixups = append(c.fixups, fixup{pos: c.call(), slot: target})
+		c.jumpToSlot(fixCall, 0, target)
 		c.aluRI(extAdd, true, rbp, StackSize)
 		if c.in.Checked {
 			c.stackWindow()
@@ -903,8 +986,12 @@ func (c *compiler) inlineArrayLookup() bool {
 	}
 	// eax = *(u32 *)r2; if eax >= max_entries: r0 = 0, else r0 = values + eax*stride.
 	c.load(4, rax, rsi, 0)
-	c.movImm(tmp, uint64(m.MaxEntries))
-	c.aluRR(0x39, true, rax, tmp) // cmp rax, tmp
+	if m.MaxEntries <= 1<<31-1 {
+		c.aluRI(extCmp, false, rax, int32(m.MaxEntries))
+	} else {
+		c.movImm(tmp, uint64(m.MaxEntries))
+		c.aluRR(0x39, true, rax, tmp) // cmp rax, tmp
+	}
 	out := c.jcc(ccAE)
 	if m.Stride&(m.Stride-1) == 0 {
 		n := uint8(0)
