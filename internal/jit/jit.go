@@ -178,18 +178,18 @@ type Machine struct {
 	// Packet is the region legacy packet loads (LD_ABS, LD_IND) read.
 	Packet memory.Region
 
-	ctx       amd64.Context
-	stack     []uint64 // interp.MaxFrames frames of interp.StackSize bytes
-	stackTop  uint64
-	native    []uint64
-	nativeSP  uint64 // the initial stack pointer of compiled code
-	call      helper.Call
-	cancel    context.Context
-	prog      *Program   // the program of the last exit
-	frameR10  uint64     // r10 at the last helper exit
-	progs     []*Program // the run's programs: the first, then tail-call targets
-	budget    uint64 // instructions left beyond Context.Budget (checked code)
-	stackFor  uint64 // the r10 whose stack region m.call has
+	ctx      amd64.Context
+	stack    []uint64 // interp.MaxFrames frames of interp.StackSize bytes
+	stackTop uint64
+	native   []uint64
+	nativeSP uint64 // the initial stack pointer of compiled code
+	call     helper.Call
+	cancel   context.Context
+	prog     *Program   // the program of the last exit
+	frameR10 uint64     // r10 at the last helper exit
+	progs    []*Program // the run's programs: the first, then tail-call targets
+	budget   uint64     // instructions left beyond Context.Budget (checked code)
+	stackFor uint64     // the r10 whose stack region m.call has
 }
 
 // NewMachine allocates a machine.
