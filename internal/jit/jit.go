@@ -201,6 +201,7 @@ func NewMachine() *Machine {
 	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + interp.MaxFrames*interp.StackSize
 	m.nativeSP = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.native)))) + nativeStackSize - 64
 	m.call = helper.NewCall(context.Background(), &m.Memory, m)
+	m.ctx.CallArgs = uint64(uintptr(unsafe.Pointer(&m.call.Args)))
 	m.stackFor = m.stackTop
 	m.call.SetStack(m.stackRegion(m.stackTop))
 	return m
@@ -399,7 +400,7 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 		m.stackFor = r10
 		c.SetStack(m.stackRegion(r10))
 	}
-	c.Args = [5]uint64{m.ctx.Regs[1], m.ctx.Regs[2], m.ctx.Regs[3], m.ctx.Regs[4], m.ctx.Regs[5]}
+	// The helper stub stored r1 to r5 in c.Args.
 	r, err := h.Func(c)
 	m.prog = p
 	if m.stackFor != r10 {

@@ -200,7 +200,10 @@ func allocHash(s *Spec, objects bool) (*hashTab, error) {
 
 // hashKey hashes a key.
 func (h *hashTab) hashKey(key []byte) uint32 {
-	if len(key) == 8 {
+	switch len(key) {
+	case 4:
+		return uint32(hashTail(h.seed, 4, uint64(binary.LittleEndian.Uint32(key))))
+	case 8:
 		return uint32(hash8(h.seed, binary.LittleEndian.Uint64(key)))
 	}
 	return uint32(hashBytes(h.seed, key))

@@ -41,3 +41,20 @@ func TestJhash2MatchesJhash(t *testing.T) {
 		}
 	}
 }
+
+// TestHashShortcuts checks that the hashes of 4- and 8-byte keys given as
+// words equal hashBytes of their bytes.
+func TestHashShortcuts(t *testing.T) {
+	for _, seed := range []uint64{0, 1, 0x9e3779b97f4a7c15} {
+		for _, w := range []uint64{0, 1, 0xdeadbeef, 0xffffffff, 0x0123456789abcdef} {
+			var b [8]byte
+			binary.LittleEndian.PutUint64(b[:], w)
+			if got, want := hashTail(seed, 4, w&0xffffffff), hashBytes(seed, b[:4]); got != want {
+				t.Errorf("hashTail(%#x, 4, %#x) = %#x, hashBytes %#x", seed, w, got, want)
+			}
+			if got, want := hash8(seed, w), hashBytes(seed, b[:]); got != want {
+				t.Errorf("hash8(%#x, %#x) = %#x, hashBytes %#x", seed, w, got, want)
+			}
+		}
+	}
+}

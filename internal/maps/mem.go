@@ -129,6 +129,14 @@ func hash8(seed, w uint64) uint64 {
 	return mix(h^hashK0, h^hashK1)
 }
 
+// hashTail is hashBytes for a key of n < 8 bytes given as a little-endian
+// word (tailWord).
+func hashTail(seed, n, w uint64) uint64 {
+	h := seed ^ hashK0 ^ n*hashK2
+	h = mix(h^w^hashK1, hashK2^h>>32)
+	return mix(h^hashK0, h^hashK1)
+}
+
 // tailWord reads the last 1-7 bytes of a key as a little-endian word.
 func tailWord(b []byte) uint64 {
 	var w uint64

@@ -36,6 +36,9 @@ type Context struct {
 	TailCalls uint64
 	// Resume is where a helper exit continues.
 	Resume uint64
+	// CallArgs is the address of the helper.Call's Args, where a helper
+	// exit also stores r1 to r5.
+	CallArgs uint64
 
 	// Checked code only (Input.Checked):
 
@@ -82,6 +85,7 @@ const (
 	offRegs     = int32(unsafe.Offsetof(Context{}.Regs))
 	offTarget   = int32(unsafe.Offsetof(Context{}.Target))
 	offResume   = int32(unsafe.Offsetof(Context{}.Resume))
+	offCallArgs = int32(unsafe.Offsetof(Context{}.CallArgs))
 	offBudget   = int32(unsafe.Offsetof(Context{}.Budget))
 	offWindows  = int32(unsafe.Offsetof(Context{}.Windows))
 	offFrameTop = int32(unsafe.Offsetof(Context{}.FrameTop))
@@ -196,6 +200,7 @@ type compiler struct {
 	in         Input
 	out        Output
 	exit       int // the exit stub
+	epilogue   int // where the entry's function ends
 	helperStub int
 	emulStub   int
 	ctxAccess  map[int]bool
@@ -343,7 +348,13 @@ func (c *compiler) stubs() {
 		c.movImm(r, 0) // as the interpreter starts
 	}
 	c.storeImm(8, ctxReg, offTailCall, 0)
-	c.callMem(ctxReg, offTarget)
+	// Jump, not call: an exit in the frame at StackTop comes back to the
+	// epilogue with a jump, so that no call is pending while the program
+	// runs and its exits to Go return where the processor predicts.
+	c.rex(false, 0, ctxReg, false, false)
+	c.emit(0xff)
+	c.mem(4, ctxReg, offTarget) // jmp [r12+Target]
+	c.epilogue = c.pos()
 	c.aluMI(extSub, ctxReg, offRepeat, 1)
 	c.patch(c.jcc(ccNE), c.out.Entry)
 	c.store(8, ctxReg, offRet, rax)
@@ -363,6 +374,10 @@ func (c *compiler) stubs() {
 	c.helperStub = c.pos()
 	for i := 1; i <= 10; i++ {
 		c.store(8, ctxReg, regOff(i), bpfRegs[i])
+	}
+	c.load(8, aux2, ctxReg, offCallArgs)
+	for i := 1; i <= 5; i++ {
+		c.store(8, aux2, int32(8*(i-1)), bpfRegs[i])
 	}
 	c.store(8, ctxReg, offExitArg, tmp)
 	c.store(8, ctxReg, offResume, aux)
@@ -884,6 +899,9 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 	op := ins.Op()
 	switch op {
 	case isa.JumpExit:
+		// The entry's frame ends at the epilogue; others return.
+		c.aluRM(0x3b, rbp, ctxReg, offR10)
+		c.patch(c.jcc(ccE), c.epilogue)
 		c.ret()
 		c.forget()
 		return nil
