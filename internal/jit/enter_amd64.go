@@ -1,11 +1,17 @@
 package jit
 
-import "github.com/waggle-ebpf/waggle/internal/jit/amd64"
+import (
+	"github.com/waggle-ebpf/waggle/internal/jit/abi"
+	"github.com/waggle-ebpf/waggle/internal/jit/amd64"
+)
 
 // Supported reports whether waggle can compile programs for this machine.
 const Supported = true
 
+// compileNative is this machine's backend.
+var compileNative = amd64.Compile
+
 // enter runs compiled code at code with ctx (see enter_amd64.s).
 //
 //go:noescape
-func enter(code uintptr, ctx *amd64.Context)
+func enter(code uintptr, ctx *abi.Context)

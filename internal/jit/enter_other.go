@@ -2,11 +2,19 @@
 
 package jit
 
-import "github.com/waggle-ebpf/waggle/internal/jit/amd64"
+import (
+	"errors"
+
+	"github.com/waggle-ebpf/waggle/internal/jit/abi"
+)
 
 // Supported reports whether waggle can compile programs for this machine.
 const Supported = false
 
-func enter(code uintptr, ctx *amd64.Context) {
+func compileNative(abi.Input) (*abi.Output, error) {
+	return nil, errors.New("waggle has no compiler for this machine")
+}
+
+func enter(code uintptr, ctx *abi.Context) {
 	panic("jit: no compiler for this machine")
 }

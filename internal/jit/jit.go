@@ -4,7 +4,7 @@
 // Compiled code runs on a stack of its own and returns to Go for what only
 // Go can do: helper calls, tail calls, and the few instructions it does not
 // compile (context fields served by Go, legacy packet loads). Each return is
-// an exit with a reason in the shared amd64.Context; Go does the work and
+// an exit with a reason in the shared abi.Context; Go does the work and
 // enters the code again where it left off. Compiled code never calls Go
 // functions and never runs on a goroutine's stack, so the garbage
 // collector, stack growth and preemption never see its frames: a goroutine
@@ -28,7 +28,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/interp"
-	"github.com/waggle-ebpf/waggle/internal/jit/amd64"
+	"github.com/waggle-ebpf/waggle/internal/jit/abi"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -41,7 +41,7 @@ type Program struct {
 	id      uint32
 	code    *codeMemory
 	base    uintptr
-	out     *amd64.Output
+	out     *abi.Output
 	insns   isa.Instructions
 	index   []int32          // slot → index into insns
 	helpers []*helper.Helper // by slot, for helper calls
@@ -110,7 +110,7 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		}
 		slot += ins.Slots()
 	}
-	out, err := amd64.Compile(amd64.Input{
+	out, err := compileNative(abi.Input{
 		Instructions: insns,
 		ID:           p.id,
 		Helper: func(id int32) error {
@@ -119,15 +119,15 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 			}
 			return nil
 		},
-		Context: func(off int16, size int, write bool) amd64.ContextAccess {
+		Context: func(off int16, size int, write bool) abi.ContextAccess {
 			mirror := kernel.ContextMirror(opts.Type, int(off), size, write)
 			switch {
 			case !mirror.Virtual:
-				return amd64.ContextAccess{Kind: amd64.ContextMemory}
+				return abi.ContextAccess{Kind: abi.ContextMemory}
 			case mirror.Found:
-				return amd64.ContextAccess{Kind: amd64.ContextMirror, Off: mirror.Off, Size: mirror.Size}
+				return abi.ContextAccess{Kind: abi.ContextMirror, Off: mirror.Off, Size: mirror.Size}
 			}
-			return amd64.ContextAccess{Kind: amd64.ContextEmulate}
+			return abi.ContextAccess{Kind: abi.ContextEmulate}
 		},
 		ContextAccesses: opts.ContextAccesses,
 		Array:           arrayMap,
@@ -145,16 +145,16 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 }
 
 // arrayMap describes the array map with this handle for inlined lookups.
-func arrayMap(handle uint64) (amd64.ArrayMap, bool) {
+func arrayMap(handle uint64) (abi.ArrayMap, bool) {
 	m := maps.ByHandle(handle)
 	if m == nil {
-		return amd64.ArrayMap{}, false
+		return abi.ArrayMap{}, false
 	}
 	values, n, stride, ok := maps.ArrayValues(m)
 	if !ok || stride > 1<<31 {
-		return amd64.ArrayMap{}, false
+		return abi.ArrayMap{}, false
 	}
-	return amd64.ArrayMap{Values: uintptr(values), MaxEntries: n, Stride: uint32(stride)}, true
+	return abi.ArrayMap{Values: uintptr(values), MaxEntries: n, Stride: uint32(stride)}, true
 }
 
 // Instructions returns the instructions the program was compiled from.
@@ -178,7 +178,7 @@ type Machine struct {
 	// Packet is the region legacy packet loads (LD_ABS, LD_IND) read.
 	Packet memory.Region
 
-	ctx      amd64.Context
+	ctx      abi.Context
 	stack    []uint64 // interp.MaxFrames frames of interp.StackSize bytes
 	stackTop uint64
 	native   []uint64
@@ -257,7 +257,7 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 		if err != nil {
 			return r, err
 		}
-		if m.ctx.ExitCode == amd64.ExitDone {
+		if m.ctx.ExitCode == abi.ExitDone {
 			left -= per
 		} else {
 			// The run ended early (a helper's ErrExitProgram, an LD_ABS
@@ -284,10 +284,10 @@ func (m *Machine) setChecked(budget uint64) {
 	m.ctx.FrameTop = m.stackTop
 	m.ctx.MinCallR10 = m.stackTop - (interp.MaxFrames-1)*interp.StackSize
 	m.setStackWindow(m.stackTop)
-	m.ctx.Windows[1] = amd64.Window{}
+	m.ctx.Windows[1] = abi.Window{}
 	for _, r := range m.Memory.Regions {
 		if r.Virtual == nil && r.Size > 0 {
-			m.ctx.Windows[1] = amd64.Window{Lo: r.Start, LoadLen: r.Size}
+			m.ctx.Windows[1] = abi.Window{Lo: r.Start, LoadLen: r.Size}
 			if r.Writable {
 				m.ctx.Windows[1].StoreLen = r.Size
 			}
@@ -302,7 +302,7 @@ func (m *Machine) setChecked(budget uint64) {
 // r10.
 func (m *Machine) setStackWindow(r10 uint64) {
 	lo := r10 - interp.StackSize
-	m.ctx.Windows[0] = amd64.Window{Lo: lo, LoadLen: m.stackTop - lo, StoreLen: m.stackTop - lo}
+	m.ctx.Windows[0] = abi.Window{Lo: lo, LoadLen: m.stackTop - lo, StoreLen: m.stackTop - lo}
 }
 
 // refill serves a budget exit of checked code.
@@ -326,29 +326,29 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 	for {
 		enter(entry, &m.ctx)
 		switch m.ctx.ExitCode {
-		case amd64.ExitDone:
+		case abi.ExitDone:
 			return m.ctx.Ret, nil
-		case amd64.ExitHelper:
+		case abi.ExitHelper:
 			p, slot := m.exitAt()
 			next, r, err := m.helperCall(p, slot)
 			if next == 0 {
 				return r, err
 			}
 			entry = next
-		case amd64.ExitEmulate:
+		case abi.ExitEmulate:
 			p, slot := m.exitAt()
 			done, r, err := m.emulate(p, slot)
 			if done {
 				return r, err
 			}
 			entry = p.base + uintptr(p.out.EmulateResume)
-		case amd64.ExitBudget:
+		case abi.ExitBudget:
 			p, slot := m.exitAt()
 			if err := m.refill(p, slot); err != nil {
 				return 0, err
 			}
 			entry = p.base + uintptr(p.out.EmulateResume)
-		case amd64.ExitCallDepth:
+		case abi.ExitCallDepth:
 			p, slot := m.exitAt()
 			return 0, p.errAt(slot, interp.ErrCallDepth)
 		default:

@@ -1,4 +1,5 @@
-// Package amd64 compiles eBPF to x86-64 machine code. It only produces
+// Package amd64 is the x86-64 backend of the JIT: it compiles eBPF to
+// machine code that talks to Go through an abi.Context. It only produces
 // bytes; package jit maps them executable and runs them. The generator is
 // plain Go and works on any host, so its output can be inspected and tested
 // everywhere.

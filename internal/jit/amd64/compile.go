@@ -3,101 +3,39 @@ package amd64
 import (
 	"encoding/binary"
 	"fmt"
+
 	"unsafe"
 
+	"github.com/waggle-ebpf/waggle/internal/jit/abi"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
-// Context is the block of memory through which compiled code and Go talk:
-// r12 points to it while compiled code runs. The Go trampoline fills the
-// Go* fields on entry; compiled code restores them to return to Go.
-type Context struct {
-	GoSP, GoBP, GoR14, GoR15 uint64 // Go's registers, restored on exit
-	// NativeSP is the stack pointer of compiled code: where an entry
-	// starts, and where an exit left it to be resumed.
-	NativeSP uint64
-	ExitCode uint64 // why compiled code returned to Go: Exit*
-	// ExitArg is the program's ID << 32 | the slot of the instruction
-	// that exited. For callx, Ret holds the helper's ID at the exit.
-	ExitArg uint64
-	Ret     uint64 // r0: the program's result, or a helper's
-	// Regs are r0 to r10: r1 to r5 and r10 going in, r1 to r10 at a
-	// helper exit, all of them at an emulation exit.
-	Regs [11]uint64
-	// Target is the address of the function the entry stub calls, Args
-	// its r1 to r5, StackTop its r10 (the frame's top), Repeat how many
-	// times it calls it.
-	Target   uint64
-	Args     [5]uint64
-	StackTop uint64
-	Repeat   uint64
-	// TailCalls counts the tail calls of the current run; the entry stub
-	// zeroes it before each call.
-	TailCalls uint64
-	// Resume is where a helper exit continues.
-	Resume uint64
-	// CallArgs is the address of the helper.Call's Args, where a helper
-	// exit also stores r1 to r5.
-	CallArgs uint64
-
-	// Checked code only (Input.Checked):
-
-	// Budget is how many instructions may run before the next budget
-	// exit.
-	Budget uint64
-	// Windows are the memory that checked code accesses without an exit:
-	// the active stack frames, and one more region. An access outside
-	// them exits for Go to check and carry out.
-	Windows [2]Window
-	// FrameTop is r10 of frame 0.
-	FrameTop uint64
-	// MinCallR10: a bpf-to-bpf call from a frame whose r10 is at or below
-	// this would nest too deep.
-	MinCallR10 uint64
-}
-
-// Window is memory that checked code accesses directly: [Lo, Lo+LoadLen)
-// for loads, [Lo, Lo+StoreLen) for stores.
-type Window struct {
-	Lo, LoadLen, StoreLen uint64
-}
-
-// Reasons compiled code returns to Go.
+// Offsets into abi.Context, for the generated code.
 const (
-	ExitDone    = 1 // the function at Target returned r0 in Ret, Repeat times
-	ExitHelper  = 2 // a helper call; resume at HelperResume with r0 in Ret (it jumps to Resume)
-	ExitEmulate = 3 // an instruction for Go to carry out on Regs; resume at EmulateResume
-	// Checked code only.
-	ExitBudget    = 4 // Budget ran out; resume at EmulateResume
-	ExitCallDepth = 5 // a bpf-to-bpf call nested too deep
-)
-
-// Offsets into Context, for the generated code.
-const (
-	offGoSP     = int32(unsafe.Offsetof(Context{}.GoSP))
-	offGoBP     = int32(unsafe.Offsetof(Context{}.GoBP))
-	offGoR14    = int32(unsafe.Offsetof(Context{}.GoR14))
-	offGoR15    = int32(unsafe.Offsetof(Context{}.GoR15))
-	offNativeSP = int32(unsafe.Offsetof(Context{}.NativeSP))
-	offExitCode = int32(unsafe.Offsetof(Context{}.ExitCode))
-	offExitArg  = int32(unsafe.Offsetof(Context{}.ExitArg))
-	offRet      = int32(unsafe.Offsetof(Context{}.Ret))
-	offRegs     = int32(unsafe.Offsetof(Context{}.Regs))
-	offTarget   = int32(unsafe.Offsetof(Context{}.Target))
-	offResume   = int32(unsafe.Offsetof(Context{}.Resume))
-	offCallArgs = int32(unsafe.Offsetof(Context{}.CallArgs))
-	offBudget   = int32(unsafe.Offsetof(Context{}.Budget))
-	offWindows  = int32(unsafe.Offsetof(Context{}.Windows))
-	offFrameTop = int32(unsafe.Offsetof(Context{}.FrameTop))
-	offArgs     = int32(unsafe.Offsetof(Context{}.Args))
-	offR10      = int32(unsafe.Offsetof(Context{}.StackTop))
-	offRepeat   = int32(unsafe.Offsetof(Context{}.Repeat))
-	offTailCall = int32(unsafe.Offsetof(Context{}.TailCalls))
-	offMinCall  = int32(unsafe.Offsetof(Context{}.MinCallR10))
-	windowSize  = int32(unsafe.Sizeof(Window{}))
-	offLo       = int32(unsafe.Offsetof(Window{}.Lo))
-	offLoadLen  = int32(unsafe.Offsetof(Window{}.LoadLen))
-	offStoreLen = int32(unsafe.Offsetof(Window{}.StoreLen))
+	offGoSP     = int32(unsafe.Offsetof(abi.Context{}.GoSP))
+	offGoBP     = int32(unsafe.Offsetof(abi.Context{}.GoBP))
+	offGoR14    = int32(unsafe.Offsetof(abi.Context{}.GoR14))
+	offGoR15    = int32(unsafe.Offsetof(abi.Context{}.GoR15))
+	offNativeSP = int32(unsafe.Offsetof(abi.Context{}.NativeSP))
+	offExitCode = int32(unsafe.Offsetof(abi.Context{}.ExitCode))
+	offExitArg  = int32(unsafe.Offsetof(abi.Context{}.ExitArg))
+	offRet      = int32(unsafe.Offsetof(abi.Context{}.Ret))
+	offRegs     = int32(unsafe.Offsetof(abi.Context{}.Regs))
+	offTarget   = int32(unsafe.Offsetof(abi.Context{}.Target))
+	offResume   = int32(unsafe.Offsetof(abi.Context{}.Resume))
+	offCallArgs = int32(unsafe.Offsetof(abi.Context{}.CallArgs))
+	offBudget   = int32(unsafe.Offsetof(abi.Context{}.Budget))
+	offWindows  = int32(unsafe.Offsetof(abi.Context{}.Windows))
+	offFrameTop = int32(unsafe.Offsetof(abi.Context{}.FrameTop))
+	offArgs     = int32(unsafe.Offsetof(abi.Context{}.Args))
+	offR10      = int32(unsafe.Offsetof(abi.Context{}.StackTop))
+	offRepeat   = int32(unsafe.Offsetof(abi.Context{}.Repeat))
+	offTailCall = int32(unsafe.Offsetof(abi.Context{}.TailCalls))
+	offMinCall  = int32(unsafe.Offsetof(abi.Context{}.MinCallR10))
+	windowSize  = int32(unsafe.Sizeof(abi.Window{}))
+	offLo       = int32(unsafe.Offsetof(abi.Window{}.Lo))
+	offLoadLen  = int32(unsafe.Offsetof(abi.Window{}.LoadLen))
+	offStoreLen = int32(unsafe.Offsetof(abi.Window{}.StoreLen))
 )
 
 // The registers of eBPF's r0 to r10, as the kernel's JIT maps them: r1 to
@@ -106,99 +44,19 @@ const (
 var bpfRegs = [11]reg{rax, rdi, rsi, rdx, rcx, r8, rbx, r13, r14, r15, rbp}
 
 const (
-	ctxReg = r12 // the Context
+	ctxReg = r12 // the abi.Context
 	tmp    = r11 // scratch; the exit argument of stubs
 	aux    = r10 // scratch: saved rax in divisions and atomics
 	aux2   = r9  // scratch: saved rdx in divisions
 )
-
-// StackSize is one frame's eBPF stack, which compiled code steps r10 by on
-// bpf-to-bpf calls.
-const StackSize = 512
-
-// ContextAccess says how to compile a load or store through the context
-// pointer.
-type ContextAccess struct {
-	Kind ContextKind
-	// Off and Size are the field's place in the context's mirror: the
-	// bytes the engine keeps past the context that hold the field as
-	// compiled code must read it (for example the 64-bit address that a
-	// 32-bit xdp_md.data load gives).
-	Off  int32
-	Size int
-}
-
-// ContextKind is how a context access is compiled.
-type ContextKind uint8
-
-// Context access kinds.
-const (
-	// ContextMemory: the context is plain memory; compile the access as it is.
-	ContextMemory ContextKind = iota
-	// ContextMirror: load Size bytes at Off from the context pointer instead.
-	ContextMirror
-	// ContextEmulate: return to Go, which carries the access out.
-	ContextEmulate
-)
-
-// ArrayMap describes an array map whose lookups compiled code inlines.
-type ArrayMap struct {
-	Values     uintptr // the address of element 0
-	MaxEntries uint32
-	Stride     uint32 // bytes from one element to the next
-}
-
-// Input is a program to compile.
-type Input struct {
-	// Instructions is the program, valid (isa.Instructions.Validate) and
-	// verified, with every lddw resolved to a constant.
-	Instructions isa.Instructions
-	// ID names the program in exit arguments.
-	ID uint32
-	// Helper fails if the program may not call the helper with this ID.
-	Helper func(id int32) error
-	// Context, for the instruction indexes in ContextAccesses, says how
-	// to compile each access.
-	Context         func(off int16, size int, write bool) ContextAccess
-	ContextAccesses []int
-	// Array, when not nil, tells whether the map with this handle is an
-	// array whose lookups can be inlined.
-	Array func(handle uint64) (ArrayMap, bool)
-	// Checked compiles a program that was not verified: every memory
-	// access is checked against Context.Windows (and carried out by Go
-	// outside them), atomics are carried out by Go, bpf-to-bpf calls
-	// check their depth, and every basic block counts its instructions
-	// against Context.Budget.
-	Checked bool
-}
-
-// Output is a compiled program: position-independent code and the offsets
-// of its entry points.
-type Output struct {
-	Code []byte
-	// Entry calls Context.Target Context.Repeat times, each time with r1
-	// to r5 from Context.Args and r10 = Context.StackTop.
-	Entry int
-	// HelperResume continues after a helper exit with r0 = Context.Ret.
-	HelperResume int
-	// TailEntry continues after a helper exit in this program's first
-	// instruction, in the frame of the exit (a tail call).
-	TailEntry int
-	// EmulateResume continues after an emulation exit with all registers
-	// from Context.Regs.
-	EmulateResume int
-	// Slots is the offset of each instruction slot's code (-1 inside an
-	// lddw).
-	Slots []int32
-}
 
 // Helper IDs the compiler knows.
 const helperMapLookupElem = 1
 
 type compiler struct {
 	asm
-	in         Input
-	out        Output
+	in         abi.Input
+	out        abi.Output
 	exit       int // the exit stub
 	epilogue   int // where the entry's function ends
 	helperStub int
@@ -233,7 +91,7 @@ const (
 // every jump to an instruction in its long form, tells which jumps the
 // second may shorten (code only shrinks, so a jump that reached in the
 // first pass reaches in the second).
-func Compile(in Input) (*Output, error) {
+func Compile(in abi.Input) (*abi.Output, error) {
 	first, err := compile(in, nil)
 	if err != nil {
 		return nil, err
@@ -250,7 +108,7 @@ func Compile(in Input) (*Output, error) {
 	return &second.out, nil
 }
 
-func compile(in Input, short []bool) (*compiler, error) {
+func compile(in abi.Input, short []bool) (*compiler, error) {
 	c := &compiler{in: in, ctxAccess: map[int]bool{}, short: short}
 	for _, i := range in.ContextAccesses {
 		c.ctxAccess[i] = true
@@ -358,7 +216,7 @@ func (c *compiler) stubs() {
 	c.aluMI(extSub, ctxReg, offRepeat, 1)
 	c.patch(c.jcc(ccNE), c.out.Entry)
 	c.store(8, ctxReg, offRet, rax)
-	c.storeImm(8, ctxReg, offExitCode, ExitDone)
+	c.storeImm(8, ctxReg, offExitCode, abi.ExitDone)
 	// Exit: back on Go's stack, with Go's registers, return from the
 	// trampoline.
 	c.exit = c.pos()
@@ -381,7 +239,7 @@ func (c *compiler) stubs() {
 	}
 	c.store(8, ctxReg, offExitArg, tmp)
 	c.store(8, ctxReg, offResume, aux)
-	c.storeImm(8, ctxReg, offExitCode, ExitHelper)
+	c.storeImm(8, ctxReg, offExitCode, abi.ExitHelper)
 	c.store(8, ctxReg, offNativeSP, rsp)
 	c.jumpTo(c.exit)
 
@@ -433,7 +291,7 @@ func (c *compiler) callTo(target int) { c.patch(c.call(), target) }
 
 // emulate has Go carry out the instruction at slot.
 func (c *compiler) emulate(slot int) {
-	c.exitWith(ExitEmulate, slot)
+	c.exitWith(abi.ExitEmulate, slot)
 	c.forget()
 }
 
@@ -478,7 +336,7 @@ func (c *compiler) blocks() []int {
 func (c *compiler) countBudget(slot, n int) {
 	c.aluMI(extSub, ctxReg, offBudget, int32(n))
 	ok := c.jcc(ccAE)
-	c.exitWith(ExitBudget, slot)
+	c.exitWith(abi.ExitBudget, slot)
 	c.patch(ok, c.pos())
 }
 
@@ -515,7 +373,7 @@ func (c *compiler) checked(slot int, base reg, off int32, size int, write bool, 
 
 // stackWindow points window 0 at the frames up to rbp's.
 func (c *compiler) stackWindow() {
-	c.lea(tmp, rbp, -StackSize)
+	c.lea(tmp, rbp, -abi.StackSize)
 	c.store(8, ctxReg, offWindows+offLo, tmp)
 	c.load(8, aux, ctxReg, offFrameTop)
 	c.aluRR(0x29, true, aux, tmp)
@@ -544,7 +402,7 @@ func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
 			case isa.PseudoNone:
 			case isa.PseudoFunc:
 				t, _ := ins.JumpTarget(slot)
-				v = FuncTag | uint64(t)
+				v = abi.FuncTag | uint64(t)
 			default:
 				return fmt.Errorf("lddw of a %s was not resolved by a loader", isa.PseudoName(uint8(ins.Src)))
 			}
@@ -611,10 +469,6 @@ func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
 	return fmt.Errorf("opcode %#02x is not supported by the x86-64 compiler", ins.Opcode)
 }
 
-// FuncTag marks a function pointer, as in the interpreter: lddw of a
-// function gives FuncTag | the function's first slot.
-const FuncTag uint64 = 0xffff_b000_0000_0000
-
 func (c *compiler) contextAccess(slot int, ins isa.Instruction, size int, write bool) error {
 	if c.in.Context == nil {
 		c.emulate(slot)
@@ -622,7 +476,7 @@ func (c *compiler) contextAccess(slot int, ins isa.Instruction, size int, write 
 	}
 	ca := c.in.Context(ins.Offset, size, write)
 	switch ca.Kind {
-	case ContextMemory:
+	case abi.ContextMemory:
 		dst, src := bpfRegs[ins.Dst&15], bpfRegs[ins.Src&15]
 		switch {
 		case !write && ins.Mode() == isa.ModeMEMSX:
@@ -634,7 +488,7 @@ func (c *compiler) contextAccess(slot int, ins isa.Instruction, size int, write 
 		default:
 			c.store(size, dst, int32(ins.Offset), src)
 		}
-	case ContextMirror:
+	case abi.ContextMirror:
 		if write || ins.Mode() == isa.ModeMEMSX {
 			c.emulate(slot)
 			return nil
@@ -948,18 +802,18 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		if c.in.Checked {
 			c.aluRM(0x3b, rbp, ctxReg, offMinCall)
 			ok := c.jcc(ccA)
-			c.exitWith(ExitCallDepth, slot)
+			c.exitWith(abi.ExitCallDepth, slot)
 			c.patch(ok, c.pos())
 		}
 		for _, r := range []reg{rbx, r13, r14, r15} {
 			c.push(r)
 		}
-		c.aluRI(extSub, true, rbp, StackSize)
+		c.aluRI(extSub, true, rbp, abi.StackSize)
 		if c.in.Checked {
 			c.stackWindow()
 		}
 		c.jumpToSlot(fixCall, 0, target)
-		c.aluRI(extAdd, true, rbp, StackSize)
+		c.aluRI(extAdd, true, rbp, abi.StackSize)
 		if c.in.Checked {
 			c.stackWindow()
 		}

@@ -1,0 +1,156 @@
+// Package abi is what compiled eBPF code and Go agree on, whatever the
+// machine: the Context through which they talk, the reasons compiled code
+// returns to Go, and what a backend (package amd64; arm64 next) takes and
+// gives. A backend turns an Input into an Output; package jit maps the code
+// and runs it.
+package abi
+
+import "github.com/waggle-ebpf/waggle/isa"
+
+// Context is the block of memory through which compiled code and Go talk:
+// r12 points to it while compiled code runs. The Go trampoline fills the
+// Go* fields on entry; compiled code restores them to return to Go.
+type Context struct {
+	GoSP, GoBP, GoR14, GoR15 uint64 // Go's registers, restored on exit
+	// NativeSP is the stack pointer of compiled code: where an entry
+	// starts, and where an exit left it to be resumed.
+	NativeSP uint64
+	ExitCode uint64 // why compiled code returned to Go: Exit*
+	// ExitArg is the program's ID << 32 | the slot of the instruction
+	// that exited. For callx, Ret holds the helper's ID at the exit.
+	ExitArg uint64
+	Ret     uint64 // r0: the program's result, or a helper's
+	// Regs are r0 to r10: r1 to r5 and r10 going in, r1 to r10 at a
+	// helper exit, all of them at an emulation exit.
+	Regs [11]uint64
+	// Target is the address of the function the entry stub calls, Args
+	// its r1 to r5, StackTop its r10 (the frame's top), Repeat how many
+	// times it calls it.
+	Target   uint64
+	Args     [5]uint64
+	StackTop uint64
+	Repeat   uint64
+	// TailCalls counts the tail calls of the current run; the entry stub
+	// zeroes it before each call.
+	TailCalls uint64
+	// Resume is where a helper exit continues.
+	Resume uint64
+	// CallArgs is the address of the helper.Call's Args, where a helper
+	// exit also stores r1 to r5.
+	CallArgs uint64
+
+	// Checked code only (Input.Checked):
+
+	// Budget is how many instructions may run before the next budget
+	// exit.
+	Budget uint64
+	// Windows are the memory that checked code accesses without an exit:
+	// the active stack frames, and one more region. An access outside
+	// them exits for Go to check and carry out.
+	Windows [2]Window
+	// FrameTop is r10 of frame 0.
+	FrameTop uint64
+	// MinCallR10: a bpf-to-bpf call from a frame whose r10 is at or below
+	// this would nest too deep.
+	MinCallR10 uint64
+}
+
+// Window is memory that checked code accesses directly: [Lo, Lo+LoadLen)
+// for loads, [Lo, Lo+StoreLen) for stores.
+type Window struct {
+	Lo, LoadLen, StoreLen uint64
+}
+
+// Reasons compiled code returns to Go.
+const (
+	ExitDone    = 1 // the function at Target returned r0 in Ret, Repeat times
+	ExitHelper  = 2 // a helper call; resume at HelperResume with r0 in Ret (it jumps to Resume)
+	ExitEmulate = 3 // an instruction for Go to carry out on Regs; resume at EmulateResume
+	// Checked code only.
+	ExitBudget    = 4 // Budget ran out; resume at EmulateResume
+	ExitCallDepth = 5 // a bpf-to-bpf call nested too deep
+)
+
+// StackSize is one frame's eBPF stack, which compiled code steps r10 by on
+// bpf-to-bpf calls.
+const StackSize = 512
+
+// ContextAccess says how to compile a load or store through the context
+// pointer.
+type ContextAccess struct {
+	Kind ContextKind
+	// Off and Size are the field's place in the context's mirror: the
+	// bytes the engine keeps past the context that hold the field as
+	// compiled code must read it (for example the 64-bit address that a
+	// 32-bit xdp_md.data load gives).
+	Off  int32
+	Size int
+}
+
+// ContextKind is how a context access is compiled.
+type ContextKind uint8
+
+// Context access kinds.
+const (
+	// ContextMemory: the context is plain memory; compile the access as it is.
+	ContextMemory ContextKind = iota
+	// ContextMirror: load Size bytes at Off from the context pointer instead.
+	ContextMirror
+	// ContextEmulate: return to Go, which carries the access out.
+	ContextEmulate
+)
+
+// ArrayMap describes an array map whose lookups compiled code inlines.
+type ArrayMap struct {
+	Values     uintptr // the address of element 0
+	MaxEntries uint32
+	Stride     uint32 // bytes from one element to the next
+}
+
+// Input is a program to compile.
+type Input struct {
+	// Instructions is the program, valid (isa.Instructions.Validate) and
+	// verified, with every lddw resolved to a constant.
+	Instructions isa.Instructions
+	// ID names the program in exit arguments.
+	ID uint32
+	// Helper fails if the program may not call the helper with this ID.
+	Helper func(id int32) error
+	// Context, for the instruction indexes in ContextAccesses, says how
+	// to compile each access.
+	Context         func(off int16, size int, write bool) ContextAccess
+	ContextAccesses []int
+	// Array, when not nil, tells whether the map with this handle is an
+	// array whose lookups can be inlined.
+	Array func(handle uint64) (ArrayMap, bool)
+	// Checked compiles a program that was not verified: every memory
+	// access is checked against Context.Windows (and carried out by Go
+	// outside them), atomics are carried out by Go, bpf-to-bpf calls
+	// check their depth, and every basic block counts its instructions
+	// against Context.Budget.
+	Checked bool
+}
+
+// Output is a compiled program: position-independent code and the offsets
+// of its entry points.
+type Output struct {
+	Code []byte
+	// Entry calls Context.Target Context.Repeat times, each time with r1
+	// to r5 from Context.Args and r10 = Context.StackTop.
+	Entry int
+	// HelperResume continues after a helper exit with r0 = Context.Ret.
+	HelperResume int
+	// TailEntry continues after a helper exit in this program's first
+	// instruction, in the frame of the exit (a tail call).
+	TailEntry int
+	// EmulateResume continues after an emulation exit with all registers
+	// from Context.Regs.
+	EmulateResume int
+	// Slots is the offset of each instruction slot's code (-1 inside an
+	// lddw).
+	Slots []int32
+}
+
+// FuncTag marks a function pointer, as in the interpreter: lddw of a
+// function gives FuncTag | the function's first slot.
+const FuncTag uint64 = 0xffff_b000_0000_0000
