@@ -114,6 +114,7 @@ type Program struct {
 	// interpreted.
 	compiled *jit.Program
 	table    *helper.Table // the helpers it may call
+	own      *helper.Table // the caller's own among them
 	kopts    kernel.Options
 	cpus     *cpuSlots
 	states   sync.Pool // of *runState
@@ -206,7 +207,7 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 	if _, err := kernel.NewRun(typ, kopts); err != nil {
 		return nil, err
 	}
-	p := &Program{name: name, typ: typ, code: code, table: table, kopts: kopts, cpus: cpus}
+	p := &Program{name: name, typ: typ, code: code, table: table, own: own, kopts: kopts, cpus: cpus}
 	p.states.New = func() any {
 		run, _ := kernel.NewRun(typ, kopts) // checked above
 		st := &runState{run: run}
@@ -227,7 +228,7 @@ func (p *Program) setEngine(engine Engine, verified *verifier.Stats) error {
 	if err != nil || !compile {
 		return err
 	}
-	opts := jit.Options{Type: p.typ, Checked: checked}
+	opts := jit.Options{Type: p.typ, Checked: checked, OwnHelpers: p.own}
 	if verified != nil {
 		opts.ContextAccesses = verified.ContextAccesses
 	}

@@ -48,6 +48,9 @@ type Program struct {
 	table   *helper.Table    // for callx
 	funcs   []bool           // funcs[slot]: a function pointer may point there
 	checked bool
+	// maps are the maps the program refers to by handle: compiled code
+	// holds their values' addresses, so the program keeps them alive.
+	maps []maps.Map
 }
 
 var lastID atomic.Uint32
@@ -62,6 +65,10 @@ type Options struct {
 	// ContextAccesses are the indexes of the instructions that access
 	// the context, as the verifier found them.
 	ContextAccesses []int
+	// OwnHelpers are the helpers of the caller's own among the program's
+	// (they replace kernel helpers of the same ID): their calls are never
+	// inlined.
+	OwnHelpers *helper.Table
 	// Checked compiles a program the verifier did not prove safe: every
 	// memory access is checked as the interpreter checks it, bpf-to-bpf
 	// calls check their depth, and runs count instructions against
@@ -100,6 +107,11 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 				p.funcs[t] = true
 			}
 		}
+		if ins.IsLdDW() && uint8(ins.Src) == isa.PseudoNone {
+			if m := maps.ByHandle(uint64(ins.Imm)); m != nil && !slices.Contains(p.maps, m) {
+				p.maps = append(p.maps, m)
+			}
+		}
 		if ins.IsHelperCall() {
 			h, ok := table.Lookup(int32(ins.Imm))
 			if !ok {
@@ -131,6 +143,10 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		},
 		ContextAccesses: opts.ContextAccesses,
 		Array:           arrayMap,
+		Inline: func(id int32) bool {
+			_, own := opts.OwnHelpers.Lookup(id)
+			return !own
+		},
 		Checked:         opts.Checked,
 	})
 	if err != nil {
@@ -150,11 +166,11 @@ func arrayMap(handle uint64) (abi.ArrayMap, bool) {
 	if m == nil {
 		return abi.ArrayMap{}, false
 	}
-	values, n, stride, ok := maps.ArrayValues(m)
+	values, n, stride, cpus, ok := maps.ArrayValues(m)
 	if !ok || stride > 1<<31 {
 		return abi.ArrayMap{}, false
 	}
-	return abi.ArrayMap{Values: uintptr(values), MaxEntries: n, Stride: uint32(stride)}, true
+	return abi.ArrayMap{Values: uintptr(values), MaxEntries: n, Stride: uint32(stride), CPUs: uint32(cpus)}, true
 }
 
 // Instructions returns the instructions the program was compiled from.
@@ -230,6 +246,7 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 		}
 	}
 	m.call.CPU = args.CPU
+	m.ctx.CPU = uint64(args.CPU)
 	m.call.State = args.State
 	m.prog = p
 	if len(m.progs) != 1 || m.progs[0] != p {

@@ -206,14 +206,19 @@ func (a *array) ForEach(cpu int, fn func(key []byte, value unsafe.Pointer) bool)
 	return n
 }
 
-// ArrayValues describes the values of m if it is an array map (not
-// per-CPU): the address of element 0, the number of elements and the
-// distance between two. Compiled code uses it to inline lookups, as the
-// kernel's JIT does. The memory lives as long as the map.
-func ArrayValues(m Map) (values unsafe.Pointer, n uint32, stride uintptr, ok bool) {
+// ArrayValues describes the values of m if it is an array map: the
+// address of element 0, the number of elements, the distance between two
+// (between two CPU slots of one for per-CPU arrays) and for per-CPU arrays
+// the number of CPU slots (0 otherwise): element i's slot c is at
+// values + (i*cpus + c)*stride. Compiled code uses it to inline lookups, as
+// the kernel's JIT does. The memory lives as long as the map.
+func ArrayValues(m Map) (values unsafe.Pointer, n uint32, stride uintptr, cpus int, ok bool) {
 	a, ok := m.(*array)
-	if !ok || a.percpu {
-		return nil, 0, 0, false
+	if !ok {
+		return nil, 0, 0, 0, false
 	}
-	return a.vals.base, a.n, a.stride, true
+	if a.percpu {
+		cpus = a.cpus
+	}
+	return a.vals.base, a.n, a.stride, cpus, true
 }

@@ -35,6 +35,8 @@ type Context struct {
 	TailCalls uint64
 	// Resume is where a helper exit continues.
 	Resume uint64
+	// CPU is the run's CPU slot.
+	CPU uint64
 	// CallArgs is the address of the helper.Call's Args, where a helper
 	// exit also stores r1 to r5.
 	CallArgs uint64
@@ -104,7 +106,10 @@ const (
 type ArrayMap struct {
 	Values     uintptr // the address of element 0
 	MaxEntries uint32
-	Stride     uint32 // bytes from one element to the next
+	Stride     uint32 // bytes from one element (or CPU slot of one) to the next
+	// CPUs is the number of CPU slots of a per-CPU array, whose element
+	// i on CPU c is at Values + (i*CPUs + c)*Stride; 0 for an array.
+	CPUs uint32
 }
 
 // Input is a program to compile.
@@ -123,6 +128,11 @@ type Input struct {
 	// Array, when not nil, tells whether the map with this handle is an
 	// array whose lookups can be inlined.
 	Array func(handle uint64) (ArrayMap, bool)
+	// Inline tells whether a call of the helper with this ID may be
+	// compiled inline (bpf_map_lookup_elem of an array,
+	// bpf_get_smp_processor_id): false when the program's helper of
+	// that ID is not the kernel's. Nil inlines nothing.
+	Inline func(id int32) bool
 	// Checked compiles a program that was not verified: every memory
 	// access is checked against Context.Windows (and carried out by Go
 	// outside them), atomics are carried out by Go, bpf-to-bpf calls

@@ -23,6 +23,7 @@ const (
 	offRegs     = int32(unsafe.Offsetof(abi.Context{}.Regs))
 	offTarget   = int32(unsafe.Offsetof(abi.Context{}.Target))
 	offResume   = int32(unsafe.Offsetof(abi.Context{}.Resume))
+	offCPU      = int32(unsafe.Offsetof(abi.Context{}.CPU))
 	offCallArgs = int32(unsafe.Offsetof(abi.Context{}.CallArgs))
 	offBudget   = int32(unsafe.Offsetof(abi.Context{}.Budget))
 	offWindows  = int32(unsafe.Offsetof(abi.Context{}.Windows))
@@ -51,7 +52,10 @@ const (
 )
 
 // Helper IDs the compiler knows.
-const helperMapLookupElem = 1
+const (
+	helperMapLookupElem     = 1
+	helperGetSmpProcessorID = 8
+)
 
 type compiler struct {
 	asm
@@ -821,7 +825,13 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 			c.pop(r)
 		}
 	case ins.IsHelperCall():
-		if int32(ins.Imm) == helperMapLookupElem && c.inlineArrayLookup() {
+		id := int32(ins.Imm)
+		inline := c.in.Inline != nil && c.in.Inline(id)
+		switch {
+		case inline && id == helperMapLookupElem && c.inlineArrayLookup():
+			return nil
+		case inline && id == helperGetSmpProcessorID:
+			c.load(4, rax, ctxReg, offCPU)
 			return nil
 		}
 		if err := c.in.Helper(int32(ins.Imm)); err != nil {
@@ -856,7 +866,15 @@ func (c *compiler) inlineArrayLookup() bool {
 	if !ok {
 		return false
 	}
-	// eax = *(u32 *)r2; if eax >= max_entries: r0 = 0, else r0 = values + eax*stride.
+	slot := uint64(m.Stride)
+	if m.CPUs > 0 {
+		slot *= uint64(m.CPUs)
+	}
+	if slot > 1<<31-1 && slot&(slot-1) != 0 {
+		return false
+	}
+	// eax = *(u32 *)r2; if eax >= max_entries: r0 = 0, else r0 = values +
+	// eax*slot (+ cpu*stride for a per-CPU array, if cpu < cpus).
 	c.load(4, rax, rsi, 0)
 	if m.MaxEntries <= 1<<31-1 {
 		c.aluRI(extCmp, false, rax, int32(m.MaxEntries))
@@ -865,22 +883,38 @@ func (c *compiler) inlineArrayLookup() bool {
 		c.aluRR(0x39, true, rax, tmp) // cmp rax, tmp
 	}
 	out := c.jcc(ccAE)
-	if m.Stride&(m.Stride-1) == 0 {
-		n := uint8(0)
-		for s := m.Stride; s > 1; s >>= 1 {
-			n++
-		}
-		if n > 0 {
-			c.shiftRI(extShl, true, rax, n)
-		}
-	} else {
-		c.imulRRI(true, rax, rax, int32(m.Stride))
+	c.multiply(rax, slot)
+	var noCPU int = -1
+	if m.CPUs > 0 {
+		c.load(8, tmp, ctxReg, offCPU)
+		c.aluRI(extCmp, true, tmp, int32(m.CPUs))
+		noCPU = c.jcc(ccAE)
+		c.multiply(tmp, uint64(m.Stride))
+		c.aluRR(0x01, true, rax, tmp)
 	}
 	c.movImm(tmp, uint64(m.Values))
 	c.aluRR(0x01, true, rax, tmp)
 	done := c.jmp()
 	c.patch(out, c.pos())
+	if noCPU >= 0 {
+		c.patch(noCPU, c.pos())
+	}
 	c.movImm(rax, 0)
 	c.patch(done, c.pos())
 	return true
+}
+
+// multiply multiplies r by n, a power of two or at most 2^31-1.
+func (c *compiler) multiply(r reg, n uint64) {
+	if n&(n-1) == 0 {
+		shift := uint8(0)
+		for ; n > 1; n >>= 1 {
+			shift++
+		}
+		if shift > 0 {
+			c.shiftRI(extShl, true, r, shift)
+		}
+		return
+	}
+	c.imulRRI(true, r, r, int32(n))
 }
