@@ -147,7 +147,7 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 			_, own := opts.OwnHelpers.Lookup(id)
 			return !own
 		},
-		Checked:         opts.Checked,
+		Checked: opts.Checked,
 	})
 	if err != nil {
 		return nil, err
