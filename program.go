@@ -228,7 +228,8 @@ func (p *Program) setEngine(engine Engine, verified *verifier.Stats) error {
 	if err != nil || !compile {
 		return err
 	}
-	opts := jit.Options{Type: p.typ, Checked: checked, OwnHelpers: p.own}
+	// interp.Compile validated the instructions.
+	opts := jit.Options{Type: p.typ, Checked: checked, OwnHelpers: p.own, Validated: true}
 	if verified != nil {
 		opts.ContextAccesses = verified.ContextAccesses
 	}

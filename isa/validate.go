@@ -257,12 +257,8 @@ func (ins Instruction) validateLD() string {
 // does not use, as the kernel does ("uses reserved fields"): such
 // encodings have no meaning and no canonical text form.
 func (ins Instruction) validateReserved() string {
-	var unused []string
-	need := func(cond bool, field string) {
-		if !cond {
-			unused = append(unused, field)
-		}
-	}
+	var u unusedFields
+	need := u.need
 	x := ins.Source() == SourceX
 	switch ins.Class() {
 	case ClassALU, ClassALU64:
@@ -331,8 +327,22 @@ func (ins Instruction) validateReserved() string {
 			need(ins.Imm == 0, "immediate")
 		}
 	}
-	if len(unused) == 0 {
+	if u.n == 0 {
 		return ""
 	}
-	return fmt.Sprintf("sets fields its operation does not use (%s): reserved fields must be zero", strings.Join(unused, ", "))
+	return fmt.Sprintf("sets fields its operation does not use (%s): reserved fields must be zero", strings.Join(u.fields[:u.n], ", "))
+}
+
+// unusedFields collects the names of the reserved fields an instruction
+// sets, without allocating when there are none.
+type unusedFields struct {
+	fields [5]string
+	n      int
+}
+
+func (u *unusedFields) need(cond bool, field string) {
+	if !cond && u.n < len(u.fields) {
+		u.fields[u.n] = field
+		u.n++
+	}
 }

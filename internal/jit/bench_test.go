@@ -1,6 +1,7 @@
 package jit
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/waggle-ebpf/waggle/assembler"
@@ -90,6 +91,40 @@ func BenchmarkEngine(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/bc.count, "ns/insn")
+		})
+	}
+}
+
+// BenchmarkCompile measures compiling programs of 100 to 10,000
+// instructions of the shapes programs have (ALU, loads, stores, branches,
+// helper calls, a loop) as the loader does (validated instructions):
+// generating the code and mapping it executable. µs/1000insns is the time
+// per 1000 instructions.
+func BenchmarkCompile(b *testing.B) {
+	fnv, err := assembler.Assemble(fnv1aAsm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	block := assemble(b, `mov %r3, %r1; add %r3, 14; jgt %r3, %r2, +4; ldxb %r4, [%r1+12]; lsh %r4, 8; stxdw [%r10-8], %r4; call 1`)
+	h := &runtimeHelpers{}
+	table := h.table(b)
+	for _, n := range []int{100, 1000, 10000} {
+		var insns isa.Instructions
+		for len(insns) < n-len(fnv) {
+			insns = append(insns, block...)
+		}
+		insns = append(insns, fnv...)
+		if err := insns.Validate(); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("insns=%d", len(insns)), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Compile(insns, table, Options{Type: kernel.RawMemory, Validated: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(len(insns))*1000, "µs/1000insns")
 		})
 	}
 }

@@ -43,11 +43,14 @@ type Program struct {
 	base    uintptr
 	out     *abi.Output
 	insns   isa.Instructions
-	index   []int32          // slot → index into insns
-	helpers []*helper.Helper // by slot, for helper calls
-	table   *helper.Table    // for callx
-	funcs   []bool           // funcs[slot]: a function pointer may point there
-	checked bool
+	index   []int32         // slot → index into insns
+	helpers []helper.Helper // the helpers the program calls by ID
+	// helperAt is, by slot, the index in helpers of the helper a call
+	// calls, or -1 (callx, and slots that are not helper calls).
+	helperAt []int32
+	table    *helper.Table // for callx
+	funcs    []bool        // funcs[slot]: a function pointer may point there
+	checked  bool
 	// maps are the maps the program refers to by handle: compiled code
 	// holds their values' addresses, so the program keeps them alive.
 	maps []maps.Map
@@ -74,6 +77,9 @@ type Options struct {
 	// calls check their depth, and runs count instructions against
 	// RunArgs.Budget. Without Checked, the program must be verified.
 	Checked bool
+	// Validated says that the instructions passed
+	// isa.Instructions.Validate already (interp.Compile validates them).
+	Validated bool
 }
 
 // Compile compiles a verified program. Every helper it calls must be in
@@ -82,17 +88,22 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 	if !Supported {
 		return nil, errors.New("waggle has no compiler for this machine")
 	}
-	if err := insns.Validate(); err != nil {
-		return nil, err
+	if !opts.Validated {
+		if err := insns.Validate(); err != nil {
+			return nil, err
+		}
 	}
 	nslots := insns.SlotCount()
 	p := &Program{
-		id:      lastID.Add(1),
-		insns:   insns,
-		index:   make([]int32, 0, nslots),
-		helpers: make([]*helper.Helper, nslots),
-		table:   table.Clone(),
-		checked: opts.Checked,
+		id:       lastID.Add(1),
+		insns:    insns,
+		index:    make([]int32, 0, nslots),
+		helperAt: make([]int32, nslots),
+		table:    table.Clone(),
+		checked:  opts.Checked,
+	}
+	for i := range p.helperAt {
+		p.helperAt[i] = -1
 	}
 	slot := 0
 	for i, ins := range insns {
@@ -118,7 +129,12 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 				return nil, &isa.ValidationError{Index: i, Slot: slot, Instruction: ins,
 					Reason: fmt.Sprintf("calls helper %d (%s), which is not available to this program", ins.Imm, helper.Name(int32(ins.Imm)))}
 			}
-			p.helpers[slot] = &h
+			k := slices.IndexFunc(p.helpers, func(x helper.Helper) bool { return x.ID == h.ID })
+			if k < 0 {
+				k = len(p.helpers)
+				p.helpers = append(p.helpers, h)
+			}
+			p.helperAt[slot] = int32(k)
 		}
 		slot += ins.Slots()
 	}
@@ -399,8 +415,10 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 			return 0, 0, p.errAt(slot, err)
 		}
 	}
-	h := p.helpers[slot]
-	if h == nil {
+	var h *helper.Helper
+	if k := p.helperAt[slot]; k >= 0 {
+		h = &p.helpers[k]
+	} else {
 		// callx: the helper's ID is in Ret.
 		id := m.ctx.Ret
 		found, ok := p.table.Lookup(int32(id))

@@ -115,7 +115,7 @@ type ArrayMap struct {
 // Input is a program to compile.
 type Input struct {
 	// Instructions is the program, valid (isa.Instructions.Validate) and
-	// verified, with every lddw resolved to a constant.
+	// verified (or Checked), with every lddw resolved to a constant.
 	Instructions isa.Instructions
 	// ID names the program in exit arguments.
 	ID uint32

@@ -65,15 +65,18 @@ type compiler struct {
 	epilogue   int // where the entry's function ends
 	helperStub int
 	emulStub   int
-	ctxAccess  map[int]bool
+	ctxAccess  []bool // by instruction index
 	fixups     []fixup
-	short      []bool // by fixup: the jump may be short
+	long       []bool // by fixup: the jump must be long
+	missed     []int  // fixups whose short form did not reach
+	slot       int    // the slot being compiled, -1 in the stubs
 	// lddw constants loaded into each register since the last jump
 	// target, for inlining lookups of known maps: known[r] is valid when
 	// knownValid[r].
 	known      [11]uint64
 	knownValid [11]bool
-	targets    []bool // slots that jumps or calls land on
+	targets    []bool  // slots that jumps or calls land on
+	targetOf   []int32 // by slot: where its jump, call or function pointer goes
 }
 
 type fixup struct {
@@ -91,40 +94,51 @@ const (
 	fixCall
 )
 
-// Compile compiles a program. It compiles twice: the first pass, with
-// every jump to an instruction in its long form, tells which jumps the
-// second may shorten (code only shrinks, so a jump that reached in the
-// first pass reaches in the second).
+// shortForward is how many slots ahead a jump may go in its short form
+// before the compiler knows where its target lands: a guess, checked when
+// the jump is patched.
+const shortForward = 6
+
+// Compile compiles a program. Jumps to instructions take their short
+// form when the target is near: backward ones when it is in reach, forward
+// ones when it is at most shortForward slots away. Should a forward guess
+// not reach, the program is compiled again with that jump long.
 func Compile(in abi.Input) (*abi.Output, error) {
-	first, err := compile(in, nil)
-	if err != nil {
-		return nil, err
+	var long []bool
+	for {
+		c, err := compile(in, long)
+		if err != nil {
+			return nil, err
+		}
+		if len(c.missed) == 0 {
+			return &c.out, nil
+		}
+		if long == nil {
+			long = make([]bool, len(c.fixups))
+		}
+		for _, k := range c.missed {
+			long[k] = true
+		}
 	}
-	short := make([]bool, len(first.fixups))
-	for i, f := range first.fixups {
-		rel := int(first.out.Slots[f.slot]) - (f.pos + 4)
-		short[i] = f.kind != fixCall && rel >= -128+8 && rel <= 127-8
-	}
-	second, err := compile(in, short)
-	if err != nil {
-		return nil, err
-	}
-	return &second.out, nil
 }
 
-func compile(in abi.Input, short []bool) (*compiler, error) {
-	c := &compiler{in: in, ctxAccess: map[int]bool{}, short: short}
+func compile(in abi.Input, long []bool) (*compiler, error) {
+	c := &compiler{in: in, ctxAccess: make([]bool, len(in.Instructions)), long: long, slot: -1}
 	for _, i := range in.ContextAccesses {
-		c.ctxAccess[i] = true
+		if i >= 0 && i < len(c.ctxAccess) {
+			c.ctxAccess[i] = true
+		}
 	}
 	nslots := in.Instructions.SlotCount()
-	c.b = make([]byte, 0, 64+nslots*8)
+	c.b = make([]byte, 0, 512+nslots*16)
 	c.out.Slots = make([]int32, nslots)
 	c.targets = make([]bool, nslots+1)
+	c.targetOf = make([]int32, nslots)
 	slot := 0
 	for _, ins := range in.Instructions {
 		if t, ok := ins.JumpTarget(slot); ok && t >= 0 && t <= nslots {
 			c.targets[t] = true
+			c.targetOf[slot] = int32(t)
 		}
 		slot += ins.Slots()
 	}
@@ -139,6 +153,7 @@ func compile(in abi.Input, short []bool) (*compiler, error) {
 			c.forget()
 		}
 		c.out.Slots[slot] = int32(c.pos())
+		c.slot = slot
 		if in.Checked && blockLen[i] > 0 {
 			c.countBudget(slot, blockLen[i])
 		}
@@ -150,12 +165,13 @@ func compile(in abi.Input, short []bool) (*compiler, error) {
 		}
 		slot += ins.Slots()
 	}
-	for _, f := range c.fixups {
+	for k, f := range c.fixups {
 		target := int(c.out.Slots[f.slot])
 		if f.short {
 			rel := target - (f.pos + 1)
 			if rel < -128 || rel > 127 {
-				return nil, fmt.Errorf("internal error: a short jump from %#x to %#x does not reach", f.pos, target)
+				c.missed = append(c.missed, k)
+				continue
 			}
 			c.b[f.pos] = byte(int8(rel))
 			continue
@@ -170,7 +186,15 @@ func compile(in abi.Input, short []bool) (*compiler, error) {
 // (fixJmp), a conditional one with cc (fixJcc) or a call (fixCall).
 func (c *compiler) jumpToSlot(kind fixKind, cc byte, slot int) {
 	k := len(c.fixups)
-	if kind != fixCall && k < len(c.short) && c.short[k] {
+	short := false
+	switch {
+	case kind == fixCall || c.slot < 0 || k < len(c.long) && c.long[k]:
+	case slot <= c.slot:
+		short = c.out.Slots[slot]-int32(c.pos()+2) >= -128
+	default:
+		short = slot-c.slot <= shortForward
+	}
+	if short {
 		if kind == fixJmp {
 			c.emit(0xeb, 0)
 		} else {
@@ -405,8 +429,7 @@ func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
 			switch uint8(ins.Src) {
 			case isa.PseudoNone:
 			case isa.PseudoFunc:
-				t, _ := ins.JumpTarget(slot)
-				v = abi.FuncTag | uint64(t)
+				v = abi.FuncTag | uint64(c.targetOf[slot])
 			default:
 				return fmt.Errorf("lddw of a %s was not resolved by a loader", isa.PseudoName(uint8(ins.Src)))
 			}
@@ -510,8 +533,7 @@ func (c *compiler) alu(ins isa.Instruction, dst, src reg) error {
 	imm := int32(ins.Imm)
 	switch op := ins.Op(); op {
 	case isa.ALUAdd, isa.ALUSub, isa.ALUOr, isa.ALUAnd, isa.ALUXor:
-		rr := map[uint8]byte{isa.ALUAdd: 0x01, isa.ALUSub: 0x29, isa.ALUOr: 0x09, isa.ALUAnd: 0x21, isa.ALUXor: 0x31}[op]
-		ext := map[uint8]byte{isa.ALUAdd: extAdd, isa.ALUSub: extSub, isa.ALUOr: extOr, isa.ALUAnd: extAnd, isa.ALUXor: extXor}[op]
+		rr, ext := aluOps(op)
 		if x {
 			c.aluRR(rr, w, dst, src)
 		} else {
@@ -526,7 +548,13 @@ func (c *compiler) alu(ins isa.Instruction, dst, src reg) error {
 	case isa.ALUDiv, isa.ALUMod:
 		c.divide(ins, w, x, dst, src)
 	case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
-		ext := map[uint8]byte{isa.ALULsh: extShl, isa.ALURsh: extShr, isa.ALUArsh: extSar}[op]
+		ext := byte(extSar)
+		switch op {
+		case isa.ALULsh:
+			ext = extShl
+		case isa.ALURsh:
+			ext = extShr
+		}
 		if !x {
 			n := uint8(imm) & 31
 			if w {
@@ -720,7 +748,7 @@ func (c *compiler) atomic(ins isa.Instruction, dst, src reg) error {
 			c.movRR(false, rax, rax) // r0 gets the old value, zero-extended
 		}
 	case isa.AtomicOr | isa.AtomicFetch, isa.AtomicAnd | isa.AtomicFetch, isa.AtomicXor | isa.AtomicFetch:
-		op := map[int32]byte{isa.AtomicOr: 0x09, isa.AtomicAnd: 0x21, isa.AtomicXor: 0x31}[int32(ins.Imm)&^isa.AtomicFetch]
+		op, _ := aluOps(map[int32]uint8{isa.AtomicOr: isa.ALUOr, isa.AtomicAnd: isa.ALUAnd, isa.AtomicXor: isa.ALUXor}[int32(ins.Imm)&^isa.AtomicFetch])
 		// A compare-and-swap loop in rax, which holds r0: keep r0 in aux
 		// and read it from there if it is the address or the operand.
 		base, val := dst, src
@@ -747,10 +775,28 @@ func (c *compiler) atomic(ins isa.Instruction, dst, src reg) error {
 	return nil
 }
 
-var jumpCC = map[uint8]byte{
-	isa.JumpEq: ccE, isa.JumpNE: ccNE, isa.JumpSet: ccNE,
-	isa.JumpGT: ccA, isa.JumpGE: ccAE, isa.JumpLT: ccB, isa.JumpLE: ccBE,
-	isa.JumpSGT: ccG, isa.JumpSGE: ccGE, isa.JumpSLT: ccL, isa.JumpSLE: ccLE,
+// jumpCC is the condition code of each conditional jump, by operation >> 4
+// (0 for the others).
+var jumpCC = [16]byte{
+	isa.JumpEq >> 4: ccE, isa.JumpNE >> 4: ccNE, isa.JumpSet >> 4: ccNE,
+	isa.JumpGT >> 4: ccA, isa.JumpGE >> 4: ccAE, isa.JumpLT >> 4: ccB, isa.JumpLE >> 4: ccBE,
+	isa.JumpSGT >> 4: ccG, isa.JumpSGE >> 4: ccGE, isa.JumpSLT >> 4: ccL, isa.JumpSLE >> 4: ccLE,
+}
+
+// aluOps returns the "op r/m, r" opcode and the 0x81 group extension of
+// add, sub, or, and and xor.
+func aluOps(op uint8) (rr, ext byte) {
+	switch op {
+	case isa.ALUAdd:
+		return 0x01, extAdd
+	case isa.ALUSub:
+		return 0x29, extSub
+	case isa.ALUOr:
+		return 0x09, extOr
+	case isa.ALUAnd:
+		return 0x21, extAnd
+	}
+	return 0x31, extXor
 }
 
 func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
@@ -768,15 +814,15 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 		c.forget()
 		return err
 	}
-	target, _ := ins.JumpTarget(slot)
+	target := int(c.targetOf[slot])
 	if op == isa.JumpA {
 		c.jumpToSlot(fixJmp, 0, target)
 		return nil
 	}
 	w := ins.Class() == isa.ClassJMP
 	x := ins.Source() == isa.SourceX
-	cc, ok := jumpCC[op]
-	if !ok {
+	cc := jumpCC[op>>4]
+	if cc == 0 {
 		return fmt.Errorf("jump operation %#02x is not supported by the x86-64 compiler", op)
 	}
 	switch {
@@ -802,7 +848,7 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		c.store(8, ctxReg, offRet, bpfRegs[ins.Dst&15])
 		c.helperExit(slot)
 	case ins.IsLocalCall():
-		target, _ := ins.JumpTarget(slot)
+		target := int(c.targetOf[slot])
 		if c.in.Checked {
 			c.aluRM(0x3b, rbp, ctxReg, offMinCall)
 			ok := c.jcc(ccA)
