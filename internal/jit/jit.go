@@ -54,6 +54,17 @@ type Program struct {
 	// maps are the maps the program refers to by handle: compiled code
 	// holds their values' addresses, so the program keeps them alive.
 	maps []maps.Map
+	// mapCalls are, by slot, the lookups and updates of a map known at
+	// compile time, which Go serves without the helper's generic path.
+	mapCalls []*mapCall
+}
+
+// mapCall is a bpf_map_lookup_elem or bpf_map_update_elem of a known map.
+type mapCall struct {
+	m      maps.Map
+	update bool
+	key    uint64 // key size
+	value  uint64 // value size
 }
 
 var lastID atomic.Uint32
@@ -169,6 +180,24 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		return nil, err
 	}
 	p.out = out
+	for slot, handle := range out.CallMaps {
+		h := p.helperAt[slot]
+		m := maps.ByHandle(handle)
+		if h < 0 || m == nil {
+			continue
+		}
+		id := p.helpers[h].ID
+		if _, own := opts.OwnHelpers.Lookup(id); own || (id != helperMapLookupElem && id != helperMapUpdateElem) {
+			continue
+		}
+		if p.mapCalls == nil {
+			p.mapCalls = make([]*mapCall, nslots)
+		}
+		p.mapCalls[slot] = &mapCall{m: m, update: id == helperMapUpdateElem, key: uint64(m.Spec().KeySize), value: uint64(m.Spec().ValueSize)}
+		if !slices.Contains(p.maps, m) {
+			p.maps = append(p.maps, m)
+		}
+	}
 	if p.code, err = mapCode(out.Code); err != nil {
 		return nil, err
 	}
@@ -428,6 +457,15 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 		}
 		h = &found
 	}
+	if p.mapCalls != nil && p.mapCalls[slot] != nil {
+		if r, done, err := m.mapCall(p.mapCalls[slot]); done {
+			if err != nil {
+				return 0, 0, p.errAt(slot, fmt.Errorf("helper %d (%s): %w", h.ID, h.Name, err))
+			}
+			m.ctx.Ret = r
+			return p.base + uintptr(p.out.HelperResume), 0, nil
+		}
+	}
 	r10 := m.ctx.Regs[10]
 	m.frameR10 = r10
 	c := &m.call
@@ -465,6 +503,45 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 	}
 	m.ctx.Ret = r
 	return p.base + uintptr(p.out.HelperResume), 0, nil
+}
+
+// Helper IDs the runtime serves itself for maps known at compile time.
+const (
+	helperMapLookupElem = 1
+	helperMapUpdateElem = 2
+)
+
+// mapCall serves a lookup or update of a map known at compile time whose
+// key (and value) are on the stack, without the helper's generic path;
+// done is false when they are not, and the helper must be called.
+func (m *Machine) mapCall(mc *mapCall) (r uint64, done bool, err error) {
+	args := &m.call.Args
+	key := m.stackBytes(args[1], mc.key)
+	if key == nil {
+		return 0, false, nil
+	}
+	if !mc.update {
+		r, err = kernel.MapLookup(mc.m, key, m.call.CPU)
+		return r, true, err
+	}
+	value := m.stackBytes(args[2], mc.value)
+	if value == nil {
+		return 0, false, nil
+	}
+	r, err = kernel.MapUpdate(mc.m, key, value, args[3], m.call.CPU)
+	return r, true, err
+}
+
+// stackBytes returns the n bytes at addr if they are on the machine's
+// stack, or nil.
+func (m *Machine) stackBytes(addr, n uint64) []byte {
+	base := unsafe.Pointer(unsafe.SliceData(m.stack))
+	size := uint64(len(m.stack)) * 8
+	off := addr - uint64(uintptr(base))
+	if off >= size || size-off < n {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(base, off)), n)
 }
 
 // stackRegion is the stack of the frames up to the one whose r10 is r10.

@@ -76,6 +76,12 @@ func mapLookupElem(c *helper.Call) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return MapLookup(m, key, c.CPU)
+}
+
+// MapLookup is bpf_map_lookup_elem on a map and key already resolved:
+// engines that know both call it directly.
+func MapLookup(m maps.Map, key []byte, cpu int) (uint64, error) {
 	switch m.Spec().Type {
 	case ebpf.ArrayOfMaps, ebpf.HashOfMaps:
 		om, ok := m.(maps.ObjectMap)
@@ -87,8 +93,14 @@ func mapLookupElem(c *helper.Call) (uint64, error) {
 		}
 		return 0, nil
 	}
-	p := m.Lookup(key, c.CPU)
+	p := m.Lookup(key, cpu)
 	return uint64(uintptr(p)), nil
+}
+
+// MapUpdate is bpf_map_update_elem on a map, key and value already
+// resolved: engines that know them call it directly.
+func MapUpdate(m maps.Map, key, value []byte, flags uint64, cpu int) (uint64, error) {
+	return result(m.Update(key, value, flags, cpu))
 }
 
 // mapUpdateElem is bpf_map_update_elem(map, key, value, flags).
@@ -105,7 +117,7 @@ func mapUpdateElem(c *helper.Call) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return result(m.Update(key, value, c.Args[3], c.CPU))
+	return MapUpdate(m, key, value, c.Args[3], c.CPU)
 }
 
 // mapDeleteElem is bpf_map_delete_elem(map, key).

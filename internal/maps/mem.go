@@ -139,6 +139,12 @@ func hashTail(seed, n, w uint64) uint64 {
 
 // tailWord reads the last 1-7 bytes of a key as a little-endian word.
 func tailWord(b []byte) uint64 {
+	switch len(b) {
+	case 4:
+		return uint64(binary.LittleEndian.Uint32(b))
+	case 2:
+		return uint64(binary.LittleEndian.Uint16(b))
+	}
 	var w uint64
 	for i, c := range b {
 		w |= uint64(c) << (8 * i)

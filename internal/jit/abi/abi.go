@@ -159,6 +159,10 @@ type Output struct {
 	// Slots is the offset of each instruction slot's code (-1 inside an
 	// lddw).
 	Slots []int32
+	// CallMaps are, by the slot of a helper call the code makes, the map
+	// handle r1 holds there, where the compiler knows it (an lddw in the
+	// same basic block): Go can serve the call without looking the map up.
+	CallMaps map[int]uint64
 }
 
 // FuncTag marks a function pointer, as in the interpreter: lddw of a

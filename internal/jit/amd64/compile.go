@@ -883,6 +883,12 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		if err := c.in.Helper(int32(ins.Imm)); err != nil {
 			return err
 		}
+		if c.knownValid[1] {
+			if c.out.CallMaps == nil {
+				c.out.CallMaps = map[int]uint64{}
+			}
+			c.out.CallMaps[slot] = c.known[1]
+		}
 		c.helperExit(slot)
 	default:
 		return fmt.Errorf("kernel function calls (kfuncs) are not supported")
