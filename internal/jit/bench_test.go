@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/waggle-ebpf/waggle/assembler"
+	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -127,4 +128,27 @@ func BenchmarkCompile(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(len(insns))*1000, "µs/1000insns")
 		})
 	}
+}
+
+// BenchmarkHelperCall measures the round trip of a helper call from
+// compiled code to Go and back: a run of 100 calls of a helper that
+// returns its first argument.
+func BenchmarkHelperCall(b *testing.B) {
+	table, err := helper.NewTable(helper.Helper{ID: 1, Name: "id", Func: func(c *helper.Call) (uint64, error) { return c.Args[0], nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	insns := assemble(b, "mov %r6, 100; mov %r1, %r6; call 1; add %r6, -1; jne %r6, 0, -4; exit")
+	p, err := Compile(insns, table, Options{Type: kernel.RawMemory})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := NewMachine()
+	args := interp.RunArgs{}
+	for b.Loop() {
+		if _, err := p.RunRepeat(m, &args, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/call")
 }
