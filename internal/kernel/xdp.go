@@ -23,6 +23,9 @@ type xdpState struct {
 	fragBuf         []byte
 	// The xdp_md of ctx_in: ingress_ifindex and rx_queue_index as given.
 	ingress, rxq uint32
+	// [dirtyLo, dirtyHi) of frame is all the run's packet ever covered:
+	// the only bytes of the frame that may not be zero after it.
+	dirtyLo, dirtyHi int
 }
 
 // setupXDP is bpf_prog_test_run_xdp's preparation.
@@ -76,11 +79,13 @@ func (r *Run) setupXDP(in Input) error {
 		return errno(unix.EINVAL, "xdp_md: rx_queue_index %d: the device has 1 receive queue", rxq)
 	}
 
-	clear(x.frame)
+	// The frame is zero but where the last run's packet was.
+	clear(x.frame[x.dirtyLo:x.dirtyHi])
 	copy(x.frame[headroom:], in.Data[:linear])
 	x.meta = int(headroom)
 	x.data = int(headroom + metaSz)
 	x.end = int(headroom + linear)
+	x.dirtyLo, x.dirtyHi = x.meta, x.end
 	x.ingress, x.rxq = ingress, rxq
 
 	rest := in.Data[linear:]
@@ -116,6 +121,8 @@ func (r *Run) xdpRegion() memory.Region {
 // xdpMoved updates the packet region and the context's mirror after a
 // helper moved the bounds.
 func (r *Run) xdpMoved() {
+	x := &r.xdp
+	x.dirtyLo, x.dirtyHi = min(x.dirtyLo, x.meta), max(x.dirtyHi, x.end)
 	if r.mem != nil && r.pktIdx >= 0 && r.pktIdx < len(r.mem.Regions) {
 		r.mem.Regions[r.pktIdx] = r.xdpRegion()
 	}

@@ -292,3 +292,37 @@ func TestRedirectMap(t *testing.T) {
 		}
 	}
 }
+
+// TestXDPFrameZeroed checks that a run's frame is zero outside its packet
+// whatever the run before left: its packet, the headroom it exposed, the
+// tail it grew.
+func TestXDPFrameZeroed(t *testing.T) {
+	r, err := NewRun(ebpf.XDP, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mem memory.Memory
+	big := bytes.Repeat([]byte{0xaa}, 1000)
+	if _, err := r.Setup(&mem, Input{Data: big}); err != nil {
+		t.Fatal(err)
+	}
+	// What a program and its helpers can leave: bytes written in the
+	// packet, in headroom a bpf_xdp_adjust_head exposed, in a grown tail.
+	x := &r.xdp
+	x.meta, x.data, x.end = x.meta-100, x.data-100, x.end+200
+	r.xdpMoved()
+	for i := x.meta; i < x.end; i++ {
+		x.frame[i] = 0xbb
+	}
+	mem.Reset()
+	small := bytes.Repeat([]byte{0xcc}, 60)
+	if _, err := r.Setup(&mem, Input{Data: small}); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range x.frame {
+		in := i >= x.data && i < x.end
+		if in && b != 0xcc || !in && b != 0 {
+			t.Fatalf("frame[%d] = %#x after the second setup (packet [%d, %d))", i, b, x.data, x.end)
+		}
+	}
+}

@@ -130,7 +130,7 @@ func compile(in abi.Input, long []bool) (*compiler, error) {
 		}
 	}
 	nslots := in.Instructions.SlotCount()
-	c.b = make([]byte, 0, 512+nslots*16)
+	c.b = make([]byte, 0, 512+nslots*24)
 	c.out.Slots = make([]int32, nslots)
 	c.targets = make([]bool, nslots+1)
 	c.targetOf = make([]int32, nslots)
