@@ -82,6 +82,9 @@ type Run struct {
 	cpu    int
 
 	ctxBuf []byte // reserves the addresses of a virtual context
+	// ctxRegion is the context region of XDP and skb runs, the same run
+	// after run.
+	ctxRegion memory.Region
 	raw    []byte // the memory of kindArgs, kindReadOnly, kindSyscall, kindRaw
 	rawLen int
 
@@ -121,6 +124,12 @@ func NewRun(t ebpf.ProgramType, opts Options) (*Run, error) {
 		r.kind = kindRaw
 	default:
 		return nil, fmt.Errorf("waggle cannot run programs of type %s", typeName(t))
+	}
+	switch r.kind {
+	case kindXDP:
+		r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf[:xdpMDSize], (*xdpContext)(r), memory.KindContext)
+	case kindSKB:
+		r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf[:skbSize], (*skbContext)(r), memory.KindContext)
 	}
 	return r, nil
 }
@@ -189,13 +198,8 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	// The context.
 	switch r.kind {
 	case kindXDP, kindSKB:
-		var v memory.Virtual = (*xdpContext)(r)
-		size := xdpMDSize
-		if r.kind == kindSKB {
-			v, size = (*skbContext)(r), skbSize
-		}
 		r.ctxIdx = len(mem.Regions)
-		mem.Regions = append(mem.Regions, memory.NewVirtualRegion(r.ctxBuf[:size], v, memory.KindContext))
+		mem.Regions = append(mem.Regions, r.ctxRegion)
 		args[0] = r.ctxIdx2addr()
 	case kindArgs:
 		if r.rawLen > 0 {
