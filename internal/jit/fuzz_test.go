@@ -68,19 +68,19 @@ func FuzzDifferential(f *testing.F) {
 		// addresses; the stacks differ, so programs that compute with r10
 		// are only run.
 		buf := make([]byte, len(mem))
-		run := func(run func(mem []byte) (uint64, error)) (uint64, error, []byte) {
+		run := func(run func(mem []byte) (uint64, error)) (uint64, []byte, error) {
 			copy(buf, mem)
 			r, err := run(buf)
-			return r, err, append([]byte(nil), buf...)
+			return r, append([]byte(nil), buf...), err
 		}
-		ir, ierr, imem := run(func(b []byte) (uint64, error) {
+		ir, imem, ierr := run(func(b []byte) (uint64, error) {
 			m := interp.NewMachine()
 			reg := memory.NewRegion(b, true, memory.KindContext)
 			m.Memory.Add(reg)
 			m.Packet = memory.NewRegion(b, false, memory.KindPacket)
 			return ip.Run(m, interp.RunArgs{R1: reg.Start, R2: uint64(len(b)), Budget: 10000, Context: context.Background()})
 		})
-		jr, jerr, jmem := run(func(b []byte) (uint64, error) {
+		jr, jmem, jerr := run(func(b []byte) (uint64, error) {
 			m := NewMachine()
 			reg := memory.NewRegion(b, true, memory.KindContext)
 			m.Memory.Add(reg)

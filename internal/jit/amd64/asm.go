@@ -371,13 +371,6 @@ func (a *asm) call() int {
 	return a.pos() - 4
 }
 
-// callMem is "call [base+off]".
-func (a *asm) callMem(base reg, off int32) {
-	a.rex(false, 0, base, false, false)
-	a.emit(0xff)
-	a.mem(2, base, off)
-}
-
 // patch points the rel32 at pos to target.
 func (a *asm) patch(pos, target int) {
 	binary.LittleEndian.PutUint32(a.b[pos:], uint32(int32(target-(pos+4))))
