@@ -57,6 +57,13 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 		return -1, v.errf(-1, fmt.Sprintf("program of this type cannot use helper %s#%d", name, id),
 			"%s (helper %d) is not available: waggle does not implement it", name, id)
 	}
+	if pr.mightSleep && !userHelper && v.p.Type != ebpf.Syscall {
+		// The kernel gives every program type the prototype and then
+		// refuses the call in a program that is not sleepable.
+		return -1, v.errf(-1, "helper call might sleep in a non-sleepable prog",
+			"%s (helper %d) may sleep (it waits for the user memory to be paged in), and %s programs are not sleepable: only syscall programs are, of waggle's program types",
+			pr.name, id, progTypeName(v.p.Type))
+	}
 	if !userHelper {
 		if _, allowed := kernel.HelperAllowed(v.p.Type, id); !allowed {
 			return -1, v.errf(-1, fmt.Sprintf("program of this type cannot use helper %s#%d", pr.name, id),
@@ -336,10 +343,13 @@ func (v *verifier) checkSizeArg(pr *proto, regno int, zeroOK bool, a *reg, meta 
 	if ptr.isNull() && (kind == ArgMemOrNull || kind == ArgWritableMemOrNull) {
 		return nil
 	}
-	if ptr.isNull() && a.s.umax == 0 && zeroOK {
-		return nil
-	}
 	memN := fmt.Sprintf("argument %d of %s (r%d)", memReg, pr.name, memReg)
+	if ptr.isNull() {
+		// As the kernel's check_reg_type: NULL is refused for memory
+		// that may not be NULL, whatever the size (even 0).
+		return v.errf(memReg, fmt.Sprintf("R%d type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", memReg),
+			"%s is NULL, and %s takes no NULL there, not even with a size of 0: pass memory (the stack, a map value, ...)", memN, pr.name)
+	}
 	return v.helperMem(memReg, ptr, a.s.umax, write, uninit, zeroOK, memN, meta)
 }
 
@@ -797,7 +807,7 @@ func (v *verifier) returnFromFunc(insn int) (int, *vErr) {
 var privileged = map[int32]bool{
 	fnSpinLock: true, fnSpinUnlock: true, 118: true, // jiffies64
 	6: true, fnSnprintf: true, 4: true, 45: true, 112: true, 113: true, 114: true, 115: true, // printing, probe_read
-	160: true, // ktime_get_coarse_ns
+	160: true, fnCopyFromUser: true, // ktime_get_coarse_ns, copy_from_user
 }
 
 // Helper IDs used by name.

@@ -80,6 +80,9 @@ type proto struct {
 	// callback: the arguments of the callback (the kernel's
 	// set_*_callback_state).
 	callback int
+	// mightSleep: only sleepable programs may call the helper (of
+	// waggle's program types, syscall programs).
+	mightSleep bool
 }
 
 // Callback shapes.
@@ -102,6 +105,7 @@ const (
 	fnSnprintf       = int32(asm.FnSnprintf)
 	fnStrncmp        = int32(asm.FnStrncmp)
 	fnGetSmpID       = int32(asm.FnGetSmpProcessorId)
+	fnCopyFromUser   = int32(asm.FnCopyFromUser)
 )
 
 var queueTypes = []ebpf.MapType{ebpf.Queue, ebpf.Stack}
@@ -160,6 +164,8 @@ var kernelProtos = map[int32]*proto{
 	fnSnprintf: {name: "bpf_snprintf", args: []ArgKind{ArgWritableMemOrNull, ArgSizeOrZero, ArgConstString, ArgMemOrNull, ArgSizeOrZero}, ret: RetInteger},
 	fnLoop:     {name: "bpf_loop", args: []ArgKind{ArgAnything, ArgFunc, ArgStackOrNull, ArgAnything}, ret: RetInteger, callback: cbLoop},
 	fnStrncmp:  {name: "bpf_strncmp", args: []ArgKind{ArgMem, ArgSize, ArgConstString}, ret: RetInteger},
+	fnCopyFromUser: {name: "bpf_copy_from_user", args: []ArgKind{ArgUninitMem, ArgSizeOrZero, ArgAnything}, ret: RetInteger,
+		mightSleep: true},
 }
 
 // protoFor returns the prototype of helper id: a kernel helper, or one of

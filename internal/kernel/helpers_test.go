@@ -233,7 +233,8 @@ var _ interface {
 func TestHelpersFor(t *testing.T) {
 	// Which types may call which helpers, as Linux 6.18 answered
 	// features.HaveProgramHelper: xdp, tc, sched_act, socket_filter,
-	// kprobe, tracepoint, raw_tracepoint, syscall, perf_event.
+	// kprobe, tracepoint, raw_tracepoint, syscall, perf_event. 148
+	// (bpf_copy_from_user) only for sleepable programs: syscall.
 	types := []ebpf.ProgramType{ebpf.XDP, ebpf.SchedCLS, ebpf.SchedACT, ebpf.SocketFilter, ebpf.Kprobe, ebpf.TracePoint, ebpf.RawTracepoint, ebpf.Syscall, ebpf.PerfEvent}
 	kernel := map[int32]string{
 		1: "YYYYYYYYY", 2: "YYYYYYYYY", 3: "YYYYYYYYY", 4: "----YYYYY", 5: "YYYYYYYYY", 6: "YYYYYYYYY",
@@ -242,7 +243,7 @@ func TestHelpersFor(t *testing.T) {
 		45: "----YYYYY", 51: "Y--------", 54: "Y--------", 65: "Y--------", 87: "YYYYYYYYY", 88: "YYYYYYYYY",
 		89: "YYYYYYYYY", 93: "YYYYYYYYY", 94: "YYYYYYYYY", 112: "YYYYYYYYY", 113: "YYYYYYYYY", 114: "YYYYYYYYY",
 		115: "YYYYYYYYY", 118: "YYYYYYYYY", 125: "YYYYYYYYY", 130: "YYYYYYYYY", 131: "YYYYYYYYY",
-		132: "YYYYYYYYY", 133: "YYYYYYYYY", 134: "YYYYYYYYY", 160: "YYYY-----", 164: "YYYYYYYYY",
+		132: "YYYYYYYYY", 133: "YYYYYYYYY", 134: "YYYYYYYYY", 148: "-------Y-", 160: "YYYY-----", 164: "YYYYYYYYY",
 		165: "YYYYYYYYY", 181: "YYYYYYYYY", 182: "YYYYYYYYY",
 	}
 	if len(kernel) != len(defs) {

@@ -143,6 +143,7 @@ var defs = []def{
 	{asm.FnRingbufSubmit, tAll, ringbufSubmit},
 	{asm.FnRingbufDiscard, tAll, ringbufDiscard},
 	{asm.FnRingbufQuery, tAll, ringbufQuery},
+	{asm.FnCopyFromUser, tSyscall, copyFromUser},
 	{asm.FnKtimeGetCoarseNs, tXDP | tTC | tSock | tRaw, ktimeGetCoarseNs},
 	{asm.FnForEachMapElem, tAll, forEachMapElem},
 	{asm.FnSnprintf, tAll, snprintf},
