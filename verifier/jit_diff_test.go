@@ -604,14 +604,18 @@ func genJITDiffProgram(data []byte, seed uint64) (*Program, string) {
 
 // TestJITDifferentialGenerated runs generated programs that the verifier
 // accepts in the interpreter and compiled (unchecked), on the same inputs:
-// r0, the data and context out and the maps must be the same.
+// r0, the data and context out and the maps must be the same. 800
+// programs, or $WAGGLE_JITDIFF_N.
 func TestJITDifferentialGenerated(t *testing.T) {
 	if !jit.Supported {
 		t.Skip("no JIT on this machine")
 	}
-	n := 1000
+	n := 800
 	if testing.Short() {
 		n = 200
+	}
+	if env, err := strconv.Atoi(os.Getenv("WAGGLE_JITDIFF_N")); err == nil {
+		n = env // a longer run
 	}
 	var st jitDiffStats
 	for i := 0; i < n; i++ {
