@@ -105,15 +105,15 @@ func (v *verifier) checkCondJump(insn int, ins isa.Instruction) (int, *vErr) {
 	}
 	switch pred {
 	case 1:
-		v.cur.addPath(fmt.Sprintf("insn %d: if %s: always taken%s", insn, condText(ins), v.whyKnown(d, &src, srcX)))
+		v.cur.addKnownJump(insn, ins, "always taken", v.whyKnownLater(d, &src, srcX))
 		return target, nil
 	case 0:
-		v.cur.addPath(fmt.Sprintf("insn %d: if %s: never taken%s", insn, condText(ins), v.whyKnown(d, &src, srcX)))
+		v.cur.addKnownJump(insn, ins, "never taken", v.whyKnownLater(d, &src, srcX))
 		return insn + 1, nil
 	}
 	// Both ways are possible: the taken branch is explored later.
 	v.linkHistory(d, &src, srcX, ins)
-	other := v.cur.clone()
+	other := v.pool.clone(v.cur)
 	taken, fall := true, true
 	ores, cres := &other.cur().regs, &v.cur.cur().regs
 	if d.typ == regScalar && src.typ == regScalar {
@@ -156,14 +156,17 @@ func (v *verifier) checkCondJump(insn int, ins isa.Instruction) (int, *vErr) {
 		}
 		return insn + 1, nil
 	case taken:
+		v.pool.put(v.cur)
 		v.cur = other
 		v.cur.addJump(insn, ins, "always taken")
 		return target, nil
 	case fall:
+		v.pool.put(other)
 		v.cur.addJump(insn, ins, "never taken")
 		return insn + 1, nil
 	}
 	// Neither: the bounds contradict each other; the path cannot happen.
+	v.pool.put(other)
 	return -1, nil
 }
 
@@ -191,6 +194,18 @@ func condText(ins isa.Instruction) string {
 		rhs = fmt.Sprintf("%s%d", w, ins.Src)
 	}
 	return fmt.Sprintf("%s%d %s %s", w, ins.Dst, jumpNames[ins.Op()], rhs)
+}
+
+// whyKnownLater returns whyKnown of copies of d and s, to be formatted
+// only if an explanation needs it. The words about a pointer depend on
+// the current state, so they are formatted now.
+func (v *verifier) whyKnownLater(d, s *reg, srcX bool) func() string {
+	if d.isPtr() {
+		why := v.whyKnown(d, s, srcX)
+		return func() string { return why }
+	}
+	dc, sc := *d, *s
+	return func() string { return v.whyKnown(&dc, &sc, srcX) }
 }
 
 // whyKnown says why a branch's direction is known.

@@ -193,6 +193,12 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 	return insn + 1, nil
 }
 
+// argName names argument regno of a helper or function for messages:
+// "argument 2 of bpf_map_lookup_elem (r2)".
+func argName(regno int, fn string) string {
+	return "argument " + itoa(regno) + " of " + fn + " (r" + itoa(regno) + ")"
+}
+
 // allowedTypesNote lists the program types that may call a helper.
 func allowedTypesNote(id int32) string {
 	ts := kernel.HelperTypes(id)
@@ -216,7 +222,7 @@ func (v *verifier) checkArg(pr *proto, regno int, kind ArgKind, meta *callMeta) 
 	if err != nil {
 		return err
 	}
-	argN := fmt.Sprintf("argument %d of %s (r%d)", regno, pr.name, regno)
+	argN := argName(regno, pr.name)
 	switch kind {
 	case ArgAnything:
 		if v.strict && a.isPtr() {
@@ -312,7 +318,7 @@ func (v *verifier) checkArg(pr *proto, regno int, kind ArgKind, meta *callMeta) 
 
 // checkSizeArg checks a size and the memory argument before it.
 func (v *verifier) checkSizeArg(pr *proto, regno int, zeroOK bool, a *reg, meta *callMeta) *vErr {
-	argN := fmt.Sprintf("argument %d of %s (r%d)", regno, pr.name, regno)
+	argN := argName(regno, pr.name)
 	if meta.memReg != regno-1 {
 		return v.errf(regno, "verifier misconfigured", "%s is a size without memory before it", argN)
 	}
@@ -343,7 +349,7 @@ func (v *verifier) checkSizeArg(pr *proto, regno int, zeroOK bool, a *reg, meta 
 	if ptr.isNull() && (kind == ArgMemOrNull || kind == ArgWritableMemOrNull) {
 		return nil
 	}
-	memN := fmt.Sprintf("argument %d of %s (r%d)", memReg, pr.name, memReg)
+	memN := argName(memReg, pr.name)
 	if ptr.isNull() {
 		// As the kernel's check_reg_type: NULL is refused for memory
 		// that may not be NULL, whatever the size (even 0).
@@ -661,7 +667,8 @@ func (v *verifier) localCall(insn int, ins isa.Instruction) (int, *vErr) {
 		return v.globalCall(insn, gf)
 	}
 	caller := st.cur()
-	f := &frame{callsite: insn, subprog: v.prog.subOf[target]}
+	f := v.pool.newFrame()
+	f.callsite, f.subprog = insn, v.prog.subOf[target]
 	for i := range f.regs {
 		f.regs[i] = notInit(insn)
 	}
@@ -672,7 +679,7 @@ func (v *verifier) localCall(insn int, ins isa.Instruction) (int, *vErr) {
 	f.regs[10].frame = uint8(len(st.frames))
 	st.frames = append(st.frames, f)
 	v.prog.subprogs[f.subprog].called = true
-	st.addPath(fmt.Sprintf("insn %d: call function at instruction %d", insn, target))
+	st.addPath("insn " + itoa(insn) + ": call function at instruction " + itoa(target))
 	return target, nil
 }
 
@@ -687,7 +694,7 @@ func (v *verifier) globalCall(insn int, gf *GlobalFunction) (int, *vErr) {
 		if err != nil {
 			return -1, err
 		}
-		argN := fmt.Sprintf("argument %d of %s (r%d)", regno, gf.Name, regno)
+		argN := argName(regno, gf.Name)
 		switch a.Kind {
 		case GlobalArgScalar:
 			if r.typ != regScalar {
@@ -733,7 +740,7 @@ func (v *verifier) pushCallback(insn int, pr *proto, meta *callMeta) *vErr {
 		return v.errf(-1, "verifier misconfigured", "%s needs a callback", pr.name)
 	}
 	sub := v.prog.subprogs[meta.fn]
-	cb := st.clone()
+	cb := v.pool.clone(st)
 	caller := cb.cur()
 	f := &frame{callsite: insn, subprog: int(meta.fn), callback: true, cbHelper: int32(v.prog.insns[insn].Imm)}
 	for i := range f.regs {
@@ -798,8 +805,12 @@ func (v *verifier) returnFromFunc(insn int) (int, *vErr) {
 	for r := 1; r <= 5; r++ {
 		caller.regs[r] = notInit(insn)
 	}
-	st.addPath(fmt.Sprintf("insn %d: return to instruction %d", insn, callee.callsite+1))
-	return callee.callsite + 1, nil
+	st.addPath("insn " + itoa(insn) + ": return to instruction " + itoa(callee.callsite+1))
+	next := callee.callsite + 1
+	// Nothing else refers to the callee's frame (states are cloned with
+	// their own frames).
+	v.pool.putFrame(callee)
+	return next, nil
 }
 
 // privileged are the helpers the kernel gives only to programs loaded with

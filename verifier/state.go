@@ -192,6 +192,9 @@ type pathNode struct {
 	ins  isa.Instruction
 	insn int32
 	how  string
+	// why, when set, gives the reason of a decision known in advance,
+	// formatted only when an explanation needs it.
+	why  func() string
 	prev *pathNode
 	n    int
 }
@@ -200,7 +203,11 @@ func (p *pathNode) String() string {
 	if p.text != "" {
 		return p.text
 	}
-	return "insn " + itoa(int(p.insn)) + ": if " + condText(p.ins) + ": " + p.how
+	s := "insn " + itoa(int(p.insn)) + ": if " + condText(p.ins) + ": " + p.how
+	if p.why != nil {
+		s += p.why()
+	}
+	return s
 }
 
 // state is the abstract state of the machine on one path.
@@ -287,6 +294,13 @@ func (s *state) addJump(insn int, ins isa.Instruction, how string) {
 		n = s.path.n + 1
 	}
 	s.path = &pathNode{ins: ins, insn: int32(insn), how: how, prev: s.path, n: n}
+}
+
+// addKnownJump records the decision of a conditional jump whose direction
+// was known, with the reason.
+func (s *state) addKnownJump(insn int, ins isa.Instruction, how string, why func() string) {
+	s.addJump(insn, ins, how)
+	s.path.why = why
 }
 
 // pathList returns the last max decisions, first to last.

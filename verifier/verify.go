@@ -17,6 +17,8 @@ import (
 type verifier struct {
 	p    *Program
 	opts Options
+	// pool keeps the memory of states no longer needed, for clones.
+	pool statePool
 	prog *program
 	maps []*Map // the program's maps, then the inner maps of maps of maps
 	// template marks the inner maps: what a lookup in them gives depends
@@ -334,6 +336,7 @@ func (v *verifier) explore(st *state, insn int) *vErr {
 					fmt.Fprintf(v.log, "%d: safe\n", insn)
 				}
 				v.pathDone(v.cur)
+				v.pool.put(v.cur)
 				var ok bool
 				if insn, prev, ok = v.pop(); !ok {
 					return nil
@@ -354,6 +357,7 @@ func (v *verifier) explore(st *state, insn int) *vErr {
 		}
 		if next < 0 {
 			v.pathDone(v.cur)
+			v.pool.put(v.cur)
 			var ok bool
 			if insn, prev, ok = v.pop(); !ok {
 				return nil
@@ -476,7 +480,7 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 	v.curStates++
 	v.peakStates = max(v.peakStates, v.curStates)
 	v.clearSingularIDs(cur)
-	cp := cur.clone()
+	cp := v.pool.clone(cur)
 	cp.insn = insn
 	cp.last = v.prevInsn
 	cp.branches = 1
