@@ -115,6 +115,9 @@ type Program struct {
 	compiled *jit.Program
 	table    *helper.Table // the helpers it may call
 	own      *helper.Table // the caller's own among them
+	// contextExtent is how far the program accesses its context, when
+	// verified (see kernel.Run.RequireContext).
+	contextExtent int
 	kopts    kernel.Options
 	cpus     *cpuSlots
 	states   sync.Pool // of *runState
@@ -210,6 +213,7 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 	p := &Program{name: name, typ: typ, code: code, table: table, own: own, kopts: kopts, cpus: cpus}
 	p.states.New = func() any {
 		run, _ := kernel.NewRun(typ, kopts) // checked above
+		run.RequireContext(p.contextExtent)
 		st := &runState{run: run}
 		if p.compiled != nil {
 			st.jit = jit.NewMachine()
@@ -224,6 +228,9 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 // setEngine compiles the program if the engine says so: verified is what
 // the verifier found, or nil if the program was not verified.
 func (p *Program) setEngine(engine Engine, verified *verifier.Stats) error {
+	if verified != nil {
+		p.contextExtent = contextExtent(p.code.Instructions(), verified.ContextAccesses)
+	}
 	compile, checked, err := useJIT(engine, verified != nil)
 	if err != nil || !compile {
 		return err
@@ -237,6 +244,22 @@ func (p *Program) setEngine(engine Engine, verified *verifier.Stats) error {
 		return fmt.Errorf("compile: %w", err)
 	}
 	return nil
+}
+
+// contextExtent is how far into its context a verified program reads or
+// writes: the end of its furthest context access (the verifier allows them
+// only through the unmodified context pointer, at the instruction's
+// offset).
+func contextExtent(insns isa.Instructions, accesses []int) int {
+	n := 0
+	for _, i := range accesses {
+		if i < 0 || i >= len(insns) {
+			continue
+		}
+		ins := insns[i]
+		n = max(n, int(ins.Offset)+ins.Size().Bytes())
+	}
+	return n
 }
 
 // useJIT says whether to compile a program for the engine, and whether in

@@ -85,6 +85,9 @@ type Run struct {
 	// ctxRegion is the context region of XDP and skb runs, the same run
 	// after run.
 	ctxRegion memory.Region
+	// minCtx is how far into a context of plain memory the program reads
+	// or writes (the kernel's max_ctx_offset): see RequireContext.
+	minCtx int
 	raw    []byte // the memory of kindArgs, kindReadOnly, kindSyscall, kindRaw
 	rawLen int
 
@@ -179,6 +182,9 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 		if len(in.Context) > 8*maxRawTPArgs {
 			return args, errno(unix.EINVAL, "a raw tracepoint context has at most %d arguments (%d bytes), not %d bytes", maxRawTPArgs, 8*maxRawTPArgs, len(in.Context))
 		}
+		if len(in.Context) < r.minCtx {
+			return args, errno(unix.EINVAL, "the context is %d bytes, and the program reads it up to byte %d", len(in.Context), r.minCtx)
+		}
 		r.rawLen = copy(r.ctxBuf, in.Context)
 	case kindReadOnly, kindSyscall:
 		if len(in.Data) != 0 {
@@ -187,7 +193,16 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 		if r.kind == kindSyscall && len(in.Context) > 0xffff {
 			return args, errno(unix.EINVAL, "a syscall program's context is at most 65535 bytes, not %d", len(in.Context))
 		}
+		if r.kind == kindSyscall && len(in.Context) < r.minCtx {
+			return args, errno(unix.EINVAL, "the context is %d bytes, and the program accesses it up to byte %d", len(in.Context), r.minCtx)
+		}
 		r.setRaw(in.Context)
+		if r.rawLen < r.minCtx {
+			// kprobe, tracepoint, perf_event: a shorter context reads as
+			// zeros up to what the program accesses.
+			clear(r.raw[r.rawLen:r.minCtx])
+			r.rawLen = r.minCtx
+		}
 	case kindRaw:
 		r.setRaw(in.Data)
 	}
@@ -242,12 +257,21 @@ func (r *Run) ctxIdx2addr() uint64 { return r.mem.Regions[r.ctxIdx].Start }
 
 // setRaw copies b into the run's raw memory.
 func (r *Run) setRaw(b []byte) {
-	if cap(r.raw) < len(b) {
-		r.raw = make([]byte, len(b))
+	if n := max(len(b), r.minCtx); cap(r.raw) < n {
+		r.raw = make([]byte, n)
 	}
 	r.raw = r.raw[:cap(r.raw)]
 	r.rawLen = copy(r.raw, b)
 }
+
+// RequireContext tells the run that the program accesses its context up to
+// byte n, as the verifier found (the kernel's max_ctx_offset). As the
+// kernel does, Setup then refuses a syscall or raw tracepoint program's
+// context shorter than n (EINVAL); kprobe, tracepoint and perf_event
+// contexts (which the kernel cannot test-run) are padded with zeros to n
+// bytes. Compiled code, which does not check its accesses to plain-memory
+// contexts, relies on it.
+func (r *Run) RequireContext(n int) { r.minCtx = n }
 
 // Packet is the region that the legacy packet loads (LD_ABS, LD_IND) read:
 // the engine's Machine.Packet for this run. For tc programs it starts at
