@@ -118,9 +118,9 @@ type Program struct {
 	// contextExtent is how far the program accesses its context, when
 	// verified (see kernel.Run.RequireContext).
 	contextExtent int
-	kopts    kernel.Options
-	cpus     *cpuSlots
-	states   sync.Pool // of *runState
+	kopts         kernel.Options
+	cpus          *cpuSlots
+	states        sync.Pool // of *runState
 }
 
 // runState is what one run at a time needs; a Program keeps them in a pool.
