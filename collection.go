@@ -326,6 +326,9 @@ func fillObjectMap(m *Map, ms *ebpf.MapSpec, coll *Collection) error {
 			if !ok {
 				return fmt.Errorf("initial contents: program %q is not in the object", name)
 			}
+			if err := m.claimProgramType(p); err != nil {
+				return fmt.Errorf("initial contents: key %v = %s: %w", kv.Key, name, err)
+			}
 			obj = p.tailCallTarget()
 		} else {
 			inner, ok := coll.Maps[name]

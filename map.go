@@ -56,6 +56,20 @@ type Map struct {
 	fullValue  int  // bytes of a whole value: CPUs × stride for per-CPU maps
 	retained   bool // wraps an inner map: Close drops a reference, not the map
 	closed     atomic.Bool
+	// progType is the type of the programs a prog_array holds, set by the
+	// first one stored (0 before): as in the kernel, a program array
+	// holds programs of one type, since a tail call keeps the context.
+	progType atomic.Uint32
+}
+
+// claimProgramType refuses to store p in a program array that holds
+// programs of another type.
+func (m *Map) claimProgramType(p *Program) error {
+	t := uint32(p.typ)
+	if m.progType.CompareAndSwap(0, t) || m.progType.Load() == t {
+		return nil
+	}
+	return maps.Errorf(maps.ErrInvalid, "%s holds %s programs, not %s (%s)", m.typ, ebpf.ProgramType(m.progType.Load()), p.typ, displayName(p.name))
 }
 
 func init() {
@@ -377,6 +391,9 @@ func (m *Map) updateObject(om maps.ObjectMap, k []byte, value any, flags ebpf.Ma
 		}
 		if v == nil {
 			return fmt.Errorf("update: %w", maps.Errorf(maps.ErrInvalid, "cannot store a nil program in a %s", m.typ))
+		}
+		if err := m.claimProgramType(v); err != nil {
+			return fmt.Errorf("update: %w", err)
 		}
 		obj = v.tailCallTarget()
 	case nil:

@@ -15,6 +15,9 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/assembler"
+	"github.com/waggle-ebpf/waggle/internal/jit"
 )
 
 func newTestMap(t *testing.T, spec *ebpf.MapSpec) *Map {
@@ -628,5 +631,46 @@ func TestMapConcurrentUse(t *testing.T) {
 	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
 	if len(keys) != 800 {
 		t.Fatalf("%d keys", len(keys))
+	}
+}
+
+// TestProgramArrayOfPrograms fills a prog_array from Go: a tail call
+// through it reaches the program on both engines, and the array refuses a
+// program of another type, as the kernel's does.
+func TestProgramArrayOfPrograms(t *testing.T) {
+	for _, engine := range []Engine{EngineInterpreter, EngineJIT} {
+		if engine == EngineJIT && !jit.Supported {
+			continue
+		}
+		t.Run(engine.String(), func(t *testing.T) {
+			pa := newTestMap(t, &ebpf.MapSpec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 2})
+			load := func(typ ebpf.ProgramType, src string) *Program {
+				insns, err := assembler.Assemble(strings.ReplaceAll(fmt.Sprintf(src, pa.impl.Handle()), ";", "\n"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := NewProgramWithOptions(&ProgramSpec{Name: "p", Type: typ, Instructions: insns}, ProgramOptions{Engine: engine})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			caller := load(ebpf.XDP, "lddw %%r2, %#x; mov %%r3, 0; call 12; mov %%r0, 1; exit")
+			target := load(ebpf.XDP, "mov %%r0, 7; exit # %#x")
+			other := load(ebpf.SchedCLS, "mov %%r0, 7; exit # %#x")
+			pkt := make([]byte, 64)
+			if res, err := caller.Run(&RunOptions{Data: pkt}); err != nil || res.ReturnValue != 1 {
+				t.Fatalf("empty slot: r0 %d, %v; want 1", res.ReturnValue, err)
+			}
+			if err := pa.Put(uint32(0), target); err != nil {
+				t.Fatal(err)
+			}
+			if res, err := caller.Run(&RunOptions{Data: pkt}); err != nil || res.ReturnValue != 7 {
+				t.Fatalf("tail call: r0 %d, %v; want 7", res.ReturnValue, err)
+			}
+			if err := pa.Put(uint32(1), other); !errors.Is(err, unix.EINVAL) {
+				t.Fatalf("a tc program in an XDP program array: %v, want EINVAL", err)
+			}
+		})
 	}
 }
