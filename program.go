@@ -478,7 +478,7 @@ func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error
 	default:
 		start := time.Now()
 		for range opts.Repeat {
-			if res.ReturnValue, err = p.exec(st, args); err != nil {
+			if res.ReturnValue, err = p.code.Run(st.machine, args); err != nil {
 				break
 			}
 		}
