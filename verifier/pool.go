@@ -46,7 +46,8 @@ func (p *statePool) cloneFrame(f *frame) *frame {
 	return c
 }
 
-// clone copies s as state.clone does, with memory of the pool.
+// clone copies s (its frames, references, lock, path, parent and history)
+// into memory of the pool.
 func (p *statePool) clone(s *state) *state {
 	var c *state
 	if n := len(p.states); n > 0 {

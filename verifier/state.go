@@ -153,12 +153,6 @@ type frame struct {
 	cbHelper int32
 }
 
-func (f *frame) clone() *frame {
-	c := *f
-	c.stack = slices.Clone(f.stack)
-	return &c
-}
-
 // slot returns the stack slot spi, growing the stack.
 func (f *frame) slot(spi int) *stackSlot {
 	for len(f.stack) <= spi {
@@ -259,23 +253,6 @@ type histEntry struct {
 }
 
 func (s *state) cur() *frame { return s.frames[len(s.frames)-1] }
-
-func (s *state) clone() *state {
-	c := &state{
-		frames: make([]*frame, len(s.frames)),
-		refs:   slices.Clone(s.refs),
-		lock:   s.lock,
-		path:   s.path,
-		parent: s.parent,
-		first:  s.first,
-		hist:   slices.Clone(s.hist),
-	}
-	for i, f := range s.frames {
-		c.frames[i] = f.clone()
-	}
-	c.cbDepth = s.cbDepth
-	return c
-}
 
 // addPath records a branch decision.
 func (s *state) addPath(text string) {
