@@ -31,40 +31,43 @@ func BenchmarkProgramRun(b *testing.B) {
 }
 
 // BenchmarkObjects runs the examples' XDP programs on their packets, in
-// waggle's interpreter and, as root, in the kernel (BPF_PROG_TEST_RUN with
-// its JIT) in the same run: ns/op is waggle's time per packet, kernel-ns/op
-// the kernel's.
+// each of waggle's engines and, as root, in the kernel (BPF_PROG_TEST_RUN
+// with its JIT) in the same run: ns/op is waggle's time per packet,
+// kernel-ns/op the kernel's.
 func BenchmarkObjects(b *testing.B) {
 	for _, bc := range []struct{ obj, prog, data string }{
 		{"examples/proto_count/proto_count.o", "proto_count", "examples/proto_count/packet.bin"},
 		{"examples/firewall/firewall.o", "firewall", "examples/firewall/packet.bin"},
 	} {
-		b.Run(bc.prog, func(b *testing.B) {
-			data, err := os.ReadFile(bc.data)
-			if err != nil {
-				b.Fatal(err)
-			}
-			spec, err := waggle.LoadCollectionSpec(bc.obj)
-			if err != nil {
-				b.Fatal(err)
-			}
-			coll, err := waggle.NewCollection(spec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer coll.Close()
-			prog := coll.Programs[bc.prog]
-			b.ResetTimer()
-			res, err := prog.Run(&waggle.RunOptions{Data: data, Repeat: uint32(b.N)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			if kernelNS, ok := kernelBenchmark(bc.obj, bc.prog, data); ok {
-				b.ReportMetric(kernelNS, "kernel-ns/op")
-				b.ReportMetric(float64(res.Duration.Nanoseconds())/kernelNS, "x-kernel")
-			}
-		})
+		data, err := os.ReadFile(bc.data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		kernelNS, kernelOK := kernelBenchmark(bc.obj, bc.prog, data)
+		for _, engine := range []waggle.Engine{waggle.EngineInterpreter, waggle.EngineJIT} {
+			b.Run(bc.prog+"/"+engine.String(), func(b *testing.B) {
+				spec, err := waggle.LoadCollectionSpec(bc.obj)
+				if err != nil {
+					b.Fatal(err)
+				}
+				coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{Engine: engine})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer coll.Close()
+				prog := coll.Programs[bc.prog]
+				b.ResetTimer()
+				res, err := prog.Run(&waggle.RunOptions{Data: data, Repeat: uint32(b.N)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if kernelOK {
+					b.ReportMetric(kernelNS, "kernel-ns/op")
+					b.ReportMetric(float64(res.Duration.Nanoseconds())/kernelNS, "x-kernel")
+				}
+			})
+		}
 	}
 }
 
