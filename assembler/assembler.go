@@ -529,6 +529,10 @@ func (a *assembler) encodeMemory(mnemonic string, operands []string) (isa.Instru
 		class, mode, suffix = isa.ClassLD, isa.ModeABS, mnemonic[5:]
 	case strings.HasPrefix(mnemonic, "ldind"):
 		class, mode, suffix = isa.ClassLD, isa.ModeIND, mnemonic[5:]
+	case strings.HasPrefix(mnemonic, "ldacq"):
+		class, mode, suffix = isa.ClassSTX, isa.ModeATOMIC, mnemonic[5:]
+	case strings.HasPrefix(mnemonic, "strel"):
+		class, mode, suffix = isa.ClassSTX, isa.ModeATOMIC, mnemonic[5:]
 	case strings.HasPrefix(mnemonic, "ldxs"):
 		class, mode, suffix = isa.ClassLDX, isa.ModeMEMSX, mnemonic[4:]
 	case strings.HasPrefix(mnemonic, "ldx"):
@@ -559,6 +563,16 @@ func (a *assembler) encodeMemory(mnemonic string, operands []string) (isa.Instru
 	case mode == isa.ModeIND:
 		if ins.Src, err = a.register(operands[0]); err == nil {
 			ins.Imm, err = a.imm32(operands[1])
+		}
+	case mode == isa.ModeATOMIC && strings.HasPrefix(mnemonic, "ldacq"):
+		ins.Imm = int64(isa.AtomicLoadAcquire)
+		if ins.Dst, err = a.register(operands[0]); err == nil {
+			ins.Src, ins.Offset, err = a.memory(operands[1])
+		}
+	case mode == isa.ModeATOMIC:
+		ins.Imm = int64(isa.AtomicStoreRelease)
+		if ins.Dst, ins.Offset, err = a.memory(operands[0]); err == nil {
+			ins.Src, err = a.register(operands[1])
 		}
 	case class == isa.ClassLDX:
 		if ins.Dst, err = a.register(operands[0]); err == nil {

@@ -16,6 +16,8 @@
 //	stxdw [%r10-8], %r1
 //	stw [%r10-4], 0x10
 //	lock fetch add [%r10-8], %r1    # add, or, and, xor, xchg, cmpxchg; 32 suffix
+//	ldacqdw %r0, [%r1+0]           # load-acquire: b, h, w, dw (BPF_LOAD_ACQ)
+//	streldw [%r1+0], %r2           # store-release: b, h, w, dw (BPF_STORE_REL)
 //	jeq %r1, 0x5, +3        # jump targets: +N, -N (slots) or a label
 //	ja done
 //	ja32 +70000             # 32-bit offset in the immediate

@@ -310,6 +310,12 @@ func (ins Instruction) formatConformance() string {
 		return "st" + sizeSuffix(ins.Size()) + " " + confMem(ins.Dst, ins.Offset) + ", " + confImm(ins.Imm)
 	case ClassSTX:
 		operands := " " + confMem(ins.Dst, ins.Offset) + ", " + confReg(ins.Src)
+		switch {
+		case ins.IsLoadAcquire():
+			return "ldacq" + sizeSuffix(ins.Size()) + " " + confReg(ins.Dst) + ", " + confMem(ins.Src, ins.Offset)
+		case ins.IsStoreRelease():
+			return "strel" + sizeSuffix(ins.Size()) + operands
+		}
 		if ins.Mode() == ModeMEM {
 			return "stx" + sizeSuffix(ins.Size()) + operands
 		}
@@ -469,6 +475,12 @@ func (ins Instruction) formatLLVM() string {
 	case ClassSTX:
 		if ins.Mode() == ModeMEM {
 			return "*(" + llvmSize(ins.Size(), false) + " *)(" + llvmAddr(ins.Dst, ins.Offset) + ") = " + llvmReg(ins.Src, false)
+		}
+		switch {
+		case ins.IsLoadAcquire():
+			return llvmReg(ins.Dst, ins.Size() != SizeDW) + " = load_acquire((" + llvmSize(ins.Size(), false) + " *)(" + llvmAddr(ins.Src, ins.Offset) + "))"
+		case ins.IsStoreRelease():
+			return "store_release((" + llvmSize(ins.Size(), false) + " *)(" + llvmAddr(ins.Dst, ins.Offset) + "), " + llvmReg(ins.Src, ins.Size() != SizeDW) + ")"
 		}
 		w := ins.Size() == SizeW
 		addr := llvmAddr(ins.Dst, ins.Offset)

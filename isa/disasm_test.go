@@ -161,6 +161,14 @@ var formatTests = []struct {
 	{in(0xc3, 10, 1, -4, 0x51), "w1 = atomic_fetch_and((u32 *)(r10 - 0x4), w1)", "lock fetch and32 [%r10-4], %r1"},
 	{in(0xc3, 10, 1, -4, 0xe1), "w1 = xchg32_32(r10 - 0x4, w1)", "lock xchg32 [%r10-4], %r1"},
 	{in(0xc3, 10, 1, -4, 0xf1), "w0 = cmpxchg32_32(r10 - 0x4, w0, w1)", "lock cmpxchg32 [%r10-4], %r1"},
+	{in(0xdb, 0, 1, 0, 0x100), "r0 = load_acquire((u64 *)(r1 + 0x0))", "ldacqdw %r0, [%r1]"},
+	{in(0xc3, 2, 10, -4, 0x100), "w2 = load_acquire((u32 *)(r10 - 0x4))", "ldacqw %r2, [%r10-4]"},
+	{in(0xcb, 3, 1, 6, 0x100), "w3 = load_acquire((u16 *)(r1 + 0x6))", "ldacqh %r3, [%r1+6]"},
+	{in(0xd3, 0, 10, -1, 0x100), "w0 = load_acquire((u8 *)(r10 - 0x1))", "ldacqb %r0, [%r10-1]"},
+	{in(0xdb, 1, 2, 8, 0x110), "store_release((u64 *)(r1 + 0x8), r2)", "streldw [%r1+8], %r2"},
+	{in(0xc3, 10, 2, -4, 0x110), "store_release((u32 *)(r10 - 0x4), w2)", "strelw [%r10-4], %r2"},
+	{in(0xcb, 1, 2, 0, 0x110), "store_release((u16 *)(r1 + 0x0), w2)", "strelh [%r1], %r2"},
+	{in(0xd3, 10, 5, -1, 0x110), "store_release((u8 *)(r10 - 0x1), w5)", "strelb [%r10-1], %r5"},
 	// A field that the operation does not use is set: the kernel rejects
 	// these ("uses reserved fields"), and so does Validate.
 	{in(0x07, 1, 2, 0, 5), ".invalid 0x0000000500002107", ".invalid 0x0000000500002107"},

@@ -74,6 +74,18 @@ func (ins Instruction) Slots() int {
 // Imm32 is the 32-bit immediate as encoded in the first slot.
 func (ins Instruction) Imm32() int32 { return int32(ins.Imm) }
 
+// IsLoadAcquire reports whether the instruction is a load-acquire, which
+// reads memory at Src+Offset into Dst.
+func (ins Instruction) IsLoadAcquire() bool {
+	return ins.Class() == ClassSTX && ins.Mode() == ModeATOMIC && int32(ins.Imm) == AtomicLoadAcquire
+}
+
+// IsStoreRelease reports whether the instruction is a store-release, which
+// writes Src to memory at Dst+Offset.
+func (ins Instruction) IsStoreRelease() bool {
+	return ins.Class() == ClassSTX && ins.Mode() == ModeATOMIC && int32(ins.Imm) == AtomicStoreRelease
+}
+
 // IsHelperCall reports whether the instruction calls a helper by ID.
 func (ins Instruction) IsHelperCall() bool {
 	return ins.Opcode == OpCall && uint8(ins.Src) == CallHelper

@@ -104,6 +104,12 @@ const (
 	AtomicFetch   int32 = 0x01 // flag: return the old value in the source register
 	AtomicXchg    int32 = 0xe0 | AtomicFetch
 	AtomicCmpXchg int32 = 0xf0 | AtomicFetch
+	// AtomicLoadAcquire loads Dst from memory at Src+Offset with acquire
+	// ordering (BPF_LOAD_ACQ, Linux 6.14), zero-extending 1, 2 and 4 bytes.
+	AtomicLoadAcquire int32 = 0x100
+	// AtomicStoreRelease stores Src to memory at Dst+Offset with release
+	// ordering (BPF_STORE_REL, Linux 6.14).
+	AtomicStoreRelease int32 = 0x110
 )
 
 // Source register values of a call instruction.

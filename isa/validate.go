@@ -135,6 +135,15 @@ func (ins Instruction) validateFields() string {
 		case ModeMEM:
 			return ""
 		case ModeATOMIC:
+			switch int32(ins.Imm) {
+			case AtomicLoadAcquire:
+				if ins.Dst == R10 {
+					return "r10 is the read-only frame pointer"
+				}
+				return ""
+			case AtomicStoreRelease:
+				return ""
+			}
 			if ins.Size() != SizeW && ins.Size() != SizeDW {
 				return "atomic operations exist only for 4 and 8 bytes"
 			}

@@ -30,6 +30,7 @@ func TestValidate(t *testing.T) {
 		{"LDX", Instructions{in(0x79, 0, 10, -8, 0), in(0x91, 0, 1, 0, 0), exit}, ""},
 		{"ST", Instructions{in(0x62, 10, 0, -4, 1), exit}, ""},
 		{"STX", Instructions{in(0x7b, 10, 1, -8, 0), in(0xdb, 10, 1, -8, 0xf1), in(0xc3, 10, 1, -4, 0xa1), exit}, ""},
+		{"load-acquire, store-release", Instructions{in(0xd3, 0, 10, -1, 0x100), in(0xcb, 0, 10, -2, 0x100), in(0xdb, 10, 0, -8, 0x110), in(0xd3, 10, 0, -1, 0x110), exit}, ""},
 		{"jump over lddw", Instructions{in(0x05, 0, 0, 2, 0), in(0x18, 0, 0, 0, 0), exit}, ""},
 
 		// Invalid programs.
@@ -87,6 +88,9 @@ func TestValidate(t *testing.T) {
 		{"atomic byte", Instructions{in(0xd3, 10, 1, 0, 0), exit}, "only for 4 and 8 bytes"},
 		{"unknown atomic op", Instructions{in(0xdb, 10, 1, -8, 0x10), exit}, "unknown atomic operation 0x10"},
 		{"xchg without fetch", Instructions{in(0xdb, 10, 1, -8, 0xe0), exit}, "unknown atomic operation 0xe0"},
+		{"load-acquire into r10", Instructions{in(0xdb, 10, 1, 0, 0x100), exit}, "read-only frame pointer"},
+		{"load-acquire with fetch", Instructions{in(0xdb, 0, 1, 0, 0x101), exit}, "unknown atomic operation 0x101"},
+		{"store-release with fetch", Instructions{in(0xdb, 1, 2, 0, 0x111), exit}, "unknown atomic operation 0x111"},
 		{"immediate load of 4 bytes", Instructions{in(0x00, 0, 0, 0, 0), exit}, "exist only as lddw"},
 		{"unknown lddw kind", Instructions{in(0x18, 1, 7, 0, 0), exit}, "lddw source kind 7"},
 		{"8-byte packet load", Instructions{in(0x38, 0, 0, 0, 0), exit}, "legacy packet loads exist only"},
