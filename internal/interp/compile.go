@@ -246,7 +246,14 @@ func lower(ins isa.Instruction, slot int) (inst, error) {
 			in.op = bySize(ins.Size(), opStxB, opStxH, opStxW, opStxDW)
 			break
 		}
-		in.op = lowerAtomic(int32(ins.Imm), ins.Size() == isa.SizeDW)
+		switch int32(ins.Imm) {
+		case isa.AtomicLoadAcquire:
+			in.op = bySize(ins.Size(), opLoadAcqB, opLoadAcqH, opLoadAcqW, opLoadAcqDW)
+		case isa.AtomicStoreRelease:
+			in.op = bySize(ins.Size(), opStoreRelB, opStoreRelH, opStoreRelW, opStoreRelDW)
+		default:
+			in.op = lowerAtomic(int32(ins.Imm), ins.Size() == isa.SizeDW)
+		}
 	}
 	if in.op == opInvalid {
 		return in, fmt.Errorf("the interpreter has no implementation of opcode %#02x", ins.Opcode)

@@ -196,6 +196,19 @@ func (m *Machine) atomicAccess(addr, n uint64) unsafe.Pointer {
 	return m.access(addr, n, memory.Atomic)
 }
 
+// orderedAccess is access for load-acquire (acc Read) and store-release
+// (acc Write): aligned like atomic operations, and refused in virtual
+// regions (faulted explains it), but a load-acquire may read read-only
+// memory.
+func (m *Machine) orderedAccess(addr, n uint64, acc memory.Access) unsafe.Pointer {
+	if addr%n != 0 {
+		m.fault = &memory.Fault{Access: acc, Addr: addr, Size: n,
+			Reason: fmt.Sprintf("load-acquire and store-release accesses must be aligned to %d bytes", n)}
+		return nil
+	}
+	return m.access(addr, n, acc)
+}
+
 // FuncTag marks a function pointer: lddw of a function (BPF_PSEUDO_FUNC)
 // gives FuncTag | the function's first slot. Like map handles, the tag
 // makes the value an address that no program can dereference.

@@ -123,6 +123,14 @@ const (
 	opAtomicFetchXor64
 	opAtomicXchg64
 	opAtomicCmpXchg64
+	opLoadAcqB
+	opLoadAcqH
+	opLoadAcqW
+	opLoadAcqDW
+	opStoreRelB
+	opStoreRelH
+	opStoreRelW
+	opStoreRelDW
 
 	// Legacy packet loads.
 	opLdAbsB

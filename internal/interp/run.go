@@ -497,6 +497,54 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 				return 0, p0.faulted(m, pc-1, steps)
 			}
 			regs[0] = uint64(atomicCmpXchgUint64((*uint64)(p), uint64(regs[0]), uint64(regs[in.src&15])))
+		case opLoadAcqB:
+			p := m.orderedAccess(regs[in.src&15]+uint64(in.off), 1, memory.Read)
+			if p == nil {
+				return 0, p0.faulted(m, pc-1, steps)
+			}
+			regs[in.dst&15] = uint64(loadU8(p))
+		case opLoadAcqH:
+			p := m.orderedAccess(regs[in.src&15]+uint64(in.off), 2, memory.Read)
+			if p == nil {
+				return 0, p0.faulted(m, pc-1, steps)
+			}
+			regs[in.dst&15] = uint64(loadU16(p))
+		case opLoadAcqW:
+			p := m.orderedAccess(regs[in.src&15]+uint64(in.off), 4, memory.Read)
+			if p == nil {
+				return 0, p0.faulted(m, pc-1, steps)
+			}
+			regs[in.dst&15] = uint64(atomic.LoadUint32((*uint32)(p)))
+		case opLoadAcqDW:
+			p := m.orderedAccess(regs[in.src&15]+uint64(in.off), 8, memory.Read)
+			if p == nil {
+				return 0, p0.faulted(m, pc-1, steps)
+			}
+			regs[in.dst&15] = atomic.LoadUint64((*uint64)(p))
+		case opStoreRelB:
+			p := m.orderedAccess(regs[in.dst&15]+uint64(in.off), 1, memory.Write)
+			if p == nil {
+				return 0, p0.faulted(m, pc-1, steps)
+			}
+			storeU8(p, uint8(regs[in.src&15]))
+		case opStoreRelH:
+			p := m.orderedAccess(regs[in.dst&15]+uint64(in.off), 2, memory.Write)
+			if p == nil {
+				return 0, p0.faulted(m, pc-1, steps)
+			}
+			storeU16(p, uint16(regs[in.src&15]))
+		case opStoreRelW:
+			p := m.orderedAccess(regs[in.dst&15]+uint64(in.off), 4, memory.Write)
+			if p == nil {
+				return 0, p0.faulted(m, pc-1, steps)
+			}
+			atomic.StoreUint32((*uint32)(p), uint32(regs[in.src&15]))
+		case opStoreRelDW:
+			p := m.orderedAccess(regs[in.dst&15]+uint64(in.off), 8, memory.Write)
+			if p == nil {
+				return 0, p0.faulted(m, pc-1, steps)
+			}
+			atomic.StoreUint64((*uint64)(p), regs[in.src&15])
 		case opLdAbsB:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(in.imm)), 1)
 			if p == nil {
