@@ -394,10 +394,15 @@ type RunOptions struct {
 	// CPU is the CPU slot with BPF_F_TEST_RUN_ON_CPU; without it, a run
 	// takes any free slot.
 	CPU uint32
-	// Cancel, if not nil, stops the run when it is done.
+	// Cancel, if not nil, stops the run when it is done: the interpreter
+	// looks every 65,536 instructions, compiled code at every helper call
+	// (and checked code every 65,536 instructions).
 	Cancel context.Context
 	// Budget is the most instructions one run may execute before it stops
-	// with ErrBudgetExhausted; 0 means DefaultBudget.
+	// with ErrBudgetExhausted; 0 means DefaultBudget. It bounds the
+	// interpreter and checked compiled code (EngineJIT without
+	// verification, which counts by basic block); verified programs
+	// compiled by the JIT do not count: the verifier proved that they end.
 	Budget uint64
 }
 

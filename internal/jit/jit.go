@@ -11,8 +11,11 @@
 // in compiled code is, for the runtime, in one long leaf function that
 // cannot be preempted until its next exit.
 //
-// Compiled code checks no memory access: it runs only programs the
-// verifier accepted.
+// Verified programs are compiled without run-time checks, as the kernel's
+// JIT compiles them: their safety is the verifier's proof. Programs that
+// were not verified are compiled in checked mode (Options.Checked), where
+// every memory access is checked as the interpreter checks it and a budget
+// bounds the run.
 package jit
 
 import (
@@ -181,6 +184,10 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 	}
 	p.out = out
 	for slot, handle := range out.CallMaps {
+		if opts.Checked {
+			// Checked code gets the interpreter's checks of the key.
+			break
+		}
 		h := p.helperAt[slot]
 		m := maps.ByHandle(handle)
 		if h < 0 || m == nil {
@@ -735,6 +742,9 @@ func (m *Machine) store(r10, addr, size, v uint64) error {
 
 // atomic carries out an atomic instruction of checked code.
 func (m *Machine) atomic(ins isa.Instruction, addr, size uint64) error {
+	if int32(ins.Imm) == isa.AtomicLoadAcquire {
+		addr = m.ctx.Regs[ins.Src] + uint64(int64(ins.Offset)) // a load: the address is in src
+	}
 	if addr%size != 0 {
 		return &memory.Fault{Access: memory.Atomic, Addr: addr, Size: size,
 			Reason: fmt.Sprintf("atomic access is not aligned to %d bytes", size)}
@@ -745,6 +755,16 @@ func (m *Machine) atomic(ins isa.Instruction, addr, size uint64) error {
 			return &memory.Fault{Access: memory.Atomic, Addr: addr, Size: size,
 				Reason: fmt.Sprintf("the %s does not allow atomic operations", r.Kind)}
 		}
+	}
+	switch int32(ins.Imm) {
+	case isa.AtomicLoadAcquire: // an aligned plain load, zero-extended into dst
+		v, err := m.load(regs[10], addr, size)
+		if err == nil {
+			regs[ins.Dst] = v
+		}
+		return err
+	case isa.AtomicStoreRelease: // an aligned plain store
+		return m.store(regs[10], addr, size, regs[ins.Src])
 	}
 	ptr, err := m.lookup(regs[10], addr, size, memory.Atomic)
 	if err != nil {
