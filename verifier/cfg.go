@@ -408,7 +408,10 @@ func (v *verifier) useDef(ins isa.Instruction) (use, def uint16) {
 		use = bit(ins.Dst)
 	case isa.ClassSTX:
 		use = bit(ins.Dst) | bit(ins.Src)
-		if ins.Mode() == isa.ModeATOMIC {
+		if ins.IsLoadAcquire() {
+			// A load: reads the address in src, writes dst.
+			use, def = bit(ins.Src), bit(ins.Dst)
+		} else if ins.Mode() == isa.ModeATOMIC && !ins.IsStoreRelease() {
 			imm := int32(ins.Imm)
 			if imm == isa.AtomicCmpXchg {
 				use |= 1

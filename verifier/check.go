@@ -17,6 +17,9 @@ func (v *verifier) step(insn int) (int, *vErr) {
 	case isa.ClassLDX:
 		return insn + 1, v.checkLoad(ins)
 	case isa.ClassST, isa.ClassSTX:
+		if ins.IsLoadAcquire() || ins.IsStoreRelease() {
+			return insn + 1, v.checkAcquireRelease(ins)
+		}
 		if ins.Mode() == isa.ModeATOMIC {
 			return insn + 1, v.checkAtomic(ins)
 		}

@@ -113,8 +113,10 @@
 //     function information for callbacks; waggle needs none.
 //   - Reading struct bpf_map through a map pointer (BTF) is refused: in
 //     waggle a map pointer is a handle, not an address.
-//   - Load-acquire, store-release and may_goto are not part of waggle's
-//     instruction set; kfuncs and BTF ids are not supported.
+//   - may_goto is not part of waggle's instruction set; kfuncs and BTF
+//     ids are not supported. Load-acquire and store-release are checked
+//     as the kernel's (loads and stores with the alignment of atomic
+//     operations, never through the context, the packet or a socket).
 //   - Division and modulo give unknown results and shifts by a register
 //     are unknown, as in 6.18; bounds are otherwise at least as precise as
 //     the kernel's (additions and subtractions that wrap consistently keep

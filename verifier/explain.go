@@ -307,7 +307,7 @@ func (v *verifier) originNote(r *reg) string {
 	switch {
 	case ins.IsHelperCall():
 		what = helperName(int32(ins.Imm))
-	case ins.Class() == isa.ClassLDX:
+	case ins.Class() == isa.ClassLDX, ins.IsLoadAcquire():
 		what = "the load"
 	case ins.IsLocalCall():
 		what = "the function call"

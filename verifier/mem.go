@@ -101,17 +101,8 @@ func (v *verifier) checkAtomic(ins isa.Instruction) *vErr {
 	}
 	size := ins.Size().Bytes()
 	ptr := *p
-	// Atomic operations need aligned memory.
-	if t := ptr.s.t.add(tnumConst(uint64(int64(ptr.off) + int64(ins.Offset)))); !t.isAligned(uint64(size)) && ptr.typ != regStack {
-		desc := ""
-		switch ptr.typ {
-		case regMapValue:
-			desc = "value "
-		case regMapKey:
-			desc = "map key "
-		}
-		return v.errf(int(ins.Dst), fmt.Sprintf("misaligned %saccess off %s+%d+%d size %d", desc, kernelTnum(ptr.s.t), ptr.off, ins.Offset, size),
-			"the atomic operation of %d bytes at offset %d is not aligned to its size", size, int64(ptr.off)+int64(ins.Offset))
+	if err := v.checkAtomicAlignment(int(ins.Dst), &ptr, int(ins.Offset), size); err != nil {
+		return err
 	}
 	if _, err := v.memAccess(int(ins.Dst), ptr, int(ins.Offset), size, access{atomic: true}); err != nil {
 		return err
@@ -135,6 +126,64 @@ func (v *verifier) checkAtomic(ins isa.Instruction) *vErr {
 		}
 	}
 	return nil
+}
+
+// checkAtomicAlignment checks that an atomic access of size bytes at ptr +
+// off is aligned to its size, as the kernel's strict alignment check (the
+// stack's alignment is checked by every stack access).
+func (v *verifier) checkAtomicAlignment(regno int, ptr *reg, off, size int) *vErr {
+	if t := ptr.s.t.add(tnumConst(uint64(int64(ptr.off) + int64(off)))); t.isAligned(uint64(size)) || ptr.typ == regStack {
+		return nil
+	}
+	desc := ""
+	switch ptr.typ {
+	case regMapValue:
+		desc = "value "
+	case regMapKey:
+		desc = "map key "
+	}
+	return v.errf(regno, fmt.Sprintf("misaligned %saccess off %s+%d+%d size %d", desc, kernelTnum(ptr.s.t), ptr.off, off, size),
+		"the atomic operation of %d bytes at offset %d is not aligned to its size", size, int64(ptr.off)+int64(off))
+}
+
+// checkAcquireRelease checks a load-acquire (a load from Src+Offset into
+// Dst) or a store-release (a store of Src to Dst+Offset), as the kernel's
+// check_atomic_load and check_atomic_store: a load or a store of 1, 2, 4
+// or 8 bytes with the alignment of atomic operations, never through the
+// context, the packet or a socket.
+func (v *verifier) checkAcquireRelease(ins isa.Instruction) *vErr {
+	load := int32(ins.Imm) == isa.AtomicLoadAcquire
+	addr := ins.Dst
+	if load {
+		addr = ins.Src
+	}
+	p, err := v.readReg(addr)
+	if err != nil {
+		return err
+	}
+	if !load {
+		if _, err := v.readReg(ins.Src); err != nil {
+			return err
+		}
+	}
+	switch p.typ {
+	case regCtx, regPacket, regPacketMeta, regPacketEnd, regSock:
+		verb, what := "stores into", "store-release"
+		if load {
+			verb, what = "loads from", "load-acquire"
+		}
+		return v.errf(int(addr), fmt.Sprintf("BPF_ATOMIC %s R%d %s is not allowed", verb, addr, v.kernelType(p)),
+			"a %s cannot go through %s", what, v.typeWords(p))
+	}
+	if p.typ != regScalar && !p.maybeNull() {
+		if err := v.checkAtomicAlignment(int(addr), p, int(ins.Offset), ins.Size().Bytes()); err != nil {
+			return err
+		}
+	}
+	if load {
+		return v.checkLoad(ins)
+	}
+	return v.checkStore(ins)
 }
 
 // memAccess checks an access of size bytes at ptr + off and returns the

@@ -246,7 +246,13 @@ func (v *verifier) backtrackInsn(i, subseq int, h *histEntry, bt *btState) bool 
 				bt.set(src)
 			}
 		}
-	case isa.ClassLDX:
+	case isa.ClassLDX, isa.ClassSTX:
+		if ins.Class() == isa.ClassSTX && !ins.IsLoadAcquire() {
+			if !backtrackStore(ins, h, bt) {
+				return true
+			}
+			break
+		}
 		if !bt.isSet(dst) {
 			return true
 		}
@@ -254,26 +260,9 @@ func (v *verifier) backtrackInsn(i, subseq int, h *histEntry, bt *btState) bool 
 		if h != nil && h.frame != 0 {
 			bt.stack[h.frame-1] |= 1 << h.spi
 		}
-	case isa.ClassST, isa.ClassSTX:
-		if ins.Mode() == isa.ModeATOMIC {
-			imm := int32(ins.Imm)
-			if imm == isa.AtomicCmpXchg {
-				bt.clear(isa.R0)
-			} else if imm&isa.AtomicFetch != 0 {
-				bt.clear(src)
-			}
+	case isa.ClassST:
+		if !backtrackStore(ins, h, bt) {
 			return true
-		}
-		if h == nil || h.frame == 0 {
-			return true
-		}
-		f := int(h.frame - 1)
-		if bt.stack[f]&(1<<h.spi) == 0 {
-			return true
-		}
-		bt.stack[f] &^= 1 << h.spi
-		if ins.Class() == isa.ClassSTX {
-			bt.set(src)
 		}
 	case isa.ClassLD:
 		if ins.Mode() == isa.ModeIMM {
@@ -411,4 +400,32 @@ func (v *verifier) widenAfterCallback(callsite int) {
 			widen(&of.stack[spi].spill, &cf.stack[spi].spill)
 		}
 	}
+}
+
+// backtrackStore is backtrackInsn for stores, store-releases and atomic
+// read-modify-write operations. It returns false when backtrackInsn is
+// done with the instruction, true when it goes on to its common end.
+func backtrackStore(ins isa.Instruction, h *histEntry, bt *btState) bool {
+	src := ins.Src
+	if ins.Mode() == isa.ModeATOMIC && !ins.IsStoreRelease() {
+		imm := int32(ins.Imm)
+		if imm == isa.AtomicCmpXchg {
+			bt.clear(isa.R0)
+		} else if imm&isa.AtomicFetch != 0 {
+			bt.clear(src)
+		}
+		return false
+	}
+	if h == nil || h.frame == 0 {
+		return false
+	}
+	f := int(h.frame - 1)
+	if bt.stack[f]&(1<<h.spi) == 0 {
+		return false
+	}
+	bt.stack[f] &^= 1 << h.spi
+	if ins.Class() == isa.ClassSTX {
+		bt.set(src)
+	}
+	return true
 }
