@@ -41,13 +41,14 @@ import (
 // Program is a compiled program. It is immutable and may run on many
 // Machines at once.
 type Program struct {
-	id      uint32
-	code    *codeMemory
-	base    uintptr
-	out     *abi.Output
-	insns   isa.Instructions
-	index   []int32         // slot → index into insns
-	helpers []helper.Helper // the helpers the program calls by ID
+	id       uint32
+	code     *codeMemory
+	codeSize int
+	base     uintptr
+	out      *abi.Output
+	insns    isa.Instructions
+	index    []int32         // slot → index into insns
+	helpers  []helper.Helper // the helpers the program calls by ID
 	// helperAt is, by slot, the index in helpers of the helper a call
 	// calls, or -1 (callx, and slots that are not helper calls).
 	helperAt []int32
@@ -208,6 +209,8 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 	if p.code, err = mapCode(out.Code); err != nil {
 		return nil, err
 	}
+	p.codeSize = len(out.Code)
+	out.Code = nil // the mapped copy is the code from now on
 	p.base = uintptr(unsafe.Pointer(unsafe.SliceData(p.code.mem)))
 	return p, nil
 }
@@ -229,7 +232,7 @@ func arrayMap(handle uint64) (abi.ArrayMap, bool) {
 func (p *Program) Instructions() isa.Instructions { return p.insns }
 
 // CodeSize is the size of the program's machine code in bytes.
-func (p *Program) CodeSize() int { return len(p.out.Code) }
+func (p *Program) CodeSize() int { return p.codeSize }
 
 // nativeStackSize is the stack compiled code runs on: return addresses
 // and saved registers of at most interp.MaxFrames frames, and of the
@@ -858,5 +861,5 @@ func casLoop64(p *uint64, f func(uint64) uint64) uint64 {
 	}
 }
 
-// Code returns the program's machine code.
-func (p *Program) Code() []byte { return p.out.Code }
+// Code returns the program's machine code (a copy).
+func (p *Program) Code() []byte { return append([]byte(nil), p.code.mem[:p.codeSize]...) }

@@ -730,6 +730,8 @@ func (c *compiler) atomic(ins isa.Instruction, dst, src reg) error {
 	w := ins.Size() == isa.SizeDW
 	off := int32(ins.Offset)
 	switch int32(ins.Imm) {
+	case isa.AtomicLoadAcquire, isa.AtomicStoreRelease:
+		return c.acquireRelease(ins, dst, src)
 	case isa.AtomicAdd:
 		c.atomicRM(true, w, dst, off, src, 0x01)
 	case isa.AtomicOr:
