@@ -775,88 +775,56 @@ func (m *Machine) atomic(ins isa.Instruction, addr, size uint64) error {
 	}
 	op := int32(ins.Imm)
 	src := &regs[ins.Src]
-	if size == 4 {
-		p := (*uint32)(ptr)
-		v := uint32(*src)
-		var old uint32
-		switch op &^ isa.AtomicFetch {
-		case isa.AtomicAdd:
-			old = atomic.AddUint32(p, v) - v
-		case isa.AtomicOr:
-			old = atomic.OrUint32(p, v)
-		case isa.AtomicAnd:
-			old = atomic.AndUint32(p, v)
-		case isa.AtomicXor:
-			old = casLoop32(p, func(o uint32) uint32 { return o ^ v })
-		case isa.AtomicXchg &^ isa.AtomicFetch:
-			old = atomic.SwapUint32(p, v)
-		case isa.AtomicCmpXchg &^ isa.AtomicFetch:
-			want := uint32(regs[0])
-			old = casLoop32(p, func(o uint32) uint32 {
-				if o == want {
-					return v
-				}
-				return o
-			})
-			regs[0] = uint64(old)
-			return nil
-		default:
-			return fmt.Errorf("unknown atomic operation %#x", op)
-		}
-		if op&isa.AtomicFetch != 0 {
-			*src = uint64(old)
-		}
-		return nil
-	}
-	p := (*uint64)(ptr)
-	v := *src
 	var old uint64
-	switch op &^ isa.AtomicFetch {
-	case isa.AtomicAdd:
-		old = atomic.AddUint64(p, v) - v
-	case isa.AtomicOr:
-		old = atomic.OrUint64(p, v)
-	case isa.AtomicAnd:
-		old = atomic.AndUint64(p, v)
-	case isa.AtomicXor:
-		old = casLoop64(p, func(o uint64) uint64 { return o ^ v })
-	case isa.AtomicXchg &^ isa.AtomicFetch:
-		old = atomic.SwapUint64(p, v)
-	case isa.AtomicCmpXchg &^ isa.AtomicFetch:
-		want := regs[0]
-		old = casLoop64(p, func(o uint64) uint64 {
-			if o == want {
-				return v
-			}
-			return o
-		})
-		regs[0] = old
-		return nil
-	default:
-		return fmt.Errorf("unknown atomic operation %#x", op)
+	if size == 4 {
+		o, err := readModifyWrite((*uint32)(ptr), op, uint32(*src), uint32(regs[0]), atomic.LoadUint32, atomic.CompareAndSwapUint32)
+		if err != nil {
+			return err
+		}
+		old = uint64(o)
+	} else {
+		o, err := readModifyWrite((*uint64)(ptr), op, *src, regs[0], atomic.LoadUint64, atomic.CompareAndSwapUint64)
+		if err != nil {
+			return err
+		}
+		old = o
 	}
-	if op&isa.AtomicFetch != 0 {
+	switch {
+	case op == isa.AtomicCmpXchg:
+		regs[0] = old
+	case op&isa.AtomicFetch != 0:
 		*src = old
 	}
 	return nil
 }
 
-// casLoop32 replaces *p by f(*p) atomically and returns the old value.
-func casLoop32(p *uint32, f func(uint32) uint32) uint32 {
+// readModifyWrite applies the atomic operation op with operand v (and
+// want, cmpxchg's expected value) to *p, and returns what *p held.
+func readModifyWrite[T uint32 | uint64](p *T, op int32, v, want T, load func(*T) T, cas func(*T, T, T) bool) (T, error) {
 	for {
-		old := atomic.LoadUint32(p)
-		if atomic.CompareAndSwapUint32(p, old, f(old)) {
-			return old
+		old := load(p)
+		var next T
+		switch op &^ isa.AtomicFetch {
+		case isa.AtomicAdd:
+			next = old + v
+		case isa.AtomicOr:
+			next = old | v
+		case isa.AtomicAnd:
+			next = old & v
+		case isa.AtomicXor:
+			next = old ^ v
+		case isa.AtomicXchg &^ isa.AtomicFetch:
+			next = v
+		case isa.AtomicCmpXchg &^ isa.AtomicFetch:
+			next = old
+			if old == want {
+				next = v
+			}
+		default:
+			return 0, fmt.Errorf("unknown atomic operation %#x", op)
 		}
-	}
-}
-
-// casLoop64 replaces *p by f(*p) atomically and returns the old value.
-func casLoop64(p *uint64, f func(uint64) uint64) uint64 {
-	for {
-		old := atomic.LoadUint64(p)
-		if atomic.CompareAndSwapUint64(p, old, f(old)) {
-			return old
+		if cas(p, old, next) {
+			return old, nil
 		}
 	}
 }
