@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -153,7 +154,10 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		}
 		slot += ins.Slots()
 	}
+	buf := codeBuffers.Get().(*[]byte)
+	defer codeBuffers.Put(buf)
 	out, err := compileNative(abi.Input{
+		Buffer:       *buf,
 		Instructions: insns,
 		ID:           p.id,
 		Helper: func(id int32) error {
@@ -210,10 +214,14 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		return nil, err
 	}
 	p.codeSize = len(out.Code)
-	out.Code = nil // the mapped copy is the code from now on
+	*buf = out.Code[:0] // the mapped copy is the code from now on
+	out.Code = nil
 	p.base = uintptr(unsafe.Pointer(unsafe.SliceData(p.code.mem)))
 	return p, nil
 }
+
+// codeBuffers are buffers for code being generated.
+var codeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // arrayMap describes the array map with this handle for inlined lookups.
 func arrayMap(handle uint64) (abi.ArrayMap, bool) {

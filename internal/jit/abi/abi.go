@@ -133,6 +133,9 @@ type Input struct {
 	// bpf_get_smp_processor_id): false when the program's helper of
 	// that ID is not the kernel's. Nil inlines nothing.
 	Inline func(id int32) bool
+	// Buffer, if large enough, holds the code being generated (the
+	// caller may reuse it once it has copied Output.Code).
+	Buffer []byte
 	// Checked compiles a program that was not verified: every memory
 	// access is checked against Context.Windows (and carried out by Go
 	// outside them), atomics are carried out by Go, bpf-to-bpf calls

@@ -42,7 +42,9 @@ const (
 // The registers of eBPF's r0 to r10, as the kernel's JIT maps them: r1 to
 // r5 in the System V argument registers where they fit, r6 to r9 in
 // callee-saved registers, r10 in rbp.
-var bpfRegs = [11]reg{rax, rdi, rsi, rdx, rcx, r8, rbx, r13, r14, r15, rbp}
+// (Valid programs name no register above r10: the other entries only spare
+// the compiler bounds checks.)
+var bpfRegs = [16]reg{rax, rdi, rsi, rdx, rcx, r8, rbx, r13, r14, r15, rbp}
 
 const (
 	ctxReg = r12 // the abi.Context
@@ -130,15 +132,20 @@ func compile(in abi.Input, long []bool) (*compiler, error) {
 		}
 	}
 	nslots := in.Instructions.SlotCount()
-	c.b = make([]byte, 0, 512+nslots*24)
+	c.b = in.Buffer[:0]
+	if cap(c.b) < 512+nslots*24 {
+		c.b = make([]byte, 0, 512+nslots*24)
+	}
 	c.out.Slots = make([]int32, nslots)
 	c.targets = make([]bool, nslots+1)
 	c.targetOf = make([]int32, nslots)
 	slot := 0
 	for _, ins := range in.Instructions {
-		if t, ok := ins.JumpTarget(slot); ok && t >= 0 && t <= nslots {
-			c.targets[t] = true
-			c.targetOf[slot] = int32(t)
+		if cl := ins.Class(); cl == isa.ClassJMP || cl == isa.ClassJMP32 || ins.Opcode == isa.OpLdDW {
+			if t, ok := ins.JumpTarget(slot); ok && t >= 0 && t <= nslots {
+				c.targets[t] = true
+				c.targetOf[slot] = int32(t)
+			}
 		}
 		slot += ins.Slots()
 	}
@@ -296,7 +303,7 @@ func (c *compiler) stubs() {
 	// Emulation exit: every register to Regs, tmp the exit argument and
 	// aux the exit code.
 	c.emulStub = c.pos()
-	for i, r := range bpfRegs {
+	for i, r := range bpfRegs[:11] {
 		c.store(8, ctxReg, regOff(i), r)
 	}
 	c.store(8, ctxReg, offExitArg, tmp)
@@ -305,7 +312,7 @@ func (c *compiler) stubs() {
 	c.jumpTo(c.exit)
 
 	c.out.EmulateResume = c.pos()
-	for i, r := range bpfRegs {
+	for i, r := range bpfRegs[:11] {
 		c.load(8, r, ctxReg, regOff(i))
 	}
 	c.ret()
@@ -413,7 +420,7 @@ func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
 	dst, src := bpfRegs[ins.Dst&15], bpfRegs[ins.Src&15]
 	switch ins.Class() {
 	case isa.ClassALU, isa.ClassALU64, isa.ClassLD, isa.ClassLDX:
-		if int(ins.Dst) < len(bpfRegs) {
+		if int(ins.Dst) < len(c.knownValid) {
 			c.knownValid[ins.Dst] = false
 		}
 	}
