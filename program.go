@@ -127,6 +127,7 @@ type Program struct {
 type runState struct {
 	machine *interp.Machine // when interpreted
 	jit     *jit.Machine    // when compiled
+	args    interp.RunArgs  // the run's arguments, State set once
 	run     *kernel.Run
 	cpu     int // the slot this state last ran on: tried first next time
 	out     kernel.Output
@@ -214,7 +215,7 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 	p.states.New = func() any {
 		run, _ := kernel.NewRun(typ, kopts) // checked above
 		run.RequireContext(p.contextExtent)
-		st := &runState{run: run}
+		st := &runState{run: run, args: interp.RunArgs{State: run}}
 		if p.compiled != nil {
 			st.jit = jit.NewMachine()
 		} else {
@@ -469,8 +470,9 @@ func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error
 		return RunResult{}, err
 	}
 	*packet = st.run.Packet()
-	args := interp.RunArgs{R1: regs[0], R2: regs[1], R3: regs[2], R4: regs[3], R5: regs[4],
-		CPU: cpu, State: st.run, Context: opts.Cancel, Budget: opts.Budget}
+	args := &st.args
+	args.R1, args.R2, args.R3, args.R4, args.R5 = regs[0], regs[1], regs[2], regs[3], regs[4]
+	args.CPU, args.Context, args.Budget = cpu, opts.Cancel, opts.Budget
 
 	var res RunResult
 	switch {
@@ -478,12 +480,12 @@ func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error
 		res.ReturnValue, err = p.exec(st, args)
 	case p.compiled != nil:
 		start := time.Now()
-		res.ReturnValue, err = p.compiled.RunRepeat(st.jit, &args, opts.Repeat)
+		res.ReturnValue, err = p.compiled.RunRepeat(st.jit, args, opts.Repeat)
 		res.Duration = time.Since(start) / time.Duration(opts.Repeat)
 	default:
 		start := time.Now()
 		for range opts.Repeat {
-			if res.ReturnValue, err = p.code.Run(st.machine, args); err != nil {
+			if res.ReturnValue, err = p.code.Run(st.machine, *args); err != nil {
 				break
 			}
 		}
@@ -514,11 +516,11 @@ func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error
 }
 
 // exec runs the program's code once on the run's memory.
-func (p *Program) exec(st *runState, args interp.RunArgs) (uint64, error) {
+func (p *Program) exec(st *runState, args *interp.RunArgs) (uint64, error) {
 	if p.compiled != nil {
-		return p.compiled.Run(st.jit, args)
+		return p.compiled.RunRepeat(st.jit, args, 1)
 	}
-	return p.code.Run(st.machine, args)
+	return p.code.Run(st.machine, *args)
 }
 
 // encodeContext appends the bytes of a RunOptions.Context to buf.

@@ -94,8 +94,9 @@ type Run struct {
 	xdp xdpState
 	skb skbState
 
-	keys     []byte // read-only scratch for for_each_map_elem keys
-	keyDepth int
+	keys       []byte
+	keysRegion memory.Region // keys, read-only for programs // read-only scratch for for_each_map_elem keys
+	keyDepth   int
 
 	redirect    Redirect
 	redirectSet bool
@@ -106,6 +107,7 @@ type Run struct {
 // NewRun prepares runs of programs of type t.
 func NewRun(t ebpf.ProgramType, opts Options) (*Run, error) {
 	r := &Run{typ: t, opts: opts, ctxIdx: -1, pktIdx: -1, keys: make([]byte, keyScratchSize)}
+	r.keysRegion = memory.NewRegion(r.keys, false, memory.KindHelper)
 	switch t {
 	case ebpf.XDP:
 		r.kind = kindXDP
@@ -248,7 +250,7 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 		}
 	}
 
-	mem.Add(memory.NewRegion(r.keys, false, memory.KindHelper))
+	mem.Add(r.keysRegion)
 	r.SyncContext()
 	return args, nil
 }
@@ -316,6 +318,9 @@ func (r *Run) release() {
 	if r.lock != nil {
 		unlockWord(r.lock)
 		r.lock = nil
+	}
+	if len(r.reserved) == 0 {
+		return
 	}
 	for addr, res := range r.reserved {
 		_ = res.rb.Commit(res.p, true)
