@@ -268,6 +268,12 @@ func (a *assembler) encode(mnemonic string, operands []string) (isa.Instruction,
 		}
 		off, err := a.target(operands[0], 16, fixOffset)
 		return isa.Instruction{Opcode: isa.OpJA, Offset: int16(off)}, err
+	case "may_goto":
+		if err := a.wantOperands(mnemonic, operands, 1); err != nil {
+			return isa.Instruction{}, err
+		}
+		off, err := a.target(operands[0], 16, fixOffset)
+		return isa.Instruction{Opcode: isa.OpJCond, Src: isa.Register(isa.MayGoto), Offset: int16(off)}, err
 	case "ja32":
 		if err := a.wantOperands(mnemonic, operands, 1); err != nil {
 			return isa.Instruction{}, err

@@ -100,6 +100,8 @@ func TestAssemble(t *testing.T) {
 		{"lock xchg [%r10-8], %r1", isa.Instructions{in(0xdb, 10, 1, -8, 0xe1)}},
 		{"lock fetch xchg [%r10-8], %r1", isa.Instructions{in(0xdb, 10, 1, -8, 0xe1)}},
 		{"ldacqdw %r0, [%r1]", isa.Instructions{in(0xdb, 0, 1, 0, 0x100)}},
+		{"may_goto +2", isa.Instructions{in(0xe5, 0, 0, 2, 0)}},
+		{"l: may_goto l", isa.Instructions{in(0xe5, 0, 0, -1, 0)}},
 		{"ldacqb %r2, [%r10-1]", isa.Instructions{in(0xd3, 2, 10, -1, 0x100)}},
 		{"strelh [%r1+2], %r3", isa.Instructions{in(0xcb, 1, 3, 2, 0x110)}},
 		{"strelw [%r10-4], %r3", isa.Instructions{in(0xc3, 10, 3, -4, 0x110)}},

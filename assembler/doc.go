@@ -21,6 +21,7 @@
 //	jeq %r1, 0x5, +3        # jump targets: +N, -N (slots) or a label
 //	ja done
 //	ja32 +70000             # 32-bit offset in the immediate
+//	may_goto done           # jumps once the frame's 8M may_goto count is spent
 //	call 5                  # helper 5 (also "call helper 5")
 //	call local func1        # subprogram: label or +N/-N
 //	call %r2                # callx

@@ -64,6 +64,7 @@ func (ins Instruction) String() string { return ins.Format(SyntaxLLVM) }
 //     first; for kinds that leave the high 32 bits unused they follow only
 //     when they are not zero.
 //   - Legacy packet loads print as "ldabsw 12" and "ldindh %r1, 12".
+//   - may_goto (opcode 0xe5) prints as "may_goto +3", as in llvm-objdump.
 //
 // In SyntaxLLVM, llvm-objdump's forms are used wherever it has one: 32-bit
 // ALU and JMP32 operands and 32-bit atomics use w registers, loads and
@@ -253,6 +254,8 @@ func (ins Instruction) formatConformance() string {
 				return "ja32 " + signed(ins.Imm)
 			}
 			return "ja " + signed(int64(ins.Offset))
+		case JumpCond:
+			return "may_goto " + signed(int64(ins.Offset))
 		case JumpCall:
 			switch {
 			case ins.Source() == SourceX:
@@ -432,6 +435,8 @@ func (ins Instruction) formatLLVM() string {
 				return "gotol " + signed(ins.Imm)
 			}
 			return "goto " + signed(int64(ins.Offset))
+		case JumpCond:
+			return "may_goto " + signed(int64(ins.Offset))
 		case JumpCall:
 			switch {
 			case ins.Source() == SourceX:

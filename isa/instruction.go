@@ -86,6 +86,13 @@ func (ins Instruction) IsStoreRelease() bool {
 	return ins.Class() == ClassSTX && ins.Mode() == ModeATOMIC && int32(ins.Imm) == AtomicStoreRelease
 }
 
+// IsMayGoto reports whether the instruction is may_goto, which jumps by
+// Offset slots once its frame's may_goto count is used up and otherwise
+// falls through.
+func (ins Instruction) IsMayGoto() bool {
+	return ins.Opcode == OpJCond && uint8(ins.Src) == MayGoto
+}
+
 // IsHelperCall reports whether the instruction calls a helper by ID.
 func (ins Instruction) IsHelperCall() bool {
 	return ins.Opcode == OpCall && uint8(ins.Src) == CallHelper

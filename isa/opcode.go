@@ -55,7 +55,20 @@ const (
 	JumpLE   uint8 = 0xb0
 	JumpSLT  uint8 = 0xc0
 	JumpSLE  uint8 = 0xd0
+	// JumpCond (BPF_JCOND) is a conditional jump whose condition the
+	// runtime decides; its only kind is may_goto (source register
+	// MayGoto), in the JMP class with an immediate source (opcode 0xe5).
+	JumpCond uint8 = 0xe0
 )
+
+// MayGoto is the source register value of a JumpCond instruction that is
+// may_goto (BPF_MAY_GOTO, Linux 6.9): a jump taken only when the program has
+// run the may_goto instructions of its frame MayGotoLimit times.
+const MayGoto uint8 = 0
+
+// MayGotoLimit is the number of times may_goto falls through in one frame
+// before it jumps (the kernel's BPF_MAX_LOOPS, 8 * 1024 * 1024).
+const MayGotoLimit = 8 * 1024 * 1024
 
 // Size is the access width of load and store instructions (bits 3-4).
 type Size uint8
@@ -140,4 +153,5 @@ const (
 	OpJA    uint8 = uint8(ClassJMP) | JumpA                         // 0x05
 	OpJA32  uint8 = uint8(ClassJMP32) | JumpA                       // 0x06
 	OpMov64 uint8 = uint8(ClassALU64) | ALUMov | SourceK            // 0xb7
+	OpJCond uint8 = uint8(ClassJMP) | JumpCond                      // 0xe5, may_goto
 )

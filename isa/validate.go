@@ -234,7 +234,14 @@ func (ins Instruction) validateJump() string {
 		if jmp32 {
 			return "exit does not exist in the JMP32 class"
 		}
-	case 0xe0, 0xf0:
+	case JumpCond:
+		if jmp32 || ins.Source() != SourceK {
+			return fmt.Sprintf("unknown jump operation %#x", op)
+		}
+		if uint8(ins.Src) != MayGoto {
+			return fmt.Sprintf("conditional jump kind %d is not may_goto (0)", ins.Src)
+		}
+	case 0xf0:
 		return fmt.Sprintf("unknown jump operation %#x", op)
 	}
 	return ""
@@ -296,6 +303,9 @@ func (ins Instruction) validateReserved() string {
 			} else {
 				need(ins.Offset == 0, "offset")
 			}
+		case JumpCond:
+			need(ins.Dst == 0, "destination register")
+			need(ins.Imm == 0, "immediate")
 		case JumpExit:
 			need(ins.Dst == 0, "destination register")
 			need(ins.Src == 0, "source register")
