@@ -179,6 +179,10 @@ func lower(ins isa.Instruction, slot int) (inst, error) {
 		switch ins.Op() {
 		case isa.JumpA:
 			in.op = opJA
+		case isa.JumpCond:
+			if ins.IsMayGoto() {
+				in.op = opMayGoto
+			}
 		case isa.JumpEq:
 			in.op = w(pick(opJEq64K, opJEq64X), pick(opJEq32K, opJEq32X))
 		case isa.JumpGT:

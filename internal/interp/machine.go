@@ -61,6 +61,9 @@ type Machine struct {
 	steps     uint64 // instructions left before the next look at ctx
 	budget    uint64 // instructions left after those
 	tailCalls int
+	// mayGoto is how many more times may_goto falls through in this run
+	// (isa.MayGotoLimit at its start); at 0 it jumps.
+	mayGoto uint64
 }
 
 type virtualAccess struct {

@@ -142,6 +142,7 @@ const (
 
 	// Jumps: target holds the absolute slot.
 	opJA
+	opMayGoto // jumps when the run's may_goto count is spent, else counts down
 	opJEq64K
 	opJEq64X
 	opJGT64K

@@ -9,6 +9,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/memory"
+	"github.com/waggle-ebpf/waggle/isa"
 )
 
 // Run executes the program on m from its first instruction and returns r0.
@@ -27,6 +28,7 @@ func (p *Program) Run(m *Machine, args RunArgs) (uint64, error) {
 	m.call.State = args.State
 	m.fault = nil
 	m.tailCalls = 0
+	m.mayGoto = isa.MayGotoLimit
 	m.budget = args.Budget
 	if m.budget == 0 {
 		m.budget = DefaultBudget
@@ -589,6 +591,12 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			regs[0] = uint64(bits.ReverseBytes32(loadU32(p)))
 		case opJA:
 			pc = int(in.off)
+		case opMayGoto:
+			if m.mayGoto == 0 {
+				pc = int(in.off)
+			} else {
+				m.mayGoto--
+			}
 		case opJEq64K:
 			if regs[in.dst&15] == uint64(in.imm) {
 				pc = int(in.off)
