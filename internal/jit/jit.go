@@ -121,6 +121,16 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 	for i := range p.helperAt {
 		p.helperAt[i] = -1
 	}
+	for _, i := range opts.ContextAccesses {
+		// Compiled code trusts these to be accesses through the context
+		// pointer: they must at least be loads or stores.
+		if i < 0 || i >= len(insns) {
+			return nil, fmt.Errorf("context access %d is not an instruction of the program", i)
+		}
+		if cl := insns[i].Class(); cl != isa.ClassLDX && cl != isa.ClassST && cl != isa.ClassSTX {
+			return nil, fmt.Errorf("instruction %d (%s) is listed as a context access but is not a load or store", i, insns[i])
+		}
+	}
 	slot := 0
 	for i, ins := range insns {
 		p.index = append(p.index, int32(i))
