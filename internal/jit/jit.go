@@ -323,8 +323,9 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 	m.call.State = args.State
 	m.prog = p
 	if len(m.progs) != 1 || m.progs[0] != p {
-		// Tail-call targets stay referenced until the next run with
-		// other programs: they are at most helper.MaxTailCalls.
+		// m.progs keeps the code of every program the run enters (this
+		// one, then each tail-call target once) alive and mapped while it
+		// runs; they stay referenced until a run of another program.
 		m.progs = append(m.progs[:0], p)
 	}
 	m.ctx.Args[0], m.ctx.Args[1], m.ctx.Args[2], m.ctx.Args[3], m.ctx.Args[4] = args.R1, args.R2, args.R3, args.R4, args.R5
