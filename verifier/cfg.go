@@ -431,7 +431,7 @@ func (v *verifier) useDef(ins isa.Instruction) (use, def uint16) {
 		}
 	case isa.ClassJMP, isa.ClassJMP32:
 		switch ins.Op() {
-		case isa.JumpA:
+		case isa.JumpA, isa.JumpCond:
 		case isa.JumpExit:
 			use = 1
 		case isa.JumpCall:

@@ -40,6 +40,9 @@ func (v *verifier) step(insn int) (int, *vErr) {
 		case isa.JumpCall:
 			v.jmps++
 			return v.checkCall(insn, ins)
+		case isa.JumpCond:
+			v.jmps++
+			return v.checkMayGoto(insn, ins)
 		}
 		v.jmps++
 		return v.checkCondJump(insn, ins)

@@ -98,7 +98,6 @@ var cProgramDisagreements = map[string]string{}
 
 func init() {
 	corpusDisagreements = map[string]string{
-		"loop_may_goto":        "may_goto is not part of waggle's instruction set (isa)",
 		"loop_bpf_loop_no_btf": "the kernel needs BTF func_info to check callbacks; waggle's verifier needs none",
 		"ptr_map_ptr_deref":    "the kernel lets programs read struct bpf_map through a map pointer (BTF); waggle's map handles are not addresses",
 	}

@@ -63,6 +63,8 @@ func (p *statePool) clone(s *state) *state {
 		parent:  s.parent,
 		first:   s.first,
 		cbDepth: s.cbDepth,
+
+		mayGotoDepth: s.mayGotoDepth,
 	}
 	for _, f := range s.frames {
 		frames = append(frames, p.cloneFrame(f))

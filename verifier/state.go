@@ -225,6 +225,10 @@ type state struct {
 	// cbDepth counts the callbacks entered on the path: states of
 	// different iterations of a callback are not an infinite loop.
 	cbDepth int
+	// mayGotoDepth counts the may_goto instructions the path fell
+	// through: states of different iterations of a may_goto loop are
+	// compared by range, not taken for an infinite loop.
+	mayGotoDepth int
 	// loops are the loop heads (checkpoints still being explored) that
 	// paths from this checkpoint were pruned against.
 	loops []*state

@@ -414,8 +414,10 @@ func (v *verifier) pathDone(st *state) {
 func (v *verifier) visit(insn int) (bool, *vErr) {
 	cur := v.cur
 	cb := v.isCallbackCall(insn)
-	// Avoid accumulating a long history, as the kernel.
-	force := cb || len(cur.hist) > 40
+	mg := v.prog.insns[insn].IsMayGoto()
+	// Avoid accumulating a long history, as the kernel. A may_goto is
+	// always a checkpoint (the kernel's force_checkpoint).
+	force := cb || mg || len(cur.hist) > 40
 	addNew := force || v.jmps-v.prevJmps >= 2 && v.processed-v.prevInsns >= 8
 	list := v.explored[insn]
 	kept := list[:0]
@@ -439,7 +441,16 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 					kept = append(kept, e)
 					continue
 				}
-			} else if v.maybeLooping(old, cur) && old.cbDepth == cur.cbDepth && v.statesEqual(old, cur, insn, cmpExact) {
+			} else if mg && old.mayGotoDepth != cur.mayGotoDepth && v.statesEqual(old, cur, insn, cmpRangeWithin) {
+				// A later iteration of a may_goto loop, covered by an
+				// earlier one: the loop converges (the kernel's
+				// iterator-like treatment of may_goto).
+				e.hit++
+				pruned = true
+				v.markLoop(cur, old)
+				kept = append(kept, e)
+				continue
+			} else if v.maybeLooping(old, cur) && old.cbDepth == cur.cbDepth && old.mayGotoDepth == cur.mayGotoDepth && v.statesEqual(old, cur, insn, cmpExact) {
 				err = &vErr{idx: insn, reg: -1,
 					reason: "infinite loop: the program comes back to this instruction in exactly the same state as before, so it would loop forever",
 					kernel: fmt.Sprintf("infinite loop detected at insn %d", v.prog.slot[insn])}
@@ -461,7 +472,7 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 		e.miss++
 		// Forget checkpoints that do not help: they stay alive as the
 		// parents of their paths, but are no longer compared.
-		if e.miss > e.hit*3+3 && !cb {
+		if e.miss > e.hit*3+3 && !cb && !mg {
 			v.curStates--
 			continue
 		}
