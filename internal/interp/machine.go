@@ -62,7 +62,8 @@ type Machine struct {
 	budget    uint64 // instructions left after those
 	tailCalls int
 	// mayGoto is how many more times may_goto falls through in this run
-	// (isa.MayGotoLimit at its start); at 0 it jumps.
+	// (isa.MayGotoLimit at its start, and in each callback); at 0 it
+	// jumps.
 	mayGoto uint64
 }
 
@@ -235,12 +236,16 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	if m.depth+1 >= MaxFrames {
 		return 0, ErrCallDepth
 	}
-	saved, callArgs := m.depth, m.call.Args
+	saved, callArgs, mayGoto := m.depth, m.call.Args, m.mayGoto
 	m.setDepth(saved + 1)
+	// A callback has a may_goto count of its own, as in the kernel (a
+	// hidden slot of its frame); the caller's goes on after it.
+	m.mayGoto = isa.MayGotoLimit
 	var regs [16]uint64
 	regs[1], regs[2], regs[3], regs[4], regs[5] = args[0], args[1], args[2], args[3], args[4]
 	regs[10] = m.stackTop - uint64(m.depth)*StackSize
 	r, err := p.exec(m, &regs, int(slot), m.depth)
+	m.mayGoto = mayGoto
 	m.setDepth(saved)
 	m.prog = p
 	// The callback's helper calls changed the Call its helper still uses.

@@ -613,6 +613,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	r, err := m.loop(p.base + uintptr(p.out.Entry))
 	m.ctx.NativeSP, m.ctx.Resume, m.ctx.Regs = saved.NativeSP, saved.Resume, saved.Regs
 	m.ctx.Args, m.ctx.StackTop, m.ctx.Target, m.ctx.Repeat, m.ctx.TailCalls = saved.Args, saved.StackTop, saved.Target, saved.Repeat, saved.TailCalls
+	m.ctx.MayGoto = saved.MayGoto // the callback had a count of its own
 	m.call.Args = callArgs
 	m.prog = p
 	m.frameR10 = r10

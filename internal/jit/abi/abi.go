@@ -33,6 +33,10 @@ type Context struct {
 	// TailCalls counts the tail calls of the current run; the entry stub
 	// zeroes it before each call.
 	TailCalls uint64
+	// MayGoto is how many more times may_goto falls through in the
+	// current run; the entry stub sets it to isa.MayGotoLimit before each
+	// call.
+	MayGoto uint64
 	// Resume is where a helper exit continues.
 	Resume uint64
 	// CPU is the run's CPU slot.

@@ -32,6 +32,7 @@ const (
 	offR10      = int32(unsafe.Offsetof(abi.Context{}.StackTop))
 	offRepeat   = int32(unsafe.Offsetof(abi.Context{}.Repeat))
 	offTailCall = int32(unsafe.Offsetof(abi.Context{}.TailCalls))
+	offMayGoto  = int32(unsafe.Offsetof(abi.Context{}.MayGoto))
 	offMinCall  = int32(unsafe.Offsetof(abi.Context{}.MinCallR10))
 	windowSize  = int32(unsafe.Sizeof(abi.Window{}))
 	offLo       = int32(unsafe.Offsetof(abi.Window{}.Lo))
@@ -241,6 +242,7 @@ func (c *compiler) stubs() {
 		c.movImm(r, 0) // as the interpreter starts
 	}
 	c.storeImm(8, ctxReg, offTailCall, 0)
+	c.mayGotoEntry()
 	// Jump, not call: an exit in the frame at StackTop comes back to the
 	// epilogue with a jump, so that no call is pending while the program
 	// runs and its exits to Go return where the processor predicts.
@@ -826,6 +828,10 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 	target := int(c.targetOf[slot])
 	if op == isa.JumpA {
 		c.jumpToSlot(fixJmp, 0, target)
+		return nil
+	}
+	if ins.IsMayGoto() {
+		c.mayGoto(target)
 		return nil
 	}
 	w := ins.Class() == isa.ClassJMP
