@@ -7,6 +7,7 @@ import (
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/jit/abi"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
@@ -124,6 +125,18 @@ func BenchmarkCompile(b *testing.B) {
 				if _, err := Compile(insns, table, Options{Type: kernel.RawMemory, Validated: true}); err != nil {
 					b.Fatal(err)
 				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(len(insns))*1000, "µs/1000insns")
+		})
+		// The code generation alone, without mapping the code.
+		b.Run(fmt.Sprintf("insns=%d/generate", len(insns)), func(b *testing.B) {
+			in := abi.Input{Instructions: insns, Helper: func(int32) error { return nil }}
+			for b.Loop() {
+				out, err := compileNative(in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				in.Buffer = out.Code
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(len(insns))*1000, "µs/1000insns")
 		})

@@ -99,7 +99,7 @@ type Options struct {
 }
 
 // Compile compiles a verified program. Every helper it calls must be in
-// table.
+// table, which must not change afterwards (callx looks helpers up in it).
 func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Program, error) {
 	if !Supported {
 		return nil, errors.New("waggle has no compiler for this machine")
@@ -115,7 +115,7 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		insns:    insns,
 		index:    make([]int32, 0, nslots),
 		helperAt: make([]int32, nslots),
-		table:    table.Clone(),
+		table:    table,
 		checked:  opts.Checked,
 	}
 	for i := range p.helperAt {
