@@ -113,10 +113,17 @@
 //     function information for callbacks; waggle needs none.
 //   - Reading struct bpf_map through a map pointer (BTF) is refused: in
 //     waggle a map pointer is a handle, not an address.
-//   - may_goto is not part of waggle's instruction set; kfuncs and BTF
-//     ids are not supported. Load-acquire and store-release are checked
-//     as the kernel's (loads and stores with the alignment of atomic
-//     operations, never through the context, the packet or a socket).
+//   - kfuncs and BTF ids are not supported. Load-acquire and
+//     store-release are checked as the kernel's (loads and stores with the
+//     alignment of atomic operations, never through the context, the
+//     packet or a socket). may_goto is verified as the kernel's: the jump
+//     is explored first, the fall-through queued with imprecise scalars
+//     widened, and loop iterations at a may_goto converge by range
+//     comparison. At run time the engines give a run (and each callback
+//     call) isa.MayGotoLimit (8M) fall-throughs, counted down; the kernel
+//     gives each function frame and tail-called program a count of its
+//     own, and on x86-64 since Linux 6.14 bounds may_goto loops by time
+//     (timed may_goto) rather than by count.
 //   - Division and modulo give unknown results and shifts by a register
 //     are unknown, as in 6.18; bounds are otherwise at least as precise as
 //     the kernel's (additions and subtractions that wrap consistently keep
