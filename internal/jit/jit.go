@@ -329,6 +329,7 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 		m.progs = append(m.progs[:0], p)
 	}
 	m.ctx.Args[0], m.ctx.Args[1], m.ctx.Args[2], m.ctx.Args[3], m.ctx.Args[4] = args.R1, args.R2, args.R3, args.R4, args.R5
+	m.ctx.TailCallsAtEntry = 0
 	m.ctx.StackTop = m.stackTop
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
 	// Compiled code repeats verified programs itself. Checked code runs
@@ -607,12 +608,16 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	m.ctx.StackTop = r10 - interp.StackSize
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[slot])
 	m.ctx.Repeat = 1
+	m.ctx.TailCallsAtEntry = m.ctx.TailCalls
 	if p.checked {
 		m.setStackWindow(r10 - interp.StackSize)
 	}
 	r, err := m.loop(p.base + uintptr(p.out.Entry))
 	m.ctx.NativeSP, m.ctx.Resume, m.ctx.Regs = saved.NativeSP, saved.Resume, saved.Regs
-	m.ctx.Args, m.ctx.StackTop, m.ctx.Target, m.ctx.Repeat, m.ctx.TailCalls = saved.Args, saved.StackTop, saved.Target, saved.Repeat, saved.TailCalls
+	// The tail-call count goes on from the callback's, as in the
+	// interpreter.
+	m.ctx.Args, m.ctx.StackTop, m.ctx.Target, m.ctx.Repeat = saved.Args, saved.StackTop, saved.Target, saved.Repeat
+	m.ctx.TailCallsAtEntry = saved.TailCallsAtEntry
 	m.ctx.MayGoto = saved.MayGoto // the callback had a count of its own
 	m.call.Args = callArgs
 	m.prog = p

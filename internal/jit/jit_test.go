@@ -173,3 +173,43 @@ func TestRuntimeErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackTailCallCount checks that a callback shares the run's count
+// of tail calls, as in the interpreter: 40 callbacks each tail-call a
+// program that counts its runs, then the main program tail-calls it once
+// more; only helper.MaxTailCalls of them may succeed in all.
+func TestCallbackTailCallCount(t *testing.T) {
+	mainSrc := "lddw %r1, func cb; mov %r2, 40; call 4; call 3; mov %r0, 0; exit; cb: call 3; mov %r0, 0; exit"
+	targetSrc := "call 1; mov %r0, 0; exit"
+	for _, checked := range []bool{false, true} {
+		h := &runtimeHelpers{}
+		main, err := Compile(assemble(t, mainSrc), h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		target, err := Compile(assemble(t, targetSrc), h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.target = target
+		if _, err := main.Run(NewMachine(), interp.RunArgs{}); err != nil {
+			t.Fatal(err)
+		}
+		hi := &runtimeHelpers{}
+		imain, err := interp.Compile(assemble(t, mainSrc), hi.table(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		itarget, err := interp.Compile(assemble(t, targetSrc), hi.table(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hi.target = itarget
+		if _, err := imain.Run(interp.NewMachine(), interp.RunArgs{}); err != nil {
+			t.Fatal(err)
+		}
+		if h.calls != helper.MaxTailCalls || hi.calls != helper.MaxTailCalls {
+			t.Errorf("checked=%v: the target ran %d times compiled, %d interpreted; want %d", checked, h.calls, hi.calls, helper.MaxTailCalls)
+		}
+	}
+}

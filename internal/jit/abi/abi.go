@@ -31,8 +31,11 @@ type Context struct {
 	StackTop uint64
 	Repeat   uint64
 	// TailCalls counts the tail calls of the current run; the entry stub
-	// zeroes it before each call.
-	TailCalls uint64
+	// sets it to TailCallsAtEntry before each call (0 for a run, the
+	// caller's count for a callback, which shares it as in the
+	// interpreter).
+	TailCalls        uint64
+	TailCallsAtEntry uint64
 	// MayGoto is how many more times may_goto falls through in the
 	// current run; the entry stub sets it to isa.MayGotoLimit before each
 	// call.
