@@ -374,31 +374,8 @@ func (v *verifier) widenAfterCallback(callsite int) {
 			break
 		}
 	}
-	if old == nil {
-		return
-	}
-	var ids idMap
-	widen := func(o, c *reg) {
-		if o.typ != regScalar || c.typ != regScalar || o.precise || c.precise || v.regsExact(o, c, &ids) {
-			return
-		}
-		*c = unknownReg(int(c.origin))
-		c.precise = false
-	}
-	for fi := range cur.frames {
-		of, cf := old.frames[fi], cur.frames[fi]
-		for r := range of.regs {
-			widen(&of.regs[r], &cf.regs[r])
-		}
-		for spi := 0; spi < min(len(of.stack), len(cf.stack)); spi++ {
-			if _, ok := of.stack[spi].spilled(); !ok {
-				continue
-			}
-			if _, ok := cf.stack[spi].spilled(); !ok {
-				continue
-			}
-			widen(&of.stack[spi].spill, &cf.stack[spi].spill)
-		}
+	if old != nil {
+		v.widenImprecise(old, cur)
 	}
 }
 
