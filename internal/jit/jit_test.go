@@ -2,13 +2,17 @@ package jit
 
 import (
 	"errors"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
+	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -212,4 +216,55 @@ func TestCallbackTailCallCount(t *testing.T) {
 			t.Errorf("checked=%v: the target ran %d times compiled, %d interpreted; want %d", checked, h.calls, hi.calls, helper.MaxTailCalls)
 		}
 	}
+}
+
+// TestCompileRunConcurrently compiles, runs and drops programs on several
+// goroutines while the garbage collector runs and frees the code of the
+// dropped ones: code must stay mapped while any run uses it.
+func TestCompileRunConcurrently(t *testing.T) {
+	fnv, err := assembler.Assemble(fnv1aAsm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 4096)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	want := uint64(fnvGo(data))
+	region := memory.NewRegion(data, false, memory.KindContext)
+	h := &runtimeHelpers{}
+	table := h.table(t)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := NewMachine()
+			m.Memory.Add(region)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p, err := Compile(fnv, table, Options{Type: kernel.RawMemory, Checked: (w+i)%2 == 1})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				r, err := p.Run(m, interp.RunArgs{R1: region.Start, R2: uint64(len(data))})
+				if err != nil || r != want {
+					t.Errorf("r0 %#x, %v; want %#x", r, err, want)
+					return
+				}
+			}
+		}()
+	}
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		runtime.GC()
+	}
+	close(stop)
+	wg.Wait()
 }
