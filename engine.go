@@ -8,8 +8,9 @@ type Engine uint8
 // Engines.
 const (
 	// EngineAuto compiles verified programs to machine code where waggle
-	// has a compiler for the machine (amd64), and interprets them
-	// elsewhere and when verification is skipped.
+	// has a compiler for the machine (amd64) and the system lets it map
+	// code executable, and interprets them otherwise and when
+	// verification is skipped.
 	EngineAuto Engine = iota
 	// EngineInterpreter interprets the program, checking every memory
 	// access at run time.

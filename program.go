@@ -241,7 +241,13 @@ func (p *Program) setEngine(engine Engine, verified *verifier.Stats) error {
 	if verified != nil {
 		opts.ContextAccesses = verified.ContextAccesses
 	}
-	if p.compiled, err = jit.Compile(p.code.Instructions(), p.table, opts); err != nil {
+	p.compiled, err = jit.Compile(p.code.Instructions(), p.table, opts)
+	if engine == EngineAuto && errors.Is(err, jit.ErrNoExecutableMemory) {
+		// The system will not run generated code: interpret instead.
+		p.compiled = nil
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("compile: %w", err)
 	}
 	return nil
