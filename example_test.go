@@ -38,3 +38,21 @@ func ExampleProgram_Run() {
 	fmt.Println(res.ReturnValue)
 	// Output: 10
 }
+
+// Load an object with an explicit engine. EngineAuto (the default)
+// compiles verified programs to machine code on amd64; EngineInterpreter
+// interprets them, checking every access at run time.
+func ExampleCollectionOptions_engine() {
+	spec, err := waggle.LoadCollectionSpec("examples/proto_count/proto_count.o")
+	if err != nil {
+		panic(err)
+	}
+	coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{Engine: waggle.EngineInterpreter})
+	if err != nil {
+		panic(err)
+	}
+	defer coll.Close()
+	prog := coll.Programs["proto_count"]
+	fmt.Println(prog.Engine())
+	// Output: interpreter
+}
