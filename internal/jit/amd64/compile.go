@@ -3,7 +3,6 @@ package amd64
 import (
 	"encoding/binary"
 	"fmt"
-
 	"unsafe"
 
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
@@ -43,9 +42,8 @@ const (
 
 // The registers of eBPF's r0 to r10, as the kernel's JIT maps them: r1 to
 // r5 in the System V argument registers where they fit, r6 to r9 in
-// callee-saved registers, r10 in rbp.
-// (Valid programs name no register above r10: the other entries only spare
-// the compiler bounds checks.)
+// callee-saved registers, r10 in rbp. Valid programs name no register above
+// r10: the other entries only spare the compiler bounds checks.
 var bpfRegs = [16]reg{rax, rdi, rsi, rdx, rcx, r8, rbx, r13, r14, r15, rbp}
 
 const (
