@@ -19,10 +19,13 @@ type codeMemory struct {
 	mem []byte
 }
 
+// mmap is unix.Mmap; tests make it fail.
+var mmap = unix.Mmap
+
 // mapCode copies code into new executable memory.
 func mapCode(code []byte) (*codeMemory, error) {
 	size := (len(code) + unix.Getpagesize() - 1) &^ (unix.Getpagesize() - 1)
-	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	mem, err := mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		return nil, fmt.Errorf("map %d bytes for machine code: %w (%w)", size, ErrNoExecutableMemory, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/interp"
@@ -267,4 +269,17 @@ func TestCompileRunConcurrently(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// TestNoExecutableMemory checks that a system refusing executable memory
+// makes Compile fail with ErrNoExecutableMemory, which EngineAuto takes as
+// the sign to interpret.
+func TestNoExecutableMemory(t *testing.T) {
+	saved := mmap
+	mmap = func(int, int64, int, int, int) ([]byte, error) { return nil, unix.EPERM }
+	defer func() { mmap = saved }()
+	_, err := Compile(assemble(t, "mov %r0, 1; exit"), nil, Options{Type: kernel.RawMemory})
+	if !errors.Is(err, ErrNoExecutableMemory) || !errors.Is(err, unix.EPERM) {
+		t.Fatalf("error %v, want ErrNoExecutableMemory and EPERM", err)
+	}
 }
