@@ -188,6 +188,7 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		},
 		ContextAccesses: opts.ContextAccesses,
 		Array:           arrayMap,
+		Hash:            hashMap,
 		Inline: func(id int32) bool {
 			_, own := opts.OwnHelpers.Lookup(id)
 			return !own
@@ -244,6 +245,29 @@ func arrayMap(handle uint64) (abi.ArrayMap, bool) {
 		return abi.ArrayMap{}, false
 	}
 	return abi.ArrayMap{Values: uintptr(values), MaxEntries: n, Stride: uint32(stride), CPUs: uint32(cpus)}, true
+}
+
+// hashMap describes the hash map with this handle for lookups compiled
+// code does itself.
+func hashMap(handle uint64) (abi.HashMap, bool) {
+	m := maps.ByHandle(handle)
+	if m == nil {
+		return abi.HashMap{}, false
+	}
+	l, ok := maps.HashLayoutOf(m)
+	if !ok || l.ValueStride > 1<<30 || l.SlotSize > 1<<30 || l.StripeSize > 1<<30 {
+		return abi.HashMap{}, false
+	}
+	return abi.HashMap{
+		KeySize: uint8(m.Spec().KeySize),
+		Buckets: uintptr(l.Buckets), Stripes: uintptr(l.Stripes), Slots: uintptr(l.Slots),
+		Keys: uintptr(l.Keys), Values: uintptr(l.Values),
+		Mask: l.Mask, StripeMask: l.StripeMask, SlotCount: l.SlotCount,
+		StripeSize: uint32(l.StripeSize), StripeSeq: uint32(l.StripeSeq),
+		SlotSize: uint32(l.SlotSize), SlotNext: uint32(l.SlotNext), SlotHash: uint32(l.SlotHash),
+		ValueStride: uint32(l.ValueStride),
+		HashXor:     l.HashXor, HashMul: l.HashMul, HashK0: l.HashK0, HashK1: l.HashK1,
+	}, true
 }
 
 // Instructions returns the instructions the program was compiled from.

@@ -675,3 +675,63 @@ func releaseObj(obj any) {
 		r.release()
 	}
 }
+
+// HashLayout is how compiled code finds a key in a hash map without Go:
+// the addresses of the map's tables, the layout of their elements and the
+// map's hash function reduced to constants. A lookup in compiled code
+// follows find's protocol: it reads the stripe's sequence count before and
+// after walking the chain, and leaves the lookup to Go when a writer was
+// at work.
+type HashLayout struct {
+	Buckets unsafe.Pointer // n uint32 words: slot+1 of a chain's head, 0 when empty
+	Mask    uint32         // bucket = hash & Mask
+
+	Stripes     unsafe.Pointer // the lock stripes
+	StripeMask  uint32         // stripe = bucket & StripeMask
+	StripeSize  uintptr
+	StripeSeq   uintptr // offset of the uint32 sequence count in a stripe
+	Slots       unsafe.Pointer
+	SlotCount   uint32
+	SlotSize    uintptr
+	SlotNext    uintptr        // offset of the uint32 slot+1 of the next element
+	SlotHash    uintptr        // offset of the element's uint32 hash
+	Keys        unsafe.Pointer // one 8-byte word per slot: the key, zero-padded
+	Values      unsafe.Pointer
+	ValueStride uintptr
+
+	// The hash of a key word w is mix(mix(w ^ HashXor, HashMul) ^ hashK0,
+	// ... ^ hashK1), mix(a, b) being the high and low halves of the
+	// 128-bit product a*b, xored; its low 32 bits are the hash.
+	HashXor, HashMul, HashK0, HashK1 uint64
+}
+
+// HashLayoutOf returns the layout of m if compiled code can look keys up
+// in it: a hash map (not per-CPU, not LRU, not of maps) with 4- or 8-byte
+// keys.
+func HashLayoutOf(m Map) (HashLayout, bool) {
+	h, ok := m.(*hashTab)
+	if !ok || h.percpu || h.lru || h.objects || h.keyWords != 1 || (h.keySize != 4 && h.keySize != 8) {
+		return HashLayout{}, false
+	}
+	h0 := h.seed ^ hashK0 ^ uint64(h.keySize)*hashK2
+	return HashLayout{
+		Buckets:     unsafe.Pointer(unsafe.SliceData(h.buckets)),
+		Mask:        h.mask,
+		Stripes:     unsafe.Pointer(unsafe.SliceData(h.stripes)),
+		StripeMask:  h.smask,
+		StripeSize:  unsafe.Sizeof(stripe{}),
+		StripeSeq:   unsafe.Offsetof(stripe{}.seq),
+		Slots:       unsafe.Pointer(unsafe.SliceData(h.slots)),
+		SlotCount:   uint32(len(h.slots)),
+		SlotSize:    unsafe.Sizeof(hslot{}),
+		SlotNext:    unsafe.Offsetof(hslot{}.next),
+		SlotHash:    unsafe.Offsetof(hslot{}.hash),
+		Keys:        unsafe.Pointer(unsafe.SliceData(h.keys)),
+		Values:      h.vals.base,
+		ValueStride: h.vals.slotSize,
+		HashXor:     h0 ^ hashK1,
+		HashMul:     hashK2 ^ h0>>32,
+		HashK0:      hashK0,
+		HashK1:      hashK1,
+	}, true
+}

@@ -119,6 +119,19 @@ type ArrayMap struct {
 	CPUs uint32
 }
 
+// HashMap describes a hash map whose lookups compiled code does itself
+// (see maps.HashLayout: a lookup that meets a writer at work leaves the
+// lookup to Go).
+type HashMap struct {
+	KeySize                               uint8 // 4 or 8
+	Buckets, Stripes, Slots, Keys, Values uintptr
+	Mask, StripeMask, SlotCount           uint32
+	StripeSize, StripeSeq                 uint32
+	SlotSize, SlotNext, SlotHash          uint32
+	ValueStride                           uint32
+	HashXor, HashMul, HashK0, HashK1      uint64
+}
+
 // Input is a program to compile.
 type Input struct {
 	// Instructions is the program, valid (isa.Instructions.Validate) and
@@ -135,6 +148,9 @@ type Input struct {
 	// Array, when not nil, tells whether the map with this handle is an
 	// array whose lookups can be inlined.
 	Array func(handle uint64) (ArrayMap, bool)
+	// Hash, when not nil, tells whether the map with this handle is a
+	// hash map whose lookups compiled code can do itself.
+	Hash func(handle uint64) (HashMap, bool)
 	// Inline tells whether a call of the helper with this ID may be
 	// compiled inline (bpf_map_lookup_elem of an array,
 	// bpf_get_smp_processor_id): false when the program's helper of

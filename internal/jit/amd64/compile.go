@@ -891,6 +891,12 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		switch {
 		case inline && id == helperMapLookupElem && c.inlineArrayLookup():
 			return nil
+		case inline && id == helperMapLookupElem && c.knownValid[1] && !c.in.Checked && c.in.Hash != nil:
+			if h, ok := c.in.Hash(c.known[1]); ok && (h.KeySize == 4 || h.KeySize == 8) {
+				c.recordCallMap(slot)
+				c.inlineHashLookup(slot, c.known[1], h)
+				return nil
+			}
 		case inline && id == helperGetSmpProcessorID:
 			c.load(4, rax, ctxReg, offCPU)
 			return nil
@@ -898,17 +904,24 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		if err := c.in.Helper(int32(ins.Imm)); err != nil {
 			return err
 		}
-		if c.knownValid[1] {
-			if c.out.CallMaps == nil {
-				c.out.CallMaps = map[int]uint64{}
-			}
-			c.out.CallMaps[slot] = c.known[1]
-		}
+		c.recordCallMap(slot)
 		c.helperExit(slot)
 	default:
 		return fmt.Errorf("kernel function calls (kfuncs) are not supported")
 	}
 	return nil
+}
+
+// recordCallMap records the map handle r1 holds at the helper call at
+// slot, if the compiler knows it (abi.Output.CallMaps).
+func (c *compiler) recordCallMap(slot int) {
+	if !c.knownValid[1] {
+		return
+	}
+	if c.out.CallMaps == nil {
+		c.out.CallMaps = map[int]uint64{}
+	}
+	c.out.CallMaps[slot] = c.known[1]
 }
 
 // helperExit jumps to the helper stub with the exit argument of slot and
