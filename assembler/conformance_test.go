@@ -14,28 +14,11 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// conformanceTests loads the bpf_conformance vectors beside the repository,
-// or skips the test if they are not there.
-func conformanceTests(t testing.TB) []*conformance.Test {
-	dir, err := conformance.FindTestsDir(".")
-	if err != nil {
-		t.Skipf("skipping: %v", err)
-	}
-	tests, err := conformance.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tests) == 0 {
-		t.Fatalf("no .data files in %s", dir)
-	}
-	return tests
-}
-
 // TestConformanceFiles assembles the asm section of every conformance test
 // vector, and checks it against the raw section where the file has one.
 func TestConformanceFiles(t *testing.T) {
 	withRaw := 0
-	for _, ct := range conformanceTests(t) {
+	for _, ct := range conformance.Vectors(t) {
 		if ct.Asm == "" {
 			continue
 		}
@@ -59,7 +42,7 @@ func TestConformanceFiles(t *testing.T) {
 // TestConformanceRoundTrip disassembles every conformance program in
 // SyntaxConformance and checks that it assembles back to the same bytecode.
 func TestConformanceRoundTrip(t *testing.T) {
-	for _, ct := range conformanceTests(t) {
+	for _, ct := range conformance.Vectors(t) {
 		text := ct.Program.Format(isa.SyntaxConformance)
 		again, err := assembler.Assemble(text)
 		if err != nil {

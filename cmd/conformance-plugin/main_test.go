@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,30 +10,11 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/conformance"
 )
 
-// conformanceTests loads the bpf_conformance vectors beside the repository.
-// Under CI their absence is a failure; elsewhere the test is skipped with a
-// message that says where they were looked for.
-func conformanceTests(t *testing.T) []*conformance.Test {
-	t.Helper()
-	dir, err := conformance.FindTestsDir(".")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	tests, err := conformance.LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tests
-}
-
 // TestConformance runs every bpf_conformance test file through the plugin's
 // protocol: the program as hex on standard input, the memory as hex in the
 // first argument, r0 in hex on standard output.
 func TestConformance(t *testing.T) {
-	tests := conformanceTests(t)
+	tests := conformance.Vectors(t)
 	if len(tests) < 313 {
 		t.Fatalf("found %d conformance tests, want all 313", len(tests))
 	}
