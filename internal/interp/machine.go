@@ -218,7 +218,7 @@ func (m *Machine) orderedAccess(addr, n uint64, acc memory.Access) unsafe.Pointe
 // makes the value an address that no program can dereference.
 const (
 	FuncTag  uint64 = 0xffff_b000_0000_0000
-	funcMask uint64 = 0xffff_f000_0000_0000
+	FuncMask uint64 = 0xffff_f000_0000_0000 // selects the tag
 )
 
 // CallFunction runs the function fn of the running program in a new frame,
@@ -226,10 +226,10 @@ const (
 // for_each_map_elem). It implements helper.Engine.
 func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	p := m.prog
-	if p == nil || fn&funcMask != FuncTag {
+	if p == nil || fn&FuncMask != FuncTag {
 		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
 	}
-	slot := fn &^ funcMask
+	slot := fn &^ FuncMask
 	if slot >= uint64(len(p.code)) || !p.funcs[slot] {
 		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
 	}

@@ -74,9 +74,6 @@ type mapCall struct {
 
 var lastID atomic.Uint32
 
-// funcMask selects the tag of a function pointer (interp.FuncTag).
-const funcMask uint64 = 0xffff_f000_0000_0000
-
 // Options are what the compiler needs to know besides the instructions.
 type Options struct {
 	// Type is the program's type, which sets its context.
@@ -614,10 +611,10 @@ func (m *Machine) stackRegion(r10 uint64) memory.Region {
 // for_each_map_elem. It implements helper.Engine.
 func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	p := m.prog
-	if p == nil || fn&funcMask != interp.FuncTag {
+	if p == nil || fn&interp.FuncMask != interp.FuncTag {
 		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
 	}
-	slot := fn &^ funcMask
+	slot := fn &^ interp.FuncMask
 	if slot >= uint64(len(p.out.Slots)) || p.funcs == nil || !p.funcs[slot] {
 		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
 	}

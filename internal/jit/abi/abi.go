@@ -5,7 +5,10 @@
 // and runs it.
 package abi
 
-import "github.com/waggle-ebpf/waggle/isa"
+import (
+	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/isa"
+)
 
 // Context is the block of memory through which compiled code and Go talk:
 // r12 points to it while compiled code runs. The Go trampoline fills the
@@ -82,7 +85,7 @@ const (
 
 // StackSize is one frame's eBPF stack, which compiled code steps r10 by on
 // bpf-to-bpf calls.
-const StackSize = 512
+const StackSize = interp.StackSize
 
 // ContextAccess says how to compile a load or store through the context
 // pointer.
@@ -191,6 +194,6 @@ type Output struct {
 	CallMaps map[int]uint64
 }
 
-// FuncTag marks a function pointer, as in the interpreter: lddw of a
-// function gives FuncTag | the function's first slot.
-const FuncTag uint64 = 0xffff_b000_0000_0000
+// FuncTag marks a function pointer, the interpreter's: lddw of a function
+// gives FuncTag | the function's first slot, in every engine.
+const FuncTag = interp.FuncTag
