@@ -731,19 +731,27 @@ func (m *Machine) lookup(r10, addr, size uint64, acc memory.Access) (unsafe.Poin
 	return p, nil
 }
 
+// virtualAt returns the virtual region (a context Go serves) that holds
+// the size bytes at addr, or nil.
+func (m *Machine) virtualAt(addr, size uint64) *memory.Region {
+	for i := range m.Memory.Regions {
+		if r := &m.Memory.Regions[i]; r.Virtual != nil && r.Pointer(addr, size) != nil {
+			return r
+		}
+	}
+	return nil
+}
+
 // load reads size bytes at addr for an emulated instruction: a context
 // field served by Go, or plain memory.
 func (m *Machine) load(r10, addr, size uint64) (uint64, error) {
-	for i := range m.Memory.Regions {
-		r := &m.Memory.Regions[i]
-		if r.Virtual != nil && r.Pointer(addr, size) != nil {
-			v, ok := r.Virtual.Load(addr-r.Start, size)
-			if !ok {
-				return 0, &memory.Fault{Access: memory.Read, Addr: addr, Size: size,
-					Reason: fmt.Sprintf("the %s has no field of %d bytes at offset %d that the program may read", r.Kind, size, addr-r.Start)}
-			}
-			return v, nil
+	if r := m.virtualAt(addr, size); r != nil {
+		v, ok := r.Virtual.Load(addr-r.Start, size)
+		if !ok {
+			return 0, &memory.Fault{Access: memory.Read, Addr: addr, Size: size,
+				Reason: fmt.Sprintf("the %s has no field of %d bytes at offset %d that the program may read", r.Kind, size, addr-r.Start)}
 		}
+		return v, nil
 	}
 	ptr, err := m.lookup(r10, addr, size, memory.Read)
 	if err != nil {
@@ -762,15 +770,12 @@ func (m *Machine) load(r10, addr, size uint64) (uint64, error) {
 
 // store writes size bytes at addr for an emulated instruction.
 func (m *Machine) store(r10, addr, size, v uint64) error {
-	for i := range m.Memory.Regions {
-		r := &m.Memory.Regions[i]
-		if r.Virtual != nil && r.Pointer(addr, size) != nil {
-			if !r.Virtual.Store(addr-r.Start, size, v) {
-				return &memory.Fault{Access: memory.Write, Addr: addr, Size: size,
-					Reason: fmt.Sprintf("the %s has no field of %d bytes at offset %d that the program may write", r.Kind, size, addr-r.Start)}
-			}
-			return nil
+	if r := m.virtualAt(addr, size); r != nil {
+		if !r.Virtual.Store(addr-r.Start, size, v) {
+			return &memory.Fault{Access: memory.Write, Addr: addr, Size: size,
+				Reason: fmt.Sprintf("the %s has no field of %d bytes at offset %d that the program may write", r.Kind, size, addr-r.Start)}
 		}
+		return nil
 	}
 	ptr, err := m.lookup(r10, addr, size, memory.Write)
 	if err != nil {
@@ -799,11 +804,9 @@ func (m *Machine) atomic(ins isa.Instruction, addr, size uint64) error {
 			Reason: fmt.Sprintf("atomic access is not aligned to %d bytes", size)}
 	}
 	regs := &m.ctx.Regs
-	for i := range m.Memory.Regions {
-		if r := &m.Memory.Regions[i]; r.Virtual != nil && r.Pointer(addr, size) != nil {
-			return &memory.Fault{Access: memory.Atomic, Addr: addr, Size: size,
-				Reason: fmt.Sprintf("the %s does not allow atomic operations", r.Kind)}
-		}
+	if r := m.virtualAt(addr, size); r != nil {
+		return &memory.Fault{Access: memory.Atomic, Addr: addr, Size: size,
+			Reason: fmt.Sprintf("the %s does not allow atomic operations", r.Kind)}
 	}
 	switch int32(ins.Imm) {
 	case isa.AtomicLoadAcquire: // an aligned plain load, zero-extended into dst
