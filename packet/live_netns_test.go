@@ -1,145 +1,34 @@
 package packet
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/waggle-ebpf/waggle/internal/netnstest"
 )
 
-// The end-to-end tests build, in network namespaces of their own,
-//
-//	netns A: vA 10.77.0.1/24 (and 10.77.0.3/24) ── veth ── wA ┐ netns W: waggle
-//	netns B: vB 10.77.0.2/24 ─────────────────── veth ── wB ┘ (no addresses)
-//
-// with static neighbour entries (no ARP) and IPv6 off (no stray
-// packets), and send UDP from A to B through waggle. They need root and
-// the ip command (iproute2), and skip without them.
+// The end-to-end tests run in the namespaces of package netnstest and
+// send UDP from A to B through waggle in W.
 
 // liveNet is the namespaces of one test.
-type liveNet struct {
-	a, w, b string // namespace names
-}
+type liveNet struct{ *netnstest.Net }
 
-var (
-	liveMACA = "02:77:00:00:00:0a"
-	liveMACB = "02:77:00:00:00:0b"
-)
-
-// newLiveNet builds the topology, or skips the test saying what is missing.
-func newLiveNet(t *testing.T) *liveNet {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: needs root (CAP_NET_ADMIN for network namespaces and veth pairs, CAP_NET_RAW for AF_PACKET)")
-	}
-	ipCmd, err := exec.LookPath("ip")
-	if err != nil {
-		t.Skip("skipped: needs the ip command (iproute2) to create network namespaces and veth pairs")
-	}
-	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
-		t.Skipf("skipped: the kernel has no network namespaces: %v", err)
-	}
-	n := &liveNet{}
-	base := fmt.Sprintf("wgl%d-%s", os.Getpid(), strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
-	if len(base) > 40 {
-		base = base[:40]
-	}
-	n.a, n.w, n.b = base+"-a", base+"-w", base+"-b"
-	run := func(args ...string) {
-		t.Helper()
-		out, err := exec.Command(ipCmd, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	for _, ns := range []string{n.a, n.w, n.b} {
-		if out, err := exec.Command(ipCmd, "netns", "add", ns).CombinedOutput(); err != nil {
-			t.Skipf("skipped: cannot create a network namespace (ip netns add): %v: %s", err, bytes.TrimSpace(out))
-		}
-		t.Cleanup(func() { _ = exec.Command(ipCmd, "netns", "del", ns).Run() })
-		// No IPv6: no router solicitations or DAD probes in the counts.
-		n.in(t, ns, func() {
-			for _, f := range []string{"default", "all"} {
-				_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+f+"/disable_ipv6", []byte("1"), 0)
-			}
-		})
-	}
-	run("link", "add", "vA", "netns", n.a, "address", liveMACA, "type", "veth", "peer", "name", "wA", "netns", n.w)
-	run("link", "add", "vB", "netns", n.b, "address", liveMACB, "type", "veth", "peer", "name", "wB", "netns", n.w)
-	run("-n", n.a, "addr", "add", "10.77.0.1/24", "dev", "vA")
-	run("-n", n.a, "addr", "add", "10.77.0.3/24", "dev", "vA")
-	run("-n", n.b, "addr", "add", "10.77.0.2/24", "dev", "vB")
-	run("-n", n.a, "neigh", "replace", "10.77.0.2", "lladdr", liveMACB, "dev", "vA", "nud", "permanent")
-	run("-n", n.b, "neigh", "replace", "10.77.0.1", "lladdr", liveMACA, "dev", "vB", "nud", "permanent")
-	run("-n", n.b, "neigh", "replace", "10.77.0.3", "lladdr", liveMACA, "dev", "vB", "nud", "permanent")
-	for _, l := range [][2]string{{n.a, "vA"}, {n.a, "lo"}, {n.b, "vB"}, {n.b, "lo"}, {n.w, "wA"}, {n.w, "wB"}, {n.w, "lo"}} {
-		run("-n", l[0], "link", "set", l[1], "up")
-	}
-	return n
-}
-
-// in runs fn with the calling goroutine's thread in namespace ns:
-// sockets that fn creates belong to ns.
-func (n *liveNet) in(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open("/run/netns/" + ns)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("setns %s: %v", ns, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Leave the thread locked: Go ends it with the goroutine.
-			t.Errorf("setns back: %v", err)
-			return
-		}
-		runtime.UnlockOSThread()
-	}()
-	fn()
-}
-
-// udp opens a UDP socket on addr in namespace ns.
-func (n *liveNet) udp(t *testing.T, ns, addr string) *net.UDPConn {
-	t.Helper()
-	var c *net.UDPConn
-	var err error
-	n.in(t, ns, func() { c, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr))) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+func newLiveNet(t *testing.T) *liveNet { return &liveNet{netnstest.New(t, "wgl")} }
 
 // startLive opens a Live in namespace W and runs it until the test ends.
 func (n *liveNet) startLive(t *testing.T, cfg LiveConfig) *Live {
 	t.Helper()
 	var l *Live
 	var err error
-	n.in(t, n.w, func() { l, err = NewLive(cfg) })
+	n.In(t, n.W, func() { l, err = NewLive(cfg) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,9 +111,9 @@ func TestLiveBridgeFirewall(t *testing.T) {
 	obs := &syncObserver{}
 	l := n.startLive(t, LiveConfig{Program: coll.Programs["firewall"], Iface: "wA", Peer: "wB", Workers: 1, Observer: obs})
 
-	recvB := n.udp(t, n.b, "10.77.0.2:9000")
-	allowed := n.udp(t, n.a, "10.77.0.1:4000")
-	denied := n.udp(t, n.a, "10.77.0.3:4000")
+	recvB := n.UDP(t, n.B, "10.77.0.2:9000")
+	allowed := n.UDP(t, n.A, "10.77.0.1:4000")
+	denied := n.UDP(t, n.A, "10.77.0.3:4000")
 	const nAllowed, nBlocked, nBack = 20, 7, 5
 	// The blocked ones first: with one worker, packets are handled in
 	// order, so once the allowed ones are in, the blocked ones are decided.
@@ -271,8 +160,8 @@ func TestLiveReflect(t *testing.T) {
 	coll, _ := loadLive(t, "../testdata/live/live.o")
 	l := n.startLive(t, LiveConfig{Program: coll.Programs["xdp_reflect"], Iface: "wA", Workers: 2})
 
-	recvB := n.udp(t, n.b, "10.77.0.2:9000")
-	a := n.udp(t, n.a, "10.77.0.1:4000")
+	recvB := n.UDP(t, n.B, "10.77.0.2:9000")
+	a := n.UDP(t, n.A, "10.77.0.1:4000")
 	const count = 16
 	send(t, a, "10.77.0.2:9000", payloads("echo", count)...)
 	var got []string
@@ -313,7 +202,7 @@ func TestLiveRedirect(t *testing.T) {
 	coll, _ := loadLive(t, "../testdata/live/live.o")
 	var wB *net.Interface
 	var err error
-	n.in(t, n.w, func() { wB, err = net.InterfaceByName("wB") })
+	n.In(t, n.W, func() { wB, err = net.InterfaceByName("wB") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,12 +211,12 @@ func TestLiveRedirect(t *testing.T) {
 	}
 	l := n.startLive(t, LiveConfig{Program: coll.Programs["xdp_redirect_port"], Iface: "wA", Peer: "wB", Workers: 3})
 
-	recvB := n.udp(t, n.b, "10.77.0.2:9000")
+	recvB := n.UDP(t, n.B, "10.77.0.2:9000")
 	// Several source ports: flows spread over the workers.
 	const perPort, ports = 4, 5
 	var want []string
 	for p := range ports {
-		c := n.udp(t, n.a, fmt.Sprintf("10.77.0.1:%d", 4000+p))
+		c := n.UDP(t, n.A, fmt.Sprintf("10.77.0.1:%d", 4000+p))
 		msgs := payloads(fmt.Sprintf("port%d", p), perPort)
 		want = append(want, msgs...)
 		send(t, c, "10.77.0.2:9000", msgs...)
@@ -344,7 +233,7 @@ func TestLiveRedirect(t *testing.T) {
 	if err := coll.Maps["tx_port"].Delete(uint32(0)); err != nil {
 		t.Fatal(err)
 	}
-	c := n.udp(t, n.a, "10.77.0.1:5000")
+	c := n.UDP(t, n.A, "10.77.0.1:5000")
 	send(t, c, "10.77.0.2:9000", payloads("nowhere", 3)...)
 	if got := receive(recvB, 1, 300*time.Millisecond); len(got) != 0 {
 		t.Errorf("B received %q with the devmap slot empty", got)
@@ -362,7 +251,7 @@ func TestLiveStopsOnCancel(t *testing.T) {
 	coll, _ := loadLive(t, "../testdata/live/live.o")
 	var l *Live
 	var err error
-	n.in(t, n.w, func() {
+	n.In(t, n.W, func() {
 		l, err = NewLive(LiveConfig{Program: coll.Programs["xdp_reflect"], Iface: "wA", Peer: "wB", Workers: 2})
 	})
 	if err != nil {
@@ -428,7 +317,7 @@ func TestLiveInterfaceRemoved(t *testing.T) {
 	coll, _ := loadLive(t, "../testdata/live/live.o")
 	var l *Live
 	var err error
-	n.in(t, n.w, func() {
+	n.In(t, n.W, func() {
 		l, err = NewLive(LiveConfig{Program: coll.Programs["xdp_reflect"], Iface: "wA", Peer: "wB", Workers: 2})
 	})
 	if err != nil {
@@ -442,14 +331,14 @@ func TestLiveInterfaceRemoved(t *testing.T) {
 			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 		}
 	}
-	ip("-n", n.w, "link", "set", "wB", "down")
+	ip("-n", n.W, "link", "set", "wB", "down")
 	select {
 	case err := <-done:
 		t.Fatalf("Run returned when wB went down: %v", err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	ip("-n", n.w, "link", "set", "wB", "up")
-	ip("-n", n.w, "link", "del", "wB")
+	ip("-n", n.W, "link", "set", "wB", "up")
+	ip("-n", n.W, "link", "del", "wB")
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "wB was removed") {
@@ -467,13 +356,13 @@ func TestLiveCloseWhileRunning(t *testing.T) {
 	coll, _ := loadLive(t, "../testdata/live/live.o")
 	var l *Live
 	var err error
-	n.in(t, n.w, func() { l, err = NewLive(LiveConfig{Program: coll.Programs["xdp_reflect"], Iface: "wA", Workers: 2}) })
+	n.In(t, n.W, func() { l, err = NewLive(LiveConfig{Program: coll.Programs["xdp_reflect"], Iface: "wA", Workers: 2}) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- l.Run(context.Background()) }()
-	a := n.udp(t, n.a, "10.77.0.1:4000")
+	a := n.UDP(t, n.A, "10.77.0.1:4000")
 	send(t, a, "10.77.0.2:9000", payloads("x", 50)...)
 	time.Sleep(50 * time.Millisecond)
 	if err := l.Close(); err != nil {

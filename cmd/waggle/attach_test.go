@@ -11,14 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/waggle-ebpf/waggle/internal/netnstest"
 )
 
 func TestAttachUsage(t *testing.T) {
@@ -92,102 +91,11 @@ func TestAttachHelperProcess(t *testing.T) {
 	os.Exit(runMain(args, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 }
 
-// The end-to-end tests build the topology of package packet's tests:
-//
-//	netns A: vA 10.77.0.1/24, 10.77.0.3/24 ── veth ── wA ┐ netns W: waggle attach
-//	netns B: vB 10.77.0.2/24 ──────────────── veth ── wB ┘
-type attachNet struct{ a, w, b string }
+// The end-to-end tests run `waggle attach` in namespace W of package
+// netnstest's topology and send UDP from A to B through it.
+type attachNet struct{ *netnstest.Net }
 
-func newAttachNet(t *testing.T) *attachNet {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: needs root (network namespaces, veth pairs, AF_PACKET)")
-	}
-	ipCmd, err := exec.LookPath("ip")
-	if err != nil {
-		t.Skip("skipped: needs the ip command (iproute2) to create network namespaces and veth pairs")
-	}
-	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
-		t.Skipf("skipped: the kernel has no network namespaces: %v", err)
-	}
-	base := fmt.Sprintf("wga%d-%s", os.Getpid(), t.Name())
-	if len(base) > 40 {
-		base = base[:40]
-	}
-	n := &attachNet{a: base + "-a", w: base + "-w", b: base + "-b"}
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(ipCmd, args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	for _, ns := range []string{n.a, n.w, n.b} {
-		if out, err := exec.Command(ipCmd, "netns", "add", ns).CombinedOutput(); err != nil {
-			t.Skipf("skipped: cannot create a network namespace (ip netns add): %v: %s", err, bytes.TrimSpace(out))
-		}
-		t.Cleanup(func() { _ = exec.Command(ipCmd, "netns", "del", ns).Run() })
-		n.in(t, ns, func() {
-			for _, f := range []string{"default", "all"} {
-				_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+f+"/disable_ipv6", []byte("1"), 0)
-			}
-		})
-	}
-	const macA, macB = "02:77:00:00:00:0a", "02:77:00:00:00:0b"
-	run("link", "add", "vA", "netns", n.a, "address", macA, "type", "veth", "peer", "name", "wA", "netns", n.w)
-	run("link", "add", "vB", "netns", n.b, "address", macB, "type", "veth", "peer", "name", "wB", "netns", n.w)
-	run("-n", n.a, "addr", "add", "10.77.0.1/24", "dev", "vA")
-	run("-n", n.a, "addr", "add", "10.77.0.3/24", "dev", "vA")
-	run("-n", n.b, "addr", "add", "10.77.0.2/24", "dev", "vB")
-	run("-n", n.a, "neigh", "replace", "10.77.0.2", "lladdr", macB, "dev", "vA", "nud", "permanent")
-	run("-n", n.b, "neigh", "replace", "10.77.0.1", "lladdr", macA, "dev", "vB", "nud", "permanent")
-	run("-n", n.b, "neigh", "replace", "10.77.0.3", "lladdr", macA, "dev", "vB", "nud", "permanent")
-	for _, l := range [][2]string{{n.a, "vA"}, {n.a, "lo"}, {n.b, "vB"}, {n.b, "lo"}, {n.w, "wA"}, {n.w, "wB"}, {n.w, "lo"}} {
-		run("-n", l[0], "link", "set", l[1], "up")
-	}
-	return n
-}
-
-// in runs fn with the goroutine's thread in namespace ns.
-func (n *attachNet) in(t *testing.T, ns string, fn func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := os.Open("/run/netns/" + ns)
-	if err != nil {
-		runtime.UnlockOSThread()
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		t.Fatalf("setns %s: %v", ns, err)
-	}
-	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			t.Errorf("setns back: %v", err)
-			return // the thread stays locked; Go ends it with the goroutine
-		}
-		runtime.UnlockOSThread()
-	}()
-	fn()
-}
-
-func (n *attachNet) udp(t *testing.T, ns, addr string) *net.UDPConn {
-	t.Helper()
-	var c *net.UDPConn
-	var err error
-	n.in(t, ns, func() { c, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr))) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+func newAttachNet(t *testing.T) *attachNet { return &attachNet{netnstest.New(t, "wga")} }
 
 // lockedBuffer collects a child's output while the test reads it.
 type lockedBuffer struct {
@@ -218,7 +126,7 @@ type waggleProc struct {
 // until it says it is attached.
 func (n *attachNet) startAttach(t *testing.T, args ...string) *waggleProc {
 	t.Helper()
-	cmdArgs := append([]string{"netns", "exec", n.w, os.Args[0], "-test.run=^TestAttachHelperProcess$", "--"}, args...)
+	cmdArgs := append([]string{"netns", "exec", n.W, os.Args[0], "-test.run=^TestAttachHelperProcess$", "--"}, args...)
 	p := &waggleProc{cmd: exec.Command("ip", cmdArgs...), stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
 	p.cmd.Env = append(os.Environ(), "WAGGLE_ATTACH_HELPER=1")
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
@@ -303,7 +211,7 @@ func (n *attachNet) scrape(t *testing.T, addr string) string {
 		DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
 			var c net.Conn
 			var err error
-			n.in(t, n.w, func() { c, err = (&net.Dialer{}).DialContext(ctx, network, address) })
+			n.In(t, n.W, func() { c, err = (&net.Dialer{}).DialContext(ctx, network, address) })
 			return c, err
 		},
 	}}
@@ -332,9 +240,9 @@ func TestAttachBridgeFirewall(t *testing.T) {
 		t.Fatalf("no metrics address in:\n%s", p.stderr)
 	}
 
-	recvB := n.udp(t, n.b, "10.77.0.2:9000")
-	allowed := n.udp(t, n.a, "10.77.0.1:4000")
-	blocked := n.udp(t, n.a, "10.77.0.3:4000")
+	recvB := n.UDP(t, n.B, "10.77.0.2:9000")
+	allowed := n.UDP(t, n.A, "10.77.0.1:4000")
+	blocked := n.UDP(t, n.A, "10.77.0.3:4000")
 	const nAllowed, nBlocked = 12, 5
 	sendUDP(t, blocked, "10.77.0.2:9000", nBlocked, "blocked")
 	sendUDP(t, allowed, "10.77.0.2:9000", nAllowed, "allowed")
@@ -410,7 +318,7 @@ func TestAttachWatch(t *testing.T) {
 	n := newAttachNet(t)
 	p := n.startAttach(t, "attach", "../../testdata/live/live.o", "-p", "xdp_observe", "--iface", "wA", "--workers", "1",
 		"--watch", "--watch-interval", "100ms")
-	a := n.udp(t, n.a, "10.77.0.1:4000")
+	a := n.UDP(t, n.A, "10.77.0.1:4000")
 	const count = 4
 	sendUDP(t, a, "10.77.0.2:9000", count, "watch")
 	ok := p.waitFor(t, p.stdout, `ring buffer events: 4 records`, 5*time.Second)
