@@ -35,7 +35,7 @@ type benchProgram struct {
 }
 
 // benchResult is what a run leaves: the return value and the contents of
-// the object's maps (see dumpWaggleMaps).
+// the object's maps (see dumpMaps).
 type benchResult struct {
 	ret  uint32
 	maps mapDump
@@ -166,33 +166,31 @@ func runWaggle(tb testing.TB, name string, engine waggle.Engine, pkt []byte, rep
 	if err != nil {
 		tb.Fatalf("%s (%s): %v", name, engine, err)
 	}
-	d, err := dumpWaggleMaps(coll)
+	d, err := dumpMaps(coll.Maps)
 	if err != nil {
 		tb.Fatalf("%s (%s): %v", name, engine, err)
 	}
 	return benchResult{ret: uint32(res.ReturnValue), maps: d}
 }
 
-func dumpWaggleMaps(coll *waggle.Collection) (mapDump, error) {
-	d := mapDump{}
-	for name, m := range coll.Maps {
-		key, value := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
-		it := m.Iterate()
-		entries := map[uint32]uint64{}
-		for it.Next(key, value) {
-			addEntry(entries, m.Type(), key, value)
-		}
-		if err := it.Err(); err != nil {
-			return nil, fmt.Errorf("map %s: %w", name, err)
-		}
-		d[name] = entries
-	}
-	return d, nil
+// mapIterator and iterableMap are what waggle's and cilium/ebpf's maps
+// have in common for a dump.
+type mapIterator interface {
+	Next(keyOut, valueOut any) bool
+	Err() error
 }
 
-func dumpKernelMaps(coll *ebpf.Collection) (mapDump, error) {
+type iterableMap[I mapIterator] interface {
+	KeySize() uint32
+	ValueSize() uint32
+	Type() ebpf.MapType
+	Iterate() I
+}
+
+// dumpMaps reads every map, waggle's or the kernel's, by name.
+func dumpMaps[M iterableMap[I], I mapIterator](all map[string]M) (mapDump, error) {
 	d := mapDump{}
-	for name, m := range coll.Maps {
+	for name, m := range all {
 		key, value := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
 		it := m.Iterate()
 		entries := map[uint32]uint64{}
@@ -244,7 +242,7 @@ func kernelRun(name string, pkt []byte, repeat uint32, bench bool) (res benchRes
 		return res, 0, fmt.Errorf("BPF_PROG_TEST_RUN: %w", err)
 	}
 	res.ret = ret
-	if res.maps, err = dumpKernelMaps(coll); err != nil {
+	if res.maps, err = dumpMaps(coll.Maps); err != nil {
 		return res, 0, err
 	}
 	if !bench {
