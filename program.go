@@ -435,26 +435,40 @@ func (p *Program) Run(opts *RunOptions) (RunResult, error) {
 	if opts == nil {
 		opts = &RunOptions{}
 	}
-	var cpu int
-	st := p.states.Get().(*runState)
-	if opts.Flags&RunOnCPU != 0 {
-		if int(opts.CPU) >= p.cpus.count() {
-			p.states.Put(st)
-			return RunResult{}, fmt.Errorf("run program %s: CPU %d is not one of the %d CPU slots", displayName(p.name), opts.CPU, p.cpus.count())
-		}
-		cpu = int(opts.CPU)
-		p.cpus.acquireSlot(cpu)
-	} else {
-		cpu = p.cpus.acquire(st.cpu)
+	st, err := p.begin(opts)
+	if err != nil {
+		return RunResult{}, err
 	}
-	st.cpu = cpu
+	cpu := st.cpu
 	res, err := p.run(st, opts, cpu)
-	p.cpus.release(cpu)
-	p.states.Put(st)
+	p.end(st)
 	if err != nil {
 		return RunResult{}, fmt.Errorf("run program %s: %w", displayName(p.name), err)
 	}
 	return res, nil
+}
+
+// begin takes a pooled run state and a CPU slot for a run (the one
+// opts.CPU names with RunOnCPU, else any free one, the state's last
+// first); end gives them back.
+func (p *Program) begin(opts *RunOptions) (*runState, error) {
+	st := p.states.Get().(*runState)
+	if opts.Flags&RunOnCPU != 0 {
+		if int(opts.CPU) >= p.cpus.count() {
+			p.states.Put(st)
+			return nil, fmt.Errorf("run program %s: CPU %d is not one of the %d CPU slots", displayName(p.name), opts.CPU, p.cpus.count())
+		}
+		st.cpu = int(opts.CPU)
+		p.cpus.acquireSlot(st.cpu)
+	} else {
+		st.cpu = p.cpus.acquire(st.cpu)
+	}
+	return st, nil
+}
+
+func (p *Program) end(st *runState) {
+	p.cpus.release(st.cpu)
+	p.states.Put(st)
 }
 
 func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error) {

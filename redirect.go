@@ -57,19 +57,11 @@ func (p *Program) RunRedirect(opts *RunOptions, redirect *Redirect) (RunResult, 
 	if opts == nil {
 		opts = &RunOptions{}
 	}
-	var cpu int
-	st := p.states.Get().(*runState)
-	if opts.Flags&RunOnCPU != 0 {
-		if int(opts.CPU) >= p.cpus.count() {
-			p.states.Put(st)
-			return RunResult{}, false, fmt.Errorf("run program %s: CPU %d is not one of the %d CPU slots", displayName(p.name), opts.CPU, p.cpus.count())
-		}
-		cpu = int(opts.CPU)
-		p.cpus.acquireSlot(cpu)
-	} else {
-		cpu = p.cpus.acquire(st.cpu)
+	st, err := p.begin(opts)
+	if err != nil {
+		return RunResult{}, false, err
 	}
-	st.cpu = cpu
+	cpu := st.cpu
 	res, err := p.run(st, opts, cpu)
 	found := false
 	if err == nil {
@@ -83,8 +75,7 @@ func (p *Program) RunRedirect(opts *RunOptions, redirect *Redirect) (RunResult, 
 			}
 		}
 	}
-	p.cpus.release(cpu)
-	p.states.Put(st)
+	p.end(st)
 	if err != nil {
 		return RunResult{}, false, fmt.Errorf("run program %s: %w", displayName(p.name), err)
 	}
