@@ -439,8 +439,7 @@ func (p *Program) Run(opts *RunOptions) (RunResult, error) {
 	if err != nil {
 		return RunResult{}, err
 	}
-	cpu := st.cpu
-	res, err := p.run(st, opts, cpu)
+	res, err := p.run(st, opts)
 	p.end(st)
 	if err != nil {
 		return RunResult{}, fmt.Errorf("run program %s: %w", displayName(p.name), err)
@@ -471,7 +470,8 @@ func (p *Program) end(st *runState) {
 	p.states.Put(st)
 }
 
-func (p *Program) run(st *runState, opts *RunOptions, cpu int) (RunResult, error) {
+func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
+	cpu := st.cpu
 	ctxIn, err := encodeContext(st.ctx[:0], opts.Context)
 	if err != nil {
 		return RunResult{}, err

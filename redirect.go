@@ -61,8 +61,7 @@ func (p *Program) RunRedirect(opts *RunOptions, redirect *Redirect) (RunResult, 
 	if err != nil {
 		return RunResult{}, false, err
 	}
-	cpu := st.cpu
-	res, err := p.run(st, opts, cpu)
+	res, err := p.run(st, opts)
 	found := false
 	if err == nil {
 		if r, ok := st.run.Redirect(); ok {
@@ -70,7 +69,7 @@ func (p *Program) RunRedirect(opts *RunOptions, redirect *Redirect) (RunResult, 
 			redirect.Ifindex, redirect.Key, redirect.Flags, redirect.Map = r.Ifindex, 0, r.Flags, ""
 			if m, ok := r.Map.(maps.Map); ok {
 				redirect.Key = r.Ifindex
-				redirect.Ifindex = devmapTarget(m, r.Ifindex, r.Flags, &redirect.key, cpu)
+				redirect.Ifindex = devmapTarget(m, r.Ifindex, r.Flags, &redirect.key, st.cpu)
 				redirect.Map = m.Spec().Name
 			}
 		}
