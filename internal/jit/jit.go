@@ -296,7 +296,6 @@ type Machine struct {
 	call     helper.Call
 	cancel   context.Context
 	prog     *Program   // the program of the last exit
-	frameR10 uint64     // r10 at the last helper exit
 	progs    []*Program // the run's programs: the first, then tail-call targets
 	budget   uint64     // instructions left beyond Context.Budget (checked code)
 	stackFor uint64     // the r10 whose stack region m.call has
@@ -518,7 +517,6 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 		}
 	}
 	r10 := m.ctx.Regs[10]
-	m.frameR10 = r10
 	c := &m.call
 	if r10 != m.stackFor {
 		m.stackFor = r10
@@ -618,7 +616,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	if slot >= uint64(len(p.out.Slots)) || p.funcs == nil || !p.funcs[slot] {
 		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
 	}
-	r10 := m.frameR10
+	r10 := m.ctx.Regs[10] // the calling frame's, stored by its helper exit
 	if (m.stackTop-r10)/interp.StackSize+1 >= interp.MaxFrames {
 		return 0, interp.ErrCallDepth
 	}
@@ -642,7 +640,6 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	m.ctx.MayGoto = saved.MayGoto // the callback had a count of its own
 	m.call.Args = callArgs
 	m.prog = p
-	m.frameR10 = r10
 	if p.checked {
 		m.setStackWindow(r10)
 	}
