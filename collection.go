@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -216,7 +217,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 	kopts := kernelOptions(opts.Trace)
 	for _, name := range sortedKeys(spec.Programs) {
 		ps := spec.Programs[name]
-		insns, err := resolveMaps(ps, coll.Maps)
+		insns, used, err := resolveMaps(ps, coll.Maps)
 		if err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
@@ -231,7 +232,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 			}
 		}
-		if err := p.setEngine(opts.Engine, verified); err != nil {
+		if err := p.open(opts.Engine, verified, used); err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		coll.Programs[name] = p
@@ -273,11 +274,35 @@ func verifyProgram(ps *ebpf.ProgramSpec, mapSpecs map[string]*ebpf.MapSpec, opts
 	return stats, nil
 }
 
-// Close frees the collection's maps.
+// Close closes the collection's programs and maps (see Program.Close and
+// Map.Close): a map stays usable by the programs that still hold it, a
+// program by the prog_arrays that still hold it, until they go too. Use
+// DetachProgram and DetachMap first to keep some of them.
 func (c *Collection) Close() {
+	for _, p := range c.Programs {
+		p.Close()
+	}
 	for _, m := range c.Maps {
 		m.Close()
 	}
+}
+
+// DetachProgram removes the named program from the collection and returns
+// it, or nil if there is none: Close leaves it open, and closing it is
+// the caller's.
+func (c *Collection) DetachProgram(name string) *Program {
+	p := c.Programs[name]
+	delete(c.Programs, name)
+	return p
+}
+
+// DetachMap removes the named map from the collection and returns it, or
+// nil if there is none: Close leaves it open, and closing it is the
+// caller's.
+func (c *Collection) DetachMap(name string) *Map {
+	m := c.Maps[name]
+	delete(c.Maps, name)
+	return m
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -357,23 +382,27 @@ func marshalKey(k any, size uint32) ([]byte, error) {
 
 // resolveMaps converts a program's instructions and replaces its map
 // references: a map pointer becomes the map's handle, a direct value
-// reference (global data) the address of the value plus the offset.
-func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (isa.Instructions, error) {
+// reference (global data) the address of the value plus the offset. used
+// lists the maps referred to.
+func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instructions, used []maps.Map, err error) {
 	insns, err := isa.FromCilium(ps.Instructions)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	slot := 0
 	for i, ins := range ps.Instructions {
 		out := &insns[i]
 		switch {
 		case ins.IsKfuncCall():
-			return nil, fmt.Errorf("instruction %d calls a kernel function (kfunc %s), which waggle does not support", slot, ins.Reference())
+			return nil, nil, fmt.Errorf("instruction %d calls a kernel function (kfunc %s), which waggle does not support", slot, ins.Reference())
 		case ins.IsLoadFromMap():
 			name := ins.Reference()
 			m, ok := collMaps[name]
 			if !ok {
-				return nil, fmt.Errorf("instruction %d refers to map %q, which the object does not define", slot, name)
+				return nil, nil, fmt.Errorf("instruction %d refers to map %q, which the object does not define", slot, name)
+			}
+			if !slices.Contains(used, m.impl) {
+				used = append(used, m.impl)
 			}
 			switch uint8(out.Src) {
 			case isa.PseudoMapFD, isa.PseudoMapIdx:
@@ -382,20 +411,20 @@ func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (isa.Instructio
 				off := uint32(uint64(out.Imm) >> 32)
 				addr, err := directValue(m, off)
 				if err != nil {
-					return nil, fmt.Errorf("instruction %d: map %s: %w", slot, name, err)
+					return nil, nil, fmt.Errorf("instruction %d: map %s: %w", slot, name, err)
 				}
 				*out = isa.Instruction{Opcode: isa.OpLdDW, Dst: out.Dst, Imm: int64(addr)}
 			default:
-				return nil, fmt.Errorf("instruction %d loads map %q with source kind %d, which waggle does not know", slot, name, out.Src)
+				return nil, nil, fmt.Errorf("instruction %d loads map %q with source kind %d, which waggle does not know", slot, name, out.Src)
 			}
 		case ins.OpCode.IsDWordLoad() && ins.Reference() != "" && !ins.IsFunctionReference():
 			// An extern (a map or variable of another object, a __ksym)
 			// that nothing resolved: the instruction would load 0.
-			return nil, fmt.Errorf("instruction %d refers to %q, which the object does not define", slot, ins.Reference())
+			return nil, nil, fmt.Errorf("instruction %d refers to %q, which the object does not define", slot, ins.Reference())
 		}
 		slot += out.Slots()
 	}
-	return insns, nil
+	return insns, used, nil
 }
 
 // directValue is the address of byte off of a single-element array map's

@@ -32,3 +32,34 @@ func TestCPUSlotsExclusive(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestCPUSlotsDrain: drain returns once the runs holding slots when it
+// started have released them, even while other runs keep taking them.
+func TestCPUSlotsDrain(t *testing.T) {
+	s := newCPUSlots(2)
+	held := s.acquire(0)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for !stop.Load() {
+				j := s.acquire(g)
+				s.release(j)
+			}
+		})
+	}
+	drained := make(chan struct{})
+	go func() {
+		s.drain()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+		t.Fatal("drain returned while a slot was still held")
+	default:
+	}
+	s.release(held)
+	<-drained
+	stop.Store(true)
+	wg.Wait()
+}

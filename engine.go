@@ -15,9 +15,10 @@ const (
 	// EngineInterpreter interprets the program, checking every memory
 	// access at run time.
 	EngineInterpreter
-	// EngineJIT compiles the program to machine code. It needs a
-	// verified program: loading with SkipVerification and EngineJIT
-	// fails.
+	// EngineJIT compiles the program to machine code: a verified program
+	// runs unchecked, as in the kernel; one loaded with SkipVerification
+	// runs as checked code (every memory access checked, instructions
+	// counted against the budget).
 	EngineJIT
 )
 

@@ -56,20 +56,34 @@ type Map struct {
 	fullValue  int  // bytes of a whole value: CPUs × stride for per-CPU maps
 	retained   bool // wraps an inner map: Close drops a reference, not the map
 	closed     atomic.Bool
-	// progType is the type of the programs a prog_array holds, set by the
-	// first one stored (0 before): as in the kernel, a program array
-	// holds programs of one type, since a tail call keeps the context.
-	progType atomic.Uint32
+	// progClaim is the type and the engine of the programs a prog_array
+	// holds (progClaimOf), set by the first one stored (0 before): as in
+	// the kernel, a program array holds programs of one type, since a tail
+	// call keeps the context, and of one kind of code (the kernel's
+	// "jited"), since a tail call stays in the engine it runs in.
+	progClaim atomic.Uint64
 }
 
+// progClaimOf is what a program array records of the first program it
+// holds.
+func progClaimOf(p *Program) uint64 { return uint64(p.typ) | uint64(p.Engine())<<32 }
+
 // claimProgramType refuses to store p in a program array that holds
-// programs of another type.
+// programs of another type, or run by another engine.
 func (m *Map) claimProgramType(p *Program) error {
-	t := uint32(p.typ)
-	if m.progType.CompareAndSwap(0, t) || m.progType.Load() == t {
+	c := progClaimOf(p)
+	if m.progClaim.CompareAndSwap(0, c) {
 		return nil
 	}
-	return maps.Errorf(maps.ErrInvalid, "%s holds %s programs, not %s (%s)", m.typ, ebpf.ProgramType(m.progType.Load()), p.typ, displayName(p.name))
+	held := m.progClaim.Load()
+	typ, engine := ebpf.ProgramType(uint32(held)), Engine(held>>32)
+	switch {
+	case typ != p.typ:
+		return maps.Errorf(maps.ErrInvalid, "%s holds %s programs, not %s (%s)", m.typ, typ, p.typ, displayName(p.name))
+	case engine != p.Engine():
+		return maps.Errorf(maps.ErrInvalid, "%s holds programs run by the %s, and %s is run by the %s: a tail call cannot change engines (load both with the same Engine)", m.typ, engine, displayName(p.name), p.Engine())
+	}
+	return nil
 }
 
 func init() {

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -121,6 +123,8 @@ type Program struct {
 	kopts         kernel.Options
 	cpus          *cpuSlots
 	states        sync.Pool // of *runState
+	// life holds the program's references (see programLife).
+	life *programLife
 }
 
 // runState is what one run at a time needs; a Program keeps them in a pool.
@@ -168,10 +172,24 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 			return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 		}
 	}
-	if err := p.setEngine(opts.Engine, verified); err != nil {
+	if err := p.open(opts.Engine, verified, mapsByHandle(spec.Instructions)); err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
 	return p, nil
+}
+
+// mapsByHandle lists the maps that instructions name by handle.
+func mapsByHandle(insns isa.Instructions) []maps.Map {
+	var used []maps.Map
+	for _, ins := range insns {
+		if ins.Opcode != isa.OpLdDW || ins.Src != 0 {
+			continue
+		}
+		if m := maps.ByHandle(uint64(ins.Imm)); m != nil && !slices.Contains(used, m) {
+			used = append(used, m)
+		}
+	}
+	return used
 }
 
 // newProgram checks the program's helpers against its type and prepares it
@@ -226,9 +244,29 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 	return p, nil
 }
 
-// setEngine compiles the program if the engine says so: verified is what
-// the verifier found, or nil if the program was not verified.
-func (p *Program) setEngine(engine Engine, verified *verifier.Stats) error {
+// open finishes loading a program: it compiles the program if the engine
+// says so (verified is what the verifier found, or nil if the program was
+// not verified) and takes a reference on every map the program uses
+// (used: by handle or, for global data, by a value's address).
+func (p *Program) open(engine Engine, verified *verifier.Stats, used []maps.Map) error {
+	if err := p.setEngine(engine, verified, used); err != nil {
+		return err
+	}
+	var code any = p.code
+	if p.compiled != nil {
+		code = p.compiled
+	}
+	life, err := newProgramLife(code, used)
+	if err != nil {
+		return err
+	}
+	p.life = life
+	runtime.AddCleanup(p, (*programLife).closeUser, life)
+	return nil
+}
+
+// setEngine compiles the program if the engine says so.
+func (p *Program) setEngine(engine Engine, verified *verifier.Stats, used []maps.Map) error {
 	if verified != nil {
 		p.contextExtent = contextExtent(p.code.Instructions(), verified.ContextAccesses)
 	}
@@ -237,7 +275,7 @@ func (p *Program) setEngine(engine Engine, verified *verifier.Stats) error {
 		return err
 	}
 	// interp.Compile validated the instructions.
-	opts := jit.Options{Type: p.typ, Checked: checked, OwnHelpers: p.own, Validated: true}
+	opts := jit.Options{Type: p.typ, Checked: checked, OwnHelpers: p.own, Validated: true, Maps: used}
 	if verified != nil {
 		opts.ContextAccesses = verified.ContextAccesses
 	}
@@ -294,13 +332,30 @@ func (p *Program) Engine() Engine {
 	return EngineInterpreter
 }
 
-// tailCallTarget is what a program array holds for p: the code of its
-// engine.
-func (p *Program) tailCallTarget() any {
-	if p.compiled != nil {
-		return p.compiled
+// tailCallTarget is what a program array holds for p: a reference on the
+// program, with the code of its engine.
+func (p *Program) tailCallTarget() maps.ProgramEntry { return p.life }
+
+// Close releases the program. Runs in progress end first; later runs fail
+// with an error matching os.ErrClosed. The program then drops its
+// references on the maps it uses, unless a prog_array still holds it: as
+// in the kernel, tail calls into it go on working until it is removed from
+// the array. A program that is not closed is released once it is garbage
+// collected. Close waits for the runs in progress of every program that
+// shares its CPU slots (its collection's), so a helper must not call it.
+// Close may be called more than once.
+func (p *Program) Close() error {
+	if !p.life.userClosed.CompareAndSwap(false, true) {
+		return nil
 	}
-	return p.code
+	p.cpus.drain()
+	p.life.Release()
+	return nil
+}
+
+// errClosed is the error of a run of a closed program.
+func (p *Program) errClosed() error {
+	return fmt.Errorf("run program %s: %w", displayName(p.name), os.ErrClosed)
 }
 
 // kernelOptions are the options of the kernel helpers: trace_printk
@@ -461,6 +516,13 @@ func (p *Program) begin(opts *RunOptions) (*runState, error) {
 		p.cpus.acquireSlot(st.cpu)
 	} else {
 		st.cpu = p.cpus.acquire(st.cpu)
+	}
+	// Close sets userClosed and then waits for every slot to be free: a
+	// run that holds a slot and sees the program open ends before Close
+	// returns.
+	if p.life.userClosed.Load() {
+		p.end(st)
+		return nil, p.errClosed()
 	}
 	return st, nil
 }

@@ -93,6 +93,10 @@ type Options struct {
 	// Validated says that the instructions passed
 	// isa.Instructions.Validate already (interp.Compile validates them).
 	Validated bool
+	// Maps are the maps whose values the code addresses directly (global
+	// data: an lddw of a value's address), besides those the instructions
+	// name by handle. The program keeps them all alive.
+	Maps []maps.Map
 }
 
 // Compile compiles a verified program. Every helper it calls must be in
@@ -114,6 +118,7 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		helperAt: make([]int32, nslots),
 		table:    table,
 		checked:  opts.Checked,
+		maps:     slices.Clone(opts.Maps),
 	}
 	for i := range p.helperAt {
 		p.helperAt[i] = -1
@@ -570,7 +575,7 @@ func (m *Machine) mapCall(mc *mapCall) (r uint64, done bool, err error) {
 		return 0, false, nil
 	}
 	if !mc.update {
-		r, err = kernel.MapLookup(mc.m, key, m.call.CPU)
+		r, err = kernel.MapLookup(&m.call, mc.m, key)
 		return r, true, err
 	}
 	value := m.stackBytes(args[2], mc.value)

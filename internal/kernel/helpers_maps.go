@@ -76,24 +76,31 @@ func mapLookupElem(c *helper.Call) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return MapLookup(m, key, c.CPU)
+	return MapLookup(c, m, key)
 }
 
 // MapLookup is bpf_map_lookup_elem on a map and key already resolved:
-// engines that know both call it directly.
-func MapLookup(m maps.Map, key []byte, cpu int) (uint64, error) {
+// engines that know both call it directly. An inner map that it returns
+// is held by the run (c.State, a *Run) until the run ends, so that its
+// values stay in memory while the program may hold their addresses even
+// if Go removes the map from the outer map and closes it meanwhile.
+func MapLookup(c *helper.Call, m maps.Map, key []byte) (uint64, error) {
 	switch m.Spec().Type {
 	case ebpf.ArrayOfMaps, ebpf.HashOfMaps:
 		om, ok := m.(maps.ObjectMap)
 		if !ok {
 			return 0, fmt.Errorf("map %s of type %s holds no objects", m.Spec().Name, m.Spec().Type)
 		}
-		if inner, ok := om.LookupObject(key).(maps.Map); ok && inner != nil {
-			return inner.Handle(), nil
+		inner, ok := om.LookupObject(key).(maps.Map)
+		if !ok || inner == nil {
+			return 0, nil
 		}
-		return 0, nil
+		if r, ok := c.State.(*Run); ok && r != nil {
+			r.held = append(r.held, inner)
+		}
+		return inner.Handle(), nil
 	}
-	p := m.Lookup(key, cpu)
+	p := m.Lookup(key, c.CPU)
 	return uint64(uintptr(p)), nil
 }
 
@@ -212,6 +219,9 @@ func tailCall(c *helper.Call) (uint64, error) {
 	target := om.LookupObject(key[:])
 	if target == nil {
 		return 0, nil
+	}
+	if e, ok := target.(maps.ProgramEntry); ok {
+		target = e.Code()
 	}
 	return 0, &helper.TailCall{Target: target}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
@@ -102,6 +103,9 @@ type Run struct {
 	redirectSet bool
 	lock        *uint32            // the bpf_spin_lock this run holds
 	reserved    map[uint64]reserve // ring buffer records not yet committed
+	// held are the inner maps the run looked up (MapLookup): it keeps
+	// them, and so their values, reachable until it ends.
+	held []maps.Map
 }
 
 // NewRun prepares runs of programs of type t.
@@ -315,6 +319,8 @@ func (r *Run) Finish(out *Output) {
 
 // release frees the lock and the reservations the run still holds.
 func (r *Run) release() {
+	clear(r.held)
+	r.held = r.held[:0]
 	if r.lock != nil {
 		unlockWord(r.lock)
 		r.lock = nil

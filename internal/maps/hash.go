@@ -669,10 +669,13 @@ func (h *hashTab) ForEach(cpu int, fn func(key []byte, value unsafe.Pointer) boo
 	return n
 }
 
-// releaseObj drops the reference an object map held on a map.
+// releaseObj drops the reference an object map held on a map or a program.
 func releaseObj(obj any) {
-	if r, ok := obj.(refCounted); ok {
+	switch r := obj.(type) {
+	case refCounted:
 		r.release()
+	case Referenced:
+		r.Release()
 	}
 }
 

@@ -79,6 +79,9 @@ func acquireObj(s *Spec, obj any) error {
 		if _, ok := obj.(Map); ok {
 			return Errorf(ErrInvalid, "map %q: a prog_array holds programs, not maps", s.Name)
 		}
+		if r, ok := obj.(Referenced); ok && !r.Retain() {
+			return Errorf(ErrInvalid, "map %q: the program is closed", s.Name)
+		}
 		return nil
 	}
 	m, err := checkInner(s, obj)
@@ -114,15 +117,31 @@ func newObjArray(s *Spec) (Map, error) {
 		return nil, specErrno(errNoMem, s, "max_entries %d is too many", s.MaxEntries)
 	}
 	a := &objArray{objs: make([]atomic.Pointer[objBox], s.MaxEntries)}
-	a.onFree = func() {
-		for i := range a.objs {
-			if p := a.objs[i].Swap(nil); p != nil {
-				releaseObj(p.v)
-			}
-		}
-	}
+	a.onFree = a.clear
 	a.init(s, a)
 	return a, nil
+}
+
+// clear empties every slot, dropping the references they held.
+func (a *objArray) clear() {
+	for i := range a.objs {
+		if p := a.objs[i].Swap(nil); p != nil {
+			releaseObj(p.v)
+		}
+	}
+}
+
+// Close drops the creator's reference. Closing a prog_array also empties
+// it, as the kernel empties one when its last file descriptor is closed:
+// a program holds the arrays it tail-calls through and an array holds the
+// programs in it, and only this breaks that cycle.
+func (a *objArray) Close() {
+	a.closeOnce.Do(func() {
+		if a.spec.Type == ebpf.ProgramArray {
+			a.clear()
+		}
+		a.release()
+	})
 }
 
 // Lookup returns nil: programs reach the objects through helpers.

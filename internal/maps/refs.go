@@ -1,0 +1,27 @@
+package maps
+
+import "unsafe"
+
+// Referenced is an object other than a map that a prog_array keeps alive
+// while it holds it: a loaded program. Retain takes a reference and
+// reports false once the object is freed; Release drops one.
+type Referenced interface {
+	Retain() bool
+	Release()
+}
+
+// ProgramEntry is what a loader stores in a prog_array for a program: a
+// reference on the program (Referenced), so that the program, and the maps
+// it uses, live as long as the array holds it, and the code that a tail
+// call enters (Code, as the engine that runs the program takes it).
+type ProgramEntry interface {
+	Referenced
+	Code() any
+}
+
+// ReadValue copies len(dst) bytes of value memory at src into dst, as map
+// lookups do: programs may write the memory at the same time.
+func ReadValue(dst []byte, src unsafe.Pointer) { copyFromValue(dst, src) }
+
+// WriteValue copies src into value memory at dst, as map updates do.
+func WriteValue(dst unsafe.Pointer, src []byte) { copyToValue(dst, src) }
