@@ -745,3 +745,49 @@ func TestOtherContexts(t *testing.T) {
 }
 
 func assemble(src string) (isa.Instructions, error) { return assembler.Assemble(src) }
+
+// TestRunHoldsInnerMaps: an inner map that a run looked up stays reachable
+// from the run until the next run begins, even after Go removed it from the
+// outer map and closed it: compiled code may still hold the address of one
+// of its values.
+func TestRunHoldsInnerMaps(t *testing.T) {
+	innerSpec := maps.Spec{Name: "inner", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}
+	inner, err := maps.New(&innerSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, err := maps.New(&maps.Spec{Name: "outer", Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: &innerSpec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outer.Close()
+	key := make([]byte, 4)
+	if err := outer.(maps.ObjectMap).UpdateObject(key, inner, maps.UpdateAny); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := NewRun(RawMemory, Options{})
+	var mem memory.Memory
+	if _, err := run.Setup(&mem, Input{}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := MapLookup(&helper.Call{State: run}, outer, key)
+	if err != nil || h != inner.Handle() {
+		t.Fatalf("lookup in the outer map: %#x, %v; want the inner map's handle %#x", h, err, inner.Handle())
+	}
+	inner.Close()
+	if err := outer.Delete(key); err != nil {
+		t.Fatal(err)
+	}
+	if maps.ByHandle(h) != nil {
+		t.Fatal("the inner map is still registered after its last reference went")
+	}
+	if len(run.held) != 1 || run.held[0] != inner {
+		t.Fatalf("the run holds %v, want the inner map", run.held)
+	}
+	if _, err := run.Setup(&mem, Input{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(run.held) != 0 {
+		t.Fatalf("the next run still holds %v", run.held)
+	}
+}
