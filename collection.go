@@ -170,10 +170,14 @@ type CollectionOptions struct {
 	Engine Engine
 }
 
-// Collection is the programs and maps of an object, loaded.
+// Collection is the programs, maps and global variables of an object,
+// loaded.
 type Collection struct {
 	Programs map[string]*Program
 	Maps     map[string]*Map
+	// Variables are the object's global variables, in the maps of their
+	// data sections (see Variable).
+	Variables map[string]*Variable
 }
 
 // NewCollection loads a CollectionSpec with the default options.
@@ -183,9 +187,9 @@ func NewCollection(spec *ebpf.CollectionSpec) (*Collection, error) {
 
 // NewCollectionWithOptions verifies every program (unless
 // opts.SkipVerification), creates the maps of spec (global data sections
-// become array maps; .rodata is frozen), resolves the programs' map
-// references, and loads every program. Errors name the program or map, and
-// for programs the instruction.
+// become array maps holding the values of spec.Variables; .rodata is
+// frozen), resolves the programs' map references, and loads every program.
+// Errors name the program or map, and for programs the instruction.
 func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions) (_ *Collection, err error) {
 	if spec == nil {
 		return nil, errors.New("load collection: nil CollectionSpec")
@@ -194,6 +198,10 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 	if cpus <= 0 {
 		cpus = runtime.GOMAXPROCS(0)
 	}
+	mapSpecs, err := withVariables(spec)
+	if err != nil {
+		return nil, fmt.Errorf("load collection: %w", err)
+	}
 	coll := &Collection{Programs: map[string]*Program{}, Maps: map[string]*Map{}}
 	defer func() {
 		if err != nil {
@@ -201,8 +209,8 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		}
 	}()
 
-	for _, name := range sortedKeys(spec.Maps) {
-		ms := spec.Maps[name]
+	for _, name := range sortedKeys(mapSpecs) {
+		ms := mapSpecs[name]
 		m, err := NewMapWithOptions(ms, MapOptions{CPUs: cpus})
 		if err != nil {
 			return nil, err // it names the map
@@ -228,7 +236,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		}
 		var verified *verifier.Stats
 		if !opts.SkipVerification {
-			if verified, err = verifyProgram(ps, spec.Maps, opts, cpus); err != nil {
+			if verified, err = verifyProgram(ps, mapSpecs, opts, cpus); err != nil {
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 			}
 		}
@@ -239,11 +247,12 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 	}
 
 	// Maps of programs and of maps refer to them by name.
-	for _, name := range sortedKeys(spec.Maps) {
-		if err := fillObjectMap(coll.Maps[name], spec.Maps[name], coll); err != nil {
+	for _, name := range sortedKeys(mapSpecs) {
+		if err := fillObjectMap(coll.Maps[name], mapSpecs[name], coll); err != nil {
 			return nil, fmt.Errorf("map %s: %w", name, err)
 		}
 	}
+	coll.Variables = collectionVariables(spec, coll)
 	return coll, nil
 }
 
@@ -319,12 +328,15 @@ func sortedKeys[V any](m map[string]V) []string {
 const readOnlyProg = 1 << 7
 
 // freezeMap makes a map that programs may not write (.rodata) read-only to
-// them; NewMap has stored its initial contents.
+// them, and freezes it for Go, as cilium/ebpf freezes it in the kernel:
+// the verifier relies on its value. NewMap has stored its initial
+// contents.
 func freezeMap(m *Map, ms *ebpf.MapSpec) error {
 	if ms.Flags&readOnlyProg != 0 {
 		for _, r := range m.impl.Regions() {
 			memory.SetSharedWritable(r.Start, false)
 		}
+		m.frozen.Store(true)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
@@ -56,6 +57,9 @@ type Map struct {
 	fullValue  int  // bytes of a whole value: CPUs × stride for per-CPU maps
 	retained   bool // wraps an inner map: Close drops a reference, not the map
 	closed     atomic.Bool
+	// frozen refuses writes from Go (the kernel's BPF_MAP_FREEZE): the
+	// loader freezes .rodata, whose value the verifier relies on.
+	frozen atomic.Bool
 	// progClaim is the type and the engine of the programs a prog_array
 	// holds (progClaimOf), set by the first one stored (0 before): as in
 	// the kernel, a program array holds programs of one type, since a tail
@@ -362,6 +366,9 @@ func (m *Map) Put(key, value any) error {
 func (m *Map) Update(key, value any, flags ebpf.MapUpdateFlags) error {
 	if m.closed.Load() {
 		return m.errClosed("update")
+	}
+	if m.frozen.Load() {
+		return fmt.Errorf("update: map %s is frozen: %w", m.name, unix.EPERM)
 	}
 	k, err := m.marshalKey(key)
 	if err != nil {
