@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 
@@ -225,7 +224,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 	kopts := kernelOptions(opts.Trace)
 	for _, name := range sortedKeys(spec.Programs) {
 		ps := spec.Programs[name]
-		insns, used, err := resolveMaps(ps, coll.Maps)
+		insns, refs, err := resolveMaps(ps, coll.Maps)
 		if err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
@@ -236,11 +235,13 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		}
 		var verified *verifier.Stats
 		if !opts.SkipVerification {
-			if verified, err = verifyProgram(ps, mapSpecs, opts, cpus); err != nil {
+			vp := verifierProgram(name, ps.Type, p.code.Instructions(), refs, opts.Helpers)
+			vp.Source, vp.GlobalFunctions = verifier.SourceLines(ps), verifier.GlobalFunctions(ps)
+			if verified, err = verify(vp, opts.Strict, cpus); err != nil {
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 			}
 		}
-		if err := p.open(opts.Engine, verified, used); err != nil {
+		if err := p.open(opts.Engine, verified, usedMaps(refs)); err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		coll.Programs[name] = p
@@ -260,28 +261,6 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 // instruction, its source line, why, the offending register's state and
 // the branch decisions that lead there.
 type VerifierError = verifier.Error
-
-// verifyProgram runs the verifier on a program of the object, with its
-// maps, the helpers of your own (whose prototypes the verifier does not
-// know: it treats them conservatively) and the collection's number of CPU
-// slots (bpf_get_smp_processor_id returns less than cpus).
-func verifyProgram(ps *ebpf.ProgramSpec, mapSpecs map[string]*ebpf.MapSpec, opts CollectionOptions, cpus int) (*verifier.Stats, error) {
-	vp, err := verifier.ProgramFromSpec(ps, mapSpecs)
-	if err != nil {
-		return nil, err
-	}
-	if own := opts.Helpers.All(); len(own) > 0 {
-		vp.Helpers = map[int32]verifier.HelperProto{}
-		for _, h := range own {
-			vp.Helpers[h.ID] = verifier.HelperProto{Name: h.Name}
-		}
-	}
-	stats, err := verifier.Verify(vp, verifier.Options{Strict: opts.Strict, CPUs: cpus})
-	if err != nil {
-		return nil, fmt.Errorf("the verifier refuses it: %w", err)
-	}
-	return stats, nil
-}
 
 // Close closes the collection's programs and maps (see Program.Close and
 // Map.Close): a map stays usable by the programs that still hold it, a
@@ -336,7 +315,7 @@ func freezeMap(m *Map, ms *ebpf.MapSpec) error {
 		for _, r := range m.impl.Regions() {
 			memory.SetSharedWritable(r.Start, false)
 		}
-		m.frozen.Store(true)
+		maps.Freeze(m.impl)
 	}
 	return nil
 }
@@ -392,11 +371,11 @@ func marshalKey(k any, size uint32) ([]byte, error) {
 	return binary.Append(nil, binary.NativeEndian, k)
 }
 
-// resolveMaps converts a program's instructions and replaces its map
-// references: a map pointer becomes the map's handle, a direct value
-// reference (global data) the address of the value plus the offset. used
-// lists the maps referred to.
-func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instructions, used []maps.Map, err error) {
+// resolveMaps converts a program's instructions, once for the verifier and
+// the engines alike, and replaces its map references: a map pointer
+// becomes the map's handle, a direct value reference (global data) the
+// address of the value plus the offset; refs lists them.
+func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instructions, refs []mapRef, err error) {
 	insns, err := isa.FromCilium(ps.Instructions)
 	if err != nil {
 		return nil, nil, err
@@ -413,12 +392,10 @@ func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instruct
 			if !ok {
 				return nil, nil, fmt.Errorf("instruction %d refers to map %q, which the object does not define", slot, name)
 			}
-			if !slices.Contains(used, m.impl) {
-				used = append(used, m.impl)
-			}
 			switch uint8(out.Src) {
 			case isa.PseudoMapFD, isa.PseudoMapIdx:
 				*out = isa.Instruction{Opcode: isa.OpLdDW, Dst: out.Dst, Imm: int64(m.impl.Handle())}
+				refs = append(refs, mapRef{index: i, m: m.impl})
 			case isa.PseudoMapValue, isa.PseudoMapIdxValue:
 				off := uint32(uint64(out.Imm) >> 32)
 				addr, err := directValue(m, off)
@@ -426,6 +403,7 @@ func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instruct
 					return nil, nil, fmt.Errorf("instruction %d: map %s: %w", slot, name, err)
 				}
 				*out = isa.Instruction{Opcode: isa.OpLdDW, Dst: out.Dst, Imm: int64(addr)}
+				refs = append(refs, mapRef{index: i, m: m.impl, value: true, off: off})
 			default:
 				return nil, nil, fmt.Errorf("instruction %d loads map %q with source kind %d, which waggle does not know", slot, name, out.Src)
 			}
@@ -436,7 +414,7 @@ func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instruct
 		}
 		slot += out.Slots()
 	}
-	return insns, used, nil
+	return insns, refs, nil
 }
 
 // directValue is the address of byte off of a single-element array map's

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/internal/maps"
+	"github.com/waggle-ebpf/waggle/verifier"
 )
 
 // MapOptions control how a map is created.
@@ -57,9 +58,6 @@ type Map struct {
 	fullValue  int  // bytes of a whole value: CPUs × stride for per-CPU maps
 	retained   bool // wraps an inner map: Close drops a reference, not the map
 	closed     atomic.Bool
-	// frozen refuses writes from Go (the kernel's BPF_MAP_FREEZE): the
-	// loader freezes .rodata, whose value the verifier relies on.
-	frozen atomic.Bool
 	// progClaim is the type and the engine of the programs a prog_array
 	// holds (progClaimOf), set by the first one stored (0 before): as in
 	// the kernel, a program array holds programs of one type, since a tail
@@ -156,6 +154,7 @@ func internalSpec(spec *ebpf.MapSpec, cpus int) *maps.Spec {
 		MapExtra:   spec.MapExtra,
 		CPUs:       cpus,
 	}
+	s.SpinLockOffset, s.HasSpinLock = verifier.SpinLockOffset(spec.Value)
 	if s.Type == ebpf.PerfEventArray && s.MaxEntries == 0 {
 		s.MaxEntries = uint32(cpus)
 	}
@@ -367,7 +366,7 @@ func (m *Map) Update(key, value any, flags ebpf.MapUpdateFlags) error {
 	if m.closed.Load() {
 		return m.errClosed("update")
 	}
-	if m.frozen.Load() {
+	if maps.Frozen(m.impl) {
 		return fmt.Errorf("update: map %s is frozen: %w", m.name, unix.EPERM)
 	}
 	k, err := m.marshalKey(key)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"reflect"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -165,31 +164,18 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	if err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
+	refs := handleRefs(p.code.Instructions())
 	var verified *verifier.Stats
 	if !opts.SkipVerification {
-		verified, err = verifyInstructions(spec.Name, spec.Type, spec.Instructions, opts.Helpers, opts.Strict, cpus)
-		if err != nil {
+		vp := verifierProgram(spec.Name, spec.Type, p.code.Instructions(), refs, opts.Helpers)
+		if verified, err = verify(vp, opts.Strict, cpus); err != nil {
 			return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 		}
 	}
-	if err := p.open(opts.Engine, verified, mapsByHandle(spec.Instructions)); err != nil {
+	if err := p.open(opts.Engine, verified, usedMaps(refs)); err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
 	return p, nil
-}
-
-// mapsByHandle lists the maps that instructions name by handle.
-func mapsByHandle(insns isa.Instructions) []maps.Map {
-	var used []maps.Map
-	for _, ins := range insns {
-		if ins.Opcode != isa.OpLdDW || ins.Src != 0 {
-			continue
-		}
-		if m := maps.ByHandle(uint64(ins.Imm)); m != nil && !slices.Contains(used, m) {
-			used = append(used, m)
-		}
-	}
-	return used
 }
 
 // newProgram checks the program's helpers against its type and prepares it

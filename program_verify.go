@@ -2,6 +2,7 @@ package waggle
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cilium/ebpf"
 
@@ -11,42 +12,74 @@ import (
 	"github.com/waggle-ebpf/waggle/verifier"
 )
 
-// verifyInstructions runs the verifier on the instructions of a
-// ProgramSpec, as NewCollection does on an object's programs. Maps are
-// referred to by their handles (an lddw whose constant is a map's handle,
-// what NewCollection puts in a program); the verifier gets their
-// descriptions. Helpers of your own have prototypes the verifier does not
-// know: it treats them conservatively. cpus bounds
-// bpf_get_smp_processor_id.
-func verifyInstructions(name string, typ ebpf.ProgramType, insns isa.Instructions, own *helper.Table, strict bool, cpus int) (*verifier.Stats, error) {
-	if typ == ebpf.UnspecifiedProgram {
-		typ = RawMemory
-	}
-	vp := &verifier.Program{Name: name, Type: typ, Instructions: insns}
-	index := map[uint64]int{}
-	copied := false
+// mapRef is a map reference in a loaded program's instructions: the lddw
+// at index holds the map's handle or, for a direct value load (global
+// data), the address of byte off of its value.
+type mapRef struct {
+	index int
+	m     maps.Map
+	value bool
+	off   uint32
+}
+
+// handleRefs finds the map references of instructions built in Go: lddw
+// of a map's handle.
+func handleRefs(insns isa.Instructions) []mapRef {
+	var refs []mapRef
 	for i, ins := range insns {
 		if ins.Opcode != isa.OpLdDW || ins.Src != 0 {
 			continue
 		}
-		h := uint64(ins.Imm)
-		m := maps.ByHandle(h)
-		if m == nil {
-			continue
+		if m := maps.ByHandle(uint64(ins.Imm)); m != nil {
+			refs = append(refs, mapRef{index: i, m: m})
 		}
-		k, ok := index[h]
+	}
+	return refs
+}
+
+// usedMaps lists each map of refs once.
+func usedMaps(refs []mapRef) []maps.Map {
+	var used []maps.Map
+	for _, r := range refs {
+		if !slices.Contains(used, r.m) {
+			used = append(used, r.m)
+		}
+	}
+	return used
+}
+
+// verifierProgram describes a loaded program to the verifier, for both
+// loaders (NewProgram, NewCollection): the very instructions the engines
+// run, each map reference turned back into the verifier's form (an index
+// into Maps, with the offset of a direct value load), and each map
+// described from the map as created (see verifierMap). Helpers of your own
+// (own) have prototypes the verifier does not know: it treats them
+// conservatively.
+func verifierProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, refs []mapRef, own *helper.Table) *verifier.Program {
+	if typ == ebpf.UnspecifiedProgram {
+		typ = RawMemory
+	}
+	vp := &verifier.Program{Name: name, Type: typ, Instructions: insns}
+	if len(refs) > 0 {
+		// The instructions are the engines': change a copy.
+		vp.Instructions = slices.Clone(insns)
+	}
+	index := map[maps.Map]int{}
+	for _, r := range refs {
+		k, ok := index[r.m]
 		if !ok {
 			k = len(vp.Maps)
-			index[h] = k
-			vp.Maps = append(vp.Maps, verifierMap(m.Spec()))
+			index[r.m] = k
+			vp.Maps = append(vp.Maps, verifierMap(r.m))
 		}
-		if !copied {
-			// The instructions are the caller's: change a copy.
-			vp.Instructions = append(isa.Instructions(nil), insns...)
-			copied = true
+		ins := &vp.Instructions[r.index]
+		if r.value {
+			ins.Src = isa.Register(isa.PseudoMapValue)
+			ins.Imm = int64(uint64(r.off)<<32 | uint64(uint32(k)))
+		} else {
+			ins.Src = isa.Register(isa.PseudoMapFD)
+			ins.Imm = int64(k)
 		}
-		vp.Instructions[i].Src = isa.Register(isa.PseudoMapFD)
-		vp.Instructions[i].Imm = int64(k)
 	}
 	if all := own.All(); len(all) > 0 {
 		vp.Helpers = map[int32]verifier.HelperProto{}
@@ -54,6 +87,11 @@ func verifyInstructions(name string, typ ebpf.ProgramType, insns isa.Instruction
 			vp.Helpers[h.ID] = verifier.HelperProto{Name: h.Name}
 		}
 	}
+	return vp
+}
+
+// verify runs the verifier. cpus bounds bpf_get_smp_processor_id.
+func verify(vp *verifier.Program, strict bool, cpus int) (*verifier.Stats, error) {
 	stats, err := verifier.Verify(vp, verifier.Options{Strict: strict, CPUs: cpus})
 	if err != nil {
 		return nil, fmt.Errorf("the verifier refuses it: %w", err)
@@ -61,14 +99,30 @@ func verifyInstructions(name string, typ ebpf.ProgramType, insns isa.Instruction
 	return stats, nil
 }
 
-// verifierMap describes a created map to the verifier.
-func verifierMap(s *maps.Spec) *verifier.Map {
+// verifierMap describes a created map to the verifier: its geometry, the
+// place of its bpf_spin_lock, its inner map template and, for a frozen
+// read-only array (.rodata), the value the programs will read.
+func verifierMap(m maps.Map) *verifier.Map {
+	s := m.Spec()
+	vm := verifierMapSpec(s)
+	if maps.Frozen(m) && s.Type == ebpf.Array && s.MaxEntries == 1 && s.Flags&maps.FlagRdOnlyProg != 0 {
+		if p := m.Lookup(make([]byte, 4), 0); p != nil {
+			vm.Value = make([]byte, s.ValueSize)
+			maps.ReadValue(vm.Value, p)
+		}
+	}
+	return vm
+}
+
+// verifierMapSpec describes a map's spec to the verifier.
+func verifierMapSpec(s *maps.Spec) *verifier.Map {
 	m := &verifier.Map{
 		Type: s.Type, KeySize: s.KeySize, ValueSize: s.ValueSize,
 		MaxEntries: s.MaxEntries, Flags: s.Flags, Name: s.Name,
+		HasSpinLock: s.HasSpinLock, SpinLockOffset: s.SpinLockOffset,
 	}
 	if s.InnerMap != nil {
-		m.InnerMap = verifierMap(s.InnerMap)
+		m.InnerMap = verifierMapSpec(s.InnerMap)
 	}
 	return m
 }

@@ -2,10 +2,12 @@ package waggle
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/isa"
@@ -114,6 +116,97 @@ func TestNewProgramVerifies(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), c.want) {
 				t.Errorf("refused with\n%v\nwant %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestNewProgramDescribesMapsAsCollections: NewProgram describes a map to
+// the verifier as NewCollection does, from the map as created: the place
+// of its bpf_spin_lock (from the MapSpec's BTF) and the value of a frozen
+// .rodata, which bpf_strncmp needs for its constant string.
+func TestNewProgramDescribesMapsAsCollections(t *testing.T) {
+	lockType := &btf.Struct{Name: "bpf_spin_lock", Size: 4, Members: []btf.Member{{Name: "val", Type: &btf.Int{Name: "u32", Size: 4}}}}
+	value := &btf.Struct{Name: "locked", Size: 16, Members: []btf.Member{
+		{Name: "lock", Type: lockType},
+		{Name: "n", Type: &btf.Int{Name: "u64", Size: 8}, Offset: 64},
+	}}
+	locked, err := NewMap(&ebpf.MapSpec{Name: "locked", Type: ebpf.Array, KeySize: 4, ValueSize: 16, MaxEntries: 1, Key: &btf.Int{Name: "u32", Size: 4}, Value: value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locked.Close()
+	spec, err := LoadCollectionSpec("testdata/progs/global_data.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	rodata := coll.Maps[".rodata"]
+
+	for _, c := range []struct {
+		name string
+		m    *Map
+		src  string
+		want uint64
+	}{
+		{"spin lock", locked, `
+			stw [%r10-4], 0
+			lddw %r1, HANDLE
+			mov %r2, %r10
+			add %r2, -4
+			call 1
+			jeq %r0, 0, out
+			mov %r6, %r0
+			mov %r1, %r6
+			call 93
+			ldxdw %r7, [%r6+8]
+			add %r7, 1
+			stxdw [%r6+8], %r7
+			mov %r1, %r6
+			call 94
+		out:
+			mov %r0, 2
+			exit`, 2},
+		// strncmp("waggle", the .rodata greeting, 6): 0.
+		{"frozen .rodata", rodata, `
+			stw [%r10-4], 0
+			lddw %r1, HANDLE
+			mov %r2, %r10
+			add %r2, -4
+			call 1
+			jeq %r0, 0, out
+			mov %r3, %r0
+			add %r3, 8
+			stdw [%r10-16], 0
+			stw [%r10-16], 0x67676177
+			sth [%r10-12], 0x656c
+			mov %r1, %r10
+			add %r1, -16
+			mov %r2, 6
+			call 182
+			add %r0, 2
+			exit
+		out:
+			mov %r0, 9
+			exit`, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			insns, err := assembler.Assemble(strings.ReplaceAll(c.src, "HANDLE", fmt.Sprintf("%#x", c.m.impl.Handle())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := NewProgram(&ProgramSpec{Name: "p", Type: ebpf.XDP, Instructions: insns, License: "GPL"})
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			defer p.Close()
+			res, err := p.Run(&RunOptions{Data: make([]byte, 64)})
+			if err != nil || res.ReturnValue != c.want {
+				t.Fatalf("run: %d, %v; want %d", res.ReturnValue, err, c.want)
 			}
 		})
 	}

@@ -33,7 +33,9 @@ func withVariables(spec *ebpf.CollectionSpec) (map[string]*ebpf.MapSpec, error) 
 		}
 		ms, ok := out[vs.SectionName]
 		if !ok {
-			return nil, fmt.Errorf("variable %s: its section %s is not among the object's maps", name, vs.SectionName)
+			// As in cilium/ebpf: nothing to write it into (a program
+			// that uses the section fails to load, naming it).
+			continue
 		}
 		if ms == spec.Maps[vs.SectionName] {
 			data, err := sectionBytes(ms)

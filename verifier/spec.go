@@ -28,12 +28,18 @@ func MapFromSpec(ms *ebpf.MapSpec) *Map {
 			m.Value = append([]byte(nil), b...)
 		}
 	}
-	if ms.Value != nil {
-		if off, ok := findSpinLock(ms.Value, 0, 0); ok {
-			m.HasSpinLock, m.SpinLockOffset = true, off
-		}
-	}
+	m.SpinLockOffset, m.HasSpinLock = SpinLockOffset(ms.Value)
 	return m
+}
+
+// SpinLockOffset finds the struct bpf_spin_lock in a map's value type (a
+// MapSpec's Value, from BTF): its offset in the value, and whether there
+// is one.
+func SpinLockOffset(value btf.Type) (uint32, bool) {
+	if value == nil {
+		return 0, false
+	}
+	return findSpinLock(value, 0, 0)
 }
 
 // findSpinLock looks for a struct bpf_spin_lock in a value type.
@@ -69,13 +75,7 @@ func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Prog
 	}
 	p := &Program{Name: ps.Name, Type: ps.Type, Instructions: insns}
 	index := map[string]int{}
-	lines := make([]string, len(insns))
-	last := ""
 	for i, ins := range ps.Instructions {
-		if src := ins.Source(); src != nil {
-			last = lineString(src)
-		}
-		lines[i] = last
 		if !ins.IsLoadFromMap() {
 			continue
 		}
@@ -105,14 +105,29 @@ func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Prog
 			return nil, fmt.Errorf("instruction %d loads map %q with source kind %d", i, name, out.Src)
 		}
 	}
-	p.GlobalFunctions = globalFunctions(ps)
-	p.Source = func(i int) string {
+	p.GlobalFunctions = GlobalFunctions(ps)
+	p.Source = SourceLines(ps)
+	return p, nil
+}
+
+// SourceLines returns the source line of each instruction of ps (by its
+// index, as isa.FromCilium numbers them), from the object's BTF line
+// information, for Program.Source.
+func SourceLines(ps *ebpf.ProgramSpec) func(index int) string {
+	lines := make([]string, len(ps.Instructions))
+	last := ""
+	for i, ins := range ps.Instructions {
+		if src := ins.Source(); src != nil {
+			last = lineString(src)
+		}
+		lines[i] = last
+	}
+	return func(i int) string {
 		if i < 0 || i >= len(lines) {
 			return ""
 		}
 		return lines[i]
 	}
-	return p, nil
 }
 
 // ctxTypes are the C types of the contexts, by program type.
@@ -127,11 +142,11 @@ var ctxTypes = map[ebpf.ProgramType][]string{
 	ebpf.PerfEvent:     {"bpf_perf_event_data"},
 }
 
-// globalFunctions lists the functions of global linkage in a program's
-// BTF (but the program itself), with their arguments' kinds. A function
-// with an argument the verifier does not model is left out (verified as a
-// static function).
-func globalFunctions(ps *ebpf.ProgramSpec) []GlobalFunction {
+// GlobalFunctions lists the functions of global linkage in a program's
+// BTF (but the program itself), with their arguments' kinds, for
+// Program.GlobalFunctions. A function with an argument the verifier does
+// not model is left out (verified as a static function).
+func GlobalFunctions(ps *ebpf.ProgramSpec) []GlobalFunction {
 	var out []GlobalFunction
 	for i := 1; i < len(ps.Instructions); i++ {
 		fn := btf.FuncMetadata(&ps.Instructions[i])

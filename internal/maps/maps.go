@@ -112,6 +112,10 @@ type Spec struct {
 	InnerMap *Spec
 	// CPUs is the number of CPU slots of per-CPU maps (at least 1).
 	CPUs int
+	// HasSpinLock is set when the value holds a struct bpf_spin_lock (from
+	// the map's BTF), at SpinLockOffset.
+	HasSpinLock    bool
+	SpinLockOffset uint32
 }
 
 // Map is the interface every map implements. Key and value slices passed in

@@ -192,7 +192,11 @@ type base struct {
 	closeOnce sync.Once
 	onFree    func()          // called once the last reference is gone
 	shared    []memory.Region // the value memory made accessible to programs
+	frozen    atomic.Bool     // read-only to Go (BPF_MAP_FREEZE)
 }
+
+func (b *base) freeze()        { b.frozen.Store(true) }
+func (b *base) isFrozen() bool { return b.frozen.Load() }
 
 // init copies the spec, registers self and makes its value memory
 // accessible to programs (memory.AddShared). Constructors call it last.

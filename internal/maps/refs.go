@@ -25,3 +25,24 @@ func ReadValue(dst []byte, src unsafe.Pointer) { copyFromValue(dst, src) }
 
 // WriteValue copies src into value memory at dst, as map updates do.
 func WriteValue(dst unsafe.Pointer, src []byte) { copyToValue(dst, src) }
+
+// freezable is implemented by every map of this package (through base).
+type freezable interface {
+	freeze()
+	isFrozen() bool
+}
+
+// Freeze makes m read-only to Go, as BPF_MAP_FREEZE does (programs'
+// access is set by the map's flags): the loader freezes .rodata, whose
+// value the verifier relies on.
+func Freeze(m Map) {
+	if f, ok := m.(freezable); ok {
+		f.freeze()
+	}
+}
+
+// Frozen reports whether m is frozen.
+func Frozen(m Map) bool {
+	f, ok := m.(freezable)
+	return ok && f.isFrozen()
+}
