@@ -53,8 +53,7 @@ func usedMaps(refs []mapRef) []maps.Map {
 // run, each map reference turned back into the verifier's form (an index
 // into Maps, with the offset of a direct value load), and each map
 // described from the map as created (see verifierMap). Helpers of your own
-// (own) have prototypes the verifier does not know: it treats them
-// conservatively.
+// (own) are checked against the prototypes they declare.
 func verifierProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, refs []mapRef, own *helper.Table) *verifier.Program {
 	if typ == ebpf.UnspecifiedProgram {
 		typ = RawMemory
@@ -82,9 +81,9 @@ func verifierProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, 
 		}
 	}
 	if all := own.All(); len(all) > 0 {
-		vp.Helpers = map[int32]verifier.HelperProto{}
+		vp.Helpers = map[int32]helper.Helper{}
 		for _, h := range all {
-			vp.Helpers[h.ID] = verifier.HelperProto{Name: h.Name}
+			vp.Helpers[h.ID] = h
 		}
 	}
 	return vp

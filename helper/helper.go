@@ -26,11 +26,15 @@ import (
 // ends the run (wrapped with the helper's name and the calling instruction).
 type Func func(c *Call) (uint64, error)
 
-// Helper is a helper function with its ID and name.
+// Helper is a helper function with its ID, name and prototype.
 type Helper struct {
 	ID   int32  // the ID programs call it by: the kernel's ID for kernel helpers
 	Name string // for messages: the kernel's name, such as bpf_map_lookup_elem
 	Func Func
+	// Proto is what the verifier checks calls against, as for the
+	// kernel's helpers. A helper of your own without one (Args nil) is
+	// verified conservatively: see Proto.
+	Proto Proto
 }
 
 // ErrExitProgram, returned by a helper, ends the program at once and

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/cilium/ebpf"
 
+	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/isa"
 )
@@ -24,7 +26,7 @@ type callMeta struct {
 	mapIdx    int32 // the map argument, or -1
 	mapReg    int
 	memReg    int // the pending memory argument, or -1
-	memKind   ArgKind
+	memKind   helper.ArgKind
 	alloc     int64
 	hasAlloc  bool
 	fn        int32 // the function argument's subprogram, or -1
@@ -49,15 +51,15 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 	pr := v.protoFor(id)
 	_, userHelper := v.p.Helpers[id]
 	if pr == nil {
-		name := helperName(id)
-		if name == "unknown" || id <= 0 || id > 211 {
+		name := helper.Name(id)
+		if strings.HasPrefix(name, "helper#") || id > 211 {
 			return -1, v.errf(-1, fmt.Sprintf("invalid func unknown#%d", id),
 				"helper %d is neither a kernel helper waggle implements nor one of Program.Helpers", id)
 		}
 		return -1, v.errf(-1, fmt.Sprintf("program of this type cannot use helper %s#%d", name, id),
 			"%s (helper %d) is not available: waggle does not implement it", name, id)
 	}
-	if pr.mightSleep && !userHelper && v.p.Type != ebpf.Syscall {
+	if pr.MightSleep && !userHelper && v.p.Type != ebpf.Syscall {
 		// The kernel gives every program type the prototype and then
 		// refuses the call in a program that is not sleepable.
 		return -1, v.errf(-1, "helper call might sleep in a non-sleepable prog",
@@ -80,7 +82,7 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 			"%s is called while the bpf_spin_lock taken at instruction %d is held: only bpf_spin_unlock may be called in the locked region", pr.name, st.lock.insn)
 	}
 	meta := callMeta{mapIdx: -1, memReg: -1, fn: -1, lockReg: -1, constKey: -1}
-	if pr.args == nil {
+	if pr.Args == nil {
 		// Unknown prototype: every argument register must be initialised.
 		for r := isa.R1; r <= isa.R5; r++ {
 			a, err := v.readReg(r)
@@ -95,8 +97,9 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 			}
 		}
 	}
-	for i, kind := range pr.args {
+	for i, kind := range pr.Args {
 		if err := v.checkArg(pr, i+1, kind, &meta); err != nil {
+			err.reason += " (the prototype is " + pr.Signature(pr.name) + ")"
 			return -1, err
 		}
 	}
@@ -134,7 +137,7 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 	for _, w := range meta.writes {
 		v.helperWrote(w)
 	}
-	if pr.args == nil && len(meta.stackArgs) > 0 {
+	if pr.Args == nil && len(meta.stackArgs) > 0 {
 		// A helper of unknown prototype may write any stack it can reach.
 		for _, f := range v.cur.frames {
 			for i := range f.stack {
@@ -151,10 +154,10 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 		regs[r] = notInit(insn)
 	}
 	var r0 reg
-	switch pr.ret {
-	case RetVoid:
+	switch pr.Ret {
+	case helper.RetVoid:
 		r0 = notInit(insn)
-	case RetMapValueOrNull:
+	case helper.RetMapValueOrNull:
 		r0 = ptrReg(regMapValue, insn)
 		r0.aux = meta.mapIdx
 		r0.flags = flagMaybeNull
@@ -168,7 +171,7 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 				r0.id = v.newID()
 			}
 		}
-	case RetRingbufRecordOrNull:
+	case helper.RetRingbufRecordOrNull:
 		r0 = ptrReg(regMem, insn)
 		r0.flags = flagMaybeNull | flagRingbuf
 		r0.size = int32(meta.alloc)
@@ -187,7 +190,7 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 		}
 	}
 	regs[0] = r0
-	if pr.pkt {
+	if pr.ChangesPacket {
 		v.clearPacketPointers()
 	}
 	return insn + 1, nil
@@ -216,7 +219,7 @@ func allowedTypesNote(id int32) string {
 }
 
 // checkArg checks argument regno against its kind.
-func (v *verifier) checkArg(pr *proto, regno int, kind ArgKind, meta *callMeta) *vErr {
+func (v *verifier) checkArg(pr *proto, regno int, kind helper.ArgKind, meta *callMeta) *vErr {
 	r := isa.Register(regno)
 	a, err := v.readReg(r)
 	if err != nil {
@@ -224,27 +227,27 @@ func (v *verifier) checkArg(pr *proto, regno int, kind ArgKind, meta *callMeta) 
 	}
 	argN := argName(regno, pr.name)
 	switch kind {
-	case ArgAnything:
+	case helper.ArgAnything:
 		if v.strict && a.isPtr() {
 			return v.errf(regno, fmt.Sprintf("R%d leaks addr into helper function", regno),
 				"%s takes a number, and unprivileged programs may not pass it a pointer (%s)", argN, v.typeWords(a))
 		}
-	case ArgMap:
+	case helper.ArgMap:
 		if a.typ != regMapPtr || a.maybeNull() {
 			return v.errf(regno, fmt.Sprintf("R%d type=%s expected=map_ptr", regno, v.kernelType(a)),
 				"%s must be a map (lddw of a map), and it holds %s%s", argN, v.typeWords(a), v.originNote(a))
 		}
 		meta.mapIdx, meta.mapReg = a.aux, regno
-	case ArgMapKey, ArgMapValue, ArgUninitMapValue:
+	case helper.ArgMapKey, helper.ArgMapValue, helper.ArgUninitMapValue:
 		if meta.mapIdx < 0 {
 			return v.errf(regno, "invalid map_ptr to access map->key", "%s needs the map argument before it", argN)
 		}
 		m := v.maps[meta.mapIdx]
 		size, what := uint64(m.KeySize), "key"
-		if kind != ArgMapKey {
+		if kind != helper.ArgMapKey {
 			size, what = uint64(m.ValueSize), "value"
 		}
-		write := kind == ArgUninitMapValue
+		write := kind == helper.ArgUninitMapValue
 		if size == 0 {
 			return v.errf(regno, "invalid zero-sized read", "%s is the map's %s, and map %s has %s of 0 bytes", argN, what, m.Name, what+"s")
 		}
@@ -255,21 +258,21 @@ func (v *verifier) checkArg(pr *proto, regno int, kind ArgKind, meta *callMeta) 
 		if err := v.helperMem(regno, a, size, write, write, false, argN, meta); err != nil {
 			return err
 		}
-		if kind == ArgMapKey && (m.Type == ebpf.Array || m.Type == ebpf.PerCPUArray) && !v.template[meta.mapIdx] {
+		if kind == helper.ArgMapKey && (m.Type == ebpf.Array || m.Type == ebpf.PerCPUArray) && !v.template[meta.mapIdx] {
 			meta.constKey = v.constMapKey(a, m.KeySize)
 		}
-	case ArgMem, ArgMemOrNull, ArgUninitMem, ArgWritableMemOrNull:
+	case helper.ArgMem, helper.ArgMemOrNull, helper.ArgUninitMem, helper.ArgWritableMemOrNull:
 		meta.memReg, meta.memKind = regno, kind
-	case ArgSize, ArgSizeOrZero:
-		return v.checkSizeArg(pr, regno, kind == ArgSizeOrZero, a, meta)
-	case ArgAllocSize:
+	case helper.ArgSize, helper.ArgSizeOrZero:
+		return v.checkSizeArg(pr, regno, kind == helper.ArgSizeOrZero, a, meta)
+	case helper.ArgAllocSize:
 		if !a.isConst() {
 			return v.errf(regno, fmt.Sprintf("R%d is not a known constant'", regno),
 				"%s is the size of the record to reserve and must be a constant, and it is %s", argN, v.valueWords(a))
 		}
 		meta.alloc, meta.hasAlloc = int64(a.constVal()), true
 		v.markPrecise(regno)
-	case ArgCtx:
+	case helper.ArgCtx:
 		if a.typ != regCtx {
 			return v.errf(regno, fmt.Sprintf("R%d type=%s expected=ctx", regno, v.kernelType(a)),
 				"%s must be the program's context (r1 at the start), and it holds %s", argN, v.typeWords(a))
@@ -278,22 +281,22 @@ func (v *verifier) checkArg(pr *proto, regno int, kind ArgKind, meta *callMeta) 
 			return v.errf(regno, fmt.Sprintf("dereference of modified ctx ptr R%d off=%d disallowed", regno, a.off),
 				"%s must be the context pointer itself, not an offset into it", argN)
 		}
-	case ArgStackOrNull:
+	case helper.ArgStackOrNull:
 		if !(a.typ == regStack || a.isNull()) {
 			return v.errf(regno, fmt.Sprintf("R%d type=%s expected=fp", regno, v.kernelType(a)),
 				"%s must point to the stack (the callback's context) or be NULL, and it holds %s", argN, v.typeWords(a))
 		}
-	case ArgFunc:
+	case helper.ArgFunc:
 		if a.typ != regFunc {
 			return v.errf(regno, fmt.Sprintf("R%d type=%s expected=func", regno, v.kernelType(a)),
 				"%s must be a function of the program (lddw of a function), and it holds %s", argN, v.typeWords(a))
 		}
 		meta.fn = a.aux
-	case ArgConstString:
+	case helper.ArgConstString:
 		return v.checkConstString(regno, a, argN)
-	case ArgSpinLock:
+	case helper.ArgSpinLock:
 		return v.checkSpinLock(pr, regno, a, argN)
-	case ArgRingbufRecord:
+	case helper.ArgRingbufRecord:
 		if a.typ != regMem || a.flags&flagRingbuf == 0 || a.maybeNull() {
 			msg := fmt.Sprintf("R%d type=%s expected=ringbuf_mem", regno, v.kernelType(a))
 			why := fmt.Sprintf("%s must be a record from bpf_ringbuf_reserve, and it holds %s", argN, v.typeWords(a))
@@ -344,9 +347,9 @@ func (v *verifier) checkSizeArg(pr *proto, regno int, zeroOK bool, a *reg, meta 
 	meta.sizeMax = a.s.umax
 	v.markPrecise(regno)
 	ptr := &v.regs()[memReg]
-	write := kind == ArgUninitMem || kind == ArgWritableMemOrNull
-	uninit := kind == ArgUninitMem && a.s.isConst()
-	if ptr.isNull() && (kind == ArgMemOrNull || kind == ArgWritableMemOrNull) {
+	write := kind == helper.ArgUninitMem || kind == helper.ArgWritableMemOrNull
+	uninit := kind == helper.ArgUninitMem && a.s.isConst()
+	if ptr.isNull() && (kind == helper.ArgMemOrNull || kind == helper.ArgWritableMemOrNull) {
 		return nil
 	}
 	memN := argName(memReg, pr.name)
@@ -591,7 +594,7 @@ func (v *verifier) checkSpinLock(pr *proto, regno int, a *reg, argN string) *vEr
 
 // mapFuncCompat is the kernel's check_map_func_compatibility: "" when
 // the helper may take the map.
-func mapFuncCompat(m *Map, user map[int32]HelperProto, id int32, pr *proto) string {
+func mapFuncCompat(m *Map, user map[int32]helper.Helper, id int32, pr *proto) string {
 	if _, ok := user[id]; ok {
 		return ""
 	}
@@ -617,11 +620,11 @@ func mapFuncCompat(m *Map, user map[int32]HelperProto, id int32, pr *proto) stri
 	if allowed != nil && !slices.Contains(allowed, id) {
 		return fmt.Sprintf("map %s is a %s, which %s does not take", m.Name, m.Type, pr.name)
 	}
-	if pr.mapTypes != nil && !slices.Contains(pr.mapTypes, m.Type) {
+	if pr.MapTypes != nil && !slices.Contains(pr.MapTypes, m.Type) {
 		if id == fnForEachMapElem {
 			return fmt.Sprintf("bpf_for_each_map_elem cannot iterate map %s, a %s (it iterates arrays and hashes)", m.Name, m.Type)
 		}
-		return fmt.Sprintf("%s needs a map of type %v, and map %s is a %s", pr.name, pr.mapTypes, m.Name, m.Type)
+		return fmt.Sprintf("%s needs a map of type %v, and map %s is a %s", pr.name, pr.MapTypes, m.Name, m.Type)
 	}
 	return ""
 }
@@ -795,7 +798,7 @@ func (v *verifier) returnFromFunc(insn int) (int, *vErr) {
 				"the callback must return 0 (go on) or 1 (stop), and it may return %s", v.valueWords(r0))
 		}
 		st.frames = st.frames[:len(st.frames)-1]
-		st.addPath(fmt.Sprintf("insn %d: the callback returns to %s at instruction %d", insn, helperName(callee.cbHelper), callee.callsite))
+		st.addPath(fmt.Sprintf("insn %d: the callback returns to %s at instruction %d", insn, helper.Name(callee.cbHelper), callee.callsite))
 		v.widenAfterCallback(callee.callsite)
 		return callee.callsite, nil
 	}

@@ -1,6 +1,10 @@
 package verifier
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/waggle-ebpf/waggle/helper"
+)
 
 func TestHelpers(t *testing.T) {
 	runCases(t, []vcase{
@@ -751,9 +755,9 @@ func TestStrictMore(t *testing.T) {
 }
 
 func TestUserHelpers(t *testing.T) {
-	unknown := func(p *Program) { p.Helpers = map[int32]HelperProto{1000: {Name: "my_helper"}} }
+	unknown := func(p *Program) { p.Helpers = map[int32]helper.Helper{1000: {Name: "my_helper"}} }
 	typed := func(p *Program) {
-		p.Helpers = map[int32]HelperProto{1000: {Name: "my_sum", Args: []ArgKind{ArgMem, ArgSize}, Ret: RetInteger}}
+		p.Helpers = map[int32]helper.Helper{1000: {Name: "my_sum", Proto: helper.Proto{Args: []helper.ArgKind{helper.ArgMem, helper.ArgSize}, Ret: helper.RetInteger}}}
 	}
 	init5 := "mov %r1, 1\nmov %r2, 2\nmov %r3, 3\nmov %r4, 4\nmov %r5, 5\n"
 	runCases(t, []vcase{

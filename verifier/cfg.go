@@ -438,9 +438,9 @@ func (v *verifier) useDef(ins isa.Instruction) (use, def uint16) {
 			def = regsR0R5
 			use = regsR1R5
 			if ins.IsHelperCall() {
-				if pr := v.protoFor(int32(ins.Imm)); pr != nil && pr.args != nil {
+				if pr := v.protoFor(int32(ins.Imm)); pr != nil && pr.Args != nil {
 					use = 0
-					for k := range pr.args {
+					for k := range pr.Args {
 						use |= 1 << (k + 1)
 					}
 				}

@@ -86,13 +86,15 @@
 //
 // # Helpers of the user's
 //
-// Program.Helpers gives the prototypes of helpers beyond the kernel's. A
-// HelperProto with Args describes each argument (ArgAnything, ArgMem and
-// ArgSize, ArgMap, ...); one with nil Args has an unknown prototype and is
-// treated conservatively: r1–r5 must all be initialised (any number or
-// pointer), the helper may write any stack memory the program has (every
-// spilled register becomes plain data when a stack pointer is passed),
-// and r0 is an unknown number.
+// Program.Helpers gives the helpers of the user's, each with the prototype
+// it declares (helper.Helper.Proto), checked as the kernel's helpers' are:
+// Args describes each argument (helper.ArgAnything, helper.ArgMem and
+// helper.ArgSize, helper.ArgMap, ...). A helper with nil Args that
+// replaces a kernel helper keeps the kernel helper's prototype; any other
+// has an unknown prototype and is treated conservatively: r1–r5 must all
+// be initialised (any number or pointer), the helper may write any stack
+// memory the program has (every spilled register becomes plain data when
+// a stack pointer is passed), and r0 is an unknown number.
 //
 // # Strict mode
 //

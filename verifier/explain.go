@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -306,7 +307,7 @@ func (v *verifier) originNote(r *reg) string {
 	what := ""
 	switch {
 	case ins.IsHelperCall():
-		what = helperName(int32(ins.Imm))
+		what = helper.Name(int32(ins.Imm))
 	case ins.Class() == isa.ClassLDX, ins.IsLoadAcquire():
 		what = "the load"
 	case ins.IsLocalCall():

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -82,10 +83,11 @@ type Program struct {
 	// Source, if set, returns the source line of an instruction (by its
 	// index in Instructions), as "file.c:12: the C line", or "".
 	Source func(index int) string
-	// Helpers are helpers of the user's, beyond the kernel's helpers that
-	// waggle implements, by ID. A helper with a nil Args slice has an
-	// unknown prototype: see HelperProto.
-	Helpers map[int32]HelperProto
+	// Helpers are helpers of the user's, by ID: their names and
+	// prototypes (Func is not used). A helper whose Proto.Args is nil has
+	// an unknown prototype (see helper.Proto); if it replaces a kernel
+	// helper of the same ID, the kernel helper's prototype applies.
+	Helpers map[int32]helper.Helper
 	// GlobalFunctions are the functions verified on their own (see
 	// GlobalFunction); ProgramFromSpec fills it from the object's BTF.
 	GlobalFunctions []GlobalFunction
@@ -162,19 +164,6 @@ func (e *Error) Error() string {
 	}
 	return b.String()
 }
-
-// HelperProto is the prototype of a helper of the user's (Program.Helpers).
-type HelperProto struct {
-	Name string
-	Args []ArgKind
-	Ret  RetKind
-}
-
-// ArgKind is the kind of a helper argument.
-type ArgKind uint8
-
-// RetKind is the kind of a helper's result.
-type RetKind uint8
 
 // GlobalFunction is a function that the kernel verifies on its own, as it
 // does for the functions of global linkage in a program's BTF: once, with

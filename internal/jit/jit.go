@@ -193,7 +193,7 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		Hash:            hashMap,
 		Inline: func(id int32) bool {
 			_, own := opts.OwnHelpers.Lookup(id)
-			return !own
+			return !own && kernel.HelperInline(id)
 		},
 		Checked: opts.Checked,
 	})

@@ -1,27 +1,6 @@
 package kernel
 
-import (
-	"strings"
-
-	"github.com/cilium/ebpf/asm"
-)
-
-// gplOnly are the helpers of waggle's set that the kernel lets only
-// programs with a GPL-compatible license call (their gpl_only flag).
-var gplOnly = map[asm.BuiltinFunc]bool{
-	asm.FnProbeRead:          true,
-	asm.FnProbeReadStr:       true,
-	asm.FnProbeReadUser:      true,
-	asm.FnProbeReadKernel:    true,
-	asm.FnProbeReadUserStr:   true,
-	asm.FnProbeReadKernelStr: true,
-	asm.FnTracePrintk:        true,
-	asm.FnPerfEventOutput:    true,
-}
-
-// HelperGPLOnly reports whether the kernel lets only GPL-compatible programs
-// call helper id.
-func HelperGPLOnly(id int32) bool { return gplOnly[asm.BuiltinFunc(id)] }
+import "strings"
 
 // LicenseGPLCompatible reports whether the kernel treats a program license
 // as GPL-compatible (include/linux/license.h).

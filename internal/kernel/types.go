@@ -1,13 +1,11 @@
 package kernel
 
 import (
-	"fmt"
 	"io"
+	"strings"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 
-	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
@@ -95,108 +93,30 @@ func typeName(t ebpf.ProgramType) string {
 	return t.String()
 }
 
-// def is a helper waggle implements and the program types that may call it,
-// as in the kernel's *_func_proto tables (checked against Linux 6.18 with
-// cilium/ebpf's features.HaveProgramHelper).
-type def struct {
-	id    asm.BuiltinFunc
-	types typeSet
-	fn    helper.Func
+// typeSetNames name the classes of typeSet for docs/HELPERS.md, in order.
+var typeSetNames = []struct {
+	set  typeSet
+	name string
+}{
+	{tXDP, "xdp"}, {tTC, "tc"}, {tSock, "sock"}, {tKprobe, "kprobe"}, {tTracepoint, "tp"},
+	{tRawTP, "raw_tp"}, {tSyscall, "syscall"}, {tPerf, "perf"}, {tRaw, "raw"},
 }
 
-var defs = []def{
-	{asm.FnMapLookupElem, tAll, mapLookupElem},
-	{asm.FnMapUpdateElem, tAll, mapUpdateElem},
-	{asm.FnMapDeleteElem, tAll, mapDeleteElem},
-	{asm.FnProbeRead, tTracing | tRaw, probeRead(spaceCompat)},
-	{asm.FnKtimeGetNs, tAll, ktimeGetNs},
-	{asm.FnTracePrintk, tAll, tracePrintk},
-	{asm.FnGetPrandomU32, tAll, getPrandomU32},
-	{asm.FnGetSmpProcessorId, tAll, getSmpProcessorID},
-	{asm.FnTailCall, tAll, tailCall},
-	{asm.FnGetCurrentPidTgid, tAll, getCurrentPidTgid},
-	{asm.FnGetCurrentUidGid, tAll, getCurrentUIDGid},
-	{asm.FnGetCurrentComm, tAll, getCurrentComm},
-	{asm.FnRedirect, tXDP | tTC, redirect},
-	{asm.FnPerfEventOutput, tAll, perfEventOutput},
-	{asm.FnSkbLoadBytes, tTC | tSock, skbLoadBytes},
-	{asm.FnCsumDiff, tXDP | tTC | tRaw, csumDiff},
-	{asm.FnGetNumaNodeId, tAll, getNumaNodeID},
-	{asm.FnXdpAdjustHead, tXDP, xdpAdjustHead},
-	{asm.FnProbeReadStr, tTracing | tRaw, probeReadStr(spaceCompat)},
-	{asm.FnRedirectMap, tXDP, redirectMap},
-	{asm.FnXdpAdjustMeta, tXDP, xdpAdjustMeta},
-	{asm.FnXdpAdjustTail, tXDP, xdpAdjustTail},
-	{asm.FnMapPushElem, tAll, mapPushElem},
-	{asm.FnMapPopElem, tAll, mapPopElem},
-	{asm.FnMapPeekElem, tAll, mapPeekElem},
-	{asm.FnSpinLock, tAll, spinLock},
-	{asm.FnSpinUnlock, tAll, spinUnlock},
-	{asm.FnProbeReadUser, tAll, probeRead(spaceUser)},
-	{asm.FnProbeReadKernel, tAll, probeRead(spaceKernel)},
-	{asm.FnProbeReadUserStr, tAll, probeReadStr(spaceUser)},
-	{asm.FnProbeReadKernelStr, tAll, probeReadStr(spaceKernel)},
-	{asm.FnJiffies64, tAll, jiffies64},
-	{asm.FnKtimeGetBootNs, tAll, ktimeGetBootNs},
-	{asm.FnRingbufOutput, tAll, ringbufOutput},
-	{asm.FnRingbufReserve, tAll, ringbufReserve},
-	{asm.FnRingbufSubmit, tAll, ringbufSubmit},
-	{asm.FnRingbufDiscard, tAll, ringbufDiscard},
-	{asm.FnRingbufQuery, tAll, ringbufQuery},
-	{asm.FnCopyFromUser, tSyscall, copyFromUser},
-	{asm.FnKtimeGetCoarseNs, tXDP | tTC | tSock | tRaw, ktimeGetCoarseNs},
-	{asm.FnForEachMapElem, tAll, forEachMapElem},
-	{asm.FnSnprintf, tAll, snprintf},
-	{asm.FnLoop, tAll, loop},
-	{asm.FnStrncmp, tAll, strncmp},
-}
-
-var defByID = func() map[int32]*def {
-	m := make(map[int32]*def, len(defs))
-	for i := range defs {
-		m[int32(defs[i].id)] = &defs[i]
+// String lists the classes of s: "all", "tracing" for every tracing
+// type, else each class by name.
+func (s typeSet) String() string {
+	if s == tAll {
+		return "all"
 	}
-	return m
-}()
-
-// HelpersFor returns the helpers a program of type t may call: the kernel's
-// helpers for that type (the generic set and the type's own) that waggle
-// implements, and none that the type may not call, so that the engine
-// refuses such a call when it loads the program. The helpers find the run's
-// state in helper.Call.State, which must be the *Run of the run (helpers
-// that need none work without it).
-//
-// t is one of ebpf.XDP, ebpf.SchedCLS, ebpf.SchedACT, ebpf.SocketFilter,
-// ebpf.Kprobe, ebpf.TracePoint, ebpf.RawTracepoint, ebpf.Syscall,
-// ebpf.PerfEvent or RawMemory. The options are those the Runs of the
-// program should use; HelpersFor itself only checks them.
-func HelpersFor(t ebpf.ProgramType, opts Options) (*helper.Table, error) {
-	bit, ok := typeBit(t)
-	if !ok {
-		return nil, fmt.Errorf("waggle cannot run programs of type %s", typeName(t))
+	var names []string
+	if s&tTracing == tTracing {
+		names = append(names, "tracing")
+		s &^= tTracing
 	}
-	var tab helper.Table
-	for _, d := range defs {
-		if d.types&bit == 0 {
-			continue
-		}
-		if err := tab.Register(helper.Helper{ID: int32(d.id), Name: helper.Name(int32(d.id)), Func: d.fn}); err != nil {
-			return nil, err
+	for _, n := range typeSetNames {
+		if s&n.set != 0 {
+			names = append(names, n.name)
 		}
 	}
-	return &tab, nil
-}
-
-// HelperAllowed reports whether waggle implements the helper id (known) and
-// whether programs of type t may call it (allowed), so that a loader can
-// tell "bpf_xdp_adjust_head (44) is not allowed in socket_filter programs"
-// from "waggle does not implement helper 99". allowed is false for a type
-// waggle cannot run.
-func HelperAllowed(t ebpf.ProgramType, id int32) (known bool, allowed bool) {
-	d, ok := defByID[id]
-	if !ok {
-		return false, false
-	}
-	bit, ok := typeBit(t)
-	return true, ok && d.types&bit != 0
+	return strings.Join(names, ", ")
 }
