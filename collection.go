@@ -15,6 +15,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
@@ -229,13 +230,13 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		license := ps.License
-		p, err := newProgram(name, ps.Type, insns, &license, opts.Helpers, kopts, slots)
+		p, err := newProgram(name, programType(ps), insns, &license, opts.Helpers, kopts, slots)
 		if err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		var verified *verifier.Stats
 		if !opts.SkipVerification {
-			vp := verifierProgram(name, ps.Type, p.code.Instructions(), refs, opts.Helpers)
+			vp := verifierProgram(name, p.typ, p.code.Instructions(), refs, opts.Helpers)
 			vp.Source, vp.GlobalFunctions = verifier.SourceLines(ps), verifier.GlobalFunctions(ps)
 			if verified, err = verify(vp, opts.Strict, cpus); err != nil {
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
@@ -369,6 +370,18 @@ func marshalKey(k any, size uint32) ([]byte, error) {
 		return nil, fmt.Errorf("key %v (%T) is not %d bytes", k, k, size)
 	}
 	return binary.Append(nil, binary.NativeEndian, k)
+}
+
+// programType is the type of an object's program: cilium/ebpf's, from
+// the section name, or for a section that cilium/ebpf does not know,
+// waggle's registry's.
+func programType(ps *ebpf.ProgramSpec) ebpf.ProgramType {
+	if ps.Type == ebpf.UnspecifiedProgram {
+		if _, t, ok := kernel.ProgramTypeOfSection(ps.SectionName); ok {
+			return t
+		}
+	}
+	return ps.Type
 }
 
 // resolveMaps converts a program's instructions, once for the verifier and

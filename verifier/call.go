@@ -59,7 +59,7 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 		return -1, v.errf(-1, fmt.Sprintf("program of this type cannot use helper %s#%d", name, id),
 			"%s (helper %d) is not available: waggle does not implement it", name, id)
 	}
-	if pr.MightSleep && !userHelper && v.p.Type != ebpf.Syscall {
+	if pr.MightSleep && !userHelper && !v.pt.Sleepable {
 		// The kernel gives every program type the prototype and then
 		// refuses the call in a program that is not sleepable.
 		return -1, v.errf(-1, "helper call might sleep in a non-sleepable prog",

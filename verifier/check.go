@@ -511,9 +511,7 @@ func (v *verifier) checkLdImm64(insn int, ins isa.Instruction) *vErr {
 
 // checkLdAbs handles the legacy packet loads.
 func (v *verifier) checkLdAbs(ins isa.Instruction) *vErr {
-	switch v.p.Type {
-	case typeSocketFilter, typeSchedCLS, typeSchedACT:
-	default:
+	if !v.pt.LegacyPacketLoads {
 		return v.errf(-1, "BPF_LD_[ABS|IND] instructions not allowed for this program type",
 			"legacy packet loads (LD_ABS, LD_IND) exist only in socket filters and tc programs, not in %s programs", progTypeName(v.p.Type))
 	}

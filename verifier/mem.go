@@ -6,16 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cilium/ebpf"
-
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/isa"
-)
-
-const (
-	typeSocketFilter = ebpf.SocketFilter
-	typeSchedCLS     = ebpf.SchedCLS
-	typeSchedACT     = ebpf.SchedACT
 )
 
 // access is what a memory access does.
@@ -407,13 +399,7 @@ func (v *verifier) packetReason(p *reg, fixed, size int) string {
 }
 
 // mayWritePacket reports whether the program type may write the packet.
-func (v *verifier) mayWritePacket() bool {
-	switch v.p.Type {
-	case ebpf.XDP, ebpf.SchedCLS, ebpf.SchedACT, kernel.RawMemory:
-		return true
-	}
-	return false
-}
+func (v *verifier) mayWritePacket() bool { return v.pt.WritesPacket }
 
 func (v *verifier) ctxAccess(regno int, p *reg, off, size int, a access) (reg, *vErr) {
 	if p.off < 0 {

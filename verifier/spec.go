@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -130,18 +132,6 @@ func SourceLines(ps *ebpf.ProgramSpec) func(index int) string {
 	}
 }
 
-// ctxTypes are the C types of the contexts, by program type.
-var ctxTypes = map[ebpf.ProgramType][]string{
-	ebpf.XDP:           {"xdp_md"},
-	ebpf.SchedCLS:      {"__sk_buff"},
-	ebpf.SchedACT:      {"__sk_buff"},
-	ebpf.SocketFilter:  {"__sk_buff"},
-	ebpf.Kprobe:        {"pt_regs", "user_pt_regs"},
-	ebpf.TracePoint:    {},
-	ebpf.RawTracepoint: {"bpf_raw_tracepoint_args"},
-	ebpf.PerfEvent:     {"bpf_perf_event_data"},
-}
-
 // GlobalFunctions lists the functions of global linkage in a program's
 // BTF (but the program itself), with their arguments' kinds, for
 // Program.GlobalFunctions. A function with an argument the verifier does
@@ -180,10 +170,8 @@ func globalArg(pt ebpf.ProgramType, t btf.Type) (GlobalArg, bool) {
 	case *btf.Pointer:
 		target := btf.UnderlyingType(u.Target)
 		if s, ok := target.(*btf.Struct); ok {
-			for _, n := range ctxTypes[pt] {
-				if s.Name == n {
-					return GlobalArg{Kind: GlobalArgCtx}, true
-				}
+			if t, ok := kernel.ProgramTypeOf(pt); ok && slices.Contains(t.CTypes, s.Name) {
+				return GlobalArg{Kind: GlobalArgCtx}, true
 			}
 		}
 		switch target.(type) {

@@ -28,9 +28,10 @@ type verifier struct {
 	// called and not yet verified.
 	globals     map[int]*GlobalFunction
 	globalQueue []int
+	pt          *kernel.ProgramType
 	ctx         *kernel.CtxDesc
 	strict      bool
-	raw         bool // kernel.RawMemory: r1 is a packet of r2 bytes
+	raw         bool // pt.RawPacket: r1 is a packet of r2 bytes
 	lenID       uint32
 
 	idGen    uint32
@@ -158,12 +159,13 @@ func (v *verifier) run() (err *vErr) {
 	if p := v.p; p == nil {
 		return &vErr{idx: -1, reg: -1, reason: "no program"}
 	}
-	desc, ok := kernel.ContextOf(v.p.Type)
+	pt, ok := kernel.ProgramTypeOf(v.p.Type)
 	if !ok {
 		return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("waggle cannot verify programs of type %s", progTypeName(v.p.Type)), kernel: "unknown program type"}
 	}
-	v.ctx = desc
-	v.raw = v.p.Type == kernel.RawMemory
+	v.pt = pt
+	v.ctx = &pt.Context
+	v.raw = pt.RawPacket
 	if e := v.checkMaps(); e != nil {
 		return e
 	}
@@ -218,7 +220,7 @@ func (v *verifier) checkMaps() *vErr {
 		if m == nil {
 			return &vErr{idx: -1, reg: -1, reason: "a map of the program is nil"}
 		}
-		if v.p.Type == ebpf.Syscall {
+		if v.pt.Sleepable {
 			switch m.Type {
 			case ebpf.Hash, ebpf.LRUHash, ebpf.Array, ebpf.PerCPUHash, ebpf.PerCPUArray, ebpf.LRUCPUHash,
 				ebpf.ArrayOfMaps, ebpf.HashOfMaps, ebpf.RingBuf, ebpf.Queue, ebpf.Stack:
@@ -227,15 +229,10 @@ func (v *verifier) checkMaps() *vErr {
 					kernel: "Sleepable programs can only use array, hash, ringbuf and local storage maps"}
 			}
 		}
-		if m.HasSpinLock {
-			switch v.p.Type {
-			case ebpf.SocketFilter:
-				return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("map %s holds a bpf_spin_lock, which socket filters may not use", m.Name), kernel: "socket filter progs cannot use bpf_spin_lock yet"}
-			case ebpf.Kprobe, ebpf.TracePoint, ebpf.PerfEvent, ebpf.RawTracepoint:
-				return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("map %s holds a bpf_spin_lock, which tracing programs may not use", m.Name), kernel: "tracing progs cannot use bpf_spin_lock yet"}
-			}
+		if no := v.pt.NoSpinLock; m.HasSpinLock && no != nil {
+			return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("map %s holds a bpf_spin_lock, which %s may not use", m.Name, no.Who), kernel: no.Kernel}
 		}
-		if v.p.Type == ebpf.PerfEvent && (m.Type == ebpf.Hash || m.Type == ebpf.PerCPUHash || m.Type == ebpf.HashOfMaps) && m.Flags&bpfFNoPrealloc != 0 {
+		if v.pt.PreallocatedHashOnly && (m.Type == ebpf.Hash || m.Type == ebpf.PerCPUHash || m.Type == ebpf.HashOfMaps) && m.Flags&bpfFNoPrealloc != 0 {
 			return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("map %s is a hash map without preallocation, which perf_event programs may not use", m.Name), kernel: "perf_event programs can only use preallocated hash map"}
 		}
 	}

@@ -17,20 +17,6 @@ import (
 	"github.com/waggle-ebpf/waggle/verifier"
 )
 
-// verifyTypes are the program types --type names, for bytecode and
-// assembly inputs.
-var verifyTypes = map[string]ebpf.ProgramType{
-	"raw":        kernel.RawMemory,
-	"xdp":        ebpf.XDP,
-	"tc":         ebpf.SchedCLS,
-	"socket":     ebpf.SocketFilter,
-	"kprobe":     ebpf.Kprobe,
-	"tracepoint": ebpf.TracePoint,
-	"raw_tp":     ebpf.RawTracepoint,
-	"syscall":    ebpf.Syscall,
-	"perf_event": ebpf.PerfEvent,
-}
-
 // verifyResult is one program's verdict, as --json prints it.
 type verifyResult struct {
 	Program               string     `json:"program"`
@@ -68,7 +54,7 @@ func cmdVerify(args []string, e *env) error {
 	strict := fs.Bool("strict", false, "apply the kernel's rules for unprivileged programs")
 	verbose := fs.Bool("v", false, "print the state after every instruction (the kernel's log level 2)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
-	typ := fs.String("type", "raw", "program `TYPE` of bytecode and assembly: raw, xdp, tc, socket, kprobe, tracepoint, raw_tp, syscall, perf_event")
+	typ := fs.String("type", "raw", "program `TYPE` of bytecode and assembly: "+strings.Join(kernel.ProgramTypeNames(), ", "))
 	maxInsns := fs.Int("max-insns", 0, "instructions to process before giving up (0: the kernel's 1,000,000)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -77,8 +63,9 @@ func cmdVerify(args []string, e *env) error {
 	if len(pos) != 1 {
 		return &usageError{"expected one FILE (or - for standard input)"}
 	}
-	if _, ok := verifyTypes[*typ]; !ok {
-		return &usageError{fmt.Sprintf("--type %q is not one of raw, xdp, tc, socket, kprobe, tracepoint, raw_tp, syscall, perf_event", *typ)}
+	_, t, ok := kernel.ProgramTypeNamed(*typ)
+	if !ok {
+		return &usageError{fmt.Sprintf("--type %q is not one of %s", *typ, strings.Join(kernel.ProgramTypeNames(), ", "))}
 	}
 	data, err := readInput(pos[0], e)
 	if err != nil {
@@ -111,7 +98,6 @@ func cmdVerify(args []string, e *env) error {
 			progs = append(progs, p)
 		}
 	} else {
-		t := verifyTypes[*typ]
 		if *prog != "" {
 			return &usageError{"-p names a program of an ELF object"}
 		}

@@ -1,9 +1,5 @@
 package kernel
 
-import (
-	"github.com/cilium/ebpf"
-)
-
 // CtxKind is what a load of a context field gives.
 type CtxKind uint8
 
@@ -82,19 +78,6 @@ const (
 	maxTraceSize      = 2048 // PERF_MAX_TRACE_SIZE
 )
 
-var xdpDesc = CtxDesc{
-	Name: "struct xdp_md",
-	Size: xdpMDSize,
-	Fields: []CtxField{
-		{Name: "data", Off: 0, Size: 4, Read: Size4, Kind: CtxPacket},
-		{Name: "data_end", Off: 4, Size: 4, Read: Size4, Kind: CtxPacketEnd},
-		{Name: "data_meta", Off: 8, Size: 4, Read: Size4, Kind: CtxPacketMeta},
-		{Name: "ingress_ifindex", Off: 12, Size: 4, Read: Size4},
-		{Name: "rx_queue_index", Off: 16, Size: 4, Read: Size4},
-		// egress_ifindex (20) only for devmap programs.
-	},
-}
-
 // skbFields lists struct __sk_buff for tc (tc) or socket filters.
 func skbFields(tc bool) []CtxField {
 	u32 := func(name string, off int, write bool) CtxField {
@@ -149,51 +132,6 @@ func skbFields(tc bool) []CtxField {
 	return f
 }
 
-var (
-	tcDesc    = CtxDesc{Name: "struct __sk_buff", Size: skbSize, Fields: skbFields(true)}
-	sockDesc  = CtxDesc{Name: "struct __sk_buff", Size: skbSize, Fields: skbFields(false)}
-	rawTPDesc = CtxDesc{Name: "raw tracepoint arguments (u64[12])", Size: 8 * maxRawTPArgs,
-		Memory: true}
-	kprobeDesc = CtxDesc{Name: "struct pt_regs", Size: ptRegsSize, Memory: true}
-	tpDesc     = CtxDesc{Name: "tracepoint record", Size: maxTraceSize, Memory: true, MinOff: 8}
-	perfDesc   = CtxDesc{Name: "struct bpf_perf_event_data", Size: perfEventDataSize, Memory: true, PerfSample: true}
-	sysDesc    = CtxDesc{Name: "syscall program context", Size: 0xffff, Memory: true, Writable: true}
-	rawDesc    = CtxDesc{Name: "raw memory", Memory: true, Writable: true}
-)
-
-// ContextOf describes the context of programs of type t, as the kernel's
-// verifier checks accesses to it; ok is false for types waggle cannot run.
-// The descriptions agree with what the contexts of Run allow: a program
-// that the description allows an access never faults on it, apart from
-// contexts of plain memory shorter than their Size.
-//
-// RawMemory programs have no context structure: r1 points to the memory,
-// which the verifier treats as a packet whose length is r2; its
-// description is plain writable memory of unknown size.
-func ContextOf(t ebpf.ProgramType) (desc *CtxDesc, ok bool) {
-	switch t {
-	case ebpf.XDP:
-		return &xdpDesc, true
-	case ebpf.SchedCLS, ebpf.SchedACT:
-		return &tcDesc, true
-	case ebpf.SocketFilter:
-		return &sockDesc, true
-	case ebpf.RawTracepoint:
-		return &rawTPDesc, true
-	case ebpf.Kprobe:
-		return &kprobeDesc, true
-	case ebpf.TracePoint:
-		return &tpDesc, true
-	case ebpf.PerfEvent:
-		return &perfDesc, true
-	case ebpf.Syscall:
-		return &sysDesc, true
-	case RawMemory:
-		return &rawDesc, true
-	}
-	return nil, false
-}
-
 // Field returns the field of the description holding byte off, if any.
 func (d *CtxDesc) Field(off int) (CtxField, bool) {
 	for _, f := range d.Fields {
@@ -202,21 +140,4 @@ func (d *CtxDesc) Field(off int) (CtxField, bool) {
 		}
 	}
 	return CtxField{}, false
-}
-
-// HelperTypes reports the program types that may call helper id, as a
-// list; nil if waggle does not implement it.
-func HelperTypes(id int32) []ebpf.ProgramType {
-	d, ok := defByID[id]
-	if !ok {
-		return nil
-	}
-	var out []ebpf.ProgramType
-	for _, t := range []ebpf.ProgramType{ebpf.XDP, ebpf.SchedCLS, ebpf.SchedACT, ebpf.SocketFilter, ebpf.Kprobe,
-		ebpf.TracePoint, ebpf.RawTracepoint, ebpf.Syscall, ebpf.PerfEvent, RawMemory} {
-		if bit, ok := typeBit(t); ok && d.types&bit != 0 {
-			out = append(out, t)
-		}
-	}
-	return out
 }

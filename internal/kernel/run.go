@@ -39,18 +39,6 @@ type Redirect struct {
 	Map     any // the map of bpf_redirect_map (a maps.Map), or nil
 }
 
-// kind is the context a program type gets.
-type kind uint8
-
-const (
-	kindXDP kind = iota
-	kindSKB
-	kindArgs     // raw tracepoint: an array of u64 arguments
-	kindReadOnly // kprobe, tracepoint, perf_event: read-only memory
-	kindSyscall  // writable memory, written back
-	kindRaw      // RawMemory
-)
-
 // Buffer geometry, as in the kernel's test runs on x86-64 and arm64 with
 // 4 KiB pages.
 const (
@@ -73,6 +61,7 @@ const (
 // safe for concurrent use.
 type Run struct {
 	typ  ebpf.ProgramType
+	pt   *ProgramType
 	kind kind
 	opts Options
 
@@ -89,7 +78,7 @@ type Run struct {
 	// minCtx is how far into a context of plain memory the program reads
 	// or writes (the kernel's max_ctx_offset): see RequireContext.
 	minCtx int
-	raw    []byte // the memory of kindArgs, kindReadOnly, kindSyscall, kindRaw
+	raw    []byte // the memory of kindMemory and kindRawData
 	rawLen int
 
 	xdp xdpState
@@ -110,36 +99,13 @@ type Run struct {
 
 // NewRun prepares runs of programs of type t.
 func NewRun(t ebpf.ProgramType, opts Options) (*Run, error) {
-	r := &Run{typ: t, opts: opts, ctxIdx: -1, pktIdx: -1, keys: make([]byte, keyScratchSize)}
-	r.keysRegion = memory.NewRegion(r.keys, false, memory.KindHelper)
-	switch t {
-	case ebpf.XDP:
-		r.kind = kindXDP
-		r.ctxBuf = make([]byte, xdpMDSize+mirrorSize)
-		r.xdp.frame = make([]byte, pageSize)
-	case ebpf.SchedCLS, ebpf.SchedACT, ebpf.SocketFilter:
-		r.kind = kindSKB
-		r.ctxBuf = make([]byte, skbSize+mirrorSize)
-		r.skb.buf = make([]byte, skbMaxData)
-		r.skb.l2 = t != ebpf.SocketFilter
-	case ebpf.RawTracepoint:
-		r.kind = kindArgs
-		r.ctxBuf = make([]byte, 8*maxRawTPArgs)
-	case ebpf.Kprobe, ebpf.TracePoint, ebpf.PerfEvent:
-		r.kind = kindReadOnly
-	case ebpf.Syscall:
-		r.kind = kindSyscall
-	case RawMemory:
-		r.kind = kindRaw
-	default:
+	pt, ok := ProgramTypeOf(t)
+	if !ok {
 		return nil, fmt.Errorf("waggle cannot run programs of type %s", typeName(t))
 	}
-	switch r.kind {
-	case kindXDP:
-		r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf[:xdpMDSize], (*xdpContext)(r), memory.KindContext)
-	case kindSKB:
-		r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf[:skbSize], (*skbContext)(r), memory.KindContext)
-	}
+	r := &Run{typ: t, pt: pt, kind: pt.context.kind(), opts: opts, ctxIdx: -1, pktIdx: -1, keys: make([]byte, keyScratchSize)}
+	r.keysRegion = memory.NewRegion(r.keys, false, memory.KindHelper)
+	pt.context.alloc(r)
 	return r, nil
 }
 
@@ -176,90 +142,13 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	r.redirect, r.redirectSet = Redirect{}, false
 	r.keyDepth = 0
 
-	switch r.kind {
-	case kindXDP:
-		err = r.setupXDP(in)
-	case kindSKB:
-		err = r.setupSKB(in)
-	case kindArgs:
-		if len(in.Data) != 0 {
-			return args, errno(unix.EINVAL, "raw tracepoint programs take no data, only a context")
-		}
-		if len(in.Context) > 8*maxRawTPArgs {
-			return args, errno(unix.EINVAL, "a raw tracepoint context has at most %d arguments (%d bytes), not %d bytes", maxRawTPArgs, 8*maxRawTPArgs, len(in.Context))
-		}
-		if len(in.Context) < r.minCtx {
-			return args, errno(unix.EINVAL, "the context is %d bytes, and the program reads it up to byte %d", len(in.Context), r.minCtx)
-		}
-		r.rawLen = copy(r.ctxBuf, in.Context)
-	case kindReadOnly, kindSyscall:
-		if len(in.Data) != 0 {
-			return args, errno(unix.EINVAL, "%s programs take no data, only a context", typeName(r.typ))
-		}
-		if r.kind == kindSyscall && len(in.Context) > 0xffff {
-			return args, errno(unix.EINVAL, "a syscall program's context is at most 65535 bytes, not %d", len(in.Context))
-		}
-		if r.kind == kindSyscall && len(in.Context) < r.minCtx {
-			return args, errno(unix.EINVAL, "the context is %d bytes, and the program accesses it up to byte %d", len(in.Context), r.minCtx)
-		}
-		r.setRaw(in.Context)
-		if r.rawLen < r.minCtx {
-			// kprobe, tracepoint, perf_event: a shorter context reads as
-			// zeros up to what the program accesses.
-			clear(r.raw[r.rawLen:r.minCtx])
-			r.rawLen = r.minCtx
-		}
-	case kindRaw:
-		r.setRaw(in.Data)
-	}
-	if err != nil {
+	if args, err = r.pt.context.setup(r, mem, in); err != nil {
 		return args, err
 	}
-
-	// The context.
-	switch r.kind {
-	case kindXDP, kindSKB:
-		r.ctxIdx = len(mem.Regions)
-		mem.Regions = append(mem.Regions, r.ctxRegion)
-		args[0] = r.ctxIdx2addr()
-	case kindArgs:
-		if r.rawLen > 0 {
-			r.ctxIdx = len(mem.Regions)
-			mem.Regions = append(mem.Regions, memory.NewVirtualRegion(r.ctxBuf[:r.rawLen], (*argsContext)(r), memory.KindContext))
-			args[0] = r.ctxIdx2addr()
-		}
-	case kindReadOnly, kindSyscall, kindRaw:
-		if r.rawLen > 0 {
-			r.ctxIdx = len(mem.Regions)
-			mem.Regions = append(mem.Regions, memory.NewRegion(r.raw[:r.rawLen], r.kind != kindReadOnly, memory.KindContext))
-			args[0] = r.ctxIdx2addr()
-		}
-		if r.kind == kindRaw {
-			args[1] = uint64(r.rawLen)
-		}
-	}
-
-	// The packet.
-	switch r.kind {
-	case kindXDP:
-		r.pktIdx = len(mem.Regions)
-		mem.Regions = append(mem.Regions, r.xdpRegion())
-	case kindSKB:
-		r.packet = memory.NewRegion(r.skb.buf[r.skb.dataOff():r.skb.n], false, memory.KindPacket)
-		if r.skb.l2 {
-			// tc programs read and write the packet directly; socket
-			// filters reach it only through LD_ABS and helpers.
-			r.pktIdx = len(mem.Regions)
-			mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.buf[:r.skb.n], true, memory.KindPacket))
-		}
-	}
-
 	mem.Add(r.keysRegion)
 	r.SyncContext()
 	return args, nil
 }
-
-func (r *Run) ctxIdx2addr() uint64 { return r.mem.Regions[r.ctxIdx].Start }
 
 // setRaw copies b into the run's raw memory.
 func (r *Run) setRaw(b []byte) {
@@ -297,18 +186,7 @@ func (r *Run) Redirect() (Redirect, bool) { return r.redirect, r.redirectSet }
 func (r *Run) Finish(out *Output) {
 	r.release()
 	out.Data, out.Context = out.Data[:0], out.Context[:0]
-	switch r.kind {
-	case kindXDP:
-		r.finishXDP(out)
-	case kindSKB:
-		r.finishSKB(out)
-	case kindArgs:
-		out.Context = append(out.Context, r.ctxBuf[:r.rawLen]...)
-	case kindReadOnly, kindSyscall:
-		out.Context = append(out.Context, r.raw[:r.rawLen]...)
-	case kindRaw:
-		out.Data = append(out.Data, r.raw[:r.rawLen]...)
-	}
+	r.pt.context.finish(r, out)
 	if len(out.Data) == 0 {
 		out.Data = nil
 	}

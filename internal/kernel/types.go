@@ -9,14 +9,6 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
-// RawMemory is a program type of waggle's own, outside the kernel's range of
-// program types: a program that runs on a block of memory, for embedding
-// eBPF as a plain function. r1 is the address of a writable copy of
-// Input.Data (0 if it is empty) and r2 its length; Output.Data is that
-// memory after the run. It may call the generic helpers (maps, time,
-// printing, strings, loops, probe_read*) and bpf_csum_diff.
-const RawMemory ebpf.ProgramType = 0x7761_0001
-
 // Options configure what the helpers of a program see of the world outside
 // the program.
 type Options struct {
@@ -59,31 +51,6 @@ const (
 	tAll     = tXDP | tTC | tSock | tKprobe | tTracepoint | tRawTP | tSyscall | tPerf | tRaw
 	tTracing = tKprobe | tTracepoint | tRawTP | tSyscall | tPerf
 )
-
-// typeBit returns the class of a program type.
-func typeBit(t ebpf.ProgramType) (typeSet, bool) {
-	switch t {
-	case ebpf.XDP:
-		return tXDP, true
-	case ebpf.SchedCLS, ebpf.SchedACT:
-		return tTC, true
-	case ebpf.SocketFilter:
-		return tSock, true
-	case ebpf.Kprobe:
-		return tKprobe, true
-	case ebpf.TracePoint:
-		return tTracepoint, true
-	case ebpf.RawTracepoint:
-		return tRawTP, true
-	case ebpf.Syscall:
-		return tSyscall, true
-	case ebpf.PerfEvent:
-		return tPerf, true
-	case RawMemory:
-		return tRaw, true
-	}
-	return 0, false
-}
 
 // typeName names a program type for messages.
 func typeName(t ebpf.ProgramType) string {
