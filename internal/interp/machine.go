@@ -126,15 +126,8 @@ func (m *Machine) accessRegions(addr, n uint64, acc memory.Access) unsafe.Pointe
 			return p
 		}
 	}
-	shared := memory.Shared()
-	for i := range shared {
-		r := &shared[i]
-		if p := r.Pointer(addr, n); p != nil {
-			if acc != memory.Read && !r.Writable {
-				break
-			}
-			return p
-		}
+	if r := memory.FindShared(addr, n); r != nil && (acc == memory.Read || r.Writable) {
+		return r.Pointer(addr, n)
 	}
 	m.faultAt(addr, n, acc)
 	return nil

@@ -7,6 +7,7 @@ package memory
 
 import (
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -155,8 +156,8 @@ func (m *Memory) Lookup(addr, n uint64, access Access) (unsafe.Pointer, error) {
 	if p, found, err := lookupIn(m.Regions, addr, n, access); found {
 		return p, err
 	}
-	if p, found, err := lookupIn(Shared(), addr, n, access); found {
-		return p, err
+	if r := FindShared(addr, n); r != nil {
+		return checkAccess(r, addr, n, access)
 	}
 	return nil, m.Explain(addr, n, access)
 }
@@ -166,19 +167,26 @@ func (m *Memory) Lookup(addr, n uint64, access Access) (unsafe.Pointer, error) {
 func lookupIn(regions []Region, addr, n uint64, access Access) (p unsafe.Pointer, found bool, err error) {
 	for i := range regions {
 		r := &regions[i]
-		if p := r.Pointer(addr, n); p != nil {
-			if r.Virtual != nil {
-				return nil, true, &Fault{Access: access, Addr: addr, Size: n,
-					Reason: fmt.Sprintf("the %s at [%#x, %#x) is not memory that helpers can access", r.Kind, r.Start, r.End())}
-			}
-			if access != Read && !r.Writable {
-				return nil, true, &Fault{Access: access, Addr: addr, Size: n,
-					Reason: fmt.Sprintf("the %s at [%#x, %#x) is read-only", r.Kind, r.Start, r.End())}
-			}
-			return p, true, nil
+		if r.Pointer(addr, n) != nil {
+			p, err := checkAccess(r, addr, n, access)
+			return p, true, err
 		}
 	}
 	return nil, false, nil
+}
+
+// checkAccess returns a pointer to the n bytes at addr of r, which holds
+// them, if r allows the access.
+func checkAccess(r *Region, addr, n uint64, access Access) (unsafe.Pointer, error) {
+	if r.Virtual != nil {
+		return nil, &Fault{Access: access, Addr: addr, Size: n,
+			Reason: fmt.Sprintf("the %s at [%#x, %#x) is not memory that helpers can access", r.Kind, r.Start, r.End())}
+	}
+	if access != Read && !r.Writable {
+		return nil, &Fault{Access: access, Addr: addr, Size: n,
+			Reason: fmt.Sprintf("the %s at [%#x, %#x) is read-only", r.Kind, r.Start, r.End())}
+	}
+	return r.Pointer(addr, n), nil
 }
 
 // Slice returns the n bytes at addr as a slice if the access is allowed.
@@ -242,7 +250,9 @@ func (m *Memory) Explain(addr, n uint64, access Access) *Fault {
 // obtain pointers into a map it references (the verifier sees to that, and
 // map helpers return only their map's values), but with maps created and
 // swapped at any time (map-in-map), one process-wide list is what lets every
-// engine check such pointers. It is copied on write and read without locks.
+// engine check such pointers. It is sorted by address (regions of live maps
+// never overlap), so a lookup is a binary search, and copied on write and
+// read without locks.
 var shared struct {
 	mu      sync.Mutex
 	regions atomic.Pointer[[]Region]
@@ -259,9 +269,11 @@ func AddShared(r Region) {
 	if p := shared.regions.Load(); p != nil {
 		cur = *p
 	}
+	i := sort.Search(len(cur), func(i int) bool { return cur[i].Start > r.Start })
 	next := make([]Region, 0, len(cur)+1)
-	next = append(next, cur...)
+	next = append(next, cur[:i]...)
 	next = append(next, r)
+	next = append(next, cur[i:]...)
 	shared.regions.Store(&next)
 }
 
@@ -307,4 +319,17 @@ func Shared() []Region {
 		return *p
 	}
 	return nil
+}
+
+// FindShared returns the shared region that holds the n bytes at addr, or
+// nil.
+func FindShared(addr, n uint64) *Region {
+	regions := Shared()
+	// The last region that starts at or below addr is the only one that
+	// can hold it.
+	i := sort.Search(len(regions), func(i int) bool { return regions[i].Start > addr })
+	if i == 0 || regions[i-1].Pointer(addr, n) == nil {
+		return nil
+	}
+	return &regions[i-1]
 }
