@@ -88,15 +88,6 @@ func (m *Map) claimProgramType(p *Program) error {
 	return nil
 }
 
-func init() {
-	maps.FromPublic = func(v any) maps.Map {
-		if m, ok := v.(*Map); ok && m != nil && !m.closed.Load() {
-			return m.impl
-		}
-		return nil
-	}
-}
-
 // NewMap creates a map with the default options.
 func NewMap(spec *ebpf.MapSpec) (*Map, error) {
 	return NewMapWithOptions(spec, MapOptions{})
@@ -212,6 +203,20 @@ func (m *Map) Flags() uint32 { return m.flags }
 
 // Name is the map's name.
 func (m *Map) Name() string { return m.name }
+
+// Handle is the value by which programs refer to the map, as the kernel's
+// programs refer to a map by its file descriptor (cilium/ebpf's Map.FD): a
+// program built in Go loads it with an lddw (isa.Instruction{Opcode:
+// isa.OpLdDW, Dst: r, Imm: int64(m.Handle())}), as NewCollection puts it
+// in the programs of an object. It is 0 once the map
+// is closed. A handle is no address: a program that dereferences it
+// faults.
+func (m *Map) Handle() uint64 {
+	if m.closed.Load() {
+		return 0
+	}
+	return m.impl.Handle()
+}
 
 // CPUs is the number of CPU slots: the length of per-CPU value slices.
 func (m *Map) CPUs() int { return m.cpus }

@@ -66,7 +66,7 @@ func NewReader(m *waggle.Map) (*Reader, error) {
 	if m.Type() != ebpf.RingBuf {
 		return nil, fmt.Errorf("ringbuf: map %s is a %s, not a ring buffer", m.Name(), m.Type())
 	}
-	impl := maps.FromPublic(m)
+	impl := maps.ByHandle(m.Handle())
 	if impl == nil {
 		return nil, fmt.Errorf("ringbuf: map %s: %w", m.Name(), ErrClosed)
 	}

@@ -23,7 +23,7 @@ func newRing(t *testing.T, size uint32) (*waggle.Map, maps.RingBuffer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return m, maps.FromPublic(m).(maps.RingBuffer)
+	return m, maps.ByHandle(m.Handle()).(maps.RingBuffer)
 }
 
 func TestNewReaderErrors(t *testing.T) {

@@ -183,34 +183,54 @@ const (
 	handleMask uint64 = 0xffff_f000_0000_0000
 )
 
+// The registry of live maps, by handle. A handle is handleTag | the
+// slot's generation << 32 | the slot << 3: a slot is reused after its map
+// is gone, under a new generation, so a stale handle resolves to nothing
+// rather than to another map.
 var registry struct {
-	mu    sync.Mutex
-	maps  atomic.Pointer[[]Map] // copy on write, read without locking
-	free  []int
-	count int
+	mu   sync.Mutex
+	maps atomic.Pointer[[]registered] // copy on write, read without locking
+	free []int
+	gens []uint32 // each slot's generation
 }
+
+// registered is a map and its handle.
+type registered struct {
+	m Map
+	h uint64
+}
+
+const (
+	maxSlots = 1 << 29
+	genMask  = 0xfff // 12 bits of generation, in bits 32-43
+)
 
 // Register gives m a handle.
 func Register(m Map) uint64 {
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
-	var cur []Map
+	var cur []registered
 	if p := registry.maps.Load(); p != nil {
 		cur = *p
 	}
-	next := make([]Map, len(cur), len(cur)+1)
+	next := make([]registered, len(cur), len(cur)+1)
 	copy(next, cur)
 	var idx int
 	if n := len(registry.free); n > 0 {
 		idx = registry.free[n-1]
 		registry.free = registry.free[:n-1]
-		next[idx] = m
 	} else {
+		if len(next) >= maxSlots {
+			panic("maps: more than 2^29 live maps")
+		}
 		idx = len(next)
-		next = append(next, m)
+		next = append(next, registered{})
+		registry.gens = append(registry.gens, 0)
 	}
+	h := handleTag | uint64(registry.gens[idx]&genMask)<<32 | uint64(idx)<<3
+	next[idx] = registered{m: m, h: h}
 	registry.maps.Store(&next)
-	return handleTag | uint64(idx)<<3
+	return h
 }
 
 // Unregister frees a handle.
@@ -221,15 +241,16 @@ func Unregister(h uint64) {
 	if p == nil || h&handleMask != handleTag {
 		return
 	}
-	idx := int((h &^ handleMask) >> 3)
+	idx := int(h>>3) & (maxSlots - 1)
 	cur := *p
-	if idx >= len(cur) || cur[idx] == nil {
+	if idx >= len(cur) || cur[idx].h != h {
 		return
 	}
-	next := make([]Map, len(cur))
+	next := make([]registered, len(cur))
 	copy(next, cur)
-	next[idx] = nil
+	next[idx] = registered{}
 	registry.maps.Store(&next)
+	registry.gens[idx]++
 	registry.free = append(registry.free, idx)
 }
 
@@ -242,11 +263,14 @@ func ByHandle(h uint64) Map {
 	if p == nil {
 		return nil
 	}
-	idx := (h &^ handleMask) >> 3
+	idx := (h >> 3) & (maxSlots - 1)
 	if idx >= uint64(len(*p)) {
 		return nil
 	}
-	return (*p)[idx]
+	if e := (*p)[idx]; e.h == h {
+		return e.m
+	}
+	return nil
 }
 
 // errBadSize reports a key or value of the wrong size.

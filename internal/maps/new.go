@@ -258,11 +258,6 @@ type LookupAndDeleter interface {
 	LookupAndDeleteUser(key, value []byte) error
 }
 
-// FromPublic returns the Map behind a value of the public API
-// (*waggle.Map), or nil. The root package sets it, so that its other
-// packages (ringbuf) reach a map's implementation without exporting it.
-var FromPublic func(m any) Map
-
 // Retain takes a reference on m (a map of this package), so that its handle
 // stays registered until the matching Release even if its creator closes it.
 // It reports false if m is already released.
