@@ -112,6 +112,9 @@ type Spec struct {
 	InnerMap *Spec
 	// CPUs is the number of CPU slots of per-CPU maps (at least 1).
 	CPUs int
+	// Budget is the account charged for the map's memory (and through it
+	// the process's); nil charges the process's budget alone.
+	Budget *Budget
 }
 
 // Map is the interface every map implements. Key and value slices passed in
