@@ -66,7 +66,7 @@ func newArray(s *Spec) (Map, error) {
 		a.cpus = s.CPUs
 	}
 	slot := satMul(uint64(a.stride), uint64(a.cpus))
-	what := fmt.Sprintf("%d entries of %d bytes", s.MaxEntries, a.stride)
+	what := fmt.Sprintf("%s of %d bytes", plural(uint64(s.MaxEntries), "entry", "entries"), a.stride)
 	if a.percpu {
 		what += fmt.Sprintf(" on each of %d CPU slots", a.cpus)
 	}

@@ -54,11 +54,15 @@ func newProcessBudget() *Budget {
 	return b
 }
 
-// NewBudget returns an account of at most limit bytes for some maps (scope
-// says whose, for error messages: "the maps of this collection"), charged
-// to the process's budget as well.
-func NewBudget(limit uint64, scope, origin string) *Budget {
-	b := &Budget{parent: Process, scope: scope, origin: origin}
+// NewBudget returns an account of at most limit bytes for some maps, whose
+// charges are charged to parent as well (nil: the process's budget). For
+// error messages, scope says whose maps ("the maps of this collection")
+// and origin where the limit comes from.
+func NewBudget(parent *Budget, limit uint64, scope, origin string) *Budget {
+	if parent == nil {
+		parent = Process
+	}
+	b := &Budget{parent: parent, scope: scope, origin: origin}
 	b.limit.Store(limit)
 	return b
 }
@@ -161,29 +165,33 @@ var errNoMem = &Error{unix.ENOMEM, "cannot allocate memory"}
 // DefaultLimit is the default limit of the process's budget for maps, and
 // where it comes from: half of the memory the process can have, which is
 // the machine's (MemTotal), or less where the memory cgroup of the process
-// has a limit (half of that), or where its address space is limited
-// (RLIMIT_AS, RLIMIT_DATA: a quarter, since the Go runtime reserves
-// address space beyond what it uses and reading an object holds copies of
-// its global data). Half, because what maps hold is not all a process
-// needs: reading an object, programs' runs, Go's garbage collector (which
-// frees a closed map's memory only after a while) and the rest of the
-// process need room too, and the kernel's own vmalloc never gives one map
-// more than all the memory. Where nothing is known, 64 GiB.
+// has a limit (half of that), or where its address space is limited (a
+// quarter of what RLIMIT_AS or RLIMIT_DATA leaves it, since the Go runtime
+// reserves address space beyond what it uses and reading an object holds
+// copies of its global data). Half, because what maps hold is not all a
+// process needs: reading an object, programs' runs, Go's garbage collector
+// (which frees a closed map's memory only after a while) and the rest of
+// the process need room too, and the kernel's own vmalloc never gives one
+// map more than all the memory. Where nothing is known, 64 GiB.
 func DefaultLimit() (uint64, string) {
-	rlimit := func(res int) uint64 {
+	status := procStatus()
+	room := func(res int, used uint64) uint64 {
 		var rl unix.Rlimit
 		if unix.Getrlimit(res, &rl) != nil || rl.Cur == unix.RLIM_INFINITY {
 			return 0
 		}
-		return rl.Cur
+		if used >= rl.Cur {
+			return 1 // nothing left
+		}
+		return rl.Cur - used
 	}
-	return defaultLimit(memTotal(), cgroupLimit(), rlimit(unix.RLIMIT_AS), rlimit(unix.RLIMIT_DATA))
+	return defaultLimit(memTotal(), cgroupLimit(), room(unix.RLIMIT_AS, status["VmSize"]), room(unix.RLIMIT_DATA, status["VmData"]))
 }
 
 // defaultLimit is DefaultLimit for a machine with mem bytes of memory, a
-// cgroup limit and the RLIMIT_AS and RLIMIT_DATA of the process (0:
-// unknown or none).
-func defaultLimit(mem, cgroup, as, data uint64) (uint64, string) {
+// cgroup limit, and the address space that RLIMIT_AS and RLIMIT_DATA leave
+// the process (0: unknown or unlimited).
+func defaultLimit(mem, cgroup, asRoom, dataRoom uint64) (uint64, string) {
 	limit, origin := uint64(1<<36), "64 GiB, since the machine's memory is unknown"
 	if mem > 0 {
 		limit, origin = mem/2, "half of the machine's "+FormatSize(mem)
@@ -191,13 +199,33 @@ func defaultLimit(mem, cgroup, as, data uint64) (uint64, string) {
 	if cgroup > 0 && cgroup/2 < limit {
 		limit, origin = cgroup/2, "half of the "+FormatSize(cgroup)+" memory limit of the process's cgroup"
 	}
-	if as > 0 && as/4 < limit {
-		limit, origin = as/4, "a quarter of the process's RLIMIT_AS of "+FormatSize(as)
+	if asRoom > 0 && asRoom/4 < limit {
+		limit, origin = asRoom/4, "a quarter of the "+FormatSize(asRoom)+" of address space that RLIMIT_AS leaves the process"
 	}
-	if data > 0 && data/4 < limit {
-		limit, origin = data/4, "a quarter of the process's RLIMIT_DATA of "+FormatSize(data)
+	if dataRoom > 0 && dataRoom/4 < limit {
+		limit, origin = dataRoom/4, "a quarter of the "+FormatSize(dataRoom)+" of data that RLIMIT_DATA leaves the process"
 	}
 	return limit, origin
+}
+
+// procStatus reads the sizes (in bytes) of /proc/self/status.
+func procStatus() map[string]uint64 {
+	m := map[string]uint64{}
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return m
+	}
+	for line := range strings.Lines(string(b)) {
+		name, rest, ok := strings.Cut(line, ":")
+		f := strings.Fields(rest)
+		if !ok || len(f) != 2 || f[1] != "kB" {
+			continue
+		}
+		if kb, err := strconv.ParseUint(f[0], 10, 64); err == nil {
+			m[name] = kb << 10
+		}
+	}
+	return m
 }
 
 // memTotal is MemTotal of /proc/meminfo, or 0.
@@ -362,6 +390,14 @@ func heapBytes(n uint64) uint64 {
 	default:
 		return satAdd(n, 8<<10-1) &^ (8<<10 - 1)
 	}
+}
+
+// plural is n with the singular or plural noun.
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatUint(n, 10) + " " + many
 }
 
 // mapOverhead is charged for every map on top of what its type allocates:

@@ -40,7 +40,7 @@ var budgetSpecs = []Spec{
 func TestBudgetCreateClose(t *testing.T) {
 	for _, spec := range budgetSpecs {
 		t.Run(spec.Name, func(t *testing.T) {
-			probe := NewBudget(1<<40, "the maps of the probe", "a test")
+			probe := NewBudget(nil, 1<<40, "the maps of the probe", "a test")
 			s := spec
 			s.Budget = probe
 			m, err := New(&s)
@@ -60,7 +60,7 @@ func TestBudgetCreateClose(t *testing.T) {
 				t.Fatalf("charged %d bytes, less than its %d bytes of values and the overhead", one, values)
 			}
 
-			b := NewBudget(2*one+one/2, "the maps of this test", "twice and a half the map")
+			b := NewBudget(nil, 2*one+one/2, "the maps of this test", "twice and a half the map")
 			s.Budget = b
 			for i := range 20 {
 				m1, err1 := New(&s)
@@ -96,7 +96,7 @@ func TestBudgetCreateClose(t *testing.T) {
 // process's too, and either limit refuses it.
 func TestBudgetNested(t *testing.T) {
 	before := Process.Used()
-	coll := NewBudget(1<<20, "the maps of this collection", "CollectionOptions.MemoryLimit")
+	coll := NewBudget(nil, 1<<20, "the maps of this collection", "CollectionOptions.MemoryLimit")
 	m := mustNew(t, Spec{Name: "small", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1024, Budget: coll})
 	if coll.Used() == 0 || Process.Used()-before < coll.Used() {
 		t.Fatalf("the collection holds %d bytes, the process %d more than before", coll.Used(), Process.Used()-before)
@@ -125,10 +125,12 @@ func TestBudgetNested(t *testing.T) {
 // and given back when it is freed.
 func TestBudgetGrowth(t *testing.T) {
 	t.Run("lpm", func(t *testing.T) {
-		b := NewBudget(1<<30, "the maps of this test", "a test")
+		b := NewBudget(nil, 1<<30, "the maps of this test", "a test")
 		m := mustNew(t, Spec{Name: "lpm", Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 8, MaxEntries: 1024, Flags: FlagNoPrealloc, Budget: b})
 		empty := b.Used()
-		key := func(plen uint32, addr uint32) []byte { return append(u32(plen), byte(addr>>24), byte(addr>>16), byte(addr>>8), byte(addr)) }
+		key := func(plen uint32, addr uint32) []byte {
+			return append(u32(plen), byte(addr>>24), byte(addr>>16), byte(addr>>8), byte(addr))
+		}
 		keys := [][]byte{key(8, 10<<24), key(16, 10<<24|1<<16), key(16, 10<<24|2<<16), key(24, 10<<24|2<<16|3<<8), key(32, 192<<24|168<<16|1)}
 		for _, k := range keys {
 			checkErr(t, "update", m.UpdateUser(k, u64(1), UpdateAny), 0)
@@ -156,7 +158,7 @@ func TestBudgetGrowth(t *testing.T) {
 		}
 	})
 	t.Run("ringbuf", func(t *testing.T) {
-		b := NewBudget(1<<30, "the maps of this test", "a test")
+		b := NewBudget(nil, 1<<30, "the maps of this test", "a test")
 		m := mustNew(t, Spec{Name: "rb", Type: ebpf.RingBuf, MaxEntries: 1 << 16, Budget: b})
 		r := m.(*ringBuf)
 		empty := b.Used()
@@ -173,13 +175,13 @@ func TestBudgetGrowth(t *testing.T) {
 
 		// Without memory for the records' queue, a reservation fails as in
 		// a full ring.
-		b = NewBudget(1<<30, "the maps of this test", "a test")
+		b = NewBudget(nil, 1<<30, "the maps of this test", "a test")
 		m = mustNew(t, Spec{Name: "rb", Type: ebpf.RingBuf, MaxEntries: 1 << 16, Budget: b})
 		b.SetLimit(b.Used(), "full")
 		checkErr(t, "output without memory", m.(*ringBuf).Output([]byte{1}), unix.EAGAIN)
 	})
 	t.Run("perf", func(t *testing.T) {
-		b := NewBudget(1<<30, "the maps of this test", "a test")
+		b := NewBudget(nil, 1<<30, "the maps of this test", "a test")
 		m := mustNew(t, Spec{Name: "perf", Type: ebpf.PerfEventArray, KeySize: 4, ValueSize: 4, MaxEntries: 2, Budget: b})
 		p := m.(*PerfEventArray)
 		p.OpenAll()
@@ -204,7 +206,7 @@ func TestBudgetGrowth(t *testing.T) {
 // take more than the limit together, and leave nothing charged.
 func TestBudgetConcurrent(t *testing.T) {
 	s := Spec{Name: "c", Type: ebpf.Hash, KeySize: 8, ValueSize: 64, MaxEntries: 512}
-	probe := NewBudget(1<<30, "probe", "a test")
+	probe := NewBudget(nil, 1<<30, "probe", "a test")
 	s.Budget = probe
 	m, err := New(&s)
 	if err != nil {
@@ -212,7 +214,7 @@ func TestBudgetConcurrent(t *testing.T) {
 	}
 	one := probe.Used()
 	m.Close()
-	b := NewBudget(3*one, "the maps of this test", "three maps")
+	b := NewBudget(nil, 3*one, "the maps of this test", "three maps")
 	s.Budget = b
 	var wg sync.WaitGroup
 	for range 8 {
@@ -249,8 +251,8 @@ func TestDefaultLimit(t *testing.T) {
 		{0, 0, 0, 0, 64 * gib, "64 GiB, since the machine's memory is unknown"},
 		{24 * gib, 4 * gib, 0, 0, 2 * gib, "half of the 4 GiB memory limit of the process's cgroup"},
 		{24 * gib, 64 * gib, 0, 0, 12 * gib, "half of the machine's 24 GiB"},
-		{24 * gib, 4 * gib, 3 * gib, 0, 768 << 20, "a quarter of the process's RLIMIT_AS of 3 GiB"},
-		{24 * gib, 0, 0, 2 * gib, 512 << 20, "a quarter of the process's RLIMIT_DATA of 2 GiB"},
+		{24 * gib, 4 * gib, 3 * gib, 0, 768 << 20, "a quarter of the 3 GiB of address space that RLIMIT_AS leaves the process"},
+		{24 * gib, 0, 0, 2 * gib, 512 << 20, "a quarter of the 2 GiB of data that RLIMIT_DATA leaves the process"},
 	} {
 		got, origin := defaultLimit(tt.mem, tt.cgroup, tt.as, tt.data)
 		if got != tt.want || origin != tt.origin {

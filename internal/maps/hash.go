@@ -195,13 +195,13 @@ func allocHash(s *Spec, objects bool) (*hashTab, error) {
 	}
 	h.mask = uint32(nb - 1)
 	slotSize := satMul(uint64(h.stride), uint64(h.cpus))
-	what := fmt.Sprintf("%d entries of %d-byte keys and %d-byte values", n, s.KeySize, h.stride)
+	what := fmt.Sprintf("%s of %d-byte keys and %d-byte values", plural(n, "entry", "entries"), s.KeySize, h.stride)
 	if h.percpu {
 		what += fmt.Sprintf(" on each of %d CPU slots", h.cpus)
 	}
 	if objects {
 		slotSize = 0
-		what = fmt.Sprintf("%d entries of %d-byte keys", n, s.KeySize)
+		what = fmt.Sprintf("%s of %d-byte keys", plural(n, "entry", "entries"), s.KeySize)
 	}
 	if err := h.reserve(s, hashMemory(n, nb, uint64(h.keyWords), slotSize, objects), what); err != nil {
 		return nil, err

@@ -168,7 +168,7 @@ func TestKernelLimits(t *testing.T) {
 					c.line, verdictName(c.waggle), verdictName(c.kernel))
 			}
 			s := c.spec
-			s.Budget = NewBudget(256<<20, "the maps of TestKernelLimits", "this test's")
+			s.Budget = NewBudget(nil, 256<<20, "the maps of TestKernelLimits", "this test's")
 			m, err := New(&s)
 			var got unix.Errno
 			if err != nil {

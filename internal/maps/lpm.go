@@ -77,7 +77,7 @@ func newLPMTrie(s *Spec) (Map, error) {
 	n := uint64(s.MaxEntries)
 	stride := uint64(ValueStride(s.ValueSize))
 	need := satAdd(heapBytes(satMul(n, stride)), heapBytes(satMul(n, 4)))
-	if err := t.reserve(s, need, fmt.Sprintf("%d entries of %d-byte values", n, stride)); err != nil {
+	if err := t.reserve(s, need, fmt.Sprintf("%s of %d-byte values", plural(n, "entry", "entries"), stride)); err != nil {
 		return nil, err
 	}
 	t.vals = newValues(n, stride)

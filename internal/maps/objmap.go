@@ -1,7 +1,6 @@
 package maps
 
 import (
-	"fmt"
 	"sync/atomic"
 	"unsafe"
 
@@ -116,7 +115,7 @@ func newObjArray(s *Spec) (Map, error) {
 	a := &objArray{}
 	n := uint64(s.MaxEntries)
 	need := satAdd(heapBytes(satMul(n, 8)), satMul(n, heapBytes(uint64(unsafe.Sizeof(objBox{})))))
-	if err := a.reserve(s, need, fmt.Sprintf("%d slots", n)); err != nil {
+	if err := a.reserve(s, need, plural(n, "slot", "slots")); err != nil {
 		return nil, err
 	}
 	a.objs = make([]atomic.Pointer[objBox], s.MaxEntries)

@@ -1,7 +1,6 @@
 package maps
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -42,7 +41,7 @@ func newPerfEventArray(s *Spec) (Map, error) {
 		return nil, err
 	}
 	p := &PerfEventArray{}
-	if err := p.reserve(s, heapBytes(satMul(uint64(s.MaxEntries), uint64(unsafe.Sizeof(atomic.Bool{})))), fmt.Sprintf("%d slots", s.MaxEntries)); err != nil {
+	if err := p.reserve(s, heapBytes(satMul(uint64(s.MaxEntries), uint64(unsafe.Sizeof(atomic.Bool{})))), plural(uint64(s.MaxEntries), "slot", "slots")); err != nil {
 		return nil, err
 	}
 	p.open = make([]atomic.Bool, s.MaxEntries)

@@ -45,7 +45,7 @@ func newQueue(s *Spec) (Map, error) {
 		size:  int(s.ValueSize),
 	}
 	total := satMul(uint64(s.MaxEntries), uint64(s.ValueSize))
-	if err := q.reserve(s, heapBytes(total), fmt.Sprintf("%d values of %d bytes", s.MaxEntries, s.ValueSize)); err != nil {
+	if err := q.reserve(s, heapBytes(total), fmt.Sprintf("%s of %d bytes", plural(uint64(s.MaxEntries), "value", "values"), s.ValueSize)); err != nil {
 		return nil, err
 	}
 	q.buf = make([]byte, total)
