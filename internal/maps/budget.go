@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,9 +38,10 @@ type Budget struct {
 
 	// garbage is what maps freed since the last collection gave back
 	// (process budget only): their memory stays in the Go heap until the
-	// garbage collector finds it unreachable, so a charge that would not
-	// fit beside it first runs the collector.
-	garbage atomic.Uint64
+	// garbage collector finds it unreachable, so a new map that brings
+	// what maps hold and the garbage past the limit runs the collector.
+	garbage      atomic.Uint64
+	garbageCycle uint64 // collections completed when a map was last freed (mu)
 }
 
 // Process is the budget of every map of the process. Its limit defaults to
@@ -106,37 +108,48 @@ func (b *Budget) take(n uint64) (left uint64, ok bool) {
 
 // charge takes n bytes from b and every account above it, or from none:
 // the error (ENOMEM) names the map, the bytes it needs (what says for what)
-// and the limit that refuses them.
-func (b *Budget) charge(s *Spec, n uint64, what string) error {
+// and the limit that refuses them. When a new map (collect) would bring
+// what maps hold, with what freed maps gave back that the garbage
+// collector may not have freed yet, past the process's limit, it runs the
+// collector first, so that a process that closes maps and creates others
+// does not hold both in its heap.
+func (b *Budget) charge(s *Spec, n uint64, what string, collect bool) error {
 	for a := b; a != nil; a = a.parent {
-		left, ok := a.take(n)
-		if !ok && a.parent == nil && a.collect(n) {
-			left, ok = a.take(n)
-		}
-		if !ok {
+		if left, ok := a.take(n); !ok {
 			for u := b; u != a; u = u.parent {
 				u.used.Add(-n)
 			}
 			return a.refusal(s, n, left, what)
 		}
+		if a.parent == nil && collect {
+			a.collectGarbage()
+		}
 	}
 	return nil
 }
 
-// collect runs the garbage collector if memory that freed maps gave back
-// may still be in the Go heap and n more bytes would not fit beside it. It
-// reports whether it ran.
-func (b *Budget) collect(n uint64) bool {
+// collectGarbage runs the garbage collector if what maps hold and what
+// freed maps gave back since the last collection exceed the limit.
+func (b *Budget) collectGarbage() {
 	g := b.garbage.Load()
 	if g == 0 {
-		return false
+		return
 	}
-	if used, limit := b.used.Load(), b.limit.Load(); used+n > limit && used+n-limit > g {
-		return false // even the garbage's share would not make it fit
+	var cycles [1]metrics.Sample
+	cycles[0].Name = "/gc/cycles/total:gc-cycles"
+	metrics.Read(cycles[:])
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cycles[0].Value.Kind() == metrics.KindUint64 && cycles[0].Value.Uint64() >= b.garbageCycle+2 {
+		// A whole collection ran since the last map was freed.
+		b.garbage.Add(-g)
+		return
+	}
+	if b.used.Load()+g <= b.limit.Load() {
+		return
 	}
 	b.garbage.Add(-g)
 	runtime.GC()
-	return true
 }
 
 // refund gives n bytes back to b and every account above it.
@@ -146,8 +159,16 @@ func (b *Budget) refund(n uint64) {
 	}
 	for a := b; a != nil; a = a.parent {
 		a.used.Add(-n)
-		if a.parent == nil {
+		if a.parent == nil && n >= 1<<20 { // smaller amounts do not matter
 			a.garbage.Add(n)
+			var cycles [1]metrics.Sample
+			cycles[0].Name = "/gc/cycles/total:gc-cycles"
+			metrics.Read(cycles[:])
+			if cycles[0].Value.Kind() == metrics.KindUint64 {
+				a.mu.Lock()
+				a.garbageCycle = cycles[0].Value.Uint64()
+				a.mu.Unlock()
+			}
 		}
 	}
 }

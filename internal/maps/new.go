@@ -192,7 +192,7 @@ func (b *base) reserve(s *Spec, need uint64, what string) error {
 	if acct == nil {
 		acct = Process
 	}
-	if err := acct.charge(s, need, what); err != nil {
+	if err := acct.charge(s, need, what, true); err != nil {
 		return err
 	}
 	b.acct = acct
@@ -216,17 +216,26 @@ func whatOr(what string) string {
 // waiting to be read, for example); it reports false if the budget does
 // not cover them, and then the map must not allocate them.
 func (b *base) grow(n uint64) bool {
-	if b.acct == nil || b.acct.charge(&b.spec, n, "") != nil {
+	if b.acct == nil || b.acct.charge(&b.spec, n, "", false) != nil {
 		return false
 	}
 	b.charged.Add(n)
 	return true
 }
 
-// shrink gives back n bytes that grow charged.
+// shrink gives back n bytes that grow charged (no more than the map
+// holds: nothing once it is freed).
 func (b *base) shrink(n uint64) {
-	b.charged.Add(-n)
-	b.acct.refund(n)
+	for {
+		cur := b.charged.Load()
+		m := min(n, cur)
+		if b.charged.CompareAndSwap(cur, cur-m) {
+			if m > 0 {
+				b.acct.refund(m)
+			}
+			return
+		}
+	}
 }
 
 // unreserve gives back everything the map was charged: when the map is
