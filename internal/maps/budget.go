@@ -139,8 +139,9 @@ func (b *Budget) collectGarbage() {
 	cycles[0].Name = "/gc/cycles/total:gc-cycles"
 	metrics.Read(cycles[:])
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if cycles[0].Value.Kind() == metrics.KindUint64 && cycles[0].Value.Uint64() >= b.garbageCycle+2 {
+	collected := cycles[0].Value.Kind() == metrics.KindUint64 && cycles[0].Value.Uint64() >= b.garbageCycle+2
+	b.mu.Unlock()
+	if collected {
 		// A whole collection ran since the last map was freed.
 		b.garbage.Add(-g)
 		return

@@ -137,7 +137,8 @@ func checkHashSpec(s *Spec) error {
 
 // maxHashEntries is the most elements a hash map may have: the kernel
 // rounds max_entries up to a power of 2 buckets (above 1<<31: E2BIG) and
-// refuses more buckets than U32_MAX / sizeof(struct bucket).
+// refuses more buckets than U32_MAX / sizeof(struct bucket), 16 bytes on
+// x86-64: 1<<28 buckets are too many.
 const maxHashEntries = 1 << 27
 
 // hashMemory is what allocHash allocates for a table of n elements in nb

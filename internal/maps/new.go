@@ -47,7 +47,6 @@ const (
 	pageSize         = 4096                                      // ring buffers are whole pages
 	maxRingRecord    = 1<<32/4 - 1                               // RINGBUF_MAX_RECORD_SZ
 	htabElemOverhead = 48                                        // sizeof(struct htab_elem), for the kernel's size check
-	htabBucketSize   = 16                                        // sizeof(struct bucket): n_buckets * 16 must fit in a u32
 	lpmNodeSize      = 24                                        // sizeof(struct lpm_trie_node), for LPM_VAL_SIZE_MAX
 	lpmDataSizeMax   = 256                                       // LPM_DATA_SIZE_MAX
 	lpmValueSizeMax  = kmallocMax - lpmDataSizeMax - lpmNodeSize // LPM_VAL_SIZE_MAX
@@ -56,8 +55,9 @@ const (
 
 // New creates a map as the kernel's map_create does: it checks the spec
 // with the kernel's rules (the errors carry the kernel's errno and name the
-// offending field), allocates the value memory and registers a handle for
-// the map. Close releases it.
+// offending field), charges the memory the map needs to spec.Budget (or
+// the process's budget; ENOMEM if it does not fit), allocates it and
+// registers a handle for the map. Close releases it.
 func New(spec *Spec) (Map, error) {
 	if spec == nil {
 		return nil, Errorf(ErrInvalid, "nil map spec")
@@ -204,7 +204,7 @@ func (b *base) reserve(s *Spec, need uint64, what string) error {
 // cannot allocate more at once (1<<48 on amd64 and arm64).
 const maxMapBytes = 1 << 47
 
-// whatOr is what, or "the map" when it is empty.
+// whatOr is what, or "the map's elements" when it is empty.
 func whatOr(what string) string {
 	if what == "" {
 		return "the map's elements"
