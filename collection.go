@@ -54,6 +54,9 @@ func loadSpec(r io.ReaderAt) (*ebpf.CollectionSpec, error) {
 	if err := checkELF(r); err != nil {
 		return nil, err
 	}
+	if err := checkZeroSections(r); err != nil {
+		return nil, err
+	}
 	return ebpf.LoadCollectionSpecFromReader(r)
 }
 
@@ -168,6 +171,11 @@ type CollectionOptions struct {
 	// memory access is checked and runs count instructions against
 	// RunOptions.Budget.
 	Engine Engine
+	// MemoryLimit is the most memory, in bytes, that the collection's
+	// maps may hold together (see SetMapMemoryLimit); a map that would go
+	// beyond it is refused with ENOMEM. 0 sets no limit of its own; the
+	// limit for all the maps of the process always applies.
+	MemoryLimit uint64
 }
 
 // Collection is the programs, maps and global variables of an object,
@@ -209,9 +217,13 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		}
 	}()
 
+	var budget *maps.Budget
+	if opts.MemoryLimit > 0 {
+		budget = maps.NewBudget(nil, opts.MemoryLimit, "the maps of this collection", "CollectionOptions.MemoryLimit")
+	}
 	for _, name := range sortedKeys(mapSpecs) {
 		ms := mapSpecs[name]
-		m, err := NewMapWithOptions(ms, MapOptions{CPUs: cpus})
+		m, err := NewMapWithOptions(ms, MapOptions{CPUs: cpus, budget: budget})
 		if err != nil {
 			return nil, err // it names the map
 		}

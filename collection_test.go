@@ -255,7 +255,8 @@ func TestLoadErrors(t *testing.T) {
 				t.Skipf("the machine has %d bytes of memory: a 32 GiB map fits", mem)
 			}
 			return newCollection("huge_map.o", nil)(t)
-		}, []string{`map "huge"`, `map "huge" (Array)`, "32768 entries of 1048576 bytes need more than the", "bytes a map may use"}},
+		}, []string{`map "huge"`, `map "huge" (Array)`, "32768 entries of 1048576 bytes need 34359739392 bytes of memory, more than the",
+			"memory limit of the maps of this process ("}},
 
 		// References that nothing resolves.
 		{"extern map", newCollection("unresolved_map.o", nil),

@@ -26,6 +26,15 @@ type MapOptions struct {
 	// slices that per-CPU values are read into and written from. 0 means
 	// runtime.GOMAXPROCS(0).
 	CPUs int
+	// MemoryLimit is the most memory, in bytes, that the map may hold:
+	// its values and the bookkeeping of its type (see SetMapMemoryLimit).
+	// A map that needs more is refused with ENOMEM. 0 sets no limit of
+	// its own; the limit for all the maps of the process always applies.
+	MemoryLimit uint64
+
+	// budget, set by NewCollectionWithOptions, is the account of the
+	// collection's maps.
+	budget *maps.Budget
 }
 
 // Map is an eBPF map that lives in user space. Its API is modelled on
@@ -114,7 +123,12 @@ func NewMapWithOptions(spec *ebpf.MapSpec, opts MapOptions) (*Map, error) {
 	if cpus == 0 {
 		cpus = runtime.GOMAXPROCS(0)
 	}
-	impl, err := maps.New(internalSpec(spec, cpus))
+	ispec := internalSpec(spec, cpus)
+	ispec.Budget = opts.budget
+	if opts.MemoryLimit > 0 {
+		ispec.Budget = maps.NewBudget(opts.budget, opts.MemoryLimit, "this map", "MapOptions.MemoryLimit")
+	}
+	impl, err := maps.New(ispec)
 	if err != nil {
 		return nil, fmt.Errorf("create map: %w", err) // maps.New names the map
 	}

@@ -55,6 +55,7 @@ func cmdAttach(args []string, e *env) error {
 	workers := fs.Int("workers", 0, "`N` goroutines with a socket and ring each, fanned out by flow (0: GOMAXPROCS)")
 	cpus := fs.Int("cpus", 0, "CPU slots for per-CPU maps (0: GOMAXPROCS)")
 	engine := engineFlag(fs)
+	memLimit := memoryLimitFlag(fs)
 	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions and drop its packet (0: waggle's default, 2^30)")
 	var updates stringList
 	fs.Var(&updates, "update", "before attaching, set a map element: `MAP:KEY:VALUE`, key and value in hex (repeatable)")
@@ -72,6 +73,7 @@ func cmdAttach(args []string, e *env) error {
 	if *workers < 0 {
 		return &usageError{"--workers must not be negative"}
 	}
+	defer memLimit.apply()()
 
 	spec, err := waggle.LoadCollectionSpec(pos[0])
 	if err != nil {

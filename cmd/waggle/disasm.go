@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/cilium/ebpf"
-
+	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/isa"
 )
@@ -55,7 +54,7 @@ func cmdDisasm(args []string, e *env) error {
 
 // disasmELF prints every program of an ELF object, sorted by name.
 func disasmELF(name string, data []byte, syntax isa.Syntax, e *env) error {
-	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(data))
+	spec, err := waggle.LoadCollectionSpecFromReader(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -15,10 +15,12 @@ func cmdInspect(args []string, e *env) error {
 		"Lists the programs (name, section, type, instructions) and maps (name, type,\n"+
 			"key and value sizes, max entries, flags) of an ELF object, and whether waggle\n"+
 			"can load it (with the reason when it cannot).", e)
+	memLimit := memoryLimitFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
+	defer memLimit.apply()()
 	if len(pos) != 1 {
 		return &usageError{"expected one OBJ.o (or - for standard input)"}
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
 const usage = `waggle: eBPF in user space, in pure Go
@@ -138,6 +139,35 @@ func readInput(name string, e *env) ([]byte, error) {
 }
 
 // engineFlag adds --engine to fs.
+// memoryLimit is the --memory-limit flag: the limit on the memory of all
+// the maps of the process while the command runs.
+type memoryLimit struct{ bytes uint64 }
+
+// memoryLimitFlag adds --memory-limit to a command that loads objects.
+func memoryLimitFlag(fs *flag.FlagSet) *memoryLimit {
+	m := new(memoryLimit)
+	fs.Func("memory-limit", "the most memory all maps may hold together: `SIZE` in bytes or with K, M, G or T (512M, 2G; default: half the machine's memory)", func(s string) error {
+		n, err := maps.ParseSize(s)
+		if err != nil {
+			return err
+		}
+		m.bytes = n
+		return nil
+	})
+	return m
+}
+
+// apply sets the limit, if the flag was given (0 is the default), and
+// returns what restores the previous one.
+func (m *memoryLimit) apply() (restore func()) {
+	if m.bytes == 0 {
+		return func() {}
+	}
+	prev, origin := maps.Process.Limit(), maps.Process.Origin()
+	maps.Process.SetLimit(m.bytes, "waggle --memory-limit")
+	return func() { maps.Process.SetLimit(prev, origin) }
+}
+
 func engineFlag(fs *flag.FlagSet) *waggle.Engine {
 	e := new(waggle.Engine)
 	fs.Func("engine", "what runs the program: `auto` (compiled where possible, the default), interpreter or jit", func(s string) error {

@@ -45,6 +45,7 @@ func cmdRun(args []string, e *env) error {
 	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions (0: waggle's default, 2^30)")
 	cpus := fs.Int("cpus", 0, "CPU slots for per-CPU maps (0: GOMAXPROCS)")
 	engine := engineFlag(fs)
+	memLimit := memoryLimitFlag(fs)
 	dumpMaps := fs.Bool("dump-maps", false, "print the contents of every map after the run")
 	asJSON := fs.Bool("json", false, "print one JSON object: program, retval, duration_ns (and maps)")
 	pcapIn := fs.String("pcap", "", "run the program on every packet of the pcap or pcapng capture `FILE` (- for standard input)")
@@ -66,6 +67,7 @@ func cmdRun(args []string, e *env) error {
 	if err := checkPcapFlags(fs, *pcapIn, *workers, pos[0]); err != nil {
 		return err
 	}
+	defer memLimit.apply()()
 	input, err := readInput(pos[0], e)
 	if err != nil {
 		return err

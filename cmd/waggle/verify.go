@@ -56,10 +56,12 @@ func cmdVerify(args []string, e *env) error {
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	typ := fs.String("type", "raw", "program `TYPE` of bytecode and assembly: "+strings.Join(kernel.ProgramTypeNames(), ", "))
 	maxInsns := fs.Int("max-insns", 0, "instructions to process before giving up (0: the kernel's 1,000,000)")
+	memLimit := memoryLimitFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
+	defer memLimit.apply()()
 	if len(pos) != 1 {
 		return &usageError{"expected one FILE (or - for standard input)"}
 	}

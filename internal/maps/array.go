@@ -2,6 +2,7 @@ package maps
 
 import (
 	"encoding/binary"
+	"fmt"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -41,11 +42,11 @@ func checkArraySpec(s *Spec) error {
 	if s.Flags&FlagPreserveElems != 0 {
 		return specErr(s, "flags: BPF_F_PRESERVE_ELEMS is only for perf event arrays")
 	}
-	if s.ValueSize > 1<<31-1 {
-		return specErrno(ErrFull, s, "value_size %d is too large", s.ValueSize)
+	if s.ValueSize > intMax {
+		return specErrno(ErrFull, s, "value_size %d is more than an array value may have (%d, INT_MAX)", s.ValueSize, intMax)
 	}
-	if IsPerCPU(s.Type) && ValueStride(s.ValueSize) > pcpuMinUnitSize {
-		return specErrno(ErrFull, s, "value_size %d is larger than a per-CPU value may be (%d)", s.ValueSize, pcpuMinUnitSize)
+	if IsPerCPU(s.Type) && uint64(s.ValueSize) > pcpuMinUnitSize {
+		return specErrno(ErrFull, s, "value_size %d is more than a per-CPU value may have (%d, PCPU_MIN_UNIT_SIZE)", s.ValueSize, pcpuMinUnitSize)
 	}
 	return nil
 }
@@ -64,11 +65,15 @@ func newArray(s *Spec) (Map, error) {
 	if a.percpu {
 		a.cpus = s.CPUs
 	}
-	var err error
-	a.vals, err = newValues(s, uint64(s.MaxEntries), uint64(a.stride)*uint64(a.cpus), 0)
-	if err != nil {
+	slot := satMul(uint64(a.stride), uint64(a.cpus))
+	what := fmt.Sprintf("%s of %d bytes", plural(uint64(s.MaxEntries), "entry", "entries"), a.stride)
+	if a.percpu {
+		what += fmt.Sprintf(" on each of %d CPU slots", a.cpus)
+	}
+	if err := a.reserve(s, heapBytes(satMul(uint64(s.MaxEntries), slot)), what); err != nil {
 		return nil, err
 	}
+	a.vals = newValues(uint64(s.MaxEntries), slot)
 	a.regions = a.vals.regions()
 	a.init(s, a)
 	return a, nil

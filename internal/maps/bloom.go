@@ -1,6 +1,7 @@
 package maps
 
 import (
+	"fmt"
 	"sync/atomic"
 	"unsafe"
 
@@ -25,6 +26,7 @@ type bloom struct {
 }
 
 func newBloom(s *Spec) (Map, error) {
+	// checkCommon has refused values larger than KMALLOC_MAX_SIZE.
 	if err := checkFlags(s, bloomCreateFlags); err != nil {
 		return nil, err
 	}
@@ -36,9 +38,6 @@ func newBloom(s *Spec) (Map, error) {
 	}
 	if s.MapExtra&^0xf != 0 {
 		return nil, specErr(s, "map_extra %#x: only bits 0-3 (the number of hash functions) may be set", s.MapExtra)
-	}
-	if s.ValueSize > kmallocMax {
-		return nil, specErrno(ErrFull, s, "value_size %d is too large", s.ValueSize)
 	}
 	b := &bloom{size: int(s.ValueSize), hashes: uint32(s.MapExtra & 0xf)}
 	if b.hashes == 0 {
@@ -56,6 +55,9 @@ func newBloom(s *Spec) (Map, error) {
 			n <<= 1
 		}
 		nbits = n
+	}
+	if err := b.reserve(s, heapBytes(nbits/8), fmt.Sprintf("a bit array of %d bits", nbits)); err != nil {
+		return nil, err
 	}
 	b.mask = nbits - 1
 	b.bits = make([]atomic.Uint64, nbits/64)

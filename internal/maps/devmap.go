@@ -23,8 +23,11 @@ func newDevMap(s *Spec) (Map, error) {
 	if s.ValueSize != 4 && s.ValueSize != 8 {
 		return nil, specErr(s, "value_size is %d, device map values are 4 or 8 bytes", s.ValueSize)
 	}
-	if err := checkFlags(s, FlagNUMANode|flagsAccess); err != nil {
+	if err := checkFlags(s, FlagNUMANode|FlagRdOnly|FlagWrOnly); err != nil {
 		return nil, err
+	}
+	if s.Type == ebpf.DevMapHash && s.MaxEntries > 1<<31 {
+		return nil, specErr(s, "max_entries %d is more than a devmap_hash may have (%d)", s.MaxEntries, 1<<31)
 	}
 	h, err := allocHash(s, false)
 	if err != nil {

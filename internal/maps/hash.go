@@ -2,6 +2,7 @@ package maps
 
 import (
 	"encoding/binary"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -122,15 +123,39 @@ func checkHashSpec(s *Spec) error {
 		return specErr(s, "value_size must not be 0")
 	}
 	if uint64(s.KeySize)+uint64(s.ValueSize) >= kmallocMax-htabElemOverhead {
-		return specErrno(ErrFull, s, "key_size %d + value_size %d is too large", s.KeySize, s.ValueSize)
+		return specErrno(ErrFull, s, "key_size %d + value_size %d = %d bytes is too large: a hash element holds at most %d (KMALLOC_MAX_SIZE less its 48-byte header, less 1)",
+			s.KeySize, s.ValueSize, uint64(s.KeySize)+uint64(s.ValueSize), kmallocMax-htabElemOverhead-1)
 	}
-	if IsPerCPU(s.Type) && ValueStride(s.ValueSize) > pcpuMinUnitSize {
-		return specErrno(ErrFull, s, "value_size %d is larger than a per-CPU value may be (%d)", s.ValueSize, pcpuMinUnitSize)
+	if IsPerCPU(s.Type) && uint64(s.ValueSize) > pcpuMinUnitSize {
+		return specErrno(ErrFull, s, "value_size %d is more than a per-CPU value may have (%d, PCPU_MIN_UNIT_SIZE)", s.ValueSize, pcpuMinUnitSize)
 	}
-	if s.MaxEntries > 1<<31 {
-		return specErrno(ErrFull, s, "max_entries %d is more than a hash map may have (%d)", s.MaxEntries, 1<<31)
+	if s.MaxEntries > maxHashEntries {
+		return specErrno(ErrFull, s, "max_entries %d is more than a hash map may have (%d: its buckets, a power of 2, take 16 bytes each and must fit in 4 GiB)", s.MaxEntries, maxHashEntries)
 	}
 	return nil
+}
+
+// maxHashEntries is the most elements a hash map may have: the kernel
+// rounds max_entries up to a power of 2 buckets (above 1<<31: E2BIG) and
+// refuses more buckets than U32_MAX / sizeof(struct bucket), 16 bytes on
+// x86-64: 1<<28 buckets are too many.
+const maxHashEntries = 1 << 27
+
+// hashMemory is what allocHash allocates for a table of n elements in nb
+// buckets: value slots of slotSize bytes, and the bookkeeping.
+func hashMemory(n, nb, keyWords, slotSize uint64, objects bool) uint64 {
+	need := satAdd(
+		heapBytes(satMul(n, slotSize)),                                 // values
+		heapBytes(satMul(nb, 4)),                                       // buckets
+		heapBytes(satMul(n, uint64(unsafe.Sizeof(hslot{})))),           // slots
+		heapBytes(satMul(satMul(n, keyWords), 8)),                      // keys
+		heapBytes(satMul(n, 4)),                                        // free list
+		heapBytes(min(nb, maxStripes)*uint64(unsafe.Sizeof(stripe{}))), // stripes
+	)
+	if objects {
+		need = satAdd(need, heapBytes(satMul(n, 8)), satMul(n, heapBytes(uint64(unsafe.Sizeof(objBox{})))))
+	}
+	return need
 }
 
 func newHash(s *Spec) (Map, error) {
@@ -170,17 +195,19 @@ func allocHash(s *Spec, objects bool) (*hashTab, error) {
 		nb <<= 1
 	}
 	h.mask = uint32(nb - 1)
-	book := nb*4 + n*uint64(unsafe.Sizeof(hslot{})) + n*uint64(h.keyWords)*8 + n*4
-	slotSize := uint64(h.stride) * uint64(h.cpus)
+	slotSize := satMul(uint64(h.stride), uint64(h.cpus))
+	what := fmt.Sprintf("%s of %d-byte keys and %d-byte values", plural(n, "entry", "entries"), s.KeySize, h.stride)
+	if h.percpu {
+		what += fmt.Sprintf(" on each of %d CPU slots", h.cpus)
+	}
 	if objects {
 		slotSize = 0
-		book += n * 8
+		what = fmt.Sprintf("%s of %d-byte keys", plural(n, "entry", "entries"), s.KeySize)
 	}
-	var err error
-	h.vals, err = newValues(s, n, slotSize, book)
-	if err != nil {
+	if err := h.reserve(s, hashMemory(n, nb, uint64(h.keyWords), slotSize, objects), what); err != nil {
 		return nil, err
 	}
+	h.vals = newValues(n, slotSize)
 	h.regions = h.vals.regions()
 	h.buckets = make([]atomic.Uint32, nb)
 	h.slots = make([]hslot, n)

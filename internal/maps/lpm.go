@@ -3,6 +3,7 @@ package maps
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"sync"
 	"unsafe"
@@ -34,10 +35,11 @@ type lpmTrie struct {
 	vals      values
 	regions   []memory.Region
 
-	mu    sync.RWMutex
-	root  *lpmNode
-	count uint32
-	free  []uint32
+	mu       sync.RWMutex
+	root     *lpmNode
+	count    uint32
+	free     []uint32
+	nodeCost uint64 // what a node takes, charged to the budget while it lives
 }
 
 // lpmNode is a node of the trie.
@@ -62,20 +64,23 @@ func newLPMTrie(s *Spec) (Map, error) {
 	if s.ValueSize == 0 {
 		return nil, specErr(s, "value_size must not be 0")
 	}
-	if uint64(s.ValueSize) > kmallocMax-256-48 {
-		return nil, specErr(s, "value_size %d is too large", s.ValueSize)
+	if s.ValueSize > lpmValueSizeMax {
+		return nil, specErr(s, "value_size %d is too large: an LPM trie's values have at most %d bytes (LPM_VAL_SIZE_MAX)", s.ValueSize, lpmValueSizeMax)
 	}
 	t := &lpmTrie{
 		dataSize:  int(s.KeySize) - 4,
 		maxPrefix: 8 * (s.KeySize - 4),
 		size:      int(s.ValueSize),
 	}
+	// Nodes are allocated, and charged, as prefixes are inserted.
+	t.nodeCost = heapBytes(uint64(unsafe.Sizeof(lpmNode{}))) + heapBytes(uint64(t.dataSize))
 	n := uint64(s.MaxEntries)
-	var err error
-	t.vals, err = newValues(s, n, uint64(ValueStride(s.ValueSize)), n*(4+uint64(s.KeySize)+48))
-	if err != nil {
+	stride := uint64(ValueStride(s.ValueSize))
+	need := satAdd(heapBytes(satMul(n, stride)), heapBytes(satMul(n, 4)))
+	if err := t.reserve(s, need, fmt.Sprintf("%s of %d-byte values", plural(n, "entry", "entries"), stride)); err != nil {
 		return nil, err
 	}
+	t.vals = newValues(n, stride)
 	t.regions = t.vals.regions()
 	t.free = make([]uint32, n)
 	for i := range t.free {
@@ -194,8 +199,17 @@ func (t *lpmTrie) update(key, value []byte, flags uint64) error {
 	if flags == UpdateExist {
 		return ErrKeyNotExist
 	}
+	// A new leaf, and an intermediate node if it splits a path.
+	nodes := uint64(1)
+	if node != nil && m != plen {
+		nodes = 2
+	}
+	if !t.grow(nodes * t.nodeCost) {
+		return Errorf(errNoMem, "LPM trie %q: no memory for a new node: the maps' memory limit is reached", t.spec.Name)
+	}
 	s, err := t.alloc(value)
 	if err != nil {
+		t.shrink(nodes * t.nodeCost)
 		return err
 	}
 	nn := &lpmNode{prefixlen: plen, slot: s, data: bytes.Clone(data)}
@@ -266,9 +280,11 @@ func (t *lpmTrie) Delete(key []byte) error {
 	}
 	t.free = append(t.free, node.slot)
 	t.count--
+	dropped := uint64(1)
 	switch {
 	case node.child[0] != nil && node.child[1] != nil:
 		node.im = true
+		dropped = 0
 	case parent != nil && parent.im && node.child[0] == nil && node.child[1] == nil:
 		// Drop the intermediate parent too and promote the sibling.
 		if parent.child[0] == node {
@@ -276,6 +292,7 @@ func (t *lpmTrie) Delete(key []byte) error {
 		} else {
 			*trim2 = parent.child[0]
 		}
+		dropped = 2
 	case node.child[0] != nil:
 		*trim = node.child[0]
 	case node.child[1] != nil:
@@ -283,6 +300,7 @@ func (t *lpmTrie) Delete(key []byte) error {
 	default:
 		*trim = nil
 	}
+	t.shrink(dropped * t.nodeCost)
 	return nil
 }
 

@@ -15,6 +15,11 @@
 // safe to use even if its element is deleted meanwhile (as in the kernel, the
 // slot may then be reused by another key).
 //
+// Every map charges what it allocates to a Budget (the process's, and
+// optionally one of its own) before allocating it, and gives it back when
+// it is freed: a map that does not fit is refused with ENOMEM rather than
+// letting a refused Go allocation end the process.
+//
 // Values are laid out at 8-byte alignment, so that 4- and 8-byte atomic
 // operations on them are aligned.
 //
@@ -116,6 +121,9 @@ type Spec struct {
 	// the map's BTF), at SpinLockOffset.
 	HasSpinLock    bool
 	SpinLockOffset uint32
+	// Budget is the account charged for the map's memory (and through it
+	// the process's); nil charges the process's budget alone.
+	Budget *Budget
 }
 
 // Map is the interface every map implements. Key and value slices passed in

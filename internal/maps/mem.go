@@ -17,19 +17,16 @@ type values struct {
 	slotSize uintptr
 }
 
-// newValues allocates n slots of slotSize bytes; extra is the bookkeeping
-// the caller allocates on top, counted against the memory limit.
-func newValues(s *Spec, n, slotSize, extra uint64) (values, error) {
-	total := n * slotSize
-	if n != 0 && total/n != slotSize || total+extra < total || total+extra > maxMapMemory {
-		return values{}, specErrno(errNoMem, s, "%d entries of %d bytes need more than the %d bytes a map may use", n, slotSize, maxMapMemory)
-	}
+// newValues allocates n slots of slotSize bytes. The caller has charged
+// them to the map's budget (base.reserve), which covers no more than Go
+// can allocate.
+func newValues(n, slotSize uint64) values {
 	v := values{slotSize: uintptr(slotSize)}
-	if total > 0 {
+	if total := n * slotSize; total > 0 {
 		v.mem = make([]uint64, total/8)
 		v.base = unsafe.Pointer(unsafe.SliceData(v.mem))
 	}
-	return v, nil
+	return v
 }
 
 // slot returns the address of slot i.

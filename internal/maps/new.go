@@ -2,14 +2,12 @@ package maps
 
 import (
 	"fmt"
-	"github.com/waggle-ebpf/waggle/internal/memory"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
 // Map creation flags (the BPF_F_* of map_create), spelled out here so that
@@ -41,44 +39,25 @@ const (
 	ringCreateFlags  = FlagNUMANode
 )
 
-// Kernel limits.
+// Kernel limits, as Linux 6.18 on x86-64 applies them (measured as root by
+// TestKernelLimits, table testdata/kernel_limits.txt).
 const (
-	kmallocMax       = 4 << 20     // KMALLOC_MAX_SIZE on x86-64 and arm64 with 4 KiB pages
-	pcpuMinUnitSize  = 32 << 10    // PCPU_MIN_UNIT_SIZE: the largest per-CPU value
-	pageSize         = 4096        // ring buffers are whole pages
-	maxRingRecord    = 1<<32/4 - 1 // RINGBUF_MAX_RECORD_SZ
-	htabElemOverhead = 48          // sizeof(struct htab_elem), for the kernel's size check
+	kmallocMax       = 4 << 20                                   // KMALLOC_MAX_SIZE on x86-64 and arm64 with 4 KiB pages
+	pcpuMinUnitSize  = 32 << 10                                  // PCPU_MIN_UNIT_SIZE: the largest per-CPU value
+	pageSize         = 4096                                      // ring buffers are whole pages
+	maxRingRecord    = 1<<32/4 - 1                               // RINGBUF_MAX_RECORD_SZ
+	htabElemOverhead = 48                                        // sizeof(struct htab_elem), for the kernel's size check
+	lpmNodeSize      = 24                                        // sizeof(struct lpm_trie_node), for LPM_VAL_SIZE_MAX
+	lpmDataSizeMax   = 256                                       // LPM_DATA_SIZE_MAX
+	lpmValueSizeMax  = kmallocMax - lpmDataSizeMax - lpmNodeSize // LPM_VAL_SIZE_MAX
+	intMax           = 1<<31 - 1                                 // INT_MAX: the largest array value
 )
-
-// maxMapMemory is what one map may allocate in all: 64 GiB, and no more
-// than half the machine's memory. The kernel's vmalloc fails with ENOMEM
-// when memory runs out, but a Go allocation that the system refuses ends
-// the process, so waggle refuses such a map (ENOMEM) before allocating.
-var maxMapMemory = min(1<<36, physicalMemory()/2)
-
-// physicalMemory is MemTotal of /proc/meminfo, or 1<<37 where that is
-// unknown.
-func physicalMemory() uint64 {
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 1 << 37
-	}
-	for line := range strings.Lines(string(b)) {
-		var kb uint64
-		if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil && kb > 0 {
-			return kb << 10
-		}
-	}
-	return 1 << 37
-}
-
-// errNoMem reports a map that would need more memory than waggle allows.
-var errNoMem = &Error{unix.ENOMEM, "cannot allocate memory"}
 
 // New creates a map as the kernel's map_create does: it checks the spec
 // with the kernel's rules (the errors carry the kernel's errno and name the
-// offending field), allocates the value memory and registers a handle for
-// the map. Close releases it.
+// offending field), charges the memory the map needs to spec.Budget (or
+// the process's budget; ENOMEM if it does not fit), allocates it and
+// registers a handle for the map. Close releases it.
 func New(spec *Spec) (Map, error) {
 	if spec == nil {
 		return nil, Errorf(ErrInvalid, "nil map spec")
@@ -127,17 +106,21 @@ func New(spec *Spec) (Map, error) {
 
 // checkCommon applies the checks that map_create does for every type.
 func checkCommon(s *Spec) error {
-	if s.MaxEntries == 0 {
-		return specErr(s, "max_entries must not be 0")
+	if s.MapExtra != 0 && s.Type != ebpf.BloomFilter {
+		return specErr(s, "map_extra %#x: only bloom filters take map_extra", s.MapExtra)
 	}
 	if s.Flags&FlagRdOnly != 0 && s.Flags&FlagWrOnly != 0 {
 		return specErr(s, "flags: BPF_F_RDONLY and BPF_F_WRONLY exclude each other")
 	}
+	// bloom_map_alloc_check comes next, before the type's other checks.
+	if s.Type == ebpf.BloomFilter && s.ValueSize > kmallocMax {
+		return specErrno(ErrFull, s, "value_size %d is too large: bloom filter values have at most %d bytes (KMALLOC_MAX_SIZE)", s.ValueSize, kmallocMax)
+	}
+	if s.MaxEntries == 0 {
+		return specErr(s, "max_entries must not be 0")
+	}
 	if s.Flags&FlagRdOnlyProg != 0 && s.Flags&FlagWrOnlyProg != 0 {
 		return specErr(s, "flags: BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG exclude each other")
-	}
-	if s.MapExtra != 0 && s.Type != ebpf.BloomFilter {
-		return specErr(s, "map_extra %#x: only bloom filters take map_extra", s.MapExtra)
 	}
 	if IsPerCPU(s.Type) && s.CPUs < 1 {
 		return specErr(s, "CPUs is %d; a per-CPU map needs at least 1 CPU slot", s.CPUs)
@@ -193,6 +176,75 @@ type base struct {
 	onFree    func()          // called once the last reference is gone
 	shared    []memory.Region // the value memory made accessible to programs
 	frozen    atomic.Bool     // read-only to Go (BPF_MAP_FREEZE)
+	acct      *Budget         // the account charged for the map's memory
+	charged   atomic.Uint64   // the bytes charged to acct
+}
+
+// reserve charges acct (s.Budget, or the process's budget) for the memory
+// the map is about to allocate, before it does: need bytes, which what
+// describes for the error ("1024 entries of 64 bytes"), plus the map's
+// fixed overhead. It fails with ENOMEM if the budget does not cover them.
+func (b *base) reserve(s *Spec, need uint64, what string) error {
+	need = satAdd(need, mapOverhead)
+	if need > maxMapBytes {
+		return specErrno(errNoMem, s, "%s need %d bytes of memory, more than one Go allocation may have (%d)", whatOr(what), need, uint64(maxMapBytes))
+	}
+	acct := s.Budget
+	if acct == nil {
+		acct = Process
+	}
+	if err := acct.charge(s, need, what, true); err != nil {
+		return err
+	}
+	b.acct = acct
+	b.charged.Add(need)
+	return nil
+}
+
+// maxMapBytes bounds what one map may be charged whatever the budget: Go
+// cannot allocate more at once (1<<48 on amd64 and arm64).
+const maxMapBytes = 1 << 47
+
+// whatOr is what, or "the map's elements" when it is empty.
+func whatOr(what string) string {
+	if what == "" {
+		return "the map's elements"
+	}
+	return what
+}
+
+// grow charges n more bytes that the map allocates while it lives (records
+// waiting to be read, for example); it reports false if the budget does
+// not cover them, and then the map must not allocate them.
+func (b *base) grow(n uint64) bool {
+	if b.acct == nil || b.acct.charge(&b.spec, n, "", false) != nil {
+		return false
+	}
+	b.charged.Add(n)
+	return true
+}
+
+// shrink gives back n bytes that grow charged (no more than the map
+// holds: nothing once it is freed).
+func (b *base) shrink(n uint64) {
+	for {
+		cur := b.charged.Load()
+		m := min(n, cur)
+		if b.charged.CompareAndSwap(cur, cur-m) {
+			if m > 0 {
+				b.acct.refund(m)
+			}
+			return
+		}
+	}
+}
+
+// unreserve gives back everything the map was charged: when the map is
+// freed, or when its constructor fails after reserve.
+func (b *base) unreserve() {
+	if n := b.charged.Swap(0); n != 0 {
+		b.acct.refund(n)
+	}
 }
 
 func (b *base) freeze()        { b.frozen.Store(true) }
@@ -242,6 +294,7 @@ func (b *base) release() {
 		if b.onFree != nil {
 			b.onFree()
 		}
+		b.unreserve()
 	}
 }
 

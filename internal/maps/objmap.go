@@ -28,10 +28,12 @@ func checkObjSpec(s *Spec) error {
 	if s.ValueSize != 4 {
 		return specErr(s, "value_size is %d, the values of %s maps are 4 bytes", s.ValueSize, s.Type)
 	}
+	// fd_array_map_alloc_check: prog_array and array_of_maps (not
+	// hash_of_maps) refuse the program access flags.
+	if s.Type != ebpf.HashOfMaps && s.Flags&(FlagRdOnlyProg|FlagWrOnlyProg) != 0 {
+		return specErr(s, "flags: BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG are not allowed for %s maps", s.Type)
+	}
 	if s.Type == ebpf.ProgramArray {
-		if s.Flags&(FlagRdOnlyProg|FlagWrOnlyProg) != 0 {
-			return specErr(s, "flags: BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG are not allowed")
-		}
 		return nil
 	}
 	in := s.InnerMap
@@ -113,10 +115,13 @@ func newObjArray(s *Spec) (Map, error) {
 	if err := checkObjSpec(s); err != nil {
 		return nil, err
 	}
-	if uint64(s.MaxEntries)*8 > maxMapMemory {
-		return nil, specErrno(errNoMem, s, "max_entries %d is too many", s.MaxEntries)
+	a := &objArray{}
+	n := uint64(s.MaxEntries)
+	need := satAdd(heapBytes(satMul(n, 8)), satMul(n, heapBytes(uint64(unsafe.Sizeof(objBox{})))))
+	if err := a.reserve(s, need, plural(n, "slot", "slots")); err != nil {
+		return nil, err
 	}
-	a := &objArray{objs: make([]atomic.Pointer[objBox], s.MaxEntries)}
+	a.objs = make([]atomic.Pointer[objBox], s.MaxEntries)
 	a.onFree = a.clear
 	a.init(s, a)
 	return a, nil

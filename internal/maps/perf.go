@@ -26,22 +26,38 @@ type PerfSample struct {
 // closed slot fails with ENOENT, as in the kernel.
 type PerfEventArray struct {
 	base
-	open    []atomic.Bool
-	mu      sync.Mutex
-	samples []PerfSample
-	lost    uint64
+	open        []atomic.Bool
+	mu          sync.Mutex
+	samples     []PerfSample
+	sampleBytes uint64 // charged to the budget for the unread samples
+	lost        uint64
 }
 
 func newPerfEventArray(s *Spec) (Map, error) {
 	if s.KeySize != 4 || s.ValueSize != 4 {
 		return nil, specErr(s, "perf event arrays have 4-byte keys and values, not %d and %d", s.KeySize, s.ValueSize)
 	}
-	if err := checkFlags(s, FlagNUMANode|flagsAccess|FlagPreserveElems); err != nil {
+	if err := checkFlags(s, FlagNUMANode|FlagRdOnly|FlagWrOnly|FlagPreserveElems); err != nil {
 		return nil, err
 	}
-	p := &PerfEventArray{open: make([]atomic.Bool, s.MaxEntries)}
+	p := &PerfEventArray{}
+	if err := p.reserve(s, heapBytes(satMul(uint64(s.MaxEntries), uint64(unsafe.Sizeof(atomic.Bool{})))), plural(uint64(s.MaxEntries), "slot", "slots")); err != nil {
+		return nil, err
+	}
+	p.open = make([]atomic.Bool, s.MaxEntries)
+	p.onFree = func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.samples, p.sampleBytes = nil, 0
+	}
 	p.init(s, p)
 	return p, nil
+}
+
+// sampleBytes is what a sample of n bytes of data takes: the data and its
+// PerfSample in the queue (which may hold twice its length as it grows).
+func sampleBytes(n int) uint64 {
+	return heapBytes(uint64(n)) + 2*uint64(unsafe.Sizeof(PerfSample{}))
 }
 
 // Output appends a record for slot index, or fails with ErrKeyNotExist if
@@ -52,10 +68,13 @@ func (p *PerfEventArray) Output(index uint32, data []byte) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.samples) >= maxPerfSamples {
+	// A full queue, or one the maps' memory limit does not let grow,
+	// loses the sample as a full perf buffer does.
+	if len(p.samples) >= maxPerfSamples || !p.grow(sampleBytes(len(data))) {
 		p.lost++
 		return nil
 	}
+	p.sampleBytes += sampleBytes(len(data))
 	p.samples = append(p.samples, PerfSample{CPU: index, Data: append([]byte(nil), data...)})
 	return nil
 }
@@ -74,6 +93,9 @@ func (p *PerfEventArray) ReadSamples() ([]PerfSample, uint64) {
 	defer p.mu.Unlock()
 	s, lost := p.samples, p.lost
 	p.samples, p.lost = nil, 0
+	// The samples are the caller's now.
+	p.shrink(p.sampleBytes)
+	p.sampleBytes = 0
 	return s, lost
 }
 

@@ -1,6 +1,7 @@
 package maps
 
 import (
+	"fmt"
 	"sync"
 	"unsafe"
 
@@ -37,17 +38,17 @@ func newQueue(s *Spec) (Map, error) {
 		return nil, specErr(s, "value_size must not be 0")
 	}
 	if s.ValueSize > kmallocMax {
-		return nil, specErrno(ErrFull, s, "value_size %d is too large", s.ValueSize)
-	}
-	total := uint64(s.MaxEntries) * uint64(s.ValueSize)
-	if total > maxMapMemory {
-		return nil, specErrno(errNoMem, s, "%d values of %d bytes are too many", s.MaxEntries, s.ValueSize)
+		return nil, specErrno(ErrFull, s, "value_size %d is too large: %s values have at most %d bytes (KMALLOC_MAX_SIZE)", s.ValueSize, s.Type, kmallocMax)
 	}
 	q := &queue{
 		stack: s.Type == ebpf.Stack,
 		size:  int(s.ValueSize),
-		buf:   make([]byte, total),
 	}
+	total := satMul(uint64(s.MaxEntries), uint64(s.ValueSize))
+	if err := q.reserve(s, heapBytes(total), fmt.Sprintf("%s of %d bytes", plural(uint64(s.MaxEntries), "value", "values"), s.ValueSize)); err != nil {
+		return nil, err
+	}
+	q.buf = make([]byte, total)
 	q.init(s, q)
 	return q, nil
 }

@@ -2,6 +2,7 @@ package maps
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -89,16 +90,47 @@ type recQueue struct {
 	n    int
 }
 
+// push appends r; the queue has room for it (see ringBuf.roomForRecords).
 func (q *recQueue) push(r ringRec) {
-	if q.n == len(q.buf) {
-		nb := make([]ringRec, max(16, 2*len(q.buf)))
-		for i := range q.n {
-			nb[i] = *q.at(i)
-		}
-		q.buf, q.head = nb, 0
-	}
 	q.buf[(q.head+q.n)&(len(q.buf)-1)] = r
 	q.n++
+}
+
+// resize moves the records to a buffer of size (a power of 2) records.
+func (q *recQueue) resize(size int) {
+	nb := make([]ringRec, size)
+	for i := range q.n {
+		nb[i] = *q.at(i)
+	}
+	q.buf, q.head = nb, 0
+}
+
+// recQueueBytes is what a record queue of size records takes.
+func recQueueBytes(size int) uint64 {
+	return heapBytes(uint64(size) * uint64(unsafe.Sizeof(ringRec{})))
+}
+
+// roomForRecords makes room for k more records, charging the map's budget
+// for a larger queue; it reports false if the budget does not cover it.
+// The records waiting to be read are at most one per 8 bytes of the ring,
+// but rings are usually far from that full, so the queue is charged as it
+// grows rather than for the worst case.
+func (r *ringBuf) roomForRecords(k int) bool {
+	q := &r.recs
+	if q.n+k <= len(q.buf) {
+		return true
+	}
+	size := max(16, 2*len(q.buf))
+	for size < q.n+k {
+		size *= 2
+	}
+	if !r.grow(recQueueBytes(size)) {
+		return false
+	}
+	old := recQueueBytes(len(q.buf))
+	q.resize(size)
+	r.shrink(old)
+	return true
 }
 
 func (q *recQueue) at(i int) *ringRec { return &q.buf[(q.head+i)&(len(q.buf)-1)] }
@@ -120,11 +152,10 @@ func newRingBuf(s *Spec) (Map, error) {
 		return nil, specErr(s, "max_entries %d must be a power of 2 and a multiple of the page size (%d)", n, pageSize)
 	}
 	r := &ringBuf{size: n, mask: n - 1}
-	var err error
-	r.vals, err = newValues(s, 1, n, 0)
-	if err != nil {
+	if err := r.reserve(s, heapBytes(n), fmt.Sprintf("a data area of %d bytes", n)); err != nil {
 		return nil, err
 	}
+	r.vals = newValues(1, n)
 	r.regions = r.vals.regions()
 	r.onFree = r.shutdown
 	r.init(s, r)
@@ -170,6 +201,9 @@ func (r *ringBuf) Reserve(size uint64) unsafe.Pointer {
 		}
 	}
 	if prod+pad+need-cons > r.mask {
+		return nil
+	}
+	if !r.roomForRecords(2) {
 		return nil
 	}
 	if pad > 0 {
