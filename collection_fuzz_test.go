@@ -110,8 +110,12 @@ func runAll(coll *waggle.Collection) {
 
 // FuzzLoadCollection loads random objects (seeded with every committed
 // object): LoadCollectionSpecFromReader, then NewCollection, then one run of
-// each program. Errors are fine; panics and hangs are not.
+// each program. Errors are fine; panics and hangs are not. The maps may
+// hold 256 MiB: the objects that ask for gigabytes (testdata/objects/huge_*)
+// are refused, as any input that does.
 func FuzzLoadCollection(f *testing.F) {
+	prev := waggle.SetMapMemoryLimit(256 << 20)
+	f.Cleanup(func() { waggle.SetMapMemoryLimit(prev) })
 	for _, path := range committedObjects(f) {
 		b, err := os.ReadFile(path)
 		if err != nil {
