@@ -26,6 +26,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -55,7 +56,11 @@ type Program struct {
 	helperAt []int32
 	table    *helper.Table // for callx
 	funcs    []bool        // funcs[slot]: a function pointer may point there
-	checked  bool
+	// funcLen is, by slot, the length of the function that starts there,
+	// which a callback entered from Go charges to the budget (verified
+	// code; nil if the program has no function pointers).
+	funcLen []int32
+	checked bool
 	// maps are the maps the program refers to by handle: compiled code
 	// holds their values' addresses, so the program keeps them alive.
 	maps []maps.Map
@@ -196,6 +201,9 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		return nil, err
 	}
 	p.out = out
+	if p.funcs != nil && !opts.Checked {
+		p.funcLen = abi.FunctionLengths(insns)
+	}
 	for slot, handle := range out.CallMaps {
 		if opts.Checked {
 			// Checked code gets the interpreter's checks of the key.
@@ -295,10 +303,12 @@ type Machine struct {
 	nativeSP uint64 // the initial stack pointer of compiled code
 	call     helper.Call
 	cancel   context.Context
-	prog     *Program   // the program of the last exit
-	progs    []*Program // the run's programs: the first, then tail-call targets
-	budget   uint64     // instructions left beyond Context.Budget (checked code)
-	stackFor uint64     // the r10 whose stack region m.call has
+	deadline time.Time     // the run's, or zero
+	timeout  time.Duration // what deadline stands for
+	exits    uint32        // helper exits, counted while there is a deadline
+	prog     *Program      // the program of the last exit
+	progs    []*Program    // the run's programs: the first, then tail-call targets
+	stackFor uint64        // the r10 whose stack region m.call has
 }
 
 // NewMachine allocates a machine.
@@ -320,9 +330,22 @@ func NewMachine() *Machine {
 func (m *Machine) StackTop() uint64 { return m.stackTop }
 
 // Run runs the program on m from its first instruction and returns r0.
-// RunArgs.Context is checked at every helper call. RunArgs.Budget counts
-// the instructions of checked programs, by basic block, and is not used
-// for verified programs, which the verifier has proven to end.
+//
+// RunArgs.Budget bounds every run. Checked code counts its instructions
+// by basic block, as the interpreter counts them one by one. Verified code
+// charges the budget only where it could run on: at each backward jump
+// taken, the instructions from its target to the jump; at each bpf-to-bpf
+// call and each callback entered from Go, the length of the function (see
+// abi.FunctionLengths). That is at least what it runs but for the length
+// of each function entered (a frame between two backward jumps only moves
+// forward), so a budget of N ends a looping program after about N
+// instructions, or fewer when its loops jump over part of their bodies.
+//
+// Every 65,536 instructions charged, when Go refills the budget,
+// RunArgs.Context and RunArgs.Deadline are checked; the context is also
+// checked at every helper call, and the deadline every 256 helper calls.
+// The errors are the interpreter's: interp.ErrBudgetExhausted, the
+// context's error, an *interp.TimeoutError.
 func (p *Program) Run(m *Machine, args interp.RunArgs) (uint64, error) {
 	return p.RunRepeat(m, &args, 1)
 }
@@ -338,6 +361,14 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 			m.call.Context = context.Background()
 		}
 	}
+	m.deadline, m.timeout = args.Deadline, args.Timeout
+	budget := args.Budget
+	if budget == 0 {
+		budget = interp.DefaultBudget
+	}
+	// The entry stub gives each run this budget.
+	m.ctx.BudgetAtEntry = min(budget, checkInterval)
+	m.ctx.BudgetRestAtEntry = budget - m.ctx.BudgetAtEntry
 	m.call.CPU = args.CPU
 	m.ctx.CPU = uint64(args.CPU)
 	m.call.State = args.State
@@ -363,7 +394,7 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 		m.ctx.Repeat = uint64(per)
 		m.ctx.NativeSP = m.nativeSP
 		if p.checked {
-			m.setChecked(args.Budget)
+			m.setChecked()
 		}
 		r, err := m.loop(p.base + uintptr(p.out.Entry))
 		if err != nil {
@@ -383,16 +414,17 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 	}
 }
 
-// checkInterval is how many instructions checked code runs between two
-// looks at the run's context.
+// checkInterval is how many instructions compiled code runs (or charges)
+// between two looks at the run's context and deadline.
 const checkInterval = 1 << 16
 
-// setChecked prepares the Context for checked code: the windows, the call
-// depth limit and the budget.
-func (m *Machine) setChecked(budget uint64) {
-	if budget == 0 {
-		budget = interp.DefaultBudget
-	}
+// deadlineInterval is how many helper exits pass between two looks at the
+// run's deadline (each look reads the clock).
+const deadlineInterval = 256
+
+// setChecked prepares the Context for checked code: the windows and the
+// call depth limit.
+func (m *Machine) setChecked() {
 	m.ctx.FrameTop = m.stackTop
 	m.ctx.MinCallR10 = m.stackTop - (interp.MaxFrames-1)*interp.StackSize
 	m.setStackWindow(m.stackTop)
@@ -406,8 +438,6 @@ func (m *Machine) setChecked(budget uint64) {
 			break
 		}
 	}
-	m.ctx.Budget = min(budget, checkInterval)
-	m.budget = budget - m.ctx.Budget
 }
 
 // setStackWindow points window 0 at the frames up to the one whose r10 is
@@ -417,19 +447,35 @@ func (m *Machine) setStackWindow(r10 uint64) {
 	m.ctx.Windows[0] = abi.Window{Lo: lo, LoadLen: m.stackTop - lo, StoreLen: m.stackTop - lo}
 }
 
-// refill serves a budget exit of checked code.
-func (m *Machine) refill(p *Program, slot int) error {
-	if m.budget == 0 {
-		return p.errAt(slot, interp.ErrBudgetExhausted)
+// refill serves a budget exit: Context.Budget is below zero, by the
+// instructions charged beyond it, which the rest of the budget pays
+// before it refills Context.Budget; then the run's context and deadline
+// are checked.
+func (m *Machine) refill() error {
+	debt := -m.ctx.Budget
+	if m.ctx.BudgetRest < debt {
+		m.ctx.Budget, m.ctx.BudgetRest = 0, 0
+		return interp.ErrBudgetExhausted
 	}
-	if m.cancel != nil {
-		if err := m.cancel.Err(); err != nil {
-			return p.errAt(slot, err)
-		}
+	m.ctx.BudgetRest -= debt
+	if err := interp.CheckRun(m.cancel, m.deadline, m.timeout); err != nil {
+		m.ctx.Budget = 0
+		return err
 	}
-	m.ctx.Budget = min(m.budget, checkInterval)
-	m.budget -= m.ctx.Budget
+	m.ctx.Budget = min(m.ctx.BudgetRest, checkInterval)
+	m.ctx.BudgetRest -= m.ctx.Budget
 	return nil
+}
+
+// charge charges n instructions to the budget from Go (a callback's entry
+// into verified code), refilling it as a budget exit does.
+func (m *Machine) charge(n uint64) error {
+	if m.ctx.Budget >= n {
+		m.ctx.Budget -= n
+		return nil
+	}
+	m.ctx.Budget -= n
+	return m.refill()
 }
 
 // loop enters compiled code at entry and serves its exits until the
@@ -456,8 +502,8 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 			entry = p.base + uintptr(p.out.EmulateResume)
 		case abi.ExitBudget:
 			p, slot := m.exitAt()
-			if err := m.refill(p, slot); err != nil {
-				return 0, err
+			if err := m.refill(); err != nil {
+				return 0, p.errAt(slot, err)
 			}
 			entry = p.base + uintptr(p.out.EmulateResume)
 		case abi.ExitCallDepth:
@@ -492,6 +538,13 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 	if m.cancel != nil {
 		if err := m.cancel.Err(); err != nil {
 			return 0, 0, p.errAt(slot, err)
+		}
+	}
+	if !m.deadline.IsZero() {
+		if m.exits++; m.exits%deadlineInterval == 0 {
+			if err := interp.CheckRun(nil, m.deadline, m.timeout); err != nil {
+				return 0, 0, p.errAt(slot, err)
+			}
 		}
 	}
 	var h *helper.Helper
@@ -620,6 +673,13 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	if (m.stackTop-r10)/interp.StackSize+1 >= interp.MaxFrames {
 		return 0, interp.ErrCallDepth
 	}
+	if p.funcLen != nil {
+		// Verified code charges a callback's length as it enters (checked
+		// code counts its basic blocks).
+		if err := m.charge(uint64(p.funcLen[slot])); err != nil {
+			return 0, p.errAt(int(slot), err)
+		}
+	}
 	// The calling frame's registers, where it resumes and the entry's
 	// state, which the callback's own entry and exits overwrite.
 	saved, callArgs := m.ctx, m.call.Args
@@ -628,6 +688,9 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[slot])
 	m.ctx.Repeat = 1
 	m.ctx.TailCallsAtEntry = m.ctx.TailCalls
+	// The callback goes on with the run's budget, and the caller with what
+	// the callback leaves of it.
+	m.ctx.BudgetAtEntry, m.ctx.BudgetRestAtEntry = m.ctx.Budget, m.ctx.BudgetRest
 	if p.checked {
 		m.setStackWindow(r10 - interp.StackSize)
 	}
@@ -637,6 +700,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	// interpreter.
 	m.ctx.Args, m.ctx.StackTop, m.ctx.Target, m.ctx.Repeat = saved.Args, saved.StackTop, saved.Target, saved.Repeat
 	m.ctx.TailCallsAtEntry = saved.TailCallsAtEntry
+	m.ctx.BudgetAtEntry, m.ctx.BudgetRestAtEntry = saved.BudgetAtEntry, saved.BudgetRestAtEntry
 	m.ctx.MayGoto = saved.MayGoto // the callback had a count of its own
 	m.call.Args = callArgs
 	m.prog = p

@@ -1,0 +1,183 @@
+package jit
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/kernel"
+	"github.com/waggle-ebpf/waggle/internal/memory"
+)
+
+// budgetLoops are endless (or practically endless) loops that count their
+// iterations in the 8 bytes at r1, each with the instructions an iteration
+// runs. The budget must stop each of them, in verified as in checked code.
+var budgetLoops = []struct {
+	name    string
+	src     string
+	perIter int // instructions an iteration runs
+}{
+	{"ja back", "mov %r0, 0; l: add %r0, 1; stxdw [%r1], %r0; ja l", 3},
+	{"conditional back", "mov %r0, 0; lddw %r2, 0xffffffffffff; l: add %r0, 1; stxdw [%r1], %r0; sub %r2, 1; jne %r2, 0, l; exit", 4},
+	{"jmp32 back", "mov %r0, 0; l: add %r0, 1; stxdw [%r1], %r0; jlt32 %r0, 0x7fffffff, l; exit", 3},
+	// The loop's body skips an instruction that it is charged for
+	// all the same (4 charged, 3 run).
+	{"branchy", "mov %r0, 0; l: add %r0, 1; stxdw [%r1], %r0; ja +1; add %r0, 10; ja l", 4},
+	{"may_goto", "mov %r0, 0; l: may_goto out; add %r0, 1; stxdw [%r1], %r0; ja l; out: exit", 4},
+	// Each iteration calls a subprogram of 12 instructions.
+	{"calls", "mov %r6, 0; l: call local f; add %r6, 1; stxdw [%r1], %r6; ja l; " +
+		"f: mov %r0, 0" + strings.Repeat("; add %r0, 1", 10) + "; exit", 4 + 12},
+	// bpf_loop (helper 4) with a callback of 5 instructions, nearly
+	// forever.
+	{"callback", "mov %r3, %r1; lddw %r1, func cb; lddw %r2, 0xffffffffffff; call 4; exit; " +
+		"cb: ldxdw %r0, [%r2]; add %r0, 1; stxdw [%r2], %r0; mov %r0, 0; exit", 5},
+}
+
+// TestBudgetStopsLoops checks that a run's budget stops loops of verified
+// and checked code, after about as many instructions as the budget says:
+// not fewer than half of them (branchy's loop is charged for an
+// instruction it skips), not more than the budget and the program's
+// length (verified code charges whole loops and functions at once), with
+// budgets that fit in one refill of the Go side and budgets that take
+// many.
+func TestBudgetStopsLoops(t *testing.T) {
+	for _, tc := range budgetLoops {
+		insns := assemble(t, tc.src)
+		for _, checked := range []bool{false, true} {
+			for _, budget := range []uint64{100, 1000, 100_000, 1_000_000} {
+				name := tc.name
+				if checked {
+					name += "/checked"
+				}
+				t.Run(name, func(t *testing.T) {
+					h := &runtimeHelpers{}
+					p, err := Compile(insns, h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
+					if err != nil {
+						t.Fatal(err)
+					}
+					mem := make([]byte, 8)
+					r := memory.NewRegion(mem, true, memory.KindContext)
+					m := NewMachine()
+					m.Memory.Add(r)
+					_, err = p.Run(m, interp.RunArgs{R1: r.Start, Budget: budget})
+					var re *interp.Error
+					if !errors.Is(err, interp.ErrBudgetExhausted) || !errors.As(err, &re) {
+						t.Fatalf("budget %d: error %v, want ErrBudgetExhausted at an instruction", budget, err)
+					}
+					ran := binary.LittleEndian.Uint64(mem) * uint64(tc.perIter)
+					if ran < budget/2 || ran > budget+uint64(len(insns)) {
+						t.Errorf("budget %d: stopped after %d iterations, %d instructions", budget, ran/uint64(tc.perIter), ran)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestBudgetPerRun checks that each run of a repeat has its own budget,
+// and that the budget is counted afresh on the next run of a machine: a
+// loop that fits in the budget runs many times.
+func TestBudgetPerRun(t *testing.T) {
+	// 1000 iterations of 2 instructions.
+	insns := assemble(t, "mov %r0, 0; l: add %r0, 1; jlt %r0, 1000, l; exit")
+	for _, checked := range []bool{false, true} {
+		p, err := Compile(insns, nil, Options{Type: kernel.RawMemory, Checked: checked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewMachine()
+		for range 3 {
+			args := interp.RunArgs{Budget: 3500}
+			if r, err := p.RunRepeat(m, &args, 100); err != nil || r != 1000 {
+				t.Fatalf("checked %v: r0 %d, %v; want 1000", checked, r, err)
+			}
+		}
+		args := interp.RunArgs{Budget: 1500}
+		if _, err := p.RunRepeat(m, &args, 2); !errors.Is(err, interp.ErrBudgetExhausted) {
+			t.Fatalf("checked %v: budget 1500: %v, want ErrBudgetExhausted", checked, err)
+		}
+	}
+}
+
+// nestedLoops is the case of issue 15: bpf_loop (helper 4) nested three
+// deep, 2^23 iterations each, which would run for days.
+const nestedLoops = "lddw %r1, func cb1; mov %r2, 0x800000; mov %r3, 0; call 4; mov %r0, 0; exit; " +
+	"cb1: lddw %r1, func cb2; mov %r2, 0x800000; mov %r3, 0; call 4; mov %r0, 0; exit; " +
+	"cb2: lddw %r1, func cb3; mov %r2, 0x800000; mov %r3, 0; call 4; mov %r0, 0; exit; " +
+	"cb3: mov %r0, 0; exit"
+
+// TestBudgetEndsRuns checks that endless runs end with the interpreter's
+// errors when their budget runs out, their context is cancelled (before
+// the run or during it) or their deadline passes: a plain loop and
+// bpf_loop callbacks nested three deep, verified and checked.
+func TestBudgetEndsRuns(t *testing.T) {
+	endless := []struct{ name, src string }{
+		{"loop", "mov %r0, 0; l: add %r0, 1; ja l"},
+		{"self", "ja -1"},
+		{"nested bpf_loop", nestedLoops},
+	}
+	ends := []struct {
+		name string
+		args func(t *testing.T) interp.RunArgs
+		want error
+	}{
+		{"budget", func(*testing.T) interp.RunArgs { return interp.RunArgs{Budget: 100_000} }, interp.ErrBudgetExhausted},
+		{"cancelled", func(*testing.T) interp.RunArgs {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return interp.RunArgs{Context: ctx, Budget: math.MaxUint64}
+		}, context.Canceled},
+		{"cancelled while running", func(t *testing.T) interp.RunArgs {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(10*time.Millisecond, cancel)
+			t.Cleanup(cancel)
+			return interp.RunArgs{Context: ctx, Budget: math.MaxUint64}
+		}, context.Canceled},
+		{"context deadline", func(t *testing.T) interp.RunArgs {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+			t.Cleanup(cancel)
+			return interp.RunArgs{Context: ctx, Budget: math.MaxUint64}
+		}, context.DeadlineExceeded},
+		{"deadline", func(*testing.T) interp.RunArgs {
+			return interp.RunArgs{Deadline: time.Now().Add(10 * time.Millisecond), Timeout: 10 * time.Millisecond, Budget: math.MaxUint64}
+		}, context.DeadlineExceeded},
+		{"deadline, default budget", func(*testing.T) interp.RunArgs {
+			return interp.RunArgs{Deadline: time.Now().Add(10 * time.Millisecond), Timeout: 10 * time.Millisecond}
+		}, context.DeadlineExceeded},
+	}
+	for _, e := range endless {
+		insns := assemble(t, e.src)
+		for _, checked := range []bool{false, true} {
+			for _, end := range ends {
+				name := e.name + "/" + end.name
+				if checked {
+					name += "/checked"
+				}
+				t.Run(name, func(t *testing.T) {
+					if e.name != "nested bpf_loop" && end.name == "deadline, default budget" {
+						t.Skip("the default budget may run out first")
+					}
+					h := &runtimeHelpers{}
+					p, err := Compile(insns, h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, err = p.Run(NewMachine(), end.args(t))
+					var re *interp.Error
+					if !errors.Is(err, end.want) || !errors.As(err, &re) {
+						t.Fatalf("error %v, want %v at an instruction", err, end.want)
+					}
+					var te *interp.TimeoutError
+					if strings.HasPrefix(end.name, "deadline") && (!errors.As(err, &te) || te.Timeout != 10*time.Millisecond || !strings.Contains(err.Error(), "timeout of 10ms")) {
+						t.Errorf("error %v, want an *interp.TimeoutError of 10ms", err)
+					}
+				})
+			}
+		}
+	}
+}
