@@ -98,6 +98,9 @@ type Options struct {
 	// Validated says that the instructions passed
 	// isa.Instructions.Validate already (interp.Compile validates them).
 	Validated bool
+	// unbounded compiles verified code without the budget's charges
+	// (abi.Input.Unbounded), for benchmarks.
+	unbounded bool
 }
 
 // Compile compiles a verified program. Every helper it calls must be in
@@ -195,13 +198,14 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 			_, own := opts.OwnHelpers.Lookup(id)
 			return !own
 		},
-		Checked: opts.Checked,
+		Checked:   opts.Checked,
+		Unbounded: opts.unbounded,
 	})
 	if err != nil {
 		return nil, err
 	}
 	p.out = out
-	if p.funcs != nil && !opts.Checked {
+	if p.funcs != nil && !opts.Checked && !opts.unbounded {
 		p.funcLen = abi.FunctionLengths(insns)
 	}
 	for slot, handle := range out.CallMaps {

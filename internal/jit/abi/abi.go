@@ -184,6 +184,9 @@ type Input struct {
 	// against Context.Budget. Verified code charges Context.Budget only
 	// at backward jumps and bpf-to-bpf calls (see FunctionLengths).
 	Checked bool
+	// Unbounded compiles verified code that charges no budget, which
+	// only benchmarks do: they measure what the charges cost with it.
+	Unbounded bool
 }
 
 // Output is a compiled program: position-independent code and the offsets

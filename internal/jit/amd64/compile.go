@@ -888,7 +888,7 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 	target := int(c.targetOf[slot])
 	// Verified code charges the budget at backward jumps taken (see
 	// abi.FunctionLengths): the instructions from the target to the jump.
-	back := !c.in.Checked && target <= slot
+	back := !c.in.Checked && !c.in.Unbounded && target <= slot
 	cost := 0
 	if back {
 		cost = int(c.index[slot]-c.index[target]) + 1
@@ -988,7 +988,7 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 			ok := c.jcc(ccA)
 			c.exitWith(abi.ExitCallDepth, slot)
 			c.patch(ok, c.pos())
-		} else {
+		} else if !c.in.Unbounded {
 			// The callee runs at most its length plus what its own
 			// backward jumps and calls charge.
 			c.charge(slot, int(c.funcLen[target]))
