@@ -56,6 +56,7 @@ func cmdAttach(args []string, e *env) error {
 	cpus := fs.Int("cpus", 0, "CPU slots for per-CPU maps (0: GOMAXPROCS)")
 	engine := engineFlag(fs)
 	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions and drop its packet (0: waggle's default, 2^30)")
+	timeout := fs.Duration("timeout", 0, "stop a run after `DURATION` (Go syntax: 10ms) and drop its packet (0: none)")
 	var updates stringList
 	fs.Var(&updates, "update", "before attaching, set a map element: `MAP:KEY:VALUE`, key and value in hex (repeatable)")
 	obs := addObserveFlags(fs)
@@ -71,6 +72,9 @@ func cmdAttach(args []string, e *env) error {
 	}
 	if *workers < 0 {
 		return &usageError{"--workers must not be negative"}
+	}
+	if *timeout < 0 {
+		return &usageError{fmt.Sprintf("--timeout %v must not be negative", *timeout)}
 	}
 
 	spec, err := waggle.LoadCollectionSpec(pos[0])
@@ -100,7 +104,7 @@ func cmdAttach(args []string, e *env) error {
 	}
 	verdicts := packet.LiveVerdictNames(kind)
 
-	cfg := packet.LiveConfig{Program: prog, Iface: *iface, Peer: *peer, Workers: *workers, Budget: *budget}
+	cfg := packet.LiveConfig{Program: prog, Iface: *iface, Peer: *peer, Workers: *workers, Budget: *budget, Timeout: *timeout}
 	// The metrics and the watch start after the sockets: the live counts
 	// are among the metrics.
 	var live *packet.Live
