@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -178,6 +179,34 @@ func TestBudgetEndsRuns(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestDeadlineAtHelperExits checks that compiled code looks at its
+// deadline at helper exits too, not only when its budget needs a refill: a
+// loop of calls of a helper that takes 100 µs, with a budget it would
+// take seconds to spend, ends within deadlineInterval calls of its
+// deadline (10 ms: at most 100 calls).
+func TestDeadlineAtHelperExits(t *testing.T) {
+	var calls int
+	table, err := helper.NewTable(helper.Helper{ID: 1, Name: "slow", Func: func(c *helper.Call) (uint64, error) {
+		calls++
+		time.Sleep(100 * time.Microsecond)
+		return 0, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, checked := range []bool{false, true} {
+		calls = 0
+		p, err := Compile(assemble(t, "l: call 1; ja l"), table, Options{Type: kernel.RawMemory, Checked: checked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Run(NewMachine(), interp.RunArgs{Deadline: time.Now().Add(10 * time.Millisecond), Timeout: 10 * time.Millisecond, Budget: math.MaxUint64})
+		if !errors.Is(err, context.DeadlineExceeded) || calls > 100+deadlineInterval {
+			t.Errorf("checked %v: %v after %d calls, want a timeout within %d calls", checked, err, calls, 100+deadlineInterval)
 		}
 	}
 }

@@ -546,8 +546,8 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 	}
 	if !m.deadline.IsZero() {
 		if m.exits++; m.exits%deadlineInterval == 0 {
-			if err := interp.CheckRun(nil, m.deadline, m.timeout); err != nil {
-				return 0, 0, p.errAt(slot, err)
+			if !time.Now().Before(m.deadline) {
+				return 0, 0, p.errAt(slot, &interp.TimeoutError{Timeout: m.timeout})
 			}
 		}
 	}
