@@ -14,8 +14,8 @@
 // Verified programs are compiled without run-time checks, as the kernel's
 // JIT compiles them: their safety is the verifier's proof. Programs that
 // were not verified are compiled in checked mode (Options.Checked), where
-// every memory access is checked as the interpreter checks it and a budget
-// bounds the run.
+// every memory access is checked as the interpreter checks it. A budget,
+// the run's context and a deadline bound every run (see Program.Run).
 package jit
 
 import (
