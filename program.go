@@ -503,8 +503,8 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	args := &st.args
 	args.R1, args.R2, args.R3, args.R4, args.R5 = regs[0], regs[1], regs[2], regs[3], regs[4]
 	args.CPU, args.Context, args.Budget = cpu, opts.Cancel, opts.Budget
-	args.Timeout, args.Deadline = opts.Timeout, time.Time{}
-	if opts.Timeout > 0 {
+	args.Timeout = opts.Timeout
+	if opts.Timeout != 0 {
 		args.Deadline = time.Now().Add(opts.Timeout)
 	}
 

@@ -285,16 +285,17 @@ type RunArgs struct {
 	// Budget is the maximum number of instructions to execute; 0 means
 	// DefaultBudget.
 	Budget uint64
-	// Deadline, if not zero, ends the run with a *TimeoutError once it
-	// has passed; it is checked when the context is, so a run reads the
-	// clock every few tens of thousands of instructions, not at each.
-	// Timeout is the duration it stands for, for the error's message.
-	Deadline time.Time
+	// Timeout, if not 0, ends the run with a *TimeoutError once Deadline
+	// has passed (Timeout is the duration Deadline stands for, which the
+	// error names). The deadline is checked when the context is, so a run
+	// reads the clock every few tens of thousands of instructions, not at
+	// each.
 	Timeout  time.Duration
+	Deadline time.Time
 }
 
-// TimeoutError is the error of a run that passed its RunArgs.Deadline. It
-// matches context.DeadlineExceeded with errors.Is.
+// TimeoutError is the error of a run that passed its deadline
+// (RunArgs.Timeout). It matches context.DeadlineExceeded with errors.Is.
 type TimeoutError struct {
 	Timeout time.Duration // the run's timeout
 }
@@ -307,15 +308,15 @@ func (e *TimeoutError) Error() string {
 func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 // CheckRun returns the error that ends a run when ctx (if not nil) is done
-// or deadline (if not zero) has passed, else nil: what both engines check
-// whenever they refill a run's budget.
+// or, if timeout is not 0, deadline has passed, else nil: what both
+// engines check whenever they refill a run's budget.
 func CheckRun(ctx context.Context, deadline time.Time, timeout time.Duration) error {
 	if ctx != nil {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-	if !deadline.IsZero() && !time.Now().Before(deadline) {
+	if timeout != 0 && !time.Now().Before(deadline) {
 		return &TimeoutError{Timeout: timeout}
 	}
 	return nil

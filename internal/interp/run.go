@@ -51,7 +51,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 				m.steps = 0
 				return 0, p0.errAt(pc, ErrBudgetExhausted)
 			}
-			if m.ctx != nil || !m.deadline.IsZero() {
+			if m.ctx != nil || m.timeout != 0 {
 				if err := CheckRun(m.ctx, m.deadline, m.timeout); err != nil {
 					m.steps = 0
 					return 0, p0.errAt(pc, err)

@@ -82,25 +82,44 @@ func TestBudgetStopsLoops(t *testing.T) {
 
 // TestBudgetPerRun checks that each run of a repeat has its own budget,
 // and that the budget is counted afresh on the next run of a machine: a
-// loop that fits in the budget runs many times.
+// loop that fits in the budget runs many times; so does one that takes
+// several refills of the Go side a run, in the program or in callbacks.
 func TestBudgetPerRun(t *testing.T) {
-	// 1000 iterations of 2 instructions.
-	insns := assemble(t, "mov %r0, 0; l: add %r0, 1; jlt %r0, 1000, l; exit")
-	for _, checked := range []bool{false, true} {
-		p, err := Compile(insns, nil, Options{Type: kernel.RawMemory, Checked: checked})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := NewMachine()
-		for range 3 {
-			args := interp.RunArgs{Budget: 3500}
-			if r, err := p.RunRepeat(m, &args, 100); err != nil || r != 1000 {
-				t.Fatalf("checked %v: r0 %d, %v; want 1000", checked, r, err)
+	for _, tc := range []struct {
+		name      string
+		src       string
+		want      uint64
+		fits, not uint64 // a budget a run fits in, one it does not
+		repeat    uint32
+	}{
+		// 1000 iterations of 2 instructions.
+		{"loop", "mov %r0, 0; l: add %r0, 1; jlt %r0, 1000, l; exit", 1000, 3500, 1500, 100},
+		// 100,000 iterations: several refills a run.
+		{"long loop", "mov %r0, 0; l: add %r0, 1; jlt %r0, 100000, l; exit", 100000, 250_000, 150_000, 5},
+		// 100,000 callbacks of 2 instructions.
+		{"callbacks", "lddw %r1, func cb; mov %r2, 100000; mov %r3, 0; call 4; exit; cb: mov %r0, 1; exit", 100000, 250_000, 150_000, 5},
+		// 10,000 callbacks of a loop of 10 iterations.
+		{"callbacks with loops", "lddw %r1, func cb; mov %r2, 10000; mov %r3, 0; call 4; exit; " +
+			"cb: mov %r0, 0; l: add %r0, 1; jlt %r0, 10, l; mov %r0, 1; exit", 10000, 300_000, 150_000, 5},
+	} {
+		insns := assemble(t, tc.src)
+		for _, checked := range []bool{false, true} {
+			h := &runtimeHelpers{}
+			p, err := Compile(insns, h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		args := interp.RunArgs{Budget: 1500}
-		if _, err := p.RunRepeat(m, &args, 2); !errors.Is(err, interp.ErrBudgetExhausted) {
-			t.Fatalf("checked %v: budget 1500: %v, want ErrBudgetExhausted", checked, err)
+			m := NewMachine()
+			for range 3 {
+				args := interp.RunArgs{Budget: tc.fits}
+				if r, err := p.RunRepeat(m, &args, tc.repeat); err != nil || r != tc.want {
+					t.Fatalf("%s, checked %v: r0 %d, %v; want %d", tc.name, checked, r, err, tc.want)
+				}
+			}
+			args := interp.RunArgs{Budget: tc.not}
+			if _, err := p.RunRepeat(m, &args, 2); !errors.Is(err, interp.ErrBudgetExhausted) {
+				t.Fatalf("%s, checked %v: budget %d: %v, want ErrBudgetExhausted", tc.name, checked, tc.not, err)
+			}
 		}
 	}
 }

@@ -307,12 +307,17 @@ type Machine struct {
 	nativeSP uint64 // the initial stack pointer of compiled code
 	call     helper.Call
 	cancel   context.Context
-	deadline time.Time     // the run's, or zero
-	timeout  time.Duration // what deadline stands for
+	timeout  time.Duration // the run's (RunArgs.Timeout), or 0
+	deadline time.Time     // when timeout is not 0
 	exits    uint32        // helper exits, counted while there is a deadline
-	prog     *Program      // the program of the last exit
-	progs    []*Program    // the run's programs: the first, then tail-call targets
-	stackFor uint64        // the r10 whose stack region m.call has
+	budget   uint64        // RunArgs.Budget of the last run
+	// rest is the run's budget beyond Context.Budget; rest0 what it is
+	// at the start of a run (of a repeat), restRepeat the Context.Repeat
+	// of the run that rest belongs to.
+	rest, rest0, restRepeat uint64
+	prog                    *Program   // the program of the last exit
+	progs                   []*Program // the run's programs: the first, then tail-call targets
+	stackFor                uint64     // the r10 whose stack region m.call has
 }
 
 // NewMachine allocates a machine.
@@ -326,6 +331,7 @@ func NewMachine() *Machine {
 	m.call = helper.NewCall(context.Background(), &m.Memory, m)
 	m.ctx.CallArgs = uint64(uintptr(unsafe.Pointer(&m.call.Args)))
 	m.stackFor = m.stackTop
+	m.setBudget(0)
 	m.call.SetStack(m.stackRegion(m.stackTop))
 	return m
 }
@@ -346,7 +352,7 @@ func (m *Machine) StackTop() uint64 { return m.stackTop }
 // instructions, or fewer when its loops jump over part of their bodies.
 //
 // Every 65,536 instructions charged, when Go refills the budget,
-// RunArgs.Context and RunArgs.Deadline are checked; the context is also
+// RunArgs.Context and the deadline (RunArgs.Timeout) are checked; the context is also
 // checked at every helper call, and the deadline every 256 helper calls.
 // The errors are the interpreter's: interp.ErrBudgetExhausted, the
 // context's error, an *interp.TimeoutError.
@@ -365,14 +371,12 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 			m.call.Context = context.Background()
 		}
 	}
-	m.deadline, m.timeout = args.Deadline, args.Timeout
-	budget := args.Budget
-	if budget == 0 {
-		budget = interp.DefaultBudget
+	if args.Timeout != 0 || m.timeout != 0 {
+		m.deadline, m.timeout = args.Deadline, args.Timeout
 	}
-	// The entry stub gives each run this budget.
-	m.ctx.BudgetAtEntry = min(budget, checkInterval)
-	m.ctx.BudgetRestAtEntry = budget - m.ctx.BudgetAtEntry
+	if args.Budget != m.budget {
+		m.setBudget(args.Budget)
+	}
 	m.call.CPU = args.CPU
 	m.ctx.CPU = uint64(args.CPU)
 	m.call.State = args.State
@@ -397,8 +401,10 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 		}
 		m.ctx.Repeat = uint64(per)
 		m.ctx.NativeSP = m.nativeSP
+		m.restRepeat = 0 // the first refill gives the run the rest0 of a whole budget
 		if p.checked {
 			m.setChecked()
+			m.ctx.Budget = m.ctx.BudgetAtEntry
 		}
 		r, err := m.loop(p.base + uintptr(p.out.Entry))
 		if err != nil {
@@ -425,6 +431,17 @@ const checkInterval = 1 << 16
 // deadlineInterval is how many helper exits pass between two looks at the
 // run's deadline (each look reads the clock).
 const deadlineInterval = 256
+
+// setBudget sets the budget every run of a repeat gets: BudgetAtEntry from
+// the entry stub, rest0 from the first refill.
+func (m *Machine) setBudget(budget uint64) {
+	m.budget = budget
+	if budget == 0 {
+		budget = interp.DefaultBudget
+	}
+	m.ctx.BudgetAtEntry = min(budget, checkInterval)
+	m.rest0 = budget - m.ctx.BudgetAtEntry
+}
 
 // setChecked prepares the Context for checked code: the windows and the
 // call depth limit.
@@ -456,19 +473,29 @@ func (m *Machine) setStackWindow(r10 uint64) {
 // before it refills Context.Budget; then the run's context and deadline
 // are checked.
 func (m *Machine) refill() error {
+	m.syncRest()
 	debt := -m.ctx.Budget
-	if m.ctx.BudgetRest < debt {
-		m.ctx.Budget, m.ctx.BudgetRest = 0, 0
+	if m.rest < debt {
+		m.ctx.Budget, m.rest = 0, 0
 		return interp.ErrBudgetExhausted
 	}
-	m.ctx.BudgetRest -= debt
+	m.rest -= debt
 	if err := interp.CheckRun(m.cancel, m.deadline, m.timeout); err != nil {
 		m.ctx.Budget = 0
 		return err
 	}
-	m.ctx.Budget = min(m.ctx.BudgetRest, checkInterval)
-	m.ctx.BudgetRest -= m.ctx.Budget
+	m.ctx.Budget = min(m.rest, checkInterval)
+	m.rest -= m.ctx.Budget
 	return nil
+}
+
+// syncRest gives m.rest to the run in progress: in the first refill of
+// another run of a repeat (which the entry stub started with
+// BudgetAtEntry), the rest of a whole budget.
+func (m *Machine) syncRest() {
+	if m.ctx.Repeat != m.restRepeat {
+		m.rest, m.restRepeat = m.rest0, m.ctx.Repeat
+	}
 }
 
 // charge charges n instructions to the budget from Go (a callback's entry
@@ -544,7 +571,7 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 			return 0, 0, p.errAt(slot, err)
 		}
 	}
-	if !m.deadline.IsZero() {
+	if m.timeout != 0 {
 		if m.exits++; m.exits%deadlineInterval == 0 {
 			if !time.Now().Before(m.deadline) {
 				return 0, 0, p.errAt(slot, &interp.TimeoutError{Timeout: m.timeout})
@@ -677,6 +704,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	if (m.stackTop-r10)/interp.StackSize+1 >= interp.MaxFrames {
 		return 0, interp.ErrCallDepth
 	}
+	m.syncRest() // before the callback's run, whose Repeat is 1
 	if p.funcLen != nil {
 		// Verified code charges a callback's length as it enters (checked
 		// code counts its basic blocks).
@@ -693,8 +721,10 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	m.ctx.Repeat = 1
 	m.ctx.TailCallsAtEntry = m.ctx.TailCalls
 	// The callback goes on with the run's budget, and the caller with what
-	// the callback leaves of it.
-	m.ctx.BudgetAtEntry, m.ctx.BudgetRestAtEntry = m.ctx.Budget, m.ctx.BudgetRest
+	// the callback leaves of it (its one run has Repeat 1).
+	m.ctx.BudgetAtEntry = m.ctx.Budget
+	restRepeat := m.restRepeat
+	m.restRepeat = 1
 	if p.checked {
 		m.setStackWindow(r10 - interp.StackSize)
 	}
@@ -704,7 +734,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	// interpreter.
 	m.ctx.Args, m.ctx.StackTop, m.ctx.Target, m.ctx.Repeat = saved.Args, saved.StackTop, saved.Target, saved.Repeat
 	m.ctx.TailCallsAtEntry = saved.TailCallsAtEntry
-	m.ctx.BudgetAtEntry, m.ctx.BudgetRestAtEntry = saved.BudgetAtEntry, saved.BudgetRestAtEntry
+	m.ctx.BudgetAtEntry, m.restRepeat = saved.BudgetAtEntry, restRepeat
 	m.ctx.MayGoto = saved.MayGoto // the callback had a count of its own
 	m.call.Args = callArgs
 	m.prog = p

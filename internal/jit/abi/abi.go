@@ -52,20 +52,18 @@ type Context struct {
 	CallArgs uint64
 
 	// Budget is how many more instructions may be charged before the
-	// next budget exit. Checked code counts it down in memory; verified
-	// code keeps it in a register while it runs and stores it here at
-	// every exit (and the entry stub's last return), reloading it when
-	// it resumes. An exit for the budget leaves it below zero (as an
+	// next budget exit, at which Go refills it from the rest of the
+	// run's budget. Checked code counts it down in memory; verified code
+	// keeps it in a register while it runs and stores it here at every
+	// exit (and the entry stub's last return), reloading it when it
+	// resumes. An exit for the budget leaves it below zero (as an
 	// int64): minus the instructions charged beyond it.
 	Budget uint64
-	// BudgetRest is the rest of the run's budget, beyond Budget: Go
-	// refills Budget from it at a budget exit.
-	BudgetRest uint64
-	// BudgetAtEntry and BudgetRestAtEntry are what the entry stub sets
-	// Budget and BudgetRest to before each call (each run of a repeat
-	// has its own budget; a callback enters with the caller's, which it
-	// shares).
-	BudgetAtEntry, BudgetRestAtEntry uint64
+	// BudgetAtEntry is what verified code's entry stub sets Budget to
+	// before each call: each run of a repeat starts afresh (Go gives it
+	// the rest of a whole budget when it first refills it: Repeat tells
+	// the runs apart), and a callback starts with what its caller left.
+	BudgetAtEntry uint64
 
 	// Checked code only (Input.Checked):
 

@@ -25,9 +25,7 @@ const (
 	offCPU       = int32(unsafe.Offsetof(abi.Context{}.CPU))
 	offCallArgs  = int32(unsafe.Offsetof(abi.Context{}.CallArgs))
 	offBudget    = int32(unsafe.Offsetof(abi.Context{}.Budget))
-	offRest      = int32(unsafe.Offsetof(abi.Context{}.BudgetRest))
 	offBudget0   = int32(unsafe.Offsetof(abi.Context{}.BudgetAtEntry))
-	offRest0     = int32(unsafe.Offsetof(abi.Context{}.BudgetRestAtEntry))
 	offWindows   = int32(unsafe.Offsetof(abi.Context{}.Windows))
 	offFrameTop  = int32(unsafe.Offsetof(abi.Context{}.FrameTop))
 	offArgs      = int32(unsafe.Offsetof(abi.Context{}.Args))
@@ -275,14 +273,9 @@ func (c *compiler) stubs() {
 	c.load(8, tmp, ctxReg, offTailCall0)
 	c.store(8, ctxReg, offTailCall, tmp)
 	c.mayGotoEntry()
-	if c.in.Checked {
-		c.load(8, tmp, ctxReg, offBudget0)
-		c.store(8, ctxReg, offBudget, tmp)
-	} else {
-		c.load(8, budget, ctxReg, offBudget0)
+	if !c.in.Checked {
+		c.load(8, budget, ctxReg, offBudget0) // Go sets checked code's
 	}
-	c.load(8, tmp, ctxReg, offRest0)
-	c.store(8, ctxReg, offRest, tmp)
 	// Jump, not call: an exit in the frame at StackTop comes back to the
 	// epilogue with a jump, so that no call is pending while the program
 	// runs and its exits to Go return where the processor predicts.
