@@ -57,8 +57,8 @@ var (
 type MemoryFault = memory.Fault
 
 // RunError is a run that stopped at an instruction. Its Err is a
-// *MemoryFault, ErrBudgetExhausted, ErrCallDepth, the context's error, or a
-// helper's error.
+// *MemoryFault, ErrBudgetExhausted, ErrCallDepth, the context's error, the
+// timeout's (which matches context.DeadlineExceeded), or a helper's error.
 type RunError = interp.Error
 
 // ProgramSpec describes a program to load.
@@ -442,16 +442,26 @@ type RunOptions struct {
 	// CPU is the CPU slot with BPF_F_TEST_RUN_ON_CPU; without it, a run
 	// takes any free slot.
 	CPU uint32
-	// Cancel, if not nil, stops the run when it is done: the interpreter
-	// looks every 65,536 instructions, compiled code at every helper call
-	// (and checked code every 65,536 instructions).
+	// Cancel, if not nil, stops the run with its error when it is done:
+	// the engines look every 65,536 instructions (and compiled code at
+	// every helper call too).
 	Cancel context.Context
 	// Budget is the most instructions one run may execute before it stops
-	// with ErrBudgetExhausted; 0 means DefaultBudget. It bounds the
-	// interpreter and checked compiled code (EngineJIT without
-	// verification, which counts by basic block); verified programs
-	// compiled by the JIT do not count: the verifier proved that they end.
+	// with ErrBudgetExhausted; 0 means DefaultBudget. The interpreter
+	// counts every instruction, checked compiled code (EngineJIT without
+	// verification) every basic block. Verified compiled code charges it
+	// where a program could go on: at each backward jump taken, the
+	// instructions from its target to the jump, and at each bpf-to-bpf
+	// call or callback, the length of the function called. That is what
+	// the program runs, give or take the length of the functions entered,
+	// so a looping program stops after about Budget instructions (sooner
+	// if its loops jump over part of their bodies).
 	Budget uint64
+	// Timeout, if not 0, stops Run (all its Repeat runs) once it has run
+	// that long, with an error that matches context.DeadlineExceeded
+	// (errors.Is) and names the timeout. The engines read the clock when
+	// they look at Cancel, not at every instruction.
+	Timeout time.Duration
 }
 
 // RunOnCPU is the flag of RunOptions.Flags that selects RunOptions.CPU
@@ -541,6 +551,10 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	args := &st.args
 	args.R1, args.R2, args.R3, args.R4, args.R5 = regs[0], regs[1], regs[2], regs[3], regs[4]
 	args.CPU, args.Context, args.Budget = cpu, opts.Cancel, opts.Budget
+	args.Timeout = opts.Timeout
+	if opts.Timeout != 0 {
+		args.Deadline = time.Now().Add(opts.Timeout)
+	}
 
 	var res RunResult
 	switch {

@@ -40,6 +40,10 @@ type LiveConfig struct {
 	// waggle.DefaultBudget); a run that exhausts it fails and its packet
 	// is dropped. Runs also stop when Run's context ends.
 	Budget uint64
+	// Timeout, if not 0, is how long one run may take
+	// (waggle.RunOptions.Timeout); a run that takes longer fails and its
+	// packet is dropped.
+	Timeout time.Duration
 
 	// RingBlockSize is the size in bytes of a ring block, a multiple of
 	// the page size and larger than the largest packet (0: 256 KiB).
@@ -100,6 +104,7 @@ type Live struct {
 	ifaces   []liveIface // Iface, then Peer
 	observer LiveObserver
 	budget   uint64
+	timeout  time.Duration
 	workers  []*liveWorker
 
 	mu        sync.Mutex // protects the fields below
@@ -167,7 +172,7 @@ func NewLive(cfg LiveConfig) (_ *Live, err error) {
 		return nil, fmt.Errorf("live: ring of %d blocks of %d bytes: need at least one block, a multiple of %d bytes", rc.blocks, rc.blockSize, page)
 	}
 
-	l := &Live{prog: cfg.Program, kind: kind, observer: cfg.Observer, budget: cfg.Budget}
+	l := &Live{prog: cfg.Program, kind: kind, observer: cfg.Observer, budget: cfg.Budget, timeout: cfg.Timeout}
 	for _, name := range []string{cfg.Iface, cfg.Peer} {
 		if name == "" {
 			continue
@@ -479,7 +484,7 @@ func (w *liveWorker) handle(in int, p *livePacket) {
 	}
 	l := w.l
 	ifindex := uint32(l.ifaces[in].index)
-	w.opts = waggle.RunOptions{Data: data, Context: w.ctxAny, Budget: l.budget, Cancel: w.cancel}
+	w.opts = waggle.RunOptions{Data: data, Context: w.ctxAny, Budget: l.budget, Timeout: l.timeout, Cancel: w.cancel}
 	switch l.kind {
 	case XDP:
 		// struct xdp_md: data 0, data_end, data_meta 0, ingress_ifindex.

@@ -27,6 +27,9 @@ type Options struct {
 	// Budget is the most instructions one run may execute; 0 means
 	// waggle.DefaultBudget.
 	Budget uint64
+	// Timeout, if not 0, is how long one run may take
+	// (waggle.RunOptions.Timeout).
+	Timeout time.Duration
 	// Context, if not nil, stops the processing when it is done; the
 	// error then matches its error.
 	Context context.Context
@@ -171,7 +174,7 @@ type pipeline struct {
 }
 
 func (p *pipeline) processor() (*Processor, error) {
-	return NewProcessor(p.prog, ProcessorOptions{Budget: p.opts.Budget, Context: p.opts.Context})
+	return NewProcessor(p.prog, ProcessorOptions{Budget: p.opts.Budget, Timeout: p.opts.Timeout, Context: p.opts.Context})
 }
 
 // progressEvery is how many packets the sequential loop processes between

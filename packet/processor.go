@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -41,6 +42,9 @@ type ProcessorOptions struct {
 	// Budget is the most instructions one run may execute; 0 means
 	// waggle.DefaultBudget.
 	Budget uint64
+	// Timeout, if not 0, is how long one run may take
+	// (waggle.RunOptions.Timeout).
+	Timeout time.Duration
 	// Context, if not nil, stops a run when it is done.
 	Context context.Context
 }
@@ -70,6 +74,7 @@ func NewProcessor(prog *waggle.Program, opts ProcessorOptions) (*Processor, erro
 	p := &Processor{prog: prog, kind: kind, md: make([]byte, procMDSize)}
 	p.mdOut = p.md
 	p.run.Budget = opts.Budget
+	p.run.Timeout = opts.Timeout
 	p.run.Cancel = opts.Context
 	return p, nil
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/assembler"
@@ -128,6 +130,14 @@ func TestProcessorBudgetAndContext(t *testing.T) {
 	}
 	if _, err := p.Verdict(command(0, 10)); !errors.Is(err, waggle.ErrBudgetExhausted) {
 		t.Errorf("budget: %v", err)
+	}
+	p, _ = packet.NewProcessor(prog, packet.ProcessorOptions{Timeout: 10 * time.Millisecond, Budget: math.MaxUint64})
+	if _, err := p.Verdict(command(0, 10)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("timeout: %v", err)
+	}
+	st, err := packet.ProcessPcap(prog, bytes.NewReader(pcapBytes(packetsOf(frames(commands)))), nil, packet.Options{Timeout: time.Millisecond, Budget: math.MaxUint64})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ProcessPcap with a timeout: %v, %+v", err, st)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -359,7 +359,7 @@ func regions(x, y *jitDiffEngine) []jitDiffRegion {
 }
 
 // errSkip is a run not compared: the input is one the kernel refuses, or
-// the interpreter ran out of budget in bpf_loop.
+// an engine ran out of budget in a loop.
 var errSkip = errors.New("skipped")
 
 // exec runs the program in engine k on in.
@@ -385,9 +385,12 @@ func (d *jitDiff) exec(k int, in kernel.Input) (jitDiffResult, error) {
 		res.r0, res.err = e.jprog.Run(e.jm, args)
 	} else {
 		res.r0, res.err = e.iprog.Run(e.im, args)
-		if errors.Is(res.err, interp.ErrBudgetExhausted) && d.hasLoop {
-			return res, errSkip
-		}
+	}
+	// The engines count a budget differently (the interpreter every
+	// instruction, compiled code whole loop bodies at backward jumps):
+	// near it they part.
+	if errors.Is(res.err, interp.ErrBudgetExhausted) && d.hasLoop {
+		return res, errSkip
 	}
 	var out kernel.Output
 	d.run.Finish(&out)

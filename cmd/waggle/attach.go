@@ -57,6 +57,7 @@ func cmdAttach(args []string, e *env) error {
 	engine := engineFlag(fs)
 	memLimit := memoryLimitFlag(fs)
 	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions and drop its packet (0: waggle's default, 2^30)")
+	timeout := fs.Duration("timeout", 0, "stop a run after `DURATION` (Go syntax: 10ms) and drop its packet (0: none)")
 	var updates stringList
 	fs.Var(&updates, "update", "before attaching, set a map element: `MAP:KEY:VALUE`, key and value in hex (repeatable)")
 	obs := addObserveFlags(fs)
@@ -72,6 +73,9 @@ func cmdAttach(args []string, e *env) error {
 	}
 	if *workers < 0 {
 		return &usageError{"--workers must not be negative"}
+	}
+	if *timeout < 0 {
+		return &usageError{fmt.Sprintf("--timeout %v must not be negative", *timeout)}
 	}
 	defer memLimit.apply()()
 
@@ -102,7 +106,7 @@ func cmdAttach(args []string, e *env) error {
 	}
 	verdicts := packet.LiveVerdictNames(kind)
 
-	cfg := packet.LiveConfig{Program: prog, Iface: *iface, Peer: *peer, Workers: *workers, Budget: *budget}
+	cfg := packet.LiveConfig{Program: prog, Iface: *iface, Peer: *peer, Workers: *workers, Budget: *budget, Timeout: *timeout}
 	// The metrics and the watch start after the sockets: the live counts
 	// are among the metrics.
 	var live *packet.Live

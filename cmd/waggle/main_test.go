@@ -17,6 +17,13 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 
 func TestCLI(t *testing.T) {
 	tmp := t.TempDir()
+	// The context of nested_loops.o's programs: n = 1 << 23 (bpf_loop
+	// nested three deep never ends), seed = 5.
+	nested := filepath.Join(tmp, "nested.ctx")
+	if err := os.WriteFile(nested, []byte{0, 0, 0x80, 0, 5, 0, 0, 0}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const nestedObj = "../../testdata/progs/nested_loops.o"
 	for _, tc := range []struct {
 		name       string
 		stdin      string
@@ -55,6 +62,20 @@ func TestCLI(t *testing.T) {
 		{name: "run out of bounds", args: []string{"run", "--data", "0102", "testdata/oob.s"}, wantCode: 1,
 			wantErr: []string{"instruction 0", "r0 = *(u64 *)(r1 + 0x8)", "read of 8 bytes"}},
 		{name: "run endless loop", args: []string{"run", "--budget", "1000", "testdata/loop.s"}, wantCode: 1, wantErr: []string{"budget exhausted"}},
+		{name: "run nested bpf_loop budget", args: []string{"run", "-p", "sys_nested_loops", "--ctx-in", nested, "--budget", "100000", nestedObj},
+			wantCode: 1, wantErr: []string{"helper 181 (bpf_loop)", "budget exhausted"}},
+		{name: "run nested bpf_loop budget interpreted", args: []string{"run", "--engine", "interpreter", "-p", "sys_nested_loops", "--ctx-in", nested, "--budget", "100000", nestedObj},
+			wantCode: 1, wantErr: []string{"helper 181 (bpf_loop)", "budget exhausted"}},
+		{name: "run nested bpf_loop timeout", args: []string{"run", "-p", "sys_nested_loops", "--ctx-in", nested, "--timeout", "50ms", nestedObj},
+			wantCode: 1, wantErr: []string{"timeout of 50ms", "deadline exceeded"}},
+		{name: "run nested bpf_loop timeout interpreted", args: []string{"run", "--engine", "interpreter", "-p", "sys_nested_loops", "--ctx-in", nested, "--timeout", "50ms", nestedObj},
+			wantCode: 1, wantErr: []string{"timeout of 50ms", "deadline exceeded"}},
+		{name: "run bounded loop budget", args: []string{"run", "-p", "sys_bounded_loop", "--ctx-in", nested, "--budget", "1000", nestedObj},
+			wantCode: 1, wantErr: []string{"budget exhausted"}},
+		{name: "run bounded loop", args: []string{"run", "-p", "sys_bounded_loop", "--ctx-in", nested, "--timeout", "1m", "--dump-maps", nestedObj},
+			wantOut: []string{"Return value: 0,", "key 01000000 value a5695bf600000000"}},
+		{name: "run negative timeout", args: []string{"run", "--timeout", "-1s", "testdata/ret7.s"}, wantCode: 2, wantErr: []string{"--timeout -1s must not be negative"}},
+		{name: "run bad timeout", args: []string{"run", "--timeout", "soon", "testdata/ret7.s"}, wantCode: 2, wantErr: []string{"-timeout"}},
 		{name: "run bad assembly", args: []string{"run", "testdata/bad.s"}, wantCode: 1, wantErr: []string{"line 2", "bogus"}},
 		{name: "run ELF without data", args: []string{"run", "testdata/xdp_count.o"}, wantCode: 1, wantErr: []string{`run program "count_packets"`, "shorter than an Ethernet header"}},
 

@@ -43,6 +43,7 @@ func cmdRun(args []string, e *env) error {
 	ctxIn := fs.String("ctx-in", "", "read the program's context (ctx_in) from `FILE`")
 	repeat := fs.Uint("repeat", 1, "run the program `N` times and report the average time")
 	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions (0: waggle's default, 2^30)")
+	timeout := fs.Duration("timeout", 0, "stop a run (all its --repeat runs; each packet's with --pcap) after `DURATION` (Go syntax: 100ms, 2s; 0: none)")
 	cpus := fs.Int("cpus", 0, "CPU slots for per-CPU maps (0: GOMAXPROCS)")
 	engine := engineFlag(fs)
 	memLimit := memoryLimitFlag(fs)
@@ -63,6 +64,9 @@ func cmdRun(args []string, e *env) error {
 	}
 	if *repeat == 0 || *repeat > 1<<32-1 {
 		return &usageError{fmt.Sprintf("--repeat %d must be between 1 and 4294967295", *repeat)}
+	}
+	if *timeout < 0 {
+		return &usageError{fmt.Sprintf("--timeout %v must not be negative", *timeout)}
 	}
 	if err := checkPcapFlags(fs, *pcapIn, *workers, pos[0]); err != nil {
 		return err
@@ -127,12 +131,12 @@ func cmdRun(args []string, e *env) error {
 	}
 
 	if *pcapIn != "" {
-		return runPcap(prog, coll, pcapRun{in: *pcapIn, out: *pcapOut, workers: *workers, budget: *budget, dumpMaps: *dumpMaps, asJSON: *asJSON}, e)
+		return runPcap(prog, coll, pcapRun{in: *pcapIn, out: *pcapOut, workers: *workers, budget: *budget, timeout: *timeout, dumpMaps: *dumpMaps, asJSON: *asJSON}, e)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opts := &waggle.RunOptions{Data: data, Repeat: uint32(*repeat), Budget: *budget, Cancel: ctx}
+	opts := &waggle.RunOptions{Data: data, Repeat: uint32(*repeat), Budget: *budget, Timeout: *timeout, Cancel: ctx}
 	if ctxBytes != nil {
 		opts.Context = ctxBytes
 	}
@@ -275,6 +279,7 @@ type pcapRun struct {
 	in, out  string
 	workers  int
 	budget   uint64
+	timeout  time.Duration
 	dumpMaps bool
 	asJSON   bool
 }
@@ -321,7 +326,7 @@ func runPcap(prog *waggle.Program, coll *waggle.Collection, r pcapRun, e *env) e
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opts := packet.Options{Workers: r.workers, Budget: r.budget, Context: ctx}
+	opts := packet.Options{Workers: r.workers, Budget: r.budget, Timeout: r.timeout, Context: ctx}
 	var bar *progressBar
 	if isTerminal(e.stderr) {
 		bar = &progressBar{w: e.stderr, now: time.Now}

@@ -217,6 +217,33 @@ func TestContextCancel(t *testing.T) {
 	}
 }
 
+// TestTimeout checks that RunArgs.Deadline ends an endless loop, and one
+// already passed the run's first instruction, with a *TimeoutError that
+// matches context.DeadlineExceeded and names the timeout.
+func TestTimeout(t *testing.T) {
+	p, err := Compile(isa.Instructions{ja(-1)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		budget  uint64
+	}{
+		{"endless", 20 * time.Millisecond, math.MaxUint64},
+		{"default budget", 20 * time.Millisecond, 0},
+		{"passed", -time.Second, math.MaxUint64},
+	} {
+		_, err := p.Run(NewMachine(), RunArgs{Deadline: time.Now().Add(tc.timeout), Timeout: tc.timeout, Budget: tc.budget})
+		var te *TimeoutError
+		var re *Error
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &te) || te.Timeout != tc.timeout ||
+			!errors.As(err, &re) || !strings.Contains(err.Error(), "timeout of "+tc.timeout.String()) {
+			t.Errorf("%s: err = %v, want a TimeoutError of %v", tc.name, err, tc.timeout)
+		}
+	}
+}
+
 func TestCallDepth(t *testing.T) {
 	// f calls itself forever: the ninth frame is refused.
 	recurse := isa.Instructions{callLocal(-1), exit}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/waggle-ebpf/waggle/helper"
@@ -58,6 +59,8 @@ type Machine struct {
 	// The run in progress.
 	prog      *Program // the program of the running frame
 	ctx       context.Context
+	deadline  time.Time
+	timeout   time.Duration
 	steps     uint64 // instructions left before the next look at ctx
 	budget    uint64 // instructions left after those
 	tailCalls int
@@ -275,6 +278,41 @@ type RunArgs struct {
 	// Budget is the maximum number of instructions to execute; 0 means
 	// DefaultBudget.
 	Budget uint64
+	// Timeout, if not 0, ends the run with a *TimeoutError once Deadline
+	// has passed (Timeout is the duration Deadline stands for, which the
+	// error names). The deadline is checked when the context is, so a run
+	// reads the clock every few tens of thousands of instructions, not at
+	// each.
+	Timeout  time.Duration
+	Deadline time.Time
+}
+
+// TimeoutError is the error of a run that passed its deadline
+// (RunArgs.Timeout). It matches context.DeadlineExceeded with errors.Is.
+type TimeoutError struct {
+	Timeout time.Duration // the run's timeout
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("the run's timeout of %v passed: %v", e.Timeout, context.DeadlineExceeded)
+}
+
+// Unwrap returns context.DeadlineExceeded.
+func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
+
+// CheckRun returns the error that ends a run when ctx (if not nil) is done
+// or, if timeout is not 0, deadline has passed, else nil: what both
+// engines check whenever they refill a run's budget.
+func CheckRun(ctx context.Context, deadline time.Time, timeout time.Duration) error {
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if timeout != 0 && !time.Now().Before(deadline) {
+		return &TimeoutError{Timeout: timeout}
+	}
+	return nil
 }
 
 // errAt builds the error for the instruction at slot.

@@ -20,6 +20,7 @@ func (p *Program) Run(m *Machine, args RunArgs) (uint64, error) {
 	m.setDepth(0)
 	regs[10] = m.stackTop
 	m.ctx = args.Context
+	m.deadline, m.timeout = args.Deadline, args.Timeout
 	m.call.Context = args.Context
 	if m.call.Context == nil {
 		m.call.Context = context.Background()
@@ -50,8 +51,8 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 				m.steps = 0
 				return 0, p0.errAt(pc, ErrBudgetExhausted)
 			}
-			if m.ctx != nil {
-				if err := m.ctx.Err(); err != nil {
+			if m.ctx != nil || m.timeout != 0 {
+				if err := CheckRun(m.ctx, m.deadline, m.timeout); err != nil {
 					m.steps = 0
 					return 0, p0.errAt(pc, err)
 				}

@@ -14,8 +14,8 @@
 // Verified programs are compiled without run-time checks, as the kernel's
 // JIT compiles them: their safety is the verifier's proof. Programs that
 // were not verified are compiled in checked mode (Options.Checked), where
-// every memory access is checked as the interpreter checks it and a budget
-// bounds the run.
+// every memory access is checked as the interpreter checks it. A budget,
+// the run's context and a deadline bound every run (see Program.Run).
 package jit
 
 import (
@@ -26,6 +26,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -55,7 +56,11 @@ type Program struct {
 	helperAt []int32
 	table    *helper.Table // for callx
 	funcs    []bool        // funcs[slot]: a function pointer may point there
-	checked  bool
+	// funcLen is, by slot, the length of the function that starts there,
+	// which a callback entered from Go charges to the budget (verified
+	// code; nil if the program has no function pointers).
+	funcLen []int32
+	checked bool
 	// maps are the maps the program refers to by handle: compiled code
 	// holds their values' addresses, so the program keeps them alive.
 	maps []maps.Map
@@ -97,6 +102,9 @@ type Options struct {
 	// data: an lddw of a value's address), besides those the instructions
 	// name by handle. The program keeps them all alive.
 	Maps []maps.Map
+	// unbounded compiles verified code without the budget's charges
+	// (abi.Input.Unbounded), for benchmarks.
+	unbounded bool
 }
 
 // Compile compiles a verified program. Every helper it calls must be in
@@ -195,12 +203,16 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 			_, own := opts.OwnHelpers.Lookup(id)
 			return !own && kernel.HelperInline(id)
 		},
-		Checked: opts.Checked,
+		Checked:   opts.Checked,
+		Unbounded: opts.unbounded,
 	})
 	if err != nil {
 		return nil, err
 	}
 	p.out = out
+	if p.funcs != nil && !opts.Checked && !opts.unbounded {
+		p.funcLen = abi.FunctionLengths(insns)
+	}
 	for slot, handle := range out.CallMaps {
 		if opts.Checked {
 			// Checked code gets the interpreter's checks of the key.
@@ -300,10 +312,17 @@ type Machine struct {
 	nativeSP uint64 // the initial stack pointer of compiled code
 	call     helper.Call
 	cancel   context.Context
-	prog     *Program   // the program of the last exit
-	progs    []*Program // the run's programs: the first, then tail-call targets
-	budget   uint64     // instructions left beyond Context.Budget (checked code)
-	stackFor uint64     // the r10 whose stack region m.call has
+	timeout  time.Duration // the run's (RunArgs.Timeout), or 0
+	deadline time.Time     // when timeout is not 0
+	exits    uint32        // helper exits, counted while there is a deadline
+	budget   uint64        // RunArgs.Budget of the last run
+	// rest is the run's budget beyond Context.Budget; rest0 what it is
+	// at the start of a run (of a repeat), restRepeat the Context.Repeat
+	// of the run that rest belongs to.
+	rest, rest0, restRepeat uint64
+	prog                    *Program   // the program of the last exit
+	progs                   []*Program // the run's programs: the first, then tail-call targets
+	stackFor                uint64     // the r10 whose stack region m.call has
 }
 
 // NewMachine allocates a machine.
@@ -317,6 +336,7 @@ func NewMachine() *Machine {
 	m.call = helper.NewCall(context.Background(), &m.Memory, m)
 	m.ctx.CallArgs = uint64(uintptr(unsafe.Pointer(&m.call.Args)))
 	m.stackFor = m.stackTop
+	m.setBudget(0)
 	m.call.SetStack(m.stackRegion(m.stackTop))
 	return m
 }
@@ -325,9 +345,22 @@ func NewMachine() *Machine {
 func (m *Machine) StackTop() uint64 { return m.stackTop }
 
 // Run runs the program on m from its first instruction and returns r0.
-// RunArgs.Context is checked at every helper call. RunArgs.Budget counts
-// the instructions of checked programs, by basic block, and is not used
-// for verified programs, which the verifier has proven to end.
+//
+// RunArgs.Budget bounds every run. Checked code counts its instructions
+// by basic block, as the interpreter counts them one by one. Verified code
+// charges the budget only where it could run on: at each backward jump
+// taken, the instructions from its target to the jump; at each bpf-to-bpf
+// call and each callback entered from Go, the length of the function (see
+// abi.FunctionLengths). That is at least what it runs but for the length
+// of each function entered (a frame between two backward jumps only moves
+// forward), so a budget of N ends a looping program after about N
+// instructions, or fewer when its loops jump over part of their bodies.
+//
+// Every 65,536 instructions charged, when Go refills the budget,
+// RunArgs.Context and the deadline (RunArgs.Timeout) are checked; the context is also
+// checked at every helper call, and the deadline every 256 helper calls.
+// The errors are the interpreter's: interp.ErrBudgetExhausted, the
+// context's error, an *interp.TimeoutError.
 func (p *Program) Run(m *Machine, args interp.RunArgs) (uint64, error) {
 	return p.RunRepeat(m, &args, 1)
 }
@@ -342,6 +375,12 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 		if m.call.Context == nil {
 			m.call.Context = context.Background()
 		}
+	}
+	if args.Timeout != 0 || m.timeout != 0 {
+		m.deadline, m.timeout = args.Deadline, args.Timeout
+	}
+	if args.Budget != m.budget {
+		m.setBudget(args.Budget)
 	}
 	m.call.CPU = args.CPU
 	m.ctx.CPU = uint64(args.CPU)
@@ -367,8 +406,10 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 		}
 		m.ctx.Repeat = uint64(per)
 		m.ctx.NativeSP = m.nativeSP
+		m.restRepeat = 0 // the first refill gives the run the rest0 of a whole budget
 		if p.checked {
-			m.setChecked(args.Budget)
+			m.setChecked()
+			m.ctx.Budget = m.ctx.BudgetAtEntry
 		}
 		r, err := m.loop(p.base + uintptr(p.out.Entry))
 		if err != nil {
@@ -388,16 +429,28 @@ func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64,
 	}
 }
 
-// checkInterval is how many instructions checked code runs between two
-// looks at the run's context.
+// checkInterval is how many instructions compiled code runs (or charges)
+// between two looks at the run's context and deadline.
 const checkInterval = 1 << 16
 
-// setChecked prepares the Context for checked code: the windows, the call
-// depth limit and the budget.
-func (m *Machine) setChecked(budget uint64) {
+// deadlineInterval is how many helper exits pass between two looks at the
+// run's deadline (each look reads the clock).
+const deadlineInterval = 256
+
+// setBudget sets the budget every run of a repeat gets: BudgetAtEntry from
+// the entry stub, rest0 from the first refill.
+func (m *Machine) setBudget(budget uint64) {
+	m.budget = budget
 	if budget == 0 {
 		budget = interp.DefaultBudget
 	}
+	m.ctx.BudgetAtEntry = min(budget, checkInterval)
+	m.rest0 = budget - m.ctx.BudgetAtEntry
+}
+
+// setChecked prepares the Context for checked code: the windows and the
+// call depth limit.
+func (m *Machine) setChecked() {
 	m.ctx.FrameTop = m.stackTop
 	m.ctx.MinCallR10 = m.stackTop - (interp.MaxFrames-1)*interp.StackSize
 	m.setStackWindow(m.stackTop)
@@ -411,8 +464,6 @@ func (m *Machine) setChecked(budget uint64) {
 			break
 		}
 	}
-	m.ctx.Budget = min(budget, checkInterval)
-	m.budget = budget - m.ctx.Budget
 }
 
 // setStackWindow points window 0 at the frames up to the one whose r10 is
@@ -422,19 +473,45 @@ func (m *Machine) setStackWindow(r10 uint64) {
 	m.ctx.Windows[0] = abi.Window{Lo: lo, LoadLen: m.stackTop - lo, StoreLen: m.stackTop - lo}
 }
 
-// refill serves a budget exit of checked code.
-func (m *Machine) refill(p *Program, slot int) error {
-	if m.budget == 0 {
-		return p.errAt(slot, interp.ErrBudgetExhausted)
+// refill serves a budget exit: Context.Budget is below zero, by the
+// instructions charged beyond it, which the rest of the budget pays
+// before it refills Context.Budget; then the run's context and deadline
+// are checked.
+func (m *Machine) refill() error {
+	m.syncRest()
+	debt := -m.ctx.Budget
+	if m.rest < debt {
+		m.ctx.Budget, m.rest = 0, 0
+		return interp.ErrBudgetExhausted
 	}
-	if m.cancel != nil {
-		if err := m.cancel.Err(); err != nil {
-			return p.errAt(slot, err)
-		}
+	m.rest -= debt
+	if err := interp.CheckRun(m.cancel, m.deadline, m.timeout); err != nil {
+		m.ctx.Budget = 0
+		return err
 	}
-	m.ctx.Budget = min(m.budget, checkInterval)
-	m.budget -= m.ctx.Budget
+	m.ctx.Budget = min(m.rest, checkInterval)
+	m.rest -= m.ctx.Budget
 	return nil
+}
+
+// syncRest gives m.rest to the run in progress: in the first refill of
+// another run of a repeat (which the entry stub started with
+// BudgetAtEntry), the rest of a whole budget.
+func (m *Machine) syncRest() {
+	if m.ctx.Repeat != m.restRepeat {
+		m.rest, m.restRepeat = m.rest0, m.ctx.Repeat
+	}
+}
+
+// charge charges n instructions to the budget from Go (a callback's entry
+// into verified code), refilling it as a budget exit does.
+func (m *Machine) charge(n uint64) error {
+	if m.ctx.Budget >= n {
+		m.ctx.Budget -= n
+		return nil
+	}
+	m.ctx.Budget -= n
+	return m.refill()
 }
 
 // loop enters compiled code at entry and serves its exits until the
@@ -461,8 +538,8 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 			entry = p.base + uintptr(p.out.EmulateResume)
 		case abi.ExitBudget:
 			p, slot := m.exitAt()
-			if err := m.refill(p, slot); err != nil {
-				return 0, err
+			if err := m.refill(); err != nil {
+				return 0, p.errAt(slot, err)
 			}
 			entry = p.base + uintptr(p.out.EmulateResume)
 		case abi.ExitCallDepth:
@@ -497,6 +574,13 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 	if m.cancel != nil {
 		if err := m.cancel.Err(); err != nil {
 			return 0, 0, p.errAt(slot, err)
+		}
+	}
+	if m.timeout != 0 {
+		if m.exits++; m.exits%deadlineInterval == 0 {
+			if !time.Now().Before(m.deadline) {
+				return 0, 0, p.errAt(slot, &interp.TimeoutError{Timeout: m.timeout})
+			}
 		}
 	}
 	var h *helper.Helper
@@ -625,6 +709,14 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	if (m.stackTop-r10)/interp.StackSize+1 >= interp.MaxFrames {
 		return 0, interp.ErrCallDepth
 	}
+	m.syncRest() // before the callback's run, whose Repeat is 1
+	if p.funcLen != nil {
+		// Verified code charges a callback's length as it enters (checked
+		// code counts its basic blocks).
+		if err := m.charge(uint64(p.funcLen[slot])); err != nil {
+			return 0, p.errAt(int(slot), err)
+		}
+	}
 	// The calling frame's registers, where it resumes and the entry's
 	// state, which the callback's own entry and exits overwrite.
 	saved, callArgs := m.ctx, m.call.Args
@@ -633,6 +725,11 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[slot])
 	m.ctx.Repeat = 1
 	m.ctx.TailCallsAtEntry = m.ctx.TailCalls
+	// The callback goes on with the run's budget, and the caller with what
+	// the callback leaves of it (its one run has Repeat 1).
+	m.ctx.BudgetAtEntry = m.ctx.Budget
+	restRepeat := m.restRepeat
+	m.restRepeat = 1
 	if p.checked {
 		m.setStackWindow(r10 - interp.StackSize)
 	}
@@ -642,6 +739,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	// interpreter.
 	m.ctx.Args, m.ctx.StackTop, m.ctx.Target, m.ctx.Repeat = saved.Args, saved.StackTop, saved.Target, saved.Repeat
 	m.ctx.TailCallsAtEntry = saved.TailCallsAtEntry
+	m.ctx.BudgetAtEntry, m.restRepeat = saved.BudgetAtEntry, restRepeat
 	m.ctx.MayGoto = saved.MayGoto // the callback had a count of its own
 	m.call.Args = callArgs
 	m.prog = p

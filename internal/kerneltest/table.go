@@ -417,6 +417,17 @@ func Cases() []Case {
 		Data: udp4, Maps: []string{"loop_res"},
 		Want: Want{Retval: 0, Maps: map[string][]KV{"loop_res": {at64(9, 36)}}}})
 
+	// nested_loops.o: the context is n (u32), seed (u32).
+	add(Case{Name: "nested_loops/sys_nested_loops/n3", Object: progs + "nested_loops.o", Program: "sys_nested_loops", Type: ebpf.Syscall,
+		Context: cat(le32(3), le32(5)), Maps: []string{"nl_res"},
+		Want: Want{Retval: 0, Maps: map[string][]KV{"nl_res": {at64(0, 27)}}}})
+	add(Case{Name: "nested_loops/sys_nested_loops/too_many", Object: progs + "nested_loops.o", Program: "sys_nested_loops", Type: ebpf.Syscall,
+		Context: cat(le32(1<<23+1), le32(5)), Maps: []string{"nl_res"},
+		Want: Want{Retval: 0, Maps: map[string][]KV{"nl_res": nil}}})
+	add(Case{Name: "nested_loops/sys_bounded_loop/seed5", Object: progs + "nested_loops.o", Program: "sys_bounded_loop", Type: ebpf.Syscall,
+		Context: cat(le32(0), le32(5)), Maps: []string{"nl_res"},
+		Want: Want{Retval: 0, Maps: map[string][]KV{"nl_res": {at64(1, int64(BoundedLoop(5)))}}}})
+
 	// strings.o
 	const u64max = "18446744073709551615"
 	add(Case{Name: "strings/sys_strings/waggle", Object: progs + "strings.o", Program: "sys_strings", Type: ebpf.Syscall,
@@ -664,4 +675,14 @@ func exampleCases() []Case {
 	tc("arp", FrameARP(), xdpPass, 3)
 	tc("tcp6", FrameTCP6(), xdpPass, 3)
 	return cs
+}
+
+// BoundedLoop is what sys_bounded_loop of nested_loops.o computes from
+// seed.
+func BoundedLoop(seed uint32) uint32 {
+	h := seed
+	for i := range uint32(20000) {
+		h = (h ^ i) * 16777619
+	}
+	return h
 }

@@ -51,11 +51,22 @@ type Context struct {
 	// exit also stores r1 to r5.
 	CallArgs uint64
 
+	// Budget is how many more instructions may be charged before the
+	// next budget exit, at which Go refills it from the rest of the
+	// run's budget. Checked code counts it down in memory; verified code
+	// keeps it in a register while it runs and stores it here at every
+	// exit (and the entry stub's last return), reloading it when it
+	// resumes. An exit for the budget leaves it below zero (as an
+	// int64): minus the instructions charged beyond it.
+	Budget uint64
+	// BudgetAtEntry is what verified code's entry stub sets Budget to
+	// before each call: each run of a repeat starts afresh (Go gives it
+	// the rest of a whole budget when it first refills it: Repeat tells
+	// the runs apart), and a callback starts with what its caller left.
+	BudgetAtEntry uint64
+
 	// Checked code only (Input.Checked):
 
-	// Budget is how many instructions may run before the next budget
-	// exit.
-	Budget uint64
 	// Windows are the memory that checked code accesses without an exit:
 	// the active stack frames, and one more region. An access outside
 	// them exits for Go to check and carry out.
@@ -78,8 +89,10 @@ const (
 	ExitDone    = 1 // the function at Target returned r0 in Ret, Repeat times
 	ExitHelper  = 2 // a helper call; resume at HelperResume with r0 in Ret (it jumps to Resume)
 	ExitEmulate = 3 // an instruction for Go to carry out on Regs; resume at EmulateResume
+	// ExitBudget: Budget ran out (it is below zero); resume at
+	// EmulateResume, with Budget refilled.
+	ExitBudget = 4
 	// Checked code only.
-	ExitBudget    = 4 // Budget ran out; resume at EmulateResume
 	ExitCallDepth = 5 // a bpf-to-bpf call nested too deep
 )
 
@@ -166,8 +179,12 @@ type Input struct {
 	// access is checked against Context.Windows (and carried out by Go
 	// outside them), atomics are carried out by Go, bpf-to-bpf calls
 	// check their depth, and every basic block counts its instructions
-	// against Context.Budget.
+	// against Context.Budget. Verified code charges Context.Budget only
+	// at backward jumps and bpf-to-bpf calls (see FunctionLengths).
 	Checked bool
+	// Unbounded compiles verified code that charges no budget, which
+	// only benchmarks do: they measure what the charges cost with it.
+	Unbounded bool
 }
 
 // Output is a compiled program: position-independent code and the offsets
@@ -197,3 +214,42 @@ type Output struct {
 // FuncTag marks a function pointer, the interpreter's: lddw of a function
 // gives FuncTag | the function's first slot, in every engine.
 const FuncTag = interp.FuncTag
+
+// FunctionLengths returns, by slot, the number of instructions of the
+// function that starts there (0 for slots where none starts): the entry
+// function at slot 0 and every target of a bpf-to-bpf call or of a
+// function pointer, each up to the next one.
+//
+// Verified code charges the budget with them: a bpf-to-bpf call charges
+// the length of the function it calls, a callback entered from Go the
+// length of the callback, and a backward jump taken the instructions from
+// its target to itself. Between two backward jumps taken, a frame runs
+// forward only, so the instructions it runs add up to at most what those
+// jumps charged plus the length of its function: a budget of N stops a
+// program after at most about N instructions (fewer when its loops jump
+// over part of their bodies, which is charged all the same).
+func FunctionLengths(insns isa.Instructions) []int32 {
+	nslots := insns.SlotCount()
+	start := make([]bool, nslots+1)
+	start[0] = true
+	slot := 0
+	for _, ins := range insns {
+		if ins.IsLocalCall() || ins.IsLdDW() && uint8(ins.Src) == isa.PseudoFunc {
+			if t, ok := ins.JumpTarget(slot); ok && t >= 0 && t < nslots {
+				start[t] = true
+			}
+		}
+		slot += ins.Slots()
+	}
+	lens := make([]int32, nslots)
+	last := 0 // the slot of the function being measured
+	slot = 0
+	for _, ins := range insns {
+		if start[slot] {
+			last = slot
+		}
+		lens[last]++
+		slot += ins.Slots()
+	}
+	return lens
+}

@@ -25,6 +25,7 @@ const (
 	offCPU       = int32(unsafe.Offsetof(abi.Context{}.CPU))
 	offCallArgs  = int32(unsafe.Offsetof(abi.Context{}.CallArgs))
 	offBudget    = int32(unsafe.Offsetof(abi.Context{}.Budget))
+	offBudget0   = int32(unsafe.Offsetof(abi.Context{}.BudgetAtEntry))
 	offWindows   = int32(unsafe.Offsetof(abi.Context{}.Windows))
 	offFrameTop  = int32(unsafe.Offsetof(abi.Context{}.FrameTop))
 	offArgs      = int32(unsafe.Offsetof(abi.Context{}.Args))
@@ -50,7 +51,11 @@ const (
 	ctxReg = r12 // the abi.Context
 	tmp    = r11 // scratch; the exit argument of stubs
 	aux    = r10 // scratch: saved rax in divisions and atomics
-	aux2   = r9  // scratch: saved rdx in divisions
+	// budget is, in verified code, abi.Context.Budget while the code
+	// runs: no other code uses it between an entry or resume and the
+	// next exit, which stores it back.
+	budget = r9
+	aux2   = r9 // scratch of checked code, which counts its budget in memory
 )
 
 // Helper IDs the compiler knows.
@@ -79,6 +84,20 @@ type compiler struct {
 	knownValid [11]bool
 	targets    []bool  // slots that jumps or calls land on
 	targetOf   []int32 // by slot: where its jump, call or function pointer goes
+	// Verified code's budget: the index of each slot's instruction, the
+	// length of the function starting at each slot, and the exits of
+	// charges that ran out, emitted after the program.
+	index    []int32
+	funcLen  []int32
+	outOfLen []budgetExit
+}
+
+// budgetExit is the out-of-line exit of a charge of verified code's
+// budget that ran out: at jump (a jcc or jmp rel32 to patch) from the
+// instruction at slot; Go refills the budget, then the code goes on at
+// the slot target, or at the code offset back if target is -1.
+type budgetExit struct {
+	jump, slot, target, back int
 }
 
 type fixup struct {
@@ -140,7 +159,17 @@ func compile(in abi.Input, long []bool) (*compiler, error) {
 	c.targets = make([]bool, nslots+1)
 	c.targetOf = make([]int32, nslots)
 	slot := 0
-	for _, ins := range in.Instructions {
+	if !in.Checked {
+		c.index = make([]int32, nslots+1)
+		c.funcLen = abi.FunctionLengths(in.Instructions)
+	}
+	for i, ins := range in.Instructions {
+		if c.index != nil {
+			c.index[slot] = int32(i)
+			if ins.IsLdDW() {
+				c.index[slot+1] = int32(i)
+			}
+		}
 		if cl := ins.Class(); cl == isa.ClassJMP || cl == isa.ClassJMP32 || ins.Opcode == isa.OpLdDW {
 			if t, ok := ins.JumpTarget(slot); ok && t >= 0 && t <= nslots {
 				c.targets[t] = true
@@ -172,6 +201,7 @@ func compile(in abi.Input, long []bool) (*compiler, error) {
 		}
 		slot += ins.Slots()
 	}
+	c.budgetExits()
 	for k, f := range c.fixups {
 		target := int(c.out.Slots[f.slot])
 		if f.short {
@@ -243,6 +273,9 @@ func (c *compiler) stubs() {
 	c.load(8, tmp, ctxReg, offTailCall0)
 	c.store(8, ctxReg, offTailCall, tmp)
 	c.mayGotoEntry()
+	if !c.in.Checked {
+		c.load(8, budget, ctxReg, offBudget0) // Go sets checked code's
+	}
 	// Jump, not call: an exit in the frame at StackTop comes back to the
 	// epilogue with a jump, so that no call is pending while the program
 	// runs and its exits to Go return where the processor predicts.
@@ -253,6 +286,7 @@ func (c *compiler) stubs() {
 	c.aluMI(extSub, ctxReg, offRepeat, 1)
 	c.patch(c.jcc(ccNE), c.out.Entry)
 	c.store(8, ctxReg, offRet, rax)
+	c.saveBudget()
 	c.storeImm(8, ctxReg, offExitCode, abi.ExitDone)
 	// Exit: back on Go's stack, with Go's registers, return from the
 	// trampoline.
@@ -270,12 +304,13 @@ func (c *compiler) stubs() {
 	for i := 1; i <= 10; i++ {
 		c.store(8, ctxReg, regOff(i), bpfRegs[i])
 	}
-	c.load(8, aux2, ctxReg, offCallArgs)
+	c.saveBudget()
+	c.store(8, ctxReg, offResume, aux)
+	c.load(8, aux, ctxReg, offCallArgs)
 	for i := 1; i <= 5; i++ {
-		c.store(8, aux2, int32(8*(i-1)), bpfRegs[i])
+		c.store(8, aux, int32(8*(i-1)), bpfRegs[i])
 	}
 	c.store(8, ctxReg, offExitArg, tmp)
-	c.store(8, ctxReg, offResume, aux)
 	c.storeImm(8, ctxReg, offExitCode, abi.ExitHelper)
 	c.store(8, ctxReg, offNativeSP, rsp)
 	c.jumpTo(c.exit)
@@ -287,6 +322,7 @@ func (c *compiler) stubs() {
 		c.load(8, bpfRegs[i], ctxReg, regOff(i))
 	}
 	c.load(8, rax, ctxReg, offRet)
+	c.loadBudget()
 	c.rex(false, 0, ctxReg, false, false)
 	c.emit(0xff)
 	c.mem(4, ctxReg, offResume) // jmp [r12+Resume]
@@ -297,6 +333,7 @@ func (c *compiler) stubs() {
 	for _, i := range []int{1, 6, 7, 8, 9, 10} {
 		c.load(8, bpfRegs[i], ctxReg, regOff(i))
 	}
+	c.loadBudget()
 	for _, r := range []reg{rax, rsi, rdx, rcx, r8} {
 		c.movImm(r, 0)
 	}
@@ -308,6 +345,7 @@ func (c *compiler) stubs() {
 	for i, r := range bpfRegs[:11] {
 		c.store(8, ctxReg, regOff(i), r)
 	}
+	c.saveBudget()
 	c.store(8, ctxReg, offExitArg, tmp)
 	c.store(8, ctxReg, offExitCode, aux)
 	c.store(8, ctxReg, offNativeSP, rsp)
@@ -317,7 +355,22 @@ func (c *compiler) stubs() {
 	for i, r := range bpfRegs[:11] {
 		c.load(8, r, ctxReg, regOff(i))
 	}
+	c.loadBudget()
 	c.ret()
+}
+
+// saveBudget stores verified code's budget register into the Context.
+func (c *compiler) saveBudget() {
+	if !c.in.Checked {
+		c.store(8, ctxReg, offBudget, budget)
+	}
+}
+
+// loadBudget reloads verified code's budget register from the Context.
+func (c *compiler) loadBudget() {
+	if !c.in.Checked {
+		c.load(8, budget, ctxReg, offBudget)
+	}
 }
 
 // jumpTo emits a jump to an offset already emitted.
@@ -688,7 +741,7 @@ func (c *compiler) divide(ins isa.Instruction, w, x bool, dst, src reg) {
 		}
 	}
 	c.movRR(true, aux, rax)
-	c.movRR(true, aux2, rdx)
+	c.push(rdx) // r9 may hold the budget: rdx waits on the stack
 	c.movRR(true, rax, dst)
 	switch {
 	case signed && w:
@@ -709,7 +762,7 @@ func (c *compiler) divide(ins isa.Instruction, w, x bool, dst, src reg) {
 		c.movRR(w, tmp, rax)
 	}
 	c.movRR(true, rax, aux)
-	c.movRR(true, rdx, aux2)
+	c.pop(rdx)
 	c.movRR(true, dst, tmp)
 	if !x {
 		return
@@ -826,11 +879,25 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 		return err
 	}
 	target := int(c.targetOf[slot])
+	// Verified code charges the budget at backward jumps taken (see
+	// abi.FunctionLengths): the instructions from the target to the jump.
+	back := !c.in.Checked && !c.in.Unbounded && target <= slot
+	cost := 0
+	if back {
+		cost = int(c.index[slot]-c.index[target]) + 1
+	}
 	if op == isa.JumpA {
+		if back {
+			c.chargedJump(slot, target, cost)
+			return nil
+		}
 		c.jumpToSlot(fixJmp, 0, target)
 		return nil
 	}
 	if ins.IsMayGoto() {
+		if back {
+			c.charge(slot, cost)
+		}
 		c.mayGoto(target)
 		return nil
 	}
@@ -852,8 +919,53 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 	default:
 		c.aluRI(extCmp, w, dst, int32(ins.Imm))
 	}
+	if back {
+		// if !cc goto next; budget -= cost; if no borrow goto target;
+		// else exit; next:
+		c.emit(0x70|(cc^1), 0)
+		skip := c.pos()
+		c.chargedJump(slot, target, cost)
+		c.b[skip-1] = byte(c.pos() - skip)
+		return nil
+	}
 	c.jumpToSlot(fixJcc, cc, target)
 	return nil
+}
+
+// chargedJump jumps to target, a backward jump of verified code, charging
+// the budget with cost instructions; if the budget runs out, the code
+// exits to Go before it jumps. The loop pays a subtraction from a
+// register and a conditional jump in place of the jump: no memory, no
+// dependency on the loop's own registers.
+func (c *compiler) chargedJump(slot, target, cost int) {
+	c.aluRI(extSub, true, budget, int32(cost))
+	c.jumpToSlot(fixJcc, ccAE, target)
+	c.outOfLen = append(c.outOfLen, budgetExit{jump: c.jmp(), slot: slot, target: target})
+}
+
+// charge charges verified code's budget with cost instructions at slot,
+// exiting to Go if it runs out.
+func (c *compiler) charge(slot, cost int) {
+	c.aluRI(extSub, true, budget, int32(cost))
+	j := c.jcc(ccB)
+	c.outOfLen = append(c.outOfLen, budgetExit{jump: j, slot: slot, target: -1, back: c.pos()})
+}
+
+// budgetExits emits, after the program, the exits of the charges whose
+// budget ran out: Go refills the budget (or ends the run) and the code
+// goes on where the charge would have.
+func (c *compiler) budgetExits() {
+	for _, e := range c.outOfLen {
+		c.patch(e.jump, c.pos())
+		c.slot = e.slot
+		c.exitWith(abi.ExitBudget, e.slot)
+		if e.target >= 0 {
+			c.jumpToSlot(fixJmp, 0, e.target)
+		} else {
+			c.jumpTo(e.back)
+		}
+	}
+	c.slot = -1
 }
 
 func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
@@ -869,6 +981,10 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 			ok := c.jcc(ccA)
 			c.exitWith(abi.ExitCallDepth, slot)
 			c.patch(ok, c.pos())
+		} else if !c.in.Unbounded {
+			// The callee runs at most its length plus what its own
+			// backward jumps and calls charge.
+			c.charge(slot, int(c.funcLen[target]))
 		}
 		for _, r := range []reg{rbx, r13, r14, r15} {
 			c.push(r)

@@ -14,8 +14,10 @@ const extMul = 4 // the 0xf7 group's unsigned multiply of rdx:rax
 //
 // Registers: r8 the key word, r9 the hash (low half) and the sequence count
 // (high half), r10 the count's address, rcx the chain's next slot+1, rdx
-// the steps, rdi the slot, rax the slot's record and then r0.
+// the steps, rdi the slot, rax the slot's record and then r0. r9 holds the
+// budget, which waits in the Context meanwhile.
 func (c *compiler) inlineHashLookup(slot int, handle uint64, h abi.HashMap) {
+	c.saveBudget()
 	// The key word, zero-extended as the map stores it.
 	if h.KeySize == 4 {
 		c.load(4, r8, rsi, 0)
@@ -96,15 +98,18 @@ func (c *compiler) inlineHashLookup(slot int, handle uint64, h abi.HashMap) {
 	c.multiply(rax, uint64(h.ValueStride))
 	c.movImm(tmp, uint64(h.Values))
 	c.aluRR(0x01, true, rax, tmp)
+	c.loadBudget()
 	done := []int{c.jmp()}
 	c.patch(notFound, c.pos())
 	sameSeq()
 	c.movImm(rax, 0)
+	c.loadBudget()
 	done = append(done, c.jmp())
 
 	for _, p := range slow {
 		c.patch(p, c.pos())
 	}
+	c.loadBudget()
 	c.movImm(rdi, handle)
 	c.helperExit(slot)
 	for _, p := range done {
