@@ -248,7 +248,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		}
 		var verified *verifier.Stats
 		if !opts.SkipVerification {
-			vp := verifierProgram(name, p.typ, p.code.Instructions(), refs, opts.Helpers)
+			vp := verifierProgram(name, p.typ, p.insns, refs, opts.Helpers)
 			vp.Source, vp.GlobalFunctions = verifier.SourceLines(ps), verifier.GlobalFunctions(ps)
 			if verified, err = verify(vp, opts.Strict, cpus); err != nil {
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
@@ -27,15 +28,15 @@ import (
 )
 
 // StackSize is the stack of each call frame in bytes, as in the kernel.
-const StackSize = interp.StackSize
+const StackSize = engine.StackSize
 
 // MaxCallDepth is the deepest nesting of bpf-to-bpf calls (frames), as in
 // the kernel.
-const MaxCallDepth = interp.MaxFrames
+const MaxCallDepth = engine.MaxFrames
 
 // DefaultBudget is the number of instructions a run may execute unless
 // RunOptions.Budget says otherwise.
-const DefaultBudget = interp.DefaultBudget
+const DefaultBudget = engine.DefaultBudget
 
 // RawMemory is the program type of programs that run on plain memory:
 // r1 = the address of a copy of RunOptions.Data, r2 = its length. It is the
@@ -47,9 +48,9 @@ const RawMemory = kernel.RawMemory
 // *MemoryFault, matched with errors.As.
 var (
 	// ErrBudgetExhausted: the run executed its whole instruction budget.
-	ErrBudgetExhausted = interp.ErrBudgetExhausted
+	ErrBudgetExhausted = engine.ErrBudgetExhausted
 	// ErrCallDepth: bpf-to-bpf calls nested deeper than MaxCallDepth.
-	ErrCallDepth = interp.ErrCallDepth
+	ErrCallDepth = engine.ErrCallDepth
 )
 
 // MemoryFault describes a load, store or atomic operation outside the memory
@@ -59,7 +60,7 @@ type MemoryFault = memory.Fault
 // RunError is a run that stopped at an instruction. Its Err is a
 // *MemoryFault, ErrBudgetExhausted, ErrCallDepth, the context's error, the
 // timeout's (which matches context.DeadlineExceeded), or a helper's error.
-type RunError = interp.Error
+type RunError = engine.Error
 
 // ProgramSpec describes a program to load.
 type ProgramSpec struct {
@@ -108,14 +109,15 @@ type ProgramOptions struct {
 // Program is a loaded program. It is safe to run from many goroutines at
 // once; each run gets its own stack, registers and CPU slot.
 type Program struct {
-	name string
-	typ  ebpf.ProgramType
-	code *interp.Program
-	// compiled is the program's machine code, or nil when it is
-	// interpreted.
-	compiled *jit.Program
-	table    *helper.Table // the helpers it may call
-	own      *helper.Table // the caller's own among them
+	name  string
+	typ   ebpf.ProgramType
+	insns isa.Instructions
+	// code is the program as its engine runs it (engine.Code): the
+	// interpreter's or the JIT's.
+	code   engine.Code
+	engine Engine
+	table  *helper.Table // the helpers it may call
+	own    *helper.Table // the caller's own among them
 	// contextExtent is how far the program accesses its context, when
 	// verified (see kernel.Run.RequireContext).
 	contextExtent int
@@ -128,9 +130,8 @@ type Program struct {
 
 // runState is what one run at a time needs; a Program keeps them in a pool.
 type runState struct {
-	machine *interp.Machine // when interpreted
-	jit     *jit.Machine    // when compiled
-	args    interp.RunArgs  // the run's arguments, State set once
+	machine engine.Machine // of the program's engine
+	args    engine.RunArgs // the run's arguments, State set once
 	run     *kernel.Run
 	cpu     int // the slot this state last ran on: tried first next time
 	out     kernel.Output
@@ -164,10 +165,10 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	if err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
-	refs := handleRefs(p.code.Instructions())
+	refs := handleRefs(p.insns)
 	var verified *verifier.Stats
 	if !opts.SkipVerification {
-		vp := verifierProgram(spec.Name, spec.Type, p.code.Instructions(), refs, opts.Helpers)
+		vp := verifierProgram(spec.Name, spec.Type, p.insns, refs, opts.Helpers)
 		if verified, err = verify(vp, opts.Strict, cpus); err != nil {
 			return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 		}
@@ -178,8 +179,8 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	return p, nil
 }
 
-// newProgram checks the program's helpers against its type and prepares it
-// for the interpreter; setEngine may compile it next.
+// newProgram validates the instructions and checks the program's helpers
+// against its type; open makes its code next, after the verifier.
 //
 // license, when not nil, is the program's license: as the kernel does,
 // waggle refuses GPL-only helpers to programs whose license is not
@@ -208,24 +209,17 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 			return nil, err
 		}
 	}
-	code, err := interp.Compile(insns, table)
-	if err != nil {
+	if err := insns.Validate(); err != nil {
 		return nil, err
 	}
 	if _, err := kernel.NewRun(typ, kopts); err != nil {
 		return nil, err
 	}
-	p := &Program{name: name, typ: typ, code: code, table: table, own: own, kopts: kopts, cpus: cpus}
+	p := &Program{name: name, typ: typ, insns: insns, table: table, own: own, kopts: kopts, cpus: cpus}
 	p.states.New = func() any {
 		run, _ := kernel.NewRun(typ, kopts) // checked above
 		run.RequireContext(p.contextExtent)
-		st := &runState{run: run, args: interp.RunArgs{State: run}}
-		if p.compiled != nil {
-			st.jit = jit.NewMachine()
-		} else {
-			st.machine = interp.NewMachine()
-		}
-		return st
+		return &runState{run: run, args: engine.RunArgs{State: run}, machine: p.code.NewMachine()}
 	}
 	return p, nil
 }
@@ -238,11 +232,7 @@ func (p *Program) open(engine Engine, verified *verifier.Stats, used []maps.Map)
 	if err := p.setEngine(engine, verified, used); err != nil {
 		return err
 	}
-	var code any = p.code
-	if p.compiled != nil {
-		code = p.compiled
-	}
-	life, err := newProgramLife(code, used)
+	life, err := newProgramLife(p.code, used)
 	if err != nil {
 		return err
 	}
@@ -251,29 +241,37 @@ func (p *Program) open(engine Engine, verified *verifier.Stats, used []maps.Map)
 	return nil
 }
 
-// setEngine compiles the program if the engine says so.
-func (p *Program) setEngine(engine Engine, verified *verifier.Stats, used []maps.Map) error {
+// setEngine makes the program's code: compiled if the engine says so,
+// else for the interpreter.
+func (p *Program) setEngine(eng Engine, verified *verifier.Stats, used []maps.Map) error {
 	if verified != nil {
-		p.contextExtent = contextExtent(p.code.Instructions(), verified.ContextAccesses)
+		p.contextExtent = contextExtent(p.insns, verified.ContextAccesses)
 	}
-	compile, checked, err := useJIT(engine, verified != nil)
-	if err != nil || !compile {
+	compile, checked, err := useJIT(eng, verified != nil)
+	if err != nil {
 		return err
 	}
-	// interp.Compile validated the instructions.
-	opts := jit.Options{Type: p.typ, Checked: checked, OwnHelpers: p.own, Validated: true, Maps: used}
-	if verified != nil {
-		opts.ContextAccesses = verified.ContextAccesses
-	}
-	p.compiled, err = jit.Compile(p.code.Instructions(), p.table, opts)
-	if engine == EngineAuto && errors.Is(err, jit.ErrNoExecutableMemory) {
+	if compile {
+		// newProgram validated the instructions.
+		opts := jit.Options{Type: p.typ, Checked: checked, OwnHelpers: p.own, Validated: true, Maps: used}
+		if verified != nil {
+			opts.ContextAccesses = verified.ContextAccesses
+		}
+		code, err := jit.Compile(p.insns, p.table, opts)
+		switch {
+		case err == nil:
+			p.code, p.engine = code, EngineJIT
+			return nil
+		case eng != EngineAuto || !errors.Is(err, jit.ErrNoExecutableMemory):
+			return fmt.Errorf("compile: %w", err)
+		}
 		// The system will not run generated code: interpret instead.
-		p.compiled = nil
-		return nil
 	}
+	code, err := interp.Compile(p.insns, p.table)
 	if err != nil {
-		return fmt.Errorf("compile: %w", err)
+		return err
 	}
+	p.code, p.engine = code, EngineInterpreter
 	return nil
 }
 
@@ -311,12 +309,7 @@ func useJIT(engine Engine, verified bool) (compile, checked bool, err error) {
 }
 
 // Engine is the engine that runs the program.
-func (p *Program) Engine() Engine {
-	if p.compiled != nil {
-		return EngineJIT
-	}
-	return EngineInterpreter
-}
+func (p *Program) Engine() Engine { return p.engine }
 
 // tailCallTarget is what a program array holds for p: a reference on the
 // program, with the code of its engine.
@@ -411,7 +404,7 @@ func (p *Program) Name() string { return p.name }
 func (p *Program) Type() ebpf.ProgramType { return p.typ }
 
 // Instructions returns the program's instructions.
-func (p *Program) Instructions() isa.Instructions { return p.code.Instructions() }
+func (p *Program) Instructions() isa.Instructions { return p.insns }
 
 // RunOptions are the inputs of Program.Run, as for cilium/ebpf's
 // Program.Run (the kernel's BPF_PROG_TEST_RUN).
@@ -535,19 +528,13 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 		return RunResult{}, err
 	}
 	st.ctx = ctxIn
-	var mem *memory.Memory
-	var packet *memory.Region
-	if p.compiled != nil {
-		mem, packet = &st.jit.Memory, &st.jit.Packet
-	} else {
-		mem, packet = &st.machine.Memory, &st.machine.Packet
-	}
+	mem := st.machine.RunMemory()
 	mem.Reset()
 	regs, err := st.run.Setup(mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu})
 	if err != nil {
 		return RunResult{}, err
 	}
-	*packet = st.run.Packet()
+	st.machine.SetPacket(st.run.Packet())
 	args := &st.args
 	args.R1, args.R2, args.R3, args.R4, args.R5 = regs[0], regs[1], regs[2], regs[3], regs[4]
 	args.CPU, args.Context, args.Budget = cpu, opts.Cancel, opts.Budget
@@ -557,20 +544,11 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	}
 
 	var res RunResult
-	switch {
-	case opts.Repeat == 0:
-		res.ReturnValue, err = p.exec(st, args)
-	case p.compiled != nil:
+	if opts.Repeat == 0 {
+		res.ReturnValue, err = p.code.Exec(st.machine, args, 1)
+	} else {
 		start := time.Now()
-		res.ReturnValue, err = p.compiled.RunRepeat(st.jit, args, opts.Repeat)
-		res.Duration = time.Since(start) / time.Duration(opts.Repeat)
-	default:
-		start := time.Now()
-		for range opts.Repeat {
-			if res.ReturnValue, err = p.code.Run(st.machine, *args); err != nil {
-				break
-			}
-		}
+		res.ReturnValue, err = p.code.Exec(st.machine, args, opts.Repeat)
 		res.Duration = time.Since(start) / time.Duration(opts.Repeat)
 	}
 	if err != nil {
@@ -595,14 +573,6 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 		return res, err
 	}
 	return res, nil
-}
-
-// exec runs the program's code once on the run's memory.
-func (p *Program) exec(st *runState, args *interp.RunArgs) (uint64, error) {
-	if p.compiled != nil {
-		return p.compiled.RunRepeat(st.jit, args, 1)
-	}
-	return p.code.Run(st.machine, *args)
 }
 
 // encodeContext appends the bytes of a RunOptions.Context to buf.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
@@ -21,12 +22,12 @@ import (
 type programLife struct {
 	refs       atomic.Int64
 	userClosed atomic.Bool
-	code       any        // *interp.Program or *jit.Program
+	code       engine.Code
 	maps       []maps.Map // the maps the program uses, each retained
 }
 
 // newProgramLife takes a reference on each of the maps a program uses.
-func newProgramLife(code any, used []maps.Map) (*programLife, error) {
+func newProgramLife(code engine.Code, used []maps.Map) (*programLife, error) {
 	l := &programLife{code: code}
 	l.refs.Store(1)
 	for _, m := range used {

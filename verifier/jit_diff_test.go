@@ -19,6 +19,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
@@ -344,7 +345,7 @@ func newJITDiff(p *Program, stats *Stats) (*jitDiff, error) {
 // regions are the stack and map value regions of two engines, paired, and
 // the maps' handles.
 func regions(x, y *jitDiffEngine) []jitDiffRegion {
-	const stack = interp.MaxFrames * interp.StackSize
+	const stack = engine.MaxFrames * engine.StackSize
 	out := []jitDiffRegion{{a: x.stackTop() - stack, b: y.stackTop() - stack, size: stack}}
 	for i := range x.maps {
 		out = append(out, jitDiffRegion{a: x.maps[i].Handle(), b: y.maps[i].Handle()})
@@ -380,7 +381,7 @@ func (d *jitDiff) exec(k int, in kernel.Input) (jitDiffResult, error) {
 		return res, errSkip
 	}
 	*pkt = d.run.Packet()
-	args := interp.RunArgs{R1: regs[0], R2: regs[1], R3: regs[2], R4: regs[3], R5: regs[4], State: d.run, Budget: 1 << 26}
+	args := engine.RunArgs{R1: regs[0], R2: regs[1], R3: regs[2], R4: regs[3], R5: regs[4], State: d.run, Budget: 1 << 26}
 	if e.jm != nil {
 		res.r0, res.err = e.jprog.Run(e.jm, args)
 	} else {
@@ -389,7 +390,7 @@ func (d *jitDiff) exec(k int, in kernel.Input) (jitDiffResult, error) {
 	// The engines count a budget differently (the interpreter every
 	// instruction, compiled code whole loop bodies at backward jumps):
 	// near it they part.
-	if errors.Is(res.err, interp.ErrBudgetExhausted) && d.hasLoop {
+	if errors.Is(res.err, engine.ErrBudgetExhausted) && d.hasLoop {
 		return res, errSkip
 	}
 	var out kernel.Output

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/maps"
@@ -169,11 +170,11 @@ func (r *runner) exec(in kernel.Input, budget uint64) error {
 		return nil // an input the kernel would refuse too
 	}
 	r.m.Packet = r.run.Packet()
-	_, err = r.prog.Run(r.m, interp.RunArgs{R1: args[0], R2: args[1], R3: args[2], R4: args[3], R5: args[4], State: r.run, Budget: budget})
+	_, err = r.prog.Run(r.m, engine.RunArgs{R1: args[0], R2: args[1], R3: args[2], R4: args[3], R5: args[4], State: r.run, Budget: budget})
 	var out kernel.Output
 	r.run.Finish(&out)
 	if err != nil {
-		if errors.Is(err, interp.ErrBudgetExhausted) && r.hasLoop {
+		if errors.Is(err, engine.ErrBudgetExhausted) && r.hasLoop {
 			return nil // bpf_loop may run 2^23 times: not the verifier's business
 		}
 		return fmt.Errorf("%w: the run failed: %v", errUnsound, err)

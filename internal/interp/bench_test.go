@@ -3,6 +3,7 @@ package interp
 import (
 	"testing"
 
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
 )
@@ -68,7 +69,7 @@ func BenchmarkInterpreter(b *testing.B) {
 			m := NewMachine()
 			r := memory.NewRegion(bc.mem, false, memory.KindContext)
 			m.Memory.Add(r)
-			args := RunArgs{R1: r.Start, R2: uint64(len(bc.mem))}
+			args := engine.RunArgs{R1: r.Start, R2: uint64(len(bc.mem))}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -227,7 +228,7 @@ func lower(ins isa.Instruction, slot int) (inst, error) {
 			case isa.PseudoFunc:
 				// A function pointer, for callbacks; off keeps the target.
 				target, _ := ins.JumpTarget(slot)
-				in.off, in.imm = int32(target), int64(FuncTag|uint64(target))
+				in.off, in.imm = int32(target), int64(engine.FuncTag|uint64(target))
 			default:
 				return in, fmt.Errorf("lddw of a %s was not resolved by a loader", isa.PseudoName(uint8(ins.Src)))
 			}

@@ -8,7 +8,7 @@
 // and atomic is checked before it touches memory: against the active stack
 // frames, the run's regions (a virtual region hands the access to Go, as
 // for the contexts) and the shared regions of map values, with their
-// permissions. A refused access ends the run with an *Error naming the
+// permissions. A refused access ends the run with an *engine.Error naming the
 // instruction and a memory.Fault. Runs have an instruction budget and
 // honour a context.Context; helpers are called through a reusable
 // helper.Call, callbacks run in new frames of the same run, and tail calls

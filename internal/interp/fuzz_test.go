@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
 )
@@ -42,8 +43,8 @@ func FuzzRun(f *testing.F) {
 		r := memory.NewRegion(mem, true, memory.KindContext)
 		m.Memory.Add(r)
 		m.Packet = memory.NewRegion(mem, false, memory.KindPacket)
-		_, err = p.Run(m, RunArgs{R1: r.Start, R2: uint64(len(mem)), Budget: 10000, Context: context.Background()})
-		var re *Error
+		_, err = p.Run(m, engine.RunArgs{R1: r.Start, R2: uint64(len(mem)), Budget: 10000, Context: context.Background()})
+		var re *engine.Error
 		if err != nil && !errors.As(err, &re) {
 			t.Fatalf("error %v (%T) does not name the instruction", err, err)
 		}

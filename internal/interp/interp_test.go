@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
 )
@@ -68,7 +69,7 @@ func run(t *testing.T, insns isa.Instructions, mem []byte, readOnly bool, table 
 	r := memory.NewRegion(mem, !readOnly, memory.KindContext)
 	m.Memory.Add(r)
 	m.Packet = memory.NewRegion(mem, false, memory.KindPacket)
-	return p.Run(m, RunArgs{R1: r.Start, R2: uint64(len(mem)), Budget: budget})
+	return p.Run(m, engine.RunArgs{R1: r.Start, R2: uint64(len(mem)), Budget: budget})
 }
 
 func wantFault(t *testing.T, err error, access memory.Access) {
@@ -80,9 +81,9 @@ func wantFault(t *testing.T, err error, access memory.Access) {
 	if f.Access != access {
 		t.Fatalf("fault access = %v, want %v (%v)", f.Access, access, err)
 	}
-	var re *Error
+	var re *engine.Error
 	if !errors.As(err, &re) {
-		t.Fatalf("err = %T, want *Error naming the instruction", err)
+		t.Fatalf("err = %T, want *engine.Error naming the instruction", err)
 	}
 }
 
@@ -103,8 +104,8 @@ func TestRegionBoundaries(t *testing.T) {
 			{"context last bytes", isa.R1, memLen - n, true},
 			{"context one past end", isa.R1, memLen - n + 1, false},
 			{"context one before start", isa.R1, -1, false},
-			{"stack bottom", isa.R10, -StackSize, true},
-			{"stack one below bottom", isa.R10, -StackSize - 1, false},
+			{"stack bottom", isa.R10, -engine.StackSize, true},
+			{"stack one below bottom", isa.R10, -engine.StackSize - 1, false},
 			{"stack top bytes", isa.R10, -n, true},
 			{"stack one past top", isa.R10, -n + 1, false},
 			{"stack at frame pointer", isa.R10, 0, false},
@@ -191,15 +192,15 @@ func TestAtomicAlignment(t *testing.T) {
 func TestBudget(t *testing.T) {
 	loop := isa.Instructions{mov64(isa.R0, 0), addImm(isa.R0, 1), ja(-2)}
 	_, err := run(t, loop, nil, false, nil, 1000)
-	if !errors.Is(err, ErrBudgetExhausted) {
-		t.Fatalf("err = %v, want ErrBudgetExhausted", err)
+	if !errors.Is(err, engine.ErrBudgetExhausted) {
+		t.Fatalf("err = %v, want engine.ErrBudgetExhausted", err)
 	}
 	// Exactly the budget: a program of n instructions runs with budget n.
 	straight := isa.Instructions{mov64(isa.R0, 1), addImm(isa.R0, 1), exit}
 	if r0, err := run(t, straight, nil, false, nil, 3); err != nil || r0 != 2 {
 		t.Fatalf("budget 3 for 3 instructions: r0=%d err=%v", r0, err)
 	}
-	if _, err := run(t, straight, nil, false, nil, 2); !errors.Is(err, ErrBudgetExhausted) {
+	if _, err := run(t, straight, nil, false, nil, 2); !errors.Is(err, engine.ErrBudgetExhausted) {
 		t.Fatalf("budget 2 for 3 instructions: err = %v", err)
 	}
 }
@@ -211,14 +212,14 @@ func TestContextCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	_, err = p.Run(NewMachine(), RunArgs{Context: ctx, Budget: math.MaxUint64})
+	_, err = p.Run(NewMachine(), engine.RunArgs{Context: ctx, Budget: math.MaxUint64})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 	}
 }
 
-// TestTimeout checks that RunArgs.Deadline ends an endless loop, and one
-// already passed the run's first instruction, with a *TimeoutError that
+// TestTimeout checks that engine.RunArgs.Deadline ends an endless loop, and one
+// already passed the run's first instruction, with a *engine.TimeoutError that
 // matches context.DeadlineExceeded and names the timeout.
 func TestTimeout(t *testing.T) {
 	p, err := Compile(isa.Instructions{ja(-1)}, nil)
@@ -234,12 +235,12 @@ func TestTimeout(t *testing.T) {
 		{"default budget", 20 * time.Millisecond, 0},
 		{"passed", -time.Second, math.MaxUint64},
 	} {
-		_, err := p.Run(NewMachine(), RunArgs{Deadline: time.Now().Add(tc.timeout), Timeout: tc.timeout, Budget: tc.budget})
-		var te *TimeoutError
-		var re *Error
+		_, err := p.Run(NewMachine(), engine.RunArgs{Deadline: time.Now().Add(tc.timeout), Timeout: tc.timeout, Budget: tc.budget})
+		var te *engine.TimeoutError
+		var re *engine.Error
 		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &te) || te.Timeout != tc.timeout ||
 			!errors.As(err, &re) || !strings.Contains(err.Error(), "timeout of "+tc.timeout.String()) {
-			t.Errorf("%s: err = %v, want a TimeoutError of %v", tc.name, err, tc.timeout)
+			t.Errorf("%s: err = %v, want a engine.TimeoutError of %v", tc.name, err, tc.timeout)
 		}
 	}
 }
@@ -248,8 +249,8 @@ func TestCallDepth(t *testing.T) {
 	// f calls itself forever: the ninth frame is refused.
 	recurse := isa.Instructions{callLocal(-1), exit}
 	_, err := run(t, append(isa.Instructions{callLocal(0)}, recurse...), nil, false, nil, 0)
-	if !errors.Is(err, ErrCallDepth) {
-		t.Fatalf("err = %v, want ErrCallDepth", err)
+	if !errors.Is(err, engine.ErrCallDepth) {
+		t.Fatalf("err = %v, want engine.ErrCallDepth", err)
 	}
 }
 
@@ -266,8 +267,8 @@ func TestCallFrames(t *testing.T) {
 		ja(5),
 		// callee: r0 = *(r1-8) + own stack round trip; clobbers r6
 		ldx(isa.SizeDW, isa.R0, isa.R1, -8),
-		stx(isa.SizeDW, isa.R10, isa.R0, -StackSize),
-		ldx(isa.SizeDW, isa.R0, isa.R10, -StackSize),
+		stx(isa.SizeDW, isa.R10, isa.R0, -engine.StackSize),
+		ldx(isa.SizeDW, isa.R0, isa.R10, -engine.StackSize),
 		mov64(isa.R6, 0),
 		exit,
 		// back in the caller

@@ -2,33 +2,20 @@ package interp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 	"unsafe"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
 const (
-	// StackSize is the size of one frame's stack, as in the kernel.
-	StackSize = 512
-	// MaxFrames is the deepest nesting of bpf-to-bpf calls, as in the kernel.
-	MaxFrames = 8
-	// DefaultBudget is the number of instructions a run may execute when
-	// the caller sets no budget.
-	DefaultBudget = 1 << 30
 	// checkInterval is how many instructions run between two looks at the
 	// context.
 	checkInterval = 1 << 16
-)
-
-// Errors a run can end with, besides memory faults and helper errors.
-var (
-	ErrBudgetExhausted = errors.New("instruction budget exhausted")
-	ErrCallDepth       = fmt.Errorf("bpf-to-bpf calls nested deeper than %d frames", MaxFrames)
 )
 
 // Machine is the mutable state of one run at a time: the stack, the memory
@@ -42,14 +29,14 @@ type Machine struct {
 	// read. It should also be in Memory if the program may read it directly.
 	Packet memory.Region
 
-	stack     []uint64 // MaxFrames*StackSize bytes, frame 0 at the top
+	stack     []uint64 // engine.MaxFrames*engine.StackSize bytes, frame 0 at the top
 	stackTop  uint64   // address one past the stack: r10 of frame 0
 	stackLo   uint64   // lowest address of the active frames
 	stackBase unsafe.Pointer
 	stackLen  uint64
 
 	depth   int
-	frames  [MaxFrames]frame
+	frames  [engine.MaxFrames]frame
 	call    helper.Call
 	fault   *memory.Fault
 	virtual *memory.Region // the virtual region the last refused access hit
@@ -83,8 +70,8 @@ type frame struct {
 
 // NewMachine allocates a machine.
 func NewMachine() *Machine {
-	m := &Machine{stack: make([]uint64, MaxFrames*StackSize/8)}
-	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + MaxFrames*StackSize
+	m := &Machine{stack: make([]uint64, engine.MaxFrames*engine.StackSize/8)}
+	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + engine.MaxFrames*engine.StackSize
 	m.setDepth(0)
 	m.call = helper.NewCall(context.Background(), &m.Memory, m)
 	return m
@@ -93,9 +80,9 @@ func NewMachine() *Machine {
 // setDepth makes the frames 0 to depth accessible.
 func (m *Machine) setDepth(depth int) {
 	m.depth = depth
-	m.stackLen = uint64(depth+1) * StackSize
+	m.stackLen = uint64(depth+1) * engine.StackSize
 	m.stackLo = m.stackTop - m.stackLen
-	m.stackBase = unsafe.Add(unsafe.Pointer(unsafe.SliceData(m.stack)), MaxFrames*StackSize-m.stackLen)
+	m.stackBase = unsafe.Add(unsafe.Pointer(unsafe.SliceData(m.stack)), engine.MaxFrames*engine.StackSize-m.stackLen)
 }
 
 // StackTop is r10 at the start of a run: the address one past frame 0.
@@ -209,28 +196,20 @@ func (m *Machine) orderedAccess(addr, n uint64, acc memory.Access) unsafe.Pointe
 	return m.access(addr, n, acc)
 }
 
-// FuncTag marks a function pointer: lddw of a function (BPF_PSEUDO_FUNC)
-// gives FuncTag | the function's first slot. Like map handles, the tag
-// makes the value an address that no program can dereference.
-const (
-	FuncTag  uint64 = 0xffff_b000_0000_0000
-	FuncMask uint64 = 0xffff_f000_0000_0000 // selects the tag
-)
-
 // CallFunction runs the function fn of the running program in a new frame,
 // for helpers that call back into the program (bpf_loop,
 // for_each_map_elem). It implements helper.Engine.
 func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	p := m.prog
-	if p == nil || fn&FuncMask != FuncTag {
+	if p == nil || fn&engine.FuncMask != engine.FuncTag {
 		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
 	}
-	slot := fn &^ FuncMask
+	slot := fn &^ engine.FuncMask
 	if slot >= uint64(len(p.code)) || !p.funcs[slot] {
 		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
 	}
-	if m.depth+1 >= MaxFrames {
-		return 0, ErrCallDepth
+	if m.depth+1 >= engine.MaxFrames {
+		return 0, engine.ErrCallDepth
 	}
 	saved, callArgs, mayGoto := m.depth, m.call.Args, m.mayGoto
 	m.setDepth(saved + 1)
@@ -239,7 +218,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	m.mayGoto = isa.MayGotoLimit
 	var regs [16]uint64
 	regs[1], regs[2], regs[3], regs[4], regs[5] = args[0], args[1], args[2], args[3], args[4]
-	regs[10] = m.stackTop - uint64(m.depth)*StackSize
+	regs[10] = m.stackTop - uint64(m.depth)*engine.StackSize
 	r, err := p.exec(m, &regs, int(slot), m.depth)
 	m.mayGoto = mayGoto
 	m.setDepth(saved)
@@ -250,72 +229,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	return r, err
 }
 
-// Error is a run that ended in error at an instruction.
-type Error struct {
-	Slot        int             // the instruction's slot
-	Instruction isa.Instruction // the instruction
-	Err         error           // what went wrong: a *memory.Fault, ErrBudgetExhausted, ...
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("instruction %d (%s): %v", e.Slot, e.Instruction, e.Err)
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// RunArgs are the inputs of one run.
-type RunArgs struct {
-	// R1 to R5 are the initial values of r1 to r5 (for example the context
-	// pointer); r0 and r6 to r9 start at zero, r10 at the top of the stack.
-	R1, R2, R3, R4, R5 uint64
-	// CPU is the run's CPU slot, which helpers see.
-	CPU int
-	// State is the per-run state that helpers see (helper.Call.State).
-	State any
-	// Context is checked for cancellation every few tens of thousands of
-	// instructions; nil means never.
-	Context context.Context
-	// Budget is the maximum number of instructions to execute; 0 means
-	// DefaultBudget.
-	Budget uint64
-	// Timeout, if not 0, ends the run with a *TimeoutError once Deadline
-	// has passed (Timeout is the duration Deadline stands for, which the
-	// error names). The deadline is checked when the context is, so a run
-	// reads the clock every few tens of thousands of instructions, not at
-	// each.
-	Timeout  time.Duration
-	Deadline time.Time
-}
-
-// TimeoutError is the error of a run that passed its deadline
-// (RunArgs.Timeout). It matches context.DeadlineExceeded with errors.Is.
-type TimeoutError struct {
-	Timeout time.Duration // the run's timeout
-}
-
-func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("the run's timeout of %v passed: %v", e.Timeout, context.DeadlineExceeded)
-}
-
-// Unwrap returns context.DeadlineExceeded.
-func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
-
-// CheckRun returns the error that ends a run when ctx (if not nil) is done
-// or, if timeout is not 0, deadline has passed, else nil: what both
-// engines check whenever they refill a run's budget.
-func CheckRun(ctx context.Context, deadline time.Time, timeout time.Duration) error {
-	if ctx != nil {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	if timeout != 0 && !time.Now().Before(deadline) {
-		return &TimeoutError{Timeout: timeout}
-	}
-	return nil
-}
-
 // errAt builds the error for the instruction at slot.
 func (p *Program) errAt(slot int, err error) error {
-	return &Error{Slot: slot, Instruction: p.insns[p.index[slot]], Err: err}
+	return &engine.Error{Slot: slot, Instruction: p.insns[p.index[slot]], Err: err}
 }

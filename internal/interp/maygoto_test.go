@@ -3,6 +3,7 @@ package interp
 import (
 	"testing"
 
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -29,7 +30,7 @@ func TestMayGoto(t *testing.T) {
 	}
 	m := NewMachine()
 	for run := 0; run < 2; run++ {
-		r0, err := p.Run(m, RunArgs{})
+		r0, err := p.Run(m, engine.RunArgs{})
 		if err != nil || r0 != isa.MayGotoLimit {
 			t.Fatalf("run %d: r0 = %d, %v; want %d iterations", run, r0, err, isa.MayGotoLimit)
 		}

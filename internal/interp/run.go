@@ -8,13 +8,14 @@ import (
 	"sync/atomic"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
 // Run executes the program on m from its first instruction and returns r0.
 // The regions in m.Memory must stay valid for the run.
-func (p *Program) Run(m *Machine, args RunArgs) (uint64, error) {
+func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
 	var regs [16]uint64
 	regs[1], regs[2], regs[3], regs[4], regs[5] = args.R1, args.R2, args.R3, args.R4, args.R5
 	m.setDepth(0)
@@ -32,7 +33,7 @@ func (p *Program) Run(m *Machine, args RunArgs) (uint64, error) {
 	m.mayGoto = isa.MayGotoLimit
 	m.budget = args.Budget
 	if m.budget == 0 {
-		m.budget = DefaultBudget
+		m.budget = engine.DefaultBudget
 	}
 	m.steps = 0
 	return p.exec(m, &regs, 0, 0)
@@ -49,10 +50,10 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 		if steps == 0 {
 			if m.budget == 0 {
 				m.steps = 0
-				return 0, p0.errAt(pc, ErrBudgetExhausted)
+				return 0, p0.errAt(pc, engine.ErrBudgetExhausted)
 			}
 			if m.ctx != nil || m.timeout != 0 {
-				if err := CheckRun(m.ctx, m.deadline, m.timeout); err != nil {
+				if err := engine.CheckRun(m.ctx, m.deadline, m.timeout); err != nil {
 					m.steps = 0
 					return 0, p0.errAt(pc, err)
 				}
@@ -811,16 +812,16 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			}
 			regs[0] = r
 		case opCallLocal:
-			if m.depth+1 >= MaxFrames {
+			if m.depth+1 >= engine.MaxFrames {
 				m.steps = steps
-				return 0, p0.errAt(pc-1, ErrCallDepth)
+				return 0, p0.errAt(pc-1, engine.ErrCallDepth)
 			}
 			f := &m.frames[m.depth]
 			f.ret = pc
 			f.prog = p0
 			f.saved = [4]uint64{regs[6], regs[7], regs[8], regs[9]}
 			m.setDepth(m.depth + 1)
-			regs[10] -= StackSize
+			regs[10] -= engine.StackSize
 			pc = int(in.off)
 		case opExit:
 			if m.depth == base {
@@ -830,7 +831,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			m.setDepth(m.depth - 1)
 			f := &m.frames[m.depth]
 			regs[6], regs[7], regs[8], regs[9] = f.saved[0], f.saved[1], f.saved[2], f.saved[3]
-			regs[10] += StackSize
+			regs[10] += engine.StackSize
 			pc = f.ret
 			if f.prog != p0 {
 				// Returning into the caller of a subprogram that tail-called.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -45,7 +46,7 @@ func TestAcquireRelease(t *testing.T) {
 			m := interp.NewMachine()
 			reg := memory.NewRegion(b, true, memory.KindContext)
 			m.Memory.Add(reg)
-			r, err := ip.Run(m, interp.RunArgs{R1: reg.Start, R2: uint64(len(b))})
+			r, err := ip.Run(m, engine.RunArgs{R1: reg.Start, R2: uint64(len(b))})
 			if err != nil {
 				t.Fatalf("%s: interpreter: %v", name, err)
 			}
@@ -61,7 +62,7 @@ func TestAcquireRelease(t *testing.T) {
 			m := NewMachine()
 			reg := memory.NewRegion(b, true, memory.KindContext)
 			m.Memory.Add(reg)
-			got, err := p.Run(m, interp.RunArgs{R1: reg.Start, R2: uint64(len(b)), Budget: 1 << 20})
+			got, err := p.Run(m, engine.RunArgs{R1: reg.Start, R2: uint64(len(b)), Budget: 1 << 20})
 			if err != nil {
 				t.Fatalf("%s (checked %v): %v", name, checked, err)
 			}
@@ -80,7 +81,7 @@ func TestAcquireRelease(t *testing.T) {
 	m := NewMachine()
 	reg := memory.NewRegion(mem, false, memory.KindContext)
 	m.Memory.Add(reg)
-	if got, err := p.Run(m, interp.RunArgs{R1: reg.Start}); err != nil || got != 0xf5f6 {
+	if got, err := p.Run(m, engine.RunArgs{R1: reg.Start}); err != nil || got != 0xf5f6 {
 		t.Errorf("load-acquire of 2 bytes from read-only memory: %#x, %v; want 0xf5f6", got, err)
 	}
 }
@@ -104,7 +105,7 @@ func TestAcquireReleaseChecked(t *testing.T) {
 		m := NewMachine()
 		reg := memory.NewRegion(mem, false, memory.KindContext)
 		m.Memory.Add(reg)
-		_, err = p.Run(m, interp.RunArgs{R1: reg.Start, R2: 16, Budget: 1 << 20})
+		_, err = p.Run(m, engine.RunArgs{R1: reg.Start, R2: 16, Budget: 1 << 20})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one about %q", tc.src, err, tc.want)
 		}
@@ -115,7 +116,7 @@ func TestAcquireReleaseChecked(t *testing.T) {
 		im := interp.NewMachine()
 		ireg := memory.NewRegion(mem, false, memory.KindContext)
 		im.Memory.Add(ireg)
-		if _, err := ip.Run(im, interp.RunArgs{R1: ireg.Start, R2: 16}); err == nil {
+		if _, err := ip.Run(im, engine.RunArgs{R1: ireg.Start, R2: 16}); err == nil {
 			t.Errorf("%s: the interpreter accepts it", tc.src)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
@@ -61,7 +62,7 @@ func BenchmarkEngine(b *testing.B) {
 		{"fnv1a-1500", fnv, data, 2 + 6*1500 + 1},
 	} {
 		r := memory.NewRegion(bc.mem, false, memory.KindContext)
-		args := interp.RunArgs{R1: r.Start, R2: uint64(len(bc.mem))}
+		args := engine.RunArgs{R1: r.Start, R2: uint64(len(bc.mem))}
 		want := uint64(1)
 		if bc.mem != nil {
 			want = uint64(fnvGo(bc.mem))
@@ -159,7 +160,7 @@ func BenchmarkHelperCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	m := NewMachine()
-	args := interp.RunArgs{}
+	args := engine.RunArgs{}
 	for b.Loop() {
 		if _, err := p.RunRepeat(m, &args, 1); err != nil {
 			b.Fatal(err)
@@ -239,7 +240,7 @@ func BenchmarkBudgetCost(b *testing.B) {
 			r := memory.NewRegion(bc.mem, false, memory.KindContext)
 			m := NewMachine()
 			m.Memory.Add(r)
-			args := interp.RunArgs{R1: r.Start, R2: uint64(len(bc.mem))}
+			args := engine.RunArgs{R1: r.Start, R2: uint64(len(bc.mem))}
 			progs := [2]*Program{charged, unbounded}
 			var times [2][]time.Duration
 			i := 0

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/waggle-ebpf/waggle/helper"
-	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
@@ -65,9 +65,9 @@ func TestBudgetStopsLoops(t *testing.T) {
 					r := memory.NewRegion(mem, true, memory.KindContext)
 					m := NewMachine()
 					m.Memory.Add(r)
-					_, err = p.Run(m, interp.RunArgs{R1: r.Start, Budget: budget})
-					var re *interp.Error
-					if !errors.Is(err, interp.ErrBudgetExhausted) || !errors.As(err, &re) {
+					_, err = p.Run(m, engine.RunArgs{R1: r.Start, Budget: budget})
+					var re *engine.Error
+					if !errors.Is(err, engine.ErrBudgetExhausted) || !errors.As(err, &re) {
 						t.Fatalf("budget %d: error %v, want ErrBudgetExhausted at an instruction", budget, err)
 					}
 					ran := binary.LittleEndian.Uint64(mem) * uint64(tc.perIter)
@@ -111,13 +111,13 @@ func TestBudgetPerRun(t *testing.T) {
 			}
 			m := NewMachine()
 			for range 3 {
-				args := interp.RunArgs{Budget: tc.fits}
+				args := engine.RunArgs{Budget: tc.fits}
 				if r, err := p.RunRepeat(m, &args, tc.repeat); err != nil || r != tc.want {
 					t.Fatalf("%s, checked %v: r0 %d, %v; want %d", tc.name, checked, r, err, tc.want)
 				}
 			}
-			args := interp.RunArgs{Budget: tc.not}
-			if _, err := p.RunRepeat(m, &args, 2); !errors.Is(err, interp.ErrBudgetExhausted) {
+			args := engine.RunArgs{Budget: tc.not}
+			if _, err := p.RunRepeat(m, &args, 2); !errors.Is(err, engine.ErrBudgetExhausted) {
 				t.Fatalf("%s, checked %v: budget %d: %v, want ErrBudgetExhausted", tc.name, checked, tc.not, err)
 			}
 		}
@@ -143,31 +143,31 @@ func TestBudgetEndsRuns(t *testing.T) {
 	}
 	ends := []struct {
 		name string
-		args func(t *testing.T) interp.RunArgs
+		args func(t *testing.T) engine.RunArgs
 		want error
 	}{
-		{"budget", func(*testing.T) interp.RunArgs { return interp.RunArgs{Budget: 100_000} }, interp.ErrBudgetExhausted},
-		{"cancelled", func(*testing.T) interp.RunArgs {
+		{"budget", func(*testing.T) engine.RunArgs { return engine.RunArgs{Budget: 100_000} }, engine.ErrBudgetExhausted},
+		{"cancelled", func(*testing.T) engine.RunArgs {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			return interp.RunArgs{Context: ctx, Budget: math.MaxUint64}
+			return engine.RunArgs{Context: ctx, Budget: math.MaxUint64}
 		}, context.Canceled},
-		{"cancelled while running", func(t *testing.T) interp.RunArgs {
+		{"cancelled while running", func(t *testing.T) engine.RunArgs {
 			ctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(10*time.Millisecond, cancel)
 			t.Cleanup(cancel)
-			return interp.RunArgs{Context: ctx, Budget: math.MaxUint64}
+			return engine.RunArgs{Context: ctx, Budget: math.MaxUint64}
 		}, context.Canceled},
-		{"context deadline", func(t *testing.T) interp.RunArgs {
+		{"context deadline", func(t *testing.T) engine.RunArgs {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 			t.Cleanup(cancel)
-			return interp.RunArgs{Context: ctx, Budget: math.MaxUint64}
+			return engine.RunArgs{Context: ctx, Budget: math.MaxUint64}
 		}, context.DeadlineExceeded},
-		{"deadline", func(*testing.T) interp.RunArgs {
-			return interp.RunArgs{Deadline: time.Now().Add(10 * time.Millisecond), Timeout: 10 * time.Millisecond, Budget: math.MaxUint64}
+		{"deadline", func(*testing.T) engine.RunArgs {
+			return engine.RunArgs{Deadline: time.Now().Add(10 * time.Millisecond), Timeout: 10 * time.Millisecond, Budget: math.MaxUint64}
 		}, context.DeadlineExceeded},
-		{"deadline, default budget", func(*testing.T) interp.RunArgs {
-			return interp.RunArgs{Deadline: time.Now().Add(10 * time.Millisecond), Timeout: 10 * time.Millisecond}
+		{"deadline, default budget", func(*testing.T) engine.RunArgs {
+			return engine.RunArgs{Deadline: time.Now().Add(10 * time.Millisecond), Timeout: 10 * time.Millisecond}
 		}, context.DeadlineExceeded},
 	}
 	for _, e := range endless {
@@ -188,13 +188,13 @@ func TestBudgetEndsRuns(t *testing.T) {
 						t.Fatal(err)
 					}
 					_, err = p.Run(NewMachine(), end.args(t))
-					var re *interp.Error
+					var re *engine.Error
 					if !errors.Is(err, end.want) || !errors.As(err, &re) {
 						t.Fatalf("error %v, want %v at an instruction", err, end.want)
 					}
-					var te *interp.TimeoutError
+					var te *engine.TimeoutError
 					if strings.HasPrefix(end.name, "deadline") && (!errors.As(err, &te) || te.Timeout != 10*time.Millisecond || !strings.Contains(err.Error(), "timeout of 10ms")) {
-						t.Errorf("error %v, want an *interp.TimeoutError of 10ms", err)
+						t.Errorf("error %v, want an *engine.TimeoutError of 10ms", err)
 					}
 				})
 			}
@@ -223,7 +223,7 @@ func TestDeadlineAtHelperExits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = p.Run(NewMachine(), interp.RunArgs{Deadline: time.Now().Add(10 * time.Millisecond), Timeout: 10 * time.Millisecond, Budget: math.MaxUint64})
+		_, err = p.Run(NewMachine(), engine.RunArgs{Deadline: time.Now().Add(10 * time.Millisecond), Timeout: 10 * time.Millisecond, Budget: math.MaxUint64})
 		if !errors.Is(err, context.DeadlineExceeded) || calls > 100+deadlineInterval {
 			t.Errorf("checked %v: %v after %d calls, want a timeout within %d calls", checked, err, calls, 100+deadlineInterval)
 		}

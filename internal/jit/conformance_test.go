@@ -7,7 +7,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/conformance"
-	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
@@ -38,7 +38,7 @@ func TestConformance(t *testing.T) {
 				p, err := Compile(tc.Program, table, Options{Type: kernel.RawMemory, Checked: checked})
 				if tc.Error != "" {
 					if err == nil {
-						r, runErr := p.Run(NewMachine(), interp.RunArgs{})
+						r, runErr := p.Run(NewMachine(), engine.RunArgs{})
 						if runErr == nil {
 							t.Fatalf("ran with r0 = %#x, want an error (%s)", r, tc.Error)
 						}
@@ -55,7 +55,7 @@ func TestConformance(t *testing.T) {
 					m.Memory.Add(memory.NewRegion(mem, true, memory.KindContext))
 					addr = uint64(uintptr(unsafe.Pointer(&mem[0])))
 				}
-				r, err := p.Run(m, interp.RunArgs{R1: addr, R2: uint64(len(mem))})
+				r, err := p.Run(m, engine.RunArgs{R1: addr, R2: uint64(len(mem))})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/conformance"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
@@ -78,19 +79,19 @@ func FuzzDifferential(f *testing.F) {
 			reg := memory.NewRegion(b, true, memory.KindContext)
 			m.Memory.Add(reg)
 			m.Packet = memory.NewRegion(b, false, memory.KindPacket)
-			return ip.Run(m, interp.RunArgs{R1: reg.Start, R2: uint64(len(b)), Budget: 10000, Context: context.Background()})
+			return ip.Run(m, engine.RunArgs{R1: reg.Start, R2: uint64(len(b)), Budget: 10000, Context: context.Background()})
 		})
 		jr, jmem, jerr := run(func(b []byte) (uint64, error) {
 			m := NewMachine()
 			reg := memory.NewRegion(b, true, memory.KindContext)
 			m.Memory.Add(reg)
 			m.Packet = memory.NewRegion(b, false, memory.KindPacket)
-			return jp.Run(m, interp.RunArgs{R1: reg.Start, R2: uint64(len(b)), Budget: 10000, Context: context.Background()})
+			return jp.Run(m, engine.RunArgs{R1: reg.Start, R2: uint64(len(b)), Budget: 10000, Context: context.Background()})
 		})
 		if usesStackAddress(insns) {
 			return
 		}
-		if errors.Is(ierr, interp.ErrBudgetExhausted) || errors.Is(jerr, interp.ErrBudgetExhausted) {
+		if errors.Is(ierr, engine.ErrBudgetExhausted) || errors.Is(jerr, engine.ErrBudgetExhausted) {
 			// The JIT counts instructions by basic block, the interpreter
 			// one by one: near the budget they part.
 			return

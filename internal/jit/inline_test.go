@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/maps"
@@ -52,7 +53,7 @@ call 8; lsh %%r0, 8; or %%r0, %%r8; exit`, index, m.Handle())
 							if err != nil {
 								t.Fatal(err)
 							}
-							r, err = p.Run(NewMachine(), interp.RunArgs{CPU: cpu})
+							r, err = p.Run(NewMachine(), engine.RunArgs{CPU: cpu})
 							if err != nil {
 								t.Fatal(err)
 							}
@@ -61,7 +62,7 @@ call 8; lsh %%r0, 8; or %%r0, %%r8; exit`, index, m.Handle())
 							if err != nil {
 								t.Fatal(err)
 							}
-							r, err = p.Run(interp.NewMachine(), interp.RunArgs{CPU: cpu})
+							r, err = p.Run(interp.NewMachine(), engine.RunArgs{CPU: cpu})
 							if err != nil {
 								t.Fatal(err)
 							}
@@ -110,7 +111,7 @@ func TestOwnHelperNotInlined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := p.Run(NewMachine(), interp.RunArgs{}); err != nil || r != 42 {
+	if r, err := p.Run(NewMachine(), engine.RunArgs{}); err != nil || r != 42 {
 		t.Fatalf("r0 %d, %v; want 42 from the program's own helper", r, err)
 	}
 }
@@ -182,11 +183,11 @@ func TestInlinedHashLookup(t *testing.T) {
 			jm.Memory.Add(r)
 			im.Memory.Reset()
 			im.Memory.Add(r)
-			got, err := jp.Run(jm, interp.RunArgs{R1: r.Start, R2: 8})
+			got, err := jp.Run(jm, engine.RunArgs{R1: r.Start, R2: 8})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := ip.Run(im, interp.RunArgs{R1: r.Start, R2: 8})
+			want, err := ip.Run(im, engine.RunArgs{R1: r.Start, R2: 8})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -256,7 +257,7 @@ func TestInlinedHashLookupConcurrent(t *testing.T) {
 		r := memory.NewRegion(k, false, memory.KindContext)
 		mach.Memory.Reset()
 		mach.Memory.Add(r)
-		got, err := p.Run(mach, interp.RunArgs{R1: r.Start, R2: 4})
+		got, err := p.Run(mach, engine.RunArgs{R1: r.Start, R2: 4})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,7 +32,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/waggle-ebpf/waggle/helper"
-	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/maps"
@@ -291,7 +291,7 @@ func (p *Program) Instructions() isa.Instructions { return p.insns }
 func (p *Program) CodeSize() int { return p.codeSize }
 
 // nativeStackSize is the stack compiled code runs on: return addresses
-// and saved registers of at most interp.MaxFrames frames, and of the
+// and saved registers of at most engine.MaxFrames frames, and of the
 // callbacks nested in them.
 const nativeStackSize = 64 << 10
 
@@ -306,7 +306,7 @@ type Machine struct {
 	Packet memory.Region
 
 	ctx      abi.Context
-	stack    []uint64 // interp.MaxFrames frames of interp.StackSize bytes
+	stack    []uint64 // engine.MaxFrames frames of engine.StackSize bytes
 	stackTop uint64
 	native   []uint64
 	nativeSP uint64 // the initial stack pointer of compiled code
@@ -328,10 +328,10 @@ type Machine struct {
 // NewMachine allocates a machine.
 func NewMachine() *Machine {
 	m := &Machine{
-		stack:  make([]uint64, interp.MaxFrames*interp.StackSize/8),
+		stack:  make([]uint64, engine.MaxFrames*engine.StackSize/8),
 		native: make([]uint64, nativeStackSize/8),
 	}
-	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + interp.MaxFrames*interp.StackSize
+	m.stackTop = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack)))) + engine.MaxFrames*engine.StackSize
 	m.nativeSP = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.native)))) + nativeStackSize - 64
 	m.call = helper.NewCall(context.Background(), &m.Memory, m)
 	m.ctx.CallArgs = uint64(uintptr(unsafe.Pointer(&m.call.Args)))
@@ -359,16 +359,16 @@ func (m *Machine) StackTop() uint64 { return m.stackTop }
 // Every 65,536 instructions charged, when Go refills the budget,
 // RunArgs.Context and the deadline (RunArgs.Timeout) are checked; the context is also
 // checked at every helper call, and the deadline every 256 helper calls.
-// The errors are the interpreter's: interp.ErrBudgetExhausted, the
-// context's error, an *interp.TimeoutError.
-func (p *Program) Run(m *Machine, args interp.RunArgs) (uint64, error) {
+// The errors are the interpreter's: engine.ErrBudgetExhausted, the
+// context's error, an *engine.TimeoutError.
+func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
 	return p.RunRepeat(m, &args, 1)
 }
 
 // RunRepeat runs the program n times (at least once) on the same input, as
 // BPF_PROG_TEST_RUN's repeat does, and returns the last run's r0. It stops
 // at the first error.
-func (p *Program) RunRepeat(m *Machine, args *interp.RunArgs, n uint32) (uint64, error) {
+func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64, error) {
 	if args.Context != nil || m.cancel != nil {
 		m.cancel = args.Context
 		m.call.Context = args.Context
@@ -442,7 +442,7 @@ const deadlineInterval = 256
 func (m *Machine) setBudget(budget uint64) {
 	m.budget = budget
 	if budget == 0 {
-		budget = interp.DefaultBudget
+		budget = engine.DefaultBudget
 	}
 	m.ctx.BudgetAtEntry = min(budget, checkInterval)
 	m.rest0 = budget - m.ctx.BudgetAtEntry
@@ -452,7 +452,7 @@ func (m *Machine) setBudget(budget uint64) {
 // call depth limit.
 func (m *Machine) setChecked() {
 	m.ctx.FrameTop = m.stackTop
-	m.ctx.MinCallR10 = m.stackTop - (interp.MaxFrames-1)*interp.StackSize
+	m.ctx.MinCallR10 = m.stackTop - (engine.MaxFrames-1)*engine.StackSize
 	m.setStackWindow(m.stackTop)
 	m.ctx.Windows[1] = abi.Window{}
 	for _, r := range m.Memory.Regions {
@@ -469,7 +469,7 @@ func (m *Machine) setChecked() {
 // setStackWindow points window 0 at the frames up to the one whose r10 is
 // r10.
 func (m *Machine) setStackWindow(r10 uint64) {
-	lo := r10 - interp.StackSize
+	lo := r10 - engine.StackSize
 	m.ctx.Windows[0] = abi.Window{Lo: lo, LoadLen: m.stackTop - lo, StoreLen: m.stackTop - lo}
 }
 
@@ -482,10 +482,10 @@ func (m *Machine) refill() error {
 	debt := -m.ctx.Budget
 	if m.rest < debt {
 		m.ctx.Budget, m.rest = 0, 0
-		return interp.ErrBudgetExhausted
+		return engine.ErrBudgetExhausted
 	}
 	m.rest -= debt
-	if err := interp.CheckRun(m.cancel, m.deadline, m.timeout); err != nil {
+	if err := engine.CheckRun(m.cancel, m.deadline, m.timeout); err != nil {
 		m.ctx.Budget = 0
 		return err
 	}
@@ -544,7 +544,7 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 			entry = p.base + uintptr(p.out.EmulateResume)
 		case abi.ExitCallDepth:
 			p, slot := m.exitAt()
-			return 0, p.errAt(slot, interp.ErrCallDepth)
+			return 0, p.errAt(slot, engine.ErrCallDepth)
 		default:
 			return 0, fmt.Errorf("compiled code exited with unknown code %d", m.ctx.ExitCode)
 		}
@@ -579,7 +579,7 @@ func (m *Machine) helperCall(p *Program, slot int) (uintptr, uint64, error) {
 	if m.timeout != 0 {
 		if m.exits++; m.exits%deadlineInterval == 0 {
 			if !time.Now().Before(m.deadline) {
-				return 0, 0, p.errAt(slot, &interp.TimeoutError{Timeout: m.timeout})
+				return 0, 0, p.errAt(slot, &engine.TimeoutError{Timeout: m.timeout})
 			}
 		}
 	}
@@ -684,7 +684,7 @@ func (m *Machine) stackBytes(addr, n uint64) []byte {
 
 // stackRegion is the stack of the frames up to the one whose r10 is r10.
 func (m *Machine) stackRegion(r10 uint64) memory.Region {
-	lo := r10 - interp.StackSize
+	lo := r10 - engine.StackSize
 	base := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(m.stack))))
 	if lo < base || r10 > m.stackTop {
 		return memory.Region{Kind: memory.KindStack}
@@ -698,16 +698,16 @@ func (m *Machine) stackRegion(r10 uint64) memory.Region {
 // for_each_map_elem. It implements helper.Engine.
 func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	p := m.prog
-	if p == nil || fn&interp.FuncMask != interp.FuncTag {
+	if p == nil || fn&engine.FuncMask != engine.FuncTag {
 		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
 	}
-	slot := fn &^ interp.FuncMask
+	slot := fn &^ engine.FuncMask
 	if slot >= uint64(len(p.out.Slots)) || p.funcs == nil || !p.funcs[slot] {
 		return 0, fmt.Errorf("callback %#x is not a function of the program", fn)
 	}
 	r10 := m.ctx.Regs[10] // the calling frame's, stored by its helper exit
-	if (m.stackTop-r10)/interp.StackSize+1 >= interp.MaxFrames {
-		return 0, interp.ErrCallDepth
+	if (m.stackTop-r10)/engine.StackSize+1 >= engine.MaxFrames {
+		return 0, engine.ErrCallDepth
 	}
 	m.syncRest() // before the callback's run, whose Repeat is 1
 	if p.funcLen != nil {
@@ -721,7 +721,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	// state, which the callback's own entry and exits overwrite.
 	saved, callArgs := m.ctx, m.call.Args
 	m.ctx.Args = args
-	m.ctx.StackTop = r10 - interp.StackSize
+	m.ctx.StackTop = r10 - engine.StackSize
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[slot])
 	m.ctx.Repeat = 1
 	m.ctx.TailCallsAtEntry = m.ctx.TailCalls
@@ -731,7 +731,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 	restRepeat := m.restRepeat
 	m.restRepeat = 1
 	if p.checked {
-		m.setStackWindow(r10 - interp.StackSize)
+		m.setStackWindow(r10 - engine.StackSize)
 	}
 	r, err := m.loop(p.base + uintptr(p.out.Entry))
 	m.ctx.NativeSP, m.ctx.Resume, m.ctx.Regs = saved.NativeSP, saved.Resume, saved.Regs
@@ -751,7 +751,7 @@ func (m *Machine) CallFunction(fn uint64, args [5]uint64) (uint64, error) {
 
 // errAt builds the error for the instruction at slot.
 func (p *Program) errAt(slot int, err error) error {
-	return &interp.Error{Slot: slot, Instruction: p.insns[p.index[slot]], Err: err}
+	return &engine.Error{Slot: slot, Instruction: p.insns[p.index[slot]], Err: err}
 }
 
 // emulate carries out the instruction at slot on the registers in the

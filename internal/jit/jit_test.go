@@ -12,6 +12,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -103,7 +104,7 @@ func TestRuntime(t *testing.T) {
 				}
 				h.target = p
 				m := NewMachine()
-				args := interp.RunArgs{}
+				args := engine.RunArgs{}
 				got, err := p.RunRepeat(m, &args, tc.repeat)
 				if err != nil {
 					t.Fatal(err)
@@ -121,7 +122,7 @@ func TestRuntime(t *testing.T) {
 				im := interp.NewMachine()
 				var r uint64
 				for range tc.repeat {
-					if r, err = ip.Run(im, interp.RunArgs{}); err != nil {
+					if r, err = ip.Run(im, engine.RunArgs{}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -149,8 +150,8 @@ func TestRuntimeErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = fail.Run(m, interp.RunArgs{})
-	var re *interp.Error
+	_, err = fail.Run(m, engine.RunArgs{})
+	var re *engine.Error
 	if !errors.As(err, &re) || re.Slot != 1 || !strings.Contains(err.Error(), "helper 9 (fail): no") {
 		t.Fatalf("error %v, want helper 9 at slot 1", err)
 	}
@@ -158,14 +159,14 @@ func TestRuntimeErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := ok.Run(m, interp.RunArgs{}); err != nil || r != 1 {
+	if r, err := ok.Run(m, engine.RunArgs{}); err != nil || r != 1 {
 		t.Fatalf("after an error: r0 %d, %v; want 1", r, err)
 	}
 
 	// Checked code: recursion too deep, an endless loop, a bad access.
 	for _, tc := range []struct{ src, want string }{
-		{"call local f; exit; f: call local f; exit", interp.ErrCallDepth.Error()},
-		{"ja -1; exit", interp.ErrBudgetExhausted.Error()},
+		{"call local f; exit; f: call local f; exit", engine.ErrCallDepth.Error()},
+		{"ja -1; exit", engine.ErrBudgetExhausted.Error()},
 		{"ldxdw %r0, [%r10+8]; exit", "stack"},
 		{"mov %r1, 0; ldxdw %r0, [%r1]; exit", "read"},
 	} {
@@ -173,7 +174,7 @@ func TestRuntimeErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = p.Run(m, interp.RunArgs{Budget: 1 << 20})
+		_, err = p.Run(m, engine.RunArgs{Budget: 1 << 20})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one about %q", tc.src, err, tc.want)
 		}
@@ -198,7 +199,7 @@ func TestCallbackTailCallCount(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.target = target
-		if _, err := main.Run(NewMachine(), interp.RunArgs{}); err != nil {
+		if _, err := main.Run(NewMachine(), engine.RunArgs{}); err != nil {
 			t.Fatal(err)
 		}
 		hi := &runtimeHelpers{}
@@ -211,7 +212,7 @@ func TestCallbackTailCallCount(t *testing.T) {
 			t.Fatal(err)
 		}
 		hi.target = itarget
-		if _, err := imain.Run(interp.NewMachine(), interp.RunArgs{}); err != nil {
+		if _, err := imain.Run(interp.NewMachine(), engine.RunArgs{}); err != nil {
 			t.Fatal(err)
 		}
 		if h.calls != helper.MaxTailCalls || hi.calls != helper.MaxTailCalls {
@@ -255,7 +256,7 @@ func TestCompileRunConcurrently(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				r, err := p.Run(m, interp.RunArgs{R1: region.Start, R2: uint64(len(data))})
+				r, err := p.Run(m, engine.RunArgs{R1: region.Start, R2: uint64(len(data))})
 				if err != nil || r != want {
 					t.Errorf("r0 %#x, %v; want %#x", r, err, want)
 					return

@@ -3,6 +3,7 @@ package jit
 import (
 	"testing"
 
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -36,7 +37,7 @@ func TestMayGoto(t *testing.T) {
 		im := interp.NewMachine()
 		ireg := newRegion()
 		im.Memory.Add(ireg)
-		want, err := ip.Run(im, interp.RunArgs{R1: ireg.Start, R2: 4})
+		want, err := ip.Run(im, engine.RunArgs{R1: ireg.Start, R2: 4})
 		if err != nil {
 			t.Fatalf("%s: interpreter: %v", name, err)
 		}
@@ -49,7 +50,7 @@ func TestMayGoto(t *testing.T) {
 			reg := newRegion()
 			m.Memory.Add(reg)
 			for run := 0; run < 2; run++ {
-				got, err := p.Run(m, interp.RunArgs{R1: reg.Start, R2: 4, Budget: 1 << 28})
+				got, err := p.Run(m, engine.RunArgs{R1: reg.Start, R2: 4, Budget: 1 << 28})
 				if err != nil || got != want {
 					t.Errorf("%s (checked %v, run %d): r0 %d, %v; interpreter %d", name, checked, run, got, err, want)
 				}
@@ -71,7 +72,7 @@ func TestMayGotoValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := p.Run(NewMachine(), interp.RunArgs{}); err != nil || got != tc.want {
+		if got, err := p.Run(NewMachine(), engine.RunArgs{}); err != nil || got != tc.want {
 			t.Errorf("%s: r0 %d, %v; want %d", tc.src, got, err, tc.want)
 		}
 	}

@@ -18,7 +18,7 @@
 //	m.Memory.Reset()                               // plus the maps' regions
 //	args, err := run.Setup(&m.Memory, kernel.Input{Data: pkt})
 //	m.Packet = run.Packet()                        // for LD_ABS / LD_IND
-//	ret, err := prog.Run(m, interp.RunArgs{R1: args[0], R2: args[1], State: run})
+//	ret, err := prog.Run(m, engine.RunArgs{R1: args[0], R2: args[1], State: run})
 //	var out kernel.Output
 //	run.Finish(&out)
 //

@@ -11,6 +11,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -53,7 +54,7 @@ func exec(t *testing.T, typ ebpf.ProgramType, opts Options, src string, in Input
 		return outcome{err: err, run: run}
 	}
 	m.Packet = run.Packet()
-	ret, err := p.Run(m, interp.RunArgs{R1: args[0], R2: args[1], R3: args[2], R4: args[3], R5: args[4], State: run, CPU: in.CPU})
+	ret, err := p.Run(m, engine.RunArgs{R1: args[0], R2: args[1], R3: args[2], R4: args[3], R5: args[4], State: run, CPU: in.CPU})
 	var out Output
 	run.Finish(&out)
 	return outcome{ret: ret, err: err, out: out, run: run}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -641,7 +642,7 @@ func execRing(t *testing.T, rb *fakeMap, src string) outcome {
 	run, _ := NewRun(RawMemory, Options{})
 	m = interp.NewMachine()
 	args, _ := run.Setup(&m.Memory, Input{})
-	ret, err := p.Run(m, interp.RunArgs{R1: args[0], State: run})
+	ret, err := p.Run(m, engine.RunArgs{R1: args[0], State: run})
 	var out Output
 	run.Finish(&out)
 	return outcome{ret: ret, err: err, out: out, run: run}

@@ -6,7 +6,7 @@
 package abi
 
 import (
-	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -98,7 +98,7 @@ const (
 
 // StackSize is one frame's eBPF stack, which compiled code steps r10 by on
 // bpf-to-bpf calls.
-const StackSize = interp.StackSize
+const StackSize = engine.StackSize
 
 // ContextAccess says how to compile a load or store through the context
 // pointer.
@@ -213,7 +213,7 @@ type Output struct {
 
 // FuncTag marks a function pointer, the interpreter's: lddw of a function
 // gives FuncTag | the function's first slot, in every engine.
-const FuncTag = interp.FuncTag
+const FuncTag = engine.FuncTag
 
 // FunctionLengths returns, by slot, the number of instructions of the
 // function that starts there (0 for slots where none starts): the entry
