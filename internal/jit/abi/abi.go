@@ -11,10 +11,16 @@ import (
 )
 
 // Context is the block of memory through which compiled code and Go talk:
-// r12 points to it while compiled code runs. The Go trampoline fills the
-// Go* fields on entry; compiled code restores them to return to Go.
+// a register the backend chooses (r12 on amd64) points to it while
+// compiled code runs. The trampoline fills GoRegs on entry; compiled code
+// restores them to return to Go.
 type Context struct {
-	GoSP, GoBP, GoR14, GoR15 uint64 // Go's registers, restored on exit
+	// GoRegs are the registers of Go's that the entry trampoline saves
+	// and every exit restores, in the machine's order: on amd64 SP, BP,
+	// R14 (g) and R15; on arm64 they would be RSP, R29 (FP), R28 (g) and
+	// R30 (LR). They are the first field: the trampolines address them
+	// at offsets 0 to 24.
+	GoRegs [4]uint64
 	// NativeSP is the stack pointer of compiled code: where an entry
 	// starts, and where an exit left it to be resumed.
 	NativeSP uint64

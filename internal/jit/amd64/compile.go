@@ -11,10 +11,10 @@ import (
 
 // Offsets into abi.Context, for the generated code.
 const (
-	offGoSP      = int32(unsafe.Offsetof(abi.Context{}.GoSP))
-	offGoBP      = int32(unsafe.Offsetof(abi.Context{}.GoBP))
-	offGoR14     = int32(unsafe.Offsetof(abi.Context{}.GoR14))
-	offGoR15     = int32(unsafe.Offsetof(abi.Context{}.GoR15))
+	offGoSP      = int32(unsafe.Offsetof(abi.Context{}.GoRegs)) // amd64's order: SP, BP, R14, R15
+	offGoBP      = offGoSP + 8
+	offGoR14     = offGoSP + 16
+	offGoR15     = offGoSP + 24
 	offNativeSP  = int32(unsafe.Offsetof(abi.Context{}.NativeSP))
 	offExitCode  = int32(unsafe.Offsetof(abi.Context{}.ExitCode))
 	offExitArg   = int32(unsafe.Offsetof(abi.Context{}.ExitArg))
