@@ -121,3 +121,26 @@ func TestLoadCollection(t *testing.T) {
 	}
 }
 
+// TestVerifierChanges loads each change's probe: the host kernel's verifier
+// must accept it (the kernel has the change) or reject it with the
+// change's message (the kernel predates it), nothing else.
+func TestVerifierChanges(t *testing.T) {
+	needKernel(t)
+	names := map[string]bool{}
+	for _, c := range VerifierChanges {
+		if names[c.Name] || VerifierChangeNamed(c.Name) != c {
+			t.Errorf("change %s is listed twice", c.Name)
+		}
+		names[c.Name] = true
+		has, err := c.Has()
+		if err != nil {
+			t.Errorf("%s: %v", c.Name, err)
+			continue
+		}
+		if !has {
+			t.Logf("%s", c.Lacking())
+		} else {
+			t.Logf("kernel %s has verifier change %s", Release(), c.Name)
+		}
+	}
+}
