@@ -27,6 +27,7 @@ import (
 // verdict. Every report and failure gives the seed, both verdicts, the
 // program and the kernel's release.
 func TestDifferential(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	n, _ := strconv.Atoi(os.Getenv("WAGGLE_DIFF"))
 	strictDiff := n == 0
 	if n == 0 {

@@ -290,6 +290,7 @@ func smallScalars(rng *rand.Rand) []struct {
 }
 
 func TestScalarALUSound(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	rng := rand.New(rand.NewPCG(1, 2))
 	ss := smallScalars(rng)
 	ops := []uint8{aluAdd, aluSub, aluMul, aluAnd, aluOr, aluXor, aluLsh, aluRsh, aluArsh, aluDiv, aluMod}
