@@ -10,15 +10,9 @@ import (
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
-// seedTests returns the conformance vectors for seeding, or nil if they are
-// not beside the repository.
-func seedTests() []*conformance.Test {
-	dir, err := conformance.FindTestsDir(".")
-	if err != nil {
-		return nil
-	}
-	tests, _ := conformance.LoadDir(dir)
-	return tests
+// seedTests returns the conformance vectors for seeding.
+func seedTests(tb testing.TB) []*conformance.Test {
+	return conformance.Vectors(tb)
 }
 
 // fieldsValid reports whether Validate accepts the instruction itself,
@@ -34,7 +28,7 @@ func fieldsValid(ins isa.Instruction) bool {
 // or not, prints in SyntaxConformance as text that assembles back to it, and
 // that exactly the instructions Validate rejects print as ".invalid".
 func FuzzDisassembleAssemble(f *testing.F) {
-	for _, ct := range seedTests() {
+	for _, ct := range seedTests(f) {
 		for _, ins := range ct.Program {
 			f.Add(ins.AppendEncoded(nil))
 		}
@@ -70,7 +64,7 @@ func FuzzDisassembleAssemble(f *testing.F) {
 // naming one of its lines, or assembles to a program whose disassembly
 // assembles back to it.
 func FuzzAssemble(f *testing.F) {
-	for _, ct := range seedTests() {
+	for _, ct := range seedTests(f) {
 		if ct.Asm != "" {
 			f.Add(ct.Asm)
 		}

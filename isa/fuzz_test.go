@@ -38,41 +38,37 @@ func FuzzDecodeEncode(f *testing.F) {
 	})
 }
 
-// rawSections returns the "-- raw" sections of the conformance test vectors
-// beside the repository, if they are there.
+// rawSections returns the "-- raw" sections of the repository's
+// bpf_conformance vectors (testdata/conformance; package isa cannot import
+// internal/conformance, which imports it).
 func rawSections(tb testing.TB) [][]byte {
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		return nil
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "conformance", "*.data"))
+	if err != nil || len(paths) == 0 {
+		tb.Fatalf("no conformance vectors in ../testdata/conformance: %v", err)
 	}
-	for ; ; dir = filepath.Dir(dir) {
-		paths, _ := filepath.Glob(filepath.Join(dir, "shared", "conformance", "tests", "*.data"))
-		var out [][]byte
-		for _, p := range paths {
-			data, err := os.ReadFile(p)
+	var out [][]byte
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		_, raw, ok := strings.Cut(string(data), "-- raw\n")
+		if !ok {
+			continue
+		}
+		var code []byte
+		for _, line := range strings.Split(raw, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "--") {
+				break
+			}
+			v, err := strconv.ParseUint(strings.TrimPrefix(line, "0x"), 16, 64)
 			if err != nil {
-				continue
+				break
 			}
-			_, raw, ok := strings.Cut(string(data), "-- raw\n")
-			if !ok {
-				continue
-			}
-			var code []byte
-			for _, line := range strings.Split(raw, "\n") {
-				line = strings.TrimSpace(line)
-				if line == "" || strings.HasPrefix(line, "--") {
-					break
-				}
-				v, err := strconv.ParseUint(strings.TrimPrefix(line, "0x"), 16, 64)
-				if err != nil {
-					break
-				}
-				code = append(code, b(v)...)
-			}
-			out = append(out, code)
+			code = append(code, b(v)...)
 		}
-		if paths != nil || filepath.Dir(dir) == dir {
-			return out
-		}
+		out = append(out, code)
 	}
+	return out
 }

@@ -34,8 +34,9 @@ func TestKernelAgrees(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kcoll, err := ebpf.NewCollection(spec)
+			kcoll, err := kerneltest.LoadCollection(spec, ebpf.CollectionOptions{}, tc.prog)
 			if err != nil {
+				kerneltest.SkipIfUnsupported(t, err)
 				t.Fatalf("the kernel refuses %s: %v", tc.obj, err)
 			}
 			defer kcoll.Close()

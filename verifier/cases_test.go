@@ -539,6 +539,7 @@ func TestStack(t *testing.T) {
 }
 
 func TestLoops(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	runCases(t, []vcase{
 		{name: "bounded loop", asm: `
 			mov %r0, 0

@@ -234,12 +234,19 @@ func (v *verifier) checkMov(ins isa.Instruction, alu32 bool) *vErr {
 		if alu32 {
 			r = src.s.sext32(size)
 		} else {
-			r = src.s.sext(size)
+			r = src.s.sext(size, v.opts.older&olderWideSext != 0)
 		}
 		out := scalarReg(r, v.insn)
 		out.precise = src.precise
-		// movsx keeps the link when the value does not change.
-		if !alu32 && src.id != 0 && src.s.smin >= -(1<<(8*size-1)) && src.s.smax < 1<<(8*size-1) {
+		// movsx links the registers when the source is a number below
+		// the narrow type's sign bit, which the extension leaves as it
+		// is, in either ALU, as the kernel's check_alu_op (no_sext): its
+		// unsigned maximum, not its signed range, so that a range with
+		// negative numbers never links.
+		if src.s.umax < 1<<(8*size-1) {
+			if src.id == 0 && !src.s.isConst() {
+				src.id = v.newID()
+			}
 			out.id, out.off, out.flags = src.id, src.off, src.flags
 		}
 		v.setReg(dst, out)

@@ -26,6 +26,7 @@ func programFromCase(c verifiertest.Case) *Program {
 // TestCorpus runs every case of the verifier corpus (testdata/verifier):
 // waggle's verdict must be the kernel's, recorded on Linux 6.18.
 func TestCorpus(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	cases, err := verifiertest.Cases()
 	if err != nil {
 		t.Fatal(err)

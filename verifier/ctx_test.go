@@ -17,6 +17,7 @@ import (
 // descriptions of internal/kernel agree with its contexts), and, where the
 // kernel is available, the verdicts must be the kernel's.
 func TestContextAccessesSound(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	types := []ebpf.ProgramType{ebpf.XDP, ebpf.SchedCLS, ebpf.SocketFilter, ebpf.RawTracepoint, ebpf.Kprobe, ebpf.PerfEvent, ebpf.Syscall}
 	sizes := map[int]isa.Size{1: isa.SizeB, 2: isa.SizeH, 4: isa.SizeW, 8: isa.SizeDW}
 	accepted, differ := 0, 0

@@ -40,6 +40,7 @@ func seedPrograms(t testing.TB) []*Program {
 // TestSoundnessSeeds runs every accepted program of the corpus and of the
 // project's objects in the interpreter on random inputs: none may fault.
 func TestSoundnessSeeds(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	n := 30
 	if testing.Short() {
 		n = 5

@@ -294,6 +294,7 @@ func genProgram(data []byte, seed uint64) (*Program, string) {
 // TestSoundnessGenerated checks generated programs: the accepted ones run
 // without a fault.
 func TestSoundnessGenerated(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	n := 3000
 	if testing.Short() {
 		n = 300

@@ -611,6 +611,7 @@ func genJITDiffProgram(data []byte, seed uint64) (*Program, string) {
 // r0, the data and context out and the maps must be the same. 800
 // programs, or $WAGGLE_JITDIFF_N.
 func TestJITDifferentialGenerated(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	if !jit.Supported {
 		t.Skip("no JIT on this machine")
 	}
@@ -639,6 +640,7 @@ func TestJITDifferentialGenerated(t *testing.T) {
 // TestJITDifferentialSeeds compares the engines on the accepted programs
 // of the verifier's corpus, its table tests and the project's objects.
 func TestJITDifferentialSeeds(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	if !jit.Supported {
 		t.Skip("no JIT on this machine")
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -178,6 +179,29 @@ func kernelVerify(p *Program, logLevel ebpf.LogLevel) (accepted bool, log string
 	}
 	defer prog.Close()
 	return true, prog.VerifierLog, nil
+}
+
+// kernelLacks probes the host kernel for the program type of p, the
+// helpers it calls and the types of its maps, and returns what it lacks
+// (nil when nothing).
+func kernelLacks(p *Program) (*kerneltest.UnsupportedError, error) {
+	insns, err := asm.AppendInstructions(nil, bytes.NewReader(p.Instructions.Encode()), binary.LittleEndian, "linux")
+	if err != nil {
+		return nil, err
+	}
+	typ := p.Type
+	if typ == kernel.RawMemory {
+		typ = ebpf.Syscall
+	}
+	if ue, err := kerneltest.ProgramLacks(p.Name, typ, insns); ue != nil || err != nil {
+		return ue, err
+	}
+	for _, m := range p.Maps {
+		if ue, err := kerneltest.MapLacks(m.Type); ue != nil || err != nil {
+			return ue, err
+		}
+	}
+	return nil, nil
 }
 
 // TestKernelScratch loads the assembly file in $WAGGLE_ASM into the kernel

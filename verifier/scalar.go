@@ -281,9 +281,13 @@ func (s scalar) trunc(size int) scalar {
 
 // sext sign-extends the low size bytes (1, 2 or 4) to 64 bits, as the
 // kernel's coerce_reg_to_size_sx: exactly when the signed range keeps its
-// upper bits and does not cross zero once extended, else the whole range
-// of the narrow type.
-func (s scalar) sext(size int) scalar {
+// upper bits and does not cross zero once extended; else, when the signed
+// range already lies in the narrow type's (so the value does not change),
+// the same bounds without the known bits, as Linux 6.18.44 does; else the
+// whole range of the narrow type. wide gives older kernels' result
+// (olderWideSext): the whole range of the narrow type in the second case
+// too.
+func (s scalar) sext(size int, wide bool) scalar {
 	if size >= 8 {
 		return s
 	}
@@ -306,6 +310,14 @@ func (s scalar) sext(size int) scalar {
 		}
 	}
 	half := int64(1) << (n - 1)
+	if s.smin >= -half && s.smax <= half-1 && !wide {
+		// The range crosses zero (else the case above took it) and the
+		// value is its own sign extension.
+		r := s
+		r.t = tnumUnknown
+		r.sync()
+		return r
+	}
 	r := unknownScalar()
 	r.smin, r.smax = -half, half-1
 	r.s32min, r.s32max = int32(-half), int32(half-1)

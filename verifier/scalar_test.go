@@ -290,6 +290,7 @@ func smallScalars(rng *rand.Rand) []struct {
 }
 
 func TestScalarALUSound(t *testing.T) {
+	t.Parallel() // one of the package's long tests, which share the CPUs
 	rng := rand.New(rand.NewPCG(1, 2))
 	ss := smallScalars(rng)
 	ops := []uint8{aluAdd, aluSub, aluMul, aluAnd, aluOr, aluXor, aluLsh, aluRsh, aluArsh, aluDiv, aluMod}
@@ -335,10 +336,13 @@ func TestScalarUnarySound(t *testing.T) {
 			}
 		}
 		for _, n := range []int{1, 2, 4} {
-			sx, tr := a.s.sext(n), a.s.trunc(n)
+			sx, wide, tr := a.s.sext(n, false), a.s.sext(n, true), a.s.trunc(n)
 			for _, x := range a.xs {
 				if !sx.contains(uint64(signExtend(x, uint(8*n)))) {
 					t.Fatalf("sext %d of %s = %s misses %#x", n, fmtScalar(a.s), fmtScalar(sx), x)
+				}
+				if !wide.contains(uint64(signExtend(x, uint(8*n)))) {
+					t.Fatalf("sext %d (older kernels' rule) of %s = %s misses %#x", n, fmtScalar(a.s), fmtScalar(wide), x)
 				}
 				if !tr.contains(x & (1<<(8*n) - 1)) {
 					t.Fatalf("trunc %d of %s = %s misses %#x", n, fmtScalar(a.s), fmtScalar(tr), x)

@@ -41,7 +41,26 @@ type Options struct {
 	// the registers and stack after every instruction, as the kernel's log
 	// level 2.
 	LogLevel int
+
+	// older selects rules of older kernels' verifiers, for tests that
+	// compare with such a kernel.
+	older olderRules
 }
+
+// olderRules are rules of older kernels' verifiers where the kernel
+// waggle's verifier follows (Linux 6.18.44) is more precise. The tests use
+// them to tell a difference that an older host kernel explains from one it
+// does not (see verifier's TestDifferential); Verify never uses them
+// otherwise.
+type olderRules uint8
+
+const (
+	// olderWideSext: a 64-bit sign extension (movsx, ldsx) of a signed
+	// range that crosses zero gives the whole range of the narrow type,
+	// even when the range already lies in it and so does not change
+	// (coerce_reg_to_size_sx before the change Linux 6.18.44 has).
+	olderWideSext olderRules = 1 << iota
+)
 
 // Map describes a map that a program refers to.
 type Map struct {

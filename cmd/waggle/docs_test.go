@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // TestDocumentedCommands runs every "go run ./cmd/waggle ..." line of the
 // README and of the examples' READMEs, from the repository root, and
-// requires it to succeed: the commands the documentation gives work.
+// requires it to succeed: the commands the documentation gives work. A
+// file the command writes under /tmp is written in the test's own
+// temporary folder instead, so that the test neither leaves files in /tmp
+// nor fails on one that another user left there.
 func TestDocumentedCommands(t *testing.T) {
 	t.Chdir("../..")
 	docs, err := filepath.Glob("examples/*/README.md")
@@ -34,6 +38,12 @@ func TestDocumentedCommands(t *testing.T) {
 			found++
 			args := strings.Fields(rest)
 			t.Run(doc+": "+rest, func(t *testing.T) {
+				args := slices.Clone(args)
+				for i, a := range args {
+					if strings.HasPrefix(a, "/tmp/") {
+						args[i] = filepath.Join(t.TempDir(), filepath.Base(a))
+					}
+				}
 				code, stdout, stderr := runCLI(t, "", args...)
 				if code != 0 {
 					t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)

@@ -1,6 +1,9 @@
 // Package conformance reads the bpf_conformance test vectors: ".data" files
 // that give a program (as assembly, or as raw bytecode), the memory it runs
 // on, and the value it must return in r0 or the error it must end with.
+// The repository carries the suite's vectors in testdata/conformance (Dir,
+// Vectors), copied from github.com/Alan-Jowett/bpf_conformance with its
+// licence.
 //
 // A file is a sequence of sections, each starting with a header line
 // "-- name"; "#" starts a comment anywhere. The sections read are:
@@ -232,30 +235,57 @@ func LoadDir(dir string) ([]*Test, error) {
 	return tests, errors.Join(errs...)
 }
 
-// TestsDirName is where the conformance vectors live, relative to the folder
-// that holds the repository: <repo>/../shared/conformance/tests.
-const TestsDirName = "shared/conformance/tests"
+// DirName is the folder of the bpf_conformance vectors that the repository
+// carries, relative to its root (testdata/conformance/README.md says where
+// they come from, LICENSE there their licences).
+const DirName = "testdata/conformance"
 
-// FindTestsDir looks for TestsDirName in start and each folder above it, and
-// returns the first that exists. Tests call it with "." (their package
-// folder) to find the vectors beside the repository wherever it is cloned.
-// The error lists the places looked at.
-func FindTestsDir(start string) (string, error) {
+// Count is the number of vectors in DirName.
+const Count = 313
+
+// modulePath is the module whose root holds DirName.
+const modulePath = "github.com/waggle-ebpf/waggle"
+
+// Dir returns the folder of the vectors: DirName under the root of the
+// waggle module that holds the working directory (a test's package
+// folder).
+func Dir() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return dirFrom(wd)
+}
+
+// dirFrom looks for the waggle module's go.mod in start and each folder
+// above it and returns DirName under the first that has one. The error
+// lists the places looked at.
+func dirFrom(start string) (string, error) {
 	dir, err := filepath.Abs(start)
 	if err != nil {
 		return "", err
 	}
 	var looked []string
 	for {
-		candidate := filepath.Join(dir, filepath.FromSlash(TestsDirName))
-		if info, err := os.Stat(candidate); err == nil && info.IsDir() {
-			return candidate, nil
+		gomod := filepath.Join(dir, "go.mod")
+		if data, err := os.ReadFile(gomod); err == nil && isModule(data, modulePath) {
+			return filepath.Join(dir, filepath.FromSlash(DirName)), nil
 		}
-		looked = append(looked, candidate)
+		looked = append(looked, gomod)
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("conformance tests not found; looked in %s", strings.Join(looked, ", "))
+			return "", fmt.Errorf("conformance vectors not found: no go.mod of %s in %s", modulePath, strings.Join(looked, ", "))
 		}
 		dir = parent
 	}
+}
+
+// isModule reports whether the go.mod text declares module path.
+func isModule(gomod []byte, path string) bool {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module"); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`) == path
+		}
+	}
+	return false
 }

@@ -162,33 +162,71 @@ func TestLoadDir(t *testing.T) {
 	}
 }
 
-func TestFindTestsDir(t *testing.T) {
+func TestDirFrom(t *testing.T) {
 	root := t.TempDir()
-	want := filepath.Join(root, "shared", "conformance", "tests")
-	deep := filepath.Join(root, "repo", "internal", "pkg")
-	for _, d := range []string{want, deep} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	files := map[string]string{
+		"repo/go.mod":                "// comment\nmodule github.com/waggle-ebpf/waggle\n\ngo 1.26\n",
+		"repo/internal/pkg/x.go":     "package pkg\n",
+		"repo/examples/other/go.mod": "module example.com/other\n",
+		"repo/examples/other/deep/x": "",
+		"quoted/go.mod":              "module \"github.com/waggle-ebpf/waggle\"\n",
+		"quoted/a/x":                 "",
+		"elsewhere/go.mod":           "module github.com/waggle-ebpf/waggle2\n",
+		"elsewhere/a/x":              "",
+	}
+	for name, text := range files {
+		path := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := FindTestsDir(deep)
-	if err != nil || got != want {
-		t.Errorf("FindTestsDir = %q, %v; want %q", got, err, want)
-	}
-	if err := os.RemoveAll(filepath.Join(root, "shared")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := FindTestsDir(deep); err == nil || !strings.Contains(err.Error(), filepath.Join(deep, "shared", "conformance", "tests")) {
-		t.Errorf("FindTestsDir error = %v, want the places looked at", err)
+	for _, tc := range []struct {
+		start, want string // want "" for an error
+	}{
+		{"repo", "repo/testdata/conformance"},
+		{"repo/internal/pkg", "repo/testdata/conformance"},
+		{"repo/examples/other/deep", "repo/testdata/conformance"}, // past another module's go.mod
+		{"quoted/a", "quoted/testdata/conformance"},
+		{"elsewhere/a", ""},
+	} {
+		got, err := dirFrom(filepath.Join(root, filepath.FromSlash(tc.start)))
+		if tc.want == "" {
+			if err == nil || !strings.Contains(err.Error(), filepath.Join(root, "elsewhere", "go.mod")) {
+				t.Errorf("dirFrom(%s) = %q, %v; want an error naming the places looked at", tc.start, got, err)
+			}
+			continue
+		}
+		if want := filepath.Join(root, filepath.FromSlash(tc.want)); err != nil || got != want {
+			t.Errorf("dirFrom(%s) = %q, %v; want %q", tc.start, got, err, want)
+		}
 	}
 }
 
-// TestAllVectorsParse parses every vector beside the repository and checks
+// TestVectorsInRepository checks that the repository carries every
+// vector, with the suite's licence and the README that names the source.
+func TestVectorsInRepository(t *testing.T) {
+	tests := Vectors(t)
+	dir, err := Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"LICENSE", "README.md"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("the vectors lack their %s: %v", name, err)
+		}
+	}
+	t.Logf("%d vectors in %s", len(tests), dir)
+}
+
+// TestAllVectorsParse parses every vector of the repository and checks
 // that each program validates.
 func TestAllVectorsParse(t *testing.T) {
-	dir, err := FindTestsDir(".")
+	dir, err := Dir()
 	if err != nil {
-		t.Skipf("skipping: %v", err)
+		t.Fatal(err)
 	}
 	paths, err := filepath.Glob(filepath.Join(dir, "*.data"))
 	if err != nil {
@@ -198,8 +236,8 @@ func TestAllVectorsParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tests) != len(paths) || len(tests) == 0 {
-		t.Fatalf("parsed %d vectors of %d files", len(tests), len(paths))
+	if len(tests) != len(paths) || len(tests) != Count {
+		t.Fatalf("parsed %d vectors of %d files, want %d", len(tests), len(paths), Count)
 	}
 	t.Logf("%d vectors in %s", len(tests), dir)
 	for _, ct := range tests {

@@ -39,12 +39,8 @@ func fuzzHelpers(tb testing.TB) *helper.Table {
 // interpreter and compiled in checked mode: both must end the same way,
 // with the same r0 and the same memory. Neither may crash or hang.
 func FuzzDifferential(f *testing.F) {
-	if dir, err := conformance.FindTestsDir("."); err == nil {
-		if tests, err := conformance.LoadDir(dir); err == nil {
-			for _, tc := range tests {
-				f.Add(tc.Program.Encode(), tc.Mem)
-			}
-		}
+	for _, tc := range conformance.Vectors(f) {
+		f.Add(tc.Program.Encode(), tc.Mem)
 	}
 	f.Add(isa.Instructions{
 		{Opcode: isa.OpMov64, Dst: isa.R2, Imm: 1},

@@ -173,8 +173,12 @@ func Run(objPath, progName string, in Input) (*Result, error) {
 	if _, ok := spec.Programs[progName]; !ok {
 		return nil, fmt.Errorf("kerneltest: %s has no program %q (has %v)", objPath, progName, sortedKeys(spec.Programs))
 	}
-	coll, err := ebpf.NewCollection(spec)
+	coll, err := LoadCollection(spec, ebpf.CollectionOptions{}, progName, in.MapsToDump...)
 	if err != nil {
+		var ue *UnsupportedError
+		if errors.As(err, &ue) {
+			return nil, fmt.Errorf("kerneltest: load %s: %w", objPath, err)
+		}
 		return nil, fmt.Errorf("kerneltest: load %s: %w", objPath, verifierDetail(err))
 	}
 	defer coll.Close()
@@ -510,8 +514,12 @@ func SumPerCPU(v []byte, valueSize int) []byte {
 // Verify loads every program of the object at objPath into the kernel, one
 // at a time, and returns each program's verdict: nil when the verifier
 // accepted it, else the error with the verifier's log (print it with %+v).
-// The error result is for failures that are not about one program: an
-// unreadable object, or maps the kernel refuses to create.
+// A refusal that a feature the kernel lacks explains (the program's type,
+// a helper it calls, the type of a map it uses; see ProgramLacks) is an
+// *UnsupportedError that wraps the refusal. The error result is for
+// failures that are not about one program: an unreadable object, or maps
+// the kernel refuses to create (an *UnsupportedError when it lacks their
+// type).
 func Verify(objPath string) (map[string]error, error) {
 	if err := Available(); err != nil {
 		return nil, err
@@ -526,7 +534,13 @@ func Verify(objPath string) (map[string]error, error) {
 	clearProgramContents(mapsOnly)
 	coll, err := ebpf.NewCollection(mapsOnly)
 	if err != nil {
-		return nil, fmt.Errorf("kerneltest: maps of %s: %w", objPath, err)
+		_, missing, lerr := lacks(mapsOnly)
+		if names := sortedKeys(missing); len(names) > 0 {
+			ue := missing[names[0]]
+			ue.Err = err
+			return nil, fmt.Errorf("kerneltest: maps of %s: %w", objPath, ue)
+		}
+		return nil, fmt.Errorf("kerneltest: maps of %s: %w", objPath, errors.Join(err, lerr))
 	}
 	coll.Close()
 
@@ -541,7 +555,16 @@ func Verify(objPath string) (map[string]error, error) {
 		}
 		coll, err := ebpf.NewCollection(one)
 		if err != nil {
-			verdicts[name] = verifierDetail(err)
+			err = verifierDetail(err)
+			missing, _, lerr := lacks(one)
+			switch ue := missing[name]; {
+			case lerr != nil:
+				err = errors.Join(err, lerr)
+			case ue != nil:
+				ue.Err = err
+				err = ue
+			}
+			verdicts[name] = err
 			continue
 		}
 		coll.Close()

@@ -70,6 +70,7 @@ func TestCases(t *testing.T) {
 			}
 			r, err := Run(c.ObjectPath(), c.Program, c.Input())
 			if err != nil {
+				SkipIfUnsupported(t, err)
 				t.Fatal(err)
 			}
 			if err := c.Check(r); err != nil {
@@ -113,16 +114,21 @@ func TestEveryProgramHasACase(t *testing.T) {
 func TestVerifyAccepts(t *testing.T) {
 	needKernel(t)
 	for _, obj := range objects(t) {
-		verdicts, err := Verify(filepath.Join(RepoRoot(), obj))
-		if err != nil {
-			t.Errorf("%s: %v", obj, err)
-			continue
-		}
-		for prog, err := range verdicts {
+		t.Run(obj, func(t *testing.T) {
+			verdicts, err := Verify(filepath.Join(RepoRoot(), obj))
 			if err != nil {
-				t.Errorf("%s: %s rejected: %+v", obj, prog, err)
+				SkipIfUnsupported(t, err)
+				t.Fatal(err)
 			}
-		}
+			for _, prog := range sortedKeys(verdicts) {
+				t.Run(prog, func(t *testing.T) {
+					if err := verdicts[prog]; err != nil {
+						SkipIfUnsupported(t, err)
+						t.Errorf("rejected: %+v", err)
+					}
+				})
+			}
+		})
 	}
 }
 

@@ -43,6 +43,9 @@
 //     sanitation verdicts).
 //   - kernel-message: for a rejection, the key line of the kernel's verifier
 //     log (a substring of the log the kernel returned; see KeyLine).
+//   - kernel-change: the name of a change of the kernel's verifier
+//     (kerneltest.VerifierChanges) that the verdict depends on: a kernel
+//     without it gives another verdict; optional.
 //
 // Besides the cases, CObjects and CPrograms list the committed
 // clang-compiled objects and the kernel's verdict on each of their
@@ -70,6 +73,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/waggle-ebpf/waggle/assembler"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -105,6 +109,10 @@ type Case struct {
 	// KernelMessage is, for a rejected program, the key line of the
 	// kernel's verifier log (a substring of it); empty for accepted ones.
 	KernelMessage string
+	// KernelChange names the change of the kernel's verifier
+	// (kerneltest.VerifierChanges) that the verdict depends on, "" when
+	// none: a kernel that predates it gives the other verdict.
+	KernelChange string
 	// Description says what the case tests.
 	Description string
 	// Source is the program's assembly text (the file without its header).
@@ -235,7 +243,7 @@ func headerKey(line string) (key, value string, ok bool) {
 		return "", "", false
 	}
 	switch key {
-	case "name", "category", "type", "map", "func-info", "description", "verdict", "kernel-message":
+	case "name", "category", "type", "map", "func-info", "description", "verdict", "kernel-message", "kernel-change":
 		return key, strings.TrimSpace(value), true
 	}
 	return "", "", false
@@ -294,6 +302,11 @@ func parse(text string, needVerdict bool) (Case, error) {
 					verdict = value
 				case "kernel-message":
 					c.KernelMessage = value
+				case "kernel-change":
+					if kerneltest.VerifierChangeNamed(value) == nil {
+						return c, fmt.Errorf("line %d: unknown kernel change %q", n, value)
+					}
+					c.KernelChange = value
 				}
 				continue
 			}

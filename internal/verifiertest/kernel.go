@@ -167,3 +167,40 @@ func KeyLine(log string) string {
 	}
 	return ""
 }
+
+// KernelExplains says why the host kernel's verdict on c may differ from
+// the recorded one, or "" when nothing explains it: the kernel lacks the
+// case's program type, a helper it calls or a map type it uses (probed
+// with minimal programs and maps), or it lacks the change of the verifier
+// that the verdict depends on (c.KernelChange, probed with the change's
+// own program). err is for a probe that failed.
+func KernelExplains(c Case) (string, error) {
+	insns, err := asm.AppendInstructions(nil, bytes.NewReader(c.Instructions.Encode()), binary.LittleEndian, "linux")
+	if err != nil {
+		return "", fmt.Errorf("verifiertest: %s: convert instructions: %w", c.Name, err)
+	}
+	ue, err := kerneltest.ProgramLacks(progName(c.Name), c.Type, insns)
+	if err != nil || ue != nil {
+		return errString(ue), err
+	}
+	for _, ms := range c.Maps {
+		if ue, err := kerneltest.MapLacks(ms.Type); err != nil || ue != nil {
+			return errString(ue), err
+		}
+	}
+	if c.KernelChange != "" {
+		change := kerneltest.VerifierChangeNamed(c.KernelChange)
+		has, err := change.Has()
+		if err != nil || !has {
+			return change.Lacking(), err
+		}
+	}
+	return "", nil
+}
+
+func errString(ue *kerneltest.UnsupportedError) string {
+	if ue == nil {
+		return ""
+	}
+	return ue.Error()
+}
