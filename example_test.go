@@ -56,3 +56,36 @@ func ExampleCollectionOptions_engine() {
 	fmt.Println(prog.Engine())
 	// Output: interpreter
 }
+
+// Set a constant of an object before loading it, as with cilium/ebpf, and
+// read and write its other globals afterwards. variables.o drops every
+// packet after the first drop_after (a const volatile in .rodata) and
+// counts packets in packets (.bss).
+func ExampleVariable() {
+	spec, err := waggle.LoadCollectionSpec("testdata/objects/variables.o")
+	if err != nil {
+		panic(err)
+	}
+	if err := spec.Variables["drop_after"].Set(uint32(1)); err != nil {
+		panic(err)
+	}
+	coll, err := waggle.NewCollection(spec)
+	if err != nil {
+		panic(err)
+	}
+	defer coll.Close()
+	prog := coll.Programs["xdp_drop_after"]
+	for range 3 {
+		res, err := prog.Run(&waggle.RunOptions{Data: make([]byte, 64)})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Print(res.ReturnValue, " ") // XDP_PASS (2), then XDP_DROP (1)
+	}
+	var packets uint64
+	if err := coll.Variables["packets"].Get(&packets); err != nil {
+		panic(err)
+	}
+	fmt.Println("packets:", packets)
+	// Output: 2 1 1 packets: 3
+}
