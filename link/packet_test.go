@@ -73,17 +73,17 @@ func payloads(prefix string, n int) []string {
 	return out
 }
 
-// waitInfo polls l's Info until ok says the counts are complete, for at
-// most 5 seconds (the counts trail the packets by a little).
-func waitInfo(l Link, ok func(Info) bool) Info {
+// eventually polls done for at most 5 seconds (the counts trail the
+// packets by a little) and returns its last answer.
+func eventually(done func() bool) bool {
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		i := l.Info()
-		if ok(i) || time.Now().After(deadline) {
-			return i
+	for !done() {
+		if time.Now().After(deadline) {
+			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return true
 }
 
 // verdictObserver counts runs by verdict from every worker.
@@ -193,7 +193,11 @@ func TestAttachPacket(t *testing.T) {
 			l := attachIn(t, n, prog, opts)
 			tc.traffic(t, n)
 
-			info := waitInfo(l, func(i Info) bool { return i.Runs+i.RunErrors >= tc.packets })
+			eventually(func() bool {
+				s := l.Stats()
+				return s.Packets >= tc.packets && tc.stats(s)
+			})
+			info := l.Info()
 			if info.Hook != "packet" || info.Target != tc.target || len(info.Programs) != 1 || info.Programs[0] != prog ||
 				info.Runs != tc.packets || info.RunErrors != 0 || !slices.Equal(info.Counts, tc.counts) ||
 				info.Attached.IsZero() || info.Duration < 0 {
