@@ -10,7 +10,11 @@ import (
 	"time"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/metrics"
 )
+
+// The program metrics observe any hook's runs.
+var _ Observer = (*metrics.Program)(nil)
 
 // fakeLoop is a hook's loop for the runner's tests: it records that it
 // ended, and its release records how often it ran and whether the loop
