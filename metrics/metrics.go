@@ -32,7 +32,8 @@ import (
 //	waggle_program_verdicts_total{program,verdict}   runs by verdict
 //
 // Its Observe methods are safe for concurrent use and do not allocate for
-// the verdicts given to NewProgram; it implements packet.LiveObserver.
+// the verdicts given to NewProgram; it implements link.Observer, which
+// every hook takes (and packet.LiveObserver).
 type Program struct {
 	runs     prometheus.Counter
 	errors   prometheus.Counter

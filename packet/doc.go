@@ -12,6 +12,8 @@
 // network header.
 //
 // Reader and Writer read pcap and pcapng and write pcap, in pure Go,
-// without allocating per packet. NewLive runs the same programs on the
-// packets of network interfaces, through AF_PACKET sockets.
+// without allocating per packet. Live runs the same programs on the
+// packets of network interfaces, through AF_PACKET sockets: it is the
+// machinery under the packet hook, link.AttachPacket, which attaches a
+// program to interfaces until the link is closed.
 package packet

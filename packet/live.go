@@ -56,7 +56,10 @@ type LiveConfig struct {
 	RingBlockTimeout time.Duration
 }
 
-// LiveObserver receives the outcome of every run of the live path.
+// LiveObserver receives the outcome of every run of the live path. It has
+// the methods of link.Observer, which every hook takes (package link
+// builds on this one and so cannot be imported here): a link.Observer is
+// a LiveObserver.
 type LiveObserver interface {
 	// ObserveRun is a run that returned the verdict named (one of the
 	// LiveVerdictNames of the program's kind) after d.

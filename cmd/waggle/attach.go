@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/link"
 	"github.com/waggle-ebpf/waggle/packet"
 )
 
@@ -104,30 +105,28 @@ func cmdAttach(args []string, e *env) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
-	verdicts := packet.LiveVerdictNames(kind)
 
-	cfg := packet.LiveConfig{Program: prog, Iface: *iface, Peer: *peer, Workers: *workers, Budget: *budget, Timeout: *timeout}
-	// The metrics and the watch start after the sockets: the live counts
-	// are among the metrics.
-	var live *packet.Live
+	// SIGINT and SIGTERM detach from the moment the program is attached.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	start := time.Now()
-	header := func() string {
-		s := live.Stats()
-		return fmt.Sprintf("waggle attach: %s on %s — %s, %d packets, %d dropped, %d errors",
-			prog.Name(), strings.Join(live.Interfaces(), " <-> "), time.Since(start).Round(time.Second), s.Packets, s.Dropped, s.Errors())
-	}
-	progMetrics := obs.programMetrics(prog.Name(), verdicts)
+	progMetrics := obs.programMetrics(prog.Name(), packet.LiveVerdictNames(kind))
+	opts := link.PacketOptions{Iface: *iface, Peer: *peer, Workers: *workers,
+		Runs: link.Runs{Budget: *budget, Timeout: *timeout}}
 	if progMetrics != nil {
-		cfg.Observer = progMetrics
+		opts.Observer = progMetrics
 	}
-	if live, err = packet.NewLive(cfg); err != nil {
+	l, err := link.AttachPacket(prog, opts)
+	if err != nil {
 		if errors.Is(err, unix.EPERM) {
 			return fmt.Errorf("%w (AF_PACKET sockets need root: CAP_NET_RAW)", err)
 		}
 		return err
 	}
-	defer live.Close()
-	ob, err := obs.start(coll, spec, progMetrics, e, header, &liveCollector{live: live})
+	defer l.Close()
+	// The metrics and the watch start after the attachment: the link's
+	// counts are among the metrics.
+	ob, err := obs.start(coll, spec, progMetrics, e, linkHeader("attach", l), &packetCollector{link: l})
 	if err != nil {
 		return err
 	}
@@ -146,12 +145,10 @@ func cmdAttach(args []string, e *env) error {
 	}
 	fmt.Fprintln(e.stderr, "waggle attach: SIGINT (Ctrl-C) or SIGTERM stops")
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	runErr := live.Run(ctx)
+	runErr := runLink(ctx, l)
 	stop()
 	ob.stop()
-	s := live.Stats()
+	s := l.Stats()
 	fmt.Fprintf(e.stdout, "waggle attach: stopped after %s\n%s", time.Since(start).Round(time.Millisecond), s)
 	return runErr
 }
@@ -180,14 +177,14 @@ func applyUpdate(coll *waggle.Collection, u string) error {
 	return nil
 }
 
-// liveCollector exports a Live's counts:
+// packetCollector exports a packet link's counts:
 //
 //	waggle_attach_packets_total                packets received
 //	waggle_attach_bytes_total                  their bytes
 //	waggle_attach_actions_total{action}        passed, forwarded, transmitted, redirected, dropped
 //	waggle_attach_ring_drops_total             packets the kernel dropped (rings full)
 //	waggle_attach_errors_total{kind}           run, transmit, truncated, bad_redirect
-type liveCollector struct{ live *packet.Live }
+type packetCollector struct{ link *link.PacketLink }
 
 var (
 	attachPackets = prometheus.NewDesc("waggle_attach_packets_total", "Packets received on the attached interfaces.", nil, nil)
@@ -200,15 +197,15 @@ var (
 )
 
 // Describe sends the descriptions of the counts.
-func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *packetCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{attachPackets, attachBytes, attachActions, attachRingDrops, attachErrors} {
 		ch <- d
 	}
 }
 
 // Collect sends the counts.
-func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.live.Stats()
+func (c *packetCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.link.Stats()
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
