@@ -2,7 +2,6 @@ package link
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"os/exec"
 	"slices"
@@ -38,41 +37,6 @@ func attachIn(t *testing.T, n *netnstest.Net, prog *waggle.Program, opts PacketO
 	return l
 }
 
-func sendUDP(t *testing.T, c *net.UDPConn, to string, payloads ...string) {
-	t.Helper()
-	dst := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(to))
-	for _, p := range payloads {
-		if _, err := c.WriteToUDP([]byte(p), dst); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// recvUDP reads datagrams on c until it has want of them or timeout
-// passes, and returns their payloads.
-func recvUDP(c *net.UDPConn, want int, timeout time.Duration) []string {
-	var got []string
-	deadline := time.Now().Add(timeout)
-	buf := make([]byte, 2048)
-	for len(got) < want {
-		_ = c.SetReadDeadline(deadline)
-		n, _, err := c.ReadFromUDP(buf)
-		if err != nil {
-			break
-		}
-		got = append(got, string(buf[:n]))
-	}
-	return got
-}
-
-func payloads(prefix string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s-%d", prefix, i)
-	}
-	return out
-}
-
 // eventually polls done for at most 5 seconds (the counts trail the
 // packets by a little) and returns its last answer.
 func eventually(done func() bool) bool {
@@ -84,34 +48,6 @@ func eventually(done func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
-}
-
-// verdictObserver counts runs by verdict from every worker.
-type verdictObserver struct {
-	mu     sync.Mutex
-	runs   map[string]uint64
-	errors uint64
-}
-
-func (o *verdictObserver) ObserveRun(v string, _ time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.runs == nil {
-		o.runs = map[string]uint64{}
-	}
-	o.runs[v]++
-}
-
-func (o *verdictObserver) ObserveError(time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.errors++
-}
-
-func (o *verdictObserver) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return fmt.Sprintf("%v, %d errors", o.runs, o.errors)
 }
 
 // TestAttachPacket attaches packet programs to the veth ends in W, sends
@@ -143,12 +79,12 @@ func TestAttachPacket(t *testing.T) {
 			},
 			traffic: func(t *testing.T, n *netnstest.Net) {
 				recvB := n.UDP(t, n.B, "10.77.0.2:9000")
-				sendUDP(t, n.UDP(t, n.A, "10.77.0.3:4000"), "10.77.0.2:9000", payloads("blocked", blocked)...)
-				sendUDP(t, n.UDP(t, n.A, "10.77.0.1:4000"), "10.77.0.2:9000", payloads("allowed", allowed)...)
-				got := recvUDP(recvB, allowed, 5*time.Second)
-				got = append(got, recvUDP(recvB, 1, 300*time.Millisecond)...) // anything more is a blocked packet
+				netnstest.SendUDP(t, n.UDP(t, n.A, "10.77.0.3:4000"), "10.77.0.2:9000", netnstest.Payloads("blocked", blocked)...)
+				netnstest.SendUDP(t, n.UDP(t, n.A, "10.77.0.1:4000"), "10.77.0.2:9000", netnstest.Payloads("allowed", allowed)...)
+				got := netnstest.RecvUDP(recvB, allowed, 5*time.Second)
+				got = append(got, netnstest.RecvUDP(recvB, 1, 300*time.Millisecond)...) // anything more is a blocked packet
 				slices.Sort(got)
-				want := payloads("allowed", allowed)
+				want := netnstest.Payloads("allowed", allowed)
 				slices.Sort(want)
 				if !slices.Equal(got, want) {
 					t.Errorf("B received %q, want the %d allowed packets", got, allowed)
@@ -168,8 +104,8 @@ func TestAttachPacket(t *testing.T) {
 			opts: PacketOptions{Iface: "wA", Workers: 1},
 			traffic: func(t *testing.T, n *netnstest.Net) {
 				a := n.UDP(t, n.A, "10.77.0.1:4000")
-				sendUDP(t, a, "10.77.0.2:9000", payloads("echo", allowed)...)
-				if got := recvUDP(a, allowed, 5*time.Second); strings.Join(got, " ") != strings.Join(payloads("echo", allowed), " ") {
+				netnstest.SendUDP(t, a, "10.77.0.2:9000", netnstest.Payloads("echo", allowed)...)
+				if got := netnstest.RecvUDP(a, allowed, 5*time.Second); strings.Join(got, " ") != strings.Join(netnstest.Payloads("echo", allowed), " ") {
 					t.Errorf("A got back %q, want %d echoes", got, allowed)
 				}
 			},
@@ -187,7 +123,7 @@ func TestAttachPacket(t *testing.T) {
 				tc.setup(t, coll)
 			}
 			prog := coll.Programs[tc.prog]
-			obs := &verdictObserver{}
+			obs := &netnstest.Observer{}
 			opts := tc.opts
 			opts.Observer = obs
 			l := attachIn(t, n, prog, opts)
@@ -223,8 +159,8 @@ func TestPacketLinkClose(t *testing.T) {
 	l := attachIn(t, n, coll.Programs["firewall"], PacketOptions{Iface: "wA", Peer: "wB", Workers: 2})
 	a := n.UDP(t, n.A, "10.77.0.1:4000")
 	recvB := n.UDP(t, n.B, "10.77.0.2:9000")
-	sendUDP(t, a, "10.77.0.2:9000", "before")
-	if got := recvUDP(recvB, 1, 5*time.Second); len(got) != 1 {
+	netnstest.SendUDP(t, a, "10.77.0.2:9000", "before")
+	if got := netnstest.RecvUDP(recvB, 1, 5*time.Second); len(got) != 1 {
 		t.Fatalf("B received %q while attached, want the packet", got)
 	}
 	for i := range 3 {
@@ -236,8 +172,8 @@ func TestPacketLinkClose(t *testing.T) {
 		t.Errorf("Wait after Close: %v", err)
 	}
 	before := l.Stats()
-	sendUDP(t, a, "10.77.0.2:9000", payloads("after", 5)...)
-	if got := recvUDP(recvB, 1, 300*time.Millisecond); len(got) != 0 {
+	netnstest.SendUDP(t, a, "10.77.0.2:9000", netnstest.Payloads("after", 5)...)
+	if got := netnstest.RecvUDP(recvB, 1, 300*time.Millisecond); len(got) != 0 {
 		t.Errorf("B received %q after Close: nothing bridges", got)
 	}
 	if after := l.Stats(); after.Packets != before.Packets || before.Forwarded != 1 {
@@ -255,7 +191,7 @@ func TestPacketLinkCloseRacesWait(t *testing.T) {
 	coll := loadCollection(t, "../testdata/live/live.o")
 	l := attachIn(t, n, coll.Programs["xdp_reflect"], PacketOptions{Iface: "wA", Workers: 2})
 	a := n.UDP(t, n.A, "10.77.0.1:4000")
-	sendUDP(t, a, "10.77.0.2:9000", payloads("x", 50)...)
+	netnstest.SendUDP(t, a, "10.77.0.2:9000", netnstest.Payloads("x", 50)...)
 	const goroutines = 4
 	var wg sync.WaitGroup
 	errs := make(chan error, 3*goroutines)

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -50,23 +49,6 @@ func (n *liveNet) startLive(t *testing.T, cfg LiveConfig) *Live {
 	return l
 }
 
-// receive reads datagrams on c until it has want of them or timeout
-// passes, and returns their payloads.
-func receive(c *net.UDPConn, want int, timeout time.Duration) []string {
-	var got []string
-	deadline := time.Now().Add(timeout)
-	buf := make([]byte, 2048)
-	for len(got) < want {
-		_ = c.SetReadDeadline(deadline)
-		n, _, err := c.ReadFromUDP(buf)
-		if err != nil {
-			break
-		}
-		got = append(got, string(buf[:n]))
-	}
-	return got
-}
-
 // waitStats polls l's counts until ok says they are complete, for at most
 // 5 seconds.
 func waitStats(l *Live, ok func(LiveStats) bool) LiveStats {
@@ -80,24 +62,6 @@ func waitStats(l *Live, ok func(LiveStats) bool) LiveStats {
 	}
 }
 
-func send(t *testing.T, c *net.UDPConn, to string, payloads ...string) {
-	t.Helper()
-	dst := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(to))
-	for _, p := range payloads {
-		if _, err := c.WriteToUDP([]byte(p), dst); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func payloads(prefix string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s-%d", prefix, i)
-	}
-	return out
-}
-
 // TestLiveBridgeFirewall: the firewall example in bridge mode between A
 // and B, blocking 10.77.0.3. Packets from 10.77.0.1 arrive in B, packets
 // from 10.77.0.3 do not; B's answers reach A; the counts match.
@@ -108,7 +72,7 @@ func TestLiveBridgeFirewall(t *testing.T) {
 	if err := coll.Maps["blocked_addrs"].Put(blocked[:], uint32(1)); err != nil {
 		t.Fatal(err)
 	}
-	obs := &syncObserver{}
+	obs := &netnstest.Observer{}
 	l := n.startLive(t, LiveConfig{Program: coll.Programs["firewall"], Iface: "wA", Peer: "wB", Workers: 1, Observer: obs})
 
 	recvB := n.UDP(t, n.B, "10.77.0.2:9000")
@@ -117,17 +81,17 @@ func TestLiveBridgeFirewall(t *testing.T) {
 	const nAllowed, nBlocked, nBack = 20, 7, 5
 	// The blocked ones first: with one worker, packets are handled in
 	// order, so once the allowed ones are in, the blocked ones are decided.
-	send(t, denied, "10.77.0.2:9000", payloads("blocked", nBlocked)...)
-	send(t, allowed, "10.77.0.2:9000", payloads("allowed", nAllowed)...)
-	got := receive(recvB, nAllowed, 3*time.Second)
-	got = append(got, receive(recvB, 1, 200*time.Millisecond)...) // anything more is a blocked packet
-	if strings.Join(got, " ") != strings.Join(payloads("allowed", nAllowed), " ") {
+	netnstest.SendUDP(t, denied, "10.77.0.2:9000", netnstest.Payloads("blocked", nBlocked)...)
+	netnstest.SendUDP(t, allowed, "10.77.0.2:9000", netnstest.Payloads("allowed", nAllowed)...)
+	got := netnstest.RecvUDP(recvB, nAllowed, 3*time.Second)
+	got = append(got, netnstest.RecvUDP(recvB, 1, 200*time.Millisecond)...) // anything more is a blocked packet
+	if strings.Join(got, " ") != strings.Join(netnstest.Payloads("allowed", nAllowed), " ") {
 		t.Errorf("B received %q, want the %d allowed packets in order", got, nAllowed)
 	}
 
 	// B answers A through the bridge.
-	send(t, recvB, "10.77.0.1:4000", payloads("back", nBack)...)
-	if got := receive(allowed, nBack, 3*time.Second); len(got) != nBack {
+	netnstest.SendUDP(t, recvB, "10.77.0.1:4000", netnstest.Payloads("back", nBack)...)
+	if got := netnstest.RecvUDP(allowed, nBack, 3*time.Second); len(got) != nBack {
 		t.Errorf("A received %q, want %d answers", got, nBack)
 	}
 
@@ -147,7 +111,7 @@ func TestLiveBridgeFirewall(t *testing.T) {
 	if dropped != nBlocked || passed != nAllowed+nBack {
 		t.Errorf("the firewall's drop_counts: %d blocked, %d passed; want %d, %d", dropped, passed, nBlocked, nAllowed+nBack)
 	}
-	if r, e := obs.counts(); r["drop"] != nBlocked || r["pass"] != nAllowed+nBack || e != 0 {
+	if r, e := obs.Counts(); r["drop"] != nBlocked || r["pass"] != nAllowed+nBack || e != 0 {
 		t.Errorf("observer: %v, %d errors", r, e)
 	}
 }
@@ -163,7 +127,7 @@ func TestLiveReflect(t *testing.T) {
 	recvB := n.UDP(t, n.B, "10.77.0.2:9000")
 	a := n.UDP(t, n.A, "10.77.0.1:4000")
 	const count = 16
-	send(t, a, "10.77.0.2:9000", payloads("echo", count)...)
+	netnstest.SendUDP(t, a, "10.77.0.2:9000", netnstest.Payloads("echo", count)...)
 	var got []string
 	deadline := time.Now().Add(3 * time.Second)
 	buf := make([]byte, 2048)
@@ -178,10 +142,10 @@ func TestLiveReflect(t *testing.T) {
 		}
 		got = append(got, string(buf[:n]))
 	}
-	if strings.Join(got, " ") != strings.Join(payloads("echo", count), " ") {
+	if strings.Join(got, " ") != strings.Join(netnstest.Payloads("echo", count), " ") {
 		t.Errorf("A got back %q, want %d echoes", got, count)
 	}
-	if got := receive(recvB, 1, 200*time.Millisecond); len(got) != 0 {
+	if got := netnstest.RecvUDP(recvB, 1, 200*time.Millisecond); len(got) != 0 {
 		t.Errorf("B received %q: nothing bridges to B", got)
 	}
 	s := waitStats(l, func(s LiveStats) bool { return s.Transmitted >= count })
@@ -217,11 +181,11 @@ func TestLiveRedirect(t *testing.T) {
 	var want []string
 	for p := range ports {
 		c := n.UDP(t, n.A, fmt.Sprintf("10.77.0.1:%d", 4000+p))
-		msgs := payloads(fmt.Sprintf("port%d", p), perPort)
+		msgs := netnstest.Payloads(fmt.Sprintf("port%d", p), perPort)
 		want = append(want, msgs...)
-		send(t, c, "10.77.0.2:9000", msgs...)
+		netnstest.SendUDP(t, c, "10.77.0.2:9000", msgs...)
 	}
-	got := receive(recvB, len(want), 3*time.Second)
+	got := netnstest.RecvUDP(recvB, len(want), 3*time.Second)
 	if len(got) != len(want) {
 		t.Errorf("B received %d of %d packets: %q", len(got), len(want), got)
 	}
@@ -234,8 +198,8 @@ func TestLiveRedirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := n.UDP(t, n.A, "10.77.0.1:5000")
-	send(t, c, "10.77.0.2:9000", payloads("nowhere", 3)...)
-	if got := receive(recvB, 1, 300*time.Millisecond); len(got) != 0 {
+	netnstest.SendUDP(t, c, "10.77.0.2:9000", netnstest.Payloads("nowhere", 3)...)
+	if got := netnstest.RecvUDP(recvB, 1, 300*time.Millisecond); len(got) != 0 {
 		t.Errorf("B received %q with the devmap slot empty", got)
 	}
 	s = waitStats(l, func(s LiveStats) bool { return s.Dropped >= 3 })
@@ -276,38 +240,6 @@ func TestLiveStopsOnCancel(t *testing.T) {
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Error("context not done")
 	}
-}
-
-// syncObserver counts runs by verdict from many workers.
-type syncObserver struct {
-	mu     sync.Mutex
-	runs   map[string]int
-	errors int
-}
-
-func (o *syncObserver) ObserveRun(v string, _ time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.runs == nil {
-		o.runs = map[string]int{}
-	}
-	o.runs[v]++
-}
-
-func (o *syncObserver) ObserveError(time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.errors++
-}
-
-func (o *syncObserver) counts() (map[string]int, int) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range o.runs {
-		out[k] = v
-	}
-	return out, o.errors
 }
 
 // TestLiveInterfaceRemoved: Run fails, naming the interface, when an
@@ -363,7 +295,7 @@ func TestLiveCloseWhileRunning(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- l.Run(context.Background()) }()
 	a := n.UDP(t, n.A, "10.77.0.1:4000")
-	send(t, a, "10.77.0.2:9000", payloads("x", 50)...)
+	netnstest.SendUDP(t, a, "10.77.0.2:9000", netnstest.Payloads("x", 50)...)
 	time.Sleep(50 * time.Millisecond)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)

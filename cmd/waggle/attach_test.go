@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/exec"
 	"regexp"
@@ -179,31 +178,6 @@ func (p *waggleProc) stop(t *testing.T, sig os.Signal) {
 	}
 }
 
-func sendUDP(t *testing.T, c *net.UDPConn, to string, n int, prefix string) {
-	t.Helper()
-	dst := net.UDPAddrFromAddrPort(netip.MustParseAddrPort(to))
-	for i := range n {
-		if _, err := c.WriteToUDP(fmt.Appendf(nil, "%s-%d", prefix, i), dst); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func recvUDP(c *net.UDPConn, want int, timeout time.Duration) []string {
-	var got []string
-	deadline := time.Now().Add(timeout)
-	buf := make([]byte, 2048)
-	for len(got) < want {
-		_ = c.SetReadDeadline(deadline)
-		n, _, err := c.ReadFromUDP(buf)
-		if err != nil {
-			break
-		}
-		got = append(got, string(buf[:n]))
-	}
-	return got
-}
-
 // scrape fetches the metrics that waggle serves in namespace W.
 func (n *attachNet) scrape(t *testing.T, addr string) string {
 	t.Helper()
@@ -244,10 +218,10 @@ func TestAttachBridgeFirewall(t *testing.T) {
 	allowed := n.UDP(t, n.A, "10.77.0.1:4000")
 	blocked := n.UDP(t, n.A, "10.77.0.3:4000")
 	const nAllowed, nBlocked = 12, 5
-	sendUDP(t, blocked, "10.77.0.2:9000", nBlocked, "blocked")
-	sendUDP(t, allowed, "10.77.0.2:9000", nAllowed, "allowed")
-	got := recvUDP(recvB, nAllowed, 5*time.Second)
-	got = append(got, recvUDP(recvB, 1, 300*time.Millisecond)...)
+	netnstest.SendUDP(t, blocked, "10.77.0.2:9000", netnstest.Payloads("blocked", nBlocked)...)
+	netnstest.SendUDP(t, allowed, "10.77.0.2:9000", netnstest.Payloads("allowed", nAllowed)...)
+	got := netnstest.RecvUDP(recvB, nAllowed, 5*time.Second)
+	got = append(got, netnstest.RecvUDP(recvB, 1, 300*time.Millisecond)...)
 	if len(got) != nAllowed {
 		t.Errorf("B received %d packets, want the %d allowed: %q", len(got), nAllowed, got)
 	}
@@ -320,7 +294,7 @@ func TestAttachWatch(t *testing.T) {
 		"--watch", "--watch-interval", "100ms")
 	a := n.UDP(t, n.A, "10.77.0.1:4000")
 	const count = 4
-	sendUDP(t, a, "10.77.0.2:9000", count, "watch")
+	netnstest.SendUDP(t, a, "10.77.0.2:9000", netnstest.Payloads("watch", count)...)
 	ok := p.waitFor(t, p.stdout, `ring buffer events: 4 records`, 5*time.Second)
 	p.stop(t, syscall.SIGTERM)
 	out := p.stdout.String()
