@@ -206,12 +206,7 @@ func (v *verifier) run() (err *vErr) {
 	return v.checkStackDepth()
 }
 
-func progTypeName(t ebpf.ProgramType) string {
-	if t == kernel.RawMemory {
-		return "waggle raw memory"
-	}
-	return t.String()
-}
+func progTypeName(t ebpf.ProgramType) string { return kernel.TypeName(t) }
 
 // checkMaps refuses maps that the program type may not use, as the
 // kernel's check_map_prog_compatibility.

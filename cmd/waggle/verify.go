@@ -155,9 +155,11 @@ type silentError struct{ msg string }
 
 func (e *silentError) Error() string { return e.msg }
 
+// typeName names a program type in waggle verify's output: cilium/ebpf's
+// name of a kernel type, the registry's of one of waggle's own ("raw").
 func typeName(t ebpf.ProgramType) string {
-	if t == kernel.RawMemory {
-		return "raw"
+	if pt, ok := kernel.ProgramTypeOf(t); ok && t >= kernel.RawMemory {
+		return pt.Name
 	}
 	return t.String()
 }

@@ -67,6 +67,7 @@ var programTypes = []*ProgramType{
 	&syscallType,
 	&perfEventType,
 	&rawMemoryType,
+	&seccompType,
 }
 
 // ProgramTypeOf returns the description of program type t; ok is false

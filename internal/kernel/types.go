@@ -47,15 +47,25 @@ const (
 	tSyscall
 	tPerf
 	tRaw
+	tSeccomp
 
-	tAll     = tXDP | tTC | tSock | tKprobe | tTracepoint | tRawTP | tSyscall | tPerf | tRaw
+	tAll     = tXDP | tTC | tSock | tKprobe | tTracepoint | tRawTP | tSyscall | tPerf | tRaw | tSeccomp
 	tTracing = tKprobe | tTracepoint | tRawTP | tSyscall | tPerf
 )
 
 // typeName names a program type for messages.
-func typeName(t ebpf.ProgramType) string {
-	if t == RawMemory {
-		return "waggle raw memory"
+func typeName(t ebpf.ProgramType) string { return TypeName(t) }
+
+// TypeName names a program type for messages: cilium/ebpf's name of a
+// kernel type ("XDP", "SchedCLS"), "waggle NAME" for a type of waggle's own.
+func TypeName(t ebpf.ProgramType) string {
+	if t >= RawMemory {
+		if pt, ok := ProgramTypeOf(t); ok {
+			if t == RawMemory {
+				return "waggle raw memory"
+			}
+			return "waggle " + pt.Name
+		}
 	}
 	return t.String()
 }
@@ -66,7 +76,7 @@ var typeSetNames = []struct {
 	name string
 }{
 	{tXDP, "xdp"}, {tTC, "tc"}, {tSock, "sock"}, {tKprobe, "kprobe"}, {tTracepoint, "tp"},
-	{tRawTP, "raw_tp"}, {tSyscall, "syscall"}, {tPerf, "perf"}, {tRaw, "raw"},
+	{tRawTP, "raw_tp"}, {tSyscall, "syscall"}, {tPerf, "perf"}, {tRaw, "raw"}, {tSeccomp, "seccomp"},
 }
 
 // String lists the classes of s: "all", "tracing" for every tracing
