@@ -44,6 +44,12 @@ const DefaultBudget = engine.DefaultBudget
 // Go program without a kernel context.
 const RawMemory = kernel.RawMemory
 
+// Seccomp is waggle's program type for system call policies,
+// SEC("seccomp"): the context is the kernel's struct seccomp_data (a run
+// takes it as RunOptions.Context, 64 bytes) and the result a SECCOMP_RET_*
+// action.
+const Seccomp = kernel.Seccomp
+
 // Errors that end a run. Match them with errors.Is; memory faults are
 // *MemoryFault, matched with errors.As.
 var (
