@@ -97,7 +97,7 @@ func same(t *testing.T, p *waggle.Program, f seccomp.Filter, d *[seccomp.DataSiz
 func TestLowerPolicies(t *testing.T) {
 	const (
 		nrOpen, nrOpenat, nrUnlink, nrUnlinkat, nrRmdir, nrPtrace, nrSocket, nrRead = 2, 257, 87, 263, 84, 101, 41, 0
-		eperm, eacces                                                                = 1, 13
+		eperm, eacces                                                               = 1, 13
 	)
 	errno := func(e uint32) uint32 { return seccomp.RetErrno | e }
 	for _, c := range []struct {
@@ -126,9 +126,9 @@ func TestLowerPolicies(t *testing.T) {
 			{data(nrOpenat, auditArchX86_64, 0xffffff9c, 0x1000, 0xffff_ffff_0000_0000), seccomp.RetAllow}, // only high bits
 			{data(nrOpen, auditArchX86_64, 0x1000, 2), errno(eacces)},                                      // O_RDWR
 			{data(nrPtrace, auditArchX86_64), seccomp.RetKillProcess},
-			{data(nrSocket, auditArchX86_64, 17, 3), errno(eperm)},               // AF_PACKET
-			{data(nrSocket, auditArchX86_64, 17|1<<32, 3), seccomp.RetAllow},     // the high word counts
-			{data(nrSocket, auditArchX86_64, 2, 1), seccomp.RetAllow},            // AF_INET
+			{data(nrSocket, auditArchX86_64, 17, 3), errno(eperm)},           // AF_PACKET
+			{data(nrSocket, auditArchX86_64, 17|1<<32, 3), seccomp.RetAllow}, // the high word counts
+			{data(nrSocket, auditArchX86_64, 2, 1), seccomp.RetAllow},        // AF_INET
 			{data(nrRead, auditArchX86_64, 0, 0x1000, 100), seccomp.RetAllow},
 		}},
 	} {
