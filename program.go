@@ -137,6 +137,10 @@ type Program struct {
 // runState is what one run at a time needs; a Program keeps them in a pool.
 type runState struct {
 	machine engine.Machine // of the program's engine
+	// mem and packet are the machine's memory and packet region
+	// (RunMemory), asked once.
+	mem     *memory.Memory
+	packet  *memory.Region
 	args    engine.RunArgs // the run's arguments, State set once
 	run     *kernel.Run
 	cpu     int // the slot this state last ran on: tried first next time
@@ -225,7 +229,9 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 	p.states.New = func() any {
 		run, _ := kernel.NewRun(typ, kopts) // checked above
 		run.RequireContext(p.contextExtent)
-		return &runState{run: run, args: engine.RunArgs{State: run}, machine: p.code.NewMachine()}
+		st := &runState{run: run, args: engine.RunArgs{State: run}, machine: p.code.NewMachine()}
+		st.mem, st.packet = st.machine.RunMemory()
+		return st
 	}
 	return p, nil
 }
@@ -534,13 +540,12 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 		return RunResult{}, err
 	}
 	st.ctx = ctxIn
-	mem := st.machine.RunMemory()
-	mem.Reset()
-	regs, err := st.run.Setup(mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu})
+	st.mem.Reset()
+	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu})
 	if err != nil {
 		return RunResult{}, err
 	}
-	st.machine.SetPacket(st.run.Packet())
+	*st.packet = st.run.Packet()
 	args := &st.args
 	args.R1, args.R2, args.R3, args.R4, args.R5 = regs[0], regs[1], regs[2], regs[3], regs[4]
 	args.CPU, args.Context, args.Budget = cpu, opts.Cancel, opts.Budget

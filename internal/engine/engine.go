@@ -38,13 +38,12 @@ type Code interface {
 // registers and the memory the run may access. It is reused from run to
 // run and is not safe for concurrent use.
 type Machine interface {
-	// RunMemory holds the regions besides the stack that the program and
-	// its helpers may access; the caller resets and fills it before each
-	// run.
-	RunMemory() *memory.Memory
-	// SetPacket sets the region that the legacy packet loads (LD_ABS,
-	// LD_IND) read.
-	SetPacket(memory.Region)
+	// RunMemory returns the regions besides the stack that the program
+	// and its helpers may access, which the caller resets and fills
+	// before each run, and the region that the legacy packet loads
+	// (LD_ABS, LD_IND) read, which the caller sets. (Pointers: a call
+	// through the interface stays cheap.)
+	RunMemory() (mem *memory.Memory, packet *memory.Region)
 }
 
 const (

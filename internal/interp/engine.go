@@ -31,7 +31,4 @@ func (p *Program) Exec(em engine.Machine, args *engine.RunArgs, repeat uint32) (
 }
 
 // RunMemory implements engine.Machine.
-func (m *Machine) RunMemory() *memory.Memory { return &m.Memory }
-
-// SetPacket implements engine.Machine.
-func (m *Machine) SetPacket(r memory.Region) { m.Packet = r }
+func (m *Machine) RunMemory() (*memory.Memory, *memory.Region) { return &m.Memory, &m.Packet }

@@ -19,9 +19,11 @@ type contextImpl interface {
 	kind() kind
 	// alloc allocates the run's buffers once, in NewRun.
 	alloc(r *Run)
-	// setup reads the input and appends the context's and the packet's
-	// regions to mem, and returns the program's arguments (r1 to r5).
-	setup(r *Run, mem *memory.Memory, in Input) (args [5]uint64, err error)
+	// setup reads the run's input (the data and the context), appends
+	// the context's and the packet's regions to mem, sets the program's
+	// arguments (r.r1, r.r2) and writes the mirror (sync). Its arguments fit in registers
+	// (an array result would not), since it runs once per program run.
+	setup(r *Run, mem *memory.Memory, data, ctx []byte) error
 	// finish appends what the run leaves to out (data_out, ctx_out).
 	finish(r *Run, out *Output)
 	// sync writes the mirror from the run's state.
@@ -61,14 +63,15 @@ func (xdpKind) alloc(r *Run) {
 	r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf[:xdpMDSize], (*xdpContext)(r), memory.KindContext)
 }
 
-func (xdpKind) setup(r *Run, mem *memory.Memory, in Input) (args [5]uint64, err error) {
-	if err = r.setupXDP(in); err != nil {
-		return args, err
+func (xdpKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
+	if err := r.setupXDP(data, ctx); err != nil {
+		return err
 	}
-	args[0] = r.addContext(mem, r.ctxRegion)
+	r.r1 = r.addContext(mem, r.ctxRegion)
 	r.pktIdx = len(mem.Regions)
 	mem.Regions = append(mem.Regions, r.xdpRegion())
-	return args, nil
+	xdpKind{}.sync(r)
+	return nil
 }
 
 func (xdpKind) finish(r *Run, out *Output) { r.finishXDP(out) }
@@ -117,17 +120,18 @@ func (k skbKind) alloc(r *Run) {
 	r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf[:skbSize], (*skbContext)(r), memory.KindContext)
 }
 
-func (k skbKind) setup(r *Run, mem *memory.Memory, in Input) (args [5]uint64, err error) {
-	if err = r.setupSKB(in); err != nil {
-		return args, err
+func (k skbKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
+	if err := r.setupSKB(data, ctx); err != nil {
+		return err
 	}
-	args[0] = r.addContext(mem, r.ctxRegion)
+	r.r1 = r.addContext(mem, r.ctxRegion)
 	r.packet = memory.NewRegion(r.skb.buf[r.skb.dataOff():r.skb.n], false, memory.KindPacket)
 	if k.l2 {
 		r.pktIdx = len(mem.Regions)
 		mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.buf[:r.skb.n], true, memory.KindPacket))
 	}
-	return args, nil
+	k.sync(r)
+	return nil
 }
 
 func (skbKind) finish(r *Run, out *Output) { r.finishSKB(out) }
@@ -169,21 +173,21 @@ func (argsKind) kind() kind { return kindArgs }
 
 func (argsKind) alloc(r *Run) { r.ctxBuf = make([]byte, 8*maxRawTPArgs) }
 
-func (argsKind) setup(r *Run, mem *memory.Memory, in Input) (args [5]uint64, err error) {
-	if len(in.Data) != 0 {
-		return args, errno(unix.EINVAL, "raw tracepoint programs take no data, only a context")
+func (argsKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
+	if len(data) != 0 {
+		return errno(unix.EINVAL, "raw tracepoint programs take no data, only a context")
 	}
-	if len(in.Context) > 8*maxRawTPArgs {
-		return args, errno(unix.EINVAL, "a raw tracepoint context has at most %d arguments (%d bytes), not %d bytes", maxRawTPArgs, 8*maxRawTPArgs, len(in.Context))
+	if len(ctx) > 8*maxRawTPArgs {
+		return errno(unix.EINVAL, "a raw tracepoint context has at most %d arguments (%d bytes), not %d bytes", maxRawTPArgs, 8*maxRawTPArgs, len(ctx))
 	}
-	if len(in.Context) < r.minCtx {
-		return args, errno(unix.EINVAL, "the context is %d bytes, and the program reads it up to byte %d", len(in.Context), r.minCtx)
+	if len(ctx) < r.minCtx {
+		return errno(unix.EINVAL, "the context is %d bytes, and the program reads it up to byte %d", len(ctx), r.minCtx)
 	}
-	r.rawLen = copy(r.ctxBuf, in.Context)
+	r.rawLen = copy(r.ctxBuf, ctx)
 	if r.rawLen > 0 {
-		args[0] = r.addContext(mem, memory.NewVirtualRegion(r.ctxBuf[:r.rawLen], (*argsContext)(r), memory.KindContext))
+		r.r1 = r.addContext(mem, memory.NewVirtualRegion(r.ctxBuf[:r.rawLen], (*argsContext)(r), memory.KindContext))
 	}
-	return args, nil
+	return nil
 }
 
 func (argsKind) finish(r *Run, out *Output) {
@@ -209,27 +213,27 @@ func (memoryKind) kind() kind { return kindMemory }
 
 func (memoryKind) alloc(*Run) {}
 
-func (k memoryKind) setup(r *Run, mem *memory.Memory, in Input) (args [5]uint64, err error) {
-	if len(in.Data) != 0 {
-		return args, errno(unix.EINVAL, "%s programs take no data, only a context", k.name)
+func (k memoryKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
+	if len(data) != 0 {
+		return errno(unix.EINVAL, "%s programs take no data, only a context", k.name)
 	}
 	if k.writable {
-		if len(in.Context) > k.maxSize {
-			return args, errno(unix.EINVAL, "a %s program's context is at most %d bytes, not %d", k.name, k.maxSize, len(in.Context))
+		if len(ctx) > k.maxSize {
+			return errno(unix.EINVAL, "a %s program's context is at most %d bytes, not %d", k.name, k.maxSize, len(ctx))
 		}
-		if len(in.Context) < r.minCtx {
-			return args, errno(unix.EINVAL, "the context is %d bytes, and the program accesses it up to byte %d", len(in.Context), r.minCtx)
+		if len(ctx) < r.minCtx {
+			return errno(unix.EINVAL, "the context is %d bytes, and the program accesses it up to byte %d", len(ctx), r.minCtx)
 		}
 	}
-	r.setRaw(in.Context)
+	r.setRaw(ctx)
 	if r.rawLen < r.minCtx {
 		clear(r.raw[r.rawLen:r.minCtx])
 		r.rawLen = r.minCtx
 	}
 	if r.rawLen > 0 {
-		args[0] = r.addContext(mem, memory.NewRegion(r.raw[:r.rawLen], k.writable, memory.KindContext))
+		r.r1 = r.addContext(mem, memory.NewRegion(r.raw[:r.rawLen], k.writable, memory.KindContext))
 	}
-	return args, nil
+	return nil
 }
 
 func (memoryKind) finish(r *Run, out *Output) {
@@ -248,13 +252,13 @@ func (rawDataKind) kind() kind { return kindRawData }
 
 func (rawDataKind) alloc(*Run) {}
 
-func (rawDataKind) setup(r *Run, mem *memory.Memory, in Input) (args [5]uint64, err error) {
-	r.setRaw(in.Data)
+func (rawDataKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
+	r.setRaw(data)
 	if r.rawLen > 0 {
-		args[0] = r.addContext(mem, memory.NewRegion(r.raw[:r.rawLen], true, memory.KindContext))
+		r.r1 = r.addContext(mem, memory.NewRegion(r.raw[:r.rawLen], true, memory.KindContext))
 	}
-	args[1] = uint64(r.rawLen)
-	return args, nil
+	r.r2 = uint64(r.rawLen)
+	return nil
 }
 
 func (rawDataKind) finish(r *Run, out *Output) {

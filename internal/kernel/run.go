@@ -92,6 +92,9 @@ type Run struct {
 	redirectSet bool
 	lock        *uint32            // the bpf_spin_lock this run holds
 	reserved    map[uint64]reserve // ring buffer records not yet committed
+	// r1 and r2 are the program's first arguments (the others are 0),
+	// which the program type's contextImpl sets in Setup.
+	r1, r2 uint64
 	// held are the inner maps the run looked up (MapLookup): it keeps
 	// them, and so their values, reachable until it ends.
 	held []maps.Map
@@ -142,11 +145,22 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	r.redirect, r.redirectSet = Redirect{}, false
 	r.keyDepth = 0
 
-	if args, err = r.pt.context.setup(r, mem, in); err != nil {
+	r.r1, r.r2 = 0, 0
+	// The packet kinds are called directly, not through the interface:
+	// their setup runs on every packet.
+	switch k := r.pt.context.(type) {
+	case xdpKind:
+		err = k.setup(r, mem, in.Data, in.Context)
+	case skbKind:
+		err = k.setup(r, mem, in.Data, in.Context)
+	default:
+		err = k.setup(r, mem, in.Data, in.Context)
+	}
+	if err != nil {
 		return args, err
 	}
+	args[0], args[1] = r.r1, r.r2
 	mem.Add(r.keysRegion)
-	r.SyncContext()
 	return args, nil
 }
 

@@ -96,21 +96,21 @@ var skbCtxInAllowed = [][2]int{
 // setupSKB is bpf_prog_test_run_skb's preparation. waggle behaves as the
 // kernel does when ctx_out is requested: a missing ctx_in is a zero
 // __sk_buff (so wire_len starts as skb->len).
-func (r *Run) setupSKB(in Input) error {
+func (r *Run) setupSKB(data, ctxIn []byte) error {
 	s := &r.skb
-	n := len(in.Data)
+	n := len(data)
 	if n < ethHLen {
 		return errno(unix.EINVAL, "a packet of %d bytes is shorter than an Ethernet header", n)
 	}
 	if n > skbMaxData {
 		return errno(unix.EINVAL, "a packet of %d bytes is larger than the %d bytes an skb test run takes", n, skbMaxData)
 	}
-	if err := checkTailZero(in.Context, skbSize); err != nil {
+	if err := checkTailZero(ctxIn, skbSize); err != nil {
 		return err
 	}
 	ctx := &s.ctxIn
 	*ctx = [skbSize]byte{}
-	copy(ctx[:], in.Context)
+	copy(ctx[:], ctxIn)
 	for i := 0; i < skbSize; i++ {
 		if ctx[i] == 0 {
 			continue
@@ -127,7 +127,7 @@ func (r *Run) setupSKB(in Input) error {
 	}
 	u32 := func(off int) uint32 { return binary.NativeEndian.Uint32(ctx[off:]) }
 
-	copy(s.buf, in.Data)
+	copy(s.buf, data)
 	s.n = n
 	s.ifindex = 1 // the loopback device
 	if ix := u32(skbIfindex); ix > 1 {

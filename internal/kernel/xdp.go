@@ -29,23 +29,23 @@ type xdpState struct {
 }
 
 // setupXDP is bpf_prog_test_run_xdp's preparation.
-func (r *Run) setupXDP(in Input) error {
+func (r *Run) setupXDP(pkt, ctxIn []byte) error {
 	x := &r.xdp
 	var md [6]uint32
-	hasCtx := in.Context != nil
+	hasCtx := ctxIn != nil
 	if hasCtx {
-		if err := checkTailZero(in.Context, xdpMDSize); err != nil {
+		if err := checkTailZero(ctxIn, xdpMDSize); err != nil {
 			return err
 		}
 		var b [xdpMDSize]byte
-		copy(b[:], in.Context)
+		copy(b[:], ctxIn)
 		for i := range md {
 			md[i] = binary.NativeEndian.Uint32(b[4*i:])
 		}
 	}
-	size := uint32(len(in.Data))
-	if uint64(len(in.Data)) > 1<<32-1 {
-		return errno(unix.EINVAL, "a packet of %d bytes is too large", len(in.Data))
+	size := uint32(len(pkt))
+	if uint64(len(pkt)) > 1<<32-1 {
+		return errno(unix.EINVAL, "a packet of %d bytes is too large", len(pkt))
 	}
 	data, dataEnd, dataMeta, ingress, rxq, egress := md[0], md[1], md[2], md[3], md[4], md[5]
 	headroom := uint32(xdpHeadroom)
@@ -81,19 +81,19 @@ func (r *Run) setupXDP(in Input) error {
 
 	// The frame is zero but where the last run's packet was.
 	clear(x.frame[x.dirtyLo:x.dirtyHi])
-	copy(x.frame[headroom:], in.Data[:linear])
+	copy(x.frame[headroom:], pkt[:linear])
 	x.meta = int(headroom)
 	x.data = int(headroom + metaSz)
 	x.end = int(headroom + linear)
 	x.dirtyLo, x.dirtyHi = x.meta, x.end
 	x.ingress, x.rxq = ingress, rxq
 
-	rest := in.Data[linear:]
+	rest := pkt[linear:]
 	x.frags = x.frags[:0]
 	if len(rest) > 0 {
 		n := (len(rest) + pageSize - 1) / pageSize
 		if n > maxSkbFrags {
-			return errno(unix.ENOMEM, "a packet of %d bytes needs %d frags past its %d linear bytes; at most %d", len(in.Data), n, linear, maxSkbFrags)
+			return errno(unix.ENOMEM, "a packet of %d bytes needs %d frags past its %d linear bytes; at most %d", len(pkt), n, linear, maxSkbFrags)
 		}
 		if cap(x.fragBuf) < n*pageSize {
 			x.fragBuf = make([]byte, n*pageSize)
