@@ -139,13 +139,13 @@ type runState struct {
 	machine engine.Machine // of the program's engine
 	// mem and packet are the machine's memory and packet region
 	// (RunMemory), asked once.
-	mem     *memory.Memory
-	packet  *memory.Region
-	args    engine.RunArgs // the run's arguments, State set once
-	run     *kernel.Run
-	cpu     int // the slot this state last ran on: tried first next time
-	out     kernel.Output
-	ctx     []byte
+	mem    *memory.Memory
+	packet *memory.Region
+	args   engine.RunArgs // the run's arguments, State set once
+	run    *kernel.Run
+	cpu    int // the slot this state last ran on: tried first next time
+	out    kernel.Output
+	ctx    []byte
 }
 
 // NewProgram loads a program with the default options.
