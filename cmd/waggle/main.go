@@ -27,6 +27,7 @@ Usage:
   waggle asm [-o OUT] FILE              assemble eBPF assembly into bytecode
   waggle attach [options] PROG.o        run a packet program on a network interface (AF_PACKET)
   waggle disasm [--syntax S] FILE       disassemble bytecode or an ELF object
+  waggle exec --policy OBJ.o -- CMD     run a command under a system call policy (seccomp)
   waggle inspect OBJ.o                  list an object's programs and maps
   waggle run [options] FILE             run a program and print its return value
   waggle verify [options] FILE          prove an object's programs safe, as the kernel's verifier
@@ -44,6 +45,7 @@ var commands = []command{
 	{"asm", cmdAsm},
 	{"attach", cmdAttach},
 	{"disasm", cmdDisasm},
+	{"exec", cmdExec},
 	{"inspect", cmdInspect},
 	{"run", cmdRun},
 	{"verify", cmdVerify},
@@ -80,9 +82,12 @@ func runMain(args []string, e *env) int {
 		}
 		err := c.run(args[1:], e)
 		var ue *usageError
+		var status *exitStatus
 		switch {
 		case err == nil:
 			return 0
+		case errors.As(err, &status):
+			return status.code
 		case errors.Is(err, flag.ErrHelp):
 			return 0
 		case errors.As(err, &ue):

@@ -1,0 +1,198 @@
+package link_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/isa"
+	"github.com/waggle-ebpf/waggle/link"
+)
+
+// callPtraceEnv makes this test binary, started as a command, call
+// ptrace: a system call that the read_only policy kills.
+const callPtraceEnv = "LINK_TEST_CALL_PTRACE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(callPtraceEnv) != "" {
+		_, _, _ = unix.Syscall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// policy loads a policy of testdata/seccomp.
+func policy(t *testing.T, name string) *waggle.Program {
+	t.Helper()
+	spec, err := waggle.LoadCollectionSpec("../testdata/seccomp/" + name + ".o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := waggle.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(coll.Close)
+	return coll.Programs[name]
+}
+
+// needSeccomp skips where the kernel has no seccomp filters.
+func needSeccomp(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh to run commands with")
+	}
+	if err := unix.Prctl(unix.PR_GET_SECCOMP, 0, 0, 0, 0); errors.Is(err, unix.EINVAL) {
+		t.Skip("this kernel has no seccomp (CONFIG_SECCOMP)")
+	}
+}
+
+// runUnder runs a shell command under a policy and returns its exit code
+// and output.
+func runUnder(t *testing.T, p *waggle.Program, script string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	l, err := link.AttachExec(p, link.ExecOptions{Path: "sh", Args: []string{"sh", "-c", script}, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	info := l.Info()
+	if info.Hook != "syscalls" || len(info.Programs) != 1 || info.Programs[0] != p || len(info.Counts) != 2 {
+		t.Errorf("Info: %+v", info)
+	}
+	return l.ExitCode(), out.String()
+}
+
+// TestExecPolicies: commands and all the processes they start run under
+// the policy, decided by the kernel.
+func TestExecPolicies(t *testing.T) {
+	needSeccomp(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "protected")
+	if err := os.WriteFile(file, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, policy, script string
+		code                 int
+		out                  string
+	}{
+		{"rm refused", "deny_unlink", "rm " + file, 1, "Operation not permitted"},
+		{"a child's rm refused", "deny_unlink", "sh -c 'rm -f " + file + "'; echo child=$?", 0, "child=1"},
+		{"reading allowed", "read_only", "cat " + file, 0, "keep"},
+		{"writing refused", "read_only", "echo x > " + file, 2, "Permission denied"},
+		{"a pipeline's write refused", "read_only", "cat " + file + " | (cat > " + file + ") ; echo $?", 0, "Permission denied"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out := runUnder(t, policy(t, c.policy), c.script)
+			if code != c.code || !strings.Contains(out, c.out) {
+				t.Errorf("exit %d, output %q; want exit %d and %q", code, out, c.code, c.out)
+			}
+		})
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "keep" {
+		t.Errorf("the protected file: %q, %v", b, err)
+	}
+}
+
+// TestExecKill: a KILL_PROCESS decision kills the command with SIGSYS,
+// reported as a shell does (128 + 31).
+func TestExecKill(t *testing.T) {
+	needSeccomp(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := link.AttachExec(policy(t, "read_only"), link.ExecOptions{Path: self, Args: []string{self}, Env: append(os.Environ(), callPtraceEnv+"=1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if code := l.ExitCode(); code != 128+int(unix.SIGSYS) {
+		t.Fatalf("exit code %d, want %d (SIGSYS)", code, 128+int(unix.SIGSYS))
+	}
+}
+
+// TestExecOutlivesWaggle: the kernel enforces the policy, not waggle: a
+// process that the command leaves behind is still refused after the
+// link is closed and nothing of waggle waits for it.
+func TestExecOutlivesWaggle(t *testing.T) {
+	needSeccomp(t)
+	file := filepath.Join(t.TempDir(), "protected")
+	if err := os.WriteFile(file, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := file + ".tried"
+	l, err := link.AttachExec(policy(t, "deny_unlink"), link.ExecOptions{Path: "sh",
+		Args: []string{"sh", "-c", "(sleep 0.3; rm -f " + file + "; touch " + done + ") >/dev/null 2>&1 & exit 0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(done); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background process did not finish")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("the process left behind removed the file: %v", err)
+	}
+}
+
+// TestAttachExecErrors: what cannot run is refused before anything starts.
+func TestAttachExecErrors(t *testing.T) {
+	xdp, err := waggle.NewProgram(&waggle.ProgramSpec{Name: "pass", Type: ebpf.XDP, Instructions: isa.Instructions{
+		{Opcode: isa.OpMov64, Dst: isa.R0, Imm: 2},
+		{Opcode: isa.OpExit},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		p    *waggle.Program
+		opts link.ExecOptions
+		want string
+	}{
+		{"no program", nil, link.ExecOptions{Path: "true"}, "no policy"},
+		{"not a policy", xdp, link.ExecOptions{Path: "true"}, "program pass is of type XDP"},
+		{"not lowerable", policy(t, "count_calls"), link.ExecOptions{Path: "true"}, "cannot run as a classic seccomp filter"},
+		{"no command", policy(t, "deny_unlink"), link.ExecOptions{}, "no command"},
+		{"missing command", policy(t, "deny_unlink"), link.ExecOptions{Path: "no-such-command-waggle"}, "no-such-command-waggle"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, err := link.AttachExec(c.p, c.opts)
+			if err == nil {
+				l.Close()
+				t.Fatal("attached")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%v, want %q", err, c.want)
+			}
+		})
+	}
+}
