@@ -29,6 +29,7 @@ func WriteValue(dst unsafe.Pointer, src []byte) { copyToValue(dst, src) }
 // freezable is implemented by every map of this package (through base).
 type freezable interface {
 	freeze()
+	tryFreeze() bool
 	isFrozen() bool
 }
 
@@ -39,6 +40,13 @@ func Freeze(m Map) {
 	if f, ok := m.(freezable); ok {
 		f.freeze()
 	}
+}
+
+// TryFreeze freezes m as Freeze does and reports whether it was not
+// frozen before: BPF_MAP_FREEZE answers EBUSY for a map frozen already.
+func TryFreeze(m Map) bool {
+	f, ok := m.(freezable)
+	return ok && f.tryFreeze()
 }
 
 // Frozen reports whether m is frozen.
