@@ -254,7 +254,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 			}
 		}
-		if err := p.open(opts.Engine, verified, usedMaps(refs)); err != nil {
+		if err := p.open(opts.Engine, verified, refs); err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		coll.Programs[name] = p

@@ -54,3 +54,14 @@ func Frozen(m Map) bool {
 	f, ok := m.(freezable)
 	return ok && f.isFrozen()
 }
+
+// charger is implemented by every map of this package (through base).
+type charger interface{ chargedBytes() uint64 }
+
+// Charged is the memory, in bytes, that m holds against its budget now.
+func Charged(m Map) uint64 {
+	if c, ok := m.(charger); ok {
+		return c.chargedBytes()
+	}
+	return 0
+}
