@@ -176,6 +176,17 @@ type CollectionOptions struct {
 	// beyond it is refused with ENOMEM. 0 sets no limit of its own; the
 	// limit for all the maps of the process always applies.
 	MemoryLimit uint64
+	// MapReplacements are maps to use instead of creating the maps of
+	// the same names, as in cilium/ebpf: each must match its MapSpec in
+	// type, key and value sizes, max entries and flags (per-CPU maps: in
+	// CPUs too), else NewCollectionWithOptions fails with an error that
+	// names the map and the differences and matches
+	// ebpf.ErrMapIncompatible. A replacement is neither filled with its
+	// spec's Contents nor frozen. The collection takes a reference of its
+	// own on the map, as cilium/ebpf clones it: Collection.Close leaves
+	// the caller's Map open, and the programs hold the map as they hold
+	// their own.
+	MapReplacements map[string]*Map
 }
 
 // Collection is the programs, maps and global variables of an object,
@@ -221,8 +232,19 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 	if opts.MemoryLimit > 0 {
 		budget = maps.NewBudget(nil, opts.MemoryLimit, "the maps of this collection", "CollectionOptions.MemoryLimit")
 	}
+	if err := checkReplacements(mapSpecs, opts.MapReplacements); err != nil {
+		return nil, fmt.Errorf("load collection: %w", err)
+	}
 	for _, name := range sortedKeys(mapSpecs) {
 		ms := mapSpecs[name]
+		if r, ok := opts.MapReplacements[name]; ok {
+			m, err := replacementMap(name, ms, r, cpus)
+			if err != nil {
+				return nil, fmt.Errorf("load collection: %w", err)
+			}
+			coll.Maps[name] = m
+			continue
+		}
 		m, err := NewMapWithOptions(ms, MapOptions{CPUs: cpus, budget: budget})
 		if err != nil {
 			return nil, err // it names the map
@@ -254,7 +276,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 			}
 		}
-		if err := p.open(opts.Engine, verified, usedMaps(refs)); err != nil {
+		if err := p.open(opts.Engine, verified, refs); err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		coll.Programs[name] = p
@@ -262,6 +284,9 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 
 	// Maps of programs and of maps refer to them by name.
 	for _, name := range sortedKeys(mapSpecs) {
+		if _, replaced := opts.MapReplacements[name]; replaced {
+			continue
+		}
 		if err := fillObjectMap(coll.Maps[name], mapSpecs[name], coll); err != nil {
 			return nil, fmt.Errorf("map %s: %w", name, err)
 		}

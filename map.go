@@ -14,7 +14,6 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/verifier"
@@ -347,6 +346,9 @@ func (m *Map) LookupAndDelete(key, valueOut any) error {
 	if m.closed.Load() {
 		return m.errClosed("lookup and delete")
 	}
+	if err := m.checkWritable("lookup and delete"); err != nil {
+		return err
+	}
 	ld, ok := m.impl.(maps.LookupAndDeleter)
 	if !ok {
 		return fmt.Errorf("lookup and delete: %w", maps.Errorf(maps.ErrNotSupp, "not supported by %s maps", m.typ))
@@ -385,8 +387,8 @@ func (m *Map) Update(key, value any, flags ebpf.MapUpdateFlags) error {
 	if m.closed.Load() {
 		return m.errClosed("update")
 	}
-	if maps.Frozen(m.impl) {
-		return fmt.Errorf("update: map %s is frozen: %w", m.name, unix.EPERM)
+	if err := m.checkWritable("update"); err != nil {
+		return err
 	}
 	k, err := m.marshalKey(key)
 	if err != nil {
@@ -453,6 +455,9 @@ func (m *Map) updateObject(om maps.ObjectMap, k []byte, value any, flags ebpf.Ma
 func (m *Map) Delete(key any) error {
 	if m.closed.Load() {
 		return m.errClosed("delete")
+	}
+	if err := m.checkWritable("delete"); err != nil {
+		return err
 	}
 	k, err := m.marshalKey(key)
 	if err != nil {

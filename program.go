@@ -132,6 +132,11 @@ type Program struct {
 	states        sync.Pool // of *runState
 	// life holds the program's references (see programLife).
 	life *programLife
+	// refs are the program's map references, for Info's tag; verified is
+	// the number of instructions the verifier processed (0: not
+	// verified).
+	refs     []mapRef
+	verified int
 }
 
 // runState is what one run at a time needs; a Program keeps them in a pool.
@@ -183,7 +188,7 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 			return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 		}
 	}
-	if err := p.open(opts.Engine, verified, usedMaps(refs)); err != nil {
+	if err := p.open(opts.Engine, verified, refs); err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
 	return p, nil
@@ -239,8 +244,13 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 // open finishes loading a program: it compiles the program if the engine
 // says so (verified is what the verifier found, or nil if the program was
 // not verified) and takes a reference on every map the program uses
-// (used: by handle or, for global data, by a value's address).
-func (p *Program) open(engine Engine, verified *verifier.Stats, used []maps.Map) error {
+// (refs: by handle or, for global data, by a value's address).
+func (p *Program) open(engine Engine, verified *verifier.Stats, refs []mapRef) error {
+	used := usedMaps(refs)
+	p.refs = refs
+	if verified != nil {
+		p.verified = verified.InstructionsProcessed
+	}
 	if err := p.setEngine(engine, verified, used); err != nil {
 		return err
 	}

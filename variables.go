@@ -127,10 +127,14 @@ func (v *Variable) String() string {
 
 // Set writes in, marshalled as a map value is (see Map), to the
 // variable. It fails with an error matching ebpf.ErrReadOnly for a
-// variable of .rodata, and os.ErrClosed once the section's map is closed.
+// variable of .rodata, unix.EPERM once the section's map is frozen
+// (Map.Freeze), and os.ErrClosed once the section's map is closed.
 func (v *Variable) Set(in any) error {
 	if v.readOnly {
 		return fmt.Errorf("set variable %s: it is in %s, which is frozen at load (set it in CollectionSpec.Variables instead): %w", v.name, v.m.name, ebpf.ErrReadOnly)
+	}
+	if err := v.m.checkWritable("set variable " + v.name); err != nil {
+		return err
 	}
 	b, err := marshalBytes(in, int(v.size), "value")
 	if err != nil {

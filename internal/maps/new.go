@@ -247,8 +247,10 @@ func (b *base) unreserve() {
 	}
 }
 
-func (b *base) freeze()        { b.frozen.Store(true) }
-func (b *base) isFrozen() bool { return b.frozen.Load() }
+func (b *base) freeze()              { b.frozen.Store(true) }
+func (b *base) isFrozen() bool       { return b.frozen.Load() }
+func (b *base) tryFreeze() bool      { return b.frozen.CompareAndSwap(false, true) }
+func (b *base) chargedBytes() uint64 { return b.charged.Load() }
 
 // init copies the spec, registers self and makes its value memory
 // accessible to programs (memory.AddShared). Constructors call it last.

@@ -29,6 +29,7 @@ func WriteValue(dst unsafe.Pointer, src []byte) { copyToValue(dst, src) }
 // freezable is implemented by every map of this package (through base).
 type freezable interface {
 	freeze()
+	tryFreeze() bool
 	isFrozen() bool
 }
 
@@ -41,8 +42,26 @@ func Freeze(m Map) {
 	}
 }
 
+// TryFreeze freezes m as Freeze does and reports whether it was not
+// frozen before: BPF_MAP_FREEZE answers EBUSY for a map frozen already.
+func TryFreeze(m Map) bool {
+	f, ok := m.(freezable)
+	return ok && f.tryFreeze()
+}
+
 // Frozen reports whether m is frozen.
 func Frozen(m Map) bool {
 	f, ok := m.(freezable)
 	return ok && f.isFrozen()
+}
+
+// charger is implemented by every map of this package (through base).
+type charger interface{ chargedBytes() uint64 }
+
+// Charged is the memory, in bytes, that m holds against its budget now.
+func Charged(m Map) uint64 {
+	if c, ok := m.(charger); ok {
+		return c.chargedBytes()
+	}
+	return 0
 }
