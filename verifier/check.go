@@ -234,7 +234,7 @@ func (v *verifier) checkMov(ins isa.Instruction, alu32 bool) *vErr {
 		if alu32 {
 			r = src.s.sext32(size)
 		} else {
-			r = src.s.sext(size, v.opts.older&olderWideSext != 0)
+			r = src.s.sext(size)
 		}
 		out := scalarReg(r, v.insn)
 		out.precise = src.precise

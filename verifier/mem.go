@@ -233,7 +233,7 @@ func (v *verifier) memAccess(regno int, ptr reg, off, size int, a access) (reg, 
 	}
 	if !a.write && out.typ == regScalar && size < 8 {
 		if a.signx {
-			out.s = out.s.sext(size, v.opts.older&olderWideSext != 0)
+			out.s = out.s.sext(size)
 		} else {
 			out.s = out.s.trunc(size)
 		}

@@ -20,11 +20,6 @@ type scalar struct {
 
 const lo32 = uint64(math.MaxUint32)
 
-// crossDeduce64 enables, for 64-bit bounds, the deduction the kernel makes
-// for 32-bit ones between a signed range across zero and unsigned bounds.
-// Linux 6.18 does not make it in 64 bits; neither does waggle, to agree.
-const crossDeduce64 = false
-
 func unknownScalar() scalar {
 	s := scalar{t: tnumUnknown}
 	s.unbound64()
@@ -162,7 +157,9 @@ func (s *scalar) deduce() {
 		s.umin = max(s.umin, uint64(s.smin))
 		s.umax = min(s.umax, uint64(s.smax))
 	}
-	if crossDeduce64 && s.smin < 0 && s.smax >= 0 {
+	// The same for 64 bits, as Linux 6.18.44 does (not older kernels:
+	// olderNoCross64).
+	if older&olderNoCross64 == 0 && s.smin < 0 && s.smax >= 0 {
 		switch {
 		case s.umax < uint64(s.smin):
 			s.umax = min(s.umax, uint64(s.smax))
@@ -204,9 +201,12 @@ func (s *scalar) deduce32from64(lo, hi uint64) {
 			s.s32min = max(s.s32min, int32(l))
 			s.s32max = min(s.s32max, int32(h))
 		}
-	case lo>>32+1 == hi>>32 && int32(uint32(lo)) < 0 && int32(uint32(hi)) >= 0:
+	case uint32(lo>>32)+1 == uint32(hi>>32) && int32(uint32(lo)) < 0 && int32(uint32(hi)) >= 0:
 		// The low half wraps from 0xffffffff to 0 inside the range: as
-		// a signed 32-bit number it goes from negative to positive.
+		// a signed 32-bit number it goes from negative to positive. The
+		// upper halves are consecutive in 32-bit arithmetic, as the
+		// kernel's __reg32_deduce_bounds compares them: 0xffffffff and 0
+		// are (a signed range across zero, [-16, 15] for instance).
 		s.s32min = max(s.s32min, int32(uint32(lo)))
 		s.s32max = min(s.s32max, int32(uint32(hi)))
 	}
@@ -279,15 +279,16 @@ func (s scalar) trunc(size int) scalar {
 	return r
 }
 
-// sext sign-extends the low size bytes (1, 2 or 4) to 64 bits, as the
-// kernel's coerce_reg_to_size_sx: exactly when the signed range keeps its
-// upper bits and does not cross zero once extended; else, when the signed
-// range already lies in the narrow type's (so the value does not change),
-// the same bounds without the known bits, as Linux 6.18.44 does; else the
-// whole range of the narrow type. wide gives older kernels' result
-// (olderWideSext): the whole range of the narrow type in the second case
-// too.
-func (s scalar) sext(size int, wide bool) scalar {
+// sext sign-extends the low size bytes (1, 2 or 4) to 64 bits (movsx,
+// ldsx), as Linux 6.18.44's verifier does: exactly when the 64-bit signed
+// range keeps its bits above the narrow type and does not cross zero once
+// extended (sextSameUpper); else, since the low 32 bits decide the result,
+// from the source's 32-bit bounds when they suffice: a 32-bit signed range
+// that lies in the narrow type stays as it is, with its unsigned 32-bit
+// bounds, even across zero, and the 32-bit range is the result of a
+// 32-bit extension; else the whole range of the narrow type. Under
+// olderSext, older kernels' rule instead (sextOlder).
+func (s scalar) sext(size int) scalar {
 	if size >= 8 {
 		return s
 	}
@@ -295,29 +296,59 @@ func (s scalar) sext(size int, wide bool) scalar {
 	if s.isConst() {
 		return constScalar(uint64(signExtend(s.t.v, n)))
 	}
-	if uint64(s.smax)>>n == uint64(s.smin)>>n {
-		a, b := signExtend(uint64(s.smax), n), signExtend(uint64(s.smin), n)
-		hi, lo := max(a, b), min(a, b)
-		if (hi >= 0) == (lo >= 0) {
-			r := unknownScalar()
-			r.smin, r.smax = lo, hi
-			r.s32min, r.s32max = int32(lo), int32(hi)
-			r.umin, r.umax = uint64(lo), uint64(hi)
-			r.u32min, r.u32max = uint32(lo), uint32(hi)
-			r.t = tnumRange(uint64(lo), uint64(hi))
-			r.sync()
-			return r
-		}
+	if older&olderSext != 0 {
+		return s.sextOlder(n)
 	}
-	half := int64(1) << (n - 1)
-	if s.smin >= -half && s.smax <= half-1 && !wide {
-		// The range crosses zero (else the case above took it) and the
-		// value is its own sign extension.
-		r := s
-		r.t = tnumUnknown
+	if r, ok := s.sextSameUpper(n); ok {
+		return r
+	}
+	if half := int32(1) << (n - 1); size == 4 || s.s32min >= -half && s.s32max <= half-1 {
+		r := unknownScalar()
+		r.s32min, r.s32max = s.s32min, s.s32max
+		r.u32min, r.u32max = s.u32min, s.u32max
+		r.smin, r.smax = int64(s.s32min), int64(s.s32max)
 		r.sync()
 		return r
 	}
+	return sextWhole(n)
+}
+
+// sextOlder is sext as older kernels' coerce_reg_to_size_sx (upstream's
+// until at least late 2025): sextSameUpper, else the whole range of the
+// narrow type.
+func (s scalar) sextOlder(n uint) scalar {
+	if r, ok := s.sextSameUpper(n); ok {
+		return r
+	}
+	return sextWhole(n)
+}
+
+// sextSameUpper extends the low n bits of a scalar whose 64-bit signed
+// range has the same bits above them throughout and does not cross zero
+// once extended: the range of the extended bounds. ok is false for other
+// scalars.
+func (s scalar) sextSameUpper(n uint) (r scalar, ok bool) {
+	if uint64(s.smax)>>n != uint64(s.smin)>>n {
+		return r, false
+	}
+	a, b := signExtend(uint64(s.smax), n), signExtend(uint64(s.smin), n)
+	hi, lo := max(a, b), min(a, b)
+	if (hi >= 0) != (lo >= 0) {
+		return r, false
+	}
+	r = unknownScalar()
+	r.smin, r.smax = lo, hi
+	r.s32min, r.s32max = int32(lo), int32(hi)
+	r.umin, r.umax = uint64(lo), uint64(hi)
+	r.u32min, r.u32max = uint32(lo), uint32(hi)
+	r.t = tnumRange(uint64(lo), uint64(hi))
+	r.sync()
+	return r, true
+}
+
+// sextWhole is the whole range of an n-bit signed type, extended.
+func sextWhole(n uint) scalar {
+	half := int64(1) << (n - 1)
 	r := unknownScalar()
 	r.smin, r.smax = -half, half-1
 	r.s32min, r.s32max = int32(-half), int32(half-1)

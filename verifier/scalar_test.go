@@ -336,7 +336,7 @@ func TestScalarUnarySound(t *testing.T) {
 			}
 		}
 		for _, n := range []int{1, 2, 4} {
-			sx, wide, tr := a.s.sext(n, false), a.s.sext(n, true), a.s.trunc(n)
+			sx, wide, tr := a.s.sext(n), a.s.sextOlder(uint(8*n)), a.s.trunc(n)
 			for _, x := range a.xs {
 				if !sx.contains(uint64(signExtend(x, uint(8*n)))) {
 					t.Fatalf("sext %d of %s = %s misses %#x", n, fmtScalar(a.s), fmtScalar(sx), x)

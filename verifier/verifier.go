@@ -41,26 +41,31 @@ type Options struct {
 	// the registers and stack after every instruction, as the kernel's log
 	// level 2.
 	LogLevel int
-
-	// older selects rules of older kernels' verifiers, for tests that
-	// compare with such a kernel.
-	older olderRules
 }
 
 // olderRules are rules of older kernels' verifiers where the kernel
-// waggle's verifier follows (Linux 6.18.44) is more precise. The tests use
-// them to tell a difference that an older host kernel explains from one it
-// does not (see verifier's TestDifferential); Verify never uses them
-// otherwise.
+// waggle's verifier follows, Linux 6.18.44, is more precise (see
+// kerneltest.VerifierChanges).
 type olderRules uint8
 
 const (
-	// olderWideSext: a 64-bit sign extension (movsx, ldsx) of a signed
-	// range that crosses zero gives the whole range of the narrow type,
-	// even when the range already lies in it and so does not change
-	// (coerce_reg_to_size_sx before the change Linux 6.18.44 has).
-	olderWideSext olderRules = 1 << iota
+	// olderSext: a 64-bit sign extension (movsx, ldsx) works from the
+	// 64-bit signed range and gives the whole range of the narrow type
+	// for one across zero, even one that lies in the narrow type and so
+	// does not change (coerce_reg_to_size_sx before the change Linux
+	// 6.18.44 has; see scalar.sextOlder).
+	olderSext olderRules = 1 << iota
+	// olderNoCross64: a 64-bit signed range across zero is not tightened
+	// with the unsigned bounds (as the 32-bit one always was).
+	olderNoCross64
 )
+
+// older holds the rules of an older kernel that the verifier applies
+// instead of Linux 6.18.44's: none, except in a test binary that a test
+// started to learn what an older host kernel would say (the tests set it
+// from the environment before anything runs; see verifier's
+// olderVerdicts).
+var older olderRules
 
 // Map describes a map that a program refers to.
 type Map struct {

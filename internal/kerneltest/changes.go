@@ -69,14 +69,17 @@ func (c *VerifierChange) Lacking() string {
 	return fmt.Sprintf("kernel %s lacks verifier change %s (%s), which %s has", Release(), c.Name, c.Description, VerifiedOn)
 }
 
-// SextInRange: a 64-bit sign extension (movsx, ldsx) of a scalar whose
-// signed range crosses zero but already lies in the narrow type keeps the
-// range (the value does not change); before, coerce_reg_to_size_sx gave
-// the whole range of the narrow type. Upstream's coerce_reg_to_size_sx did
-// the latter until at least late 2025; Linux 6.18.44 does the former.
-var SextInRange = &VerifierChange{
-	Name:        "sext-in-range",
-	Description: "a 64-bit sign extension of a range that crosses zero but lies in the narrow type keeps the range",
+// Sext32: a 64-bit sign extension (movsx, ldsx) of a source whose 64-bit
+// range neither keeps its bits above the narrow type nor stays on one side
+// of zero takes its bounds from the source's 32-bit bounds, which decide
+// it: a 32-bit signed range that lies in the narrow type stays as it is,
+// even across zero ((s32) of [-32768, 32767] stays so), and (s32) gives the
+// 32-bit range. Before, coerce_reg_to_size_sx gave the whole narrow type
+// there, as upstream's did until at least late 2025; Linux 6.18.44 does the
+// former.
+var Sext32 = &VerifierChange{
+	Name:        "sext-32bit-bounds",
+	Description: "a 64-bit sign extension takes its bounds from the source's 32-bit bounds, so a range in the narrow type stays, even across zero",
 	Probe: asm.Instructions{
 		asm.FnGetPrandomU32.Call(),
 		asm.And.Imm(asm.R0, 0x7f),
@@ -90,9 +93,31 @@ var SextInRange = &VerifierChange{
 	ProbeMessage: "invalid read from stack",
 }
 
+// Cross64: a 64-bit signed range across zero is tightened with the
+// unsigned bounds, as the 32-bit one always was: [-1, S64_MAX] with
+// umax 0xfffffffffffffff0 is [0, 0x7ffffffffffffff0]. The Linux 6.18 that
+// waggle's corpus was first recorded on did not do it; Linux 6.18.44 does.
+var Cross64 = &VerifierChange{
+	Name:        "s64-cross-sign",
+	Description: "a 64-bit signed range across zero is tightened with the unsigned bounds",
+	Probe: asm.Instructions{
+		asm.FnGetPrandomU32.Call(),
+		asm.Mov.Reg(asm.R3, asm.R0),
+		asm.And.Imm(asm.R3, -16),       // umax 0xfffffffffffffff0
+		asm.JSLT.Imm(asm.R3, -1, "ok"), // then [-1, S64_MAX], with the change [0, 0x7ffffffffffffff0]
+		asm.Mov.Reg(asm.R4, asm.R3),
+		asm.RSh.Imm(asm.R4, 63), // the sign bit: 0, with the change
+		asm.JEq.Imm(asm.R4, 0, "ok"),
+		asm.LoadMem(asm.R0, asm.R10, 8, asm.DWord), // above the stack
+		asm.Mov.Imm(asm.R0, 0).WithSymbol("ok"),
+		asm.Return(),
+	},
+	ProbeMessage: "invalid read from stack",
+}
+
 // VerifierChanges are the changes of the kernel's verifier that are known
 // to decide verdicts in waggle's tests.
-var VerifierChanges = []*VerifierChange{SextInRange}
+var VerifierChanges = []*VerifierChange{Sext32, Cross64}
 
 // VerifierChangeNamed returns the change of VerifierChanges called name, or
 // nil.

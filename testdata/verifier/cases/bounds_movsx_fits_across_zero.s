@@ -9,7 +9,7 @@
 # description: never checked (Linux 6.18.44; earlier kernels widen the second
 # description: extension to [S32_MIN, S32_MAX] and reject; from seed 1000285 of
 # description: verifier's TestDifferential)
-# kernel-change: sext-in-range
+# kernel-change: sext-32bit-bounds
 # verdict: accept
         call 7                      # bpf_get_prandom_u32
         mov %r3, %r0
