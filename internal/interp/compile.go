@@ -29,8 +29,10 @@ type Program struct {
 	insns   isa.Instructions
 	index   []int32 // slot → index into insns
 	helpers []helper.Helper
-	table   *helper.Table // for callx, which names its helper at run time
-	funcs   []bool        // funcs[slot]: a function pointer may point there
+	// callx are the helpers of the table by ID, for callx, which names
+	// its helper at run time.
+	callx map[int32]*helper.Helper
+	funcs []bool // funcs[slot]: a function pointer may point there
 }
 
 // Compile checks the instructions with isa.Validate and decodes them for the
@@ -44,7 +46,11 @@ func Compile(insns isa.Instructions, table *helper.Table) (*Program, error) {
 		code:  make([]inst, 0, insns.SlotCount()),
 		insns: insns,
 		index: make([]int32, 0, insns.SlotCount()),
-		table: table.Clone(),
+	}
+	all := table.All()
+	p.callx = make(map[int32]*helper.Helper, len(all))
+	for i := range all {
+		p.callx[all[i].ID] = &all[i]
 	}
 	helperIndex := map[int32]int{}
 	for i, ins := range insns {

@@ -39,6 +39,26 @@ func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
 	return p.exec(m, &regs, 0, 0)
 }
 
+// refill gives the run its next checkInterval instructions (or what is
+// left of its budget), or the error that ends it: a spent budget, a done
+// context, a passed deadline. It stays out of line: inlined, its locals
+// made exec's frame larger and its loop spill more.
+//
+//go:noinline
+func (m *Machine) refill() (uint64, error) {
+	if m.budget == 0 {
+		return 0, engine.ErrBudgetExhausted
+	}
+	if m.ctx != nil || m.timeout != 0 {
+		if err := engine.CheckRun(m.ctx, m.deadline, m.timeout); err != nil {
+			return 0, err
+		}
+	}
+	steps := min(m.budget, checkInterval)
+	m.budget -= steps
+	return steps, nil
+}
+
 // exec runs from slot pc until the frame at depth base exits. The budget
 // lives in m.steps (instructions left before the next look at the context)
 // and m.budget (instructions left after those), so that callbacks share it.
@@ -48,18 +68,11 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 	steps := m.steps
 	for {
 		if steps == 0 {
-			if m.budget == 0 {
+			var err error
+			if steps, err = m.refill(); err != nil {
 				m.steps = 0
-				return 0, p0.errAt(pc, engine.ErrBudgetExhausted)
+				return 0, p0.errAt(pc, err)
 			}
-			if m.ctx != nil || m.timeout != 0 {
-				if err := engine.CheckRun(m.ctx, m.deadline, m.timeout); err != nil {
-					m.steps = 0
-					return 0, p0.errAt(pc, err)
-				}
-			}
-			steps = min(m.budget, checkInterval)
-			m.budget -= steps
 		}
 		steps--
 		in := &code[pc]
@@ -779,14 +792,12 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			var h *helper.Helper
 			if in.op == opCall {
 				h = &p0.helpers[in.imm]
-			} else {
-				id := regs[in.dst&15]
-				found, ok := p0.table.Lookup(int32(id))
-				if !ok || id > math.MaxInt32 {
-					m.steps = steps
-					return 0, p0.errAt(pc-1, fmt.Errorf("callx: r%d = %#x is not the ID of a helper available to this program", in.dst, id))
-				}
-				h = &found
+			} else if id := regs[in.dst&15]; id <= math.MaxInt32 {
+				h = p0.callx[int32(id)]
+			}
+			if h == nil {
+				m.steps = steps
+				return 0, p0.errAt(pc-1, fmt.Errorf("callx: r%d = %#x is not the ID of a helper available to this program", in.dst, regs[in.dst&15]))
 			}
 			m.steps = steps
 			r, err := p0.callHelper(m, h, regs)
