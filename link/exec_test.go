@@ -3,9 +3,11 @@ package link_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,9 +24,21 @@ import (
 // ptrace: a system call that the read_only policy kills.
 const callPtraceEnv = "LINK_TEST_CALL_PTRACE"
 
+// getppidLoopEnv makes this test binary, started as a command, call
+// getppid that many times and print the time of one call in ns.
+const getppidLoopEnv = "LINK_TEST_GETPPID_LOOP"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(callPtraceEnv) != "" {
 		_, _, _ = unix.Syscall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0)
+		os.Exit(0)
+	}
+	if n, err := strconv.Atoi(os.Getenv(getppidLoopEnv)); err == nil {
+		start := time.Now()
+		for range n {
+			unix.Getppid()
+		}
+		fmt.Printf("%.1f\n", float64(time.Since(start).Nanoseconds())/float64(n))
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -194,5 +208,59 @@ func TestAttachExecErrors(t *testing.T) {
 				t.Errorf("%v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// BenchmarkLoweredPolicy measures what a lowered policy costs a system call
+// it decides (getppid, allowed after the policy's comparisons): the command
+// times its own getppid calls, run bare and under each policy, one after
+// the other in each round; ns/op is the bare call, the policies' extra
+// time per call their own metrics.
+func BenchmarkLoweredPolicy(b *testing.B) {
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const calls = 2_000_000
+	env := append(os.Environ(), getppidLoopEnv+"="+strconv.Itoa(calls))
+	perCall := func(out []byte) float64 {
+		v, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+		if err != nil {
+			b.Fatalf("the command printed %q", out)
+		}
+		return v
+	}
+	policies := []string{"deny_unlink", "read_only"}
+	progs := map[string]*waggle.Program{}
+	for _, name := range policies {
+		progs[name] = policy(&testing.T{}, name)
+	}
+	var bare float64
+	extra := map[string]float64{}
+	for b.Loop() {
+		cmd := exec.Command(self)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatal(err)
+		}
+		bare += perCall(out)
+		for _, name := range policies {
+			var buf bytes.Buffer
+			l, err := link.AttachExec(progs[name], link.ExecOptions{Path: self, Args: []string{self}, Env: env, Stdout: &buf})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := l.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			l.Close()
+			extra[name] += perCall(buf.Bytes())
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(bare/n, "ns/op")
+	for _, name := range policies {
+		b.ReportMetric((extra[name]-bare)/n, "extra-ns/call-"+name)
 	}
 }

@@ -47,6 +47,7 @@ func Lower(insns isa.Instructions) (Filter, error) {
 		}
 	}
 	l.mark(l.labels[len(insns)])
+	l.optimize()
 	return l.resolve()
 }
 
@@ -66,6 +67,8 @@ type pending struct {
 	jt, jf int // labels of a conditional jump
 	ja     int // label of an unconditional jump; -1 for none
 	cond   bool
+	// redundant: a load of what A holds already (optimize drops it).
+	redundant bool
 }
 
 func (l *lowering) newLabel() int {
@@ -565,4 +568,313 @@ func (l *lowering) labelOf(i int, ins isa.Instruction) int {
 		s += x.Slots()
 	}
 	return l.labels[len(l.insns)]
+}
+
+// The machine state an instruction reads or writes, as bits: A, X and the
+// scratch words.
+const (
+	useA    = 1 << 16
+	useX    = 1 << 17
+	allMem  = 1<<scratchWords - 1
+	noUses  = 0
+	wordBit = 1
+)
+
+// effects says what a classic instruction reads and writes, and whether it
+// may be removed when what it writes is never read (it does nothing else).
+func effects(in Instruction) (uses, defs uint32, pure bool) {
+	switch in.Code & 0x07 {
+	case clsLD:
+		if in.Code&^0x07 == sizeW|modeMEM {
+			return wordBit << in.K, useA, true
+		}
+		return noUses, useA, true
+	case clsLDX:
+		if in.Code&^0x07 == sizeW|modeMEM {
+			return wordBit << in.K, useX, true
+		}
+		return noUses, useX, true
+	case clsST:
+		return useA, wordBit << in.K, true
+	case clsALU:
+		if in.Code&srcX != 0 {
+			return useA | useX, useA, true
+		}
+		return useA, useA, true
+	case clsMISC:
+		if in.Code&0xf8 == miscTXA {
+			return useX, useA, true
+		}
+		return useA, useX, true
+	case clsJMP:
+		if in.Code&0xf0 == jmpJA {
+			return noUses, 0, false
+		}
+		if in.Code&srcX != 0 {
+			return useA | useX, 0, false
+		}
+		return useA, 0, false
+	case clsRET:
+		if in.Code&retA != 0 {
+			return useA, 0, false
+		}
+		return noUses, 0, false
+	}
+	return useA | useX | allMem, 0, false
+}
+
+// optimize removes what lowering wrote and nothing reads — the high words
+// of 32-bit values, stores of words that are loaded again at once, values
+// computed for a branch not taken — until nothing more goes: a lowered
+// register costs loads and stores in scratch memory on every system call.
+// Classic jumps only go forward, so one backward pass finds what is live.
+func (l *lowering) optimize() {
+	for round := 0; ; round++ {
+		if round > 10000 {
+			panic(fmt.Sprintf("optimize loops: %d instructions", len(l.out)))
+		}
+		changed := l.thread()
+		n := len(l.out)
+		// labelled[i]: a jump lands on instruction i.
+		labelled := make([]bool, n+1)
+		for _, p := range l.out {
+			switch {
+			case p.cond:
+				labelled[l.at[p.jt]], labelled[l.at[p.jf]] = true, true
+			case p.ja >= 0:
+				labelled[l.at[p.ja]] = true
+			}
+		}
+		live := make([]uint32, n+1)
+		remove := make([]bool, n)
+		removed := 0
+		// Instructions no path reaches go first.
+		reached := make([]bool, n+1)
+		reached[0] = true
+		for i, p := range l.out {
+			if !reached[i] {
+				remove[i] = true
+				removed++
+				continue
+			}
+			switch {
+			case p.cond:
+				reached[l.at[p.jt]], reached[l.at[p.jf]] = true, true
+			case p.ja >= 0:
+				reached[l.at[p.ja]] = true
+			case p.in.Code&0x07 != clsRET:
+				reached[i+1] = true
+			}
+		}
+		for i := n - 1; i >= 0; i-- {
+			if remove[i] {
+				live[i] = live[i+1]
+				continue
+			}
+			p := l.out[i]
+			var out uint32
+			switch {
+			case p.cond:
+				out = live[l.at[p.jt]] | live[l.at[p.jf]]
+			case p.ja >= 0:
+				out = live[l.at[p.ja]]
+			case p.in.Code&0x07 == clsRET:
+			default:
+				out = live[i+1]
+			}
+			uses, defs, pure := effects(p.in)
+			// A store followed at once by a load of the same word, which
+			// no jump reaches: A already holds the word.
+			reload := i > 0 && !labelled[i] && p.in.Code == clsLD|sizeW|modeMEM &&
+				l.out[i-1].in.Code == clsST && l.out[i-1].in.K == p.in.K && !remove[i-1]
+			if pure && (defs&out == 0 || reload || p.redundant) {
+				remove[i] = true
+				removed++
+				live[i] = out
+				continue
+			}
+			live[i] = uses | out&^defs
+		}
+		if removed == 0 {
+			if changed {
+				continue
+			}
+			return
+		}
+		// Compact, moving each label to the next instruction that stays.
+		newIndex := make([]int, n+1)
+		kept := l.out[:0]
+		for i := range n {
+			newIndex[i] = len(kept)
+			if !remove[i] {
+				kept = append(kept, l.out[i])
+			}
+		}
+		newIndex[n] = len(kept)
+		l.out = kept
+		for k, at := range l.at {
+			if at >= 0 {
+				l.at[k] = newIndex[at]
+			}
+		}
+	}
+}
+
+// thread shortens control flow: a jump to an unconditional jump goes to
+// its target, a jump to the filter's return (ld M[k]; ret a) becomes that
+// return, and a return of A whose value the straight-line code before it
+// set to a constant returns the constant (ret #K), so that each path ends
+// where it decides, without the scratch words.
+func (l *lowering) thread() (changed bool) {
+	// final follows unconditional jumps from an instruction index.
+	final := func(label int) int {
+		for range len(l.out) {
+			i := l.at[label]
+			if i >= len(l.out) || l.out[i].ja < 0 {
+				break
+			}
+			label = l.out[i].ja
+		}
+		return label
+	}
+	isReturn := func(j int) bool {
+		return j+1 < len(l.out) && l.out[j].in.Code == clsLD|sizeW|modeMEM && l.out[j+1].in.Code == clsRET|retA
+	}
+	// insert puts instructions at index i, moving the labels behind it.
+	insert := func(i int, ps ...pending) {
+		l.out = append(l.out[:i], append(ps, l.out[i:]...)...)
+		for k, at := range l.at {
+			if at >= i {
+				l.at[k] = at + len(ps)
+			}
+		}
+	}
+	for i := range l.out {
+		p := &l.out[i]
+		switch {
+		case p.cond:
+			for _, t := range []*int{&p.jt, &p.jf} {
+				if f := final(*t); l.at[f]-i-1 <= 255 {
+					*t = f
+				}
+			}
+			// A branch to a return that other paths share gets a return
+			// of its own right after the jump, where the value it returns
+			// is known.
+			for _, t := range []*int{&p.jt, &p.jf} {
+				if j := l.at[*t]; j != i+1 && isReturn(j) && l.preds()[j] > 1 {
+					load, ret := l.out[j], l.out[j+1]
+					own := l.newLabel()
+					insert(i+1, load, ret)
+					l.at[own] = i + 1
+					l.out[i].jt, l.out[i].jf = replaceLabel(l.out[i].jt, *t, own), replaceLabel(l.out[i].jf, *t, own)
+					return true
+				}
+			}
+		case p.ja >= 0:
+			p.ja = final(p.ja)
+			// A jump to "ld M[k]; ret a" is that return.
+			if j := l.at[p.ja]; isReturn(j) {
+				load, ret := l.out[j], l.out[j+1]
+				l.out[i] = load
+				insert(i+1, ret)
+				return true // indexes moved: the next round goes on
+			}
+		}
+	}
+	// ret a where A is a constant on the one path that reaches it:
+	// ret #K. Each instruction with one predecessor starts from the state
+	// that predecessor left.
+	type state struct {
+		a       uint32
+		aKnown  bool
+		mem     [scratchWords]uint32
+		memMask uint32
+		aWord   int // the scratch word A equals, or -1
+	}
+	preds := l.preds()
+	from := make([]int, len(l.out)+1) // the one predecessor, or -1
+	for i := range from {
+		from[i] = -1
+	}
+	for i, p := range l.out {
+		for _, t := range l.successors(i, p) {
+			from[t] = i
+		}
+	}
+	out := make([]state, len(l.out))
+	for i := range l.out {
+		st := state{aWord: -1}
+		if i > 0 && preds[i] == 1 && from[i] >= 0 {
+			st = out[from[i]]
+		}
+		in := &l.out[i].in
+		switch {
+		case in.Code == clsLD|sizeW|modeIMM:
+			st.a, st.aKnown, st.aWord = in.K, true, -1
+		case in.Code == clsLD|sizeW|modeMEM:
+			if st.aWord == int(in.K) {
+				l.out[i].redundant = true
+			}
+			st.a, st.aKnown, st.aWord = st.mem[in.K], st.memMask&(1<<in.K) != 0, int(in.K)
+		case in.Code == clsST:
+			if st.aWord == int(in.K) {
+				l.out[i].redundant = true // the word holds A already
+			}
+			st.aWord = int(in.K)
+			if st.aKnown {
+				st.mem[in.K] = st.a
+				st.memMask |= 1 << in.K
+			} else {
+				st.memMask &^= 1 << in.K
+			}
+		case in.Code == clsRET|retA:
+			if st.aKnown {
+				*in = Instruction{Code: clsRET | retK, K: st.a}
+				changed = true
+			}
+		case in.Code&0x07 == clsJMP, in.Code&0x07 == clsRET:
+		default:
+			if _, defs, _ := effects(*in); defs&useA != 0 {
+				st.aKnown, st.aWord = false, -1
+			}
+		}
+		out[i] = st
+	}
+	return changed
+}
+
+// replaceLabel is label, or to if it is from.
+func replaceLabel(label, from, to int) int {
+	if label == from {
+		return to
+	}
+	return label
+}
+
+// successors are the instructions that may follow instruction i.
+func (l *lowering) successors(i int, p pending) []int {
+	switch {
+	case p.cond:
+		if l.at[p.jt] == l.at[p.jf] {
+			return []int{l.at[p.jt]}
+		}
+		return []int{l.at[p.jt], l.at[p.jf]}
+	case p.ja >= 0:
+		return []int{l.at[p.ja]}
+	case p.in.Code&0x07 == clsRET:
+		return nil
+	}
+	return []int{i + 1}
+}
+
+// preds counts each instruction's predecessors.
+func (l *lowering) preds() []int {
+	n := make([]int, len(l.out)+1)
+	for i, p := range l.out {
+		for _, t := range l.successors(i, p) {
+			n[t]++
+		}
+	}
+	return n
 }
