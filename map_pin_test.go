@@ -363,7 +363,11 @@ func TestPinErrors(t *testing.T) {
 		{"flipped bit", edit(func(b []byte) []byte { b[len(b)-8] ^= 1; return b }), "checksum"},
 		{"more entries than max", edit(func(b []byte) []byte { binary.LittleEndian.PutUint64(b[56:], 9); return withCRC(b) }), "more than its max entries"},
 		{"unpinnable type", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[16:], uint32(ebpf.RingBuf)); return withCRC(b) }), "cannot be pinned"},
-		{"bad spec", edit(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[28:], 0); binary.LittleEndian.PutUint64(b[56:], 0); return withCRC(b[:64+1+4]) }), "max_entries"},
+		{"bad spec", edit(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[28:], 0)
+			binary.LittleEndian.PutUint64(b[56:], 0)
+			return withCRC(b[:64+1+4])
+		}), "max_entries"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_"))
