@@ -534,3 +534,54 @@ func FuzzLoadPinnedMap(f *testing.F) {
 		}
 	})
 }
+
+// TestPinMoveUnpinFrozen: pinning at another path moves the pin, Unpin
+// removes the file, a frozen map comes back frozen, and a closed map
+// cannot be pinned.
+func TestPinMoveUnpinFrozen(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	m := newPinMap(t, pinCases()[0])
+	if err := m.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Pin(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Pin(b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(a); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the old pin after a move: %v, want it gone", err)
+	}
+	m.Close()
+	if err := m.Pin(a); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Pin of a closed map: %v, want os.ErrClosed", err)
+	}
+	forgetPin(t, b)
+	loaded, err := LoadPinnedMap(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.IsFrozen() {
+		t.Error("a frozen map's pin loads unfrozen")
+	}
+	if err := loaded.Unpin(); err != nil {
+		t.Fatal(err)
+	}
+	if loaded.IsPinned() {
+		t.Error("pinned after Unpin")
+	}
+	if _, err := os.Stat(b); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the pin file after Unpin: %v, want it gone", err)
+	}
+	if err := loaded.SyncPin(); err == nil || !strings.Contains(err.Error(), "not pinned") {
+		t.Errorf("SyncPin of an unpinned map: %v", err)
+	}
+	if err := loaded.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(b); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Close after Unpin wrote the file: %v", err)
+	}
+}
