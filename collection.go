@@ -187,6 +187,14 @@ type CollectionOptions struct {
 	// the caller's Map open, and the programs hold the map as they hold
 	// their own.
 	MapReplacements map[string]*Map
+	// PinPath is the directory of the pin files of the maps whose
+	// MapSpec.Pinning is ebpf.PinByName (cilium/ebpf's
+	// CollectionOptions.Maps.PinPath, flat here): the file named after
+	// the map, if it exists, is loaded instead of creating the map (it
+	// must be compatible with the spec, else an error matching
+	// ebpf.ErrMapIncompatible; its contents win, and it is neither filled
+	// nor frozen), else the map is created and pinned there. See Map.Pin.
+	PinPath string
 }
 
 // Collection is the programs, maps and global variables of an object,
@@ -243,6 +251,21 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 				return nil, fmt.Errorf("load collection: %w", err)
 			}
 			coll.Maps[name] = m
+			continue
+		}
+		if ms.Pinning == ebpf.PinByName {
+			pm, loaded, perr := pinnedCollectionMap(name, ms, opts.PinPath, cpus, budget)
+			if perr != nil {
+				return nil, fmt.Errorf("load collection: %w", perr)
+			}
+			coll.Maps[name] = pm
+			if !loaded {
+				defer func() {
+					if err != nil {
+						pm.Unpin() // the failed load's own pin
+					}
+				}()
+			}
 			continue
 		}
 		m, err := NewMapWithOptions(ms, MapOptions{CPUs: cpus, budget: budget})

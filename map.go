@@ -512,18 +512,21 @@ func (m *Map) nextKey(key any) ([]byte, error) {
 }
 
 // Close releases the map. A map of maps that still holds it keeps it alive
-// for the programs that look it up there; this Map must not be used
-// afterwards. Close may be called more than once.
+// for the programs that look it up there, and a pin (Pin) keeps it in
+// this process; this Map must not be used afterwards. Closing a Map of a
+// pinned map writes its contents to the pin file, and returns the error
+// of that write. Close may be called more than once.
 func (m *Map) Close() error {
 	if m == nil || !m.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	err := syncPinOnClose(m.impl) // a pinned map's file gets its contents
 	if m.retained {
 		maps.Release(m.impl)
 	} else {
 		m.impl.Close()
 	}
-	return nil
+	return err
 }
 
 // Iterate returns an iterator over the map's elements in NextKey order.
