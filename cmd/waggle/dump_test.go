@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf"
+
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/metrics"
 	"github.com/waggle-ebpf/waggle/packet"
@@ -111,7 +113,7 @@ func TestDumpMapsExamples(t *testing.T) {
 }
 
 // TestWatchExamples draws the --watch tables of each example's listable
-// maps after running it on its packets, and compares them with
+// maps and prog arrays after running it on its packets, and compares them with
 // testdata/dump/NAME.watch.
 func TestWatchExamples(t *testing.T) {
 	for _, ex := range dumpExamples {
@@ -151,6 +153,14 @@ func TestWatchExamples(t *testing.T) {
 			var b bytes.Buffer
 			for _, name := range sortedMapNames(coll) {
 				v := metrics.NewMapView(name, coll.Maps[name], spec.Maps[name])
+				if v.Map.Type() == ebpf.ProgramArray || v.Map.Type() == ebpf.ArrayOfMaps || v.Map.Type() == ebpf.HashOfMaps {
+					objs, err := v.Map.Objects()
+					if err != nil {
+						t.Fatal(err)
+					}
+					renderObjectMap(&b, v, objs, 10)
+					continue
+				}
 				if !v.Listable() {
 					continue
 				}

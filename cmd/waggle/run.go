@@ -212,13 +212,17 @@ type dumpEntry struct {
 	// Key is the key in hexadecimal.
 	Key string `json:"key"`
 	// Value is the value in hexadecimal, or for a per-CPU map a list of
-	// them, one per CPU slot.
-	Value any `json:"value"`
+	// them, one per CPU slot; none for prog arrays and maps of maps.
+	Value any `json:"value,omitempty"`
 	// KeyBTF and ValueBTF are the key and value decoded by the map's BTF
 	// types (see metrics.Decode), when it has them; ValueBTF is a list
 	// for a per-CPU map.
 	KeyBTF   *metrics.Value `json:"key_btf,omitempty"`
 	ValueBTF any            `json:"value_btf,omitempty"`
+	// Program is the name of the program in a prog array's slot, and Map
+	// the name of the inner map of a map of maps.
+	Program string `json:"program,omitempty"`
+	Map     string `json:"map,omitempty"`
 }
 
 // dumpAll returns every map's entries for --dump-maps, in key order: the
@@ -227,6 +231,10 @@ func dumpAll(coll *waggle.Collection, spec *ebpf.CollectionSpec) (map[string][]d
 	out := map[string][]dumpEntry{}
 	for name, m := range coll.Maps {
 		entries, err := m.Dump()
+		if err != nil {
+			return nil, fmt.Errorf("dump map %s: %w", name, err)
+		}
+		objs, err := m.Objects()
 		if err != nil {
 			return nil, fmt.Errorf("dump map %s: %w", name, err)
 		}
@@ -269,6 +277,18 @@ func dumpAll(coll *waggle.Collection, spec *ebpf.CollectionSpec) (map[string][]d
 			}
 			list = append(list, item)
 		}
+		for _, o := range objs {
+			item := dumpEntry{Key: hex.EncodeToString(o.Key)}
+			if v, ok := metrics.Decode(kt, o.Key); ok {
+				item.KeyBTF = &v
+			}
+			if m.Type() == ebpf.ProgramArray {
+				item.Program = o.Name
+			} else {
+				item.Map = o.Name
+			}
+			list = append(list, item)
+		}
 		out[name] = list
 	}
 	return out, nil
@@ -302,6 +322,14 @@ func printMaps(w io.Writer, dumped map[string][]dumpEntry) {
 			key, value := item.Key, fmt.Sprint(item.Value)
 			if item.KeyBTF != nil {
 				key = item.KeyBTF.String()
+			}
+			switch {
+			case item.Program != "":
+				fmt.Fprintf(w, "  key %s program %s\n", key, item.Program)
+				continue
+			case item.Map != "":
+				fmt.Fprintf(w, "  key %s map %s\n", key, item.Map)
+				continue
 			}
 			switch v := item.ValueBTF.(type) {
 			case metrics.Value:
