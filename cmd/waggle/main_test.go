@@ -108,7 +108,7 @@ func TestCLI(t *testing.T) {
 		{name: "disasm hex conformance syntax", stdin: "b7 00 00 00 07 00 00 00 95 00 00 00 00 00 00 00", args: []string{"disasm", "--syntax", "conformance", "-"},
 			wantOut: []string{"mov %r0, 7", "exit"}},
 		{name: "disasm ELF", args: []string{"disasm", "testdata/xdp_count.o"},
-			wantOut: []string{"count_packets (section xdp, type XDP", "call +11\t# classify", "map[fd:0] ll\t# counts", "call 0x1\t# bpf_map_lookup_elem", "classify:", "lock *(u64 *)(r0 + 0x0) += r1"}},
+			wantOut: []string{"count_packets (section xdp, type XDP", "call +11\t# classify", "map[fd:0] ll\t# counts", "call 0x1\t# bpf_map_lookup_elem", "classify:", " @ xdp_count.c:21\n", "lock *(u64 *)(r0 + 0x0) += r1"}},
 		{name: "disasm assembly text", args: []string{"disasm", "testdata/ret7.s"}, wantCode: 1, wantErr: []string{"not hexadecimal bytecode"}},
 		{name: "disasm bad syntax", args: []string{"disasm", "--syntax", "intel", "testdata/ret7.bin"}, wantCode: 2, wantErr: []string{`unknown syntax "intel"`}},
 		{name: "disasm truncated", stdin: "b7 00 00 00", args: []string{"disasm", "-"}, wantCode: 1, wantErr: []string{"not a multiple of 8"}},
