@@ -179,3 +179,30 @@ func sortedMapNames(coll *waggle.Collection) []string {
 	sort.Strings(names)
 	return names
 }
+
+// TestRingbufEventsDecodes checks that the ringbuf_events example's
+// struct event is in its BTF, so --watch (and --dump-maps) decode its
+// records.
+func TestRingbufEventsDecodes(t *testing.T) {
+	_, obj := exampleObject("ringbuf_events")
+	spec, err := waggle.LoadCollectionSpec(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := waggle.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	types, err := watchEventTypes("", coll, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if types["events"] == nil || types["events"].TypeName() != "event" {
+		t.Fatalf("ring buffer events: type %v, want struct event", types["events"])
+	}
+	rec := []byte{10, 1, 9, 9, 10, 0, 0, 1, 0xe9, 0x14, 53, 0, 17, 0, 0, 0, 50, 0, 0, 0}
+	if got, want := watchEventLine(types["events"], rec), `{"saddr":"10.1.9.9","daddr":"10.0.0.1","sport":5353,"dport":53,"protocol":17,"pad":"000000","len":50}`; got != want {
+		t.Errorf("record:\n%s\nwant\n%s", got, want)
+	}
+}
