@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sort"
 
 	"github.com/cilium/ebpf"
@@ -25,7 +26,8 @@ type MapEntry struct {
 // reader gets them, with a 4-byte index as key: for these, dumping consumes
 // the elements, as reading them does; so do perf event arrays, whose
 // records come in the order they were written. Prog arrays and maps of maps give
-// nothing (their values are objects), and bloom filters cannot be listed.
+// nothing (their values are objects: see Objects), and bloom filters
+// cannot be listed.
 func (m *Map) Dump() ([]MapEntry, error) {
 	if m.impl == nil {
 		return nil, m.errClosed("dump")
@@ -105,6 +107,55 @@ func (m *Map) Dump() ([]MapEntry, error) {
 			e.Value = buf
 		}
 		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
+	return out, nil
+}
+
+// MapObject is an element of a prog array or of a map of maps, as Objects
+// returns it.
+type MapObject struct {
+	Key []byte
+	// Name is the name of the program (prog arrays) or of the inner map
+	// (maps of maps) that the key holds.
+	Name string
+}
+
+// Objects returns the elements of a prog array (the programs in its
+// slots, by name) or of an array or hash of maps (the inner maps, by
+// name), sorted by key, as bpftool map dump lists a prog array's program
+// IDs. Other maps give nothing (see Dump).
+func (m *Map) Objects() ([]MapObject, error) {
+	if m.impl == nil {
+		return nil, m.errClosed("dump")
+	}
+	om, ok := m.impl.(maps.ObjectMap)
+	if !ok {
+		return nil, nil
+	}
+	var out []MapObject
+	var key []byte
+	for {
+		next := make([]byte, m.keySize)
+		if err := om.NextKey(key, next); err != nil {
+			if errors.Is(err, maps.ErrKeyNotExist) {
+				break
+			}
+			return nil, err
+		}
+		key = next
+		var name string
+		switch obj := om.LookupObject(key).(type) {
+		case nil:
+			continue
+		case *programLife:
+			name = obj.name
+		case maps.Map:
+			name = obj.Spec().Name
+		default:
+			name = fmt.Sprintf("%T", obj)
+		}
+		out = append(out, MapObject{Key: key, Name: name})
 	}
 	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
 	return out, nil

@@ -254,7 +254,7 @@ func (p *Program) open(engine Engine, verified *verifier.Stats, refs []mapRef) e
 	if err := p.setEngine(engine, verified, used); err != nil {
 		return err
 	}
-	life, err := newProgramLife(p.code, used)
+	life, err := newProgramLife(p.name, p.code, used)
 	if err != nil {
 		return err
 	}

@@ -24,11 +24,14 @@ type programLife struct {
 	userClosed atomic.Bool
 	code       engine.Code
 	maps       []maps.Map // the maps the program uses, each retained
+	// name is the program's, for dumps of the prog arrays that hold it.
+	name string
 }
 
-// newProgramLife takes a reference on each of the maps a program uses.
-func newProgramLife(code engine.Code, used []maps.Map) (*programLife, error) {
-	l := &programLife{code: code}
+// newProgramLife takes a reference on each of the maps a program uses;
+// name is the program's.
+func newProgramLife(name string, code engine.Code, used []maps.Map) (*programLife, error) {
+	l := &programLife{code: code, name: name}
 	l.refs.Store(1)
 	for _, m := range used {
 		if !maps.Retain(m) {

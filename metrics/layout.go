@@ -58,17 +58,27 @@ type Leaf struct {
 	ElemSize uint32
 	// ElemSigned says the integers of an Ints leaf are signed.
 	ElemSigned bool
+	// BigEndian says an integer leaf is in network byte order: its type
+	// is (a typedef of) __be16, __be32 or __be64. It is read in that order
+	// and shown as the number it means (port 80, not 20480).
+	BigEndian bool
 }
 
 // Layout is how a map's key or value reads: its leaves, flattened from
 // its BTF type.
 //
 // Integers are read in the host's byte order and shown in decimal, enums
-// by name, char arrays as text, other byte arrays in hexadecimal. A
-// field whose name contains "addr", or has "ip", "ipv4", "ipv6", "ip4" or
-// "ip6" as an underscore-separated word (saddr, daddr, src_ip, ip), and
-// that is 4 or 16 bytes (an integer, or an array of bytes or of 32-bit
-// words), is an address in network byte order: 10.0.0.1, fe80::1. Nested
+// by name, char arrays as text, other byte arrays in hexadecimal. An
+// integer whose type is, or is a typedef of, __be16, __be32 or __be64
+// (the kernel's big-endian types) is read in network byte order, so a
+// __be16 port shows as 80, not 20480. A field whose name contains "addr",
+// or has "ip", "ipv4", "ipv6", "ip4" or "ip6" as an underscore-separated
+// word (saddr, daddr, src_ip, ip), and that is 4 or 16 bytes (an integer
+// of any type, __u32 or __be32, or an array of bytes or of 32-bit words),
+// is an address in network byte order, the order it has in the packet:
+// 10.0.0.1, fe80::1, ::ffff:10.0.0.1 (an IPv4-mapped one). Only the name
+// makes an address: a __be32 named otherwise (a TCP sequence number) is a
+// number. Nested
 // structs and unions are flattened with dotted names; anonymous members
 // take their fields' names.
 //
@@ -145,12 +155,15 @@ func (b *layoutBuilder) add(t btf.Type, name string, off uint32, bits uint32) {
 		case u.Encoding == btf.Signed:
 			leaf.Kind = Signed
 		}
-		if bits > 0 {
+		switch {
+		case bits > 0:
 			leaf.BitOffset, leaf.BitSize = off%8, bits
 			leaf.Offset = off / 8
 			leaf.Size = (leaf.BitOffset + bits + 7) / 8
-		} else if isAddrName(name) && (u.Size == 4 || u.Size == 16) {
+		case isAddrName(name) && (u.Size == 4 || u.Size == 16):
 			leaf.Kind = Addr
+		case isBigEndian(t):
+			leaf.BigEndian = true
 		}
 		b.leaves = append(b.leaves, leaf)
 	case *btf.Enum:
@@ -244,6 +257,32 @@ func join(prefix, name string) string {
 	return prefix + "." + name
 }
 
+// isBigEndian says whether t is, or is a typedef (or qualified type) of,
+// the kernel's __be16, __be32 or __be64.
+func isBigEndian(t btf.Type) bool {
+	for range 16 {
+		switch u := t.(type) {
+		case *btf.Typedef:
+			switch u.Name {
+			case "__be16", "__be32", "__be64":
+				return true
+			}
+			t = u.Type
+		case *btf.Const:
+			t = u.Type
+		case *btf.Volatile:
+			t = u.Type
+		case *btf.Restrict:
+			t = u.Type
+		case *btf.TypeTag:
+			t = u.Type
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 // isAddrName says whether a field's name says it holds an address.
 func isAddrName(path string) bool {
 	name := strings.ToLower(path[strings.LastIndexByte(path, '.')+1:])
@@ -285,7 +324,18 @@ func (f *Leaf) uint(b []byte) (uint64, bool) {
 		}
 		return x, true
 	}
+	if f.BigEndian {
+		return readUintBE(v), true
+	}
 	return readUint(v), true
+}
+
+func readUintBE(v []byte) uint64 {
+	var x uint64
+	for _, c := range v {
+		x = x<<8 | uint64(c)
+	}
+	return x
 }
 
 func readUint(v []byte) uint64 {

@@ -406,3 +406,61 @@ func TestListen(t *testing.T) {
 		t.Error("served after Close")
 	}
 }
+
+// TestDecode checks the BTF formatter on the kernel's big-endian types
+// and addresses, for layouts (tables, labels) and decoded values (dumps,
+// JSON).
+func TestDecode(t *testing.T) {
+	u8 := &btf.Int{Name: "unsigned char", Size: 1}
+	u16 := &btf.Int{Name: "unsigned short", Size: 2}
+	u32 := &btf.Int{Name: "unsigned int", Size: 4}
+	be16 := &btf.Typedef{Name: "__be16", Type: &btf.Typedef{Name: "__u16", Type: u16}}
+	be32 := &btf.Typedef{Name: "__be32", Type: &btf.Typedef{Name: "__u32", Type: u32}}
+	key := &btf.Struct{Name: "k", Size: 32, Members: []btf.Member{
+		{Name: "daddr", Type: be32, Offset: 0},
+		{Name: "seq", Type: be32, Offset: 32},
+		{Name: "dport", Type: be16, Offset: 64},
+		{Name: "port", Type: &btf.Const{Type: be16}, Offset: 80},
+		{Name: "src_ip6", Type: &btf.Array{Type: u8, Index: u32, Nelems: 16}, Offset: 96},
+		{Name: "pad", Type: &btf.Array{Type: u8, Index: u32, Nelems: 4}, Offset: 224},
+	}}
+	b := []byte{10, 0, 0, 1, 0, 0, 1, 0, 0, 80, 0x1f, 0x90}
+	a := netip.MustParseAddr("2001:db8::1").As16()
+	b = append(append(b, a[:]...), 0, 0, 0, 0)
+
+	var cells []string
+	l := metrics.KeyLayout(key, 32)
+	for _, f := range l.Leaves {
+		cells = append(cells, f.Name+"="+f.Format(b))
+	}
+	if got, want := strings.Join(cells, " "), "daddr=10.0.0.1 seq=256 dport=80 port=8080 src_ip6=2001:db8::1 pad=00000000"; got != want {
+		t.Errorf("layout: %s\nwant    %s", got, want)
+	}
+	if n, _ := l.Leaves[2].Number(b); n != 80 {
+		t.Errorf("dport as a number: %v", n)
+	}
+	v, ok := metrics.Decode(key, b)
+	if !ok {
+		t.Fatal("Decode: not ok")
+	}
+	for _, tc := range []struct{ got, want string }{
+		{v.String(), "{daddr: 10.0.0.1, seq: 256, dport: 80, port: 8080, src_ip6: 2001:db8::1, pad: 00000000}"},
+		{string(metrics.AppendJSON(nil, key, b)), `{"daddr":"10.0.0.1","seq":256,"dport":80,"port":8080,"src_ip6":"2001:db8::1","pad":"00000000"}`},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got  %s\nwant %s", tc.got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		typ btf.Type
+		b   []byte
+	}{
+		{nil, []byte{1}},
+		{&btf.Void{}, []byte{1}},
+		{key, b[:8]},
+	} {
+		if _, ok := metrics.Decode(tc.typ, tc.b); ok {
+			t.Errorf("Decode(%v, % x): ok, want no BTF", tc.typ, tc.b)
+		}
+	}
+}

@@ -55,7 +55,7 @@ func TestRunPcap(t *testing.T) {
 		{name: "firewall workers", args: []string{"run", "--workers", "3", "--pcap", firewallTraffic, "--pcap-out", passed, firewallObj},
 			wantOut: []string{" with 3 workers: ", "Verdicts: drop 10, pass 54\n"}, written: 54},
 		{name: "dump maps", args: []string{"run", firewallObj, "--pcap", firewallTraffic, "--dump-maps"},
-			wantOut: []string{"Verdicts: drop 10, pass 54\n", "map drop_counts: 4 entries", "key 00000000 value 2600000000000000", "key 03000000 value 0a00000000000000"}},
+			wantOut: []string{"Verdicts: drop 10, pass 54\n", "map drop_counts: 4 entries", "key 0 value 38", "key 3 value 10"}},
 		{name: "stdin", stdin: string(traffic), args: []string{"run", flowObj, "--pcap", "-"},
 			wantOut: []string{"Packets: 64 (7499 bytes)", "Verdicts: pass 64\n"}},
 		{name: "pcap-out needs pcap", args: []string{"run", firewallObj, "--pcap-out", passed}, wantCode: 2,

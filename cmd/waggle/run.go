@@ -14,9 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/metrics"
 	"github.com/waggle-ebpf/waggle/packet"
 )
 
@@ -97,8 +100,9 @@ func cmdRun(args []string, e *env) error {
 
 	var prog *waggle.Program
 	var coll *waggle.Collection
+	var spec *ebpf.CollectionSpec
 	if bytes.HasPrefix(input, elfMagic) {
-		spec, err := waggle.LoadCollectionSpecFromReader(bytes.NewReader(input))
+		spec, err = waggle.LoadCollectionSpecFromReader(bytes.NewReader(input))
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
 		}
@@ -131,7 +135,7 @@ func cmdRun(args []string, e *env) error {
 	}
 
 	if *pcapIn != "" {
-		return runPcap(prog, coll, pcapRun{in: *pcapIn, out: *pcapOut, workers: *workers, budget: *budget, timeout: *timeout, dumpMaps: *dumpMaps, asJSON: *asJSON}, e)
+		return runPcap(prog, coll, spec, pcapRun{in: *pcapIn, out: *pcapOut, workers: *workers, budget: *budget, timeout: *timeout, dumpMaps: *dumpMaps, asJSON: *asJSON}, e)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -153,9 +157,9 @@ func cmdRun(args []string, e *env) error {
 		}
 	}
 
-	var dumped map[string]any
+	var dumped map[string][]dumpEntry
 	if *dumpMaps && coll != nil {
-		if dumped, err = dumpAll(coll); err != nil {
+		if dumped, err = dumpAll(coll, spec); err != nil {
 			return err
 		}
 	}
@@ -163,7 +167,7 @@ func cmdRun(args []string, e *env) error {
 		out := runJSON{Program: prog.Name(), Retval: res.ReturnValue, DurationNS: res.Duration.Nanoseconds()}
 		if *dumpMaps {
 			if dumped == nil {
-				dumped = map[string]any{}
+				dumped = map[string][]dumpEntry{}
 			}
 			out.Maps = dumped
 		}
@@ -178,10 +182,10 @@ func cmdRun(args []string, e *env) error {
 
 // runJSON is what --json prints, in this order.
 type runJSON struct {
-	Program    string         `json:"program"`
-	Retval     uint64         `json:"retval"`
-	DurationNS int64          `json:"duration_ns"`
-	Maps       map[string]any `json:"maps,omitempty"`
+	Program    string                 `json:"program"`
+	Retval     uint64                 `json:"retval"`
+	DurationNS int64                  `json:"duration_ns"`
+	Maps       map[string][]dumpEntry `json:"maps,omitempty"`
 }
 
 // pickProgram chooses the program to run: the one named, or the only one.
@@ -203,27 +207,85 @@ func pickProgram(coll *waggle.Collection, name string) (*waggle.Program, error) 
 	return coll.Programs[names[0]], nil
 }
 
-// dumpAll returns every map's entries for --dump-maps: per map, a list of
-// {"key": HEX, "value": HEX} (per-CPU maps: "value" is a list of HEX, one
-// per CPU slot), in key order.
-func dumpAll(coll *waggle.Collection) (map[string]any, error) {
-	out := map[string]any{}
+// dumpEntry is one element of a map as --dump-maps shows it.
+type dumpEntry struct {
+	// Key is the key in hexadecimal.
+	Key string `json:"key"`
+	// Value is the value in hexadecimal, or for a per-CPU map a list of
+	// them, one per CPU slot; none for prog arrays and maps of maps.
+	Value any `json:"value,omitempty"`
+	// KeyBTF and ValueBTF are the key and value decoded by the map's BTF
+	// types (see metrics.Decode), when it has them; ValueBTF is a list
+	// for a per-CPU map.
+	KeyBTF   *metrics.Value `json:"key_btf,omitempty"`
+	ValueBTF any            `json:"value_btf,omitempty"`
+	// Program is the name of the program in a prog array's slot, and Map
+	// the name of the inner map of a map of maps.
+	Program string `json:"program,omitempty"`
+	Map     string `json:"map,omitempty"`
+}
+
+// dumpAll returns every map's entries for --dump-maps, in key order: the
+// key and value in hexadecimal and, with BTF (spec's types), decoded.
+func dumpAll(coll *waggle.Collection, spec *ebpf.CollectionSpec) (map[string][]dumpEntry, error) {
+	out := map[string][]dumpEntry{}
 	for name, m := range coll.Maps {
 		entries, err := m.Dump()
 		if err != nil {
 			return nil, fmt.Errorf("dump map %s: %w", name, err)
 		}
-		list := make([]map[string]any, 0, len(entries))
+		objs, err := m.Objects()
+		if err != nil {
+			return nil, fmt.Errorf("dump map %s: %w", name, err)
+		}
+		var kt, vt btf.Type
+		if spec != nil && spec.Maps[name] != nil {
+			kt, vt = spec.Maps[name].Key, spec.Maps[name].Value
+		}
+		if m.Type() == ebpf.RingBuf {
+			// A ring buffer's "key" is the record's index; its records
+			// decode as --watch decodes them (struct event).
+			kt = nil
+			if vt == nil {
+				vt = ringEventType(spec)
+			}
+		}
+		list := make([]dumpEntry, 0, len(entries))
 		for _, en := range entries {
-			item := map[string]any{"key": hex.EncodeToString(en.Key)}
+			item := dumpEntry{Key: hex.EncodeToString(en.Key)}
+			if v, ok := metrics.Decode(kt, en.Key); ok {
+				item.KeyBTF = &v
+			}
 			if en.PerCPU != nil {
 				vals := make([]string, len(en.PerCPU))
+				var decoded []metrics.Value
 				for i, v := range en.PerCPU {
 					vals[i] = hex.EncodeToString(v)
+					if d, ok := metrics.Decode(vt, v); ok {
+						decoded = append(decoded, d)
+					}
 				}
-				item["value"] = vals
+				item.Value = vals
+				if len(decoded) == len(vals) {
+					item.ValueBTF = decoded
+				}
 			} else {
-				item["value"] = hex.EncodeToString(en.Value)
+				item.Value = hex.EncodeToString(en.Value)
+				if v, ok := metrics.Decode(vt, en.Value); ok {
+					item.ValueBTF = v
+				}
+			}
+			list = append(list, item)
+		}
+		for _, o := range objs {
+			item := dumpEntry{Key: hex.EncodeToString(o.Key)}
+			if v, ok := metrics.Decode(kt, o.Key); ok {
+				item.KeyBTF = &v
+			}
+			if m.Type() == ebpf.ProgramArray {
+				item.Program = o.Name
+			} else {
+				item.Map = o.Name
 			}
 			list = append(list, item)
 		}
@@ -232,17 +294,50 @@ func dumpAll(coll *waggle.Collection) (map[string]any, error) {
 	return out, nil
 }
 
-func printMaps(w io.Writer, dumped map[string]any) {
+// ringEventType is the BTF type of ring buffer records without
+// --event-type: the object's struct event, or nil.
+func ringEventType(spec *ebpf.CollectionSpec) btf.Type {
+	if spec == nil || spec.Types == nil {
+		return nil
+	}
+	var ev *btf.Struct
+	if spec.Types.TypeByName("event", &ev) != nil {
+		return nil
+	}
+	return ev
+}
+
+// printMaps prints the dumped maps, sorted by name: each entry's key and
+// value decoded by BTF when the map has it, in hexadecimal otherwise.
+func printMaps(w io.Writer, dumped map[string][]dumpEntry) {
 	names := make([]string, 0, len(dumped))
 	for n := range dumped {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		list := dumped[n].([]map[string]any)
-		fmt.Fprintf(w, "map %s: %d entries\n", n, len(list))
+		list := dumped[n]
+		fmt.Fprintf(w, "map %s: %s\n", n, plural(len(list), "entry", "entries"))
 		for _, item := range list {
-			fmt.Fprintf(w, "  key %s value %v\n", item["key"], item["value"])
+			key, value := item.Key, fmt.Sprint(item.Value)
+			if item.KeyBTF != nil {
+				key = item.KeyBTF.String()
+			}
+			switch {
+			case item.Program != "":
+				fmt.Fprintf(w, "  key %s program %s\n", key, item.Program)
+				continue
+			case item.Map != "":
+				fmt.Fprintf(w, "  key %s map %s\n", key, item.Map)
+				continue
+			}
+			switch v := item.ValueBTF.(type) {
+			case metrics.Value:
+				value = v.String()
+			case []metrics.Value:
+				value = metrics.Value{Kind: metrics.Array, Elems: v}.String()
+			}
+			fmt.Fprintf(w, "  key %s value %s\n", key, value)
 		}
 	}
 }
@@ -288,23 +383,23 @@ type pcapRun struct {
 // runJSON (retval: the last packet's; duration_ns: the wall-clock time
 // per packet, rounded), then the capture's.
 type pcapJSON struct {
-	Program          string            `json:"program"`
-	Retval           uint64            `json:"retval"`
-	DurationNS       int64             `json:"duration_ns"`
-	Packets          uint64            `json:"packets"`
-	Bytes            uint64            `json:"bytes"`
-	Verdicts         map[string]uint64 `json:"verdicts"`
-	NsPerPacket      float64           `json:"ns_per_packet"`
-	PacketsPerSecond float64           `json:"packets_per_second"`
-	Workers          int               `json:"workers"`
-	Written          *uint64           `json:"written,omitempty"`
-	Maps             map[string]any    `json:"maps,omitempty"`
+	Program          string                 `json:"program"`
+	Retval           uint64                 `json:"retval"`
+	DurationNS       int64                  `json:"duration_ns"`
+	Packets          uint64                 `json:"packets"`
+	Bytes            uint64                 `json:"bytes"`
+	Verdicts         map[string]uint64      `json:"verdicts"`
+	NsPerPacket      float64                `json:"ns_per_packet"`
+	PacketsPerSecond float64                `json:"packets_per_second"`
+	Workers          int                    `json:"workers"`
+	Written          *uint64                `json:"written,omitempty"`
+	Maps             map[string][]dumpEntry `json:"maps,omitempty"`
 }
 
 // runPcap runs prog on every packet of a capture and prints the counts.
 // When the capture ends in error (truncated, say), the counts of the
 // packets before it are printed, and the error returned.
-func runPcap(prog *waggle.Program, coll *waggle.Collection, r pcapRun, e *env) error {
+func runPcap(prog *waggle.Program, coll *waggle.Collection, spec *ebpf.CollectionSpec, r pcapRun, e *env) error {
 	var src io.Reader = e.stdin
 	if r.in != "-" {
 		f, err := os.Open(r.in)
@@ -346,10 +441,10 @@ func runPcap(prog *waggle.Program, coll *waggle.Collection, r pcapRun, e *env) e
 		return err
 	}
 
-	var dumped map[string]any
+	var dumped map[string][]dumpEntry
 	if r.dumpMaps && coll != nil {
 		var derr error
-		if dumped, derr = dumpAll(coll); derr != nil && err == nil {
+		if dumped, derr = dumpAll(coll, spec); derr != nil && err == nil {
 			err = derr
 		}
 	}
@@ -363,7 +458,7 @@ func runPcap(prog *waggle.Program, coll *waggle.Collection, r pcapRun, e *env) e
 		}
 		if r.dumpMaps {
 			if dumped == nil {
-				dumped = map[string]any{}
+				dumped = map[string][]dumpEntry{}
 			}
 			out.Maps = dumped
 		}

@@ -356,6 +356,13 @@ func (w *watcher) frame(out io.Writer) {
 			}
 			w.mu.Unlock()
 			renderRingEvents(out, v.Name, lines, total)
+		case v.Map.Type() == ebpf.ProgramArray || v.Map.Type() == ebpf.ArrayOfMaps || v.Map.Type() == ebpf.HashOfMaps:
+			objs, err := v.Map.Objects()
+			if err != nil {
+				fmt.Fprintf(out, "map %s: %v\n\n", v.Name, err)
+				continue
+			}
+			renderObjectMap(out, v, objs, w.rows)
 		case !v.Listable():
 			fmt.Fprintf(out, "map %s (%s): not shown\n\n", v.Name, v.Map.Type())
 		default:
@@ -567,6 +574,64 @@ func renderMapTable(w io.Writer, v *metrics.MapView, entries []metrics.Entry, tr
 			} else {
 				fmt.Fprintf(&b, "%-*s", widths[i], c)
 			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	if more > 0 {
+		fmt.Fprintf(w, "  ... and %d more\n", more)
+	}
+	fmt.Fprintln(w)
+}
+
+// renderObjectMap draws a prog array's programs, or a map of maps' inner
+// maps, by key (at most rows of them): a column per key field, then the
+// program's or map's name.
+func renderObjectMap(w io.Writer, v *metrics.MapView, objs []waggle.MapObject, rows int) {
+	fmt.Fprintf(w, "map %s (%s, %s, max %d)\n", v.Name, v.Map.Type(), plural(len(objs), "entry", "entries"), v.Map.MaxEntries())
+	if len(objs) == 0 {
+		fmt.Fprintln(w, "  (empty)")
+		fmt.Fprintln(w)
+		return
+	}
+	entries := make([]metrics.Entry, len(objs))
+	names := map[string]string{}
+	for i, o := range objs {
+		entries[i] = metrics.Entry{Key: o.Key}
+		names[string(o.Key)] = o.Name
+	}
+	sorted := watchSorted(v.Key, entries)
+	more := 0
+	if len(sorted) > rows {
+		more = len(sorted) - rows
+		sorted = sorted[:rows]
+	}
+	column := "program"
+	if v.Map.Type() != ebpf.ProgramArray {
+		column = "map"
+	}
+	var header []string
+	for _, f := range v.Key.Leaves {
+		header = append(header, watchColumn(f.Name, "key"))
+	}
+	cells := [][]string{append(header, column)}
+	for _, e := range sorted {
+		row := make([]string, 0, len(header)+1)
+		for i := range v.Key.Leaves {
+			row = append(row, v.Key.Leaves[i].Format(e.Key))
+		}
+		cells = append(cells, append(row, names[string(e.Key)]))
+	}
+	widths := make([]int, len(cells[0]))
+	for _, row := range cells {
+		for i, c := range row {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	for _, row := range cells {
+		var b strings.Builder
+		b.WriteString(" ")
+		for i, c := range row {
+			fmt.Fprintf(&b, " %-*s", widths[i], c)
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 	}
