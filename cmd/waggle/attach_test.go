@@ -59,16 +59,8 @@ func TestAttachUsage(t *testing.T) {
 			if code != tc.wantCode {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, stdout, stderr)
 			}
-			for _, s := range tc.wantOut {
-				if !strings.Contains(stdout, s) {
-					t.Errorf("stdout lacks %q:\n%s", s, stdout)
-				}
-			}
-			for _, s := range tc.wantErr {
-				if !strings.Contains(stderr, s) {
-					t.Errorf("stderr lacks %q:\n%s", s, stderr)
-				}
-			}
+			wantContains(t, "stdout", stdout, tc.wantOut)
+			wantContains(t, "stderr", stderr, tc.wantErr)
 		})
 	}
 }

@@ -15,6 +15,16 @@ func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	return code, out.String(), errOut.String()
 }
 
+// wantContains reports each of wants that the output named name lacks.
+func wantContains(t *testing.T, name, output string, wants []string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(output, w) {
+			t.Errorf("%s lacks %q:\n%s", name, w, output)
+		}
+	}
+}
+
 func TestCLI(t *testing.T) {
 	tmp := t.TempDir()
 	// The context of nested_loops.o's programs: n = 1 << 23 (bpf_loop
@@ -119,16 +129,8 @@ func TestCLI(t *testing.T) {
 			if code != tc.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, stdout, stderr)
 			}
-			for _, w := range tc.wantOut {
-				if !strings.Contains(stdout, w) {
-					t.Errorf("stdout does not contain %q:\n%s", w, stdout)
-				}
-			}
-			for _, w := range tc.wantErr {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr does not contain %q:\n%s", w, stderr)
-				}
-			}
+			wantContains(t, "stdout", stdout, tc.wantOut)
+			wantContains(t, "stderr", stderr, tc.wantErr)
 			if tc.wantOutput != "" && stdout != tc.wantOutput {
 				t.Errorf("stdout = %q, want %q", stdout, tc.wantOutput)
 			}

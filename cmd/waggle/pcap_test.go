@@ -89,16 +89,8 @@ func TestRunPcap(t *testing.T) {
 			if code != tc.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, stdout, stderr)
 			}
-			for _, w := range tc.wantOut {
-				if !strings.Contains(stdout, w) {
-					t.Errorf("stdout lacks %q:\n%s", w, stdout)
-				}
-			}
-			for _, w := range tc.wantErr {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, stderr)
-				}
-			}
+			wantContains(t, "stdout", stdout, tc.wantOut)
+			wantContains(t, "stderr", stderr, tc.wantErr)
 			if tc.written > 0 {
 				if n := countPackets(t, passed); n != tc.written {
 					t.Errorf("%s holds %d packets, want %d", passed, n, tc.written)

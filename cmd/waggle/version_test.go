@@ -100,16 +100,8 @@ func TestVersionAndHelp(t *testing.T) {
 					t.Errorf("stdout =\n%s\nwant (as %q)\n%s", stdout, tc.sameAs, want)
 				}
 			}
-			for _, w := range tc.wantOut {
-				if !strings.Contains(stdout, w) {
-					t.Errorf("stdout does not contain %q:\n%s", w, stdout)
-				}
-			}
-			for _, w := range tc.wantErr {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr does not contain %q:\n%s", w, stderr)
-				}
-			}
+			wantContains(t, "stdout", stdout, tc.wantOut)
+			wantContains(t, "stderr", stderr, tc.wantErr)
 		})
 	}
 	// waggle help CMD prints exactly what waggle CMD --help prints.
