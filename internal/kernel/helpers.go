@@ -305,7 +305,7 @@ var defByID = func() map[int32]*def {
 func HelpersFor(t ebpf.ProgramType, opts Options) (*helper.Table, error) {
 	bit, ok := typeBit(t)
 	if !ok {
-		return nil, fmt.Errorf("waggle cannot run programs of type %s", typeName(t))
+		return nil, fmt.Errorf("waggle cannot run programs of type %s", TypeName(t))
 	}
 	var tab helper.Table
 	for _, d := range defs {

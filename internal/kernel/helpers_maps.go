@@ -29,7 +29,7 @@ func runOf(c *helper.Call) (*Run, error) {
 }
 
 func errNotType(r *Run, want string) error {
-	return fmt.Errorf("this helper works on %s contexts, and the run is of a %s program", want, typeName(r.typ))
+	return fmt.Errorf("this helper works on %s contexts, and the run is of a %s program", want, TypeName(r.typ))
 }
 
 // mapOf resolves a map handle. A value that is no map's handle ends the run:

@@ -104,7 +104,7 @@ type Run struct {
 func NewRun(t ebpf.ProgramType, opts Options) (*Run, error) {
 	pt, ok := ProgramTypeOf(t)
 	if !ok {
-		return nil, fmt.Errorf("waggle cannot run programs of type %s", typeName(t))
+		return nil, fmt.Errorf("waggle cannot run programs of type %s", TypeName(t))
 	}
 	r := &Run{typ: t, pt: pt, kind: pt.context.kind(), opts: opts, ctxIdx: -1, pktIdx: -1, keys: make([]byte, keyScratchSize)}
 	r.keysRegion = memory.NewRegion(r.keys, false, memory.KindHelper)

@@ -54,8 +54,6 @@ const (
 )
 
 // typeName names a program type for messages.
-func typeName(t ebpf.ProgramType) string { return TypeName(t) }
-
 // TypeName names a program type for messages: cilium/ebpf's name of a
 // kernel type ("XDP", "SchedCLS"), "waggle NAME" for a type of waggle's own.
 func TypeName(t ebpf.ProgramType) string {

@@ -55,10 +55,13 @@ func Lower(insns isa.Instructions) (Filter, error) {
 type lowering struct {
 	insns  isa.Instructions
 	mayCtx []uint16 // by instruction, the registers that may hold the context pointer
-	slot   map[isa.Register]uint32
-	out    []pending
-	labels []int // by instruction index: the label of its first classic instruction
-	at     []int // by label: the classic index it marks, or -1
+	// slots are the instructions' slots, indexOf their indexes by slot.
+	slots   []int
+	indexOf map[int]int
+	slot    map[isa.Register]uint32
+	out     []pending
+	labels  []int // by instruction index: the label of its first classic instruction
+	at      []int // by label: the classic index it marks, or -1
 }
 
 // pending is a classic instruction whose jump targets are labels.
@@ -137,15 +140,17 @@ func (l *lowering) ctxFlow() error {
 	reached := make([]bool, n+1)
 	l.mayCtx[0], reached[0] = 1<<isa.R1, true
 	slot := 0
-	slots := make([]int, n)
+	l.slots = make([]int, n)
+	slots := l.slots
 	for i, ins := range l.insns {
 		slots[i] = slot
 		slot += ins.Slots()
 	}
-	indexOf := map[int]int{}
+	l.indexOf = map[int]int{}
 	for i, s := range slots {
-		indexOf[s] = i
+		l.indexOf[s] = i
 	}
+	indexOf := l.indexOf
 	for i, ins := range l.insns {
 		if !reached[i] {
 			continue
@@ -555,17 +560,9 @@ func (l *lowering) lowerJump(i int, ins isa.Instruction) error {
 
 // labelOf is the label of a jump's target instruction.
 func (l *lowering) labelOf(i int, ins isa.Instruction) int {
-	slot := 0
-	for _, x := range l.insns[:i] {
-		slot += x.Slots()
-	}
-	target, _ := ins.JumpTarget(slot)
-	s := 0
-	for j, x := range l.insns {
-		if s == target {
-			return l.labels[j]
-		}
-		s += x.Slots()
+	target, _ := ins.JumpTarget(l.slots[i])
+	if j, ok := l.indexOf[target]; ok {
+		return l.labels[j]
 	}
 	return l.labels[len(l.insns)]
 }
