@@ -477,6 +477,12 @@ type RunOptions struct {
 	// (errors.Is) and names the timeout. The engines read the clock when
 	// they look at Cancel, not at every instruction.
 	Timeout time.Duration
+	// Task, if not nil, is the thread the run acts for: what
+	// bpf_get_current_pid_tgid, bpf_get_current_uid_gid and
+	// bpf_get_current_comm return, and the memory bpf_probe_read_user and
+	// bpf_probe_read_user_str read. nil: the waggle process, whose user
+	// memory programs may not read (-EFAULT).
+	Task *helper.Task
 }
 
 // RunOnCPU is the flag of RunOptions.Flags that selects RunOptions.CPU
@@ -551,7 +557,7 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	}
 	st.ctx = ctxIn
 	st.mem.Reset()
-	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu})
+	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu, Task: opts.Task})
 	if err != nil {
 		return RunResult{}, err
 	}

@@ -86,19 +86,19 @@ var defs = []def{
 	{
 		id: asm.FnGetCurrentPidTgid, types: tAll, fn: getCurrentPidTgid, // 14 bpf_get_current_pid_tgid
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
-		doc:   "waggle's pid << 32 | the calling thread's id",
-		diff:  "the task is the waggle process",
+		doc:   "the run's task (`RunOptions.Task`, set by the hooks to the traced thread): tgid << 32 | pid; without one, waggle's pid << 32 | the calling thread's id",
+		diff:  "without a task, the task is the waggle process",
 	},
 	{
 		id: asm.FnGetCurrentUidGid, types: tAll, fn: getCurrentUIDGid, // 15 bpf_get_current_uid_gid
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
-		doc:   "gid << 32 | uid of the process",
+		doc:   "gid << 32 | uid of the run's task, or of the waggle process",
 		diff:  "as 14",
 	},
 	{
 		id: asm.FnGetCurrentComm, types: tAll, fn: getCurrentComm, // 16 bpf_get_current_comm
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgUninitMem, helper.ArgSize}, Ret: helper.RetInteger},
-		doc:   "`Options.Comm` or /proc/self/comm, cut to size-1, NUL-padded",
+		doc:   "the run's task's name, or `Options.Comm`, or /proc/self/comm; cut to size-1, NUL-padded",
 		diff:  "as 14",
 	},
 	{
@@ -190,8 +190,8 @@ var defs = []def{
 		id: asm.FnProbeReadUser, types: tAll, fn: probeRead(spaceUser), // 112 bpf_probe_read_user
 		proto:   helper.Proto{Args: []helper.ArgKind{helper.ArgUninitMem, helper.ArgSizeOrZero, helper.ArgAnything}, Ret: helper.RetInteger},
 		gplOnly: true,
-		doc:     "always -EFAULT, destination zeroed: there is no traced process whose memory would be \"user\" memory, and the program's own memory is \"kernel\" memory, which the kernel's user read refuses too",
-		diff:    "no user address space yet",
+		doc:     "reads the memory of the run's task (the traced process, through `Task.Memory`); a read that faults, or a run without a task, → -EFAULT with the destination zeroed (the program's own memory is \"kernel\" memory, which the kernel's user read refuses too)",
+		diff:    "without a task there is no user address space",
 	},
 	{
 		id: asm.FnProbeReadKernel, types: tAll, fn: probeRead(spaceKernel), // 113 bpf_probe_read_kernel

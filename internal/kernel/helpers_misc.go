@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -60,14 +61,30 @@ func getSmpProcessorID(c *helper.Call) (uint64, error) { return uint64(uint32(c.
 // getNumaNodeID is bpf_get_numa_node_id: waggle has one node.
 func getNumaNodeID(c *helper.Call) (uint64, error) { return 0, nil }
 
-// getCurrentPidTgid is bpf_get_current_pid_tgid: the waggle process's
-// tgid << 32 | the calling thread's id.
+// currentTask is the run's task, nil for the waggle process.
+func currentTask(c *helper.Call) *helper.Task {
+	if r, _ := c.State.(*Run); r != nil {
+		return r.task
+	}
+	return nil
+}
+
+// getCurrentPidTgid is bpf_get_current_pid_tgid: tgid << 32 | the
+// thread's id, of the run's task or else of the waggle process and its
+// calling thread.
 func getCurrentPidTgid(c *helper.Call) (uint64, error) {
+	if t := currentTask(c); t != nil {
+		return uint64(t.TGID)<<32 | uint64(t.PID), nil
+	}
 	return uint64(uint32(unix.Getpid()))<<32 | uint64(uint32(unix.Gettid())), nil
 }
 
-// getCurrentUIDGid is bpf_get_current_uid_gid: gid << 32 | uid.
+// getCurrentUIDGid is bpf_get_current_uid_gid: gid << 32 | uid, of the
+// run's task or else of the waggle process.
 func getCurrentUIDGid(c *helper.Call) (uint64, error) {
+	if t := currentTask(c); t != nil {
+		return uint64(t.GID)<<32 | uint64(t.UID), nil
+	}
 	return uint64(uint32(unix.Getgid()))<<32 | uint64(uint32(unix.Getuid())), nil
 }
 
@@ -91,7 +108,9 @@ func getCurrentComm(c *helper.Call) (uint64, error) {
 		return 0, err
 	}
 	comm := procComm()
-	if r, _ := c.State.(*Run); r != nil && r.opts.Comm != "" {
+	if t := currentTask(c); t != nil {
+		comm = t.Comm
+	} else if r, _ := c.State.(*Run); r != nil && r.opts.Comm != "" {
 		comm = r.opts.Comm
 	}
 	if len(buf) == 0 {
@@ -140,8 +159,15 @@ func probeRead(space addressSpace) helper.Func {
 		if n == 0 {
 			return 0, nil
 		}
+		if space == spaceUser {
+			if !readUser(c, dst, c.Args[2]) {
+				clear(dst)
+				return probeFailure(space, c.Args[2]), nil
+			}
+			return 0, nil
+		}
 		src, err := c.Read(c.Args[2], n)
-		if err != nil || space == spaceUser {
+		if err != nil {
 			clear(dst)
 			return probeFailure(space, c.Args[2]), nil
 		}
@@ -166,8 +192,7 @@ func probeReadStr(space addressSpace) helper.Func {
 		}
 		src := c.Args[2]
 		if space == spaceUser {
-			clear(dst)
-			return probeFailure(space, src), nil
+			return readUserStr(c, dst, src), nil
 		}
 		for i := uint64(0); i < n; i++ {
 			b, err := c.Read(src+i, 1)
@@ -183,6 +208,48 @@ func probeReadStr(space addressSpace) helper.Func {
 		dst[n-1] = 0
 		return n, nil
 	}
+}
+
+// readUser reads the run's task's memory at addr into dst, all of it or
+// it fails (false), as a fault does.
+func readUser(c *helper.Call, dst []byte, addr uint64) bool {
+	t := currentTask(c)
+	if t == nil || t.Memory == nil || addr > 1<<63 {
+		return false
+	}
+	n, err := t.Memory.ReadAt(dst, int64(addr))
+	return n == len(dst) && (err == nil || errors.Is(err, io.EOF))
+}
+
+// readUserStr is bpf_probe_read_user_str's copy from the task's memory:
+// the string at addr and its NUL, at most len(dst)-1 bytes and a NUL; it
+// returns the length with the NUL, or -EFAULT with dst zeroed. The task's
+// memory is read a chunk at a time, and a chunk that stops short at a page
+// end is read again up to there, so a string that ends just before
+// unmapped memory is read as the kernel reads it.
+func readUserStr(c *helper.Call, dst []byte, addr uint64) uint64 {
+	t := currentTask(c)
+	if t == nil || t.Memory == nil || addr > 1<<63 {
+		clear(dst)
+		return neg(unix.EFAULT)
+	}
+	limit := len(dst) - 1
+	got := 0
+	for got < limit {
+		chunk := dst[got:min(limit, got+pageSize-int((addr+uint64(got))%pageSize))]
+		n, _ := t.Memory.ReadAt(chunk, int64(addr)+int64(got))
+		if i := bytes.IndexByte(chunk[:n], 0); i >= 0 {
+			clear(dst[got+i+1:])
+			return uint64(got + i + 1)
+		}
+		got += n
+		if n < len(chunk) {
+			clear(dst)
+			return neg(unix.EFAULT)
+		}
+	}
+	dst[limit] = 0
+	return uint64(len(dst))
 }
 
 // strncmp is bpf_strncmp(s1, s1_sz, s2): the kernel's strncmp(s1, s2,

@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
@@ -23,6 +24,8 @@ type Input struct {
 	// CPU is the run's CPU slot, which bpf_get_smp_processor_id returns
 	// and per-CPU maps use. It must be the CPU of the engine's run.
 	CPU int
+	// Task is the thread the run acts for; nil means the waggle process.
+	Task *helper.Task
 }
 
 // Output is what a run leaves, as BPF_PROG_TEST_RUN's data_out and ctx_out.
@@ -66,8 +69,9 @@ type Run struct {
 	opts Options
 
 	mem    *memory.Memory
-	ctxIdx int // index of the context region in mem.Regions, or -1
-	pktIdx int // index of the packet region, or -1
+	task   *helper.Task // the current task, nil for the waggle process
+	ctxIdx int          // index of the context region in mem.Regions, or -1
+	pktIdx int          // index of the packet region, or -1
 	packet memory.Region
 	cpu    int
 
@@ -139,7 +143,7 @@ func checkTailZero(ctx []byte, size int) error {
 // the packet's bounds.
 func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	r.release()
-	r.mem, r.cpu = mem, in.CPU
+	r.mem, r.cpu, r.task = mem, in.CPU, in.Task
 	r.ctxIdx, r.pktIdx = -1, -1
 	r.packet = memory.Region{Kind: memory.KindPacket}
 	r.redirect, r.redirectSet = Redirect{}, false

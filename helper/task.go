@@ -1,0 +1,25 @@
+package helper
+
+import "io"
+
+// Task is the thread that a run acts for, as the kernel's "current" task:
+// the traced thread whose system call, function or sample the program
+// sees. The helpers that ask about the current task
+// (bpf_get_current_pid_tgid, bpf_get_current_uid_gid,
+// bpf_get_current_comm) answer from it, and bpf_probe_read_user and
+// bpf_probe_read_user_str read its memory. A run without a Task acts for
+// the waggle process itself, and reads of user memory fail with -EFAULT.
+type Task struct {
+	// PID is the thread's ID (the kernel's pid, gettid(2)); TGID is its
+	// process's ID (the kernel's tgid, getpid(2)).
+	PID, TGID uint32
+	// UID and GID are its real user and group IDs.
+	UID, GID uint32
+	// Comm is its name (/proc/PID/comm), at most 15 bytes are used.
+	Comm string
+	// Memory reads the thread's address space at the offsets of its
+	// virtual addresses; nil means none can be read. A read that stops
+	// short (n < len(p)) makes the probe read fail with -EFAULT, as a
+	// fault does in the kernel.
+	Memory io.ReaderAt
+}
