@@ -2,7 +2,9 @@ package waggle_test
 
 import (
 	"errors"
+	"io"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -321,4 +323,133 @@ func TestCollectionAssign(t *testing.T) {
 	if _, err := waggle.ReadCollectionSpec(strings.NewReader("not an object")); err == nil || errors.Is(err, os.ErrNotExist) {
 		t.Errorf("ReadCollectionSpec of text: %v", err)
 	}
+}
+
+// TestLoadAndAssignAgainstKernel loads the same structs, with cilium/ebpf's
+// types, into the kernel with cilium/ebpf's LoadAndAssign: waggle's must
+// succeed and fail where cilium/ebpf's does, and the programs must return
+// the same on the same frame.
+func TestLoadAndAssignAgainstKernel(t *testing.T) {
+	if err := kerneltest.Available(); err != nil {
+		t.Skip(err)
+	}
+	for _, tc := range []struct {
+		name, object string
+		waggle       func() any
+		kernel       func() any
+		prog         string // the program to run, when both load
+	}{
+		{"dispatcher with its maps", "examples/tail_calls/tail_calls.o",
+			func() any { return &tailCallsObjects{} },
+			func() any {
+				return &struct {
+					Dispatcher *ebpf.Program `ebpf:"dispatcher"`
+					Handlers   *ebpf.Map     `ebpf:"handlers"`
+					Counts     *ebpf.Map     `ebpf:"counts"`
+				}{}
+			}, "Dispatcher"},
+		{"dispatcher without its prog_array", "examples/tail_calls/tail_calls.o",
+			func() any {
+				return &struct {
+					Dispatcher *waggle.Program `ebpf:"dispatcher"`
+				}{}
+			},
+			func() any {
+				return &struct {
+					Dispatcher *ebpf.Program `ebpf:"dispatcher"`
+				}{}
+			}, ""},
+		{"a handler alone", "examples/tail_calls/tail_calls.o",
+			func() any {
+				return &struct {
+					Handler *waggle.Program `ebpf:"handle_icmp"`
+				}{}
+			},
+			func() any {
+				return &struct {
+					Handler *ebpf.Program `ebpf:"handle_icmp"`
+				}{}
+			}, "Handler"},
+		{"a program of no object", "examples/tail_calls/tail_calls.o",
+			func() any {
+				return &struct {
+					P *waggle.Program `ebpf:"handle_sctp"`
+				}{}
+			},
+			func() any {
+				return &struct {
+					P *ebpf.Program `ebpf:"handle_sctp"`
+				}{}
+			}, ""},
+		{"variables", objectPath("variables.o"),
+			func() any { return &variablesObjects{} },
+			func() any {
+				return &struct {
+					XdpDropAfter *ebpf.Program  `ebpf:"xdp_drop_after"`
+					Bss          *ebpf.Map      `ebpf:".bss"`
+					DropAfter    *ebpf.Variable `ebpf:"drop_after"`
+					Packets      *ebpf.Variable `ebpf:"packets"`
+					Verdict      *ebpf.Variable `ebpf:"verdict"`
+				}{}
+			}, "XdpDropAfter"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kspec, err := ebpf.LoadCollectionSpec(tc.object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kobjs := tc.kernel()
+			kerr := kspec.LoadAndAssign(kobjs, nil)
+			defer closeFields(kobjs)
+			wobjs := tc.waggle()
+			werr := readSpec(t, tc.object).LoadAndAssign(wobjs, nil)
+			defer closeFields(wobjs)
+			if (kerr == nil) != (werr == nil) {
+				t.Fatalf("the kernel: %v; waggle: %v", kerr, werr)
+			}
+			if kerr != nil || tc.prog == "" {
+				return
+			}
+			frame := kerneltest.FrameICMP4()
+			kret, _, err := field(kobjs, tc.prog).(*ebpf.Program).Test(frame)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wret, _, err := field(wobjs, tc.prog).(*waggle.Program).Test(frame)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kret != wret {
+				t.Errorf("the kernel's program returned %d, waggle's %d", kret, wret)
+			}
+		})
+	}
+}
+
+// field is the named field of the struct p points to, searching embedded
+// structs.
+func field(p any, name string) any {
+	return reflect.ValueOf(p).Elem().FieldByName(name).Interface()
+}
+
+// closeFields closes every io.Closer field of the struct p points to and
+// of the structs it embeds.
+func closeFields(p any) {
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		for i := range v.NumField() {
+			f := v.Field(i)
+			if f.Kind() == reflect.Struct {
+				walk(f)
+				continue
+			}
+			if !f.CanInterface() || f.IsNil() {
+				continue
+			}
+			if c, ok := f.Interface().(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}
+	walk(reflect.ValueOf(p).Elem())
 }
