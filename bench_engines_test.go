@@ -163,7 +163,7 @@ func runWaggle(tb testing.TB, name string, engine waggle.Engine, pkt []byte, rep
 	tb.Helper()
 	coll := loadBench(tb, name, engine)
 	defer coll.Close()
-	res, err := coll.Programs[name].Run(&waggle.RunOptions{Data: pkt, Repeat: repeat})
+	ret, err := coll.Programs[name].Run(&waggle.RunOptions{Data: pkt, Repeat: repeat})
 	if err != nil {
 		tb.Fatalf("%s (%s): %v", name, engine, err)
 	}
@@ -171,7 +171,7 @@ func runWaggle(tb testing.TB, name string, engine waggle.Engine, pkt []byte, rep
 	if err != nil {
 		tb.Fatalf("%s (%s): %v", name, engine, err)
 	}
-	return benchResult{ret: uint32(res.ReturnValue), maps: d}
+	return benchResult{ret: ret, maps: d}
 }
 
 // mapIterator and iterableMap are what waggle's and cilium/ebpf's maps

@@ -483,13 +483,19 @@ type RunOptions struct {
 	// bpf_probe_read_user_str read. nil: the waggle process, whose user
 	// memory programs may not read (-EFAULT).
 	Task *helper.Task
+	// Result, if not nil, receives the whole result of a run that Run
+	// ends without error: the return value in 64 bits (r0 of a RawMemory
+	// program, which Run's uint32 cuts) and, with Repeat, the average
+	// time of one run (which cilium/ebpf's Benchmark returns).
+	Result *RunResult
 }
 
 // RunOnCPU is the flag of RunOptions.Flags that selects RunOptions.CPU
 // (BPF_F_TEST_RUN_ON_CPU).
 const RunOnCPU = 1
 
-// RunResult is the outcome of Program.Run.
+// RunResult is the whole outcome of a run, which RunOptions.Result
+// receives.
 type RunResult struct {
 	// ReturnValue is the program's return value: r0 for RawMemory
 	// programs, r0 truncated to 32 bits for the kernel's program types
@@ -500,10 +506,10 @@ type RunResult struct {
 	Duration time.Duration
 }
 
-// Run runs the program. An error means the program did not exit normally
-// (a *RunError says at which instruction and why) or the options are
-// wrong.
-func (p *Program) Run(opts *RunOptions) (RunResult, error) {
+// runResult runs the program for Run, Test and Benchmark. An error means
+// the program did not exit normally (a *RunError says at which
+// instruction and why) or the options are wrong.
+func (p *Program) runResult(opts *RunOptions) (RunResult, error) {
 	if opts == nil {
 		opts = &RunOptions{}
 	}

@@ -147,8 +147,9 @@ func cmdRun(args []string, e *env) error {
 	if *dataOut != "" {
 		opts.DataOut = make([]byte, len(data)+4096)
 	}
-	res, err := prog.Run(opts)
-	if err != nil {
+	var res waggle.RunResult // r0 in 64 bits, and the duration
+	opts.Result = &res
+	if _, err := prog.Run(opts); err != nil {
 		return err
 	}
 	if *dataOut != "" {
