@@ -44,6 +44,14 @@ var replacements = map[string]string{
 	"LoadCollectionSpecFromReader": "ReadCollectionSpec",
 }
 
+// commentReplacements fix what bpf2go's comments say of the API they
+// describe, in the converted file.
+var commentReplacements = []struct{ old, new string }{
+	{"ebpf.CollectionSpec.LoadAndAssign", "waggle.CollectionSpec.LoadAndAssign"},
+	{"after they have been loaded into the kernel", "after they have been loaded into waggle"},
+	{"before they are loaded into the kernel", "before they are loaded"},
+}
+
 // kept are the names of package ebpf that stay cilium/ebpf's.
 var kept = map[string]bool{"ProgramSpec": true, "MapSpec": true, "VariableSpec": true}
 
@@ -142,6 +150,23 @@ func Convert(filename string, src []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%s: it uses nothing of package %s that waggle replaces", filename, pkg)
 	}
 
+	// The comments that describe the API.
+	for _, group := range file.Comments {
+		for _, c := range group.List {
+			start := fset.Position(c.Pos()).Offset
+			for _, r := range commentReplacements {
+				for at := 0; ; {
+					i := strings.Index(c.Text[at:], r.old)
+					if i < 0 {
+						break
+					}
+					edits = append(edits, edit{start + at + i, start + at + i + len(r.old), r.new})
+					at += i + len(r.old)
+				}
+			}
+		}
+	}
+
 	// The import: waggle's next to cilium/ebpf's, or instead of it when
 	// nothing of cilium/ebpf is left.
 	start, end := fset.Position(imp.Pos()).Offset, fset.Position(imp.End()).Offset
@@ -168,6 +193,12 @@ func Convert(filename string, src []byte) ([]byte, error) {
 	formatted, err := format.Source(out.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("%s: the converted file does not format (a bug in waggle gen): %w", filename, err)
+	}
+	if !IsConverted(formatted) {
+		// gofmt moved a comment (a malformed //go:build line) above the
+		// header.
+		line, _, _ := bytes.Cut(formatted, []byte("\n"))
+		return nil, fmt.Errorf("%s: once formatted, the file starts with %q instead of its header: is its //go:build line malformed?", filename, truncate(string(line), 80))
 	}
 	return formatted, nil
 }

@@ -74,3 +74,29 @@ func TestConvertErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzConvert: Convert never panics, and what it converts is Go that
+// converts to itself.
+func FuzzConvert(f *testing.F) {
+	ins, err := filepath.Glob("testdata/*.go.in")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, in := range ins {
+		src, err := os.ReadFile(in)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		out, err := bpf2go.Convert("fuzz.go", src)
+		if err != nil {
+			return
+		}
+		again, err := bpf2go.Convert("fuzz.go", out)
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("converting the output again: %v, changed: %v", err, !bytes.Equal(again, out))
+		}
+	})
+}

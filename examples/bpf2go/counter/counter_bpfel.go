@@ -49,7 +49,7 @@ func loadCounter() (*waggle.CollectionSpec, error) {
 //	*counterPrograms
 //	*counterMaps
 //
-// See ebpf.CollectionSpec.LoadAndAssign documentation for details.
+// See waggle.CollectionSpec.LoadAndAssign documentation for details.
 func loadCounterObjects(obj any, opts *waggle.CollectionOptions) error {
 	spec, err := loadCounter()
 	if err != nil {
@@ -59,7 +59,7 @@ func loadCounterObjects(obj any, opts *waggle.CollectionOptions) error {
 	return spec.LoadAndAssign(obj, opts)
 }
 
-// counterSpecs contains maps and programs before they are loaded into the kernel.
+// counterSpecs contains maps and programs before they are loaded.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type counterSpecs struct {
@@ -68,21 +68,21 @@ type counterSpecs struct {
 	counterVariableSpecs
 }
 
-// counterProgramSpecs contains programs before they are loaded into the kernel.
+// counterProgramSpecs contains programs before they are loaded.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type counterProgramSpecs struct {
 	CountPackets *ebpf.ProgramSpec `ebpf:"count_packets"`
 }
 
-// counterMapSpecs contains maps before they are loaded into the kernel.
+// counterMapSpecs contains maps before they are loaded.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type counterMapSpecs struct {
 	ProtoStats *ebpf.MapSpec `ebpf:"proto_stats"`
 }
 
-// counterVariableSpecs contains global variables before they are loaded into the kernel.
+// counterVariableSpecs contains global variables before they are loaded.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type counterVariableSpecs struct {
@@ -90,9 +90,9 @@ type counterVariableSpecs struct {
 	NonIpv4      *ebpf.VariableSpec `ebpf:"non_ipv4"`
 }
 
-// counterObjects contains all objects after they have been loaded into the kernel.
+// counterObjects contains all objects after they have been loaded into waggle.
 //
-// It can be passed to loadCounterObjects or ebpf.CollectionSpec.LoadAndAssign.
+// It can be passed to loadCounterObjects or waggle.CollectionSpec.LoadAndAssign.
 type counterObjects struct {
 	counterPrograms
 	counterMaps
@@ -106,9 +106,9 @@ func (o *counterObjects) Close() error {
 	)
 }
 
-// counterMaps contains all maps after they have been loaded into the kernel.
+// counterMaps contains all maps after they have been loaded into waggle.
 //
-// It can be passed to loadCounterObjects or ebpf.CollectionSpec.LoadAndAssign.
+// It can be passed to loadCounterObjects or waggle.CollectionSpec.LoadAndAssign.
 type counterMaps struct {
 	ProtoStats *waggle.Map `ebpf:"proto_stats"`
 }
@@ -119,17 +119,17 @@ func (m *counterMaps) Close() error {
 	)
 }
 
-// counterVariables contains all global variables after they have been loaded into the kernel.
+// counterVariables contains all global variables after they have been loaded into waggle.
 //
-// It can be passed to loadCounterObjects or ebpf.CollectionSpec.LoadAndAssign.
+// It can be passed to loadCounterObjects or waggle.CollectionSpec.LoadAndAssign.
 type counterVariables struct {
 	BlockedProto *waggle.Variable `ebpf:"blocked_proto"`
 	NonIpv4      *waggle.Variable `ebpf:"non_ipv4"`
 }
 
-// counterPrograms contains all programs after they have been loaded into the kernel.
+// counterPrograms contains all programs after they have been loaded into waggle.
 //
-// It can be passed to loadCounterObjects or ebpf.CollectionSpec.LoadAndAssign.
+// It can be passed to loadCounterObjects or waggle.CollectionSpec.LoadAndAssign.
 type counterPrograms struct {
 	CountPackets *waggle.Program `ebpf:"count_packets"`
 }
