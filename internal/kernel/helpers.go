@@ -80,8 +80,9 @@ var defs = []def{
 	},
 	{
 		id: asm.FnTailCall, types: tAll, fn: tailCall, // 12 bpf_tail_call
-		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMap, helper.ArgAnything}, Ret: helper.RetVoid, MapTypes: []ebpf.MapType{ebpf.ProgramArray}},
-		doc:   "index ≥ max_entries or empty slot → 0, the program goes on; else `helper.TailCall{Target}` (the engine enforces the 33-call limit)",
+		inline: true,
+		proto:  helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMap, helper.ArgAnything}, Ret: helper.RetVoid, MapTypes: []ebpf.MapType{ebpf.ProgramArray}},
+		doc:    "index ≥ max_entries or empty slot → 0, the program goes on; else `helper.TailCall{Target}` (the engine enforces the 33-call limit)",
 	},
 	{
 		id: asm.FnGetCurrentPidTgid, types: tAll, fn: getCurrentPidTgid, // 14 bpf_get_current_pid_tgid

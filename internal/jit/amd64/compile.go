@@ -62,6 +62,7 @@ const (
 const (
 	helperMapLookupElem     = 1
 	helperGetSmpProcessorID = 8
+	helperTailCall          = 12
 )
 
 type compiler struct {
@@ -1016,6 +1017,14 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		case inline && id == helperGetSmpProcessorID:
 			c.load(4, rax, ctxReg, offCPU)
 			return nil
+		case inline && id == helperTailCall && c.knownValid[2] && !c.in.Checked && c.in.ProgArray != nil:
+			if pa, ok := c.in.ProgArray(c.known[2]); ok {
+				if err := c.in.Helper(id); err != nil {
+					return err
+				}
+				c.inlineTailCall(slot, pa)
+				return nil
+			}
 		}
 		if err := c.in.Helper(int32(ins.Imm)); err != nil {
 			return err
