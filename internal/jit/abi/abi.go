@@ -244,6 +244,9 @@ type Output struct {
 // gives FuncTag | the function's first slot, in every engine.
 const FuncTag = engine.FuncTag
 
+// FuncMask selects the tag of a function pointer.
+const FuncMask = engine.FuncMask
+
 // FunctionLengths returns, by slot, the number of instructions of the
 // function that starts there (0 for slots where none starts): the entry
 // function at slot 0 and every target of a bpf-to-bpf call or of a
