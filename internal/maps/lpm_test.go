@@ -183,3 +183,90 @@ func TestLPMTrieRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestLPMTrieRandomSizes compares tries of several data sizes with a
+// brute-force model: 4 and 16 bytes (IPv4, IPv6) take the word-compare
+// lookup, a prefix in the second word included; 1, 9 and 17 bytes cover
+// its padding and the byte-compare lookup. Lookups have every prefix
+// length, not only the full one.
+func TestLPMTrieRandomSizes(t *testing.T) {
+	for _, size := range []int{1, 4, 9, 16, 17} {
+		t.Run(fmt.Sprintf("%d-bytes", size), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(size), 7))
+			const max = 300
+			bitsN := uint32(8 * size)
+			m := mustNew(t, Spec{Type: ebpf.LPMTrie, KeySize: uint32(4 + size), ValueSize: 4, MaxEntries: max, Flags: FlagNoPrealloc})
+			type entry struct {
+				plen uint32
+				data string
+			}
+			mask := func(d []byte, plen uint32) string {
+				out := make([]byte, len(d))
+				for i := range d {
+					switch {
+					case uint32(8*i+8) <= plen:
+						out[i] = d[i]
+					case uint32(8*i) < plen:
+						out[i] = d[i] &^ byte(0xff>>(plen-uint32(8*i)))
+					}
+				}
+				return string(out)
+			}
+			// Mostly zero bytes, so that long prefixes share their
+			// first words and walks go deep: all but the last 8 bytes
+			// are rarely anything else.
+			randData := func() []byte {
+				d := make([]byte, size)
+				for i := range d {
+					if odds := map[bool]int{true: 16, false: 2}[i < size-8]; rng.IntN(odds) == 0 {
+						d[i] = []byte{0x0f, 0xf0, 0xff, 0x80, byte(rng.Uint32())}[rng.IntN(5)]
+					}
+				}
+				return d
+			}
+			model := map[entry]uint32{}
+			for i := range 4000 {
+				plen := uint32(rng.IntN(int(bitsN) + 1))
+				d := randData()
+				e := entry{plen, mask(d, plen)}
+				key := cat(u32(plen), d)
+				switch op := rng.IntN(10); {
+				case op < 5:
+					v := rng.Uint32()
+					err := m.UpdateUser(key, u32(v), UpdateAny)
+					if _, exists := model[e]; !exists && len(model) == max {
+						checkErr(t, "update full", err, unix.ENOSPC)
+						break
+					}
+					checkErr(t, "update", err, 0)
+					model[e] = v
+				case op < 7:
+					err := m.Delete(key)
+					if _, ok := model[e]; ok {
+						checkErr(t, "delete", err, 0)
+						delete(model, e)
+					} else {
+						checkErr(t, "delete", err, unix.ENOENT)
+					}
+				default:
+					best, found := entry{}, false
+					for e := range model {
+						if e.plen <= plen && mask(d, e.plen) == e.data && (!found || e.plen > best.plen) {
+							best, found = e, true
+						}
+					}
+					buf := make([]byte, 4)
+					err := m.LookupUser(key, buf)
+					if !found {
+						checkErr(t, fmt.Sprintf("op %d: lookup %x/%d", i, d, plen), err, unix.ENOENT)
+						break
+					}
+					checkErr(t, "lookup", err, 0)
+					if got := binary.NativeEndian.Uint32(buf); got != model[best] {
+						t.Fatalf("op %d: lookup %x/%d = %d, want %d (%x/%d)", i, d, plen, got, model[best], best.data, best.plen)
+					}
+				}
+			}
+		})
+	}
+}
