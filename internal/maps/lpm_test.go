@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -268,5 +270,85 @@ func TestLPMTrieRandomSizes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLPMTrieConcurrentLookups: lookups run while a writer inserts and
+// deletes /24s and /25s next to their path, splitting and merging the
+// nodes they walk. Each lookup must give the value of the longest prefix of
+// the address in some state of the trie: 10.1.255.1 is only ever under
+// 10.1.0.0/16, 10.2.0.1 under 10.0.0.0/8, and 10.1.x.5 under the /16 or
+// 10.1.x.0/24. Run it with -race.
+func TestLPMTrieConcurrentLookups(t *testing.T) {
+	m := mustNew(t, Spec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 600, Flags: FlagNoPrealloc})
+	key := func(plen uint32, a ...byte) []byte { return cat(u32(plen), a) }
+	for _, e := range []struct {
+		key []byte
+		v   uint32
+	}{{key(8, 10, 0, 0, 0), 8}, {key(16, 10, 1, 0, 0), 16}} {
+		if err := m.UpdateUser(e.key, u32(e.v), UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// LookupUser copies the value under the trie's lock; what Lookup's
+	// pointer holds may change once Lookup has returned, as a writer
+	// reuses a deleted prefix's value slot at once (unlike the kernel,
+	// which frees it after an RCU grace period). So the values come from
+	// LookupUser, and Lookup must find a value where one always exists.
+	read := func(k []byte) (uint32, bool) {
+		if m.Lookup(k, 0) == nil {
+			return 0, false
+		}
+		buf := make([]byte, 4)
+		if err := m.LookupUser(k, buf); err != nil {
+			return 0, false
+		}
+		return binary.NativeEndian.Uint32(buf), true
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 2 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 3))
+			for !stop.Load() {
+				if v, ok := read(key(32, 10, 1, 255, 1)); !ok || v != 16 {
+					errs <- fmt.Sprintf("10.1.255.1: %d, %v; want 16", v, ok)
+					return
+				}
+				if v, ok := read(key(32, 10, 2, 0, 1)); !ok || v != 8 {
+					errs <- fmt.Sprintf("10.2.0.1: %d, %v; want 8", v, ok)
+					return
+				}
+				x := byte(rng.IntN(255))
+				if v, ok := read(key(32, 10, 1, x, 5)); !ok || (v != 16 && v != 1000+uint32(x)) {
+					errs <- fmt.Sprintf("10.1.%d.5: %d, %v; want 16 or %d", x, v, ok, 1000+uint32(x))
+					return
+				}
+			}
+		})
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 20000 {
+		x := byte(rng.IntN(255))
+		switch rng.IntN(3) {
+		case 0:
+			if err := m.UpdateUser(key(24, 10, 1, x, 0), u32(1000+uint32(x)), UpdateAny); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			if err := m.UpdateUser(key(25, 10, 1, x, 128), u32(2000), UpdateAny); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			_ = m.Delete(key(24, 10, 1, x, 0))
+			_ = m.Delete(key(25, 10, 1, x, 128))
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
