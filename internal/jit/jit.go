@@ -598,6 +598,12 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 				return 0, m.errNoProgram()
 			}
 			if err := m.refill(); err != nil {
+				if k := p.helperAt[slot]; k >= 0 {
+					// A helper compiled inline (bpf_loop) charges
+					// at its call: say so, as the helper would.
+					h := &p.helpers[k]
+					err = fmt.Errorf("helper %d (%s): %w", h.ID, h.Name, err)
+				}
 				return 0, p.errAt(slot, err)
 			}
 			entry = p.base + uintptr(p.out.EmulateResume)
