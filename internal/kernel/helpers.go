@@ -80,8 +80,9 @@ var defs = []def{
 	},
 	{
 		id: asm.FnTailCall, types: tAll, fn: tailCall, // 12 bpf_tail_call
-		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMap, helper.ArgAnything}, Ret: helper.RetVoid, MapTypes: []ebpf.MapType{ebpf.ProgramArray}},
-		doc:   "index ≥ max_entries or empty slot → 0, the program goes on; else `helper.TailCall{Target}` (the engine enforces the 33-call limit)",
+		inline: true,
+		proto:  helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMap, helper.ArgAnything}, Ret: helper.RetVoid, MapTypes: []ebpf.MapType{ebpf.ProgramArray}},
+		doc:    "index ≥ max_entries or empty slot → 0, the program goes on; else `helper.TailCall{Target}` (the engine enforces the 33-call limit)",
 	},
 	{
 		id: asm.FnGetCurrentPidTgid, types: tAll, fn: getCurrentPidTgid, // 14 bpf_get_current_pid_tgid
@@ -273,8 +274,9 @@ var defs = []def{
 	},
 	{
 		id: asm.FnLoop, types: tAll, fn: loop, // 181 bpf_loop
-		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgAnything, helper.ArgFunc, helper.ArgStackOrNull, helper.ArgAnything}, Ret: helper.RetInteger},
-		doc:   "nr_loops > 2²³ → -E2BIG as a 32-bit value (0xfffffff9), as the kernel's verifier-inlined loop returns it; flags ≠ 0 → -EINVAL; callback(i, ctx) until it returns non-zero; returns the iterations",
+		inline: true,
+		proto:  helper.Proto{Args: []helper.ArgKind{helper.ArgAnything, helper.ArgFunc, helper.ArgStackOrNull, helper.ArgAnything}, Ret: helper.RetInteger},
+		doc:    "nr_loops > 2²³ → -E2BIG as a 32-bit value (0xfffffff9), as the kernel's verifier-inlined loop returns it; flags ≠ 0 → -EINVAL; callback(i, ctx) until it returns non-zero; returns the iterations",
 	},
 	{
 		id: asm.FnStrncmp, types: tAll, fn: strncmp, // 182 bpf_strncmp
