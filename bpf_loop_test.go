@@ -89,7 +89,8 @@ func TestBPFLoopEngines(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer p.Close()
-				res, err := p.Run(&waggle.RunOptions{Budget: c.budget})
+				var res waggle.RunResult
+				_, err = p.Run(&waggle.RunOptions{Budget: c.budget, Result: &res})
 				if c.err != "" {
 					for want := range strings.Lines(c.err) {
 						if want = strings.TrimSpace(want); err == nil || !strings.Contains(err.Error(), want) {
