@@ -17,9 +17,26 @@ type Task struct {
 	UID, GID uint32
 	// Comm is its name (/proc/PID/comm), at most 15 bytes are used.
 	Comm string
+	// PPID is the ID of its parent process (getppid(2), the kernel's
+	// real_parent->tgid), which the task_struct of
+	// bpf_get_current_task gives.
+	PPID uint32
+	// Regs are its user-space registers (at the system call, the sample,
+	// the probe), from which bpf_get_stack walks its user stack by frame
+	// pointers through Memory; nil: the user stack cannot be walked, and
+	// bpf_get_stack of it fails with -EFAULT.
+	Regs *UserRegs
 	// Memory reads the thread's address space at the offsets of its
 	// virtual addresses; nil means none can be read. A read that stops
 	// short (n < len(p)) makes the probe read fail with -EFAULT, as a
 	// fault does in the kernel.
 	Memory io.ReaderAt
+}
+
+// UserRegs are the registers of a thread's user-space context that a
+// stack walk needs, on x86-64.
+type UserRegs struct {
+	IP uint64 // rip: the instruction, the stack's first frame
+	SP uint64 // rsp
+	BP uint64 // rbp: the frame pointer the walk follows
 }

@@ -1,0 +1,177 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/memory"
+)
+
+// The task_structs of bpf_get_current_task: the current thread, its
+// thread group's leader and its parent, one after the other in memory the
+// program may read (read-only helper memory), laid out as waggle's kernel
+// BTF says (taskPID ...), so that BPF_CORE_READ(task, real_parent, tgid)
+// and BPF_CORE_READ(task, group_leader, comm), relocated against that BTF,
+// read them with bpf_probe_read_kernel.
+const (
+	taskSelf = iota
+	taskLeader
+	taskParent
+	taskStructs
+)
+
+// taskStructs builds the run's task_structs once per run, when the program
+// first asks for them, and returns the address of the current one.
+func (r *Run) currentTaskStruct() uint64 {
+	if r.taskMem == nil {
+		r.taskMem = make([]byte, taskStructs*taskSize)
+		r.taskRegion = memory.NewRegion(r.taskMem, false, memory.KindHelper)
+	}
+	base := r.taskRegion.Start
+	if r.taskAdded {
+		return base
+	}
+	var pid, tgid, ppid uint32
+	var comm string
+	if t := r.task; t != nil {
+		pid, tgid, ppid, comm = t.PID, t.TGID, t.PPID, t.Comm
+	} else {
+		pid, tgid, ppid = uint32(unix.Gettid()), uint32(unix.Getpid()), uint32(unix.Getppid())
+		comm = procComm()
+		if r.opts.Comm != "" {
+			comm = r.opts.Comm
+		}
+	}
+	addr := func(i int) uint64 { return base + uint64(i*taskSize) }
+	leader := taskLeader
+	if pid == tgid {
+		leader = taskSelf
+	}
+	clear(r.taskMem)
+	fill := func(i int, pid, tgid uint32, parent uint64, leader int, comm string) {
+		b := r.taskMem[i*taskSize : (i+1)*taskSize]
+		binary.NativeEndian.PutUint32(b[taskPID:], pid)
+		binary.NativeEndian.PutUint32(b[taskTGID:], tgid)
+		binary.NativeEndian.PutUint64(b[taskRealParent:], parent)
+		binary.NativeEndian.PutUint64(b[taskGroupLeader:], addr(leader))
+		copy(b[taskComm:taskComm+taskCommLen-1], comm)
+	}
+	fill(taskSelf, pid, tgid, addr(taskParent), leader, comm)
+	fill(taskLeader, tgid, tgid, addr(taskParent), leader, comm)
+	fill(taskParent, ppid, ppid, 0, taskParent, "")
+	r.mem.Add(r.taskRegion)
+	r.taskAdded = true
+	return base
+}
+
+// getCurrentTask is bpf_get_current_task: the address of the current
+// task's task_struct (see currentTaskStruct), 0 outside a run.
+func getCurrentTask(c *helper.Call) (uint64, error) {
+	r, _ := c.State.(*Run)
+	if r == nil || r.mem == nil {
+		return 0, nil
+	}
+	return r.currentTaskStruct(), nil
+}
+
+// The flags of bpf_get_stack.
+const (
+	stackSkipMask   = 0xff     // BPF_F_SKIP_FIELD_MASK
+	stackUser       = 1 << 8   // BPF_F_USER_STACK
+	stackUserBuild  = 1 << 11  // BPF_F_USER_BUILD_ID
+	stackMaxDepth   = 127      // sysctl kernel.perf_event_max_stack's default
+	buildIDSize     = 32       // sizeof(struct bpf_stack_build_id)
+	buildIDStatusIP = 2        // BPF_STACK_BUILD_ID_IP
+	userSpaceEnd    = 1 << 47  // TASK_SIZE_MAX on x86-64 (4-level page tables)
+	frameSize       = 16       // saved rbp, return address
+	stackFlagsKnown = stackSkipMask | stackUser | stackUserBuild
+)
+
+// getStack is bpf_get_stack(ctx, buf, size, flags), the kernel's
+// __bpf_get_stack: the user stack of the run's task, walked by frame
+// pointers from Task.Regs through Task.Memory as the kernel's
+// perf_callchain_user does on x86-64 (the instruction pointer, then each
+// frame's return address); the kernel stack is empty (waggle's programs run
+// in no kernel). It returns the bytes written, the rest of buf zeroed, or a
+// negative errno with buf zeroed.
+func getStack(c *helper.Call) (uint64, error) {
+	size := uint64(uint32(c.Args[2]))
+	buf, err := c.Write(c.Args[1], size)
+	if err != nil {
+		return 0, err
+	}
+	flags := c.Args[3]
+	fail := func(e unix.Errno) (uint64, error) {
+		clear(buf)
+		return neg(e), nil
+	}
+	user, buildID := flags&stackUser != 0, flags&stackUserBuild != 0
+	if flags&^stackFlagsKnown != 0 || (buildID && !user) {
+		return fail(unix.EINVAL)
+	}
+	elem := uint64(8)
+	if buildID {
+		elem = buildIDSize
+	}
+	if size%elem != 0 {
+		return fail(unix.EINVAL)
+	}
+	skip := int(flags & stackSkipMask)
+	num := int(size / elem)
+	depth := min(num+skip, stackMaxDepth)
+	var ips []uint64
+	if user {
+		var ok bool
+		if ips, ok = userStack(currentTask(c), depth); !ok {
+			return fail(unix.EFAULT)
+		}
+	}
+	if len(ips) < skip {
+		return fail(unix.EFAULT)
+	}
+	ips = ips[skip:]
+	ips = ips[:min(len(ips), num)]
+	clear(buf)
+	for i, ip := range ips {
+		if buildID {
+			e := buf[i*buildIDSize:]
+			binary.NativeEndian.PutUint32(e, buildIDStatusIP)
+			binary.NativeEndian.PutUint64(e[24:], ip)
+		} else {
+			binary.NativeEndian.PutUint64(buf[i*8:], ip)
+		}
+	}
+	return uint64(len(ips)) * elem, nil
+}
+
+// userStack walks the task's user stack by frame pointers: the
+// instruction pointer, then the return address of each frame, at most
+// depth addresses; false when there are no user registers to start from.
+func userStack(t *helper.Task, depth int) ([]uint64, bool) {
+	if t == nil || t.Regs == nil {
+		return nil, false
+	}
+	ips := make([]uint64, 0, depth)
+	if depth == 0 {
+		return ips, true
+	}
+	ips = append(ips, t.Regs.IP)
+	fp := t.Regs.BP
+	var frame [frameSize]byte
+	for len(ips) < depth && t.Memory != nil {
+		if fp >= userSpaceEnd-frameSize {
+			break
+		}
+		n, err := t.Memory.ReadAt(frame[:], int64(fp))
+		if n < frameSize || (err != nil && !errors.Is(err, io.EOF)) {
+			break
+		}
+		ips = append(ips, binary.NativeEndian.Uint64(frame[8:]))
+		fp = binary.NativeEndian.Uint64(frame[:])
+	}
+	return ips, true
+}
