@@ -80,14 +80,14 @@ func getCurrentTask(c *helper.Call) (uint64, error) {
 
 // The flags of bpf_get_stack.
 const (
-	stackSkipMask   = 0xff     // BPF_F_SKIP_FIELD_MASK
-	stackUser       = 1 << 8   // BPF_F_USER_STACK
-	stackUserBuild  = 1 << 11  // BPF_F_USER_BUILD_ID
-	stackMaxDepth   = 127      // sysctl kernel.perf_event_max_stack's default
-	buildIDSize     = 32       // sizeof(struct bpf_stack_build_id)
-	buildIDStatusIP = 2        // BPF_STACK_BUILD_ID_IP
-	userSpaceEnd    = 1 << 47  // TASK_SIZE_MAX on x86-64 (4-level page tables)
-	frameSize       = 16       // saved rbp, return address
+	stackSkipMask   = 0xff    // BPF_F_SKIP_FIELD_MASK
+	stackUser       = 1 << 8  // BPF_F_USER_STACK
+	stackUserBuild  = 1 << 11 // BPF_F_USER_BUILD_ID
+	stackMaxDepth   = 127     // sysctl kernel.perf_event_max_stack's default
+	buildIDSize     = 32      // sizeof(struct bpf_stack_build_id)
+	buildIDStatusIP = 2       // BPF_STACK_BUILD_ID_IP
+	userSpaceEnd    = 1 << 47 // TASK_SIZE_MAX on x86-64 (4-level page tables)
+	frameSize       = 16      // saved rbp, return address
 	stackFlagsKnown = stackSkipMask | stackUser | stackUserBuild
 )
 
