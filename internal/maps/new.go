@@ -95,6 +95,8 @@ func New(spec *Spec) (Map, error) {
 		m, err = newDevMap(&s)
 	case ebpf.PerfEventArray:
 		m, err = newPerfEventArray(&s)
+	case ebpf.CGroupArray:
+		m, err = newCgroupArray(&s)
 	default:
 		return nil, Errorf(ErrInvalid, "map %q: map type %s is not supported", s.Name, s.Type)
 	}
