@@ -1,0 +1,116 @@
+package waggle_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/helper"
+)
+
+// coreOut is struct out of testdata/core/task.c.
+type coreOut struct {
+	PID, TGID, PPID, LeaderPID                        int32
+	Comm, LeaderComm                                  [16]byte
+	MMExists, FSExists, RingbufExists, FSStructExists uint64
+	StartStack                                        uint64
+	Arg1                                              uint64
+}
+
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// TestCORE: testdata/core/task.c declares task_struct as vmlinux.h does,
+// its fields elsewhere than in waggle's; its CO-RE relocations, resolved
+// against waggle's kernel BTF, read the task_struct of bpf_get_current_task
+// (the run's Task), and existence checks answer for waggle's kernel.
+func TestCORE(t *testing.T) {
+	spec, err := waggle.LoadCollectionSpec("testdata/core/task.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := waggle.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	ctx := make([]byte, 64) // struct syscall_trace_enter
+	binary.NativeEndian.PutUint64(ctx[24:], 0x7f00deadbeef)
+	for _, tc := range []struct {
+		name                    string
+		task                    *helper.Task
+		pid, tgid, ppid, leader int32
+		comm, leaderComm        string
+	}{
+		{"thread", &helper.Task{PID: 4243, TGID: 4242, PPID: 17, Comm: "worker"}, 4243, 4242, 17, 4242, "worker", "worker"},
+		{"leader", &helper.Task{PID: 99, TGID: 99, PPID: 1, Comm: "a-very-long-command-name"}, 99, 99, 1, 99, "a-very-long-com", "a-very-long-com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := coll.Programs["task"].Run(&waggle.RunOptions{Context: ctx, Task: tc.task})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ReturnValue != 0 {
+				t.Fatalf("return value %d", res.ReturnValue)
+			}
+			var o coreOut
+			if err := coll.Maps["out"].Lookup(uint32(0), &o); err != nil {
+				t.Fatal(err)
+			}
+			got := []any{o.PID, o.TGID, o.PPID, o.LeaderPID, cString(o.Comm[:]), cString(o.LeaderComm[:])}
+			want := []any{tc.pid, tc.tgid, tc.ppid, tc.leader, tc.comm, tc.leaderComm}
+			for i, name := range []string{"pid", "tgid", "real_parent->tgid", "group_leader->pid", "comm", "group_leader->comm"} {
+				if got[i] != want[i] {
+					t.Errorf("%s = %v, want %v", name, got[i], want[i])
+				}
+			}
+			exists := []struct {
+				name      string
+				got, want uint64
+			}{
+				{"bpf_core_field_exists(task->mm)", o.MMExists, 0},
+				{"bpf_core_field_exists(task->fs)", o.FSExists, 0},
+				{"bpf_core_type_exists(struct bpf_ringbuf)", o.RingbufExists, 1},
+				{"bpf_core_type_exists(struct fs_struct)", o.FSStructExists, 0},
+			}
+			for _, e := range exists {
+				if e.got != e.want {
+					t.Errorf("%s = %d, want %d", e.name, e.got, e.want)
+				}
+			}
+			if o.StartStack != 0 {
+				t.Errorf("start_stack = %#x: the code that bpf_core_field_exists guards ran", o.StartStack)
+			}
+			if o.Arg1 != 0x7f00deadbeef {
+				t.Errorf("ctx->args[1] = %#x, want 0x7f00deadbeef (the context's relocation)", o.Arg1)
+			}
+		})
+	}
+}
+
+// TestCORERefusal: a field waggle's task_struct lacks, read where a path
+// reaches it, is refused at load with the field's name, by NewCollection
+// and without the verifier too.
+func TestCORERefusal(t *testing.T) {
+	spec, err := waggle.LoadCollectionSpec("testdata/core/reject_mm.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, skip := range []bool{false, true} {
+		_, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{SkipVerification: skip})
+		if err == nil {
+			t.Fatalf("SkipVerification %v: the program reading task_struct.mm loaded", skip)
+		}
+		for _, want := range []string{"read_mm", "CO-RE relocation byte_off of struct task_struct.mm", "does not provide field mm of struct task_struct", "pid, tgid, real_parent, group_leader, comm"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("SkipVerification %v: error %q does not contain %q", skip, err, want)
+			}
+		}
+	}
+}
