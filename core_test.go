@@ -3,10 +3,14 @@ package waggle_test
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf"
+
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
 )
 
@@ -94,6 +98,37 @@ func TestCORE(t *testing.T) {
 	}
 }
 
+// TestCOREWithoutTask: without a task, bpf_get_current_task describes
+// the waggle process.
+func TestCOREWithoutTask(t *testing.T) {
+	spec, err := waggle.LoadCollectionSpec("testdata/core/task.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := waggle.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	if _, err := coll.Programs["task"].Run(&waggle.RunOptions{Context: make([]byte, 64)}); err != nil {
+		t.Fatal(err)
+	}
+	var o coreOut
+	if err := coll.Maps["out"].Lookup(uint32(0), &o); err != nil {
+		t.Fatal(err)
+	}
+	comm, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(o.TGID) != os.Getpid() || int(o.PPID) != os.Getppid() || int(o.LeaderPID) != os.Getpid() {
+		t.Errorf("tgid %d, real_parent->tgid %d, group_leader->pid %d; want %d, %d, %d", o.TGID, o.PPID, o.LeaderPID, os.Getpid(), os.Getppid(), os.Getpid())
+	}
+	if want := strings.TrimSpace(string(comm)); cString(o.Comm[:]) != want {
+		t.Errorf("comm %q, want %q", cString(o.Comm[:]), want)
+	}
+}
+
 // TestCORERefusal: a field waggle's task_struct lacks, read where a path
 // reaches it, is refused at load with the field's name, by NewCollection
 // and without the verifier too.
@@ -112,5 +147,36 @@ func TestCORERefusal(t *testing.T) {
 				t.Errorf("SkipVerification %v: error %q does not contain %q", skip, err, want)
 			}
 		}
+	}
+}
+
+// TestUnreachableHelperCall: as in the kernel, a call of a helper waggle
+// lacks is refused only where the verifier reaches it (a frozen flag in
+// .rodata turns off libbpf-tools' cgroup filters, which call
+// bpf_current_task_under_cgroup); without the verifier it is refused at
+// load.
+func TestUnreachableHelperCall(t *testing.T) {
+	insns, err := assembler.Assemble(`
+		mov %r1, 0
+		jeq %r1, 0, +1
+		call 9999
+		mov %r0, 7
+		exit`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := &waggle.ProgramSpec{Name: "dead", Type: ebpf.RawTracepoint, Instructions: insns}
+	p, err := waggle.NewProgram(spec)
+	if err != nil {
+		t.Fatalf("the verified program with a dead call was refused: %v", err)
+	}
+	defer p.Close()
+	res, err := p.Run(&waggle.RunOptions{Context: make([]byte, 8)})
+	if err != nil || res.ReturnValue != 7 {
+		t.Errorf("run: %d, %v; want 7", res.ReturnValue, err)
+	}
+	_, err = waggle.NewProgramWithOptions(spec, waggle.ProgramOptions{SkipVerification: true})
+	if err == nil || !strings.Contains(err.Error(), "helper 9999") {
+		t.Errorf("without the verifier: %v, want a refusal naming helper 9999", err)
 	}
 }

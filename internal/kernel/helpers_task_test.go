@@ -1,0 +1,106 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/memory"
+)
+
+// stackMemory is a user address space for stack walks: 8-byte words at
+// addresses.
+type stackMemory map[uint64]uint64
+
+func (m stackMemory) ReadAt(p []byte, off int64) (int, error) {
+	for i := 0; i < len(p); i += 8 {
+		w, ok := m[uint64(off)+uint64(i)]
+		if !ok || len(p)-i < 8 {
+			return i, errors.New("unmapped")
+		}
+		binary.NativeEndian.PutUint64(p[i:], w)
+	}
+	return len(p), nil
+}
+
+// A stack of three frames: rip 0x401000, returns to 0x401234 then
+// 0x401500; the last frame's saved rbp is 0.
+var threeFrames = stackMemory{
+	0x7ffd0010: 0x7ffd0030, 0x7ffd0018: 0x401234,
+	0x7ffd0030: 0, 0x7ffd0038: 0x401500,
+}
+
+var threeFramesRegs = &helper.UserRegs{IP: 0x401000, SP: 0x7ffd0000, BP: 0x7ffd0010}
+
+func TestGetStack(t *testing.T) {
+	const user = stackUser
+	loop := stackMemory{0x7ffd0010: 0x7ffd0010, 0x7ffd0018: 0x401111} // a frame pointing at itself
+	for _, tc := range []struct {
+		name  string
+		task  *helper.Task
+		size  uint64
+		flags uint64
+		ret   int64
+		want  []uint64 // the buffer's words
+	}{
+		{"user stack", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 32, user, 24, []uint64{0x401000, 0x401234, 0x401500, 0}},
+		{"cut to the buffer", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 16, user, 16, []uint64{0x401000, 0x401234}},
+		{"skip 1", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 32, user | 1, 16, []uint64{0x401234, 0x401500, 0, 0}},
+		{"skip all", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 32, user | 3, 0, []uint64{0, 0, 0, 0}},
+		{"skip more than the frames", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 32, user | 4, -14, []uint64{0, 0, 0, 0}},
+		{"frame loop bounded by the buffer", &helper.Task{Regs: threeFramesRegs, Memory: loop}, 32, user, 32, []uint64{0x401000, 0x401111, 0x401111, 0x401111}},
+		{"no registers", &helper.Task{Memory: threeFrames}, 16, user, -14, []uint64{0, 0}},
+		{"no task", nil, 16, user, -14, []uint64{0, 0}},
+		{"no memory: the instruction pointer only", &helper.Task{Regs: threeFramesRegs}, 16, user, 8, []uint64{0x401000, 0}},
+		{"kernel stack: empty", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 16, 0, 0, []uint64{0, 0}},
+		{"kernel stack, skipped frames", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 16, 2, -14, []uint64{0, 0}},
+		{"size not a multiple of 8", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 12, user, -22, []uint64{0, 0}},
+		{"unknown flag", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 16, user | 1<<9, -22, []uint64{0, 0}},
+		{"build ID without the user stack", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 32, stackUserBuild, -22, []uint64{0, 0, 0, 0}},
+		{"build IDs: addresses", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 64, user | stackUserBuild, 64,
+			[]uint64{buildIDStatusIP, 0, 0, 0x401000, buildIDStatusIP, 0, 0, 0x401234}},
+		{"build IDs, size not a multiple of 32", &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}, 40, user | stackUserBuild, -22, []uint64{0, 0, 0, 0, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			buf := make([]byte, 64)
+			for i := range buf {
+				buf[i] = 0xee // the helper zeroes what it does not write
+			}
+			region := memory.NewRegion(buf, true, memory.KindMapValue)
+			ctx := binary.NativeEndian.AppendUint64(nil, region.Start)
+			ctx = binary.NativeEndian.AppendUint64(ctx, tc.size)
+			ctx = binary.NativeEndian.AppendUint64(ctx, tc.flags)
+			r := exec(t, ebpf.RawTracepoint, Options{}, `
+				ldxdw %r2, [%r1]
+				ldxdw %r3, [%r1+8]
+				ldxdw %r4, [%r1+16]
+				call 67
+				exit`, Input{Context: ctx, Task: tc.task}, region)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if int64(r.ret) != tc.ret {
+				t.Errorf("bpf_get_stack returned %d, want %d", int64(r.ret), tc.ret)
+			}
+			var got []uint64
+			for i := 0; i+8 <= int(tc.size); i += 8 {
+				got = append(got, binary.NativeEndian.Uint64(buf[i:]))
+			}
+			if int(tc.size)%8 != 0 {
+				got = append(got, uint64(binary.NativeEndian.Uint32(buf[tc.size-4:])))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("buffer %#x, want %#x", got, tc.want)
+			}
+			for i := tc.size; i < uint64(len(buf)); i++ {
+				if buf[i] != 0xee {
+					t.Fatalf("byte %d past the buffer's %d written", i, tc.size)
+				}
+			}
+		})
+	}
+}
