@@ -137,6 +137,13 @@ var defs = []def{
 		doc:   "data may move down to data_hard_start + 40 (struct xdp_frame) + metadata, up to data_end − 14; the metadata moves with it; else -EINVAL. The packet region follows",
 	},
 	{
+		id: asm.FnGetStackid, types: tTracing, fn: getStackID, // 27 bpf_get_stackid
+		proto:   helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMap, helper.ArgAnything}, Ret: helper.RetInteger, MapTypes: []ebpf.MapType{ebpf.StackTrace}},
+		gplOnly: true,
+		doc:     "the stack of 67 (BPF_F_USER_STACK: the task's user stack; else the kernel's, empty), at most value_size/entry frames after the skipped ones, stored in the stack trace map under its ID: the kernel's jhash2 of the addresses masked to max_entries rounded up to a power of 2; the same stack again → the same ID; another stack on the ID → -EEXIST, or replaces it with BPF_F_REUSE_STACKID; BPF_F_FAST_STACK_CMP compares hashes only; max_entries stacks held → -ENOMEM; no frame left after the skipped ones (always for the kernel stack) → -EFAULT; unknown flags → -EINVAL. A BPF_F_STACK_BUILD_ID map stores addresses (status BPF_STACK_BUILD_ID_IP)",
+		diff:    "as 67",
+	},
+	{
 		id: asm.FnGetCurrentTask, types: tAll, fn: getCurrentTask, // 35 bpf_get_current_task
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "the address of a `struct task_struct` of waggle's (read-only memory the program reads with bpf_probe_read_kernel, as BPF_CORE_READ does), laid out as waggle's kernel BTF, against which CO-RE relocations are resolved: pid, tgid, real_parent, group_leader, comm of the run's task (`Task.PID`, `TGID`, `Comm`; real_parent is a task_struct of `Task.PPID`, group_leader one of `TGID`), or of the waggle process without a task",

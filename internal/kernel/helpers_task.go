@@ -3,11 +3,13 @@ package kernel
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
@@ -175,3 +177,42 @@ func userStack(t *helper.Task, depth int) ([]uint64, bool) {
 	}
 	return ips, true
 }
+
+// getStackID is bpf_get_stackid(ctx, map, flags): the stack of getStack
+// (the user stack with BPF_F_USER_STACK, else the empty kernel stack),
+// at most value_size/entry frames after the skipped ones, stored in the
+// stack trace map (maps.StackTrace.StackID); its ID, or a negative errno.
+func getStackID(c *helper.Call) (uint64, error) {
+	m, err := mapOf(c.Args[1])
+	if err != nil {
+		return 0, err
+	}
+	st, ok := m.(*maps.StackTrace)
+	if !ok {
+		return 0, fmt.Errorf("map %s of type %s is not a stack trace map", m.Spec().Name, m.Spec().Type)
+	}
+	flags := c.Args[2]
+	if flags&^stackIDFlags != 0 {
+		return neg(unix.EINVAL), nil
+	}
+	skip := int(flags & stackSkipMask)
+	depth := min(int(m.Spec().ValueSize)/st.Elem()+skip, stackMaxDepth)
+	var ips []uint64
+	if flags&stackUser != 0 {
+		if ips, ok = userStack(currentTask(c), depth); !ok {
+			return neg(unix.EFAULT), nil
+		}
+	}
+	if len(ips) <= skip {
+		return neg(unix.EFAULT), nil
+	}
+	id, e := st.StackID(ips[skip:], flags)
+	if e != nil {
+		return neg(e.Errno), nil
+	}
+	return uint64(id), nil
+}
+
+// stackIDFlags are bpf_get_stackid's flags: the skip field,
+// BPF_F_USER_STACK, BPF_F_FAST_STACK_CMP, BPF_F_REUSE_STACKID.
+const stackIDFlags = stackSkipMask | stackUser | 1<<9 | 1<<10

@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
@@ -102,5 +103,81 @@ func TestGetStack(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGetStackID: bpf_get_stackid stores stacks in a stack trace map of
+// one bucket (max_entries 1), so that every stack has ID 0 and the
+// collisions are known: each step runs on the map as the steps before
+// left it.
+func TestGetStackID(t *testing.T) {
+	const user = stackUser
+	task := &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}
+	for _, buildID := range []bool{false, true} {
+		spec := maps.Spec{Name: "stacks", Type: ebpf.StackTrace, KeySize: 4, ValueSize: 64, MaxEntries: 1}
+		entry := func(ip uint64) []uint64 { return []uint64{ip} }
+		if buildID {
+			spec.Flags = maps.FlagStackBuildID
+			entry = func(ip uint64) []uint64 { return []uint64{buildIDStatusIP, 0, 0, ip} }
+		}
+		m, err := maps.New(&spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		depth := 8 // value_size / 8, or / 32 for build IDs
+		if buildID {
+			depth = 2
+		}
+		stack := func(ips ...uint64) []uint64 {
+			var w []uint64
+			for _, ip := range ips[:min(depth, len(ips))] {
+				w = append(w, entry(ip)...)
+			}
+			return append(w, make([]uint64, 8-len(w))...)
+		}
+		for _, step := range []struct {
+			name  string
+			task  *helper.Task
+			flags uint64
+			ret   int64
+			want  []uint64 // the map's stack 0 after the step, nil for none
+		}{
+			{"the kernel stack is empty", task, 0, -14, nil},
+			{"no registers", &helper.Task{Memory: threeFrames}, user, -14, nil},
+			{"unknown flag", task, user | 1<<11, -22, nil},
+			{"skipping every frame", task, user | 3, -14, nil},
+			{"a user stack", task, user, 0, stack(0x401000, 0x401234, 0x401500)},
+			{"the same stack: the same ID", task, user, 0, stack(0x401000, 0x401234, 0x401500)},
+			{"another stack on the ID", task, user | 1, -17, stack(0x401000, 0x401234, 0x401500)},
+			{"BPF_F_FAST_STACK_CMP: another hash", task, user | 1 | 1<<9, -17, stack(0x401000, 0x401234, 0x401500)},
+			{"BPF_F_REUSE_STACKID replaces it", task, user | 1 | 1<<10, 0, stack(0x401234, 0x401500)},
+		} {
+			ctx := binary.NativeEndian.AppendUint64(nil, 0)
+			ctx = binary.NativeEndian.AppendUint64(ctx, m.Handle())
+			ctx = binary.NativeEndian.AppendUint64(ctx, step.flags)
+			r := exec(t, ebpf.RawTracepoint, Options{}, `
+				ldxdw %r2, [%r1+8]
+				ldxdw %r3, [%r1+16]
+				call 27
+				exit`, Input{Context: ctx, Task: step.task})
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if int64(r.ret) != step.ret {
+				t.Errorf("build ID %v, %s: bpf_get_stackid returned %d, want %d", buildID, step.name, int64(r.ret), step.ret)
+			}
+			value := make([]byte, 64)
+			err := m.LookupUser(make([]byte, 4), value)
+			var got []uint64
+			if err == nil {
+				for i := 0; i < 64; i += 8 {
+					got = append(got, binary.NativeEndian.Uint64(value[i:]))
+				}
+			}
+			if !slices.Equal(got, step.want) {
+				t.Errorf("build ID %v, %s: stack 0 is %#x, want %#x", buildID, step.name, got, step.want)
+			}
+		}
+		m.Close()
 	}
 }
