@@ -41,6 +41,9 @@ type toolCase struct {
 	Events   *toolEvents    `json:"events"`
 	Maps     []toolMapValue `json:"maps"`
 	MapSizes map[string]int `json:"map_sizes"`
+	// Refused, if set, is what waggle's refusal of the object with these
+	// options says: what it lacks, which the kernel has.
+	Refused string `json:"refused"`
 }
 
 type toolTask struct {
@@ -433,6 +436,29 @@ func TestLibbpfTools(t *testing.T) {
 			base, err := waggle.LoadCollectionSpec(obj)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.Refused != "" {
+				spec := base.Copy()
+				setVariables(t, spec, tc.Set)
+				coll, err := waggle.NewCollection(spec)
+				if err == nil {
+					coll.Close()
+					t.Fatalf("waggle loads the object; want a refusal saying %q", tc.Refused)
+				}
+				if !strings.Contains(err.Error(), tc.Refused) {
+					t.Fatalf("waggle refuses the object with %q, want %q", err, tc.Refused)
+				}
+				if os.Geteuid() == 0 {
+					kspec := base.Copy()
+					setVariables(t, kspec, tc.Set)
+					if kcoll, err := kerneltest.LoadCollection(kspec, ebpf.CollectionOptions{}, ""); err == nil {
+						kcoll.Close()
+						t.Logf("a difference: the kernel (%s) accepts the object, which waggle refuses (%s)", kerneltest.Release(), tc.Refused)
+					} else {
+						t.Logf("the kernel refuses it too: %v", err)
+					}
+				}
+				return
 			}
 			mem := buildMemory(t, tc.Memory)
 			for _, engine := range []waggle.Engine{waggle.EngineInterpreter, waggle.EngineJIT} {
