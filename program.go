@@ -225,8 +225,13 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 	}
 	if verifying {
 		table = withUnreachableHelpers(insns, table)
-	} else if err := checkHelpers(typ, insns, table, unresolved); err != nil {
-		return nil, err
+	} else {
+		if err := checkUnresolved(insns, unresolved); err != nil {
+			return nil, err
+		}
+		if err := checkHelpers(typ, insns, table); err != nil {
+			return nil, err
+		}
 	}
 	if license != nil {
 		if err := checkLicense(*license, insns, own); err != nil {
@@ -401,22 +406,34 @@ func checkLicense(license string, insns isa.Instructions, own *helper.Table) err
 
 // checkHelpers explains a helper call that the table cannot serve: one the
 // program's type may not call, or one waggle does not have.
-func checkHelpers(typ ebpf.ProgramType, insns isa.Instructions, table *helper.Table, unresolved map[int]string) error {
+func checkHelpers(typ ebpf.ProgramType, insns isa.Instructions, table *helper.Table) error {
 	slot := 0
-	for i, ins := range insns {
+	for _, ins := range insns {
 		if ins.IsHelperCall() {
 			id := int32(ins.Imm)
 			if _, ok := table.Lookup(id); !ok {
 				known, allowed := kernel.HelperAllowed(typ, id)
 				switch {
-				case unresolved[i] != "":
-					return fmt.Errorf("instruction %d: %s (without the verifier, waggle cannot tell that no path reaches it)", slot, unresolved[i])
 				case known && !allowed:
 					return fmt.Errorf("instruction %d calls %s (helper %d), which %s programs may not call", slot, helper.Name(id), id, typ)
 				default:
 					return fmt.Errorf("instruction %d calls %s (helper %d), which waggle does not implement", slot, helper.Name(id), id)
 				}
 			}
+		}
+		slot += ins.Slots()
+	}
+	return nil
+}
+
+// checkUnresolved refuses, for a program loaded without the verifier, the
+// first instruction that a CO-RE relocation poisoned: nothing proves that
+// no path reaches it.
+func checkUnresolved(insns isa.Instructions, unresolved map[int]string) error {
+	slot := 0
+	for i, ins := range insns {
+		if why, ok := unresolved[i]; ok {
+			return fmt.Errorf("instruction %d: %s (without the verifier, waggle cannot tell that no path reaches it)", slot, why)
 		}
 		slot += ins.Slots()
 	}
