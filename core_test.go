@@ -21,6 +21,8 @@ type coreOut struct {
 	MMExists, FSExists, RingbufExists, FSStructExists uint64
 	StartStack                                        uint64
 	Arg1                                              uint64
+	GetStackExists, TaskBTFExists, GetStackValue      uint64
+	TaskSize, CommSize                                uint64
 }
 
 func cString(b []byte) string {
@@ -82,6 +84,11 @@ func TestCORE(t *testing.T) {
 				{"bpf_core_field_exists(task->fs)", o.FSExists, 0},
 				{"bpf_core_type_exists(struct bpf_ringbuf)", o.RingbufExists, 1},
 				{"bpf_core_type_exists(struct fs_struct)", o.FSStructExists, 0},
+				{"bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_stack)", o.GetStackExists, 1},
+				{"bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)", o.TaskBTFExists, 0},
+				{"bpf_core_enum_value(enum bpf_func_id, BPF_FUNC_get_stack)", o.GetStackValue, 67},
+				{"bpf_core_type_size(struct task_struct)", o.TaskSize, 40},
+				{"bpf_core_field_size(task->comm)", o.CommSize, 16},
 			}
 			for _, e := range exists {
 				if e.got != e.want {

@@ -9,6 +9,8 @@ struct out {
 	__u64 mm_exists, fs_exists, ringbuf_exists, fs_struct_exists;
 	__u64 start_stack;
 	__u64 arg1;
+	__u64 get_stack_exists, task_btf_exists, get_stack_value;
+	__u64 task_size, comm_size;
 };
 
 struct {
@@ -40,6 +42,12 @@ int task(struct syscall_trace_enter *ctx)
 	if (bpf_core_field_exists(task->mm))
 		o->start_stack = BPF_CORE_READ(task, mm, start_stack);
 	o->arg1 = ctx->args[1];
+	/* Helpers waggle has, by enum bpf_func_id of its kernel BTF. */
+	o->get_stack_exists = bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_stack);
+	o->task_btf_exists = bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf);
+	o->get_stack_value = bpf_core_enum_value(enum bpf_func_id, BPF_FUNC_get_stack);
+	o->task_size = bpf_core_type_size(struct task_struct);
+	o->comm_size = bpf_core_field_size(task->comm);
 	return 0;
 }
 
