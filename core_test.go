@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
 // coreOut is struct out of testdata/core/task.c.
@@ -185,5 +187,67 @@ func TestUnreachableHelperCall(t *testing.T) {
 	_, err = waggle.NewProgramWithOptions(spec, waggle.ProgramOptions{SkipVerification: true})
 	if err == nil || !strings.Contains(err.Error(), "helper 9999") {
 		t.Errorf("without the verifier: %v, want a refusal naming helper 9999", err)
+	}
+}
+
+// TestCOREKernel: the same object read the current task's task_struct
+// through CO-RE in the kernel (BPF_PROG_TEST_RUN of a raw tracepoint
+// program, relocated against the kernel's BTF) and in waggle without a
+// Task (the waggle process, relocated against waggle's BTF), on the same
+// thread: the same pid, tgid, parent, group leader and names.
+func TestCOREKernel(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: comparing with the kernel needs root (bpf())")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	// read reads struct out of raw_task.c: the first fields of coreOut.
+	read := func(lookup func(any, any) error) coreOut {
+		var b [48]byte
+		if err := lookup(uint32(0), &b); err != nil {
+			t.Fatal(err)
+		}
+		i32 := func(off int) int32 { return int32(binary.NativeEndian.Uint32(b[off:])) }
+		o := coreOut{PID: i32(0), TGID: i32(4), PPID: i32(8), LeaderPID: i32(12)}
+		copy(o.Comm[:], b[16:32])
+		copy(o.LeaderComm[:], b[32:48])
+		return o
+	}
+
+	wspec, err := waggle.LoadCollectionSpec("testdata/core/raw_task.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wcoll, err := waggle.NewCollection(wspec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wcoll.Close()
+	if _, err := wcoll.Programs["raw_task"].Run(&waggle.RunOptions{Context: make([]byte, 8)}); err != nil {
+		t.Fatal(err)
+	}
+	w := read(wcoll.Maps["out"].Lookup)
+
+	kspec, err := ebpf.LoadCollectionSpec("testdata/core/raw_task.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcoll, err := kerneltest.LoadCollection(kspec, ebpf.CollectionOptions{}, "raw_task", "out")
+	kerneltest.SkipIfUnsupported(t, err)
+	if err != nil {
+		t.Fatalf("the kernel refuses the object: %v", err)
+	}
+	defer kcoll.Close()
+	if _, err := kcoll.Programs["raw_task"].Run(&ebpf.RunOptions{Context: make([]byte, 8)}); err != nil {
+		t.Fatal(err)
+	}
+	k := read(kcoll.Maps["out"].Lookup)
+
+	got := []any{w.PID, w.TGID, w.PPID, w.LeaderPID, cString(w.Comm[:]), cString(w.LeaderComm[:])}
+	want := []any{k.PID, k.TGID, k.PPID, k.LeaderPID, cString(k.Comm[:]), cString(k.LeaderComm[:])}
+	for i, name := range []string{"pid", "tgid", "real_parent->tgid", "group_leader->pid", "comm", "group_leader->comm"} {
+		if got[i] != want[i] {
+			t.Errorf("%s: waggle %v, the kernel (%s) %v", name, got[i], kerneltest.Release(), want[i])
+		}
 	}
 }
