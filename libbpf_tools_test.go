@@ -29,7 +29,8 @@ import (
 // opensnoop, execsnoop and syscount, compiled unchanged from a bcc
 // checkout (WAGGLE_BCC, or /work/ext/bcc), run on tracepoint contexts laid
 // out by the kernel's format files (testdata/tracepoints) for a task whose
-// memory holds the paths and arguments.
+// memory holds the paths and arguments; and profile, on perf event samples
+// of a task whose registers and stack it walks.
 
 type toolCase struct {
 	Name     string         `json:"name"`
@@ -41,6 +42,22 @@ type toolCase struct {
 	Events   *toolEvents    `json:"events"`
 	Maps     []toolMapValue `json:"maps"`
 	MapSizes map[string]int `json:"map_sizes"`
+	// MapSpecs change maps as the tools' user-space halves do before
+	// loading (profile sizes its stack trace map).
+	MapSpecs map[string]struct {
+		ValueSize  uint32 `json:"value_size"`
+		MaxEntries uint32 `json:"max_entries"`
+	} `json:"map_specs"`
+	// Entries are elements expected in a map, found by the fields of
+	// their keys, for maps whose keys a case cannot know (stack IDs are
+	// hashes); ValueU64 is the start of a value without BTF, as 8-byte
+	// words.
+	Entries []struct {
+		Map      string         `json:"map"`
+		Key      map[string]any `json:"key"`
+		Value    map[string]any `json:"value"`
+		ValueU64 []any          `json:"value_u64"`
+	} `json:"entries"`
 	// Refused, if set, is what waggle's refusal of the object with these
 	// options says: what it lacks, which the kernel has.
 	Refused string `json:"refused"`
@@ -67,10 +84,13 @@ type toolSegment struct {
 }
 
 type toolRun struct {
-	Program    string         `json:"program"`
-	Tracepoint string         `json:"tracepoint"`
-	Fields     map[string]any `json:"fields"`
-	Task       *toolTask      `json:"task"`
+	Program    string `json:"program"`
+	Tracepoint string `json:"tracepoint"`
+	// ContextSize, for a program that is not a tracepoint's, is the size
+	// of its context, zeros.
+	ContextSize int            `json:"context_size"`
+	Fields      map[string]any `json:"fields"`
+	Task        *toolTask      `json:"task"`
 }
 
 type toolEvents struct {
@@ -319,6 +339,16 @@ func matches(got, want any) bool {
 	return err == nil && gn == wn
 }
 
+// fieldsMatch reports whether got has every field of want.
+func fieldsMatch(got, want map[string]any) bool {
+	for k, w := range want {
+		if g, ok := got[k]; !ok || !matches(g, w) {
+			return false
+		}
+	}
+	return true
+}
+
 func checkFields(t *testing.T, what string, got map[string]any, want map[string]any) {
 	t.Helper()
 	keys := make([]string, 0, len(want))
@@ -461,6 +491,13 @@ func TestLibbpfTools(t *testing.T) {
 				return
 			}
 			mem := buildMemory(t, tc.Memory)
+			for name, ms := range tc.MapSpecs {
+				m := base.Maps[name]
+				if m == nil {
+					t.Fatalf("no map %s", name)
+				}
+				m.ValueSize, m.MaxEntries = ms.ValueSize, ms.MaxEntries
+			}
 			for _, engine := range []waggle.Engine{waggle.EngineInterpreter, waggle.EngineJIT} {
 				spec := base.Copy()
 				setVariables(t, spec, tc.Set)
@@ -500,7 +537,11 @@ func runToolCase(t *testing.T, engine string, tc toolCase, spec *ebpf.Collection
 		if p == nil {
 			t.Fatalf("run %d: no program %s", i, r.Program)
 		}
-		res, err := p.Run(&waggle.RunOptions{Context: tracepointContext(t, r.Tracepoint, r.Fields), Task: tt.task(t, mem)})
+		ctx := make([]byte, r.ContextSize)
+		if r.Tracepoint != "" {
+			ctx = tracepointContext(t, r.Tracepoint, r.Fields)
+		}
+		res, err := p.Run(&waggle.RunOptions{Context: ctx, Task: tt.task(t, mem)})
 		if err != nil {
 			t.Fatalf("%s: run %d (%s): %v", engine, i, r.Program, err)
 		}
@@ -528,6 +569,38 @@ func runToolCase(t *testing.T, engine string, tc toolCase, spec *ebpf.Collection
 			got := map[string]any{}
 			decodeBTF(typ, e.Value, "", got)
 			checkFields(t, fmt.Sprintf("%s: record %d", engine, i), got, tc.Events.Records[i])
+		}
+	}
+	for _, e := range tc.Entries {
+		found := false
+		it := coll.Maps[e.Map].Iterate()
+		var k, v []byte
+		for it.Next(&k, &v) {
+			if e.Key != nil {
+				key := map[string]any{}
+				decodeBTF(spec.Maps[e.Map].Key, k, "", key)
+				if !fieldsMatch(key, e.Key) {
+					continue
+				}
+			}
+			found = true
+			what := fmt.Sprintf("%s: map %s element %x", engine, e.Map, k)
+			if e.Value != nil {
+				got := map[string]any{}
+				decodeBTF(spec.Maps[e.Map].Value, v, "", got)
+				checkFields(t, what, got, e.Value)
+			}
+			for i, w := range e.ValueU64 {
+				if g := strconv.FormatUint(binary.NativeEndian.Uint64(v[8*i:]), 10); !matches(g, w) {
+					t.Errorf("%s: word %d = %s, want %v", what, i, g, w)
+				}
+			}
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if !found {
+			t.Errorf("%s: map %s has no element with a key %v", engine, e.Map, e.Key)
 		}
 	}
 	for _, mv := range tc.Maps {
