@@ -140,7 +140,7 @@ func (st *StackTrace) StackID(ips []uint64, flags uint64) (uint32, *Error) {
 		}
 		st.used++
 	}
-	st.buckets[id] = &stackBucket{hash: hash, nr: nr, data: append([]byte(nil), entries...)}
+	st.buckets[id] = &stackBucket{hash: hash, nr: nr, data: entries}
 	return id, nil
 }
 
