@@ -128,7 +128,7 @@ func getStack(c *helper.Call) (uint64, error) {
 	var ips []uint64
 	if user {
 		var ok bool
-		if ips, ok = userStack(currentTask(c), depth); !ok {
+		if ips, ok = userStack(currentTask(c), stackRegs(c), depth); !ok {
 			return fail(unix.EFAULT)
 		}
 	}
@@ -150,21 +150,66 @@ func getStack(c *helper.Call) (uint64, error) {
 	return uint64(len(ips)) * elem, nil
 }
 
-// userStack walks the task's user stack by frame pointers: the
+// The x86-64 struct pt_regs: where a kprobe's context and a perf event's
+// (struct bpf_perf_event_data starts with one) keep the registers a stack
+// walk starts from.
+const (
+	ptRegsBP = 32
+	ptRegsIP = 128
+	ptRegsCS = 136
+	ptRegsSP = 152
+)
+
+// stackRegs are the user registers a stack walk starts from, as the
+// kernel's get_perf_callchain takes them: a kprobe's or perf event's
+// context's registers when they are user-mode ones (cs & 3 == 3, as a
+// uprobe's or a user-space sample's are), else the task's (Task.Regs, the
+// kernel's task_pt_regs(current)); nil when there are none.
+func stackRegs(c *helper.Call) *helper.UserRegs {
+	t := currentTask(c)
+	var regs *helper.UserRegs
+	if t != nil {
+		regs = t.Regs
+	}
+	r, _ := c.State.(*Run)
+	if r == nil || (r.pt != &kprobeType && r.pt != &perfEventType) {
+		return regs
+	}
+	word := func(off uint64) (uint64, bool) {
+		b, err := c.Read(c.Args[0]+off, 8)
+		if err != nil {
+			return 0, false
+		}
+		return binary.NativeEndian.Uint64(b), true
+	}
+	cs, ok := word(ptRegsCS)
+	if !ok || cs&3 != 3 {
+		return regs
+	}
+	ip, ok1 := word(ptRegsIP)
+	sp, ok2 := word(ptRegsSP)
+	bp, ok3 := word(ptRegsBP)
+	if !ok1 || !ok2 || !ok3 {
+		return regs
+	}
+	return &helper.UserRegs{IP: ip, SP: sp, BP: bp}
+}
+
+// userStack walks the task's user stack by frame pointers from regs: the
 // instruction pointer, then the return address of each frame, at most
 // depth addresses; false when there are no user registers to start from.
-func userStack(t *helper.Task, depth int) ([]uint64, bool) {
-	if t == nil || t.Regs == nil {
+func userStack(t *helper.Task, regs *helper.UserRegs, depth int) ([]uint64, bool) {
+	if regs == nil {
 		return nil, false
 	}
 	ips := make([]uint64, 0, depth)
 	if depth == 0 {
 		return ips, true
 	}
-	ips = append(ips, t.Regs.IP)
-	fp := t.Regs.BP
+	ips = append(ips, regs.IP)
+	fp := regs.BP
 	var frame [frameSize]byte
-	for len(ips) < depth && t.Memory != nil {
+	for len(ips) < depth && t != nil && t.Memory != nil {
 		if fp >= userSpaceEnd-frameSize {
 			break
 		}
@@ -199,7 +244,7 @@ func getStackID(c *helper.Call) (uint64, error) {
 	depth := min(int(m.Spec().ValueSize)/st.Elem()+skip, stackMaxDepth)
 	var ips []uint64
 	if flags&stackUser != 0 {
-		if ips, ok = userStack(currentTask(c), depth); !ok {
+		if ips, ok = userStack(currentTask(c), stackRegs(c), depth); !ok {
 			return neg(unix.EFAULT), nil
 		}
 	}

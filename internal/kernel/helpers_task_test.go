@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -179,5 +181,68 @@ func TestGetStackID(t *testing.T) {
 			}
 		}
 		m.Close()
+	}
+}
+
+// TestGetStackContextRegs: kprobe and perf_event programs walk the user
+// stack from their context's registers when those are user-mode ones (cs &
+// 3 == 3: a uprobe's, a user-space sample's), as the kernel does, and from
+// the task's otherwise.
+func TestGetStackContextRegs(t *testing.T) {
+	task := &helper.Task{Regs: threeFramesRegs, Memory: threeFrames}
+	for _, tc := range []struct {
+		name string
+		typ  ebpf.ProgramType
+		size int
+		cs   uint64
+		want []uint64
+	}{
+		{"kprobe, user-mode registers", ebpf.Kprobe, ptRegsSize, 0x33, []uint64{0x402000, 0x401500, 0}},
+		{"kprobe, kernel-mode registers: the task's", ebpf.Kprobe, ptRegsSize, 0x10, []uint64{0x401000, 0x401234, 0x401500}},
+		{"perf_event, user-mode registers", ebpf.PerfEvent, perfEventDataSize, 0x33, []uint64{0x402000, 0x401500, 0}},
+		{"perf_event, no registers: the task's", ebpf.PerfEvent, perfEventDataSize, 0, []uint64{0x401000, 0x401234, 0x401500}},
+		{"tracepoint: the task's", ebpf.TracePoint, 64, 0x33, []uint64{0x401000, 0x401234, 0x401500}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			buf := make([]byte, 24)
+			region := memory.NewRegion(buf, true, memory.KindMapValue)
+			ctx := make([]byte, tc.size)
+			// The helper's arguments in r13, r14, r15 of the registers (the
+			// 8 bytes at 16, 24, 32 of a tracepoint's record).
+			args := 16
+			if tc.typ != ebpf.TracePoint {
+				args = 0
+				binary.NativeEndian.PutUint64(ctx[ptRegsIP:], 0x402000)
+				binary.NativeEndian.PutUint64(ctx[ptRegsSP:], 0x7ffd0020)
+				binary.NativeEndian.PutUint64(ctx[ptRegsBP:], 0x7ffd0030)
+				binary.NativeEndian.PutUint64(ctx[ptRegsCS:], tc.cs)
+			}
+			binary.NativeEndian.PutUint64(ctx[args:], region.Start)
+			binary.NativeEndian.PutUint64(ctx[args+8:], 24)
+			binary.NativeEndian.PutUint64(ctx[args+16:], stackUser)
+			src := strings.NewReplacer("A0", strconv.Itoa(args), "A1", strconv.Itoa(args+8), "A2", strconv.Itoa(args+16)).Replace(`
+				ldxdw %r2, [%r1+A0]
+				ldxdw %r3, [%r1+A1]
+				ldxdw %r4, [%r1+A2]
+				call 67
+				exit`)
+			r := exec(t, tc.typ, Options{}, src, Input{Context: ctx, Task: task}, region)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			n := 0
+			for _, w := range tc.want {
+				if w != 0 {
+					n += 8
+				}
+			}
+			if int64(r.ret) != int64(n) {
+				t.Errorf("bpf_get_stack returned %d, want %d", int64(r.ret), n)
+			}
+			got := []uint64{binary.NativeEndian.Uint64(buf), binary.NativeEndian.Uint64(buf[8:]), binary.NativeEndian.Uint64(buf[16:])}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("stack %#x, want %#x", got, tc.want)
+			}
+		})
 	}
 }
