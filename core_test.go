@@ -42,11 +42,17 @@ func cString(b []byte) string {
 // against waggle's kernel BTF, read the task_struct of bpf_get_current_task
 // (the run's Task), and existence checks answer for waggle's kernel.
 func TestCORE(t *testing.T) {
+	for _, engine := range []waggle.Engine{waggle.EngineInterpreter, waggle.EngineJIT} {
+		t.Run(fmt.Sprint(engine), func(t *testing.T) { testCORE(t, engine) })
+	}
+}
+
+func testCORE(t *testing.T, engine waggle.Engine) {
 	spec, err := waggle.LoadCollectionSpec("testdata/core/task.o")
 	if err != nil {
 		t.Fatal(err)
 	}
-	coll, err := waggle.NewCollection(spec)
+	coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{Engine: engine})
 	if err != nil {
 		t.Fatal(err)
 	}
