@@ -194,7 +194,8 @@ func TestAttachExecErrors(t *testing.T) {
 	}{
 		{"no program", nil, link.ExecOptions{Path: "true"}, "no policy"},
 		{"not a policy", xdp, link.ExecOptions{Path: "true"}, "program pass is of type XDP"},
-		{"not lowerable", policy(t, "count_calls"), link.ExecOptions{Path: "true"}, "cannot run as a classic seccomp filter"},
+		{"a trace of another type", nil, link.ExecOptions{Path: "true", Traces: []link.Trace{{Program: xdp, Section: "xdp"}}}, "a program of type XDP"},
+		{"a trace without a program", nil, link.ExecOptions{Path: "true", Traces: []link.Trace{{Section: "tp/syscalls/sys_enter_openat"}}}, "no program"},
 		{"no command", policy(t, "deny_unlink"), link.ExecOptions{}, "no command"},
 		{"missing command", policy(t, "deny_unlink"), link.ExecOptions{Path: "no-such-command-waggle"}, "no-such-command-waggle"},
 	} {
