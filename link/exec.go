@@ -37,6 +37,10 @@ type ExecOptions struct {
 	// Supervise runs the policy in waggle, on the notifications of a
 	// pre-filter, even when it could be lowered to a classic filter.
 	Supervise bool
+	// NotifyAll makes the pre-filter of a supervised link send every
+	// system call to waggle, also those whose action the kernel could
+	// decide: to compare the supervised path with the kernel's.
+	NotifyAll bool
 	// Runs are the options of the supervised runs: budget, timeout and
 	// the observer of every run of the policy and the traces.
 	Runs
@@ -144,7 +148,7 @@ func AttachExec(policy *waggle.Program, opts ExecOptions) (*ExecLink, error) {
 		sup *supervisor
 		err error
 	)
-	if policy != nil && len(opts.Traces) == 0 && !opts.Supervise {
+	if policy != nil && len(opts.Traces) == 0 && !opts.Supervise && !opts.NotifyAll {
 		f, err = seccomp.Lower(policy.Instructions())
 		var nl *seccomp.NotLowerableError
 		if err != nil && !errors.As(err, &nl) {

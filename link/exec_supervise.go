@@ -213,6 +213,12 @@ func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error
 			other = seccomp.RetUserNotif
 		}
 	}
+	if opts.NotifyAll {
+		for nr := range table {
+			table[nr] = seccomp.RetUserNotif
+		}
+		other = seccomp.RetUserNotif
+	}
 	f, err := seccomp.Prefilter(table, other)
 	if err != nil {
 		return nil, err

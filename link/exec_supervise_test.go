@@ -2,11 +2,19 @@ package link_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/link"
 )
 
@@ -52,4 +60,238 @@ func TestExecSupervisedQuota(t *testing.T) {
 	if st.Notifications != 3 || st.Allowed != 2 || st.Denied != 1 || st.Runs != 3 {
 		t.Errorf("stats %+v: want 3 notified calls, 2 allowed, 1 denied, 3 runs", st)
 	}
+}
+
+// supervisorEnv makes this test binary, started as a command, act as
+// waggle: it runs the shell script given under the unlink_quota policy,
+// prints the command's PID and waits for it, until the test kills it.
+const supervisorEnv = "LINK_TEST_SUPERVISOR"
+
+// threadsEnv makes this test binary, started as a command, call getppid
+// from threads: "THREADS:CALLS" (calls per thread).
+const threadsEnv = "LINK_TEST_THREADS"
+
+func actAsSupervisor(script string) int {
+	spec, err := waggle.LoadCollectionSpec("../testdata/seccomp/unlink_quota.o")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	coll, err := waggle.NewCollection(spec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	l, err := link.AttachExec(coll.Programs["unlink_quota"], link.ExecOptions{Path: "sh", Args: []string{"sh", "-c", script}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(l.Pid())
+	if err := l.Wait(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+func callFromThreads(spec string) int {
+	var threads, calls int
+	if _, err := fmt.Sscanf(spec, "%d:%d", &threads, &calls); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			for range calls {
+				unix.Getppid()
+			}
+		})
+	}
+	wg.Wait()
+	return 0
+}
+
+// TestExecFailClosed: when waggle dies, the calls the policy decides in
+// user space fail with ENOSYS (the kernel's answer once the listener is
+// gone): the command does not go on unpoliced.
+func TestExecFailClosed(t *testing.T) {
+	needSeccomp(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file, errs, stop := filepath.Join(dir, "f"), filepath.Join(dir, "errors"), filepath.Join(dir, "stop")
+	script := fmt.Sprintf("while [ ! -e %[3]s ]; do touch %[1]s; rm %[1]s 2>>%[2]s; sleep 0.02; done", file, errs, stop)
+	sup := exec.Command(self)
+	sup.Env = append(os.Environ(), supervisorEnv+"="+script)
+	stdout, err := sup.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup.Stderr = os.Stderr
+	if err := sup.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = sup.Process.Kill()
+		_ = sup.Wait()
+	}()
+	var pid int
+	if _, err := fmt.Fscan(stdout, &pid); err != nil {
+		t.Fatalf("the supervisor printed no PID: %v", err)
+	}
+	defer func() {
+		_ = os.WriteFile(stop, nil, 0o644)
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}()
+	waitFor := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			b, _ := os.ReadFile(errs)
+			if strings.Contains(string(b), what) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the command's errors: %q", what, b)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// The quota of two removals is spent: the policy refuses.
+	waitFor("Operation not permitted")
+	if err := sup.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = sup.Wait()
+	// waggle is gone: the kernel answers for it.
+	waitFor("Function not implemented")
+	if _, err := os.Stat(file); err != nil {
+		t.Errorf("the file was removed after waggle died: %v", err)
+	}
+	if err := unix.Kill(pid, 0); err != nil {
+		t.Errorf("the command is gone too (%v): the test shows nothing", err)
+	}
+}
+
+// TestExecSupervisedForks: children and threads inherit the supervised
+// policy: the quota counts the removals of every process.
+func TestExecSupervisedForks(t *testing.T) {
+	needSeccomp(t)
+	dir := t.TempDir()
+	for _, name := range []string{"a", "b", "c", "d"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	l, err := link.AttachExec(policy(t, "unlink_quota"), link.ExecOptions{Path: "sh", Dir: dir,
+		Args: []string{"sh", "-c", "(rm a) & wait; sh -c 'rm b'; (sh -c 'rm c' &); sleep 0.2; rm d; echo rc=$?"}, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "rc=1") {
+		t.Errorf("output %q: the fourth removal (third process) should fail", out.String())
+	}
+	left := 0
+	for _, name := range []string{"a", "b", "c", "d"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			left++
+		}
+	}
+	if left != 2 {
+		t.Errorf("%d files left, want 2", left)
+	}
+}
+
+// TestExecLoweredEqualsSupervised: the policies of testdata/seccomp give
+// the same decisions lowered (in the kernel) and run in waggle on every
+// system call of a workload that opens, writes, reads and removes files.
+func TestExecLoweredEqualsSupervised(t *testing.T) {
+	needSeccomp(t)
+	for _, name := range []string{"deny_unlink", "read_only"} {
+		t.Run(name, func(t *testing.T) {
+			p := policy(t, name)
+			results := map[bool]string{}
+			for _, all := range []bool{false, true} {
+				dir := t.TempDir()
+				var out bytes.Buffer
+				l, err := link.AttachExec(p, link.ExecOptions{Path: "sh", Dir: dir, NotifyAll: all,
+					Args: []string{"sh", "-c", "for i in $(seq 40); do echo $i > f$i; cat f$i; ls; rm f$i; mkdir d$i; rmdir d$i; done 2>&1; echo end"}, Stdout: &out, Stderr: &out})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := l.Wait(); err != nil {
+					t.Fatal(err)
+				}
+				l.Close()
+				if l.Supervised() != all {
+					t.Fatalf("supervised %v", l.Supervised())
+				}
+				st := l.Stats()
+				if all && st.Notifications < 1000 {
+					t.Errorf("only %d calls reached waggle", st.Notifications)
+				}
+				results[all] = fmt.Sprintf("exit %d\n%s", l.ExitCode(), strings.ReplaceAll(out.String(), dir, "DIR"))
+			}
+			if results[false] != results[true] {
+				t.Errorf("lowered:\n%s\nsupervised:\n%s", results[false], results[true])
+			}
+		})
+	}
+}
+
+// TestExecSupervisedLoad: threads of a command make 10,000s of system
+// calls that a counting policy sees in waggle: none is lost, none hangs.
+func TestExecSupervisedLoad(t *testing.T) {
+	needSeccomp(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const threads, calls = 4, 5000
+	spec, err := waggle.LoadCollectionSpec("../testdata/seccomp/count_calls.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := waggle.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	start := time.Now()
+	l, err := link.AttachExec(coll.Programs["count_calls"], link.ExecOptions{Path: self, Args: []string{self},
+		Env: append(os.Environ(), fmt.Sprintf("%s=%d:%d", threadsEnv, threads, calls))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	if code := l.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	var n uint64
+	if err := coll.Maps["calls"].Lookup(uint32(unix.SYS_GETPPID), &n); err != nil {
+		t.Fatal(err)
+	}
+	if n != threads*calls {
+		t.Errorf("getppid counted %d times, want %d", n, threads*calls)
+	}
+	st := l.Stats()
+	if st.Notifications != st.Runs || st.RunErrors != 0 || st.Allowed != st.Notifications {
+		t.Errorf("stats %+v", st)
+	}
+	t.Logf("%d notified calls in %v: %.0f calls/s, %.1f µs in waggle per call", st.Notifications, elapsed,
+		float64(st.Notifications)/elapsed.Seconds(), float64(st.Handling.Microseconds())/float64(st.Notifications))
 }

@@ -29,6 +29,12 @@ const callPtraceEnv = "LINK_TEST_CALL_PTRACE"
 const getppidLoopEnv = "LINK_TEST_GETPPID_LOOP"
 
 func TestMain(m *testing.M) {
+	if script := os.Getenv(supervisorEnv); script != "" {
+		os.Exit(actAsSupervisor(script))
+	}
+	if spec := os.Getenv(threadsEnv); spec != "" {
+		os.Exit(callFromThreads(spec))
+	}
 	if os.Getenv(callPtraceEnv) != "" {
 		_, _, _ = unix.Syscall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0)
 		os.Exit(0)
