@@ -1,0 +1,137 @@
+package link_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/link"
+)
+
+// traceObject loads an object of testdata/syscalls and returns its
+// collection and its programs as traces.
+func traceObject(t *testing.T, name string) (*waggle.Collection, []link.Trace) {
+	t.Helper()
+	spec, err := waggle.LoadCollectionSpec("../testdata/syscalls/" + name + ".o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := waggle.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(coll.Close)
+	var traces []link.Trace
+	for pname, ps := range spec.Programs {
+		traces = append(traces, link.Trace{Program: coll.Programs[pname], Section: ps.SectionName})
+	}
+	return coll, traces
+}
+
+// openEvent is struct event of testdata/syscalls/opens.c.
+type openEvent struct {
+	pid, tid, uid uint32
+	flags         int32
+	comm, fname   string
+}
+
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// TestExecTraceOpens: an entry program of syscalls/sys_enter_openat sees
+// every openat of the command and its children, with the caller's pid,
+// name and path (read from its memory), and the calls go on.
+func TestExecTraceOpens(t *testing.T) {
+	needSeccomp(t)
+	coll, traces := traceObject(t, "opens")
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "first"), filepath.Join(dir, "second")
+	for _, f := range []string{a, b} {
+		if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	l, err := link.AttachExec(nil, link.ExecOptions{Path: "sh", Traces: traces,
+		Args: []string{"sh", "-c", fmt.Sprintf("cat %s; (cat %s) & wait; echo > %s/new", a, b, dir)}, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "xx" || l.ExitCode() != 0 {
+		t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
+	}
+	entries, err := coll.Maps["events"].Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]openEvent{}
+	for _, en := range entries {
+		v := en.Value
+		e := openEvent{pid: binary.NativeEndian.Uint32(v[0:]), tid: binary.NativeEndian.Uint32(v[4:]), uid: binary.NativeEndian.Uint32(v[8:]),
+			flags: int32(binary.NativeEndian.Uint32(v[12:])), comm: cString(v[16:32]), fname: cString(v[32:])}
+		byName[e.fname] = e
+	}
+	ea, eb, en := byName[a], byName[b], byName[dir+"/new"]
+	if ea.comm != "cat" || eb.comm != "cat" || ea.pid == 0 || eb.pid == 0 || ea.pid == eb.pid || ea.pid != ea.tid {
+		t.Errorf("events %+v and %+v: want two cats of different processes", ea, eb)
+	}
+	if ea.pid == uint32(l.Pid()) || eb.pid == uint32(l.Pid()) {
+		t.Errorf("a cat has the shell's pid %d", l.Pid())
+	}
+	if en.pid != uint32(l.Pid()) || en.comm != "sh" || en.flags&unix.O_CREAT == 0 || en.uid != uint32(os.Getuid()) {
+		t.Errorf("the shell's redirection: %+v, want pid %d, sh, O_CREAT, uid %d", en, l.Pid(), os.Getuid())
+	}
+	st := l.Stats()
+	if st.Syscalls["openat"] == 0 || len(st.Syscalls) != 1 || st.Programs[0].Runs != st.Syscalls["openat"] {
+		t.Errorf("stats %+v: only openat should reach waggle, each with a run", st)
+	}
+}
+
+// TestExecTraceThreads: raw_syscalls/sys_enter counts every call of a
+// command's threads, exactly, under the thread's process.
+func TestExecTraceThreads(t *testing.T) {
+	needSeccomp(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, traces := traceObject(t, "count_all")
+	const threads, calls = 3, 2000
+	l, err := link.AttachExec(nil, link.ExecOptions{Path: self, Args: []string{self}, Traces: traces,
+		Env: append(os.Environ(), fmt.Sprintf("%s=%d:%d", threadsEnv, threads, calls))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var n, total uint64
+	if err := coll.Maps["counts"].Lookup(uint32(unix.SYS_GETPPID), &n); err != nil {
+		t.Fatal(err)
+	}
+	if n != threads*calls {
+		t.Errorf("getppid counted %d times, want %d", n, threads*calls)
+	}
+	if err := coll.Maps["by_pid"].Lookup(uint32(l.Pid()), &total); err != nil {
+		t.Fatalf("no count for the command's pid %d: %v", l.Pid(), err)
+	}
+	st := l.Stats()
+	if total != st.Notifications || st.Runs != st.Notifications {
+		t.Errorf("the process counted %d calls, waggle saw %d (stats %+v)", total, st.Notifications, st)
+	}
+}
