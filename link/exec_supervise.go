@@ -113,6 +113,10 @@ type supervisor struct {
 	policyRuns atomic.Uint64
 	policyErrs atomic.Uint64
 	needStatus bool // a program reads the task's IDs or name
+	// status caches what /proc/PID/status says of each thread (reading it
+	// costs tens of µs); the pre-filter sends every call that could
+	// change it to the supervisor, which then empties the cache.
+	status map[uint32]notify.Status
 	traces     []*traceProg
 	enter      [seccomp.TableSize][]*traceProg // by number, the entry programs (raw ones included)
 	enterOther []*traceProg                    // the raw entry programs, for numbers past the table
@@ -131,6 +135,19 @@ type supervisor struct {
 	handling                                                        atomic.Int64
 	perNr                                                           [seccomp.TableSize + 1]atomic.Uint64
 }
+
+// identityCalls are the system calls that change a thread's name or IDs,
+// or create threads that may reuse the ID of one that exited: while a
+// program reads the task's status, they reach the supervisor, which
+// forgets what it cached.
+var identityCalls = func() (m [seccomp.TableSize]bool) {
+	for _, nr := range []int{unix.SYS_EXECVE, unix.SYS_EXECVEAT, unix.SYS_PRCTL, unix.SYS_CLONE, unix.SYS_CLONE3, unix.SYS_FORK, unix.SYS_VFORK,
+		unix.SYS_SETUID, unix.SYS_SETGID, unix.SYS_SETREUID, unix.SYS_SETREGID, unix.SYS_SETRESUID, unix.SYS_SETRESGID,
+		unix.SYS_SETFSUID, unix.SYS_SETFSGID, unix.SYS_SETGROUPS} {
+		m[nr] = true
+	}
+	return m
+}()
 
 // Helper IDs whose answers come from the task's /proc/PID/status.
 var statusHelpers = map[int64]bool{14: true, 15: true, 16: true} // get_current_pid_tgid, uid_gid, comm
@@ -218,6 +235,14 @@ func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error
 			table[nr] = seccomp.RetUserNotif
 		}
 		other = seccomp.RetUserNotif
+	}
+	if s.needStatus {
+		s.status = map[uint32]notify.Status{}
+		for nr, id := range identityCalls {
+			if id && (table[nr] == seccomp.RetAllow || table[nr] == seccomp.RetLog) {
+				table[nr] = seccomp.RetUserNotif
+			}
+		}
 	}
 	f, err := seccomp.Prefilter(table, other)
 	if err != nil {
@@ -425,9 +450,21 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 	h.mem = trackedMemory{m: notify.Memory{PID: int(n.PID)}}
 	h.task = helper.Task{PID: n.PID, TGID: n.PID, Memory: &h.mem}
 	if s.needStatus {
-		if st, err := notify.ReadStatus(n.PID); err == nil {
-			h.task.TGID, h.task.UID, h.task.GID, h.task.Comm = st.TGID, st.UID, st.GID, st.Comm
+		// A call that may change what the cache holds (a name, IDs, a
+		// thread ID that a new thread reuses) empties it, and what is
+		// read for it now is not kept: it is the status before the call.
+		identity := inTable && identityCalls[nr]
+		if identity {
+			clear(s.status)
 		}
+		st, ok := s.status[n.PID]
+		if !ok {
+			var err error
+			if st, err = notify.ReadStatus(n.PID); err == nil && !identity {
+				s.status[n.PID] = st
+			}
+		}
+		h.task.TGID, h.task.UID, h.task.GID, h.task.Comm = st.TGID, st.UID, st.GID, st.Comm
 	}
 	action := uint32(seccomp.RetAllow)
 	if s.policy != nil {

@@ -248,12 +248,19 @@ type Status struct {
 // name from /proc/PID/status.
 func ReadStatus(pid uint32) (Status, error) {
 	var st Status
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/status")
+	path := "/proc/" + strconv.FormatUint(uint64(pid), 10) + "/status"
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return st, err
+		return st, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var buf [4096]byte // the fields read come in the first lines
+	n, err := unix.Read(fd, buf[:])
+	unix.Close(fd)
+	if err != nil {
+		return st, &os.PathError{Op: "read", Path: path, Err: err}
 	}
 	seen := 0
-	for line := range strings.SplitSeq(string(b), "\n") {
+	for line := range strings.SplitSeq(string(buf[:max(n, 0)]), "\n") {
 		name, value, ok := strings.Cut(line, ":\t")
 		if !ok {
 			continue
