@@ -116,7 +116,7 @@ type supervisor struct {
 	// status caches what /proc/PID/status says of each thread (reading it
 	// costs tens of µs); the pre-filter sends every call that could
 	// change it to the supervisor, which then empties the cache.
-	status map[uint32]notify.Status
+	status     map[uint32]notify.Status
 	traces     []*traceProg
 	enter      [seccomp.TableSize][]*traceProg // by number, the entry programs (raw ones included)
 	enterOther []*traceProg                    // the raw entry programs, for numbers past the table
