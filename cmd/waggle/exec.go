@@ -20,7 +20,6 @@ import (
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/link"
 	"github.com/waggle-ebpf/waggle/metrics"
-	"github.com/waggle-ebpf/waggle/ringbuf"
 )
 
 // exitStatus ends waggle with a status of its own (the command's, for
@@ -283,12 +282,12 @@ func (l *lineWriter) line(s string) {
 	fmt.Fprintln(l.w, s)
 }
 
-// eventReaders print the records of ring buffers and perf event arrays.
+// eventReaders print the records of ring buffers and perf event arrays:
+// every 50 ms and at the end, each map is drained (Map.Dump).
 type eventReaders struct {
-	readers []*ringbuf.Reader
-	perf    []func()
-	done    chan struct{}
-	wg      sync.WaitGroup
+	drains []func()
+	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // startEvents starts a reader for every ring buffer and perf event array
@@ -323,32 +322,15 @@ func startEvents(objects []*execObject, w *lineWriter, asJSON bool) *eventReader
 				t = ringEventType(o.spec)
 			}
 			switch m.Type() {
-			case ebpf.RingBuf:
-				rd, err := ringbuf.NewReader(m)
-				if err != nil {
-					continue
-				}
-				ev.readers = append(ev.readers, rd)
-				ev.wg.Add(1)
-				go func() {
-					defer ev.wg.Done()
-					var rec ringbuf.Record
-					for {
-						if err := rd.ReadInto(&rec); err != nil {
-							if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded) {
-								return
-							}
-							continue
-						}
-						print(name, t, rec.RawSample)
+			case ebpf.RingBuf, ebpf.PerfEventArray:
+				if m.Type() == ebpf.PerfEventArray {
+					// Open every slot, as a user of the kernel's perf
+					// buffers does.
+					for i := range m.MaxEntries() {
+						_ = m.Put(i, uint32(0))
 					}
-				}()
-			case ebpf.PerfEventArray:
-				// Open every slot, as a user of the kernel's perf
-				// buffers does, and drain the samples as they come.
-				for i := range m.MaxEntries() {
-					_ = m.Put(i, uint32(0))
 				}
+				// Map.Dump drains the records written since.
 				drain := func() {
 					entries, err := m.Dump()
 					if err != nil {
@@ -358,7 +340,7 @@ func startEvents(objects []*execObject, w *lineWriter, asJSON bool) *eventReader
 						print(name, t, en.Value)
 					}
 				}
-				ev.perf = append(ev.perf, drain)
+				ev.drains = append(ev.drains, drain)
 				ev.wg.Add(1)
 				go func() {
 					defer ev.wg.Done()
@@ -379,18 +361,11 @@ func startEvents(objects []*execObject, w *lineWriter, asJSON bool) *eventReader
 	return ev
 }
 
-// stop prints the records still waiting and stops the readers.
+// stop stops the readers and prints the records still waiting.
 func (ev *eventReaders) stop() {
 	close(ev.done)
-	for _, rd := range ev.readers {
-		// Read what is there, then end.
-		rd.SetDeadline(time.Now())
-	}
 	ev.wg.Wait()
-	for _, rd := range ev.readers {
-		_ = rd.Close()
-	}
-	for _, drain := range ev.perf {
+	for _, drain := range ev.drains {
 		drain()
 	}
 }

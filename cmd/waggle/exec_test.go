@@ -11,9 +11,14 @@ import (
 // status; --explain prints the classic filter; a policy that cannot be
 // lowered is refused before anything runs.
 func TestExec(t *testing.T) {
-	const policies = "../../testdata/seccomp/"
+	const policies, traces = "../../testdata/seccomp/", "../../testdata/syscalls/"
 	file := filepath.Join(t.TempDir(), "protected")
 	if err := os.WriteFile(file, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outFile := filepath.Join(t.TempDir(), "events.txt")
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -26,8 +31,14 @@ func TestExec(t *testing.T) {
 		{"allowed", []string{"--policy", policies + "deny_unlink.o", "sh", "-c", "cat " + file}, 0, "keep", ""},
 		{"status", []string{"--policy", policies + "deny_unlink.o", "sh", "-c", "exit 7"}, 7, "", ""},
 		{"explain", []string{"--explain", "--policy", policies + "read_only.o"}, 0, "", "ld [args[2] + 4]"},
-		{"not lowerable", []string{"--policy", policies + "count_calls.o", "true"}, 1, "", "uses the stack (r10)"},
-		{"no policy", []string{"true"}, 2, "", "--policy is required"},
+		{"explain supervised", []string{"--explain", "--policy", policies + "unlink_quota.o"}, 0, "", "leave it for waggle: unlink unlinkat other"},
+		{"supervised", []string{"--policy", policies + "count_calls.o", "sh", "-c", "exit 3"}, 3, "", "system calls reached waggle"},
+		{"dump maps", []string{"--dump-maps", "--policy", policies + "unlink_quota.o", "rm", victim}, 0, "", "map unlinks: 1 entry\n  key 0 value 1"},
+		{"trace", []string{"--trace", traces + "opens.o", "cat", file}, 0, "keep", "comm: cat, fname: " + file + "}"},
+		{"trace json", []string{"--json", "--trace", traces + "opens.o", "cat", file}, 0, "keep", `"comm":"cat","fname":"` + file + `"}}`},
+		{"trace output", []string{"--output", outFile, "--trace", traces + "opens.o", "cat", file}, 0, "keep", ""},
+		{"not a trace", []string{"--trace", policies + "deny_unlink.o", "true"}, 1, "", "program deny_unlink (section seccomp) is not a tracing program"},
+		{"no policy", []string{"true"}, 2, "", "--policy or --trace is required"},
 		{"no command", []string{"--policy", policies + "deny_unlink.o"}, 2, "", "expected a command"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -36,6 +47,9 @@ func TestExec(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out, errOut, c.code, c.out, c.err)
 			}
 		})
+	}
+	if b, err := os.ReadFile(outFile); err != nil || !strings.Contains(string(b), "fname: "+file) || !strings.Contains(string(b), "system calls reached waggle") {
+		t.Errorf("--output: %q, %v", b, err)
 	}
 	if b, err := os.ReadFile(file); err != nil || string(b) != "keep" {
 		t.Errorf("the protected file: %q, %v", b, err)
