@@ -41,6 +41,13 @@ type ExecOptions struct {
 	// system call to waggle, also those whose action the kernel could
 	// decide: to compare the supervised path with the kernel's.
 	NotifyAll bool
+	// ContinuePathCalls lets an allowed open, openat, creat, unlink or
+	// unlinkat go on in the kernel even when the policy read its path,
+	// instead of waggle making the call with the path the policy saw: the
+	// kernel then reads the path again, and another thread of the command
+	// may have changed it (a time-of-check/time-of-use hole). Only to
+	// measure or show the difference.
+	ContinuePathCalls bool
 	// Runs are the options of the supervised runs: budget, timeout and
 	// the observer of every run of the policy and the traces.
 	Runs

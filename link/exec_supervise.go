@@ -131,6 +131,10 @@ type supervisor struct {
 	// one to the handshake.
 	shimErr atomic.Value
 
+	continuePaths bool            // ExecOptions.ContinuePathCalls
+	emuJobs       chan *emulation // path calls for the workers
+	emuWorkers    atomic.Int32
+
 	notifications, gone, allowed, denied, killed, trapped, emulated atomic.Uint64
 	handling                                                        atomic.Int64
 	perNr                                                           [seccomp.TableSize + 1]atomic.Uint64
@@ -163,7 +167,8 @@ func callsAny(insns isa.Instructions, ids map[int64]bool) bool {
 
 // newSupervisor checks the programs and builds the pre-filter.
 func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error) {
-	s := &supervisor{policy: policy, opts: opts.Runs, pidfd: -1, wake: [2]int{-1, -1}}
+	s := &supervisor{policy: policy, opts: opts.Runs, pidfd: -1, wake: [2]int{-1, -1},
+		continuePaths: opts.ContinuePathCalls, emuJobs: make(chan *emulation)}
 	table := make([]uint32, seccomp.TableSize)
 	other := uint32(seccomp.RetAllow)
 	for i := range table {
@@ -376,6 +381,7 @@ func (s *supervisor) stopReceiver() {
 // the calls of any process still under the filter fail with ENOSYS.
 func (s *supervisor) release() error {
 	s.stopReceiver()
+	close(s.emuJobs)
 	for _, fd := range []int{s.wake[0], s.wake[1], s.pidfd} {
 		if fd >= 0 {
 			unix.Close(fd)
@@ -425,14 +431,26 @@ type handling struct {
 	call syscalls.Call
 }
 
-// trackedMemory reads a thread's memory and remembers that it did.
+// trackedMemory reads a thread's memory and remembers that it did; the
+// bytes of snap, the path of a path call read before the programs ran,
+// come from that copy.
 type trackedMemory struct {
 	m    notify.Memory
+	snap snapshot
 	read bool
 }
 
 func (t *trackedMemory) ReadAt(p []byte, off int64) (int, error) {
 	t.read = true
+	s, a := t.snap, uint64(off)
+	if s.data != nil && a >= s.addr && a-s.addr < uint64(len(s.data)) {
+		n := copy(p, s.data[a-s.addr:])
+		if n == len(p) {
+			return n, nil
+		}
+		m, err := t.m.ReadAt(p[n:], off+int64(n))
+		return n + m, err
+	}
 	return t.m.ReadAt(p, off)
 }
 
@@ -448,6 +466,20 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 		s.perNr[seccomp.TableSize].Add(1)
 	}
 	h.mem = trackedMemory{m: notify.Memory{PID: int(n.PID)}}
+	// A path call: the path is read once, here; the policy sees this copy
+	// and, if it allows the call, waggle makes it with this copy.
+	var (
+		pc      pathCall
+		isPath  bool
+		pathErr error
+	)
+	if s.policy != nil && inTable && !s.continuePaths {
+		if pc, isPath = pathCalls[nr]; isPath {
+			var data []byte
+			data, pathErr = readPath(int(n.PID), n.Arg(pc.path))
+			h.mem.snap = snapshot{addr: n.Arg(pc.path), data: data}
+		}
+	}
 	h.task = helper.Task{PID: n.PID, TGID: n.PID, Memory: &h.mem}
 	if s.needStatus {
 		// A call that may change what the cache holds (a name, IDs, a
@@ -492,7 +524,25 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 				s.runTrace(t, h)
 			}
 		}
-		err = s.lis.Continue(n.ID)
+		switch {
+		case isPath && h.mem.read && pathErr != nil:
+			// The policy decided on a path it could not read whole; the
+			// kernel must not read another.
+			var errno syscall.Errno
+			if !errors.As(pathErr, &errno) {
+				errno = unix.EFAULT
+			}
+			err = s.lis.Fail(n.ID, errno)
+		case isPath && h.mem.read:
+			e := &emulation{id: n.ID, pid: n.PID, call: pc, path: string(h.mem.snap.data[:len(h.mem.snap.data)-1]), start: start}
+			for i := range e.args {
+				e.args[i] = n.Arg(i)
+			}
+			s.emulate(e)
+			return
+		default:
+			err = s.lis.Continue(n.ID)
+		}
 	case seccomp.RetErrno:
 		s.denied.Add(1)
 		err = s.lis.Fail(n.ID, syscall.Errno(action&0xffff))

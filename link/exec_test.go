@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(threadsEnv); spec != "" {
 		os.Exit(callFromThreads(spec))
 	}
+	if dir := os.Getenv(raceEnv); dir != "" {
+		os.Exit(racePath(dir))
+	}
 	if os.Getenv(callPtraceEnv) != "" {
 		_, _, _ = unix.Syscall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0)
 		os.Exit(0)
