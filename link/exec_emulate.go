@@ -101,6 +101,7 @@ func (s *supervisor) emulate(e *emulation) {
 	default:
 	}
 	if s.emuWorkers.Add(1) <= maxEmuWorkers {
+		s.emuWG.Add(1)
 		go s.emuWorker()
 	} else {
 		s.emuWorkers.Add(-1)
@@ -117,6 +118,7 @@ const maxEmuWorkers = 32
 // Go's scheduler: the goroutine returns locked, so the runtime ends it.
 func (s *supervisor) emuWorker() {
 	runtime.LockOSThread()
+	defer s.emuWG.Done()
 	defer s.emuWorkers.Add(-1)
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		// Without a working directory of its own the worker cannot

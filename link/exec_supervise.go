@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -134,6 +135,7 @@ type supervisor struct {
 	continuePaths bool            // ExecOptions.ContinuePathCalls
 	emuJobs       chan *emulation // path calls for the workers
 	emuWorkers    atomic.Int32
+	emuWG         sync.WaitGroup
 
 	notifications, gone, allowed, denied, killed, trapped, emulated atomic.Uint64
 	handling                                                        atomic.Int64
@@ -382,15 +384,21 @@ func (s *supervisor) stopReceiver() {
 func (s *supervisor) release() error {
 	s.stopReceiver()
 	close(s.emuJobs)
+	// Let the workers answer the calls they are making; one blocked for
+	// good (opening a FIFO nobody opens) is left behind after a while.
+	done := make(chan struct{})
+	go func() { s.emuWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
 	for _, fd := range []int{s.wake[0], s.wake[1], s.pidfd} {
 		if fd >= 0 {
 			unix.Close(fd)
 		}
 	}
-	s.wake, s.pidfd = [2]int{-1, -1}, -1
 	if s.lis != nil {
 		s.lis.Close()
-		s.lis = nil
 	}
 	return nil
 }
