@@ -84,6 +84,9 @@ type ExecStats struct {
 	// that what the policy checked is what the call uses (see
 	// docs/ARCHITECTURE.md, "No time-of-check/time-of-use hole").
 	Emulated uint64
+	// PtraceStops counts the stops of calls that exit programs name (two
+	// a call: at the seccomp check and at the exit).
+	PtraceStops uint64
 	// Handling is the time waggle spent on notified calls, from reading
 	// each to answering it.
 	Handling time.Duration
@@ -117,11 +120,15 @@ type supervisor struct {
 	// status caches what /proc/PID/status says of each thread (reading it
 	// costs tens of µs); the pre-filter sends every call that could
 	// change it to the supervisor, which then empties the cache.
-	status     map[uint32]notify.Status
-	traces     []*traceProg
-	enter      [seccomp.TableSize][]*traceProg // by number, the entry programs (raw ones included)
-	enterOther []*traceProg                    // the raw entry programs, for numbers past the table
-	opts       Runs
+	status      map[uint32]notify.Status
+	statusMu    sync.Mutex // the receiver and the tracer share the cache
+	traces      []*traceProg
+	enter       [seccomp.TableSize][]*traceProg // by number, the entry programs (raw ones included)
+	enterOther  []*traceProg                    // the raw entry programs, for numbers past the table
+	exit        [seccomp.TableSize][]*traceProg // by number, the exit programs (raw ones included)
+	tr          *tracer                         // the ptrace tracer, when there are exit programs
+	ptraceStops atomic.Uint64
+	opts        Runs
 
 	cmd    *exec.Cmd
 	lis    *notify.Listener
@@ -191,6 +198,7 @@ func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error
 		}
 		s.needStatus = callsAny(policy.Instructions(), statusHelpers)
 	}
+	exits := false
 	// A traced call leaves the kernel unless the policy refuses it
 	// there: the kernel's tracepoints do not see calls seccomp refused.
 	name := func(nr int) {
@@ -212,18 +220,26 @@ func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error
 		if tp.Raw != (tr.Program.Type() == ebpf.RawTracepoint) {
 			return nil, fmt.Errorf("trace %s: section %q does not fit a program of type %s", tr.Program.Name(), tr.Section, tr.Program.Type())
 		}
-		if tp.Kind == syscalls.Exit {
-			return nil, fmt.Errorf("trace %s: %s: exit tracepoints are not supported yet (they need the system call's result: ptrace)", tr.Program.Name(), tp)
-		}
 		t := &traceProg{prog: tr.Program, tp: tp}
 		s.traces = append(s.traces, t)
 		if callsAny(tr.Program.Instructions(), statusHelpers) {
 			s.needStatus = true
 		}
-		if tp.Nr >= 0 {
-			if tp.Nr >= seccomp.TableSize {
-				return nil, fmt.Errorf("trace %s: system call %d is past the pre-filter's table", tr.Program.Name(), tp.Nr)
+		if tp.Nr >= seccomp.TableSize {
+			return nil, fmt.Errorf("trace %s: system call %d is past the pre-filter's table", tr.Program.Name(), tp.Nr)
+		}
+		if tp.Kind == syscalls.Exit {
+			exits = true
+			if tp.Nr >= 0 {
+				s.exit[tp.Nr] = append(s.exit[tp.Nr], t)
+				continue
 			}
+			for nr := range table {
+				s.exit[nr] = append(s.exit[nr], t)
+			}
+			continue
+		}
+		if tp.Nr >= 0 {
 			name(tp.Nr)
 			s.enter[tp.Nr] = append(s.enter[tp.Nr], t)
 			continue
@@ -237,11 +253,23 @@ func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error
 			other = seccomp.RetUserNotif
 		}
 	}
+	// The calls with exit programs stop for the tracer instead: policy,
+	// entry and exit programs all run there.
+	for nr := range table {
+		if len(s.exit[nr]) > 0 && (table[nr] == seccomp.RetAllow || table[nr] == seccomp.RetLog || table[nr] == seccomp.RetUserNotif) {
+			table[nr] = seccomp.RetTrace
+		}
+	}
 	if opts.NotifyAll {
 		for nr := range table {
-			table[nr] = seccomp.RetUserNotif
+			if table[nr] != seccomp.RetTrace {
+				table[nr] = seccomp.RetUserNotif
+			}
 		}
 		other = seccomp.RetUserNotif
+	}
+	if exits {
+		s.tr = &tracer{}
 	}
 	if s.needStatus {
 		s.status = map[uint32]notify.Status{}
@@ -270,14 +298,21 @@ func (s *supervisor) start(cmd *exec.Cmd) (err error) {
 	}
 	defer r.Close()
 	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		return fmt.Errorf("start: %w", err)
+	if s.tr != nil {
+		err = s.startTraced(cmd)
+	} else {
+		err = cmd.Start()
+		if err != nil {
+			err = fmt.Errorf("start: %w", err)
+		}
 	}
 	w.Close()
+	if err != nil {
+		return err
+	}
 	fail := func(e error) error {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		s.waitCmd(cmd)
 		s.release()
 		return e
 	}
@@ -338,6 +373,15 @@ func (s *supervisor) start(cmd *exec.Cmd) (err error) {
 	return nil
 }
 
+// waitCmd waits for a command that failed to start under the
+// supervisor.
+func (s *supervisor) waitCmd(cmd *exec.Cmd) {
+	if s.tr != nil {
+		<-s.tr.done
+	}
+	_ = cmd.Wait()
+}
+
 // exited reports whether the process of pidfd has exited.
 func exited(pidfd int) bool {
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
@@ -357,12 +401,21 @@ func (l *ExecLink) supervise(ctx context.Context) error {
 		s.stopReceiver()
 	})
 	defer stop()
-	err := l.cmd.Wait()
-	if st := l.cmd.ProcessState; st != nil {
-		l.exit.Store(int64(exitCode(st)))
-		err = nil
+	var err error
+	if s.tr != nil {
+		// The tracer reaps the command (its wait4 sees every tracee);
+		// cmd.Wait then only ends the copying of its output.
+		code := <-s.tr.done
+		_ = l.cmd.Wait()
+		l.exit.Store(int64(code))
 	} else {
-		err = fmt.Errorf("wait for %s: %w", l.target, err)
+		err = l.cmd.Wait()
+		if st := l.cmd.ProcessState; st != nil {
+			l.exit.Store(int64(exitCode(st)))
+			err = nil
+		} else {
+			err = fmt.Errorf("wait for %s: %w", l.target, err)
+		}
 	}
 	// The command's descendants may still run under the filter: serve
 	// them until they are gone too.
@@ -473,7 +526,7 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 	} else {
 		s.perNr[seccomp.TableSize].Add(1)
 	}
-	h.mem = trackedMemory{m: notify.Memory{PID: int(n.PID)}}
+	s.setTask(n.PID, nr, inTable, h)
 	// A path call: the path is read once, here; the policy sees this copy
 	// and, if it allows the call, waggle makes it with this copy.
 	var (
@@ -488,27 +541,9 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 			h.mem.snap = snapshot{addr: n.Arg(pc.path), data: data}
 		}
 	}
-	h.task = helper.Task{PID: n.PID, TGID: n.PID, Memory: &h.mem}
-	if s.needStatus {
-		// A call that may change what the cache holds (a name, IDs, a
-		// thread ID that a new thread reuses) empties it, and what is
-		// read for it now is not kept: it is the status before the call.
-		identity := inTable && identityCalls[nr]
-		if identity {
-			clear(s.status)
-		}
-		st, ok := s.status[n.PID]
-		if !ok {
-			var err error
-			if st, err = notify.ReadStatus(n.PID); err == nil && !identity {
-				s.status[n.PID] = st
-			}
-		}
-		h.task.TGID, h.task.UID, h.task.GID, h.task.Comm = st.TGID, st.UID, st.GID, st.Comm
-	}
 	action := uint32(seccomp.RetAllow)
 	if s.policy != nil {
-		action = s.runPolicy(n, h)
+		action = s.runPolicy(n.Data[:], h)
 	}
 	if h.mem.read && !s.lis.Valid(n.ID) {
 		s.gone.Add(1)
@@ -574,11 +609,39 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 	s.handling.Add(int64(time.Since(start)))
 }
 
+// setTask makes h's task thread pid (the call nr, in the table or not):
+// its memory, and its process, IDs and name when a program reads them.
+func (s *supervisor) setTask(pid uint32, nr int, inTable bool, h *handling) {
+	h.mem = trackedMemory{m: notify.Memory{PID: int(pid)}}
+	h.task = helper.Task{PID: pid, TGID: pid, Memory: &h.mem}
+	if s.needStatus {
+		// A call that may change what the cache holds (a name, IDs, a
+		// thread ID that a new thread reuses) empties it, and what is
+		// read for it now is not kept: it is the status before the call.
+		identity := inTable && identityCalls[nr]
+		s.statusMu.Lock()
+		if identity {
+			clear(s.status)
+		}
+		st, ok := s.status[pid]
+		s.statusMu.Unlock()
+		if !ok {
+			var err error
+			if st, err = notify.ReadStatus(pid); err == nil && !identity {
+				s.statusMu.Lock()
+				s.status[pid] = st
+				s.statusMu.Unlock()
+			}
+		}
+		h.task.TGID, h.task.UID, h.task.GID, h.task.Comm = st.TGID, st.UID, st.GID, st.Comm
+	}
+}
+
 // runPolicy runs the policy on the notification; a run that fails denies
 // the call with EPERM.
-func (s *supervisor) runPolicy(n *notify.Notif, h *handling) uint32 {
+func (s *supervisor) runPolicy(data []byte, h *handling) uint32 {
 	t := time.Now()
-	res, err := s.policy.Run(&waggle.RunOptions{Context: n.Data[:], Task: &h.task, Budget: s.opts.Budget, Timeout: s.opts.Timeout})
+	res, err := s.policy.Run(&waggle.RunOptions{Context: data, Task: &h.task, Budget: s.opts.Budget, Timeout: s.opts.Timeout})
 	d := time.Since(t)
 	if err != nil {
 		s.policyErrs.Add(1)
@@ -636,7 +699,7 @@ func (s *supervisor) stats() ExecStats {
 	st := ExecStats{
 		Notifications: s.notifications.Load(), Gone: s.gone.Load(),
 		Allowed: s.allowed.Load(), Denied: s.denied.Load(), Killed: s.killed.Load(), Trapped: s.trapped.Load(),
-		Emulated: s.emulated.Load(), Handling: time.Duration(s.handling.Load()),
+		Emulated: s.emulated.Load(), PtraceStops: s.ptraceStops.Load(), Handling: time.Duration(s.handling.Load()),
 		Syscalls: map[string]uint64{},
 	}
 	if s.policy != nil {

@@ -143,3 +143,56 @@ func TestExecTraceThreads(t *testing.T) {
 		t.Errorf("the process counted %d calls, waggle saw %d (stats %+v)", total, st.Notifications, st)
 	}
 }
+
+// retEvent is struct event of testdata/syscalls/opens_ret.c.
+type retEvent struct {
+	pid, tid    uint32
+	ret         int64
+	comm, fname string
+}
+
+// TestExecTraceExit: exit programs get each call's result (ptrace, two
+// stops per openat, none for other calls), paired with the entry by
+// thread as opensnoop does, in every process of the command.
+func TestExecTraceExit(t *testing.T) {
+	needSeccomp(t)
+	coll, traces := traceObject(t, "opens_ret")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "present")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing")
+	var out bytes.Buffer
+	l, err := link.AttachExec(nil, link.ExecOptions{Path: "sh", Traces: traces,
+		Args: []string{"sh", "-c", fmt.Sprintf("cat %s; (cat %s 2>/dev/null) & wait; echo done", file, missing)}, Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "xdone\n" || l.ExitCode() != 0 {
+		t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
+	}
+	entries, err := coll.Maps["events"].Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]retEvent{}
+	for _, en := range entries {
+		v := en.Value
+		e := retEvent{pid: binary.NativeEndian.Uint32(v[0:]), tid: binary.NativeEndian.Uint32(v[4:]), ret: int64(binary.NativeEndian.Uint64(v[8:])),
+			comm: cString(v[20:36]), fname: cString(v[36:])}
+		byName[e.fname] = e
+	}
+	present, absent := byName[file], byName[missing]
+	if present.ret < 3 || present.comm != "cat" || absent.ret != -int64(unix.ENOENT) || absent.comm != "cat" || present.pid == absent.pid {
+		t.Errorf("events %+v and %+v: want a descriptor for %s and -ENOENT for %s, from two cats", present, absent, file, missing)
+	}
+	st := l.Stats()
+	if st.PtraceStops != 2*st.Syscalls["openat"] || st.Programs[0].Runs != st.Programs[1].Runs {
+		t.Errorf("stats %+v: want two ptrace stops and one run of each program per openat", st)
+	}
+}

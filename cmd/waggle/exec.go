@@ -383,6 +383,7 @@ type execSummary struct {
 	Killed         uint64            `json:"killed"`
 	Trapped        uint64            `json:"trapped"`
 	Emulated       uint64            `json:"emulated"`
+	PtraceStops    uint64            `json:"ptrace_stops"`
 	Gone           uint64            `json:"gone"`
 	HandlingNS     int64             `json:"handling_ns"`
 	PerCallNS      int64             `json:"handling_ns_per_call"`
@@ -408,7 +409,7 @@ func summary(w *lineWriter, l *link.ExecLink, asJSON bool) {
 	if asJSON {
 		s := execSummary{Command: info.Target, ExitCode: l.ExitCode(), DurationNS: int64(info.Duration), Notified: st.Notifications,
 			Syscalls: st.Syscalls, Allowed: st.Allowed, Denied: st.Denied, Killed: st.Killed, Trapped: st.Trapped,
-			Emulated: st.Emulated, Gone: st.Gone, HandlingNS: int64(st.Handling), PerCallNS: per,
+			Emulated: st.Emulated, PtraceStops: st.PtraceStops, Gone: st.Gone, HandlingNS: int64(st.Handling), PerCallNS: per,
 			ClassicFilter: len(l.Filter()), ProgramsErrors: st.RunErrors}
 		for _, p := range st.Programs {
 			s.Programs = append(s.Programs, execProgram{p.Name, p.Attach, p.Runs, p.Error})
@@ -433,6 +434,9 @@ func summary(w *lineWriter, l *link.ExecLink, asJSON bool) {
 	}
 	fmt.Fprintf(&b, "  decisions: %d allowed, %d denied, %d killed, %d trapped; %d made by waggle, %d callers gone\n",
 		st.Allowed, st.Denied, st.Killed, st.Trapped, st.Emulated, st.Gone)
+	if st.PtraceStops > 0 {
+		fmt.Fprintf(&b, "  %d ptrace stops for the exit programs\n", st.PtraceStops)
+	}
 	fmt.Fprintf(&b, "  added cost: %v of waggle per call that reached it (%v in all), besides the kernel's round trip",
 		time.Duration(per), st.Handling.Round(time.Microsecond))
 	w.line(b.String())
