@@ -89,7 +89,7 @@ func (s *supervisor) traceLoop(cmd *exec.Cmd) {
 	code := -1
 	var h handling
 	for {
-		tid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		tid, err := waitStop(&ws)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -117,7 +117,7 @@ func (s *supervisor) traceLoop(cmd *exec.Cmd) {
 			threads[tid] = t
 			if sig == unix.SIGSTOP {
 				// A new thread's or process's first stop.
-				_ = unix.PtraceCont(tid, 0)
+				_ = ptraceResume(unix.PTRACE_CONT, tid, 0)
 				continue
 			}
 		}
@@ -127,25 +127,25 @@ func (s *supervisor) traceLoop(cmd *exec.Cmd) {
 				t.inCall = false
 				s.traceExit(tid, t, &h)
 			}
-			_ = unix.PtraceCont(tid, 0)
+			_ = ptraceResume(unix.PTRACE_CONT, tid, 0)
 		case sig == unix.SIGTRAP && ws.TrapCause() == unix.PTRACE_EVENT_SECCOMP:
 			if s.traceEntry(tid, t, &h) {
 				t.inCall = true
-				_ = unix.PtraceSyscall(tid, 0)
+				_ = ptraceResume(unix.PTRACE_SYSCALL, tid, 0)
 			} else {
-				_ = unix.PtraceCont(tid, 0)
+				_ = ptraceResume(unix.PTRACE_CONT, tid, 0)
 			}
 		case sig == unix.SIGTRAP && ws.TrapCause() > 0: // clone, fork, vfork, exec
-			_ = unix.PtraceCont(tid, 0)
+			_ = ptraceResume(unix.PTRACE_CONT, tid, 0)
 		default:
 			// A signal for the thread: deliver it. A group-stop (no
 			// siginfo) is resumed: job control of traced commands stops
 			// nothing.
 			var info unix.Siginfo
 			if ptraceGetSiginfo(tid, &info) != nil {
-				_ = unix.PtraceCont(tid, 0)
+				_ = ptraceResume(unix.PTRACE_CONT, tid, 0)
 			} else {
-				_ = unix.PtraceCont(tid, int(sig))
+				_ = ptraceResume(unix.PTRACE_CONT, tid, int(sig))
 			}
 		}
 	}
@@ -167,7 +167,7 @@ func (s *supervisor) traceEntry(tid int, t *tracedThread, h *handling) bool {
 	start := time.Now()
 	defer func() { s.handling.Add(int64(time.Since(start))) }()
 	var regs unix.PtraceRegs
-	if err := unix.PtraceGetRegs(tid, &regs); err != nil {
+	if err := ptraceRegs(unix.PTRACE_GETREGS, tid, &regs); err != nil {
 		return false
 	}
 	s.notifications.Add(1)
@@ -192,7 +192,7 @@ func (s *supervisor) traceEntry(tid int, t *tracedThread, h *handling) bool {
 	deny := func(errno syscall.Errno) {
 		regs.Orig_rax = ^uint64(0) // skip the call
 		regs.Rax = uint64(-int64(errno))
-		_ = unix.PtraceSetRegs(tid, &regs)
+		_ = ptraceRegs(unix.PTRACE_SETREGS, tid, &regs)
 	}
 	switch action & 0xffff0000 {
 	case seccomp.RetAllow, seccomp.RetLog:
@@ -230,7 +230,7 @@ func (s *supervisor) traceExit(tid int, t *tracedThread, h *handling) {
 	start := time.Now()
 	defer func() { s.handling.Add(int64(time.Since(start))) }()
 	var regs unix.PtraceRegs
-	if err := unix.PtraceGetRegs(tid, &regs); err != nil {
+	if err := ptraceRegs(unix.PTRACE_GETREGS, tid, &regs); err != nil {
 		return
 	}
 	s.ptraceStops.Add(1)
@@ -244,4 +244,49 @@ func (s *supervisor) traceExit(tid int, t *tracedThread, h *handling) {
 	for _, tp := range s.exit[nr] {
 		s.runTrace(tp, h)
 	}
+}
+
+// spinWait is how long waitStop polls for the next stop before it blocks.
+const spinWait = 50 * time.Microsecond
+
+// waitStop waits for the next stop or exit of any tracee. It first polls
+// (wait4 with WNOHANG, which never blocks) for a little while: a traced
+// call's exit stop, or the next call's stop, usually comes within
+// microseconds, and a blocking wait4 would hand the thread's processor to
+// Go's scheduler and take tens of µs to get it back.
+func waitStop(ws *unix.WaitStatus) (int, error) {
+	deadline := time.Now().Add(spinWait)
+	for time.Now().Before(deadline) {
+		tid, _, errno := unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)), unix.WALL|unix.WNOHANG, 0, 0, 0)
+		switch {
+		case errno == unix.EINTR:
+			continue
+		case errno != 0:
+			return -1, errno
+		case tid != 0:
+			return int(tid), nil
+		}
+	}
+	return unix.Wait4(-1, ws, unix.WALL, nil)
+}
+
+// ptraceRegs gets or sets a stopped thread's registers. Requests to a
+// stopped tracee never block: the raw system call spares the scheduler's
+// bookkeeping of a blocking one.
+func ptraceRegs(req, tid int, regs *unix.PtraceRegs) error {
+	_, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tid), 0, uintptr(unsafe.Pointer(regs)), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// ptraceResume restarts a stopped thread (PTRACE_CONT, PTRACE_SYSCALL)
+// with signal sig.
+func ptraceResume(req, tid, sig int) error {
+	_, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tid), 0, uintptr(sig), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
