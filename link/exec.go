@@ -71,6 +71,7 @@ type ExecLink struct {
 	policy *waggle.Program
 	filter seccomp.Filter
 	sup    *supervisor // nil when the kernel runs the lowered policy
+	proc   *attacher   // a running process traced (AttachProcess)
 	target string
 	exit   atomic.Int64 // the exit code, 128+signal for a killed command; -1 while it runs
 }
@@ -257,12 +258,23 @@ func (l *ExecLink) Wait() error { return l.r.Wait() }
 // (a policy's KILL_PROCESS is SIGSYS: 159); -1 while it runs.
 func (l *ExecLink) ExitCode() int { return int(l.exit.Load()) }
 
-// Pid is the command's process ID.
-func (l *ExecLink) Pid() int { return l.cmd.Process.Pid }
+// Pid is the command's process ID, or the traced process's.
+func (l *ExecLink) Pid() int {
+	if l.proc != nil {
+		return l.proc.pid
+	}
+	return l.cmd.Process.Pid
+}
 
 // Filter is the classic filter the kernel runs: the lowered policy, or
-// the pre-filter of a supervised link.
-func (l *ExecLink) Filter() seccomp.Filter { return l.filter }
+// the pre-filter of a supervised link; none for a traced running process
+// (AttachProcess).
+func (l *ExecLink) Filter() seccomp.Filter {
+	if l.proc != nil {
+		return nil
+	}
+	return l.filter
+}
 
 // Supervised reports whether programs run in waggle (on notifications)
 // rather than only in the kernel.

@@ -3,10 +3,14 @@ package link_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -194,5 +198,63 @@ func TestExecTraceExit(t *testing.T) {
 	st := l.Stats()
 	if st.PtraceStops != 2*st.Syscalls["openat"] || st.Programs[0].Runs != st.Programs[1].Runs {
 		t.Errorf("stats %+v: want two ptrace stops and one run of each program per openat", st)
+	}
+}
+
+// TestAttachProcess: a running process is traced (its children too)
+// until Close, which leaves it running as before.
+func TestAttachProcess(t *testing.T) {
+	needSeccomp(t)
+	coll, traces := traceObject(t, "opens_ret")
+	dir := t.TempDir()
+	file, stop := filepath.Join(dir, "file"), filepath.Join(dir, "stop")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", fmt.Sprintf("while [ ! -e %s ]; do cat %s >/dev/null; sleep 0.02; done; exit 3", stop, file))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	l, err := link.AttachProcess(link.ProcessOptions{PID: cmd.Process.Pid, Traces: traces})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := coll.Maps["events"].Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cats := 0
+	for _, en := range entries {
+		v := en.Value
+		if cString(v[36:]) == file && cString(v[20:36]) == "cat" && int64(binary.NativeEndian.Uint64(v[8:])) >= 0 &&
+			binary.NativeEndian.Uint32(v[0:]) != uint32(cmd.Process.Pid) {
+			cats++
+		}
+	}
+	if cats == 0 {
+		t.Errorf("no event of a cat opening %s among %d", file, len(entries))
+	}
+	st := l.Stats()
+	t.Logf("%d cats seen; stats %+v", cats, st)
+	// Detached: the process runs on, unstopped, and ends as it would.
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:])); f[0] == "t" || f[0] == "T" {
+		t.Errorf("the process is left stopped: %s", stat)
+	}
+	if err := os.WriteFile(stop, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Errorf("the process ended with %v, want exit status 3", err)
 	}
 }

@@ -36,7 +36,7 @@ type execObject struct {
 }
 
 func cmdExec(args []string, e *env) error {
-	fs := newFlags("exec", "[--policy OBJ.o [-p NAME]] [--trace OBJ.o]... [--supervise] [--explain] [--json] [--output FILE] [--dump-maps] [--] CMD [ARGS...]",
+	fs := newFlags("exec", "[--policy OBJ.o [-p NAME]] [--trace OBJ.o]... [--supervise] [--explain] [--json] [--output FILE] [--dump-maps] [--] CMD [ARGS...] | --pid PID --trace OBJ.o...",
 		"Runs CMD under a system call policy and tracing programs; waggle exits\n"+
 			"with CMD's status (128 + the signal for a killed command: 159 for SIGSYS,\n"+
 			"the signal of KILL_PROCESS).\n\n"+
@@ -61,7 +61,13 @@ func cmdExec(args []string, e *env) error {
 			"the object's BTF (struct event: fields by name, char arrays as strings),\n"+
 			"to standard error or --output, never to CMD's standard output. A supervised\n"+
 			"run ends with a summary: the calls that reached waggle, each program's\n"+
-			"runs, the decisions, and waggle's time per call.\n\n"+
+			"runs, the decisions, and waggle's time per call. Exit tracepoints\n"+
+			"(sys_exit_NAME, raw_syscalls/sys_exit, raw_tracepoint/sys_exit) need the\n"+
+			"result: for the calls they name, waggle is CMD's ptrace tracer (two stops a\n"+
+			"call, as strace --seccomp-bpf).\n\n"+
+			"--pid PID traces a running process instead (ptrace: every system call\n"+
+			"stops twice; it is traced, not policed) until it exits or waggle gets\n"+
+			"SIGINT or SIGTERM, and then detaches.\n\n"+
 			"--explain prints the classic filter (the lowered policy, or the pre-filter\n"+
 			"and the system calls that leave the kernel) to standard error before\n"+
 			"running CMD; without CMD it only prints it. No root is needed (waggle sets\n"+
@@ -76,6 +82,7 @@ func cmdExec(args []string, e *env) error {
 	asJSON := fs.Bool("json", false, "print events, map dumps and the summary as JSON lines")
 	output := fs.String("output", "", "write events, map dumps and the summary to `FILE` instead of standard error")
 	dumpMaps := fs.Bool("dump-maps", false, "print every map of the programs when CMD has exited")
+	pid := fs.Int("pid", 0, "trace the running process `PID` (and what it starts) instead of a command, until it exits or waggle is interrupted")
 	// Flags come before the command: everything from the first argument
 	// that is not a flag (or after --) is the command's.
 	if err := fs.Parse(args); err != nil {
@@ -88,7 +95,14 @@ func cmdExec(args []string, e *env) error {
 	if *progName != "" && *policyPath == "" {
 		return &usageError{"-p names a program of --policy's object"}
 	}
-	if len(cmd) == 0 && !*explain {
+	switch {
+	case *pid != 0 && *policyPath != "":
+		return &usageError{"--pid traces a running process; it cannot be policed (--policy)"}
+	case *pid != 0 && len(cmd) > 0:
+		return &usageError{"--pid and a command: choose one"}
+	case *pid < 0:
+		return &usageError{fmt.Sprintf("--pid %d: not a process ID", *pid)}
+	case len(cmd) == 0 && *pid == 0 && !*explain:
 		return &usageError{"expected a command to run: waggle exec --policy OBJ.o -- CMD [ARGS...]"}
 	}
 	var objects []*execObject
@@ -155,7 +169,7 @@ func cmdExec(args []string, e *env) error {
 		if err := explainExec(e.stderr, policy, attached, lowered); err != nil {
 			return err
 		}
-		if len(cmd) == 0 {
+		if len(cmd) == 0 && *pid == 0 {
 			return nil
 		}
 	}
@@ -171,17 +185,29 @@ func cmdExec(args []string, e *env) error {
 	}
 	w := &lineWriter{w: out}
 	events := startEvents(objects, w, *asJSON)
-	l, err := link.AttachExec(policy, link.ExecOptions{Path: cmd[0], Args: cmd, Traces: attached, Supervise: *supervise,
-		Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr})
+	var l *link.ExecLink
+	var err error
+	ctx := context.Background()
+	if *pid != 0 {
+		l, err = link.AttachProcess(link.ProcessOptions{PID: *pid, Traces: attached})
+		// SIGINT and SIGTERM detach from the process, which goes on.
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	} else {
+		l, err = link.AttachExec(policy, link.ExecOptions{Path: cmd[0], Args: cmd, Traces: attached, Supervise: *supervise,
+			Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr})
+		// SIGINT and SIGTERM reach the command as they would without
+		// waggle (its process group gets them from the terminal);
+		// waggle only waits.
+		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+		defer signal.Reset(os.Interrupt, syscall.SIGTERM)
+	}
 	if err != nil {
 		events.stop()
 		return err
 	}
-	// SIGINT and SIGTERM reach the command as they would without waggle
-	// (its process group gets them from the terminal); waggle only waits.
-	signal.Ignore(os.Interrupt, syscall.SIGTERM)
-	defer signal.Reset(os.Interrupt, syscall.SIGTERM)
-	runErr := runLink(context.Background(), l)
+	runErr := runLink(ctx, l)
 	events.stop()
 	if *dumpMaps {
 		for _, o := range objects {
@@ -209,7 +235,7 @@ func cmdExec(args []string, e *env) error {
 	if runErr != nil {
 		return runErr
 	}
-	if code := l.ExitCode(); code != 0 {
+	if code := l.ExitCode(); code > 0 {
 		return &exitStatus{code}
 	}
 	return nil
@@ -419,16 +445,23 @@ func summary(w *lineWriter, l *link.ExecLink, asJSON bool) {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "waggle exec: %s: exit status %d after %v\n", info.Target, l.ExitCode(), info.Duration.Round(time.Millisecond))
+	end := fmt.Sprintf("exit status %d", l.ExitCode())
+	if l.ExitCode() < 0 {
+		end = "detached"
+	}
+	fmt.Fprintf(&b, "waggle exec: %s: %s after %v\n", info.Target, end, info.Duration.Round(time.Millisecond))
 	var calls []string
 	for _, c := range st.SyscallsByCount() {
 		calls = append(calls, fmt.Sprintf("%s %d", c.Name, c.Value))
 	}
-	fmt.Fprintf(&b, "  %d system calls reached waggle", st.Notifications)
+	fmt.Fprintf(&b, "  %d system calls reached waggle's programs", st.Notifications)
 	if len(calls) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(calls, ", "))
 	}
-	fmt.Fprintf(&b, "; the %d-instruction pre-filter decided the others in the kernel\n", len(l.Filter()))
+	if len(l.Filter()) > 0 {
+		fmt.Fprintf(&b, "; the %d-instruction pre-filter decided the others in the kernel", len(l.Filter()))
+	}
+	b.WriteString("\n")
 	for _, p := range st.Programs {
 		fmt.Fprintf(&b, "  %s %s: %d runs, %d failed\n", p.Attach, p.Name, p.Runs, p.Error)
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -37,6 +39,10 @@ func TestExec(t *testing.T) {
 		{"trace", []string{"--trace", traces + "opens.o", "cat", file}, 0, "keep", "comm: cat, fname: " + file + "}"},
 		{"trace json", []string{"--json", "--trace", traces + "opens.o", "cat", file}, 0, "keep", `"comm":"cat","fname":"` + file + `"}}`},
 		{"trace output", []string{"--output", outFile, "--trace", traces + "opens.o", "cat", file}, 0, "keep", ""},
+		{"exit trace", []string{"--trace", traces + "opens_ret.o", "cat", file}, 0, "keep", "comm: cat, fname: " + file + "}"},
+		{"pid and policy", []string{"--pid", "1", "--policy", policies + "deny_unlink.o", "--trace", traces + "opens.o"}, 2, "", "cannot be policed"},
+		{"pid without trace", []string{"--pid", "1"}, 2, "", "--policy or --trace is required"},
+		{"pid and command", []string{"--pid", "1", "--trace", traces + "opens.o", "true"}, 2, "", "choose one"},
 		{"not a trace", []string{"--trace", policies + "deny_unlink.o", "true"}, 1, "", "program deny_unlink (section seccomp) is not a tracing program"},
 		{"no policy", []string{"true"}, 2, "", "--policy or --trace is required"},
 		{"no command", []string{"--policy", policies + "deny_unlink.o"}, 2, "", "expected a command"},
@@ -50,6 +56,16 @@ func TestExec(t *testing.T) {
 	}
 	if b, err := os.ReadFile(outFile); err != nil || !strings.Contains(string(b), "fname: "+file) || !strings.Contains(string(b), "system calls reached waggle") {
 		t.Errorf("--output: %q, %v", b, err)
+	}
+	// --pid: a running process traced until it exits.
+	bg := exec.Command("sh", "-c", "sleep 0.2; cat "+file+" >/dev/null; sleep 0.1; exit 4")
+	if err := bg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "", "exec", "--pid", strconv.Itoa(bg.Process.Pid), "--trace", traces+"opens_ret.o")
+	_ = bg.Wait()
+	if code != 4 || !strings.Contains(errOut, "comm: cat, fname: "+file) || !strings.Contains(errOut, "exit status 4") {
+		t.Errorf("--pid: exit %d, stderr %q", code, errOut)
 	}
 	if b, err := os.ReadFile(file); err != nil || string(b) != "keep" {
 		t.Errorf("the protected file: %q, %v", b, err)
