@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,7 +23,8 @@ import (
 // exit program that counts (ptrace); and, if strace is installed, under
 // strace -f --seccomp-bpf -e trace=getppid. The command times its own
 // calls; ns/op is the bare call, the other metrics each case's time per
-// call (the unnamed case as extra time over the bare call).
+// call (the unnamed case as extra time over the bare call), medians over
+// the rounds.
 func BenchmarkSupervised(b *testing.B) {
 	self, err := os.Executable()
 	if err != nil {
@@ -65,8 +67,12 @@ func BenchmarkSupervised(b *testing.B) {
 		{"exit", namedCalls, []link.Trace{trace(benchSpec, bench, "count_exit")}},
 	}
 	strace, _ := exec.LookPath("strace")
-	var bare, straced float64
-	sum := map[string]float64{}
+	// Per round: the bare call, and each case's time per call; the
+	// metrics are medians over the rounds (other processes of a shared
+	// machine make single rounds noisy), the unnamed case's as the median
+	// of its difference to the bare call of the same round.
+	var bare, straced []float64
+	sum := map[string][]float64{}
 	for b.Loop() {
 		cmd := exec.Command(self)
 		cmd.Env = env(unnamedCalls)
@@ -74,7 +80,7 @@ func BenchmarkSupervised(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bare += perCall(out)
+		bare = append(bare, perCall(out))
 		for _, c := range cases {
 			var buf bytes.Buffer
 			l, err := link.AttachExec(nil, link.ExecOptions{Path: self, Args: []string{self}, Env: env(c.calls), Stdout: &buf, Traces: c.traces})
@@ -85,7 +91,11 @@ func BenchmarkSupervised(b *testing.B) {
 				b.Fatal(err)
 			}
 			l.Close()
-			sum[c.name] += perCall(buf.Bytes())
+			v := perCall(buf.Bytes())
+			if c.name == "unnamed" {
+				v -= bare[len(bare)-1]
+			}
+			sum[c.name] = append(sum[c.name], v)
 		}
 		if strace != "" {
 			cmd := exec.Command(strace, "-f", "--seccomp-bpf", "-e", "trace=getppid", "-o", "/dev/null", self)
@@ -94,16 +104,28 @@ func BenchmarkSupervised(b *testing.B) {
 			if err != nil {
 				b.Fatalf("strace: %v", err)
 			}
-			straced += perCall(out)
+			straced = append(straced, perCall(out))
 		}
 	}
-	n := float64(b.N)
-	b.ReportMetric(bare/n, "ns/op")
-	b.ReportMetric((sum["unnamed"]-bare)/n, "unnamed-extra-ns/call")
+	b.ReportMetric(median(bare), "ns/op")
+	b.ReportMetric(median(sum["unnamed"]), "unnamed-extra-ns/call")
 	for _, c := range cases[1:] {
-		b.ReportMetric(sum[c.name]/n, c.name+"-ns/call")
+		b.ReportMetric(median(sum[c.name]), c.name+"-ns/call")
 	}
 	if strace != "" {
-		b.ReportMetric(straced/n, "strace-ns/call")
+		b.ReportMetric(median(straced), "strace-ns/call")
 	}
+}
+
+// median is the middle of the values (the mean of the middle two).
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -67,12 +67,21 @@ func TestExecSupervisedQuota(t *testing.T) {
 // prints the command's PID and waits for it, until the test kills it.
 const supervisorEnv = "LINK_TEST_SUPERVISOR"
 
+// supervisorTraceEnv makes the supervisor of supervisorEnv attach the
+// opens_ret traces (exit programs: ptrace) instead of the policy.
+const supervisorTraceEnv = "LINK_TEST_SUPERVISOR_TRACE"
+
 // threadsEnv makes this test binary, started as a command, call getppid
 // from threads: "THREADS:CALLS" (calls per thread).
 const threadsEnv = "LINK_TEST_THREADS"
 
 func actAsSupervisor(script string) int {
-	spec, err := waggle.LoadCollectionSpec("../testdata/seccomp/unlink_quota.o")
+	obj, name := "../testdata/seccomp/unlink_quota.o", "unlink_quota"
+	traced := os.Getenv(supervisorTraceEnv) != ""
+	if traced {
+		obj = "../testdata/syscalls/opens_ret.o"
+	}
+	spec, err := waggle.LoadCollectionSpec(obj)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -82,7 +91,15 @@ func actAsSupervisor(script string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	l, err := link.AttachExec(coll.Programs["unlink_quota"], link.ExecOptions{Path: "sh", Args: []string{"sh", "-c", script}})
+	opts := link.ExecOptions{Path: "sh", Args: []string{"sh", "-c", script}}
+	policy := coll.Programs[name]
+	if traced {
+		policy = nil
+		for pname, ps := range spec.Programs {
+			opts.Traces = append(opts.Traces, link.Trace{Program: coll.Programs[pname], Section: ps.SectionName})
+		}
+	}
+	l, err := link.AttachExec(policy, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -294,4 +311,53 @@ func TestExecSupervisedLoad(t *testing.T) {
 	}
 	t.Logf("%d notified calls in %v: %.0f calls/s, %.1f µs in waggle per call", st.Notifications, elapsed,
 		float64(st.Notifications)/elapsed.Seconds(), float64(st.Handling.Microseconds())/float64(st.Notifications))
+}
+
+// TestExecFailClosedTraced: with exit programs waggle is the command's
+// ptrace tracer with PTRACE_O_EXITKILL: when waggle dies, the command
+// dies too.
+func TestExecFailClosedTraced(t *testing.T) {
+	needSeccomp(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := exec.Command(self)
+	sup.Env = append(os.Environ(), supervisorEnv+"=while :; do cat /dev/null; sleep 0.02; done", supervisorTraceEnv+"=1")
+	stdout, err := sup.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup.Stderr = os.Stderr
+	if err := sup.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = sup.Process.Kill()
+		_ = sup.Wait()
+	}()
+	var pid int
+	if _, err := fmt.Fscan(stdout, &pid); err != nil {
+		t.Fatalf("the supervisor printed no PID: %v", err)
+	}
+	defer unix.Kill(pid, unix.SIGKILL)
+	time.Sleep(200 * time.Millisecond)
+	if err := unix.Kill(pid, 0); err != nil {
+		t.Fatalf("the command is not running: %v", err)
+	}
+	if err := sup.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = sup.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for unix.Kill(pid, 0) == nil {
+		// Reaped by init once killed; a zombie still answers kill(0).
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(st), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command still runs after waggle died")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
