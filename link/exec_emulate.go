@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/internal/notify"
+	"github.com/waggle-ebpf/waggle/internal/syscalls"
 )
 
 // No time-of-check/time-of-use hole: a policy that reads the path of
@@ -42,12 +43,13 @@ type pathCall struct {
 	creat  bool // creat(2): O_CREAT|O_WRONLY|O_TRUNC
 }
 
+// pathCalls are the path calls by x86-64 number.
 var pathCalls = map[int]pathCall{
-	unix.SYS_OPEN:     {name: "open", dirfd: -1, path: 0, flags: 1, mode: 2},
-	unix.SYS_CREAT:    {name: "creat", dirfd: -1, path: 0, flags: -1, mode: 1, creat: true},
-	unix.SYS_OPENAT:   {name: "openat", dirfd: 0, path: 1, flags: 2, mode: 3},
-	unix.SYS_UNLINK:   {name: "unlink", dirfd: -1, path: 0, flags: -1, mode: -1, unlink: true},
-	unix.SYS_UNLINKAT: {name: "unlinkat", dirfd: 0, path: 1, flags: 2, mode: -1, unlink: true},
+	syscalls.MustNumber("open"):     {name: "open", dirfd: -1, path: 0, flags: 1, mode: 2},
+	syscalls.MustNumber("creat"):    {name: "creat", dirfd: -1, path: 0, flags: -1, mode: 1, creat: true},
+	syscalls.MustNumber("openat"):   {name: "openat", dirfd: 0, path: 1, flags: 2, mode: 3},
+	syscalls.MustNumber("unlink"):   {name: "unlink", dirfd: -1, path: 0, flags: -1, mode: -1, unlink: true},
+	syscalls.MustNumber("unlinkat"): {name: "unlinkat", dirfd: 0, path: 1, flags: 2, mode: -1, unlink: true},
 }
 
 // pathMax is PATH_MAX: the longest path with its NUL.

@@ -172,15 +172,14 @@ func (s *supervisor) traceEntry(tid int, t *tracedThread, h *handling) bool {
 	}
 	s.notifications.Add(1)
 	s.ptraceStops.Add(1)
-	nr := int(regs.Orig_rax)
+	nr, ip, args := callOf(&regs)
 	if nr >= 0 && nr < seccomp.TableSize {
 		s.perNr[nr].Add(1)
 	}
 	var data [seccomp.DataSize]byte
-	binary.NativeEndian.PutUint32(data[0:], uint32(regs.Orig_rax))
+	binary.NativeEndian.PutUint32(data[0:], uint32(nr))
 	binary.NativeEndian.PutUint32(data[4:], seccomp.AuditArchX86_64)
-	binary.NativeEndian.PutUint64(data[8:], regs.Rip)
-	args := [6]uint64{regs.Rdi, regs.Rsi, regs.Rdx, regs.R10, regs.R8, regs.R9}
+	binary.NativeEndian.PutUint64(data[8:], ip)
 	for i, a := range args {
 		binary.NativeEndian.PutUint64(data[16+8*i:], a)
 	}
@@ -190,8 +189,7 @@ func (s *supervisor) traceEntry(tid int, t *tracedThread, h *handling) bool {
 		action = s.runPolicy(data[:], h)
 	}
 	deny := func(errno syscall.Errno) {
-		regs.Orig_rax = ^uint64(0) // skip the call
-		regs.Rax = uint64(-int64(errno))
+		skipCall(&regs, errno)
 		_ = ptraceRegs(unix.PTRACE_SETREGS, tid, &regs)
 	}
 	switch action & 0xffff0000 {
@@ -240,7 +238,7 @@ func (s *supervisor) traceExit(tid int, t *tracedThread, h *handling) {
 	}
 	s.setTask(uint32(tid), nr, true, h)
 	h.call = t.call
-	h.call.Ret = int64(regs.Rax)
+	h.call.Ret = resultOf(&regs)
 	for _, tp := range s.exit[nr] {
 		s.runTrace(tp, h)
 	}

@@ -154,10 +154,9 @@ type supervisor struct {
 // program reads the task's status, they reach the supervisor, which
 // forgets what it cached.
 var identityCalls = func() (m [seccomp.TableSize]bool) {
-	for _, nr := range []int{unix.SYS_EXECVE, unix.SYS_EXECVEAT, unix.SYS_PRCTL, unix.SYS_CLONE, unix.SYS_CLONE3, unix.SYS_FORK, unix.SYS_VFORK,
-		unix.SYS_SETUID, unix.SYS_SETGID, unix.SYS_SETREUID, unix.SYS_SETREGID, unix.SYS_SETRESUID, unix.SYS_SETRESGID,
-		unix.SYS_SETFSUID, unix.SYS_SETFSGID, unix.SYS_SETGROUPS} {
-		m[nr] = true
+	for _, name := range []string{"execve", "execveat", "prctl", "clone", "clone3", "fork", "vfork",
+		"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups"} {
+		m[syscalls.MustNumber(name)] = true
 	}
 	return m
 }()
@@ -176,6 +175,9 @@ func callsAny(insns isa.Instructions, ids map[int64]bool) bool {
 
 // newSupervisor checks the programs and builds the pre-filter.
 func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error) {
+	if runtime.GOARCH != "amd64" {
+		return nil, fmt.Errorf("supervised system calls: waggle knows x86-64's system calls and registers, not %s's", runtime.GOARCH)
+	}
 	s := &supervisor{policy: policy, opts: opts.Runs, pidfd: -1, wake: [2]int{-1, -1},
 		continuePaths: opts.ContinuePathCalls, emuJobs: make(chan *emulation)}
 	table := make([]uint32, seccomp.TableSize)

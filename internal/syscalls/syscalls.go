@@ -48,6 +48,16 @@ func Number(name string) (int, bool) {
 	return 0, false
 }
 
+// MustNumber is Number for the names a program spells out: it panics on
+// a name that is no x86-64 system call.
+func MustNumber(name string) int {
+	nr, ok := Number(name)
+	if !ok {
+		panic("syscalls: no x86-64 system call " + name)
+	}
+	return nr
+}
+
 // Kind tells where a tracepoint fires.
 type Kind int
 

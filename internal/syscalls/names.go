@@ -1,4 +1,4 @@
-// Code generated from <asm/unistd_64.h> (Linux 6.18 for the numbers past it); DO NOT EDIT.
+// Code generated from <asm/unistd_64.h> of x86-64 (Linux 6.18 for the numbers past it); DO NOT EDIT.
 
 package syscalls
 
