@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -44,6 +45,10 @@ type tracedThread struct {
 type tracer struct {
 	started chan error
 	done    chan int // the command's exit code, when every tracee has exited
+	// closing: the link is closed; the command was killed, and the tracer
+	// kills whatever else it traces, so that Close does not wait for
+	// processes the command left behind.
+	closing atomic.Bool
 }
 
 // startTraced starts cmd traced (on a locked thread that then serves
@@ -88,7 +93,14 @@ func (s *supervisor) traceLoop(cmd *exec.Cmd) {
 	threads := map[int]*tracedThread{pid: {}}
 	code := -1
 	var h handling
+	killed := false
 	for {
+		if !killed && s.tr.closing.Load() {
+			for t := range threads {
+				_ = unix.Kill(t, unix.SIGKILL)
+			}
+			killed = true
+		}
 		tid, err := waitStop(&ws)
 		if errors.Is(err, unix.EINTR) {
 			continue

@@ -404,6 +404,9 @@ func (l *ExecLink) supervise(ctx context.Context) error {
 	recvErr := make(chan error, 1)
 	go func() { recvErr <- s.receive() }()
 	stop := context.AfterFunc(ctx, func() {
+		if s.tr != nil {
+			s.tr.closing.Store(true)
+		}
 		_ = l.cmd.Process.Kill()
 		s.stopReceiver()
 	})

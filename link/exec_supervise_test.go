@@ -361,3 +361,39 @@ func TestExecFailClosedTraced(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestExecSupervisedClose: Close returns even when the command left a
+// process behind under the filter; that process's calls then fail with
+// ENOSYS (the listener is gone).
+func TestExecSupervisedClose(t *testing.T) {
+	needSeccomp(t)
+	dir := t.TempDir()
+	errs := filepath.Join(dir, "errors")
+	l, err := link.AttachExec(policy(t, "unlink_quota"), link.ExecOptions{Path: "sh", Dir: dir,
+		Args: []string{"sh", "-c", "(for i in $(seq 100); do touch f; rm f 2>>" + errs + "; sleep 0.02; done) & while :; do sleep 1; done"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() { done <- l.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(errs)
+		if strings.Contains(string(b), "Function not implemented") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the process left behind was not refused: %q", b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

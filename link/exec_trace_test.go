@@ -257,3 +257,29 @@ func TestAttachProcess(t *testing.T) {
 		t.Errorf("the process ended with %v, want exit status 3", err)
 	}
 }
+
+// TestExecTraceExitClose: Close of a link with exit programs (ptrace)
+// returns even when the command left a process behind, which it kills.
+func TestExecTraceExitClose(t *testing.T) {
+	needSeccomp(t)
+	_, traces := traceObject(t, "opens_ret")
+	l, err := link.AttachExec(nil, link.ExecOptions{Path: "sh", Traces: traces,
+		Args: []string{"sh", "-c", "(while :; do cat /dev/null; sleep 0.05; done) & while :; do sleep 1; done"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	done := make(chan error, 1)
+	go func() { done <- l.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	if code := l.ExitCode(); code != 128+int(unix.SIGKILL) {
+		t.Errorf("exit code %d, want %d", code, 128+int(unix.SIGKILL))
+	}
+}
