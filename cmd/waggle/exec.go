@@ -36,7 +36,7 @@ type execObject struct {
 }
 
 func cmdExec(args []string, e *env) error {
-	fs := newFlags("exec", "[--policy OBJ.o [-p NAME]] [--trace OBJ.o]... [--supervise] [--explain] [--json] [--output FILE] [--dump-maps] [--] CMD [ARGS...] | --pid PID --trace OBJ.o...",
+	fs := newFlags("exec", "[--policy OBJ.o [-p NAME]] [--trace OBJ.o]... [--supervise] [--explain] [--json] [--output FILE] [--dump-maps] [--set NAME=VALUE]... [--] CMD [ARGS...] | --pid PID --trace OBJ.o...",
 		"Runs CMD under a system call policy and tracing programs; waggle exits\n"+
 			"with CMD's status (128 + the signal for a killed command: 159 for SIGSYS,\n"+
 			"the signal of KILL_PROCESS).\n\n"+
@@ -75,8 +75,9 @@ func cmdExec(args []string, e *env) error {
 			"but a supervised CMD must be one waggle may ptrace (kernel.yama.ptrace_scope).", e)
 	policyPath := fs.String("policy", "", "the ELF object `OBJ.o` of the policy")
 	progName := fs.String("p", "", "use the policy program named `NAME` of the object")
-	var traces stringList
+	var traces, sets stringList
 	fs.Var(&traces, "trace", "attach the tracing programs of `OBJ.o` (repeatable)")
+	fs.Var(&sets, "set", "set the global variable NAME of the objects to VALUE (`NAME=VALUE`: an integer, true, false, or a string for a char array; repeatable), as libbpf-tools' options set their const volatile globals")
 	supervise := fs.Bool("supervise", false, "run the policy in waggle even when the kernel could run it")
 	explain := fs.Bool("explain", false, "print the classic seccomp filter the kernel runs")
 	asJSON := fs.Bool("json", false, "print events, map dumps and the summary as JSON lines")
@@ -111,11 +112,28 @@ func cmdExec(args []string, e *env) error {
 			o.coll.Close()
 		}
 	}()
-	load := func(path string) (*execObject, error) {
+	// The specs first, so that --set reaches them before their
+	// collections are made.
+	specs := map[string]*ebpf.CollectionSpec{}
+	paths := append([]string(nil), traces...)
+	if *policyPath != "" {
+		paths = append([]string{*policyPath}, paths...)
+	}
+	for _, path := range paths {
+		if specs[path] != nil {
+			continue
+		}
 		spec, err := waggle.LoadCollectionSpec(path)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		specs[path] = spec
+	}
+	if err := setVariables(sets, specs); err != nil {
+		return err
+	}
+	load := func(path string) (*execObject, error) {
+		spec := specs[path]
 		coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{Trace: e.stderr})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)

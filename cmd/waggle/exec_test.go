@@ -43,6 +43,11 @@ func TestExec(t *testing.T) {
 		{"pid and policy", []string{"--pid", "1", "--policy", policies + "deny_unlink.o", "--trace", traces + "opens.o"}, 2, "", "cannot be policed"},
 		{"pid without trace", []string{"--pid", "1"}, 2, "", "--policy or --trace is required"},
 		{"pid and command", []string{"--pid", "1", "--trace", traces + "opens.o", "true"}, 2, "", "choose one"},
+		{"set", []string{"--set", "targ_failed=true", "--trace", traces + "opens_ret.o", "sh", "-c", "cat " + file + " " + file + ".missing; true"}, 0, "keep", "ret: -2, flags: 0, comm: cat, fname: " + file + ".missing}"},
+		{"set unknown", []string{"--set", "nosuch=1", "--trace", traces + "opens_ret.o", "true"}, 1, "", `no global variable "nosuch" in ../../testdata/syscalls/opens_ret.o (it has: targ_failed)`},
+		{"set too big", []string{"--set", "targ_failed=300", "--trace", traces + "opens_ret.o", "true"}, 1, "", "300 does not fit the 1 bytes of targ_failed"},
+		{"set not a number", []string{"--set", "targ_failed=yes", "--trace", traces + "opens_ret.o", "true"}, 1, "", `"yes" is not an integer, true or false`},
+		{"set no value", []string{"--set", "targ_failed", "--trace", traces + "opens_ret.o", "true"}, 2, "", "expected NAME=VALUE"},
 		{"not a trace", []string{"--trace", policies + "deny_unlink.o", "true"}, 1, "", "program deny_unlink (section seccomp) is not a tracing program"},
 		{"no policy", []string{"true"}, 2, "", "--policy or --trace is required"},
 		{"no command", []string{"--policy", policies + "deny_unlink.o"}, 2, "", "expected a command"},
@@ -56,6 +61,10 @@ func TestExec(t *testing.T) {
 	}
 	if b, err := os.ReadFile(outFile); err != nil || !strings.Contains(string(b), "fname: "+file) || !strings.Contains(string(b), "system calls reached waggle") {
 		t.Errorf("--output: %q, %v", b, err)
+	}
+	// --set targ_failed=true: the successful open is not reported.
+	if _, _, errOut := runCLI(t, "", "exec", "--set", "targ_failed=true", "--trace", traces+"opens_ret.o", "cat", file); strings.Contains(errOut, "fname: "+file+"}") {
+		t.Errorf("--set targ_failed=true reported a successful open:\n%s", errOut)
 	}
 	// --pid: a running process traced until it exits.
 	bg := exec.Command("sh", "-c", "sleep 0.2; cat "+file+" >/dev/null; sleep 0.1; exit 4")

@@ -4,6 +4,10 @@
  * event to a ring buffer. */
 #include "trace.h"
 
+/* Set with waggle exec --set targ_failed=true: report failed opens only,
+ * as opensnoop -x does. */
+const volatile _Bool targ_failed = 0;
+
 struct args {
 	char fname[128];
 	int flags;
@@ -66,11 +70,14 @@ int exit_openat(struct syscall_trace_exit *ctx)
 
 	if (!a)
 		return 0;
+	if (targ_failed && ctx->ret >= 0)
+		goto cleanup;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (e) {
 		fill_event(e, a, ctx->ret);
 		bpf_ringbuf_submit(e, 0);
 	}
+cleanup:
 	bpf_map_delete_elem(&start, &tid);
 	return 0;
 }
