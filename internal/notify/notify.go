@@ -259,8 +259,15 @@ func ReadStatus(pid uint32) (Status, error) {
 	if err != nil {
 		return st, &os.PathError{Op: "read", Path: path, Err: err}
 	}
+	return parseStatus(pid, buf[:max(n, 0)])
+}
+
+// parseStatus reads Name, Tgid, Uid and Gid (the real IDs) from the text
+// of /proc/PID/status.
+func parseStatus(pid uint32, b []byte) (Status, error) {
+	var st Status
 	seen := 0
-	for line := range strings.SplitSeq(string(buf[:max(n, 0)]), "\n") {
+	for line := range strings.SplitSeq(string(b), "\n") {
 		name, value, ok := strings.Cut(line, ":\t")
 		if !ok {
 			continue
@@ -268,14 +275,14 @@ func ReadStatus(pid uint32) (Status, error) {
 		switch name {
 		case "Name":
 			st.Comm = value
-			seen++
+			seen |= 1
 		case "Tgid":
 			v, err := strconv.ParseUint(value, 10, 32)
 			if err != nil {
 				return st, fmt.Errorf("/proc/%d/status: Tgid %q: %w", pid, value, err)
 			}
 			st.TGID = uint32(v)
-			seen++
+			seen |= 2
 		case "Uid", "Gid":
 			first, _, _ := strings.Cut(value, "\t")
 			v, err := strconv.ParseUint(first, 10, 32)
@@ -284,13 +291,14 @@ func ReadStatus(pid uint32) (Status, error) {
 			}
 			if name == "Uid" {
 				st.UID = uint32(v)
+				seen |= 4
 			} else {
 				st.GID = uint32(v)
+				seen |= 8
 			}
-			seen++
 		}
 	}
-	if seen != 4 {
+	if seen != 15 {
 		return st, fmt.Errorf("/proc/%d/status lacks one of Name, Tgid, Uid and Gid", pid)
 	}
 	return st, nil
