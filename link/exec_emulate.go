@@ -233,6 +233,13 @@ func (s *supervisor) perform(e *emulation) (int, error) {
 	if root, err := os.Readlink(proc + "/root"); err != nil || root != "/" {
 		return -1, fmt.Errorf("thread %d runs in another root (%q, %v)", pid, root, err)
 	}
+	// Nor in another mount namespace, where the same path names another
+	// file.
+	theirs, err1 := os.Readlink(proc + "/ns/mnt")
+	ours, err2 := os.Readlink("/proc/self/ns/mnt")
+	if err1 != nil || err2 != nil || theirs != ours {
+		return -1, fmt.Errorf("thread %d runs in another mount namespace (%s, not %s)", pid, theirs, ours)
+	}
 	c, err := readCreds(pid)
 	if err != nil {
 		return -1, err
