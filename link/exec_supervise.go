@@ -753,8 +753,9 @@ func (st ExecStats) SyscallsByCount() []Count {
 
 // Prefilter is the classic filter that a supervised link with these
 // programs would install, and the system calls it sends to waggle (by
-// name, "other" for calls past the table or of another architecture),
-// for --explain.
+// name, "other" for calls past the table or of another architecture;
+// "NAME (ptrace)" for those that stop for the tracer because exit
+// programs name them), for --explain.
 func Prefilter(policy *waggle.Program, traces []Trace) (seccomp.Filter, []string, error) {
 	s, err := newSupervisor(policy, ExecOptions{Traces: traces})
 	if err != nil {
@@ -765,8 +766,13 @@ func Prefilter(policy *waggle.Program, traces []Trace) (seccomp.Filter, []string
 		var d [seccomp.DataSize]byte
 		binary.NativeEndian.PutUint32(d[0:], uint32(nr))
 		binary.NativeEndian.PutUint32(d[4:], seccomp.AuditArchX86_64)
-		if a, err := s.filter.Run(&d); err == nil && a == seccomp.RetUserNotif {
+		a, err := s.filter.Run(&d)
+		switch {
+		case err != nil:
+		case a == seccomp.RetUserNotif:
 			out = append(out, syscalls.Name(nr))
+		case a == seccomp.RetTrace:
+			out = append(out, syscalls.Name(nr)+" (ptrace)")
 		}
 	}
 	var d [seccomp.DataSize]byte
