@@ -69,7 +69,9 @@ func (s *supervisor) startTraced(cmd *exec.Cmd) error {
 func (s *supervisor) traceLoop(cmd *exec.Cmd) {
 	runtime.LockOSThread() // every ptrace request comes from this thread
 	if err := cmd.Start(); err != nil {
-		s.tr.started <- fmt.Errorf("start: %w", err)
+		// The child's PTRACE_TRACEME failing (ptrace_scope 3, a seccomp
+		// filter of waggle's own) fails the start.
+		s.tr.started <- fmt.Errorf("start traced, for the exit programs: %w%s", err, ptraceScopeHint(err))
 		return
 	}
 	pid := cmd.Process.Pid
