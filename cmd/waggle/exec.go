@@ -36,7 +36,7 @@ type execObject struct {
 }
 
 func cmdExec(args []string, e *env) error {
-	fs := newFlags("exec", "[--policy OBJ.o [-p NAME]] [--trace OBJ.o]... [--supervise] [--explain] [--json] [--output FILE] [--dump-maps] [--set NAME=VALUE]... [--] CMD [ARGS...] | --pid PID --trace OBJ.o...",
+	fs := newFlags("exec", "[--policy OBJ.o [-p NAME]] [--trace OBJ.o]... [--supervise] [--explain] [--json] [--output FILE] [--dump-maps] [--set NAME=VALUE]... [--metrics ADDR] [--watch] [--] CMD [ARGS...] | --pid PID --trace OBJ.o...",
 		"Runs CMD under a system call policy and tracing programs; waggle exits\n"+
 			"with CMD's status (128 + the signal for a killed command: 159 for SIGSYS,\n"+
 			"the signal of KILL_PROCESS).\n\n"+
@@ -65,6 +65,8 @@ func cmdExec(args []string, e *env) error {
 			"(sys_exit_NAME, raw_syscalls/sys_exit, raw_tracepoint/sys_exit) need the\n"+
 			"result: for the calls they name, waggle is CMD's ptrace tracer (two stops a\n"+
 			"call, as strace --seccomp-bpf).\n\n"+
+			"--metrics ADDR and --watch serve and draw the first object's maps (the\n"+
+			"policy's, or the first trace's) and the runs of all the programs.\n\n"+
 			"--pid PID traces a running process instead (ptrace: every system call\n"+
 			"stops twice; it is traced, not policed) until it exits or waggle gets\n"+
 			"SIGINT or SIGTERM, and then detaches.\n\n"+
@@ -83,6 +85,7 @@ func cmdExec(args []string, e *env) error {
 	asJSON := fs.Bool("json", false, "print events, map dumps and the summary as JSON lines")
 	output := fs.String("output", "", "write events, map dumps and the summary to `FILE` instead of standard error")
 	dumpMaps := fs.Bool("dump-maps", false, "print every map of the programs when CMD has exited")
+	obs := addObserveFlags(fs)
 	pid := fs.Int("pid", 0, "trace the running process `PID` (and what it starts) instead of a command, until it exits or waggle is interrupted")
 	// Flags come before the command: everything from the first argument
 	// that is not a flag (or after --) is the command's.
@@ -177,6 +180,12 @@ func cmdExec(args []string, e *env) error {
 			return fmt.Errorf("%s: no programs to trace with", path)
 		}
 	}
+	// --metrics and --watch show the first object: the policy's, or the
+	// first trace's; every program's runs count under its first program.
+	first := objects[0]
+	if err := obs.check(first.coll, first.spec); err != nil {
+		return err
+	}
 	lowered := policy != nil && len(attached) == 0 && !*supervise
 	if lowered {
 		if _, err := link.Filter(policy); err != nil {
@@ -206,15 +215,26 @@ func cmdExec(args []string, e *env) error {
 	var l *link.ExecLink
 	var err error
 	ctx := context.Background()
+	var runs link.Runs
+	firstName := ""
+	if policy != nil {
+		firstName = policy.Name()
+	} else if len(attached) > 0 {
+		firstName = attached[0].Program.Name()
+	}
+	progMetrics := obs.programMetrics(firstName, nil)
+	if progMetrics != nil {
+		runs.Observer = progMetrics
+	}
 	if *pid != 0 {
-		l, err = link.AttachProcess(link.ProcessOptions{PID: *pid, Traces: attached})
+		l, err = link.AttachProcess(link.ProcessOptions{PID: *pid, Traces: attached, Runs: runs})
 		// SIGINT and SIGTERM detach from the process, which goes on.
 		var stop context.CancelFunc
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 	} else {
 		l, err = link.AttachExec(policy, link.ExecOptions{Path: cmd[0], Args: cmd, Traces: attached, Supervise: *supervise,
-			Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr})
+			Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr, Runs: runs})
 		// SIGINT and SIGTERM reach the command as they would without
 		// waggle (its process group gets them from the terminal);
 		// waggle only waits.
@@ -225,7 +245,17 @@ func cmdExec(args []string, e *env) error {
 		events.stop()
 		return err
 	}
+	ob, err := obs.start(first.coll, first.spec, progMetrics, e, linkHeader("exec", l))
+	if err != nil {
+		_ = l.Close()
+		events.stop()
+		return err
+	}
+	if addr := ob.MetricsAddr(); addr != "" {
+		w.line("waggle exec: metrics at http://" + addr + "/metrics")
+	}
 	runErr := runLink(ctx, l)
+	ob.stop()
 	events.stop()
 	if *dumpMaps {
 		for _, o := range objects {
