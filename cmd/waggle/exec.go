@@ -211,6 +211,13 @@ func cmdExec(args []string, e *env) error {
 		out = f
 	}
 	w := &lineWriter{w: out}
+	// The command's standard error and waggle's lines may go to the same
+	// writer: one lock for both (an exec.Cmd copies a command's output
+	// from a goroutine of its own when the writer is not a file).
+	cmdStderr := e.stderr
+	if out == e.stderr {
+		cmdStderr = w
+	}
 	events := startEvents(objects, w, *asJSON)
 	var l *link.ExecLink
 	var err error
@@ -234,7 +241,7 @@ func cmdExec(args []string, e *env) error {
 		defer stop()
 	} else {
 		l, err = link.AttachExec(policy, link.ExecOptions{Path: cmd[0], Args: cmd, Traces: attached, Supervise: *supervise,
-			Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr, Runs: runs})
+			Stdin: e.stdin, Stdout: e.stdout, Stderr: cmdStderr, Runs: runs})
 		// SIGINT and SIGTERM reach the command as they would without
 		// waggle (its process group gets them from the terminal);
 		// waggle only waits.
@@ -245,7 +252,14 @@ func cmdExec(args []string, e *env) error {
 		events.stop()
 		return err
 	}
-	ob, err := obs.start(first.coll, first.spec, progMetrics, e, linkHeader("exec", l))
+	// --watch draws to waggle's output, never into the command's: the
+	// terminal itself when it is one (so that frames clear the screen),
+	// else through the lock.
+	var watchOut io.Writer = w
+	if f, ok := out.(*os.File); ok {
+		watchOut = f
+	}
+	ob, err := obs.start(first.coll, first.spec, progMetrics, &env{stdin: e.stdin, stdout: watchOut, stderr: w}, linkHeader("exec", l))
 	if err != nil {
 		_ = l.Close()
 		events.stop()
@@ -354,6 +368,13 @@ func (l *lineWriter) line(s string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fmt.Fprintln(l.w, s)
+}
+
+// Write writes p whole under the lock, for the command's own output.
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // eventReaders print the records of ring buffers and perf event arrays:
