@@ -86,6 +86,8 @@ func cmdExec(args []string, e *env) error {
 	output := fs.String("output", "", "write events, map dumps and the summary to `FILE` instead of standard error")
 	dumpMaps := fs.Bool("dump-maps", false, "print every map of the programs when CMD has exited")
 	obs := addObserveFlags(fs)
+	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions; a policy's failed run denies the call with EPERM (0: waggle's default, 2^30)")
+	timeout := fs.Duration("timeout", 0, "stop a run after `DURATION` (Go syntax: 10ms; 0: none), as --budget")
 	pid := fs.Int("pid", 0, "trace the running process `PID` (and what it starts) instead of a command, until it exits or waggle is interrupted")
 	// Flags come before the command: everything from the first argument
 	// that is not a flag (or after --) is the command's.
@@ -104,6 +106,8 @@ func cmdExec(args []string, e *env) error {
 		return &usageError{"--pid traces a running process; it cannot be policed (--policy)"}
 	case *pid != 0 && len(cmd) > 0:
 		return &usageError{"--pid and a command: choose one"}
+	case *timeout < 0:
+		return &usageError{fmt.Sprintf("--timeout %v must not be negative", *timeout)}
 	case *pid < 0:
 		return &usageError{fmt.Sprintf("--pid %d: not a process ID", *pid)}
 	case len(cmd) == 0 && *pid == 0 && !*explain:
@@ -222,7 +226,7 @@ func cmdExec(args []string, e *env) error {
 	var l *link.ExecLink
 	var err error
 	ctx := context.Background()
-	var runs link.Runs
+	runs := link.Runs{Budget: *budget, Timeout: *timeout}
 	firstName := ""
 	if policy != nil {
 		firstName = policy.Name()
