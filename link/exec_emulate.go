@@ -2,6 +2,7 @@ package link
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -92,6 +93,8 @@ type emulation struct {
 	args  [6]uint64
 	path  string
 	start time.Time
+	nr    int
+	exits bool // run the exit programs on the result
 }
 
 // emulate hands an allowed path call to a worker, starting one when none
@@ -125,35 +128,49 @@ func (s *supervisor) emuWorker() {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		// Without a working directory of its own the worker cannot
 		// make calls safely: refuse what it is given.
+		var h handling
 		for e := range s.emuJobs {
-			s.finish(e, 0, fmt.Errorf("unshare the worker's working directory: %w", err))
+			s.finish(e, 0, fmt.Errorf("unshare the worker's working directory: %w", err), &h)
 		}
 		return
 	}
+	var h handling
 	for e := range s.emuJobs {
 		fd, err := s.perform(e)
-		s.finish(e, fd, err)
+		s.finish(e, fd, err, &h)
 	}
 }
 
 // finish answers an emulated call: installs the file it opened, or
 // returns its result or error.
-func (s *supervisor) finish(e *emulation, fd int, err error) {
+func (s *supervisor) finish(e *emulation, fd int, err error, h *handling) {
 	var answer error
 	var errno syscall.Errno
+	var ret int64 // the call's result, as the thread sees it
 	switch {
 	case err == nil && !e.call.unlink:
 		cloexec := e.call.flags >= 0 && int(e.args[e.call.flags])&unix.O_CLOEXEC != 0
-		_, answer = s.lis.SendFD(e.id, fd, cloexec)
+		var theirs int
+		theirs, answer = s.lis.SendFD(e.id, fd, cloexec)
 		unix.Close(fd)
+		ret = int64(theirs)
 	case err == nil:
 		answer = s.lis.Return(e.id, 0)
 	case errors.As(err, &errno):
 		answer = s.lis.Fail(e.id, errno)
+		ret = -int64(errno)
 	default:
 		// Something of waggle's failed (reading /proc, the worker's
 		// setup): the call fails closed.
 		answer = s.lis.Fail(e.id, unix.EACCES)
+		ret = -int64(unix.EACCES)
+	}
+	if e.exits && answer == nil {
+		n := notify.Notif{PID: e.pid}
+		for i, a := range e.args {
+			binary.NativeEndian.PutUint64(n.Data[16+8*i:], a)
+		}
+		s.runExits(e.pid, e.nr, &n, ret, h)
 	}
 	if errors.Is(answer, notify.ErrGone) {
 		s.gone.Add(1)

@@ -2,6 +2,7 @@ package link_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -147,5 +148,49 @@ func TestExecPathRace(t *testing.T) {
 		if opened == 0 || refused == 0 {
 			t.Errorf("%d opened, %d refused: the race did not alternate, the test shows nothing", opened, refused)
 		}
+	}
+}
+
+// TestExecPathGuardExits: under a policy, the path calls that exit
+// programs name are made by waggle (no ptrace): the exit programs get the
+// descriptor the thread got, and a refused call has no exit event, as in
+// the kernel.
+func TestExecPathGuardExits(t *testing.T) {
+	needSeccomp(t)
+	dir := pathDir(t)
+	coll, traces := traceObject(t, "opens_ret")
+	var out bytes.Buffer
+	l, err := link.AttachExec(policy(t, "path_guard"), link.ExecOptions{Path: "sh", Dir: dir, Stdout: &out, Stderr: &out, Traces: traces,
+		Args: []string{"sh", "-c", "cat public; cat secret; cat missing; true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "public") || !strings.Contains(out.String(), "secret: Permission denied") {
+		t.Errorf("output %q", out.String())
+	}
+	entries, err := coll.Maps["events"].Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rets := map[string]int64{}
+	for _, en := range entries {
+		v := en.Value
+		rets[cString(v[36:])] = int64(binary.NativeEndian.Uint64(v[8:]))
+	}
+	if r, ok := rets["public"]; !ok || r < 3 {
+		t.Errorf("public: %d, %v; want the descriptor cat got", r, ok)
+	}
+	if r, ok := rets["missing"]; !ok || r != -int64(unix.ENOENT) {
+		t.Errorf("missing: %d, %v; want -ENOENT", r, ok)
+	}
+	if _, ok := rets["secret"]; ok {
+		t.Error("the refused open of secret has an exit event")
+	}
+	if st := l.Stats(); st.PtraceStops != 0 || st.Emulated == 0 {
+		t.Errorf("stats %+v: want no ptrace stop, calls made by waggle", st)
 	}
 }

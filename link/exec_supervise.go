@@ -120,13 +120,17 @@ type supervisor struct {
 	// status caches what /proc/PID/status says of each thread (reading it
 	// costs tens of µs); the pre-filter sends every call that could
 	// change it to the supervisor, which then empties the cache.
-	status      map[uint32]notify.Status
-	statusMu    sync.Mutex // the receiver and the tracer share the cache
-	traces      []*traceProg
-	enter       [seccomp.TableSize][]*traceProg // by number, the entry programs (raw ones included)
-	enterOther  []*traceProg                    // the raw entry programs, for numbers past the table
-	exit        [seccomp.TableSize][]*traceProg // by number, the exit programs (raw ones included)
-	tr          *tracer                         // the ptrace tracer, when there are exit programs
+	status     map[uint32]notify.Status
+	statusMu   sync.Mutex // the receiver and the tracer share the cache
+	traces     []*traceProg
+	enter      [seccomp.TableSize][]*traceProg // by number, the entry programs (raw ones included)
+	enterOther []*traceProg                    // the raw entry programs, for numbers past the table
+	exit       [seccomp.TableSize][]*traceProg // by number, the exit programs (raw ones included)
+	// emulateExit: path calls with exit programs under a policy, which
+	// waggle makes (whether the policy read the path or not) to give the
+	// exit programs the result.
+	emulateExit [seccomp.TableSize]bool
+	tr          *tracer // the ptrace tracer, when there are exit programs
 	ptraceStops atomic.Uint64
 	opts        Runs
 
@@ -257,10 +261,21 @@ func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error
 	}
 	// The calls with exit programs stop for the tracer instead: policy,
 	// entry and exit programs all run there.
+	// Except the path calls of a policy: waggle makes them (no TOCTOU
+	// hole, see exec_emulate.go) and so knows their results, which the
+	// exit programs get without ptrace.
+	exits = false
 	for nr := range table {
-		if len(s.exit[nr]) > 0 && (table[nr] == seccomp.RetAllow || table[nr] == seccomp.RetLog || table[nr] == seccomp.RetUserNotif) {
-			table[nr] = seccomp.RetTrace
+		if len(s.exit[nr]) == 0 || (table[nr] != seccomp.RetAllow && table[nr] != seccomp.RetLog && table[nr] != seccomp.RetUserNotif) {
+			continue
 		}
+		if _, path := pathCalls[nr]; path && policy != nil && !opts.ContinuePathCalls {
+			table[nr] = seccomp.RetUserNotif
+			s.emulateExit[nr] = true
+			continue
+		}
+		table[nr] = seccomp.RetTrace
+		exits = true
 	}
 	if opts.NotifyAll {
 		for nr := range table {
@@ -578,7 +593,7 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 			}
 		}
 		switch {
-		case isPath && h.mem.read && pathErr != nil:
+		case isPath && (h.mem.read || s.emulateExit[nr]) && pathErr != nil:
 			// The policy decided on a path it could not read whole; the
 			// kernel must not read another.
 			var errno syscall.Errno
@@ -586,8 +601,11 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 				errno = unix.EFAULT
 			}
 			err = s.lis.Fail(n.ID, errno)
-		case isPath && h.mem.read:
-			e := &emulation{id: n.ID, pid: n.PID, call: pc, path: string(h.mem.snap.data[:len(h.mem.snap.data)-1]), start: start}
+			if s.emulateExit[nr] {
+				s.runExits(n.PID, nr, n, -int64(errno), h)
+			}
+		case isPath && (h.mem.read || s.emulateExit[nr]):
+			e := &emulation{id: n.ID, pid: n.PID, call: pc, path: string(h.mem.snap.data[:len(h.mem.snap.data)-1]), start: start, nr: nr, exits: s.emulateExit[nr]}
 			for i := range e.args {
 				e.args[i] = n.Arg(i)
 			}
@@ -666,6 +684,19 @@ func (s *supervisor) runPolicy(data []byte, h *handling) uint32 {
 		s.opts.Observer.ObserveRun(seccomp.ActionName(action), d)
 	}
 	return action
+}
+
+// runExits runs the exit programs of call nr of thread pid, whose
+// result waggle made.
+func (s *supervisor) runExits(pid uint32, nr int, n *notify.Notif, ret int64, h *handling) {
+	s.setTask(pid, nr, true, h)
+	h.call = syscalls.Call{PID: pid, Nr: int32(nr), Ret: ret}
+	for i := range h.call.Args {
+		h.call.Args[i] = n.Arg(i)
+	}
+	for _, t := range s.exit[nr] {
+		s.runTrace(t, h)
+	}
 }
 
 // runTrace runs a tracing program on a call.
