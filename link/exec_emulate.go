@@ -100,6 +100,7 @@ type emulation struct {
 // emulate hands an allowed path call to a worker, starting one when none
 // is idle (a call may block: opening a FIFO waits for its other end).
 func (s *supervisor) emulate(e *emulation) {
+	s.emuPending.Add(1)
 	select {
 	case s.emuJobs <- e:
 		return
@@ -144,33 +145,46 @@ func (s *supervisor) emuWorker() {
 // finish answers an emulated call: installs the file it opened, or
 // returns its result or error.
 func (s *supervisor) finish(e *emulation, fd int, err error, h *handling) {
+	defer s.emuPending.Done()
 	var answer error
 	var errno syscall.Errno
-	var ret int64 // the call's result, as the thread sees it
-	switch {
-	case err == nil && !e.call.unlink:
-		cloexec := e.call.flags >= 0 && int(e.args[e.call.flags])&unix.O_CLOEXEC != 0
-		var theirs int
-		theirs, answer = s.lis.SendFD(e.id, fd, cloexec)
-		unix.Close(fd)
-		ret = int64(theirs)
-	case err == nil:
-		answer = s.lis.Return(e.id, 0)
-	case errors.As(err, &errno):
-		answer = s.lis.Fail(e.id, errno)
-		ret = -int64(errno)
-	default:
-		// Something of waggle's failed (reading /proc, the worker's
-		// setup): the call fails closed.
-		answer = s.lis.Fail(e.id, unix.EACCES)
-		ret = -int64(unix.EACCES)
-	}
-	if e.exits && answer == nil {
+	// The exit programs run before the thread goes on, as the kernel's
+	// sys_exit tracepoints do: with them, the file is installed first
+	// (its number is the result), the call answered after.
+	exits := func(ret int64) {
+		if !e.exits {
+			return
+		}
 		n := notify.Notif{PID: e.pid}
 		for i, a := range e.args {
 			binary.NativeEndian.PutUint64(n.Data[16+8*i:], a)
 		}
 		s.runExits(e.pid, e.nr, &n, ret, h)
+	}
+	switch {
+	case err == nil && !e.call.unlink:
+		cloexec := e.call.flags >= 0 && int(e.args[e.call.flags])&unix.O_CLOEXEC != 0
+		if e.exits {
+			var theirs int
+			if theirs, answer = s.lis.AddFD(e.id, fd, cloexec); answer == nil {
+				exits(int64(theirs))
+				answer = s.lis.Return(e.id, int64(theirs))
+			}
+		} else {
+			_, answer = s.lis.SendFD(e.id, fd, cloexec)
+		}
+		unix.Close(fd)
+	case err == nil:
+		exits(0)
+		answer = s.lis.Return(e.id, 0)
+	case errors.As(err, &errno):
+		exits(-int64(errno))
+		answer = s.lis.Fail(e.id, errno)
+	default:
+		// Something of waggle's failed (reading /proc, the worker's
+		// setup): the call fails closed.
+		exits(-int64(unix.EACCES))
+		answer = s.lis.Fail(e.id, unix.EACCES)
 	}
 	if errors.Is(answer, notify.ErrGone) {
 		s.gone.Add(1)

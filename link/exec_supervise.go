@@ -147,6 +147,7 @@ type supervisor struct {
 	emuJobs       chan *emulation // path calls for the workers
 	emuWorkers    atomic.Int32
 	emuWG         sync.WaitGroup
+	emuPending    sync.WaitGroup // the path calls not answered yet
 
 	notifications, gone, allowed, denied, killed, trapped, emulated atomic.Uint64
 	handling                                                        atomic.Int64
@@ -446,6 +447,16 @@ func (l *ExecLink) supervise(ctx context.Context) error {
 	// them until they are gone too.
 	if rerr := <-recvErr; rerr != nil && err == nil {
 		err = rerr
+	}
+	// The path calls being made end, with their exit programs; no
+	// process waits for them any more, so a call that blocks (a FIFO's
+	// open) is not waited for long.
+	pending := make(chan struct{})
+	go func() { s.emuPending.Wait(); close(pending) }()
+	select {
+	case <-pending:
+	case <-ctx.Done():
+	case <-time.After(time.Second):
 	}
 	return err
 }

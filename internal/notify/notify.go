@@ -205,6 +205,28 @@ func (l *Listener) SendFD(id uint64, fd int, cloexec bool) (int, error) {
 	}
 }
 
+// AddFD installs a copy of fd in the calling thread's process without
+// answering the call (SECCOMP_IOCTL_NOTIF_ADDFD, Linux 5.9) and returns
+// its number there; Return then answers.
+func (l *Listener) AddFD(id uint64, fd int, cloexec bool) (int, error) {
+	a := addfd{ID: id, SrcFD: uint32(fd)}
+	if cloexec {
+		a.NewFDFlags = unix.O_CLOEXEC
+	}
+	for {
+		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(l.fd), unix.SECCOMP_IOCTL_NOTIF_ADDFD, uintptr(unsafe.Pointer(&a)))
+		switch errno {
+		case unix.EINTR:
+			continue
+		case 0:
+			return int(r), nil
+		case unix.ENOENT:
+			return -1, ErrGone
+		}
+		return -1, fmt.Errorf("notify: install the file descriptor in the caller (SECCOMP_IOCTL_NOTIF_ADDFD): %w", errno)
+	}
+}
+
 // SetSyncWakeUp asks the kernel to wake the thread that waits for an
 // answer on the supervisor's CPU (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
 // Linux 6.6), which shortens the round trip when one thread supervises.
