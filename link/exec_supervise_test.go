@@ -397,3 +397,25 @@ func TestExecSupervisedClose(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestExecDenyExec: a policy reading execve's path kills the process
+// that runs id, and only it.
+func TestExecDenyExec(t *testing.T) {
+	needSeccomp(t)
+	var out bytes.Buffer
+	l, err := link.AttachExec(policy(t, "deny_exec"), link.ExecOptions{Path: "sh", Stdout: &out, Stderr: &out,
+		Args: []string{"sh", "-c", "id; echo after=$?; sh -c 'echo child'"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, fmt.Sprintf("after=%d\n", 128+int(unix.SIGSYS))) || !strings.Contains(got, "child\n") || strings.Contains(got, "uid=") {
+		t.Errorf("output %q: want id killed by SIGSYS and the rest run", got)
+	}
+	if st := l.Stats(); st.Killed != 1 || st.Syscalls["execve"] < 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
