@@ -537,6 +537,8 @@ type trackedMemory struct {
 	read bool
 }
 
+// ReadAt reads the thread's memory, the snapshot's bytes from the
+// snapshot.
 func (t *trackedMemory) ReadAt(p []byte, off int64) (int, error) {
 	t.read = true
 	s, a := t.snap, uint64(off)
