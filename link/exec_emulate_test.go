@@ -84,7 +84,7 @@ func pathDir(t *testing.T) string {
 // for the command: relative paths in its working directory, created files
 // with its umask, files it keeps open, removals; the secret stays.
 func TestExecPathGuard(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	dir := pathDir(t)
 	var out bytes.Buffer
 	l, err := link.AttachExec(policy(t, "path_guard"), link.ExecOptions{Path: "sh", Dir: dir, Stdout: &out, Stderr: &out,
@@ -116,7 +116,7 @@ func TestExecPathGuard(t *testing.T) {
 // under path_guard. With ContinuePathCalls (the kernel reads the path
 // again after the decision) the race can be won; that count is logged.
 func TestExecPathRace(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestExecPathRace(t *testing.T) {
 // descriptor the thread got, and a refused call has no exit event, as in
 // the kernel.
 func TestExecPathGuardExits(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	dir := pathDir(t)
 	coll, traces := traceObject(t, "opens_ret")
 	var out bytes.Buffer

@@ -2,6 +2,7 @@ package link_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -23,7 +25,7 @@ import (
 // first two removals pass, the third fails, the other calls never leave
 // the kernel.
 func TestExecSupervisedQuota(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	dir := t.TempDir()
 	var files []string
 	for _, name := range []string{"a", "b", "c"} {
@@ -135,7 +137,7 @@ func callFromThreads(spec string) int {
 // user space fail with ENOSYS (the kernel's answer once the listener is
 // gone): the command does not go on unpoliced.
 func TestExecFailClosed(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +200,7 @@ func TestExecFailClosed(t *testing.T) {
 // TestExecSupervisedForks: children and threads inherit the supervised
 // policy: the quota counts the removals of every process.
 func TestExecSupervisedForks(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	dir := t.TempDir()
 	for _, name := range []string{"a", "b", "c", "d"} {
 		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
@@ -233,7 +235,7 @@ func TestExecSupervisedForks(t *testing.T) {
 // the same decisions lowered (in the kernel) and run in waggle on every
 // system call of a workload that opens, writes, reads and removes files.
 func TestExecLoweredEqualsSupervised(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	for _, name := range []string{"deny_unlink", "read_only"} {
 		t.Run(name, func(t *testing.T) {
 			p := policy(t, name)
@@ -269,7 +271,7 @@ func TestExecLoweredEqualsSupervised(t *testing.T) {
 // TestExecSupervisedLoad: threads of a command make 10,000s of system
 // calls that a counting policy sees in waggle: none is lost, none hangs.
 func TestExecSupervisedLoad(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +319,7 @@ func TestExecSupervisedLoad(t *testing.T) {
 // ptrace tracer with PTRACE_O_EXITKILL: when waggle dies, the command
 // dies too.
 func TestExecFailClosedTraced(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -366,7 +368,7 @@ func TestExecFailClosedTraced(t *testing.T) {
 // process behind under the filter; that process's calls then fail with
 // ENOSYS (the listener is gone).
 func TestExecSupervisedClose(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	dir := t.TempDir()
 	errs := filepath.Join(dir, "errors")
 	l, err := link.AttachExec(policy(t, "unlink_quota"), link.ExecOptions{Path: "sh", Dir: dir,
@@ -401,7 +403,7 @@ func TestExecSupervisedClose(t *testing.T) {
 // TestExecDenyExec: a policy reading execve's path kills the process
 // that runs id, and only it.
 func TestExecDenyExec(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	var out bytes.Buffer
 	l, err := link.AttachExec(policy(t, "deny_exec"), link.ExecOptions{Path: "sh", Stdout: &out, Stderr: &out,
 		Args: []string{"sh", "-c", "id; echo after=$?; sh -c 'echo child'"}})
@@ -417,5 +419,27 @@ func TestExecDenyExec(t *testing.T) {
 	}
 	if st := l.Stats(); st.Killed != 1 || st.Syscalls["execve"] < 2 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// needSupervision skips where the kernel lacks what the supervised path
+// uses: seccomp user notification (Linux 5.0), pidfd_getfd (5.6) and
+// SECCOMP_ADDFD_FLAG_SEND (5.14).
+func needSupervision(t *testing.T) {
+	t.Helper()
+	needSeccomp(t)
+	var sizes [3]uint16
+	if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_GET_NOTIF_SIZES, 0, uintptr(unsafe.Pointer(&sizes))); errno != 0 {
+		t.Skipf("this kernel has no seccomp user notification (SECCOMP_GET_NOTIF_SIZES: %v; Linux 5.0)", errno)
+	}
+	if _, err := unix.PidfdGetfd(-1, 0, 0); errors.Is(err, unix.ENOSYS) {
+		t.Skip("this kernel has no pidfd_getfd (Linux 5.6)")
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err == nil {
+		var major, minor int
+		if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor); err == nil && (major < 5 || major == 5 && minor < 14) {
+			t.Skipf("kernel %d.%d has no SECCOMP_ADDFD_FLAG_SEND (Linux 5.14)", major, minor)
+		}
 	}
 }

@@ -134,7 +134,7 @@ func TestExecPolicies(t *testing.T) {
 // TestExecKill: a KILL_PROCESS decision kills the command with SIGSYS,
 // reported as a shell does (128 + 31), in the kernel or by waggle.
 func TestExecKill(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func cString(b []byte) string {
 // every openat of the command and its children, with the caller's pid,
 // name and path (read from its memory), and the calls go on.
 func TestExecTraceOpens(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	coll, traces := traceObject(t, "opens")
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "first"), filepath.Join(dir, "second")
@@ -115,7 +115,7 @@ func TestExecTraceOpens(t *testing.T) {
 // TestExecTraceThreads: raw_syscalls/sys_enter counts every call of a
 // command's threads, exactly, under the thread's process.
 func TestExecTraceThreads(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ type retEvent struct {
 // stops per openat, none for other calls), paired with the entry by
 // thread as opensnoop does, in every process of the command.
 func TestExecTraceExit(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	coll, traces := traceObject(t, "opens_ret")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "present")
@@ -203,7 +203,7 @@ func TestExecTraceExit(t *testing.T) {
 // TestAttachProcess: a running process is traced (its children too)
 // until Close, which leaves it running as before.
 func TestAttachProcess(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	coll, traces := traceObject(t, "opens_ret")
 	dir := t.TempDir()
 	file, stop := filepath.Join(dir, "file"), filepath.Join(dir, "stop")
@@ -261,7 +261,7 @@ func TestAttachProcess(t *testing.T) {
 // TestExecTraceExitClose: Close of a link with exit programs (ptrace)
 // returns even when the command left a process behind, which it kills.
 func TestExecTraceExitClose(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	_, traces := traceObject(t, "opens_ret")
 	l, err := link.AttachExec(nil, link.ExecOptions{Path: "sh", Traces: traces,
 		Args: []string{"sh", "-c", "(while :; do cat /dev/null; sleep 0.05; done) & while :; do sleep 1; done"}})
