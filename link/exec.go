@@ -49,7 +49,11 @@ type ExecOptions struct {
 	// measure or show the difference.
 	ContinuePathCalls bool
 	// Runs are the options of the supervised runs: budget, timeout and
-	// the observer of every run of the policy and the traces.
+	// the observer of every run of the policy and the traces. The
+	// observer's verdicts are the policy's actions as
+	// seccomp.ActionName names them ("ALLOW", "ERRNO(1)",
+	// "KILL_PROCESS") and "traced" for a trace's run; a policy's failed
+	// run denies the call with EPERM.
 	Runs
 }
 
