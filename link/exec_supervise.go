@@ -98,9 +98,12 @@ type ExecStats struct {
 
 // ProgramStats are the runs of one program of a link.
 type ProgramStats struct {
-	Name        string
-	Attach      string // "policy", or the tracepoint
-	Runs, Error uint64
+	// Name is the program's name.
+	Name string
+	// Attach is where it runs: "policy", or its tracepoint.
+	Attach string
+	// Runs and Errors count its runs that returned and that failed.
+	Runs, Errors uint64
 }
 
 // traceProg is a tracing program and its tracepoint.
@@ -757,15 +760,15 @@ func (s *supervisor) stats() ExecStats {
 		Syscalls: map[string]uint64{},
 	}
 	if s.policy != nil {
-		ps := ProgramStats{Name: s.policy.Name(), Attach: "policy", Runs: s.policyRuns.Load(), Error: s.policyErrs.Load()}
+		ps := ProgramStats{Name: s.policy.Name(), Attach: "policy", Runs: s.policyRuns.Load(), Errors: s.policyErrs.Load()}
 		st.Programs = append(st.Programs, ps)
 	}
 	for _, t := range s.traces {
-		st.Programs = append(st.Programs, ProgramStats{Name: t.prog.Name(), Attach: t.tp.String(), Runs: t.runs.Load(), Error: t.errs.Load()})
+		st.Programs = append(st.Programs, ProgramStats{Name: t.prog.Name(), Attach: t.tp.String(), Runs: t.runs.Load(), Errors: t.errs.Load()})
 	}
 	for _, p := range st.Programs {
 		st.Runs += p.Runs
-		st.RunErrors += p.Error
+		st.RunErrors += p.Errors
 	}
 	for nr := range s.perNr {
 		if c := s.perNr[nr].Load(); c > 0 {

@@ -511,7 +511,7 @@ func summary(w *lineWriter, l *link.ExecLink, asJSON bool) {
 			Emulated: st.Emulated, PtraceStops: st.PtraceStops, Gone: st.Gone, HandlingNS: int64(st.Handling), PerCallNS: per,
 			ClassicFilter: len(l.Filter()), ProgramsErrors: st.RunErrors}
 		for _, p := range st.Programs {
-			s.Programs = append(s.Programs, execProgram{p.Name, p.Attach, p.Runs, p.Error})
+			s.Programs = append(s.Programs, execProgram{p.Name, p.Attach, p.Runs, p.Errors})
 		}
 		b, _ := json.Marshal(map[string]any{"summary": s})
 		w.line(string(b))
@@ -536,7 +536,7 @@ func summary(w *lineWriter, l *link.ExecLink, asJSON bool) {
 	}
 	b.WriteString("\n")
 	for _, p := range st.Programs {
-		fmt.Fprintf(&b, "  %s %s: %d runs, %d failed\n", p.Attach, p.Name, p.Runs, p.Error)
+		fmt.Fprintf(&b, "  %s %s: %d runs, %d failed\n", p.Attach, p.Name, p.Runs, p.Errors)
 	}
 	fmt.Fprintf(&b, "  decisions: %d allowed, %d denied, %d killed, %d trapped; %d made by waggle, %d callers gone\n",
 		st.Allowed, st.Denied, st.Killed, st.Trapped, st.Emulated, st.Gone)
