@@ -16,7 +16,8 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/seccomp"
 )
 
-// ExecOptions says which command runs under a system call policy.
+// ExecOptions says which command runs under a system call policy and
+// tracing programs.
 type ExecOptions struct {
 	// Path is the command: a path, or a name looked up in PATH.
 	Path string
@@ -30,16 +31,51 @@ type ExecOptions struct {
 	// (nil: the null device).
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Traces are tracing programs that run on the command's system calls
+	// (see Trace). Any trace makes the link supervised.
+	Traces []Trace
+	// Supervise runs the policy in waggle, on the notifications of a
+	// pre-filter, even when it could be lowered to a classic filter.
+	Supervise bool
+	// NotifyAll makes the pre-filter of a supervised link send every
+	// system call to waggle, also those whose action the kernel could
+	// decide: to compare the supervised path with the kernel's.
+	NotifyAll bool
+	// ContinuePathCalls lets an allowed open, openat, creat, unlink or
+	// unlinkat go on in the kernel even when the policy read its path,
+	// instead of waggle making the call with the path the policy saw: the
+	// kernel then reads the path again, and another thread of the command
+	// may have changed it (a time-of-check/time-of-use hole). Only to
+	// measure or show the difference.
+	ContinuePathCalls bool
+	// Runs are the options of the supervised runs: budget, timeout and
+	// the observer of every run of the policy and the traces. The
+	// observer's verdicts are the policy's actions as
+	// seccomp.ActionName names them ("ALLOW", "ERRNO(1)",
+	// "KILL_PROCESS") and "traced" for a trace's run; a policy's failed
+	// run denies the call with EPERM.
+	Runs
 }
 
-// ExecLink is a command running under a system call policy: a Seccomp
-// program that decides each of its system calls and those of every thread
-// and process it starts. See AttachExec.
+// Trace is a tracing program and the system call tracepoint it attaches
+// to: Section is its ELF section ("tracepoint/syscalls/sys_enter_openat",
+// "tp/raw_syscalls/sys_exit", "raw_tracepoint/sys_enter", ...) or the
+// tracepoint's name ("syscalls/sys_enter_openat").
+type Trace struct {
+	Program *waggle.Program
+	Section string
+}
+
+// ExecLink is a command running under a system call policy, tracing
+// programs, or both: programs that see each of its system calls and
+// those of every thread and process it starts. See AttachExec.
 type ExecLink struct {
 	r      runner
 	cmd    *exec.Cmd
 	policy *waggle.Program
 	filter seccomp.Filter
+	sup    *supervisor // nil when the kernel runs the lowered policy
+	proc   *attacher   // a running process traced (AttachProcess)
 	target string
 	exit   atomic.Int64 // the exit code, 128+signal for a killed command; -1 while it runs
 }
@@ -47,10 +83,12 @@ type ExecLink struct {
 var _ Link = (*ExecLink)(nil)
 
 // Environment variables through which AttachExec hands the filter and the
-// command to its shim.
+// command to its shim; shimListenEnv asks for a filter with a listener
+// (the supervised path), whose handshake goes through file descriptor 3.
 const (
 	shimFilterEnv = "WAGGLE_SECCOMP_FILTER"
 	shimPathEnv   = "WAGGLE_SECCOMP_PATH"
+	shimListenEnv = "WAGGLE_SECCOMP_LISTEN"
 )
 
 // The shim: a process that AttachExec starts from this very executable
@@ -65,45 +103,75 @@ func init() {
 		return
 	}
 	path := os.Getenv(shimPathEnv)
+	_, listen := os.LookupEnv(shimListenEnv)
 	os.Unsetenv(shimFilterEnv)
 	os.Unsetenv(shimPathEnv)
+	os.Unsetenv(shimListenEnv)
 	b, err := hex.DecodeString(filter)
 	if err == nil {
 		var f seccomp.Filter
 		if f, err = seccomp.FilterFromBytes(b); err == nil {
-			err = seccomp.Exec(f, path, os.Args, os.Environ())
+			if listen {
+				err = supervisedShim(f, path)
+			} else {
+				err = seccomp.Exec(f, path, os.Args, os.Environ())
+			}
 		}
 	}
 	fmt.Fprintf(os.Stderr, "waggle: %v\n", err)
 	os.Exit(126)
 }
 
-// AttachExec starts a command under a system call policy: policy, a
-// program of type waggle.Seccomp, decides every system call of the command
-// and of every thread and process it starts, from its first instruction.
+// AttachExec starts a command under a system call policy and tracing
+// programs: policy, a program of type waggle.Seccomp (or nil when there
+// are traces), decides every system call of the command and of every
+// thread and process it starts, from its first instruction; the traces
+// see the calls their tracepoints name.
 //
-// This version runs policies that the kernel can run itself: one that
-// reads only its struct seccomp_data and decides with comparisons and bit
-// operations (no maps, no helpers, no stack, no loops) is lowered to a
+// A policy that reads only its struct seccomp_data and decides with
+// comparisons and bit operations (no maps, no helpers, no stack, no
+// loops), with no traces and without opts.Supervise, is lowered to a
 // classic BPF seccomp filter (see Filter) and installed in the kernel, so
-// every decision is made there, at the cost of a classic filter, and holds
-// even if waggle dies. A policy that needs more is refused with the
-// instruction that cannot be lowered.
+// every decision is made there, at the cost of a classic filter, and
+// holds even if waggle dies.
+//
+// Any other policy, and every trace, runs in waggle, supervised: the
+// kernel runs a pre-filter (see Prefilter) that decides in the kernel
+// every system call whose action does not depend on more than its number
+// and sends the others to waggle by seccomp user notification, where the
+// policy runs with the calling thread as its task (RunOptions.Task: its
+// IDs, name and memory). If waggle dies, the calls that would have gone
+// to it fail with ENOSYS: the command never goes on unpoliced. See
+// docs/ARCHITECTURE.md, "The syscall hook".
 //
 // The command is started from the running executable (/proc/self/exe),
 // which installs the filter and then executes the command (the package's
 // init does so when the process is such a shim): an executable that
 // imports package link serves.
 func AttachExec(policy *waggle.Program, opts ExecOptions) (*ExecLink, error) {
-	if policy == nil {
-		return nil, errors.New("attach exec: no policy program")
+	if policy == nil && len(opts.Traces) == 0 {
+		return nil, errors.New("attach exec: no policy program and no traces")
 	}
-	if policy.Type() != waggle.Seccomp {
+	if policy != nil && policy.Type() != waggle.Seccomp {
 		return nil, fmt.Errorf("attach exec: program %s is of type %s; a system call policy is a waggle.Seccomp program (SEC(\"seccomp\"))", policy.Name(), policy.Type())
 	}
-	f, err := Filter(policy)
-	if err != nil {
-		return nil, fmt.Errorf("attach exec: %w", err)
+	var (
+		f   seccomp.Filter
+		sup *supervisor
+		err error
+	)
+	if policy != nil && len(opts.Traces) == 0 && !opts.Supervise && !opts.NotifyAll {
+		f, err = seccomp.Lower(policy.Instructions())
+		var nl *seccomp.NotLowerableError
+		if err != nil && !errors.As(err, &nl) {
+			return nil, fmt.Errorf("attach exec: policy %s: %w", policy.Name(), err)
+		}
+	}
+	if f == nil {
+		if sup, err = newSupervisor(policy, opts); err != nil {
+			return nil, fmt.Errorf("attach exec: %w", err)
+		}
+		f = sup.filter
 	}
 	if opts.Path == "" {
 		return nil, errors.New("attach exec: no command")
@@ -124,20 +192,31 @@ func AttachExec(policy *waggle.Program, opts ExecOptions) (*ExecLink, error) {
 	if env == nil {
 		env = os.Environ()
 	}
+	env = append(env[:len(env):len(env)], shimFilterEnv+"="+hex.EncodeToString(f.Bytes()), shimPathEnv+"="+path)
+	if sup != nil {
+		env = append(env, shimListenEnv+"=1")
+	}
 	cmd := &exec.Cmd{
 		Path:   self,
 		Args:   args,
-		Env:    append(env[:len(env):len(env)], shimFilterEnv+"="+hex.EncodeToString(f.Bytes()), shimPathEnv+"="+path),
+		Env:    env,
 		Dir:    opts.Dir,
 		Stdin:  opts.Stdin,
 		Stdout: opts.Stdout,
 		Stderr: opts.Stderr,
 	}
+	l := &ExecLink{cmd: cmd, policy: policy, filter: f, sup: sup, target: strings.Join(args, " ")}
+	l.exit.Store(-1)
+	if sup != nil {
+		if err := sup.start(cmd); err != nil {
+			return nil, fmt.Errorf("attach exec: %s: %w", path, err)
+		}
+		l.r.start(l.supervise, sup.release)
+		return l, nil
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("attach exec: start %s: %w", path, err)
 	}
-	l := &ExecLink{cmd: cmd, policy: policy, filter: f, target: strings.Join(args, " ")}
-	l.exit.Store(-1)
 	l.r.start(l.wait, func() error { return nil })
 	return l, nil
 }
@@ -147,7 +226,7 @@ func AttachExec(policy *waggle.Program, opts ExecOptions) (*ExecLink, error) {
 func Filter(policy *waggle.Program) (seccomp.Filter, error) {
 	f, err := seccomp.Lower(policy.Instructions())
 	if err != nil {
-		return nil, fmt.Errorf("policy %s cannot run as a classic seccomp filter: %w (policies with maps, helpers or loops need the supervised path, which this version does not have)", policy.Name(), err)
+		return nil, fmt.Errorf("policy %s cannot run as a classic seccomp filter: %w (policies with maps, helpers or loops run supervised, in waggle)", policy.Name(), err)
 	}
 	return f, nil
 }
@@ -183,21 +262,58 @@ func (l *ExecLink) Wait() error { return l.r.Wait() }
 // (a policy's KILL_PROCESS is SIGSYS: 159); -1 while it runs.
 func (l *ExecLink) ExitCode() int { return int(l.exit.Load()) }
 
-// Pid is the command's process ID.
-func (l *ExecLink) Pid() int { return l.cmd.Process.Pid }
+// Pid is the command's process ID, or the traced process's.
+func (l *ExecLink) Pid() int {
+	if l.proc != nil {
+		return l.proc.pid
+	}
+	return l.cmd.Process.Pid
+}
 
-// Filter is the classic filter the kernel runs for the policy.
-func (l *ExecLink) Filter() seccomp.Filter { return l.filter }
+// Filter is the classic filter the kernel runs: the lowered policy, or
+// the pre-filter of a supervised link; none for a traced running process
+// (AttachProcess).
+func (l *ExecLink) Filter() seccomp.Filter {
+	if l.proc != nil {
+		return nil
+	}
+	return l.filter
+}
+
+// Supervised reports whether programs run in waggle (on notifications)
+// rather than only in the kernel.
+func (l *ExecLink) Supervised() bool { return l.sup != nil }
+
+// Stats are the counts of a supervised link (zero for a lowered policy).
+func (l *ExecLink) Stats() ExecStats {
+	if l.sup == nil {
+		return ExecStats{}
+	}
+	return l.sup.stats()
+}
 
 // Info describes the link: hook "syscalls", the command line as target,
-// the policy; the kernel makes the decisions, so Runs stays 0, and the
-// counts are the filter's length and, once it ended, the command's exit
-// code.
+// the programs; for a lowered policy the kernel makes the decisions, so
+// Runs stays 0, and the counts are the filter's length and, once it
+// ended, the command's exit code; a supervised link counts the system
+// calls that reached waggle and its decisions.
 func (l *ExecLink) Info() Info {
 	i := Info{
-		Hook: "syscalls", Target: l.target, Programs: []*waggle.Program{l.policy},
+		Hook: "syscalls", Target: l.target,
 		Attached: l.r.attached, Duration: l.r.duration(),
-		Counts: []Count{{Name: "classic instructions", Value: uint64(len(l.filter))}},
+	}
+	if l.policy != nil {
+		i.Programs = append(i.Programs, l.policy)
+	}
+	if l.sup == nil {
+		i.Counts = []Count{{Name: "classic instructions", Value: uint64(len(l.filter))}}
+	} else {
+		for _, t := range l.sup.traces {
+			i.Programs = append(i.Programs, t.prog)
+		}
+		st := l.sup.stats()
+		i.Runs, i.RunErrors = st.Runs, st.RunErrors
+		i.Counts = []Count{{Name: "notified", Value: st.Notifications}, {Name: "denied", Value: st.Denied}, {Name: "killed", Value: st.Killed}}
 	}
 	if code := l.exit.Load(); code >= 0 {
 		i.Counts = append(i.Counts, Count{Name: "exit code", Value: uint64(code)})

@@ -29,6 +29,15 @@ const callPtraceEnv = "LINK_TEST_CALL_PTRACE"
 const getppidLoopEnv = "LINK_TEST_GETPPID_LOOP"
 
 func TestMain(m *testing.M) {
+	if script := os.Getenv(supervisorEnv); script != "" {
+		os.Exit(actAsSupervisor(script))
+	}
+	if spec := os.Getenv(threadsEnv); spec != "" {
+		os.Exit(callFromThreads(spec))
+	}
+	if dir := os.Getenv(raceEnv); dir != "" {
+		os.Exit(racePath(dir))
+	}
 	if os.Getenv(callPtraceEnv) != "" {
 		_, _, _ = unix.Syscall(unix.SYS_PTRACE, unix.PTRACE_TRACEME, 0, 0)
 		os.Exit(0)
@@ -123,23 +132,37 @@ func TestExecPolicies(t *testing.T) {
 }
 
 // TestExecKill: a KILL_PROCESS decision kills the command with SIGSYS,
-// reported as a shell does (128 + 31).
+// reported as a shell does (128 + 31), in the kernel or by waggle.
 func TestExecKill(t *testing.T) {
-	needSeccomp(t)
+	needSupervision(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := link.AttachExec(policy(t, "read_only"), link.ExecOptions{Path: self, Args: []string{self}, Env: append(os.Environ(), callPtraceEnv+"=1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if code := l.ExitCode(); code != 128+int(unix.SIGSYS) {
-		t.Fatalf("exit code %d, want %d (SIGSYS)", code, 128+int(unix.SIGSYS))
+	// Lowered, the kernel kills with SIGSYS; supervised (every call to
+	// waggle), waggle does: with SIGSYS too, unless the process catches
+	// it, as this Go test binary does (Go's runtime handles SIGSYS), and
+	// then with SIGKILL, which cannot be caught.
+	for _, supervised := range []bool{false, true} {
+		l, err := link.AttachExec(policy(t, "read_only"), link.ExecOptions{Path: self, Args: []string{self}, NotifyAll: supervised,
+			Env: append(os.Environ(), callPtraceEnv+"=1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		want := 128 + int(unix.SIGSYS)
+		if supervised {
+			want = 128 + int(unix.SIGKILL)
+		}
+		if code := l.ExitCode(); code != want {
+			t.Fatalf("supervised %v: exit code %d, want %d", supervised, code, want)
+		}
+		if supervised && l.Stats().Killed != 1 {
+			t.Errorf("stats %+v: want one kill", l.Stats())
+		}
 	}
 }
 
@@ -194,7 +217,8 @@ func TestAttachExecErrors(t *testing.T) {
 	}{
 		{"no program", nil, link.ExecOptions{Path: "true"}, "no policy"},
 		{"not a policy", xdp, link.ExecOptions{Path: "true"}, "program pass is of type XDP"},
-		{"not lowerable", policy(t, "count_calls"), link.ExecOptions{Path: "true"}, "cannot run as a classic seccomp filter"},
+		{"a trace of another type", nil, link.ExecOptions{Path: "true", Traces: []link.Trace{{Program: xdp, Section: "xdp"}}}, "a program of type XDP"},
+		{"a trace without a program", nil, link.ExecOptions{Path: "true", Traces: []link.Trace{{Section: "tp/syscalls/sys_enter_openat"}}}, "no program"},
 		{"no command", policy(t, "deny_unlink"), link.ExecOptions{}, "no command"},
 		{"missing command", policy(t, "deny_unlink"), link.ExecOptions{Path: "no-such-command-waggle"}, "no-such-command-waggle"},
 	} {

@@ -68,6 +68,37 @@ func (s setFlags) apply(spec *ebpf.CollectionSpec) error {
 	return nil
 }
 
+// applyAll writes the assignments into each of several objects (by path)
+// that has the variable; each NAME must be a variable of at least one.
+func (s setFlags) applyAll(specs map[string]*ebpf.CollectionSpec) error {
+	paths := make([]string, 0, len(specs))
+	for path := range specs {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	for _, a := range s {
+		name, _, _ := strings.Cut(a, "=")
+		found := false
+		for _, path := range paths {
+			if specs[path].Variables[name] == nil {
+				continue
+			}
+			found = true
+			if err := (setFlags{a}).apply(specs[path]); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		if !found {
+			var in []string
+			for _, path := range paths {
+				in = append(in, path+variableList(specs[path]))
+			}
+			return fmt.Errorf("--set %s: no global variable %q in %s", a, name, strings.Join(in, ", "))
+		}
+	}
+	return nil
+}
+
 // variableList lists the object's variables for an error.
 func variableList(spec *ebpf.CollectionSpec) string {
 	names := make([]string, 0, len(spec.Variables))

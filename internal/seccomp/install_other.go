@@ -14,3 +14,7 @@ func Install(f Filter) error {
 
 // Exec installs f and executes path; seccomp filters exist only on Linux.
 func Exec(f Filter, path string, argv, env []string) error { return Install(f) }
+
+// InstallListener installs f with a listener; seccomp filters exist only
+// on Linux.
+func InstallListener(f Filter) (int, error) { return -1, Install(f) }

@@ -1,0 +1,868 @@
+package link
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/notify"
+	"github.com/waggle-ebpf/waggle/internal/seccomp"
+	"github.com/waggle-ebpf/waggle/internal/syscalls"
+	"github.com/waggle-ebpf/waggle/isa"
+)
+
+// shimGo is what the supervised shim waits on after installing its
+// filter: waggle writes 1 into it (process_vm_writev) once it holds the
+// listener. Waiting on memory makes no system call, so no decision of the
+// policy can stop the shim from waiting.
+var shimGo uint32
+
+// shimHandshakeFD is the shim's end of the handshake pipe.
+const shimHandshakeFD = 3
+
+// supervisedShim installs f with a listener on this thread (package
+// initialisation runs on the main thread, locked to it), tells waggle
+// where to signal that it holds the listener, waits for it, and executes
+// the command. It returns only on failure.
+func supervisedShim(f seccomp.Filter, path string) error {
+	runtime.LockOSThread()
+	hs := os.NewFile(shimHandshakeFD, "handshake")
+	unix.CloseOnExec(shimHandshakeFD)
+	var msg [9]byte
+	msg[0] = 'A'
+	binary.NativeEndian.PutUint64(msg[1:], uint64(uintptr(unsafe.Pointer(&shimGo))))
+	if _, err := hs.Write(msg[:]); err != nil {
+		return fmt.Errorf("hand the filter's listener to waggle: %w", err)
+	}
+	if _, err := seccomp.InstallListener(f); err != nil {
+		_, _ = hs.Write(append([]byte{'E'}, err.Error()...))
+		return err
+	}
+	deadline := time.Now().Add(shimWait)
+	for atomic.LoadUint32(&shimGo) == 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waggle did not take the filter's listener within %v", shimWait)
+		}
+	}
+	err := unix.Exec(path, os.Args, os.Environ())
+	return fmt.Errorf("execute %s: %w", path, err)
+}
+
+// shimWait bounds the handshake.
+const shimWait = 30 * time.Second
+
+// ExecStats are the counts of a supervised command.
+type ExecStats struct {
+	// Notifications are the system calls that reached waggle; Gone those
+	// whose thread went away (killed, interrupted) before the answer.
+	Notifications, Gone uint64
+	// Runs and RunErrors count the runs of all the programs.
+	Runs, RunErrors uint64
+	// The decisions on the notified calls: allowed (ALLOW, LOG), denied
+	// (ERRNO, and a failed run of the policy: EPERM), killed (KILL_*),
+	// trapped (TRAP, TRACE: ENOSYS).
+	Allowed, Denied, Killed, Trapped uint64
+	// Emulated counts the calls waggle made itself for the thread, so
+	// that what the policy checked is what the call uses (see
+	// docs/ARCHITECTURE.md, "No time-of-check/time-of-use hole").
+	Emulated uint64
+	// PtraceStops counts the stops of calls that exit programs name (two
+	// a call: at the seccomp check and at the exit).
+	PtraceStops uint64
+	// Handling is the time waggle spent on notified calls, from reading
+	// each to answering it.
+	Handling time.Duration
+	// Programs are the runs of each program.
+	Programs []ProgramStats
+	// Syscalls count the notified calls by system call name.
+	Syscalls map[string]uint64
+}
+
+// ProgramStats are the runs of one program of a link.
+type ProgramStats struct {
+	// Name is the program's name.
+	Name string
+	// Attach is where it runs: "policy", or its tracepoint.
+	Attach string
+	// Runs and Errors count its runs that returned and that failed.
+	Runs, Errors uint64
+}
+
+// traceProg is a tracing program and its tracepoint.
+type traceProg struct {
+	prog       *waggle.Program
+	tp         syscalls.Tracepoint
+	runs, errs atomic.Uint64
+}
+
+// supervisor runs the programs of a supervised link on its listener.
+type supervisor struct {
+	filter     seccomp.Filter
+	policy     *waggle.Program
+	policyRuns atomic.Uint64
+	policyErrs atomic.Uint64
+	needStatus bool // a program reads the task's IDs or name
+	// status caches what /proc/PID/status says of each thread (reading it
+	// costs tens of µs); the pre-filter sends every call that could
+	// change it to the supervisor, which then empties the cache.
+	status     map[uint32]notify.Status
+	statusMu   sync.Mutex // the receiver and the tracer share the cache
+	traces     []*traceProg
+	enter      [seccomp.TableSize][]*traceProg // by number, the entry programs (raw ones included)
+	enterOther []*traceProg                    // the raw entry programs, for numbers past the table
+	exit       [seccomp.TableSize][]*traceProg // by number, the exit programs (raw ones included)
+	// emulateExit: path calls with exit programs under a policy, which
+	// waggle makes (whether the policy read the path or not) to give the
+	// exit programs the result.
+	emulateExit [seccomp.TableSize]bool
+	tr          *tracer // the ptrace tracer, when there are exit programs
+	ptraceStops atomic.Uint64
+	opts        Runs
+
+	cmd    *exec.Cmd
+	lis    *notify.Listener
+	wake   [2]int // a pipe that Close writes to stop the receiver
+	pidfd  int
+	closed atomic.Bool
+	// shimErr is the shim's failure to install the filter, if it wrote
+	// one to the handshake.
+	shimErr atomic.Value
+
+	continuePaths bool            // ExecOptions.ContinuePathCalls
+	emuJobs       chan *emulation // path calls for the workers
+	emuWorkers    atomic.Int32
+	emuWG         sync.WaitGroup
+	emuPending    sync.WaitGroup // the path calls not answered yet
+
+	notifications, gone, allowed, denied, killed, trapped, emulated atomic.Uint64
+	handling                                                        atomic.Int64
+	perNr                                                           [seccomp.TableSize + 1]atomic.Uint64
+}
+
+// identityCalls are the system calls that change a thread's name or IDs,
+// or create threads that may reuse the ID of one that exited: while a
+// program reads the task's status, they reach the supervisor, which
+// forgets what it cached.
+var identityCalls = func() (m [seccomp.TableSize]bool) {
+	for _, name := range []string{"execve", "execveat", "prctl", "clone", "clone3", "fork", "vfork",
+		"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups"} {
+		m[syscalls.MustNumber(name)] = true
+	}
+	return m
+}()
+
+// Helper IDs whose answers come from the task's /proc/PID/status.
+var statusHelpers = map[int64]bool{14: true, 15: true, 16: true} // get_current_pid_tgid, uid_gid, comm
+
+func callsAny(insns isa.Instructions, ids map[int64]bool) bool {
+	for _, ins := range insns {
+		if ins.IsHelperCall() && ids[ins.Imm] {
+			return true
+		}
+	}
+	return false
+}
+
+// newSupervisor checks the programs and builds the pre-filter.
+func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error) {
+	if runtime.GOARCH != "amd64" {
+		return nil, fmt.Errorf("supervised system calls: waggle knows x86-64's system calls and registers, not %s's", runtime.GOARCH)
+	}
+	s := &supervisor{policy: policy, opts: opts.Runs, pidfd: -1, wake: [2]int{-1, -1},
+		continuePaths: opts.ContinuePathCalls, emuJobs: make(chan *emulation)}
+	table := make([]uint32, seccomp.TableSize)
+	other := uint32(seccomp.RetAllow)
+	for i := range table {
+		table[i] = seccomp.RetAllow
+	}
+	if policy != nil {
+		t := seccomp.Triage(policy.Instructions())
+		for nr := range table {
+			if t.Constant[nr] {
+				table[nr] = t.Table[nr]
+			} else {
+				table[nr] = seccomp.RetUserNotif
+			}
+		}
+		other = seccomp.RetUserNotif
+		if t.OtherConstant {
+			other = t.Other
+		}
+		s.needStatus = callsAny(policy.Instructions(), statusHelpers)
+	}
+	exits := false
+	// A traced call leaves the kernel unless the policy refuses it
+	// there: the kernel's tracepoints do not see calls seccomp refused.
+	name := func(nr int) {
+		if table[nr] == seccomp.RetAllow || table[nr] == seccomp.RetLog {
+			table[nr] = seccomp.RetUserNotif
+		}
+	}
+	for _, tr := range opts.Traces {
+		if tr.Program == nil {
+			return nil, fmt.Errorf("trace %q: no program", tr.Section)
+		}
+		if typ := tr.Program.Type(); typ != ebpf.TracePoint && typ != ebpf.RawTracepoint {
+			return nil, fmt.Errorf("trace %s: a program of type %s; system call tracing takes tracepoint and raw tracepoint programs", tr.Program.Name(), typ)
+		}
+		tp, err := syscalls.Parse(tr.Section)
+		if err != nil {
+			return nil, fmt.Errorf("trace %s: %w", tr.Program.Name(), err)
+		}
+		if tp.Raw != (tr.Program.Type() == ebpf.RawTracepoint) {
+			return nil, fmt.Errorf("trace %s: section %q does not fit a program of type %s", tr.Program.Name(), tr.Section, tr.Program.Type())
+		}
+		t := &traceProg{prog: tr.Program, tp: tp}
+		s.traces = append(s.traces, t)
+		if callsAny(tr.Program.Instructions(), statusHelpers) {
+			s.needStatus = true
+		}
+		if tp.Nr >= seccomp.TableSize {
+			return nil, fmt.Errorf("trace %s: system call %d is past the pre-filter's table", tr.Program.Name(), tp.Nr)
+		}
+		if tp.Kind == syscalls.Exit {
+			exits = true
+			if tp.Nr >= 0 {
+				s.exit[tp.Nr] = append(s.exit[tp.Nr], t)
+				continue
+			}
+			for nr := range table {
+				s.exit[nr] = append(s.exit[nr], t)
+			}
+			continue
+		}
+		if tp.Nr >= 0 {
+			name(tp.Nr)
+			s.enter[tp.Nr] = append(s.enter[tp.Nr], t)
+			continue
+		}
+		for nr := range table {
+			name(nr)
+			s.enter[nr] = append(s.enter[nr], t)
+		}
+		s.enterOther = append(s.enterOther, t)
+		if other == seccomp.RetAllow || other == seccomp.RetLog {
+			other = seccomp.RetUserNotif
+		}
+	}
+	// The calls with exit programs stop for the tracer instead: policy,
+	// entry and exit programs all run there.
+	// Except the path calls of a policy: waggle makes them (no TOCTOU
+	// hole, see exec_emulate.go) and so knows their results, which the
+	// exit programs get without ptrace.
+	exits = false
+	for nr := range table {
+		if len(s.exit[nr]) == 0 || (table[nr] != seccomp.RetAllow && table[nr] != seccomp.RetLog && table[nr] != seccomp.RetUserNotif) {
+			continue
+		}
+		if _, path := pathCalls[nr]; path && policy != nil && !opts.ContinuePathCalls {
+			table[nr] = seccomp.RetUserNotif
+			s.emulateExit[nr] = true
+			continue
+		}
+		table[nr] = seccomp.RetTrace
+		exits = true
+	}
+	if opts.NotifyAll {
+		for nr := range table {
+			if table[nr] != seccomp.RetTrace {
+				table[nr] = seccomp.RetUserNotif
+			}
+		}
+		other = seccomp.RetUserNotif
+	}
+	if exits {
+		s.tr = &tracer{}
+	}
+	if s.needStatus {
+		s.status = map[uint32]notify.Status{}
+		for nr, id := range identityCalls {
+			if id && (table[nr] == seccomp.RetAllow || table[nr] == seccomp.RetLog) {
+				table[nr] = seccomp.RetUserNotif
+			}
+		}
+	}
+	f, err := seccomp.Prefilter(table, other)
+	if err != nil {
+		return nil, err
+	}
+	s.filter = f
+	return s, nil
+}
+
+// start starts the shim and takes the filter's listener from it: when it
+// returns nil, the command runs (or is about to) under the supervisor.
+// Anything that fails before the command starts is an error here.
+func (s *supervisor) start(cmd *exec.Cmd) (err error) {
+	s.cmd = cmd
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	cmd.ExtraFiles = []*os.File{w}
+	if s.tr != nil {
+		err = s.startTraced(cmd)
+	} else {
+		err = cmd.Start()
+		if err != nil {
+			err = fmt.Errorf("start: %w", err)
+		}
+	}
+	w.Close()
+	if err != nil {
+		return err
+	}
+	fail := func(e error) error {
+		_ = cmd.Process.Kill()
+		s.waitCmd(cmd)
+		s.release()
+		return e
+	}
+	_ = r.SetReadDeadline(time.Now().Add(shimWait))
+	var msg [9]byte
+	if _, err := io.ReadFull(r, msg[:1]); err != nil {
+		return fail(fmt.Errorf("the shim that installs the filter ended before the handshake: %w", err))
+	}
+	if msg[0] != 'A' {
+		return fail(fmt.Errorf("the shim answered %q to the handshake", msg[0]))
+	}
+	if _, err := io.ReadFull(r, msg[1:]); err != nil {
+		return fail(fmt.Errorf("the shim's handshake: %w", err))
+	}
+	addr := uintptr(binary.NativeEndian.Uint64(msg[1:]))
+	pid := cmd.Process.Pid
+	if s.pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
+		return fail(fmt.Errorf("pidfd_open of the shim (Linux 5.3): %w", err))
+	}
+	// The shim writes an error in place of installing the filter, or
+	// installs it; look for its listener until one happens.
+	go func() {
+		rest, _ := io.ReadAll(r)
+		if len(rest) > 1 && rest[0] == 'E' {
+			s.shimErr.Store(errors.New(string(rest[1:])))
+		}
+	}()
+	deadline := time.Now().Add(shimWait)
+	for pause := 20 * time.Microsecond; ; pause = min(2*pause, 5*time.Millisecond) {
+		lis, found, err := notify.TakeListener(s.pidfd, pid)
+		if err != nil {
+			return fail(fmt.Errorf("cannot supervise the command: %w", err))
+		}
+		if found {
+			s.lis = lis
+			break
+		}
+		if e := s.shimErr.Load(); e != nil {
+			return fail(fmt.Errorf("the shim could not install the filter: %w", e.(error)))
+		}
+		if exited(s.pidfd) {
+			return fail(errors.New("the shim exited before installing the filter (its error is on the command's standard error)"))
+		}
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("the shim did not install its filter within %v", shimWait))
+		}
+		time.Sleep(pause)
+	}
+	// One receiver answers every call: waking the caller on the
+	// receiver's CPU shortens the round trip (Linux 6.6; 24 pairs of runs
+	// of a getppid entry program here: median 10.9 µs a call with it,
+	// 14.9 µs without). Older kernels refuse it, which changes nothing.
+	_ = s.lis.SetSyncWakeUp()
+	if err := unix.Pipe2(s.wake[:], unix.O_CLOEXEC); err != nil {
+		return fail(err)
+	}
+	one := uint32(1)
+	local := []unix.Iovec{{Base: (*byte)(unsafe.Pointer(&one))}}
+	local[0].SetLen(4)
+	if _, err := unix.ProcessVMWritev(pid, local, []unix.RemoteIovec{{Base: addr, Len: 4}}, 0); err != nil {
+		return fail(fmt.Errorf("cannot supervise the command: signal the shim (process_vm_writev): %w", err))
+	}
+	return nil
+}
+
+// waitCmd waits for a command that failed to start under the
+// supervisor.
+func (s *supervisor) waitCmd(cmd *exec.Cmd) {
+	if s.tr != nil {
+		<-s.tr.done
+	}
+	_ = cmd.Wait()
+}
+
+// exited reports whether the process of pidfd has exited.
+func exited(pidfd int) bool {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	n, _ := unix.Poll(fds, 0)
+	return n == 1
+}
+
+// supervise is the link's loop: the receiver answers notifications until
+// no process runs under the filter; the command's exit code is its
+// status.
+func (l *ExecLink) supervise(ctx context.Context) error {
+	s := l.sup
+	recvErr := make(chan error, 1)
+	go func() { recvErr <- s.receive() }()
+	stop := context.AfterFunc(ctx, func() {
+		if s.tr != nil {
+			s.tr.closing.Store(true)
+		}
+		_ = l.cmd.Process.Kill()
+		s.stopReceiver()
+	})
+	defer stop()
+	var err error
+	if s.tr != nil {
+		// The tracer reaps the command (its wait4 sees every tracee);
+		// cmd.Wait then only ends the copying of its output.
+		code := <-s.tr.done
+		_ = l.cmd.Wait()
+		l.exit.Store(int64(code))
+	} else {
+		err = l.cmd.Wait()
+		if st := l.cmd.ProcessState; st != nil {
+			l.exit.Store(int64(exitCode(st)))
+			err = nil
+		} else {
+			err = fmt.Errorf("wait for %s: %w", l.target, err)
+		}
+	}
+	// The command's descendants may still run under the filter: serve
+	// them until they are gone too.
+	if rerr := <-recvErr; rerr != nil && err == nil {
+		err = rerr
+	}
+	// The path calls being made end, with their exit programs; no
+	// process waits for them any more, so a call that blocks (a FIFO's
+	// open) is not waited for long.
+	pending := make(chan struct{})
+	go func() { s.emuPending.Wait(); close(pending) }()
+	select {
+	case <-pending:
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
+	return err
+}
+
+// stopReceiver wakes the receiver so that it returns.
+func (s *supervisor) stopReceiver() {
+	if s.closed.CompareAndSwap(false, true) && s.wake[1] >= 0 {
+		_, _ = unix.Write(s.wake[1], []byte{0})
+	}
+}
+
+// release closes what the supervisor opened. Closing the listener makes
+// the calls of any process still under the filter fail with ENOSYS.
+func (s *supervisor) release() error {
+	s.stopReceiver()
+	close(s.emuJobs)
+	// Let the workers answer the calls they are making; one blocked for
+	// good (opening a FIFO nobody opens) is left behind after a while.
+	done := make(chan struct{})
+	go func() { s.emuWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	for _, fd := range []int{s.wake[0], s.wake[1], s.pidfd} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	if s.lis != nil {
+		s.lis.Close()
+	}
+	return nil
+}
+
+// receive reads notifications and answers each until no process runs
+// under the filter or stopReceiver is called.
+func (s *supervisor) receive() error {
+	var (
+		n    notify.Notif
+		call handling
+	)
+	for {
+		ok, err := s.lis.Wait(s.wake[0])
+		if errors.Is(err, notify.ErrClosed) || (err == nil && !ok) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch err := s.lis.Receive(&n); {
+		case errors.Is(err, notify.ErrGone):
+			s.gone.Add(1)
+			continue
+		case errors.Is(err, notify.ErrClosed):
+			return nil
+		case err != nil:
+			return err
+		}
+		s.handle(&n, &call)
+	}
+}
+
+// handling is the reusable state of one notification's runs.
+type handling struct {
+	task helper.Task
+	mem  trackedMemory
+	ctx  [syscalls.RecordSize]byte
+	call syscalls.Call
+}
+
+// trackedMemory reads a thread's memory and remembers that it did; the
+// bytes of snap, the path of a path call read before the programs ran,
+// come from that copy.
+type trackedMemory struct {
+	m    notify.Memory
+	snap snapshot
+	read bool
+}
+
+// ReadAt reads the thread's memory, the snapshot's bytes from the
+// snapshot.
+func (t *trackedMemory) ReadAt(p []byte, off int64) (int, error) {
+	t.read = true
+	s, a := t.snap, uint64(off)
+	if s.data != nil && a >= s.addr && a-s.addr < uint64(len(s.data)) {
+		n := copy(p, s.data[a-s.addr:])
+		if n == len(p) {
+			return n, nil
+		}
+		m, err := t.m.ReadAt(p[n:], off+int64(n))
+		return n + m, err
+	}
+	return t.m.ReadAt(p, off)
+}
+
+// handle runs the programs on one notification and answers it.
+func (s *supervisor) handle(n *notify.Notif, h *handling) {
+	start := time.Now()
+	s.notifications.Add(1)
+	nr := int(n.Nr())
+	inTable := n.Arch() == seccomp.AuditArchX86_64 && nr >= 0 && nr < seccomp.TableSize
+	if inTable {
+		s.perNr[nr].Add(1)
+	} else {
+		s.perNr[seccomp.TableSize].Add(1)
+	}
+	s.setTask(n.PID, nr, inTable, h)
+	// A path call: the path is read once, here; the policy sees this copy
+	// and, if it allows the call, waggle makes it with this copy.
+	var (
+		pc      pathCall
+		isPath  bool
+		pathErr error
+	)
+	if s.policy != nil && inTable && !s.continuePaths {
+		if pc, isPath = pathCalls[nr]; isPath {
+			var data []byte
+			data, pathErr = readPath(int(n.PID), n.Arg(pc.path))
+			h.mem.snap = snapshot{addr: n.Arg(pc.path), data: data}
+		}
+	}
+	action := uint32(seccomp.RetAllow)
+	if s.policy != nil {
+		action = s.runPolicy(n.Data[:], h)
+	}
+	if h.mem.read && !s.lis.Valid(n.ID) {
+		s.gone.Add(1)
+		s.handling.Add(int64(time.Since(start)))
+		return
+	}
+	var err error
+	switch action & 0xffff0000 {
+	case seccomp.RetAllow, seccomp.RetLog:
+		s.allowed.Add(1)
+		traces := s.enterOther
+		if inTable {
+			traces = s.enter[nr]
+		}
+		if len(traces) > 0 {
+			h.call = syscalls.Call{PID: n.PID, Nr: n.Nr()}
+			for i := range h.call.Args {
+				h.call.Args[i] = n.Arg(i)
+			}
+			for _, t := range traces {
+				s.runTrace(t, h)
+			}
+		}
+		switch {
+		case isPath && (h.mem.read || s.emulateExit[nr]) && pathErr != nil:
+			// The policy decided on a path it could not read whole; the
+			// kernel must not read another.
+			var errno syscall.Errno
+			if !errors.As(pathErr, &errno) {
+				errno = unix.EFAULT
+			}
+			err = s.lis.Fail(n.ID, errno)
+			if s.emulateExit[nr] {
+				s.runExits(n.PID, nr, n, -int64(errno), h)
+			}
+		case isPath && (h.mem.read || s.emulateExit[nr]):
+			e := &emulation{id: n.ID, pid: n.PID, call: pc, path: string(h.mem.snap.data[:len(h.mem.snap.data)-1]), start: start, nr: nr, exits: s.emulateExit[nr]}
+			for i := range e.args {
+				e.args[i] = n.Arg(i)
+			}
+			s.emulate(e)
+			return
+		default:
+			err = s.lis.Continue(n.ID)
+		}
+	case seccomp.RetErrno:
+		s.denied.Add(1)
+		err = s.lis.Fail(n.ID, syscall.Errno(action&0xffff))
+	case seccomp.RetTrap, seccomp.RetTrace, seccomp.RetUserNotif:
+		// TRAP's SIGSYS carries seccomp's siginfo, which only the kernel
+		// can send; TRACE without a tracer fails with ENOSYS, as in the
+		// kernel.
+		s.trapped.Add(1)
+		if action&0xffff0000 == seccomp.RetTrap {
+			_ = unix.Tgkill(int(h.task.TGID), int(n.PID), unix.SIGSYS)
+		}
+		err = s.lis.Fail(n.ID, unix.ENOSYS)
+	default: // KILL_PROCESS, KILL_THREAD and unknown actions, which the kernel treats as KILL_PROCESS
+		s.killed.Add(1)
+		s.kill(n.PID)
+		err = s.lis.Fail(n.ID, unix.ENOSYS)
+	}
+	if errors.Is(err, notify.ErrGone) {
+		s.gone.Add(1)
+	}
+	s.handling.Add(int64(time.Since(start)))
+}
+
+// setTask makes h's task thread pid (the call nr, in the table or not):
+// its memory, and its process, IDs and name when a program reads them.
+func (s *supervisor) setTask(pid uint32, nr int, inTable bool, h *handling) {
+	h.mem = trackedMemory{m: notify.Memory{PID: int(pid)}}
+	h.task = helper.Task{PID: pid, TGID: pid, Memory: &h.mem}
+	if s.needStatus {
+		// A call that may change what the cache holds (a name, IDs, a
+		// thread ID that a new thread reuses) empties it, and what is
+		// read for it now is not kept: it is the status before the call.
+		identity := inTable && identityCalls[nr]
+		s.statusMu.Lock()
+		if identity {
+			clear(s.status)
+		}
+		st, ok := s.status[pid]
+		s.statusMu.Unlock()
+		if !ok {
+			var err error
+			if st, err = notify.ReadStatus(pid); err == nil && !identity {
+				s.statusMu.Lock()
+				s.status[pid] = st
+				s.statusMu.Unlock()
+			}
+		}
+		h.task.TGID, h.task.UID, h.task.GID, h.task.Comm = st.TGID, st.UID, st.GID, st.Comm
+	}
+}
+
+// runPolicy runs the policy on the notification; a run that fails denies
+// the call with EPERM.
+func (s *supervisor) runPolicy(data []byte, h *handling) uint32 {
+	t := time.Now()
+	res, err := s.policy.Run(&waggle.RunOptions{Context: data, Task: &h.task, Budget: s.opts.Budget, Timeout: s.opts.Timeout})
+	d := time.Since(t)
+	if err != nil {
+		s.policyErrs.Add(1)
+		if s.opts.Observer != nil {
+			s.opts.Observer.ObserveError(d)
+		}
+		return seccomp.RetErrno | uint32(unix.EPERM)
+	}
+	s.policyRuns.Add(1)
+	action := res
+	if s.opts.Observer != nil {
+		s.opts.Observer.ObserveRun(seccomp.ActionName(action), d)
+	}
+	return action
+}
+
+// runExits runs the exit programs of call nr of thread pid, whose
+// result waggle made.
+func (s *supervisor) runExits(pid uint32, nr int, n *notify.Notif, ret int64, h *handling) {
+	s.setTask(pid, nr, true, h)
+	h.call = syscalls.Call{PID: pid, Nr: int32(nr), Ret: ret}
+	for i := range h.call.Args {
+		h.call.Args[i] = n.Arg(i)
+	}
+	for _, t := range s.exit[nr] {
+		s.runTrace(t, h)
+	}
+}
+
+// runTrace runs a tracing program on a call.
+func (s *supervisor) runTrace(t *traceProg, h *handling) {
+	ctx := t.tp.Context(h.ctx[:], &h.call)
+	start := time.Now()
+	_, err := t.prog.Run(&waggle.RunOptions{Context: ctx, Task: &h.task, Budget: s.opts.Budget, Timeout: s.opts.Timeout})
+	d := time.Since(start)
+	if err != nil {
+		t.errs.Add(1)
+		if s.opts.Observer != nil {
+			s.opts.Observer.ObserveError(d)
+		}
+		return
+	}
+	t.runs.Add(1)
+	if s.opts.Observer != nil {
+		s.opts.Observer.ObserveRun("traced", d)
+	}
+}
+
+// kill ends the process of thread pid, as KILL_PROCESS does: with SIGSYS
+// (a status of 128 + 31) unless the process catches, blocks or ignores
+// it, and then with SIGKILL.
+func (s *supervisor) kill(pid uint32) {
+	tgid := int(pid)
+	sig := unix.SIGSYS
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		if v, ok := statusMaskHas(st, unix.SIGSYS); ok && v {
+			sig = unix.SIGKILL
+		}
+		if t, ok := statusTgid(st); ok {
+			tgid = t
+		}
+	}
+	_ = unix.Kill(tgid, sig)
+}
+
+// stats reads the counts.
+func (s *supervisor) stats() ExecStats {
+	st := ExecStats{
+		Notifications: s.notifications.Load(), Gone: s.gone.Load(),
+		Allowed: s.allowed.Load(), Denied: s.denied.Load(), Killed: s.killed.Load(), Trapped: s.trapped.Load(),
+		Emulated: s.emulated.Load(), PtraceStops: s.ptraceStops.Load(), Handling: time.Duration(s.handling.Load()),
+		Syscalls: map[string]uint64{},
+	}
+	if s.policy != nil {
+		ps := ProgramStats{Name: s.policy.Name(), Attach: "policy", Runs: s.policyRuns.Load(), Errors: s.policyErrs.Load()}
+		st.Programs = append(st.Programs, ps)
+	}
+	for _, t := range s.traces {
+		st.Programs = append(st.Programs, ProgramStats{Name: t.prog.Name(), Attach: t.tp.String(), Runs: t.runs.Load(), Errors: t.errs.Load()})
+	}
+	for _, p := range st.Programs {
+		st.Runs += p.Runs
+		st.RunErrors += p.Errors
+	}
+	for nr := range s.perNr {
+		if c := s.perNr[nr].Load(); c > 0 {
+			name := "other"
+			if nr < seccomp.TableSize {
+				name = syscalls.Name(nr)
+			}
+			st.Syscalls[name] = c
+		}
+	}
+	return st
+}
+
+// SyscallsByCount lists the notified system calls, the most frequent
+// first (ties by name).
+func (st ExecStats) SyscallsByCount() []Count {
+	out := make([]Count, 0, len(st.Syscalls))
+	for name, c := range st.Syscalls {
+		out = append(out, Count{Name: name, Value: c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Value != out[j].Value {
+			return out[i].Value > out[j].Value
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Prefilter is the classic filter that a supervised link with these
+// programs would install, and the system calls it sends to waggle (by
+// name, "other" for calls past the table or of another architecture;
+// "NAME (ptrace)" for those that stop for the tracer because exit
+// programs name them), for --explain.
+func Prefilter(policy *waggle.Program, traces []Trace) (seccomp.Filter, []string, error) {
+	s, err := newSupervisor(policy, ExecOptions{Traces: traces})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []string
+	for nr := range seccomp.TableSize {
+		var d [seccomp.DataSize]byte
+		binary.NativeEndian.PutUint32(d[0:], uint32(nr))
+		binary.NativeEndian.PutUint32(d[4:], seccomp.AuditArchX86_64)
+		a, err := s.filter.Run(&d)
+		switch {
+		case err != nil:
+		case a == seccomp.RetUserNotif:
+			out = append(out, syscalls.Name(nr))
+		case a == seccomp.RetTrace:
+			out = append(out, syscalls.Name(nr)+" (ptrace)")
+		}
+	}
+	var d [seccomp.DataSize]byte
+	if a, err := s.filter.Run(&d); err == nil && a == seccomp.RetUserNotif {
+		out = append(out, "other")
+	}
+	return s.filter, out, nil
+}
+
+// statusMaskHas reports whether /proc/PID/status shows sig blocked,
+// ignored or caught.
+func statusMaskHas(status []byte, sig unix.Signal) (has, ok bool) {
+	for _, field := range []string{"SigBlk", "SigIgn", "SigCgt"} {
+		v, found := statusField(status, field)
+		if !found {
+			return false, false
+		}
+		mask, err := strconv.ParseUint(v, 16, 64)
+		if err != nil {
+			return false, false
+		}
+		if mask&(1<<(uint(sig)-1)) != 0 {
+			has = true
+		}
+	}
+	return has, true
+}
+
+// statusTgid reads Tgid from /proc/PID/status.
+func statusTgid(status []byte) (int, bool) {
+	v, found := statusField(status, "Tgid")
+	if !found {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil
+}
+
+func statusField(status []byte, name string) (string, bool) {
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == name {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
+}
