@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -483,7 +484,17 @@ type RunOptions struct {
 	// bpf_probe_read_user_str read. nil: the waggle process, whose user
 	// memory programs may not read (-EFAULT).
 	Task *helper.Task
+	// Tunnel, if not nil, is the tunnel metadata of a tc program's packet
+	// (as a tunnel device's receive path leaves it): what
+	// bpf_skb_get_tunnel_key and bpf_skb_get_tunnel_opt read. The
+	// kernel's test run has no way to give it.
+	Tunnel *TunnelKey
 }
+
+// TunnelKey is an skb's tunnel metadata (the kernel's ip_tunnel_info):
+// RunOptions.Tunnel gives it to a tc program, RunResult.Tunnel reports
+// it after the run.
+type TunnelKey = kernel.TunnelKey
 
 // RunOnCPU is the flag of RunOptions.Flags that selects RunOptions.CPU
 // (BPF_F_TEST_RUN_ON_CPU).
@@ -498,6 +509,10 @@ type RunResult struct {
 	// Duration is the average time of one run, when RunOptions.Repeat was
 	// set; else 0.
 	Duration time.Duration
+	// Tunnel is the tc program's tunnel metadata after the run
+	// (RunOptions.Tunnel, or what bpf_skb_set_tunnel_key set, with
+	// TX set), or nil.
+	Tunnel *TunnelKey
 }
 
 // Run runs the program. An error means the program did not exit normally
@@ -557,7 +572,7 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	}
 	st.ctx = ctxIn
 	st.mem.Reset()
-	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu, Task: opts.Task})
+	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu, Task: opts.Task, Packet: st.packet, Tunnel: opts.Tunnel})
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -583,6 +598,10 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	}
 	if p.typ != RawMemory {
 		res.ReturnValue = uint64(uint32(res.ReturnValue))
+	}
+	if t, ok := st.run.Tunnel(); ok {
+		t.Options = slices.Clone(t.Options)
+		res.Tunnel = &t
 	}
 	if opts.DataOut == nil && opts.ContextOut == nil {
 		return res, nil
