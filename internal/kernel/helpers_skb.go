@@ -135,7 +135,7 @@ var skbDefs = []def{
 	{
 		id: asm.FnSkbCgroupId, types: tTC, fn: skbCgroupID, // 79 bpf_skb_cgroup_id
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
-		doc:   "the cgroup v2 ID of the skb's socket: as in the kernel's test run, whose socket belongs to the process that runs it, the ID of waggle's cgroup (its directory's inode); 0 without cgroup v2",
+		doc:   "the cgroup v2 ID of the skb's socket: as in the kernel's test run, whose socket belongs to the process that runs it, the ID of waggle's cgroup (1 for the root, else its directory's inode where cgroup2 is mounted; 0 if it cannot be found)",
 	},
 	{
 		id: asm.FnGetNetnsCookie, types: tTC | tSock, fn: getNetnsCookie, // 122 bpf_get_netns_cookie
@@ -948,26 +948,45 @@ func getSocketCookie(c *helper.Call) (uint64, error) {
 }
 
 // cgroupID is the cgroup v2 ID of waggle's cgroup: the inode of its
-// directory under the cgroup2 mount, 0 when there is none.
+// directory where cgroup2 is mounted (found in /proc/self/mountinfo), 1
+// for the root cgroup (whose ID is always 1, mounted or not), 0 when it
+// cannot be told.
 var cgroupID = sync.OnceValue(func() uint64 {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return 0
 	}
+	path, found := "", false
 	for _, line := range strings.Split(string(b), "\n") {
-		path, ok := strings.CutPrefix(line, "0::")
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			path, found = p, true
+		}
+	}
+	if !found {
+		return 0
+	}
+	if path == "/" {
+		return 1
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(mi), "\n") {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE SUPER
+		pre, post, ok := strings.Cut(line, " - ")
+		f := strings.Fields(pre)
+		if !ok || len(f) < 5 || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		rel, ok := strings.CutPrefix(path, f[3])
 		if !ok {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Stat("/sys/fs/cgroup"+path, &st) != nil {
-			return 0
+		if unix.Stat(f[4]+"/"+strings.TrimPrefix(rel, "/"), &st) == nil {
+			return st.Ino
 		}
-		var fs unix.Statfs_t
-		if unix.Statfs("/sys/fs/cgroup", &fs) != nil || fs.Type != unix.CGROUP2_SUPER_MAGIC {
-			return 0
-		}
-		return st.Ino
 	}
 	return 0
 })

@@ -1,0 +1,370 @@
+package waggle
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
+)
+
+// The skb helpers against the kernel: testdata/skb/skb_helpers.o runs a
+// script of helper calls (testdata/skb/cases.txt, every combination of
+// the arguments each line lists) and both runtimes must agree on the
+// return value, the output packet, ctx_out and what the program recorded
+// (each call's result and the skb's fields afterwards).
+
+const skbHelpersObject = "testdata/skb/skb_helpers.o"
+
+// skbOps are skb_helpers.c's operations, by the names cases.txt uses.
+var skbOps = map[string]uint64{
+	"store_bytes": 1, "l3_csum": 2, "l4_csum": 3, "csum_level": 4, "pull_data": 5,
+	"change_tail": 6, "change_head": 7, "adjust_room": 8, "change_type": 9, "change_proto": 10,
+	"vlan_push": 11, "vlan_pop": 12, "hash_recalc": 13, "set_hash": 14, "hash_invalid": 15,
+	"set_tunnel_key": 16, "get_tunnel_key": 17, "set_tunnel_opt": 18, "get_tunnel_opt": 19,
+	"load_relative": 20, "cgroup_id": 21, "netns_cookie": 22, "cgroup_classid": 23,
+	"redirect_neigh": 24, "redirect_peer": 25, "socket_cookie": 26, "csum_diff": 27,
+}
+
+const opHashRecalc = 13
+
+// skbPackets are the packets cases.txt names.
+var skbPackets = map[string]func() []byte{
+	"tcp4": kerneltest.FrameTCP4, "udp4": kerneltest.FrameUDP4, "tcp6": kerneltest.FrameTCP6,
+	"udp6": kerneltest.FrameUDP6, "vlan4": kerneltest.FrameVLANTCP4, "arp": kerneltest.FrameARP,
+	"icmp4": kerneltest.FrameICMP4, "other": kerneltest.FrameOther, "minimal": kerneltest.FrameMinimal,
+}
+
+// skbCase is one expanded line of cases.txt.
+type skbCase struct {
+	name   string // the line's name, packet and arguments
+	line   int
+	packet string
+	gso    bool
+	ops    [][5]uint64
+}
+
+// script is the value of the script map.
+func (c *skbCase) script() []byte {
+	b := make([]byte, 4*5*8)
+	for i, op := range c.ops {
+		for j, v := range op {
+			binary.NativeEndian.PutUint64(b[(i*5+j)*8:], v)
+		}
+	}
+	return b
+}
+
+// input is the packet and the __sk_buff of ctx_in: mark 7, and for +gso
+// gso_segs 3 and gso_size 1400.
+func (c *skbCase) input() (data, ctx []byte) {
+	ctx = make([]byte, 192)
+	binary.NativeEndian.PutUint32(ctx[8:], 7)
+	if c.gso {
+		binary.NativeEndian.PutUint32(ctx[164:], 3)
+		binary.NativeEndian.PutUint32(ctx[176:], 1400)
+	}
+	return skbPackets[c.packet](), ctx
+}
+
+// expand returns every combination of the alternatives of fields.
+func expand(fields []string) [][]string {
+	out := [][]string{nil}
+	for _, f := range fields {
+		alts := []string{f}
+		if strings.HasPrefix(f, "{") && strings.HasSuffix(f, "}") {
+			alts = strings.Split(f[1:len(f)-1], ",")
+		}
+		var next [][]string
+		for _, o := range out {
+			for _, a := range alts {
+				next = append(next, append(append([]string(nil), o...), a))
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+func parseNumber(s string) (uint64, error) {
+	if strings.HasPrefix(s, "-") {
+		v, err := strconv.ParseInt(s, 0, 64)
+		return uint64(v), err
+	}
+	return strconv.ParseUint(s, 0, 64)
+}
+
+// loadSkbCases reads and expands cases.txt.
+func loadSkbCases(t *testing.T) []skbCase {
+	f, err := os.Open("testdata/skb/cases.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cases []skbCase
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fields := strings.Fields(strings.ReplaceAll(text, ";", " ; "))
+		if len(fields) < 3 {
+			t.Fatalf("cases.txt:%d: want NAME PACKET OP ..., have %q", line, text)
+		}
+		for _, combo := range expand(fields[1:]) {
+			c := skbCase{name: fields[0] + "/" + strings.Join(combo, " "), line: line}
+			pkt, gso := strings.CutSuffix(combo[0], "+gso")
+			if skbPackets[pkt] == nil {
+				t.Fatalf("cases.txt:%d: unknown packet %q", line, combo[0])
+			}
+			c.packet, c.gso = pkt, gso
+			var op []string
+			flush := func() {
+				if len(op) == 0 {
+					t.Fatalf("cases.txt:%d: an empty operation", line)
+				}
+				id, ok := skbOps[op[0]]
+				if !ok || len(op) > 5 {
+					t.Fatalf("cases.txt:%d: unknown operation or more than 4 arguments: %q", line, op)
+				}
+				var o [5]uint64
+				o[0] = id
+				for i, a := range op[1:] {
+					v, err := parseNumber(a)
+					if err != nil {
+						t.Fatalf("cases.txt:%d: argument %q: %v", line, a, err)
+					}
+					o[i+1] = v
+				}
+				c.ops = append(c.ops, o)
+				op = nil
+			}
+			for _, w := range combo[1:] {
+				if w == ";" {
+					flush()
+					continue
+				}
+				op = append(op, w)
+			}
+			flush()
+			if len(c.ops) > 4 {
+				t.Fatalf("cases.txt:%d: more than 4 operations", line)
+			}
+			cases = append(cases, c)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cases
+}
+
+// skbResult is what a run gave, reduced where the kernel's values are its
+// own: bpf_get_hash_recalc's result becomes 1 when non-zero (0 stays 0)
+// and skb->hash, when it equals the result of the last such call, the
+// marker 0xfeed.
+type skbResult struct {
+	retval  uint32
+	dataOut []byte
+	ctxOut  []byte
+	out     []byte
+}
+
+func (r *skbResult) reduce(c *skbCase) {
+	var last uint64
+	recalc := false
+	for i, op := range c.ops {
+		if op[0] != opHashRecalc {
+			continue
+		}
+		v := binary.NativeEndian.Uint64(r.out[8*i:])
+		last, recalc = v, true
+		if v != 0 {
+			binary.NativeEndian.PutUint64(r.out[8*i:], 1)
+		}
+		if i == len(c.ops)-1 && v != 0 {
+			r.retval = 1
+		}
+	}
+	if recalc && last != 0 && binary.NativeEndian.Uint32(r.out[44:]) == uint32(last) {
+		binary.NativeEndian.PutUint32(r.out[44:], 0xfeed)
+	}
+}
+
+func (r *skbResult) diff(want *skbResult) string {
+	var d []string
+	if r.retval != want.retval {
+		d = append(d, fmt.Sprintf("return value: waggle %#x, kernel %#x", r.retval, want.retval))
+	}
+	if !bytes.Equal(r.dataOut, want.dataOut) {
+		d = append(d, fmt.Sprintf("data out:\n  waggle %x\n  kernel %x", r.dataOut, want.dataOut))
+	}
+	if !bytes.Equal(r.ctxOut, want.ctxOut) {
+		d = append(d, fmt.Sprintf("ctx out:\n  waggle %x\n  kernel %x", r.ctxOut, want.ctxOut))
+	}
+	if !bytes.Equal(r.out, want.out) {
+		d = append(d, fmt.Sprintf("out (ret[4] i64, len, protocol, pkt_type, hash, vlan_present, vlan_tci, vlan_proto, mark, buf):\n  waggle %x\n  kernel %x", r.out, want.out))
+	}
+	return strings.Join(d, "\n")
+}
+
+// skbRunner runs cases in one runtime.
+type skbRunner interface {
+	run(c *skbCase) (*skbResult, error)
+}
+
+type waggleSkb struct {
+	prog        *Program
+	script, out *Map
+}
+
+func newWaggleSkb(t *testing.T, engine Engine) *waggleSkb {
+	spec, err := LoadCollectionSpec(skbHelpersObject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := NewCollectionWithOptions(spec, CollectionOptions{CPUs: 1, Engine: engine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { coll.Close() })
+	return &waggleSkb{prog: coll.Programs["skb_script"], script: coll.Maps["script"], out: coll.Maps["out"]}
+}
+
+func (w *waggleSkb) run(c *skbCase) (*skbResult, error) {
+	zero := make([]byte, 4)
+	if err := w.script.Put(zero, c.script()); err != nil {
+		return nil, err
+	}
+	if err := w.out.Put(zero, make([]byte, w.out.ValueSize())); err != nil {
+		return nil, err
+	}
+	data, ctx := c.input()
+	ctxOut := make([]byte, len(ctx))
+	opts := &RunOptions{Data: data, Context: ctx, DataOut: make([]byte, len(data)+32768), ContextOut: ctxOut}
+	res, err := w.prog.Run(opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, w.out.ValueSize())
+	if err := w.out.Lookup(zero, &out); err != nil {
+		return nil, err
+	}
+	r := &skbResult{retval: uint32(res.ReturnValue), dataOut: opts.DataOut, ctxOut: ctxOut, out: out}
+	r.reduce(c)
+	return r, nil
+}
+
+type kernelSkb struct {
+	prog        *ebpf.Program
+	script, out *ebpf.Map
+}
+
+func newKernelSkb(t *testing.T) *kernelSkb {
+	if err := kerneltest.Available(); err != nil {
+		t.Skipf("the kernel cannot run the programs here: %v", err)
+	}
+	spec, err := ebpf.LoadCollectionSpec(skbHelpersObject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := kerneltest.LoadCollection(spec, ebpf.CollectionOptions{}, "skb_script", "script", "out")
+	if err != nil {
+		kerneltest.SkipIfUnsupported(t, err)
+		t.Fatalf("kernel: %v", err)
+	}
+	t.Cleanup(func() { coll.Close() })
+	return &kernelSkb{prog: coll.Programs["skb_script"], script: coll.Maps["script"], out: coll.Maps["out"]}
+}
+
+func (k *kernelSkb) run(c *skbCase) (*skbResult, error) {
+	zero := uint32(0)
+	if err := k.script.Put(zero, c.script()); err != nil {
+		return nil, err
+	}
+	if err := k.out.Put(zero, make([]byte, k.out.ValueSize())); err != nil {
+		return nil, err
+	}
+	data, ctx := c.input()
+	opts := &ebpf.RunOptions{Data: data, Context: ctx, DataOut: make([]byte, len(data)+32768), ContextOut: make([]byte, len(ctx))}
+	ret, err := k.prog.Run(opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, k.out.ValueSize())
+	if err := k.out.Lookup(zero, &out); err != nil {
+		return nil, err
+	}
+	ctxOut, _ := opts.ContextOut.([]byte)
+	r := &skbResult{retval: ret, dataOut: opts.DataOut, ctxOut: ctxOut, out: out}
+	r.reduce(c)
+	return r, nil
+}
+
+// TestSkbHelpersAgainstKernel runs every case of testdata/skb/cases.txt
+// in the kernel and in waggle with both engines.
+func TestSkbHelpersAgainstKernel(t *testing.T) {
+	if _, err := os.Stat(filepath.FromSlash(skbHelpersObject)); err != nil {
+		t.Fatal(err)
+	}
+	cases := loadSkbCases(t)
+	kernel := newKernelSkb(t)
+	runners := map[Engine]skbRunner{}
+	for _, e := range engines {
+		runners[e] = newWaggleSkb(t, e)
+	}
+	compared := 0
+	for i := range cases {
+		c := &cases[i]
+		want, err := kernel.run(c)
+		if err != nil {
+			t.Fatalf("cases.txt:%d %s: kernel: %v", c.line, c.name, err)
+		}
+		for _, e := range engines {
+			got, err := runners[e].run(c)
+			if err != nil {
+				t.Errorf("cases.txt:%d %s (%s): waggle: %v", c.line, c.name, e, err)
+				continue
+			}
+			if d := got.diff(want); d != "" {
+				t.Errorf("cases.txt:%d %s (%s):\n%s", c.line, c.name, e, d)
+			}
+		}
+		compared++
+	}
+	t.Logf("%d cases (argument and flag combinations) compared with the kernel on %d engines", compared, len(engines))
+}
+
+// TestSkbHelperCases checks that every case runs in waggle, on both
+// engines with the same results, without the kernel.
+func TestSkbHelperCases(t *testing.T) {
+	cases := loadSkbCases(t)
+	interp, jit := newWaggleSkb(t, EngineInterpreter), newWaggleSkb(t, EngineJIT)
+	for i := range cases {
+		c := &cases[i]
+		a, err := interp.run(c)
+		if err != nil {
+			t.Fatalf("cases.txt:%d %s: %v", c.line, c.name, err)
+		}
+		b, err := jit.run(c)
+		if err != nil {
+			t.Fatalf("cases.txt:%d %s (JIT): %v", c.line, c.name, err)
+		}
+		if d := b.diff(a); d != "" {
+			t.Errorf("cases.txt:%d %s: the JIT (waggle) and the interpreter (kernel) differ:\n%s", c.line, c.name, d)
+		}
+	}
+	if len(cases) == 0 {
+		t.Fatal(errors.New("cases.txt has no cases"))
+	}
+}
