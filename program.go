@@ -489,7 +489,18 @@ type RunOptions struct {
 	// bpf_skb_get_tunnel_key and bpf_skb_get_tunnel_opt read. The
 	// kernel's test run has no way to give it.
 	Tunnel *TunnelKey
+	// FIB, if not nil, is the forwarding information (devices, routes,
+	// neighbours) that bpf_fib_lookup consults; HostFIB reads the
+	// host's. Without it every lookup answers -ENODEV.
+	FIB *FIB
 }
+
+// FIB is the forwarding information of bpf_fib_lookup: see RunOptions.FIB.
+type FIB = kernel.FIB
+
+// HostFIB reads the calling thread's network namespace's devices,
+// addresses, routes and neighbours through netlink, for RunOptions.FIB.
+func HostFIB() (*FIB, error) { return kernel.HostFIB() }
 
 // TunnelKey is an skb's tunnel metadata (the kernel's ip_tunnel_info):
 // RunOptions.Tunnel gives it to a tc program, RunResult.Tunnel reports
@@ -572,7 +583,7 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	}
 	st.ctx = ctxIn
 	st.mem.Reset()
-	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu, Task: opts.Task, Packet: st.packet, Tunnel: opts.Tunnel})
+	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu, Task: opts.Task, Packet: st.packet, Tunnel: opts.Tunnel, FIB: opts.FIB})
 	if err != nil {
 		return RunResult{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,6 +34,7 @@ var skbOps = map[string]uint64{
 	"set_tunnel_key": 16, "get_tunnel_key": 17, "set_tunnel_opt": 18, "get_tunnel_opt": 19,
 	"load_relative": 20, "cgroup_id": 21, "netns_cookie": 22, "cgroup_classid": 23,
 	"redirect_neigh": 24, "redirect_peer": 25, "socket_cookie": 26, "csum_diff": 27,
+	"fib_lookup": 28,
 }
 
 const opHashRecalc = 13
@@ -76,14 +78,31 @@ func (c *skbCase) input() (data, ctx []byte) {
 	return skbPackets[c.packet](), ctx
 }
 
+// expandToken returns every spelling of a token whose {a,b,...} groups
+// each stand for one of their values.
+func expandToken(tok string) []string {
+	i := strings.IndexByte(tok, '{')
+	if i < 0 {
+		return []string{tok}
+	}
+	j := strings.IndexByte(tok[i:], '}')
+	if j < 0 {
+		return []string{tok}
+	}
+	var out []string
+	for _, alt := range strings.Split(tok[i+1:i+j], ",") {
+		for _, rest := range expandToken(tok[i+j+1:]) {
+			out = append(out, tok[:i]+alt+rest)
+		}
+	}
+	return out
+}
+
 // expand returns every combination of the alternatives of fields.
 func expand(fields []string) [][]string {
 	out := [][]string{nil}
 	for _, f := range fields {
-		alts := []string{f}
-		if strings.HasPrefix(f, "{") && strings.HasSuffix(f, "}") {
-			alts = strings.Split(f[1:len(f)-1], ",")
-		}
+		alts := expandToken(f)
 		var next [][]string
 		for _, o := range out {
 			for _, a := range alts {
@@ -103,14 +122,52 @@ func parseNumber(s string) (uint64, error) {
 	return strconv.ParseUint(s, 0, 64)
 }
 
+// parseArg reads an argument: a sum of terms (a+b), each a number (Go
+// syntax; negative ones are 64-bit), an IPv4 address (its host-order
+// value), or a name of vars, optionally shifted (x<<n).
+func parseArg(s string, vars map[string]uint64) (uint64, error) {
+	var sum uint64
+	for _, term := range strings.Split(s, "+") {
+		base, shift, shifted := strings.Cut(term, "<<")
+		var v uint64
+		var err error
+		if x, ok := vars[base]; ok {
+			v = x
+		} else if a, perr := netip.ParseAddr(base); perr == nil && a.Is4() {
+			b := a.As4()
+			v = uint64(binary.BigEndian.Uint32(b[:]))
+		} else if v, err = parseNumber(base); err != nil {
+			return 0, err
+		}
+		if shifted {
+			n, err := strconv.ParseUint(shift, 0, 6)
+			if err != nil {
+				return 0, err
+			}
+			v <<= n
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
 // loadSkbCases reads and expands cases.txt.
 func loadSkbCases(t *testing.T) []skbCase {
-	f, err := os.Open("testdata/skb/cases.txt")
+	cases, _ := loadSkbFile(t, "testdata/skb/cases.txt", nil, nil)
+	return cases
+}
+
+// loadSkbFile reads and expands a file of cases, with vars for the names
+// its arguments use; the lines whose first word is one of setup are
+// returned, without it, instead.
+func loadSkbFile(t *testing.T, path string, vars map[string]uint64, setup map[string]bool) ([]skbCase, [][]string) {
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	var cases []skbCase
+	var setups [][]string
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
 		text := strings.TrimSpace(sc.Text())
@@ -118,31 +175,35 @@ func loadSkbCases(t *testing.T) []skbCase {
 			continue
 		}
 		fields := strings.Fields(strings.ReplaceAll(text, ";", " ; "))
+		if setup[fields[0]] {
+			setups = append(setups, fields)
+			continue
+		}
 		if len(fields) < 3 {
-			t.Fatalf("cases.txt:%d: want NAME PACKET OP ..., have %q", line, text)
+			t.Fatalf("%s:%d: want NAME PACKET OP ..., have %q", path, line, text)
 		}
 		for _, combo := range expand(fields[1:]) {
 			c := skbCase{name: fields[0] + "/" + strings.Join(combo, " "), line: line}
 			pkt, gso := strings.CutSuffix(combo[0], "+gso")
 			if skbPackets[pkt] == nil {
-				t.Fatalf("cases.txt:%d: unknown packet %q", line, combo[0])
+				t.Fatalf("%s:%d: unknown packet %q", path, line, combo[0])
 			}
 			c.packet, c.gso = pkt, gso
 			var op []string
 			flush := func() {
 				if len(op) == 0 {
-					t.Fatalf("cases.txt:%d: an empty operation", line)
+					t.Fatalf("%s:%d: an empty operation", path, line)
 				}
 				id, ok := skbOps[op[0]]
 				if !ok || len(op) > 5 {
-					t.Fatalf("cases.txt:%d: unknown operation or more than 4 arguments: %q", line, op)
+					t.Fatalf("%s:%d: unknown operation or more than 4 arguments: %q", path, line, op)
 				}
 				var o [5]uint64
 				o[0] = id
 				for i, a := range op[1:] {
-					v, err := parseNumber(a)
+					v, err := parseArg(a, vars)
 					if err != nil {
-						t.Fatalf("cases.txt:%d: argument %q: %v", line, a, err)
+						t.Fatalf("%s:%d: argument %q: %v", path, line, a, err)
 					}
 					o[i+1] = v
 				}
@@ -158,7 +219,7 @@ func loadSkbCases(t *testing.T) []skbCase {
 			}
 			flush()
 			if len(c.ops) > 4 {
-				t.Fatalf("cases.txt:%d: more than 4 operations", line)
+				t.Fatalf("%s:%d: more than 4 operations", path, line)
 			}
 			cases = append(cases, c)
 		}
@@ -166,7 +227,7 @@ func loadSkbCases(t *testing.T) []skbCase {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return cases
+	return cases, setups
 }
 
 // skbResult is what a run gave, reduced where the kernel's values are its
@@ -226,6 +287,7 @@ type skbRunner interface {
 type waggleSkb struct {
 	prog        *Program
 	script, out *Map
+	fib         *FIB // RunOptions.FIB
 }
 
 func newWaggleSkb(t *testing.T, engine Engine) *waggleSkb {
@@ -251,7 +313,7 @@ func (w *waggleSkb) run(c *skbCase) (*skbResult, error) {
 	}
 	data, ctx := c.input()
 	ctxOut := make([]byte, len(ctx))
-	opts := &RunOptions{Data: data, Context: ctx, DataOut: make([]byte, len(data)+32768), ContextOut: ctxOut}
+	opts := &RunOptions{Data: data, Context: ctx, DataOut: make([]byte, len(data)+32768), ContextOut: ctxOut, FIB: w.fib}
 	res, err := w.prog.Run(opts)
 	if err != nil {
 		return nil, err
@@ -323,26 +385,32 @@ func TestSkbHelpersAgainstKernel(t *testing.T) {
 	for _, e := range engines {
 		runners[e] = newWaggleSkb(t, e)
 	}
+	compareSkb(t, "cases.txt", cases, kernel, runners)
+}
+
+// compareSkb runs every case in the kernel and in each of runners.
+func compareSkb(t *testing.T, file string, cases []skbCase, kernel skbRunner, runners map[Engine]skbRunner) {
+	t.Helper()
 	compared := 0
 	for i := range cases {
 		c := &cases[i]
 		want, err := kernel.run(c)
 		if err != nil {
-			t.Fatalf("cases.txt:%d %s: kernel: %v", c.line, c.name, err)
+			t.Fatalf("%s:%d %s: kernel: %v", file, c.line, c.name, err)
 		}
 		for _, e := range engines {
 			got, err := runners[e].run(c)
 			if err != nil {
-				t.Errorf("cases.txt:%d %s (%s): waggle: %v", c.line, c.name, e, err)
+				t.Errorf("%s:%d %s (%s): waggle: %v", file, c.line, c.name, e, err)
 				continue
 			}
 			if d := got.diff(want); d != "" {
-				t.Errorf("cases.txt:%d %s (%s):\n%s", c.line, c.name, e, d)
+				t.Errorf("%s:%d %s (%s):\n%s", file, c.line, c.name, e, d)
 			}
 		}
 		compared++
 	}
-	t.Logf("%d cases (argument and flag combinations) compared with the kernel on %d engines", compared, len(engines))
+	t.Logf("%d cases (argument and flag combinations) of %s compared with the kernel on %d engines", compared, file, len(engines))
 }
 
 // TestSkbHelperCases checks that every case runs in waggle, on both
@@ -361,7 +429,7 @@ func TestSkbHelperCases(t *testing.T) {
 			t.Fatalf("cases.txt:%d %s (JIT): %v", c.line, c.name, err)
 		}
 		if d := b.diff(a); d != "" {
-			t.Errorf("cases.txt:%d %s: the JIT (waggle) and the interpreter (kernel) differ:\n%s", c.line, c.name, d)
+			t.Errorf("cases.txt:%d %s: the engines differ (\"waggle\" is the JIT, \"kernel\" the interpreter):\n%s", c.line, c.name, d)
 		}
 	}
 	if len(cases) == 0 {

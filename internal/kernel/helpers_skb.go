@@ -160,6 +160,7 @@ var skbDefs = []def{
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything}, Ret: helper.RetInteger},
 		doc:   "BPF_CSUM_LEVEL_INC/DEC/RESET move ip_summed between CHECKSUM_NONE and CHECKSUM_UNNECESSARY with csum_level 0–3; QUERY → the level, or -EACCES when not CHECKSUM_UNNECESSARY; others → -EINVAL",
 	},
+	fibDef,
 }
 
 // Flags and constants of the skb helpers (include/uapi/linux/bpf.h).

@@ -253,7 +253,7 @@ func TestHelpersFor(t *testing.T) {
 		20: "-YY------", 21: "-YY------", 29: "-YY------", 30: "-YY------", 31: "-YY------", 32: "-YY------",
 		34: "-YY------", 38: "-YY------", 39: "-YY------", 43: "-YY------", 41: "-YY------", 46: "-YYY-----", 48: "-YY------",
 		50: "-YY------", 68: "-YYY-----", 79: "-YY------", 122: "-YYY-----", 135: "-YY------", 152: "-YY------",
-		155: "-YY------",
+		155: "-YY------", 69: "YYY------",
 	}
 	if len(kernel) != len(defs) {
 		t.Errorf("%d helpers implemented, %d in the table", len(defs), len(kernel))

@@ -33,6 +33,8 @@ type Input struct {
 	// Tunnel is the skb's tunnel metadata for tc programs (what
 	// bpf_skb_get_tunnel_key reads); nil for none.
 	Tunnel *TunnelKey
+	// FIB is what bpf_fib_lookup consults; nil for nothing.
+	FIB *FIB
 }
 
 // Output is what a run leaves, as BPF_PROG_TEST_RUN's data_out and ctx_out.
@@ -104,6 +106,7 @@ type Run struct {
 	redirect    Redirect
 	redirectSet bool
 	tunnelIn    *TunnelKey         // Input.Tunnel
+	fib         *FIB               // Input.FIB
 	cookie      uint64             // the run's socket cookie (bpf_get_socket_cookie), 0 until asked
 	lock        *uint32            // the bpf_spin_lock this run holds
 	reserved    map[uint64]reserve // ring buffer records not yet committed
@@ -155,7 +158,7 @@ func checkTailZero(ctx []byte, size int) error {
 func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	r.release()
 	r.mem, r.cpu, r.task, r.ldPacket = mem, in.CPU, in.Task, in.Packet
-	r.tunnelIn, r.cookie = in.Tunnel, 0
+	r.tunnelIn, r.cookie, r.fib = in.Tunnel, 0, in.FIB
 	r.ctxIdx, r.pktIdx = -1, -1
 	r.packet = memory.Region{Kind: memory.KindPacket}
 	r.redirect, r.redirectSet = Redirect{}, false

@@ -43,6 +43,9 @@ enum op {
 	OP_REDIRECT_PEER,  /* ifindex, flags */
 	OP_SOCKET_COOKIE,  /* - */
 	OP_CSUM_DIFF,      /* from_size (0-16), to_size (0-16), seed */
+	OP_FIB_LOOKUP,     /* flags, ifindex | family << 32 | tot_len << 40 | 1 << 56 for plen 32,
+			    * IPv4 destination (host order) | tos << 32, tbid | mark << 32;
+			    * the params after the call in buf */
 };
 
 #define NOPS 4
@@ -167,6 +170,28 @@ NOINLINE __s64 run_op(struct __sk_buff *skb, __u64 *a, __u8 *buf)
 		return bpf_redirect_peer(a[1], a[2]);
 	case OP_SOCKET_COOKIE:
 		return bpf_get_socket_cookie(skb) != 0;
+	case OP_FIB_LOOKUP: {
+		struct bpf_fib_lookup *p = (void *)buf;
+
+		for (i = 0; i < 64; i++)
+			buf[i] = 0;
+		p->family = a[2] >> 32;
+		p->ifindex = a[2];
+		p->tot_len = a[2] >> 40;
+		p->l4_protocol = IPPROTO_TCP;
+		p->sport = bpf_htons(40000);
+		p->dport = bpf_htons(80);
+		p->ipv4_dst = bpf_htonl(a[3]);
+		p->ipv4_src = bpf_htonl(0x0a4d0001);
+		p->tos = a[3] >> 32;
+		if (a[1] & 8) /* BPF_FIB_LOOKUP_TBID */
+			p->tbid = a[4];
+		else
+			*(__u32 *)(buf + 52) = a[4] >> 32; /* mark */
+		if ((a[2] >> 56) == 1)
+			return bpf_fib_lookup(skb, p, 32, a[1]);
+		return bpf_fib_lookup(skb, p, 64, a[1]);
+	}
 	case OP_CSUM_DIFF: {
 		__u32 fs = a[1] & 31, ts = a[2] & 31;
 
