@@ -160,6 +160,12 @@ var skbDefs = []def{
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything}, Ret: helper.RetInteger},
 		doc:   "BPF_CSUM_LEVEL_INC/DEC/RESET move ip_summed between CHECKSUM_NONE and CHECKSUM_UNNECESSARY with csum_level 0–3; QUERY → the level, or -EACCES when not CHECKSUM_UNNECESSARY; others → -EINVAL",
 	},
+	{
+		id: asm.FnCloneRedirect, types: tTC, fn: cloneRedirect, // 13 bpf_clone_redirect
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetInteger, ChangesPacket: true},
+		doc:   "0: a copy of the packet is sent to ifindex (egress, or ingress with BPF_F_INGRESS); other flags, or an ifindex that is not a device of the run's `RunOptions.FIB` (without one: not the loopback device, 1) → -EINVAL; a packet without a MAC header or empty → -ERANGE. The copies are counted in `Run.Clones()`",
+		diff:  "nothing is sent",
+	},
 	fibDef,
 }
 
@@ -1011,6 +1017,30 @@ func redirectNeigh(c *helper.Call) (uint64, error) {
 	r.redirect, r.redirectSet = Redirect{Ifindex: ifindex, Flags: flags}, true
 	return tcActRedirect, nil
 }
+
+func cloneRedirect(c *helper.Call) (uint64, error) {
+	r, s, err := tcRun(c)
+	if err != nil {
+		return 0, err
+	}
+	defer r.skbMoved()
+	ifindex, flags := uint32(c.Args[1]), c.Args[2]
+	if flags&^bpfFIngress != 0 {
+		return neg(unix.EINVAL), nil
+	}
+	if (r.fib == nil && ifindex != 1) || (r.fib != nil && r.fib.device(ifindex) == nil) {
+		return neg(unix.EINVAL), nil
+	}
+	if s.mac >= s.network || s.len() == 0 {
+		return neg(unix.ERANGE), nil
+	}
+	r.clones++
+	return 0, nil
+}
+
+// Clones is how many copies of the packet the run sent with
+// bpf_clone_redirect.
+func (r *Run) Clones() int { return r.clones }
 
 func redirectPeer(c *helper.Call) (uint64, error) {
 	r, err := skbRun(c)

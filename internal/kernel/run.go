@@ -107,6 +107,7 @@ type Run struct {
 	redirectSet bool
 	tunnelIn    *TunnelKey         // Input.Tunnel
 	fib         *FIB               // Input.FIB
+	clones      int                // bpf_clone_redirect copies sent
 	cookie      uint64             // the run's socket cookie (bpf_get_socket_cookie), 0 until asked
 	lock        *uint32            // the bpf_spin_lock this run holds
 	reserved    map[uint64]reserve // ring buffer records not yet committed
@@ -158,7 +159,7 @@ func checkTailZero(ctx []byte, size int) error {
 func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	r.release()
 	r.mem, r.cpu, r.task, r.ldPacket = mem, in.CPU, in.Task, in.Packet
-	r.tunnelIn, r.cookie, r.fib = in.Tunnel, 0, in.FIB
+	r.tunnelIn, r.cookie, r.fib, r.clones = in.Tunnel, 0, in.FIB, 0
 	r.ctxIdx, r.pktIdx = -1, -1
 	r.packet = memory.Region{Kind: memory.KindPacket}
 	r.redirect, r.redirectSet = Redirect{}, false

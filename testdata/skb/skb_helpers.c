@@ -46,6 +46,7 @@ enum op {
 	OP_FIB_LOOKUP,     /* flags, ifindex | family << 32 | tot_len << 40 | 1 << 56 for plen 32,
 			    * IPv4 destination (host order) | tos << 32, tbid | mark << 32;
 			    * the params after the call in buf */
+	OP_CLONE_REDIRECT, /* ifindex, flags */
 };
 
 #define NOPS 4
@@ -192,6 +193,8 @@ NOINLINE __s64 run_op(struct __sk_buff *skb, __u64 *a, __u8 *buf)
 			return bpf_fib_lookup(skb, p, 32, a[1]);
 		return bpf_fib_lookup(skb, p, 64, a[1]);
 	}
+	case OP_CLONE_REDIRECT:
+		return bpf_clone_redirect(skb, a[1], a[2]);
 	case OP_CSUM_DIFF: {
 		__u32 fs = a[1] & 31, ts = a[2] & 31;
 
