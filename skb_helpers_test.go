@@ -34,7 +34,7 @@ var skbOps = map[string]uint64{
 	"set_tunnel_key": 16, "get_tunnel_key": 17, "set_tunnel_opt": 18, "get_tunnel_opt": 19,
 	"load_relative": 20, "cgroup_id": 21, "netns_cookie": 22, "cgroup_classid": 23,
 	"redirect_neigh": 24, "redirect_peer": 25, "socket_cookie": 26, "csum_diff": 27,
-	"fib_lookup": 28, "clone_redirect": 29,
+	"fib_lookup": 28, "clone_redirect": 29, "sk_lookup": 30,
 }
 
 const opHashRecalc = 13

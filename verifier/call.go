@@ -171,6 +171,15 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 				r0.id = v.newID()
 			}
 		}
+	case helper.RetSockOrNull, helper.RetSockCommonOrNull:
+		r0 = ptrReg(regSock, insn)
+		r0.flags = flagMaybeNull
+		if pr.Ret == helper.RetSockOrNull {
+			r0.flags |= flagFullSock
+		}
+		r0.id = v.newID()
+		r0.ref = r0.id
+		st.refs = append(st.refs, refState{id: r0.id, insn: insn, kind: "socket"})
 	case helper.RetRingbufRecordOrNull:
 		r0 = ptrReg(regMem, insn)
 		r0.flags = flagMaybeNull | flagRingbuf
@@ -313,6 +322,29 @@ func (v *verifier) checkArg(pr *proto, regno int, kind helper.ArgKind, meta *cal
 			return v.errf(regno, "reference has not been acquired before", "the record was already submitted or discarded")
 		}
 		meta.release = a.ref
+	case helper.ArgSock, helper.ArgSockRelease:
+		if a.typ != regSock || a.maybeNull() {
+			msg := fmt.Sprintf("R%d type=%s expected=sock_common, sock, tcp_sock, xdp_sock, ptr_", regno, v.kernelType(a))
+			why := fmt.Sprintf("%s must be a socket, and it holds %s", argN, v.typeWords(a))
+			if a.maybeNull() && a.typ == regSock {
+				why = fmt.Sprintf("%s may be NULL here%s: test it against 0 first", argN, v.originNote(a))
+			}
+			return v.errf(regno, msg, "%s", why)
+		}
+		if a.off != 0 || a.hasVarOff() {
+			return v.errf(regno, fmt.Sprintf("R%d must have zero offset when passed to release func or trusted arg to kfunc", regno),
+				"%s must be the socket pointer itself, not an offset into the socket", argN)
+		}
+		if kind == helper.ArgSockRelease {
+			if a.ref == 0 {
+				return v.errf(regno, fmt.Sprintf("R%d must be referenced when passed to release function", regno),
+					"%s must be a socket that bpf_sk_lookup_*/bpf_skc_lookup_tcp returned, and %s was not acquired", argN, v.typeWords(a))
+			}
+			if !slices.ContainsFunc(v.cur.refs, func(r refState) bool { return r.id == a.ref }) {
+				return v.errf(regno, "reference has not been acquired before", "the socket was already released")
+			}
+			meta.release = a.ref
+		}
 	default:
 		return v.errf(regno, "unsupported arg type", "unsupported argument kind %d", kind)
 	}

@@ -167,6 +167,34 @@ var skbDefs = []def{
 		diff:  "nothing is sent",
 	},
 	fibDef,
+	{
+		id: asm.FnSkLookupTcp, types: tXDP | tTC, fn: skLookup, // 84 bpf_sk_lookup_tcp
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSize, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockOrNull},
+		doc:   "NULL: waggle has no sockets for a lookup to find. The verifier tracks the result as the kernel's (a socket or NULL, a reference that bpf_sk_release must release, struct bpf_sock's fields readable)",
+		diff:  "the kernel finds the sockets of its network namespace; waggle none",
+	},
+	{
+		id: asm.FnSkLookupUdp, types: tXDP | tTC, fn: skLookup, // 85 bpf_sk_lookup_udp
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSize, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockOrNull},
+		doc:   "as 84",
+		diff:  "as 84",
+	},
+	{
+		id: asm.FnSkRelease, types: tXDP | tTC, fn: skRelease, // 86 bpf_sk_release
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgSockRelease}, Ret: helper.RetInteger},
+		doc:   "0; releases the reference of a socket a lookup returned (the verifier refuses a program that leaks one)",
+	},
+	{
+		id: asm.FnSkcLookupTcp, types: tXDP | tTC, fn: skLookup, // 99 bpf_skc_lookup_tcp
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSize, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockCommonOrNull},
+		doc:   "as 84, the result a sock_common (only the common fields readable)",
+		diff:  "as 84",
+	},
+	{
+		id: asm.FnSkAssign, types: tTC, fn: skAssign, // 124 bpf_sk_assign
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgSock, helper.ArgAnything}, Ret: helper.RetInteger},
+		doc:   "flags ≠ 0 → -EINVAL, else -EOPNOTSUPP as for a test run's skb (not at tc ingress); unreachable with a socket, since waggle's lookups find none",
+	},
 }
 
 // Flags and constants of the skb helpers (include/uapi/linux/bpf.h).
@@ -1041,6 +1069,27 @@ func cloneRedirect(c *helper.Call) (uint64, error) {
 // Clones is how many copies of the packet the run sent with
 // bpf_clone_redirect.
 func (r *Run) Clones() int { return r.clones }
+
+// skLookup is bpf_sk_lookup_tcp/udp and bpf_skc_lookup_tcp: there are no
+// sockets to find.
+func skLookup(c *helper.Call) (uint64, error) {
+	if _, err := runOf(c); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+func skRelease(c *helper.Call) (uint64, error) { return 0, nil }
+
+func skAssign(c *helper.Call) (uint64, error) {
+	if _, err := skbRun(c); err != nil {
+		return 0, err
+	}
+	if c.Args[1] == 0 || c.Args[2] != 0 {
+		return neg(unix.EINVAL), nil
+	}
+	return neg(unix.EOPNOTSUPP), nil
+}
 
 func redirectPeer(c *helper.Call) (uint64, error) {
 	r, err := skbRun(c)

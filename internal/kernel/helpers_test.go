@@ -254,6 +254,7 @@ func TestHelpersFor(t *testing.T) {
 		34: "-YY------", 38: "-YY------", 39: "-YY------", 43: "-YY------", 41: "-YY------", 46: "-YYY-----", 48: "-YY------",
 		50: "-YY------", 68: "-YYY-----", 79: "-YY------", 122: "-YYY-----", 135: "-YY------", 152: "-YY------",
 		155: "-YY------", 69: "YYY------", 13: "-YY------",
+		84: "YYY------", 85: "YYY------", 86: "YYY------", 99: "YYY------", 124: "-YY------",
 	}
 	if len(kernel) != len(defs) {
 		t.Errorf("%d helpers implemented, %d in the table", len(defs), len(kernel))

@@ -47,6 +47,8 @@ enum op {
 			    * IPv4 destination (host order) | tos << 32, tbid | mark << 32;
 			    * the params after the call in buf */
 	OP_CLONE_REDIRECT, /* ifindex, flags */
+	OP_SK_LOOKUP,      /* 0 sk_lookup_tcp, 1 sk_lookup_udp, 2 skc_lookup_tcp; tuple size
+			    * (1-64), netns, flags: 1 when a socket is found (then released) */
 };
 
 #define NOPS 4
@@ -192,6 +194,23 @@ NOINLINE __s64 run_op(struct __sk_buff *skb, __u64 *a, __u8 *buf)
 		if ((a[2] >> 56) == 1)
 			return bpf_fib_lookup(skb, p, 32, a[1]);
 		return bpf_fib_lookup(skb, p, 64, a[1]);
+	}
+	case OP_SK_LOOKUP: {
+		struct bpf_sock_tuple *t = (void *)data;
+		struct bpf_sock *sk;
+
+		t->ipv4.daddr = bpf_htonl(0x7f000001);
+		t->ipv4.dport = bpf_htons(1);
+		if (a[1] == 0)
+			sk = bpf_sk_lookup_tcp(skb, t, size64(a[2]), a[3], a[4]);
+		else if (a[1] == 1)
+			sk = bpf_sk_lookup_udp(skb, t, size64(a[2]), a[3], a[4]);
+		else
+			sk = (void *)bpf_skc_lookup_tcp(skb, t, size64(a[2]), a[3], a[4]);
+		if (!sk)
+			return 0;
+		bpf_sk_release(sk);
+		return 1;
 	}
 	case OP_CLONE_REDIRECT:
 		return bpf_clone_redirect(skb, a[1], a[2]);
