@@ -502,6 +502,14 @@ type FIB = kernel.FIB
 // addresses, routes and neighbours through netlink, for RunOptions.FIB.
 func HostFIB() (*FIB, error) { return kernel.HostFIB() }
 
+// cloneTunnel copies tunnel metadata for a RunResult (allocating only
+// for runs that have it).
+func cloneTunnel(t TunnelKey) *TunnelKey {
+	c := t
+	c.Options = slices.Clone(t.Options)
+	return &c
+}
+
 // TunnelKey is an skb's tunnel metadata (the kernel's ip_tunnel_info):
 // RunOptions.Tunnel gives it to a tc program, RunResult.Tunnel reports
 // it after the run.
@@ -611,8 +619,7 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 		res.ReturnValue = uint64(uint32(res.ReturnValue))
 	}
 	if t, ok := st.run.Tunnel(); ok {
-		t.Options = slices.Clone(t.Options)
-		res.Tunnel = &t
+		res.Tunnel = cloneTunnel(t)
 	}
 	if opts.DataOut == nil && opts.ContextOut == nil {
 		return res, nil

@@ -436,3 +436,70 @@ func TestSkbHelperCases(t *testing.T) {
 		t.Fatal(errors.New("cases.txt has no cases"))
 	}
 }
+
+// TestRunTunnel: RunOptions.Tunnel is what bpf_skb_get_tunnel_key and
+// bpf_skb_get_tunnel_opt read (remote is the tunnel's source, local its
+// destination, as for a packet a tunnel device received), and
+// RunResult.Tunnel what bpf_skb_set_tunnel_key and bpf_skb_set_tunnel_opt
+// set (the remote end as destination).
+func TestRunTunnel(t *testing.T) {
+	w := newWaggleSkb(t, EngineInterpreter)
+	in := &TunnelKey{ID: 0x1_0000_0042, Src: netip.MustParseAddr("192.0.2.7"), Dst: netip.MustParseAddr("198.51.100.9"),
+		TOS: 4, TTL: 61, Flags: 0x1004 | 0x0800, Options: []byte{1, 2, 3, 4, 5, 6, 7, 8}}
+	run := func(c *skbCase, tunnel *TunnelKey) ([]byte, RunResult) {
+		t.Helper()
+		zero := make([]byte, 4)
+		if err := w.script.Put(zero, c.script()); err != nil {
+			t.Fatal(err)
+		}
+		data, ctx := c.input()
+		res, err := w.prog.Run(&RunOptions{Data: data, Context: ctx, Tunnel: tunnel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]byte, w.out.ValueSize())
+		if err := w.out.Lookup(zero, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out, res
+	}
+	get := &skbCase{packet: "tcp4", ops: [][5]uint64{{skbOps["get_tunnel_key"], 44, 0x10}}}
+	out, res := run(get, in)
+	ret, buf := int64(binary.NativeEndian.Uint64(out[0:])), out[64:]
+	if ret != 0 {
+		t.Fatalf("get_tunnel_key: %d", ret)
+	}
+	if id := binary.NativeEndian.Uint32(buf[0:]); id != 0x42 {
+		t.Errorf("tunnel_id %#x, want the ID's low 32 bits 0x42", id)
+	}
+	if remote := binary.NativeEndian.Uint32(buf[4:]); remote != 0xc0000207 {
+		t.Errorf("remote_ipv4 %#x, want the source 192.0.2.7", remote)
+	}
+	if local := binary.NativeEndian.Uint32(buf[28:]); local != 0xc6336409 {
+		t.Errorf("local_ipv4 %#x, want the destination 198.51.100.9", local)
+	}
+	if buf[20] != 4 || buf[21] != 61 || binary.BigEndian.Uint16(buf[22:]) != in.Flags {
+		t.Errorf("tos %d ttl %d flags %#x", buf[20], buf[21], binary.BigEndian.Uint16(buf[22:]))
+	}
+	if res.Tunnel == nil || res.Tunnel.TX || res.Tunnel.Dst != in.Dst {
+		t.Errorf("RunResult.Tunnel = %+v, want the input's", res.Tunnel)
+	}
+	opt := &skbCase{packet: "tcp4", ops: [][5]uint64{{skbOps["get_tunnel_opt"], 12}}}
+	out, _ = run(opt, in)
+	if n := int64(binary.NativeEndian.Uint64(out[0:])); n != 8 || !bytes.Equal(out[64:76], []byte{1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0}) {
+		t.Errorf("get_tunnel_opt: %d, %x", n, out[64:76])
+	}
+	if out, _ = run(get, nil); int64(binary.NativeEndian.Uint64(out[0:])) != -22 {
+		t.Errorf("get_tunnel_key without a tunnel: %d, want -EINVAL", int64(binary.NativeEndian.Uint64(out[0:])))
+	}
+	set := &skbCase{packet: "tcp4", ops: [][5]uint64{{skbOps["set_tunnel_key"], 44, 0, 0x0000_3f05_0000_0077}, {skbOps["set_tunnel_opt"], 4}}}
+	out, res = run(set, in)
+	if binary.NativeEndian.Uint64(out[0:]) != 0 || binary.NativeEndian.Uint64(out[8:]) != 0 {
+		t.Fatalf("set_tunnel_key, set_tunnel_opt: %x", out[:16])
+	}
+	want := TunnelKey{ID: 0x77, Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("10.0.0.1"), TOS: 5, TTL: 0x3f,
+		Flags: 0x2000 | 0x0001 | 0x0004 | 0x0800 | 0x1000 | 0x4000 | 0x8000, Options: []byte{0xb0, 0xb1, 0xb2, 0xb3}, TX: true}
+	if res.Tunnel == nil || fmt.Sprint(*res.Tunnel) != fmt.Sprint(want) {
+		t.Errorf("RunResult.Tunnel = %+v, want %+v", res.Tunnel, want)
+	}
+}
