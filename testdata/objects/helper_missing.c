@@ -1,6 +1,6 @@
 /* helper_missing: a helper waggle does not implement.
  *
- * Program type: TC.  bpf_skb_vlan_push (helper 18) is a kernel helper of
+ * Program type: TC.  bpf_skb_ecn_set_ce (helper 97) is a kernel helper of
  * tc programs that waggle lacks: NewCollection must name it, its ID, the
  * program and the instruction.
  */
@@ -8,13 +8,14 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
 
 SEC("tc")
-int tc_vlan_push(struct __sk_buff *skb)
+int tc_ecn(struct __sk_buff *skb)
 {
-	bpf_skb_vlan_push(skb, bpf_htons(0x8100), 42);
-	return TC_ACT_OK;
+	__u32 mark = skb->mark;
+
+	bpf_skb_ecn_set_ce(skb);
+	return mark ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "GPL";
