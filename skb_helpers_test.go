@@ -52,6 +52,7 @@ type skbCase struct {
 	line   int
 	packet string
 	gso    bool
+	xdp    bool // run xdp_script (PACKET@xdp) instead of skb_script
 	ops    [][5]uint64
 }
 
@@ -67,8 +68,11 @@ func (c *skbCase) script() []byte {
 }
 
 // input is the packet and the __sk_buff of ctx_in: mark 7, and for +gso
-// gso_segs 3 and gso_size 1400.
+// gso_segs 3 and gso_size 1400; XDP runs have no ctx_in.
 func (c *skbCase) input() (data, ctx []byte) {
+	if c.xdp {
+		return skbPackets[c.packet](), nil
+	}
 	ctx = make([]byte, 192)
 	binary.NativeEndian.PutUint32(ctx[8:], 7)
 	if c.gso {
@@ -184,11 +188,12 @@ func loadSkbFile(t *testing.T, path string, vars map[string]uint64, setup map[st
 		}
 		for _, combo := range expand(fields[1:]) {
 			c := skbCase{name: fields[0] + "/" + strings.Join(combo, " "), line: line}
-			pkt, gso := strings.CutSuffix(combo[0], "+gso")
+			pkt, xdp := strings.CutSuffix(combo[0], "@xdp")
+			pkt, gso := strings.CutSuffix(pkt, "+gso")
 			if skbPackets[pkt] == nil {
 				t.Fatalf("%s:%d: unknown packet %q", path, line, combo[0])
 			}
-			c.packet, c.gso = pkt, gso
+			c.packet, c.gso, c.xdp = pkt, gso, xdp
 			var op []string
 			flush := func() {
 				if len(op) == 0 {
@@ -285,7 +290,7 @@ type skbRunner interface {
 }
 
 type waggleSkb struct {
-	prog        *Program
+	prog, xdp   *Program
 	script, out *Map
 	fib         *FIB // RunOptions.FIB
 }
@@ -300,7 +305,7 @@ func newWaggleSkb(t *testing.T, engine Engine) *waggleSkb {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { coll.Close() })
-	return &waggleSkb{prog: coll.Programs["skb_script"], script: coll.Maps["script"], out: coll.Maps["out"]}
+	return &waggleSkb{prog: coll.Programs["skb_script"], xdp: coll.Programs["xdp_script"], script: coll.Maps["script"], out: coll.Maps["out"]}
 }
 
 func (w *waggleSkb) run(c *skbCase) (*skbResult, error) {
@@ -312,9 +317,17 @@ func (w *waggleSkb) run(c *skbCase) (*skbResult, error) {
 		return nil, err
 	}
 	data, ctx := c.input()
-	ctxOut := make([]byte, len(ctx))
-	opts := &RunOptions{Data: data, Context: ctx, DataOut: make([]byte, len(data)+32768), ContextOut: ctxOut, FIB: w.fib}
-	res, err := w.prog.Run(opts)
+	var ctxOut []byte
+	opts := &RunOptions{Data: data, DataOut: make([]byte, len(data)+32768), FIB: w.fib}
+	if ctx != nil {
+		ctxOut = make([]byte, len(ctx))
+		opts.Context, opts.ContextOut = ctx, ctxOut
+	}
+	prog := w.prog
+	if c.xdp {
+		prog = w.xdp
+	}
+	res, err := prog.Run(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +341,7 @@ func (w *waggleSkb) run(c *skbCase) (*skbResult, error) {
 }
 
 type kernelSkb struct {
-	prog        *ebpf.Program
+	prog, xdp   *ebpf.Program
 	script, out *ebpf.Map
 }
 
@@ -341,12 +354,16 @@ func newKernelSkb(t *testing.T) *kernelSkb {
 		t.Fatal(err)
 	}
 	coll, err := kerneltest.LoadCollection(spec, ebpf.CollectionOptions{}, "skb_script", "script", "out")
+	if err == nil && coll.Programs["xdp_script"] == nil {
+		coll.Close()
+		err = fmt.Errorf("the kernel did not load xdp_script")
+	}
 	if err != nil {
 		kerneltest.SkipIfUnsupported(t, err)
 		t.Fatalf("kernel: %v", err)
 	}
 	t.Cleanup(func() { coll.Close() })
-	return &kernelSkb{prog: coll.Programs["skb_script"], script: coll.Maps["script"], out: coll.Maps["out"]}
+	return &kernelSkb{prog: coll.Programs["skb_script"], xdp: coll.Programs["xdp_script"], script: coll.Maps["script"], out: coll.Maps["out"]}
 }
 
 func (k *kernelSkb) run(c *skbCase) (*skbResult, error) {
@@ -358,8 +375,15 @@ func (k *kernelSkb) run(c *skbCase) (*skbResult, error) {
 		return nil, err
 	}
 	data, ctx := c.input()
-	opts := &ebpf.RunOptions{Data: data, Context: ctx, DataOut: make([]byte, len(data)+32768), ContextOut: make([]byte, len(ctx))}
-	ret, err := k.prog.Run(opts)
+	opts := &ebpf.RunOptions{Data: data, DataOut: make([]byte, len(data)+32768)}
+	if ctx != nil {
+		opts.Context, opts.ContextOut = ctx, make([]byte, len(ctx))
+	}
+	prog := k.prog
+	if c.xdp {
+		prog = k.xdp
+	}
+	ret, err := prog.Run(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,8 @@
  * calls on its packet, so that every flag combination of the skb helpers
  * can be compared between waggle and the kernel's BPF_PROG_TEST_RUN.
  *
- * Program type: TC (skb_script).
+ * Program types: TC (skb_script), XDP (xdp_script: only OP_FIB_LOOKUP and
+ * OP_CSUM_DIFF, with the XDP context).
  * Maps: script (ARRAY[1] of struct script: four operations, each a helper
  * number of this file and four arguments), out (ARRAY[1] of struct out:
  * each operation's return value, then the skb's fields after the script
@@ -82,6 +83,32 @@ struct {
 static __always_inline __u32 size64(__u64 v)
 {
 	return ((v - 1) & 63) + 1;
+}
+
+/* OP_FIB_LOOKUP, for both program types. */
+static __always_inline __s64 fib_lookup(void *ctx, __u64 *a, __u8 *buf)
+{
+	struct bpf_fib_lookup *p = (void *)buf;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		buf[i] = 0;
+	p->family = a[2] >> 32;
+	p->ifindex = a[2];
+	p->tot_len = a[2] >> 40;
+	p->l4_protocol = IPPROTO_TCP;
+	p->sport = bpf_htons(40000);
+	p->dport = bpf_htons(80);
+	p->ipv4_dst = bpf_htonl(a[3]);
+	p->ipv4_src = bpf_htonl(0x0a4d0001);
+	p->tos = a[3] >> 32;
+	if (a[1] & 8) /* BPF_FIB_LOOKUP_TBID */
+		p->tbid = a[4];
+	else
+		*(__u32 *)(buf + 52) = a[4] >> 32; /* mark */
+	if ((a[2] >> 56) == 1)
+		return bpf_fib_lookup(ctx, p, 32, a[1]);
+	return bpf_fib_lookup(ctx, p, 64, a[1]);
 }
 
 NOINLINE __s64 run_op(struct __sk_buff *skb, __u64 *a, __u8 *buf)
@@ -173,28 +200,8 @@ NOINLINE __s64 run_op(struct __sk_buff *skb, __u64 *a, __u8 *buf)
 		return bpf_redirect_peer(a[1], a[2]);
 	case OP_SOCKET_COOKIE:
 		return bpf_get_socket_cookie(skb) != 0;
-	case OP_FIB_LOOKUP: {
-		struct bpf_fib_lookup *p = (void *)buf;
-
-		for (i = 0; i < 64; i++)
-			buf[i] = 0;
-		p->family = a[2] >> 32;
-		p->ifindex = a[2];
-		p->tot_len = a[2] >> 40;
-		p->l4_protocol = IPPROTO_TCP;
-		p->sport = bpf_htons(40000);
-		p->dport = bpf_htons(80);
-		p->ipv4_dst = bpf_htonl(a[3]);
-		p->ipv4_src = bpf_htonl(0x0a4d0001);
-		p->tos = a[3] >> 32;
-		if (a[1] & 8) /* BPF_FIB_LOOKUP_TBID */
-			p->tbid = a[4];
-		else
-			*(__u32 *)(buf + 52) = a[4] >> 32; /* mark */
-		if ((a[2] >> 56) == 1)
-			return bpf_fib_lookup(skb, p, 32, a[1]);
-		return bpf_fib_lookup(skb, p, 64, a[1]);
-	}
+	case OP_FIB_LOOKUP:
+		return fib_lookup(skb, a, buf);
 	case OP_SK_LOOKUP: {
 		struct bpf_sock_tuple *t = (void *)data;
 		struct bpf_sock *sk;
@@ -254,6 +261,48 @@ int skb_script(struct __sk_buff *skb)
 	o->vlan_tci = skb->vlan_tci;
 	o->vlan_proto = skb->vlan_proto;
 	o->mark = skb->mark;
+	return ret;
+}
+
+NOINLINE __s64 run_xdp_op(struct xdp_md *ctx, __u64 *a, __u8 *buf)
+{
+	__u8 data[32];
+	__u32 fs, ts;
+	int i;
+
+	if (a[0] == OP_FIB_LOOKUP)
+		return fib_lookup(ctx, a, buf);
+	if (a[0] != OP_CSUM_DIFF)
+		return -1000;
+	fs = a[1] & 31;
+	ts = a[2] & 31;
+	if (fs > 16)
+		fs = 16;
+	if (ts > 16)
+		ts = 16;
+	for (i = 0; i < 32; i++)
+		data[i] = 0x11 * i + 7;
+	return bpf_csum_diff((void *)data, fs, (void *)(data + 16), ts, a[3]);
+}
+
+SEC("xdp")
+int xdp_script(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	struct script *s = bpf_map_lookup_elem(&script, &zero);
+	struct out *o = bpf_map_lookup_elem(&out, &zero);
+	__s64 ret = 0;
+	int i;
+
+	if (!s || !o)
+		return XDP_ABORTED;
+	for (i = 0; i < NOPS; i++) {
+		if (s->op[i][0] == OP_NONE)
+			break;
+		ret = run_xdp_op(ctx, s->op[i], o->buf);
+		o->ret[i] = ret;
+	}
+	o->len = ctx->data_end - ctx->data;
 	return ret;
 }
 
