@@ -3,9 +3,12 @@ package waggle
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
+	"hash"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -397,8 +400,61 @@ func (k *kernelSkb) run(c *skbCase) (*skbResult, error) {
 	return r, nil
 }
 
+var updateSkbKernel = flag.Bool("update-skb-kernel", false, "rewrite testdata/skb/kernel.txt with the kernel's results of cases.txt (needs root)")
+
+const skbKernelFile = "testdata/skb/kernel.txt"
+
+// hostDependent reports whether a case's results depend on the host
+// (its cgroup, its network namespace) rather than on the helpers alone:
+// such cases are compared with the live kernel only.
+func (c *skbCase) hostDependent() bool {
+	for _, op := range c.ops {
+		if op[0] == skbOps["cgroup_id"] || op[0] == skbOps["netns_cookie"] {
+			return true
+		}
+	}
+	return false
+}
+
+// skbDigests hashes the results of the cases of each line of cases.txt
+// (in order) into one digest per line: "LINE NAME DIGEST".
+type skbDigests struct {
+	lines []int
+	names map[int]string
+	h     map[int]hash.Hash
+}
+
+func newSkbDigests() *skbDigests {
+	return &skbDigests{names: map[int]string{}, h: map[int]hash.Hash{}}
+}
+
+func (d *skbDigests) add(c *skbCase, r *skbResult) {
+	if c.hostDependent() {
+		return
+	}
+	h := d.h[c.line]
+	if h == nil {
+		h = sha256.New()
+		d.h[c.line] = h
+		d.lines = append(d.lines, c.line)
+		d.names[c.line], _, _ = strings.Cut(c.name, "/")
+	}
+	fmt.Fprintf(h, "%s\n%d %x %x %x\n", c.name, r.retval, r.dataOut, r.ctxOut, r.out)
+}
+
+func (d *skbDigests) String() string {
+	var b strings.Builder
+	b.WriteString("# The kernel's results of cases.txt, a SHA-256 of each line's cases in order:\n# LINE NAME DIGEST. go test -run TestSkbHelpersAgainstKernel -update-skb-kernel (as root) rewrites it.\n")
+	for _, l := range d.lines {
+		fmt.Fprintf(&b, "%d %s %x\n", l, d.names[l], d.h[l].Sum(nil))
+	}
+	return b.String()
+}
+
 // TestSkbHelpersAgainstKernel runs every case of testdata/skb/cases.txt
-// in the kernel and in waggle with both engines.
+// in the kernel and in waggle with both engines; with -update-skb-kernel
+// it records the kernel's results in testdata/skb/kernel.txt, which
+// TestSkbHelperCases checks without the kernel.
 func TestSkbHelpersAgainstKernel(t *testing.T) {
 	if _, err := os.Stat(filepath.FromSlash(skbHelpersObject)); err != nil {
 		t.Fatal(err)
@@ -409,12 +465,19 @@ func TestSkbHelpersAgainstKernel(t *testing.T) {
 	for _, e := range engines {
 		runners[e] = newWaggleSkb(t, e)
 	}
-	compareSkb(t, "cases.txt", cases, kernel, runners)
+	digests := compareSkb(t, "cases.txt", cases, kernel, runners)
+	if *updateSkbKernel {
+		if err := os.WriteFile(skbKernelFile, []byte(digests.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
-// compareSkb runs every case in the kernel and in each of runners.
-func compareSkb(t *testing.T, file string, cases []skbCase, kernel skbRunner, runners map[Engine]skbRunner) {
+// compareSkb runs every case in the kernel and in each of runners, and
+// returns the digests of the kernel's results.
+func compareSkb(t *testing.T, file string, cases []skbCase, kernel skbRunner, runners map[Engine]skbRunner) *skbDigests {
 	t.Helper()
+	digests := newSkbDigests()
 	compared := 0
 	for i := range cases {
 		c := &cases[i]
@@ -422,6 +485,7 @@ func compareSkb(t *testing.T, file string, cases []skbCase, kernel skbRunner, ru
 		if err != nil {
 			t.Fatalf("%s:%d %s: kernel: %v", file, c.line, c.name, err)
 		}
+		digests.add(c, want)
 		for _, e := range engines {
 			got, err := runners[e].run(c)
 			if err != nil {
@@ -435,13 +499,16 @@ func compareSkb(t *testing.T, file string, cases []skbCase, kernel skbRunner, ru
 		compared++
 	}
 	t.Logf("%d cases (argument and flag combinations) of %s compared with the kernel on %d engines", compared, file, len(engines))
+	return digests
 }
 
-// TestSkbHelperCases checks that every case runs in waggle, on both
-// engines with the same results, without the kernel.
+// TestSkbHelperCases runs every case in waggle without the kernel: both
+// engines must agree, and give the results the kernel gave when
+// testdata/skb/kernel.txt was recorded.
 func TestSkbHelperCases(t *testing.T) {
 	cases := loadSkbCases(t)
 	interp, jit := newWaggleSkb(t, EngineInterpreter), newWaggleSkb(t, EngineJIT)
+	digests := newSkbDigests()
 	for i := range cases {
 		c := &cases[i]
 		a, err := interp.run(c)
@@ -455,9 +522,32 @@ func TestSkbHelperCases(t *testing.T) {
 		if d := b.diff(a); d != "" {
 			t.Errorf("cases.txt:%d %s: the engines differ (\"waggle\" is the JIT, \"kernel\" the interpreter):\n%s", c.line, c.name, d)
 		}
+		digests.add(c, a)
 	}
 	if len(cases) == 0 {
 		t.Fatal(errors.New("cases.txt has no cases"))
+	}
+	recorded, err := os.ReadFile(skbKernelFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, l := range strings.Split(string(recorded), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && !strings.HasPrefix(l, "#") {
+			want[f[0]] = f[2]
+		}
+	}
+	for _, l := range strings.Split(digests.String(), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 || strings.HasPrefix(l, "#") {
+			continue
+		}
+		switch w, ok := want[f[0]]; {
+		case !ok:
+			t.Errorf("cases.txt:%s %s: no kernel results recorded in %s (run TestSkbHelpersAgainstKernel -update-skb-kernel as root)", f[0], f[1], skbKernelFile)
+		case w != f[2]:
+			t.Errorf("cases.txt:%s %s: waggle's results differ from the kernel's recorded in %s (run TestSkbHelpersAgainstKernel as root to see how)", f[0], f[1], skbKernelFile)
+		}
 	}
 }
 
