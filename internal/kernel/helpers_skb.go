@@ -94,7 +94,7 @@ var skbDefs = []def{
 	{
 		id: asm.FnSkbChangeHead, types: tTC, fn: skbChangeHead, // 43 bpf_skb_change_head
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetInteger, ChangesPacket: true},
-		doc:   "pushes head_room zero bytes before skb->data (the new MAC header); flags, head_room ≥ 2³¹ or a length above 16064 (without GSO) → -EINVAL",
+		doc:   "pushes head_room zero bytes before skb->data (the new MAC header); flags, head_room ≥ 2³¹ or a length above 16064 (without GSO) → -EINVAL; an skb buffer above 4 MiB (KMALLOC_MAX_SIZE; with GSO, or pushes repeated by the helpers that insert headers) → -ENOMEM",
 	},
 	{
 		id: asm.FnSetHashInvalid, types: tTC, fn: setHashInvalid, // 48 bpf_set_hash_invalid
@@ -492,7 +492,9 @@ func skbChangeTail(c *helper.Call) (uint64, error) {
 		return neg(enotsupp), nil
 	}
 	if old := uint64(s.len()); newLen > old {
-		s.grow(0, int(newLen-old))
+		if !s.grow(0, int(newLen-old)) {
+			return neg(unix.ENOMEM), nil
+		}
 		clear(s.buf[s.n : s.n+int(newLen-old)])
 	}
 	s.n = s.head + int(newLen)
@@ -513,7 +515,9 @@ func skbChangeHead(c *helper.Call) (uint64, error) {
 	if flags != 0 || int32(room) < 0 || (!s.isGSO() && newLen > skbMaxAlloc) || newLen < uint32(s.len()) {
 		return neg(unix.EINVAL), nil
 	}
-	s.grow(int(room), 0)
+	if !s.grow(int(room), 0) {
+		return neg(unix.ENOMEM), nil
+	}
 	s.head -= int(room)
 	clear(s.buf[s.head : s.head+int(room)])
 	s.mac = s.head
@@ -521,10 +525,13 @@ func skbChangeHead(c *helper.Call) (uint64, error) {
 }
 
 // netHdrPush is bpf_skb_net_hdr_push: n zero bytes inserted at off from
-// skb->data, the MAC and network headers moving with what precedes them.
-func (s *skbState) netHdrPush(off, n int) {
+// skb->data, the MAC and network headers moving with what precedes them;
+// false when the skb cannot grow (-ENOMEM).
+func (s *skbState) netHdrPush(off, n int) bool {
 	transSame := s.transport == s.network
-	s.grow(n, 0)
+	if !s.grow(n, 0) {
+		return false
+	}
 	s.head -= n
 	copy(s.buf[s.head:], s.buf[s.head+n:s.head+n+off])
 	clear(s.buf[s.head+off : s.head+off+n])
@@ -533,6 +540,7 @@ func (s *skbState) netHdrPush(off, n int) {
 	if transSame {
 		s.transport = s.network
 	}
+	return true
 }
 
 // netHdrPop is bpf_skb_net_hdr_pop: n bytes removed at off from
@@ -671,7 +679,9 @@ func (s *skbState) netGrow(off, n int, flags uint64) unix.Errno {
 		}
 		macLen = s.network - s.mac
 	}
-	s.netHdrPush(off, n)
+	if !s.netHdrPush(off, n) {
+		return unix.ENOMEM
+	}
 	if !encap {
 		return 0
 	}
@@ -707,7 +717,9 @@ func skbChangeProto(c *helper.Call) (uint64, error) {
 	off := s.network - s.mac
 	switch {
 	case from == be16(ethPIP) && to == be16(ethPIPv6):
-		s.netHdrPush(off, 20)
+		if !s.netHdrPush(off, 20) {
+			return neg(unix.ENOMEM), nil
+		}
 		s.setProtocol(ethPIPv6)
 	case from == be16(ethPIPv6) && to == be16(ethPIP):
 		if !s.netHdrPop(off, 20) {
@@ -839,7 +851,9 @@ func skbVlanPush(c *helper.Call) (uint64, error) {
 		}
 		// __vlan_insert_tag: the tag goes between the MAC addresses and
 		// the EtherType.
-		s.grow(vlanHLen, 0)
+		if !s.grow(vlanHLen, 0) {
+			return neg(unix.ENOMEM), nil
+		}
 		s.head -= vlanHLen
 		d := s.buf[s.head:]
 		copy(d[:12], d[vlanHLen:vlanHLen+12])

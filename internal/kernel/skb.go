@@ -116,11 +116,20 @@ func (s *skbState) len() int { return s.n - s.head }
 // data is the packet from skb->data.
 func (s *skbState) data() []byte { return s.buf[s.head:s.n] }
 
+// skbMaxBuf is the most an skb's buffer may grow to: KMALLOC_MAX_SIZE
+// (4 MiB), past which the kernel's pskb_expand_head fails.
+const skbMaxBuf = 4 << 20
+
 // grow makes room for headroom bytes before skb->data and tailroom bytes
 // after its end, reallocating buf (and moving every offset) when it must.
-func (s *skbState) grow(headroom, tailroom int) {
+// It returns false, changing nothing, when the buffer would be larger
+// than skbMaxBuf (the helper then returns -ENOMEM, as the kernel's).
+func (s *skbState) grow(headroom, tailroom int) bool {
 	if s.head >= headroom && len(s.buf)-s.n >= tailroom {
-		return
+		return true
+	}
+	if headroom < 0 || tailroom < 0 || headroom+tailroom+s.n-min(s.mac, s.head) > skbMaxBuf-skbPad-sharedInfoSize {
+		return false
 	}
 	// The MAC header may be before skb->data (socket filters).
 	lo := min(s.mac, s.head)
@@ -137,6 +146,7 @@ func (s *skbState) grow(headroom, tailroom int) {
 	if s.transport >= 0 {
 		s.transport += delta
 	}
+	return true
 }
 
 // The fields of __sk_buff that ctx_in may set (convert___skb_to_skb).
