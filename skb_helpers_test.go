@@ -295,10 +295,11 @@ type skbRunner interface {
 type waggleSkb struct {
 	prog, xdp   *Program
 	script, out *Map
-	fib         *FIB // RunOptions.FIB
+	fib         *FIB   // RunOptions.FIB
+	dataOut     []byte // reused: room for the largest skb (4 MiB)
 }
 
-func newWaggleSkb(t *testing.T, engine Engine) *waggleSkb {
+func newWaggleSkb(t testing.TB, engine Engine) *waggleSkb {
 	spec, err := LoadCollectionSpec(skbHelpersObject)
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +322,10 @@ func (w *waggleSkb) run(c *skbCase) (*skbResult, error) {
 	}
 	data, ctx := c.input()
 	var ctxOut []byte
-	opts := &RunOptions{Data: data, DataOut: make([]byte, len(data)+32768), FIB: w.fib}
+	if w.dataOut == nil {
+		w.dataOut = make([]byte, 4<<20)
+	}
+	opts := &RunOptions{Data: data, DataOut: w.dataOut, FIB: w.fib}
 	if ctx != nil {
 		ctxOut = make([]byte, len(ctx))
 		opts.Context, opts.ContextOut = ctx, ctxOut
@@ -616,4 +620,40 @@ func TestRunTunnel(t *testing.T) {
 	if res.Tunnel == nil || fmt.Sprint(*res.Tunnel) != fmt.Sprint(want) {
 		t.Errorf("RunResult.Tunnel = %+v, want %+v", res.Tunnel, want)
 	}
+}
+
+// FuzzSkbScript runs scripts of random helper calls with random arguments
+// on random packets: waggle must never fail or crash, and both engines
+// must agree.
+func FuzzSkbScript(f *testing.F) {
+	f.Add([]byte{6, 0, 0, 0, 0, 0, 0, 0, 0x40}, uint8(0))
+	f.Add([]byte{8, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2}, uint8(1))
+	f.Add([]byte{11, 0, 0, 0, 0, 0, 0, 0, 0, 0x81}, uint8(4))
+	names := []string{"tcp4", "udp4", "tcp6", "udp6", "vlan4", "arp", "icmp4", "other", "minimal"}
+	interp, jit := newWaggleSkb(f, EngineInterpreter), newWaggleSkb(f, EngineJIT)
+	f.Fuzz(func(t *testing.T, b []byte, pkt uint8) {
+		c := &skbCase{name: "fuzz", packet: names[int(pkt)%len(names)], gso: pkt&0x80 != 0, xdp: pkt&0x40 != 0}
+		for i := 0; i < 4 && len(b) > 0; i++ {
+			var op [5]uint64
+			for j := range op {
+				var w [8]byte
+				n := copy(w[:], b)
+				b = b[n:]
+				op[j] = binary.LittleEndian.Uint64(w[:])
+			}
+			op[0] %= uint64(len(skbOps) + 1)
+			c.ops = append(c.ops, op)
+		}
+		a, err := interp.run(c)
+		if err != nil {
+			t.Fatalf("%v: %v", c.ops, err)
+		}
+		j, err := jit.run(c)
+		if err != nil {
+			t.Fatalf("%v (JIT): %v", c.ops, err)
+		}
+		if d := j.diff(a); d != "" {
+			t.Errorf("%v: the engines differ (\"waggle\" is the JIT, \"kernel\" the interpreter):\n%s", c.ops, d)
+		}
+	})
 }
