@@ -657,3 +657,54 @@ func FuzzSkbScript(f *testing.F) {
 		}
 	})
 }
+
+// TestGlobalFunctionMovesPacket: a global function that may move the
+// packet (through a static function that calls bpf_skb_change_head)
+// invalidates the caller's packet pointers: testdata/skb/global_pull.o's
+// stale is refused, fresh accepted, by waggle and by the kernel.
+func TestGlobalFunctionMovesPacket(t *testing.T) {
+	const obj = "testdata/skb/global_pull.o"
+	for _, tc := range []struct {
+		prog   string
+		accept bool
+	}{{"stale", false}, {"fresh", true}} {
+		spec, err := LoadCollectionSpec(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range spec.Programs {
+			if name != tc.prog {
+				delete(spec.Programs, name)
+			}
+		}
+		coll, err := NewCollection(spec)
+		if err == nil {
+			coll.Close()
+		}
+		if (err == nil) != tc.accept {
+			t.Errorf("%s: waggle accepted %v (%v), want %v", tc.prog, err == nil, err, tc.accept)
+		}
+		if !tc.accept && err != nil && !strings.Contains(err.Error(), "not a pointer") {
+			t.Errorf("%s: %v, want the read through the stale pointer refused", tc.prog, err)
+		}
+		if kerneltest.Available() != nil {
+			continue
+		}
+		kspec, err := ebpf.LoadCollectionSpec(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range kspec.Programs {
+			if name != tc.prog {
+				delete(kspec.Programs, name)
+			}
+		}
+		kcoll, kerr := ebpf.NewCollection(kspec)
+		if kerr == nil {
+			kcoll.Close()
+		}
+		if (kerr == nil) != tc.accept {
+			t.Errorf("%s: the kernel accepted %v (%v), want %v", tc.prog, kerr == nil, kerr, tc.accept)
+		}
+	}
+}

@@ -690,6 +690,41 @@ func (v *verifier) clearPacketPointers() {
 	})
 }
 
+// subprogChangesPacket reports whether subprogram k may move the packet:
+// it calls a helper that does (helper.Proto.ChangesPacket) or makes a tail
+// call, or calls a subprogram that may, as the kernel's
+// mark_subprog_changes_pkt_data and merge_callee_effects compute it.
+func (v *verifier) subprogChangesPacket(k int) bool {
+	if v.changesPkt == nil {
+		n := len(v.prog.subprogs)
+		v.changesPkt = make([]bool, n)
+		var edges [][2]int
+		for i, ins := range v.prog.insns {
+			if ins.IsLocalCall() {
+				edges = append(edges, [2]int{v.prog.subOf[i], v.prog.subOf[v.prog.target(i)]})
+				continue
+			}
+			if !ins.IsHelperCall() {
+				continue
+			}
+			id := int32(ins.Imm)
+			if pr := v.protoFor(id); id == fnTailCall || (pr != nil && pr.ChangesPacket) {
+				v.changesPkt[v.prog.subOf[i]] = true
+			}
+		}
+		for changed := true; changed; {
+			changed = false
+			for _, e := range edges {
+				if v.changesPkt[e[1]] && !v.changesPkt[e[0]] {
+					v.changesPkt[e[0]] = true
+					changed = true
+				}
+			}
+		}
+	}
+	return v.changesPkt[k]
+}
+
 // localCall enters a subprogram.
 func (v *verifier) localCall(insn int, ins isa.Instruction) (int, *vErr) {
 	st := v.cur
@@ -758,6 +793,12 @@ func (v *verifier) globalCall(insn int, gf *GlobalFunction) (int, *vErr) {
 		regs[r] = notInit(insn)
 	}
 	regs[0] = unknownReg(insn)
+	// A global function that may move the packet (it, or a function it
+	// calls, calls such a helper or makes a tail call) invalidates the
+	// caller's packet pointers, as the kernel's changes_pkt_data.
+	if v.subprogChangesPacket(k) {
+		v.clearPacketPointers()
+	}
 	v.globalQueue = append(v.globalQueue, k)
 	v.prog.subprogs[k].called = true
 	return insn + 1, nil

@@ -28,6 +28,9 @@ type verifier struct {
 	// called and not yet verified.
 	globals     map[int]*GlobalFunction
 	globalQueue []int
+	// changesPkt says, by subprogram, whether calling it may move the
+	// packet (subprogChangesPacket); nil until a global call needs it.
+	changesPkt []bool
 	pt          *kernel.ProgramType
 	ctx         *kernel.CtxDesc
 	strict      bool

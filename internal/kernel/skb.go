@@ -100,6 +100,10 @@ type skbState struct {
 	// tunnelSet holds the metadata that skb_set_tunnel_key wrote, so
 	// that a run allocates nothing.
 	tunnelSet TunnelKey
+	// retired are the buffers grow replaced during the run, kept until
+	// the next run: a packet pointer into one, which the verifier makes
+	// the program drop after the helper, could never reach freed memory.
+	retired [][]byte
 }
 
 // skbPad is where a run's packet starts in buf: the kernel's test run
@@ -138,6 +142,7 @@ func (s *skbState) grow(headroom, tailroom int) bool {
 	nb := make([]byte, size)
 	copy(nb[newHead-(s.head-lo):], s.buf[lo:s.n])
 	delta := newHead - s.head
+	s.retired = append(s.retired, s.buf)
 	s.buf = nb
 	s.head += delta
 	s.n += delta
@@ -193,6 +198,8 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 	}
 	u32 := func(off int) uint32 { return binary.NativeEndian.Uint32(ctx[off:]) }
 
+	clear(s.retired)
+	s.retired = s.retired[:0]
 	if len(s.buf) < skbPad+n+sharedInfoSize {
 		s.buf = make([]byte, skbPad+skbMaxData+sharedInfoSize)
 	}
