@@ -200,7 +200,9 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 
 	clear(s.retired)
 	s.retired = s.retired[:0]
-	if len(s.buf) < skbPad+n+sharedInfoSize {
+	// A buffer that a helper grew past 64 KiB is not kept for the next
+	// runs.
+	if len(s.buf) < skbPad+n+sharedInfoSize || len(s.buf) > 64<<10 {
 		s.buf = make([]byte, skbPad+skbMaxData+sharedInfoSize)
 	}
 	s.mac = skbPad
