@@ -38,6 +38,8 @@ var skbOps = map[string]uint64{
 	"load_relative": 20, "cgroup_id": 21, "netns_cookie": 22, "cgroup_classid": 23,
 	"redirect_neigh": 24, "redirect_peer": 25, "socket_cookie": 26, "csum_diff": 27,
 	"fib_lookup": 28, "clone_redirect": 29, "sk_lookup": 30,
+	"csum_update": 31, "route_realm": 32, "socket_uid": 33, "skb_classid": 34, "ancestor_cgroup": 35,
+	"ecn_set_ce": 36, "xdp_buff_len": 37, "xdp_load": 38, "xdp_store": 39,
 }
 
 const opHashRecalc = 13
@@ -47,6 +49,34 @@ var skbPackets = map[string]func() []byte{
 	"tcp4": kerneltest.FrameTCP4, "udp4": kerneltest.FrameUDP4, "tcp6": kerneltest.FrameTCP6,
 	"udp6": kerneltest.FrameUDP6, "vlan4": kerneltest.FrameVLANTCP4, "arp": kerneltest.FrameARP,
 	"icmp4": kerneltest.FrameICMP4, "other": kerneltest.FrameOther, "minimal": kerneltest.FrameMinimal,
+	"big": kerneltest.FrameBigUDP4, "jumbo": frameJumbo,
+	"ect4": func() []byte { return withTOS(kerneltest.FrameUDP4(), 0x02) },
+	"ce4":  func() []byte { return withTOS(kerneltest.FrameUDP4(), 0x03) },
+	"ect6": func() []byte { return withTOS(kerneltest.FrameUDP6(), 0x01) },
+	"ce6":  func() []byte { return withTOS(kerneltest.FrameUDP6(), 0x03) },
+}
+
+// frameJumbo is a 9014-byte UDP frame, larger than a page: an XDP test
+// run puts its tail in frags.
+func frameJumbo() []byte {
+	return kerneltest.Ethernet(kerneltest.MACDst, kerneltest.MACSrc, kerneltest.EtherTypeIPv4,
+		kerneltest.IPv4(netip.MustParseAddr("10.1.9.9"), netip.MustParseAddr("10.0.0.1"), kerneltest.ProtoUDP,
+			kerneltest.UDP(5353, 53, kerneltest.Pattern(8972))))
+}
+
+// withTOS sets the ECN bits of a frame's IPv4 TOS (fixing the header
+// checksum) or IPv6 traffic class.
+func withTOS(f []byte, ecn byte) []byte {
+	ip := f[14:]
+	if ip[0]>>4 == 4 {
+		ip[1] = ip[1]&^3 | ecn
+		binary.BigEndian.PutUint16(ip[10:], 0)
+		binary.BigEndian.PutUint16(ip[10:], kerneltest.Checksum(ip[:20]))
+		return f
+	}
+	w := binary.BigEndian.Uint32(ip)
+	binary.BigEndian.PutUint32(ip, w&^(3<<20)|uint32(ecn)<<20)
+	return f
 }
 
 // skbCase is one expanded line of cases.txt.
@@ -629,7 +659,7 @@ func FuzzSkbScript(f *testing.F) {
 	f.Add([]byte{6, 0, 0, 0, 0, 0, 0, 0, 0x40}, uint8(0))
 	f.Add([]byte{8, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2}, uint8(1))
 	f.Add([]byte{11, 0, 0, 0, 0, 0, 0, 0, 0, 0x81}, uint8(4))
-	names := []string{"tcp4", "udp4", "tcp6", "udp6", "vlan4", "arp", "icmp4", "other", "minimal"}
+	names := []string{"tcp4", "udp4", "tcp6", "udp6", "vlan4", "arp", "icmp4", "other", "minimal", "ect4", "ce6", "big"}
 	interp, jit := newWaggleSkb(f, EngineInterpreter), newWaggleSkb(f, EngineJIT)
 	f.Fuzz(func(t *testing.T, b []byte, pkt uint8) {
 		c := &skbCase{name: "fuzz", packet: names[int(pkt)%len(names)], gso: pkt&0x80 != 0, xdp: pkt&0x40 != 0}

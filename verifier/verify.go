@@ -28,14 +28,15 @@ type verifier struct {
 	// called and not yet verified.
 	globals     map[int]*GlobalFunction
 	globalQueue []int
-	// changesPkt says, by subprogram, whether calling it may move the
-	// packet (subprogChangesPacket); nil until a global call needs it.
-	changesPkt []bool
 	pt          *kernel.ProgramType
 	ctx         *kernel.CtxDesc
 	strict      bool
 	raw         bool // pt.RawPacket: r1 is a packet of r2 bytes
 	lenID       uint32
+
+	// changesPkt says, by subprogram, whether calling it may move the
+	// packet (subprogChangesPacket); nil until a global call needs it.
+	changesPkt []bool
 
 	idGen    uint32
 	cur      *state

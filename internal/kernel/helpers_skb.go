@@ -168,6 +168,53 @@ var skbDefs = []def{
 	},
 	fibDef,
 	{
+		id: asm.FnCsumUpdate, types: tTC, fn: csumUpdate, // 40 bpf_csum_update
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything}, Ret: helper.RetInteger},
+		doc:   "-ENOTSUPP (524): the skb is never CHECKSUM_COMPLETE",
+	},
+	{
+		id: asm.FnGetRouteRealm, types: tTC, fn: getRouteRealm, // 24 bpf_get_route_realm
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
+		doc:   "0: the skb has no route (dst) with a realm",
+	},
+	{
+		id: asm.FnGetSocketUid, types: tTC | tSock, fn: getSocketUID, // 47 bpf_get_socket_uid
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
+		doc:   "0: the uid of the run's socket, which the kernel's test run creates with uid 0",
+	},
+	{
+		id: asm.FnSkbCgroupClassid, types: tTC, fn: getCgroupClassid, // 151 bpf_skb_cgroup_classid
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
+		doc:   "0: the net_cls class of the skb's socket",
+		diff:  "as 17",
+	},
+	{
+		id: asm.FnSkbAncestorCgroupId, types: tTC, fn: skbAncestorCgroupID, // 83 bpf_skb_ancestor_cgroup_id
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything}, Ret: helper.RetInteger},
+		doc:   "the cgroup v2 ID of the ancestor at ancestor_level (0: the root, 1) of the skb's socket's cgroup, waggle's as for 79; 0 past its level",
+	},
+	{
+		id: asm.FnSkbEcnSetCe, types: tTC, fn: skbEcnSetCe, // 97 bpf_skb_ecn_set_ce
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
+		doc:   "marks ECT packets Congestion Experienced in the IPv4 (with the header checksum) or IPv6 header at the network header, as INET_ECN_set_ce; 1 when set (or already CE for IPv4), else 0; not IP (VLAN tags skipped) or too short → 0",
+	},
+	{
+		id: asm.FnXdpGetBuffLen, types: tXDP, fn: xdpGetBuffLen, // 188 bpf_xdp_get_buff_len
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
+		doc:   "the packet's length: the linear part and the frags",
+		diff:  "not for tracing programs (the kernel's BTF variant)",
+	},
+	{
+		id: asm.FnXdpLoadBytes, types: tXDP, fn: xdpLoadBytes, // 189 bpf_xdp_load_bytes
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything, helper.ArgUninitMem, helper.ArgSize}, Ret: helper.RetInteger},
+		doc:   "copies len bytes at offset of the packet, across the frags; offset or len > 0xffff → -EFAULT, past the packet → -EINVAL (the destination left as it was)",
+	},
+	{
+		id: asm.FnXdpStoreBytes, types: tXDP, fn: xdpStoreBytes, // 190 bpf_xdp_store_bytes
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything, helper.ArgMem, helper.ArgSize}, Ret: helper.RetInteger},
+		doc:   "as 189, into the packet",
+	},
+	{
 		id: asm.FnSkLookupTcp, types: tXDP | tTC, fn: skLookup, // 84 bpf_sk_lookup_tcp
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSize, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockOrNull},
 		doc:   "NULL: waggle has no sockets for a lookup to find. The verifier tracks the result as the kernel's (a socket or NULL, a reference that bpf_sk_release must release, struct bpf_sock's fields readable)",
@@ -996,49 +1043,66 @@ func getSocketCookie(c *helper.Call) (uint64, error) {
 	return r.cookie, nil
 }
 
-// cgroupID is the cgroup v2 ID of waggle's cgroup: the inode of its
-// directory where cgroup2 is mounted (found in /proc/self/mountinfo), 1
-// for the root cgroup (whose ID is always 1, mounted or not), 0 when it
-// cannot be told.
-var cgroupID = sync.OnceValue(func() uint64 {
+// cgroupPath is waggle's cgroup v2 path (from /proc/self/cgroup) and the
+// mount point of the cgroup2 file system whose root is the root of that
+// path (from /proc/self/mountinfo); "" for what cannot be found.
+var cgroupPath = sync.OnceValues(func() (path, mount string) {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
-		return 0
+		return "", ""
 	}
-	path, found := "", false
 	for _, line := range strings.Split(string(b), "\n") {
 		if p, ok := strings.CutPrefix(line, "0::"); ok {
-			path, found = p, true
+			path = p
 		}
 	}
-	if !found {
-		return 0
-	}
-	if path == "/" {
-		return 1
+	if path == "" {
+		return "", ""
 	}
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
-		return 0
+		return path, ""
 	}
 	for _, line := range strings.Split(string(mi), "\n") {
 		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE SUPER
 		pre, post, ok := strings.Cut(line, " - ")
 		f := strings.Fields(pre)
-		if !ok || len(f) < 5 || !strings.HasPrefix(post, "cgroup2 ") {
-			continue
-		}
-		rel, ok := strings.CutPrefix(path, f[3])
-		if !ok {
-			continue
-		}
-		var st unix.Stat_t
-		if unix.Stat(f[4]+"/"+strings.TrimPrefix(rel, "/"), &st) == nil {
-			return st.Ino
+		if ok && len(f) >= 5 && strings.HasPrefix(post, "cgroup2 ") && f[3] == "/" {
+			return path, strings.TrimSuffix(f[4], "/")
 		}
 	}
-	return 0
+	return path, ""
 })
+
+// cgroupAt is the ID of the cgroup at the first level components of
+// waggle's cgroup path (level 0: the root, whose ID is always 1), 0 past
+// the path's end or when it cannot be found.
+func cgroupAt(level int) uint64 {
+	path, mount := cgroupPath()
+	parts := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+	switch {
+	case path == "" || level < 0 || level > len(parts):
+		return 0
+	case level == 0:
+		return 1
+	case mount == "":
+		return 0
+	}
+	var st unix.Stat_t
+	if unix.Stat(mount+"/"+strings.Join(parts[:level], "/"), &st) != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// cgroupID is the cgroup v2 ID of waggle's cgroup.
+func cgroupID() uint64 {
+	path, _ := cgroupPath()
+	return cgroupAt(len(strings.FieldsFunc(path, func(r rune) bool { return r == '/' })))
+}
+
+// cgroupAncestor is the ID of the ancestor at level of waggle's cgroup.
+func cgroupAncestor(level int32) uint64 { return cgroupAt(int(level)) }
 
 func skbCgroupID(c *helper.Call) (uint64, error) {
 	if _, err := skbRun(c); err != nil {
@@ -1104,6 +1168,147 @@ func skAssign(c *helper.Call) (uint64, error) {
 	}
 	return neg(unix.EOPNOTSUPP), nil
 }
+
+func csumUpdate(c *helper.Call) (uint64, error) {
+	if _, err := skbRun(c); err != nil {
+		return 0, err
+	}
+	return neg(enotsupp), nil
+}
+
+func getRouteRealm(c *helper.Call) (uint64, error) {
+	if _, err := skbRun(c); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+func getSocketUID(c *helper.Call) (uint64, error) {
+	if _, err := skbRun(c); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+func skbAncestorCgroupID(c *helper.Call) (uint64, error) {
+	if _, err := skbRun(c); err != nil {
+		return 0, err
+	}
+	return cgroupAncestor(int32(c.Args[1])), nil
+}
+
+// skbEcnSetCe is bpf_skb_ecn_set_ce.
+func skbEcnSetCe(c *helper.Call) (uint64, error) {
+	_, s, err := tcRun(c)
+	if err != nil {
+		return 0, err
+	}
+	// skb_protocol(skb, true): the protocol behind any VLAN headers, which
+	// __vlan_get_protocol reads from skb->data + the MAC header's length.
+	proto := binary.BigEndian.Uint16(binary.NativeEndian.AppendUint16(nil, uint16(s.protocol)))
+	depth := s.network - s.mac
+	if depth == 0 {
+		depth = ethHLen
+	}
+	for proto == ethP8021Q || proto == ethP8021AD {
+		if s.head+depth+vlanHLen > s.n {
+			return 0, nil
+		}
+		proto = binary.BigEndian.Uint16(s.buf[s.head+depth+2:])
+		depth += vlanHLen
+	}
+	var hlen int
+	switch proto {
+	case ethPIP:
+		hlen = 20
+	case ethPIPv6:
+		hlen = 40
+	default:
+		return 0, nil
+	}
+	if s.len() < hlen || s.network+hlen > s.n {
+		return 0, nil
+	}
+	h := s.buf[s.network:]
+	if proto == ethPIP {
+		// IP_ECN_set_ce.
+		ecn := uint32(h[1]+1) & 3
+		if ecn&2 == 0 {
+			if ecn == 0 {
+				return 1, nil
+			}
+			return 0, nil
+		}
+		add := be16(0xfffb) + be16(uint16(ecn))
+		check := binary.NativeEndian.Uint16(h[10:])
+		binary.NativeEndian.PutUint16(h[10:], csum16Add(check, add))
+		h[1] |= 3
+		return 1, nil
+	}
+	// IP6_ECN_set_ce: the traffic class is bits 20-27 of the first word.
+	w := binary.BigEndian.Uint32(h)
+	if (w>>20)&3 == 0 {
+		return 0, nil
+	}
+	binary.BigEndian.PutUint32(h, w|3<<20)
+	return 1, nil
+}
+
+func xdpGetBuffLen(c *helper.Call) (uint64, error) {
+	r, err := xdpRun(c)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(r.xdp.xdpLen()), nil
+}
+
+// xdpCopy copies between b and the packet from off, across the frags
+// (bpf_xdp_pointer and bpf_xdp_copy_buf): store writes b into the packet.
+func xdpCopy(c *helper.Call, store bool) (uint64, error) {
+	r, err := xdpRun(c)
+	if err != nil {
+		return 0, err
+	}
+	x := &r.xdp
+	off, n := uint64(uint32(c.Args[1])), uint64(uint32(c.Args[3]))
+	var b []byte
+	if store {
+		b, err = c.Read(c.Args[2], n)
+	} else {
+		b, err = c.Write(c.Args[2], n)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if off > 0xffff || n > 0xffff {
+		return neg(unix.EFAULT), nil
+	}
+	if off+n > uint64(x.xdpLen()) {
+		return neg(unix.EINVAL), nil
+	}
+	parts := append(make([][]byte, 0, 1+len(x.frags)), x.frame[x.data:x.end])
+	parts = append(parts, x.frags...)
+	for _, p := range parts {
+		if n == 0 {
+			break
+		}
+		if off >= uint64(len(p)) {
+			off -= uint64(len(p))
+			continue
+		}
+		k := min(n, uint64(len(p))-off)
+		if store {
+			copy(p[off:off+k], b[:k])
+		} else {
+			copy(b[:k], p[off:off+k])
+		}
+		b, n, off = b[k:], n-k, 0
+	}
+	return 0, nil
+}
+
+func xdpLoadBytes(c *helper.Call) (uint64, error)  { return xdpCopy(c, false) }
+func xdpStoreBytes(c *helper.Call) (uint64, error) { return xdpCopy(c, true) }
 
 func redirectPeer(c *helper.Call) (uint64, error) {
 	r, err := skbRun(c)

@@ -1,8 +1,8 @@
 /* helper_missing: a helper waggle does not implement.
  *
- * Program type: TC.  bpf_skb_ecn_set_ce (helper 97) is a kernel helper of
- * tc programs that waggle lacks: NewCollection must name it, its ID, the
- * program and the instruction.
+ * Program type: TC.  bpf_skb_get_xfrm_state (helper 66) is a kernel helper
+ * of tc programs that waggle lacks: NewCollection must name it, its ID,
+ * the program and the instruction.
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -10,12 +10,13 @@
 #include <bpf/bpf_helpers.h>
 
 SEC("tc")
-int tc_ecn(struct __sk_buff *skb)
+int tc_xfrm(struct __sk_buff *skb)
 {
-	__u32 mark = skb->mark;
+	struct bpf_xfrm_state x = {};
 
-	bpf_skb_ecn_set_ce(skb);
-	return mark ? TC_ACT_OK : TC_ACT_SHOT;
+	if (bpf_skb_get_xfrm_state(skb, 0, &x, sizeof(x), 0) < 0)
+		return TC_ACT_SHOT;
+	return x.reqid ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "GPL";

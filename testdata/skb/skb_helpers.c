@@ -2,8 +2,8 @@
  * calls on its packet, so that every flag combination of the skb helpers
  * can be compared between waggle and the kernel's BPF_PROG_TEST_RUN.
  *
- * Program types: TC (skb_script), XDP (xdp_script: only OP_FIB_LOOKUP and
- * OP_CSUM_DIFF, with the XDP context).
+ * Program types: TC (skb_script), XDP (xdp_script, multi-buffer: only
+ * OP_FIB_LOOKUP, OP_CSUM_DIFF and the OP_XDP_* operations).
  * Maps: script (ARRAY[1] of struct script: four operations, each a helper
  * number of this file and four arguments), out (ARRAY[1] of struct out:
  * each operation's return value, then the skb's fields after the script
@@ -50,6 +50,15 @@ enum op {
 	OP_CLONE_REDIRECT, /* ifindex, flags */
 	OP_SK_LOOKUP,      /* 0 sk_lookup_tcp, 1 sk_lookup_udp, 2 skc_lookup_tcp; tuple size
 			    * (1-64), netns, flags: 1 when a socket is found (then released) */
+	OP_CSUM_UPDATE,    /* csum */
+	OP_ROUTE_REALM,    /* - */
+	OP_SOCKET_UID,     /* - */
+	OP_SKB_CLASSID,    /* - (bpf_skb_cgroup_classid) */
+	OP_ANCESTOR_CGRP,  /* level */
+	OP_ECN_SET_CE,     /* - */
+	OP_XDP_BUFF_LEN,   /* - (XDP) */
+	OP_XDP_LOAD,       /* off, len (1-64) (XDP): the bytes in buf */
+	OP_XDP_STORE,      /* off, len (1-32; bytes 0xc0, 0xc1, ...) (XDP) */
 };
 
 #define NOPS 4
@@ -219,6 +228,18 @@ NOINLINE __s64 run_op(struct __sk_buff *skb, __u64 *a, __u8 *buf)
 		bpf_sk_release(sk);
 		return 1;
 	}
+	case OP_CSUM_UPDATE:
+		return bpf_csum_update(skb, a[1]);
+	case OP_ROUTE_REALM:
+		return bpf_get_route_realm(skb);
+	case OP_SOCKET_UID:
+		return bpf_get_socket_uid(skb);
+	case OP_SKB_CLASSID:
+		return bpf_skb_cgroup_classid(skb);
+	case OP_ANCESTOR_CGRP:
+		return bpf_skb_ancestor_cgroup_id(skb, a[1]);
+	case OP_ECN_SET_CE:
+		return bpf_skb_ecn_set_ce(skb);
 	case OP_CLONE_REDIRECT:
 		return bpf_clone_redirect(skb, a[1], a[2]);
 	case OP_CSUM_DIFF: {
@@ -272,6 +293,15 @@ NOINLINE __s64 run_xdp_op(struct xdp_md *ctx, __u64 *a, __u8 *buf)
 
 	if (a[0] == OP_FIB_LOOKUP)
 		return fib_lookup(ctx, a, buf);
+	if (a[0] == OP_XDP_BUFF_LEN)
+		return bpf_xdp_get_buff_len(ctx);
+	if (a[0] == OP_XDP_LOAD)
+		return bpf_xdp_load_bytes(ctx, a[1], buf, size64(a[2]));
+	if (a[0] == OP_XDP_STORE) {
+		for (i = 0; i < 32; i++)
+			data[i] = 0xc0 + i;
+		return bpf_xdp_store_bytes(ctx, a[1], data, ((a[2] - 1) & 31) + 1);
+	}
 	if (a[0] != OP_CSUM_DIFF)
 		return -1000;
 	fs = a[1] & 31;
@@ -285,7 +315,7 @@ NOINLINE __s64 run_xdp_op(struct xdp_md *ctx, __u64 *a, __u8 *buf)
 	return bpf_csum_diff((void *)data, fs, (void *)(data + 16), ts, a[3]);
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int xdp_script(struct xdp_md *ctx)
 {
 	__u32 zero = 0;
@@ -303,7 +333,7 @@ int xdp_script(struct xdp_md *ctx)
 		o->ret[i] = ret;
 	}
 	o->len = ctx->data_end - ctx->data;
-	return ret;
+	return ret == 0 ? XDP_PASS : ret;
 }
 
 char LICENSE[] SEC("license") = "GPL";
