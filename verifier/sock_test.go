@@ -50,6 +50,7 @@ func TestSocketLookups(t *testing.T) {
 		tcase{"assign then release", sockLookup(99, "jeq %r6, 0, +6\nmov %r1, %r9\nmov %r2, %r6\nmov %r3, 0\ncall 124\nmov %r1, %r6\ncall 86"), true},
 		tcase{"assign without a NULL test", sockLookup(99, "mov %r1, %r9\nmov %r2, %r6\nmov %r3, 0\ncall 124\njeq %r6, 0, +2\nmov %r1, %r6\ncall 86"), false},
 		tcase{"NULL branch needs no release", sockLookup(84, "jne %r6, 0, +2\nmov %r0, 0\nexit\nmov %r1, %r6\ncall 86"), true},
+		tcase{"a tuple of 0 bytes", strings.Replace(sockLookup(99, released), "mov %r3, 12", "mov %r3, 0", 1), true},
 		tcase{"write a field", sockLookup(84, "jeq %r6, 0, +3\nstw [%r6+16], 1\nmov %r1, %r6\ncall 86"), false},
 	)
 	// Every read of every offset of struct bpf_sock through each kind.

@@ -216,13 +216,13 @@ var skbDefs = []def{
 	},
 	{
 		id: asm.FnSkLookupTcp, types: tXDP | tTC, fn: skLookup, // 84 bpf_sk_lookup_tcp
-		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSize, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockOrNull},
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSizeOrZero, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockOrNull},
 		doc:   "NULL: waggle has no sockets for a lookup to find. The verifier tracks the result as the kernel's (a socket or NULL, a reference that bpf_sk_release must release, struct bpf_sock's fields readable)",
 		diff:  "the kernel finds the sockets of its network namespace; waggle none",
 	},
 	{
 		id: asm.FnSkLookupUdp, types: tXDP | tTC, fn: skLookup, // 85 bpf_sk_lookup_udp
-		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSize, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockOrNull},
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSizeOrZero, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockOrNull},
 		doc:   "as 84",
 		diff:  "as 84",
 	},
@@ -233,7 +233,7 @@ var skbDefs = []def{
 	},
 	{
 		id: asm.FnSkcLookupTcp, types: tXDP | tTC, fn: skLookup, // 99 bpf_skc_lookup_tcp
-		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSize, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockCommonOrNull},
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSizeOrZero, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockCommonOrNull},
 		doc:   "as 84, the result a sock_common (only the common fields readable)",
 		diff:  "as 84",
 	},
