@@ -692,15 +692,16 @@ func FuzzSkbScript(f *testing.F) {
 }
 
 // TestGlobalFunctionMovesPacket: a global function that may move the
-// packet (through a static function that calls bpf_skb_change_head)
-// invalidates the caller's packet pointers: testdata/skb/global_pull.o's
-// stale is refused, fresh accepted, by waggle and by the kernel.
+// packet (through a static function that calls bpf_skb_change_head), and
+// a tail call from a subprogram, invalidate the caller's packet pointers:
+// testdata/skb/global_pull.o's stale and tail_in_sub are refused, fresh
+// and tail_direct accepted, by waggle and by the kernel.
 func TestGlobalFunctionMovesPacket(t *testing.T) {
 	const obj = "testdata/skb/global_pull.o"
 	for _, tc := range []struct {
 		prog   string
 		accept bool
-	}{{"stale", false}, {"fresh", true}} {
+	}{{"stale", false}, {"fresh", true}, {"tail_in_sub", false}, {"tail_direct", true}} {
 		spec, err := LoadCollectionSpec(obj)
 		if err != nil {
 			t.Fatal(err)

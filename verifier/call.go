@@ -199,7 +199,10 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 		}
 	}
 	regs[0] = r0
-	if pr.ChangesPacket {
+	// A tail call from a subprogram returns to its caller after the
+	// program it called ran, which may have moved the packet (Linux 6.18;
+	// from the main program, a tail call that succeeds does not return).
+	if pr.ChangesPacket || (id == fnTailCall && len(st.frames) > 1) {
 		v.clearPacketPointers()
 	}
 	return insn + 1, nil
