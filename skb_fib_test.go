@@ -18,7 +18,21 @@ func TestFIBLookupAgainstKernel(t *testing.T) {
 		t.Skipf("the kernel cannot run the programs here: %v", err)
 	}
 	n := netnstest.New(t, "fib")
-	_, setups := loadSkbFile(t, "testdata/skb/fib.txt", map[string]uint64{"vA": 0, "lo": 0}, map[string]bool{"route": true, "neigh": true})
+	// netnstest turns IPv6 off; these routes need it on vA, and forwarding.
+	n.In(t, n.A, func() {
+		for _, f := range []string{"ipv6/conf/all/disable_ipv6", "ipv6/conf/vA/disable_ipv6"} {
+			if err := os.WriteFile("/proc/sys/net/"+f, []byte("0"), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, f := range []string{"ipv4/conf/vA/forwarding", "ipv6/conf/vA/forwarding"} {
+			if err := os.WriteFile("/proc/sys/net/"+f, []byte("1"), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	setupWords := map[string]bool{"route": true, "neigh": true, "addr": true}
+	_, setups := loadSkbFile(t, "testdata/skb/fib.txt", map[string]uint64{"vA": 0, "lo": 0}, setupWords)
 	for _, s := range setups {
 		args := append([]string{"-n", n.A, s[0], "add"}, s[1:]...)
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -26,14 +40,11 @@ func TestFIBLookupAgainstKernel(t *testing.T) {
 		}
 	}
 	n.In(t, n.A, func() {
-		if err := os.WriteFile("/proc/sys/net/ipv4/conf/vA/forwarding", []byte("1"), 0); err != nil {
-			t.Fatal(err)
-		}
 		vA, err := net.InterfaceByName("vA")
 		if err != nil {
 			t.Fatal(err)
 		}
-		cases, _ := loadSkbFile(t, "testdata/skb/fib.txt", map[string]uint64{"vA": uint64(vA.Index), "lo": 1}, map[string]bool{"route": true, "neigh": true})
+		cases, _ := loadSkbFile(t, "testdata/skb/fib.txt", map[string]uint64{"vA": uint64(vA.Index), "lo": 1}, setupWords)
 		fib, err := HostFIB()
 		if err != nil {
 			t.Fatal(err)

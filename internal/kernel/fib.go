@@ -78,9 +78,10 @@ type FIBRoute struct {
 	Priority uint32
 	// PrefSrc is the preferred source address (BPF_FIB_LOOKUP_SRC).
 	PrefSrc netip.Addr
-	// MTU is the route's MTU metric; 0 means the device's. IPv4
-	// lookups use it only when MTULocked (ip route ... mtu lock N) or
-	// FIB.ForwardUsePMTU, as the kernel's ip_mtu_from_fib_result.
+	// MTU is the route's MTU metric; 0 means the device's. Lookups use
+	// it only when MTULocked (ip route ... mtu lock N) or, for IPv4,
+	// FIB.ForwardUsePMTU, as the kernel's ip_mtu_from_fib_result and
+	// ip6_mtu_from_fib6.
 	MTU       uint32
 	MTULocked bool
 }
@@ -119,7 +120,7 @@ const (
 var fibDef = def{
 	id: asm.FnFibLookup, types: tXDP | tTC, fn: fibLookup, // 69 bpf_fib_lookup
 	proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgWritableMemOrNull, helper.ArgSize, helper.ArgAnything}, Ret: helper.RetInteger},
-	doc:   "looks the destination up in the run's `RunOptions.FIB` (devices, routes in tables, neighbours; `HostFIB` reads the host's) as the kernel's bpf_ipv4/ipv6_fib_lookup does: the local and main tables (merged, as the kernel does without rules of its own) then the default table (BPF_FIB_LOOKUP_DIRECT: the main table, or params->tbid with BPF_FIB_LOOKUP_TBID), the longest prefix then the lowest metric; the kernel's return codes (BLACKHOLE, UNREACHABLE, PROHIBIT, NOT_FWDED for local/broadcast/no route, FWD_DISABLED, NO_NEIGH, FRAG_NEEDED with mtu_result) and fields (ifindex, rt_metric, the gateway as destination, smac/dmac, the source with BPF_FIB_LOOKUP_SRC); plen < 64 or unknown flags → -EINVAL, an unknown family → -EAFNOSUPPORT, an unknown ifindex → -ENODEV",
+	doc:   "looks the destination up in the run's `RunOptions.FIB` (devices, routes in tables, neighbours; `HostFIB` reads the host's) as the kernel's bpf_ipv4/ipv6_fib_lookup does: IPv4: the local and main tables (merged, as the kernel does without rules of its own) then the default table; IPv6: local then main (BPF_FIB_LOOKUP_DIRECT: the main table, or params->tbid with BPF_FIB_LOOKUP_TBID), the longest prefix then the lowest metric; the kernel's return codes (BLACKHOLE, UNREACHABLE, PROHIBIT, NOT_FWDED for local/broadcast/no route, FWD_DISABLED, NO_NEIGH, FRAG_NEEDED with mtu_result) and fields (ifindex, rt_metric, the gateway as destination, smac/dmac, the source with BPF_FIB_LOOKUP_SRC); plen < 64 or unknown flags → -EINVAL, an unknown family → -EAFNOSUPPORT, an unknown ifindex → -ENODEV",
 	diff:  "no policy routing rules beyond the default ones, no multipath selection (the first next hop), no lightweight tunnels; the FIB is the one given, read once, not live",
 }
 
@@ -181,11 +182,11 @@ func (f *FIB) device(ifindex uint32) *FIBDevice {
 	return nil
 }
 
-// tableOf is the table a route is in: the local and main tables are one,
-// as in a kernel without policy routing rules of its own (which merges
-// them).
-func tableOf(t uint32) uint32 {
-	if t == 0 || t == TableLocal {
+// tableOf is the table a route is in; with merge (IPv4), the local and
+// main tables are one, as in a kernel without policy routing rules of its
+// own, which merges them (IPv6 keeps them apart).
+func tableOf(t uint32, merge bool) uint32 {
+	if t == 0 || (merge && t == TableLocal) {
 		return TableMain
 	}
 	return t
@@ -196,10 +197,11 @@ func tableOf(t uint32) uint32 {
 // lowest priority; nil for none.
 func (f *FIB) match(table uint32, dst netip.Addr, tos uint8, oif uint32) *FIBRoute {
 	var best *FIBRoute
-	table = tableOf(table)
+	merge := dst.Is4()
+	table = tableOf(table, merge)
 	for i := range f.Routes {
 		rt := &f.Routes[i]
-		if tableOf(rt.Table) != table || rt.Dst.Addr().Is4() != dst.Is4() || !rt.Dst.Contains(dst) {
+		if tableOf(rt.Table, merge) != table || rt.Dst.Addr().Is4() != dst.Is4() || !rt.Dst.Contains(dst) {
 			continue
 		}
 		if rt.TOS != 0 && rt.TOS != tos {
@@ -248,12 +250,18 @@ func (f *FIB) lookup(p []byte, flags uint32, checkMTU, v6 bool) int64 {
 			table = binary.NativeEndian.Uint32(p[48:])
 			binary.NativeEndian.PutUint32(p[48:], 0)
 		}
-		if !f.hasTable(table) {
+		if !f.hasTable(table, !v6) {
 			return fibRetNotFwded
 		}
 		rt = f.match(table, dst, tos, oif)
 	} else {
-		for _, table := range []uint32{TableMain, TableDefault} {
+		// IPv4: the local and main tables (merged), then the default
+		// one; IPv6 (fib6_lookup without rules): local, then main.
+		tables := []uint32{TableMain, TableDefault}
+		if v6 {
+			tables = []uint32{TableLocal, TableMain}
+		}
+		for _, table := range tables {
 			rt = f.match(table, dst, tos, oif)
 			if rt != nil && rt.Type == RouteThrow {
 				rt = nil
@@ -287,7 +295,10 @@ func (f *FIB) lookup(p []byte, flags uint32, checkMTU, v6 bool) int64 {
 	}
 	var mtu uint32
 	if checkMTU {
-		if v6 || rt.MTULocked || f.ForwardUsePMTU {
+		// ip_mtu_from_fib_result, ip6_mtu_from_fib6: the route's MTU
+		// when locked (IPv4 also with ip_forward_use_pmtu), else the
+		// device's.
+		if rt.MTULocked || (!v6 && f.ForwardUsePMTU) {
 			mtu = rt.MTU
 		}
 		if mtu == 0 {
@@ -349,14 +360,15 @@ func (f *FIB) lookup(p []byte, flags uint32, checkMTU, v6 bool) int64 {
 	return fibRetSuccess
 }
 
-// hasTable reports whether some route is in table.
-func (f *FIB) hasTable(table uint32) bool {
+// hasTable reports whether table exists: some route is in it, or it is
+// the main or local table.
+func (f *FIB) hasTable(table uint32, merge bool) bool {
 	for _, rt := range f.Routes {
-		if tableOf(rt.Table) == tableOf(table) {
+		if tableOf(rt.Table, merge) == tableOf(table, merge) {
 			return true
 		}
 	}
-	return tableOf(table) == TableMain
+	return tableOf(table, merge) == TableMain || table == TableLocal
 }
 
 // neighbour returns the neighbour addr on ifindex, or nil.

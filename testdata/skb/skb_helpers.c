@@ -45,7 +45,8 @@ enum op {
 	OP_SOCKET_COOKIE,  /* - */
 	OP_CSUM_DIFF,      /* from_size (0-16), to_size (0-16), seed */
 	OP_FIB_LOOKUP,     /* flags, ifindex | family << 32 | tot_len << 40 | 1 << 56 for plen 32,
-			    * IPv4 destination (host order) | tos << 32, tbid | mark << 32;
+			    * IPv4 destination (host order) | tos << 32 (IPv6, family 10:
+			    * 2001:db8:HHHH:hhhh::LLLL:llll), tbid | mark << 32;
 			    * the params after the call in buf */
 	OP_CLONE_REDIRECT, /* ifindex, flags */
 	OP_SK_LOOKUP,      /* 0 sk_lookup_tcp, 1 sk_lookup_udp, 2 skc_lookup_tcp; tuple size
@@ -108,9 +109,20 @@ static __always_inline __s64 fib_lookup(void *ctx, __u64 *a, __u8 *buf)
 	p->l4_protocol = IPPROTO_TCP;
 	p->sport = bpf_htons(40000);
 	p->dport = bpf_htons(80);
-	p->ipv4_dst = bpf_htonl(a[3]);
-	p->ipv4_src = bpf_htonl(0x0a4d0001);
-	p->tos = a[3] >> 32;
+	if (p->family == 10) {
+		/* 2001:db8:HHHH:hhhh::LLLL:llll from a[3]'s high and low words;
+		 * the source 2001:db8:77::1. */
+		p->ipv6_dst[0] = bpf_htonl(0x20010db8);
+		p->ipv6_dst[1] = bpf_htonl(a[3] >> 32);
+		p->ipv6_dst[3] = bpf_htonl(a[3]);
+		p->ipv6_src[0] = bpf_htonl(0x20010db8);
+		p->ipv6_src[1] = bpf_htonl(0x00770000);
+		p->ipv6_src[3] = bpf_htonl(1);
+	} else {
+		p->ipv4_dst = bpf_htonl(a[3]);
+		p->ipv4_src = bpf_htonl(0x0a4d0001);
+		p->tos = a[3] >> 32;
+	}
 	if (a[1] & 8) /* BPF_FIB_LOOKUP_TBID */
 		p->tbid = a[4];
 	else
