@@ -242,7 +242,7 @@ func TestLoadErrors(t *testing.T) {
 		{"helper the program type may not call", newCollection("helper_wrong_type.o", nil),
 			[]string{"program sock_adjust (section socket)", "instruction 1", "bpf_xdp_adjust_head (helper 44)", "SocketFilter programs may not call"}},
 		{"helper waggle lacks", newCollection("helper_missing.o", nil),
-			[]string{"program tc_vlan_push (section tc)", "instruction 2", "bpf_skb_vlan_push (helper 18)", "waggle does not implement"}},
+			[]string{"program tc_xfrm (section tc)", "instruction 11", "bpf_skb_get_xfrm_state (helper 66)", "waggle does not implement"}},
 		{"kfunc", newCollection("kfunc.o", nil),
 			[]string{"program tc_kfunc (section tc)", "instruction 3", "kernel function (kfunc bpf_kfunc_call_test1)", "waggle does not support"}},
 		{"LSM program", newCollection("lsm.o", nil),

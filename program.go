@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -544,7 +545,36 @@ type RunOptions struct {
 	// program, which Run's uint32 cuts) and, with Repeat, the average
 	// time of one run (which cilium/ebpf's Benchmark returns).
 	Result *RunResult
+	// Tunnel, if not nil, is the tunnel metadata of a tc program's packet
+	// (as a tunnel device's receive path leaves it): what
+	// bpf_skb_get_tunnel_key and bpf_skb_get_tunnel_opt read. The
+	// kernel's test run has no way to give it.
+	Tunnel *TunnelKey
+	// FIB, if not nil, is the forwarding information (devices, routes,
+	// neighbours) that bpf_fib_lookup consults; HostFIB reads the
+	// host's. Without it every lookup answers -ENODEV.
+	FIB *FIB
 }
+
+// FIB is the forwarding information of bpf_fib_lookup: see RunOptions.FIB.
+type FIB = kernel.FIB
+
+// HostFIB reads the calling thread's network namespace's devices,
+// addresses, routes and neighbours through netlink, for RunOptions.FIB.
+func HostFIB() (*FIB, error) { return kernel.HostFIB() }
+
+// cloneTunnel copies tunnel metadata for a RunResult (allocating only
+// for runs that have it).
+func cloneTunnel(t TunnelKey) *TunnelKey {
+	c := t
+	c.Options = slices.Clone(t.Options)
+	return &c
+}
+
+// TunnelKey is an skb's tunnel metadata (the kernel's ip_tunnel_info):
+// RunOptions.Tunnel gives it to a tc program, RunResult.Tunnel reports
+// it after the run.
+type TunnelKey = kernel.TunnelKey
 
 // RunOnCPU is the flag of RunOptions.Flags that selects RunOptions.CPU
 // (BPF_F_TEST_RUN_ON_CPU).
@@ -560,6 +590,10 @@ type RunResult struct {
 	// Duration is the average time of one run, when RunOptions.Repeat was
 	// set; else 0.
 	Duration time.Duration
+	// Tunnel is the tc program's tunnel metadata after the run
+	// (RunOptions.Tunnel, or what bpf_skb_set_tunnel_key set, with
+	// TX set), or nil.
+	Tunnel *TunnelKey
 }
 
 // runResult runs the program for Run, Test and Benchmark. An error means
@@ -619,7 +653,7 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	}
 	st.ctx = ctxIn
 	st.mem.Reset()
-	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu, Task: opts.Task})
+	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu, Task: opts.Task, Packet: st.packet, Tunnel: opts.Tunnel, FIB: opts.FIB})
 	if err != nil {
 		return RunResult{}, err
 	}
@@ -645,6 +679,9 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	}
 	if p.typ != RawMemory {
 		res.ReturnValue = uint64(uint32(res.ReturnValue))
+	}
+	if t, ok := st.run.Tunnel(); ok {
+		res.Tunnel = cloneTunnel(t)
 	}
 	if opts.DataOut == nil && opts.ContextOut == nil {
 		return res, nil

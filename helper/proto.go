@@ -58,6 +58,12 @@ const (
 	ArgSpinLock
 	// ArgRingbufRecord is a ring buffer record to release.
 	ArgRingbufRecord
+	// ArgSock is a socket pointer tested against NULL (the kernel's
+	// ARG_PTR_TO_BTF_ID_SOCK_COMMON).
+	ArgSock
+	// ArgSockRelease is a socket that a lookup acquired, to release
+	// (ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE).
+	ArgSockRelease
 )
 
 // Result kinds of helpers.
@@ -71,6 +77,13 @@ const (
 	// RetRingbufRecordOrNull is a ring buffer record of the size argument
 	// (an acquired reference), or NULL.
 	RetRingbufRecordOrNull
+	// RetSockOrNull is a full socket (struct bpf_sock, an acquired
+	// reference), or NULL: RET_PTR_TO_SOCKET_OR_NULL.
+	RetSockOrNull
+	// RetSockCommonOrNull is a socket of which only the common fields
+	// may be read (an acquired reference), or NULL:
+	// RET_PTR_TO_SOCK_COMMON_OR_NULL.
+	RetSockCommonOrNull
 )
 
 // Proto is a helper's prototype, as the kernel's struct bpf_func_proto:
@@ -101,12 +114,14 @@ var argWords = map[ArgKind]string{
 	ArgSizeOrZero: "size or 0", ArgAllocSize: "const size", ArgCtx: "ctx",
 	ArgStackOrNull: "stack or NULL", ArgFunc: "callback", ArgConstString: "const string",
 	ArgSpinLock: "spin lock", ArgRingbufRecord: "ringbuf record",
+	ArgSock: "socket", ArgSockRelease: "socket to release",
 }
 
 // retWords name the result kinds in signatures.
 var retWords = map[RetKind]string{
 	RetInteger: "u64", RetVoid: "void", RetMapValueOrNull: "value or NULL",
 	RetRingbufRecordOrNull: "ringbuf record or NULL",
+	RetSockOrNull:          "socket or NULL", RetSockCommonOrNull: "sock_common or NULL",
 }
 
 // Signature writes the prototype as a C-like declaration for messages:

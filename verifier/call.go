@@ -171,6 +171,15 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 				r0.id = v.newID()
 			}
 		}
+	case helper.RetSockOrNull, helper.RetSockCommonOrNull:
+		r0 = ptrReg(regSock, insn)
+		r0.flags = flagMaybeNull
+		if pr.Ret == helper.RetSockOrNull {
+			r0.flags |= flagFullSock
+		}
+		r0.id = v.newID()
+		r0.ref = r0.id
+		st.refs = append(st.refs, refState{id: r0.id, insn: insn, kind: "socket"})
 	case helper.RetRingbufRecordOrNull:
 		r0 = ptrReg(regMem, insn)
 		r0.flags = flagMaybeNull | flagRingbuf
@@ -190,7 +199,10 @@ func (v *verifier) helperCall(insn int, ins isa.Instruction) (int, *vErr) {
 		}
 	}
 	regs[0] = r0
-	if pr.ChangesPacket {
+	// A tail call from a subprogram returns to its caller after the
+	// program it called ran, which may have moved the packet (Linux 6.18;
+	// from the main program, a tail call that succeeds does not return).
+	if pr.ChangesPacket || (id == fnTailCall && len(st.frames) > 1) {
 		v.clearPacketPointers()
 	}
 	return insn + 1, nil
@@ -313,6 +325,29 @@ func (v *verifier) checkArg(pr *proto, regno int, kind helper.ArgKind, meta *cal
 			return v.errf(regno, "reference has not been acquired before", "the record was already submitted or discarded")
 		}
 		meta.release = a.ref
+	case helper.ArgSock, helper.ArgSockRelease:
+		if a.typ != regSock || a.maybeNull() {
+			msg := fmt.Sprintf("R%d type=%s expected=sock_common, sock, tcp_sock, xdp_sock, ptr_", regno, v.kernelType(a))
+			why := fmt.Sprintf("%s must be a socket, and it holds %s", argN, v.typeWords(a))
+			if a.maybeNull() && a.typ == regSock {
+				why = fmt.Sprintf("%s may be NULL here%s: test it against 0 first", argN, v.originNote(a))
+			}
+			return v.errf(regno, msg, "%s", why)
+		}
+		if a.off != 0 || a.hasVarOff() {
+			return v.errf(regno, fmt.Sprintf("R%d must have zero offset when passed to release func or trusted arg to kfunc", regno),
+				"%s must be the socket pointer itself, not an offset into the socket", argN)
+		}
+		if kind == helper.ArgSockRelease {
+			if a.ref == 0 {
+				return v.errf(regno, fmt.Sprintf("R%d must be referenced when passed to release function", regno),
+					"%s must be a socket that bpf_sk_lookup_*/bpf_skc_lookup_tcp returned, and %s was not acquired", argN, v.typeWords(a))
+			}
+			if !slices.ContainsFunc(v.cur.refs, func(r refState) bool { return r.id == a.ref }) {
+				return v.errf(regno, "reference has not been acquired before", "the socket was already released")
+			}
+			meta.release = a.ref
+		}
 	default:
 		return v.errf(regno, "unsupported arg type", "unsupported argument kind %d", kind)
 	}
@@ -662,6 +697,41 @@ func (v *verifier) clearPacketPointers() {
 	})
 }
 
+// subprogChangesPacket reports whether subprogram k may move the packet:
+// it calls a helper that does (helper.Proto.ChangesPacket) or makes a tail
+// call, or calls a subprogram that may, as the kernel's
+// mark_subprog_changes_pkt_data and merge_callee_effects compute it.
+func (v *verifier) subprogChangesPacket(k int) bool {
+	if v.changesPkt == nil {
+		n := len(v.prog.subprogs)
+		v.changesPkt = make([]bool, n)
+		var edges [][2]int
+		for i, ins := range v.prog.insns {
+			if ins.IsLocalCall() {
+				edges = append(edges, [2]int{v.prog.subOf[i], v.prog.subOf[v.prog.target(i)]})
+				continue
+			}
+			if !ins.IsHelperCall() {
+				continue
+			}
+			id := int32(ins.Imm)
+			if pr := v.protoFor(id); id == fnTailCall || (pr != nil && pr.ChangesPacket) {
+				v.changesPkt[v.prog.subOf[i]] = true
+			}
+		}
+		for changed := true; changed; {
+			changed = false
+			for _, e := range edges {
+				if v.changesPkt[e[1]] && !v.changesPkt[e[0]] {
+					v.changesPkt[e[0]] = true
+					changed = true
+				}
+			}
+		}
+	}
+	return v.changesPkt[k]
+}
+
 // localCall enters a subprogram.
 func (v *verifier) localCall(insn int, ins isa.Instruction) (int, *vErr) {
 	st := v.cur
@@ -730,6 +800,12 @@ func (v *verifier) globalCall(insn int, gf *GlobalFunction) (int, *vErr) {
 		regs[r] = notInit(insn)
 	}
 	regs[0] = unknownReg(insn)
+	// A global function that may move the packet (it, or a function it
+	// calls, calls such a helper or makes a tail call) invalidates the
+	// caller's packet pointers, as the kernel's changes_pkt_data.
+	if v.subprogChangesPacket(k) {
+		v.clearPacketPointers()
+	}
 	v.globalQueue = append(v.globalQueue, k)
 	v.prog.subprogs[k].called = true
 	return insn + 1, nil

@@ -44,6 +44,9 @@ func (v *verifier) kernelTypeOf(t regType) string {
 
 func (v *verifier) kernelType(r *reg) string {
 	s := v.kernelTypeOf(r.typ)
+	if r.typ == regSock && r.flags&flagFullSock != 0 {
+		s = "sock"
+	}
 	if r.flags&flagRingbuf != 0 {
 		s = "ringbuf_" + s
 	}

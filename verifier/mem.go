@@ -483,10 +483,17 @@ func (v *verifier) sockAccess(regno int, p *reg, off, size int, a access) (reg, 
 		return reg{}, v.errf(regno, fmt.Sprintf("R%d invalid sock_common access: off=%d", regno, p.off), "socket fields must be read at a constant offset from the socket pointer")
 	}
 	const sockSize = 80 // struct bpf_sock
-	ok := off >= 0 && off < sockSize && off%size == 0 && !(off >= 8 && off < 24)
+	full := p.flags&flagFullSock != 0
+	if full {
+		kmsg = fmt.Sprintf("invalid bpf_sock access off=%d size=%d", int(p.off)+off, size)
+	}
+	// A full socket's type, protocol, mark and priority (bytes 8 to 24)
+	// are not among the common fields (bpf_sock_is_valid_access,
+	// bpf_sock_common_is_valid_access).
+	ok := off >= 0 && off < sockSize && off%size == 0 && (full || !(off >= 8 && off < 24))
 	if ok {
 		switch {
-		case off == 4 || off == 12 || off == 44 || off == 76 || off == 72 || off >= 24 && off < 44 || off >= 52 && off < 72:
+		case off == 4 || off == 8 || off == 12 || off == 44 || off == 76 || off == 72 || off >= 24 && off < 44 || off >= 52 && off < 72:
 			ok = size <= 4 // narrow reads of u32 fields
 		case off >= 48 && off < 52:
 			ok = size <= 4 && (size == 4 || off+size <= 50)

@@ -22,7 +22,7 @@ const (
 	regPacketEnd                 // the end of the packet
 	regMem                       // a pointer to memory of a known size (ring buffer record, ...)
 	regFunc                      // a function of the program (lddw of a function)
-	regSock                      // a pointer to a socket (__sk_buff.sk)
+	regSock                      // a pointer to a socket (__sk_buff.sk, bpf_sk_lookup_*)
 )
 
 // Register flags.
@@ -34,6 +34,10 @@ const (
 	// or 32-bit addition.
 	flagAddConst
 	flagAddConst32
+	// flagFullSock marks a socket pointer to a full socket
+	// (PTR_TO_SOCKET, from bpf_sk_lookup_*), whose fields beyond the
+	// common ones may be read.
+	flagFullSock
 )
 
 // reg is the abstract value of a register or of a spilled register.

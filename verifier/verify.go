@@ -34,6 +34,10 @@ type verifier struct {
 	raw         bool // pt.RawPacket: r1 is a packet of r2 bytes
 	lenID       uint32
 
+	// changesPkt says, by subprogram, whether calling it may move the
+	// packet (subprogChangesPacket); nil until a global call needs it.
+	changesPkt []bool
+
 	idGen    uint32
 	cur      *state
 	insn     int // the instruction being checked

@@ -115,7 +115,7 @@ func (skbKind) kind() kind { return kindSKB }
 
 func (k skbKind) alloc(r *Run) {
 	r.ctxBuf = make([]byte, skbSize+mirrorSize)
-	r.skb.buf = make([]byte, skbMaxData)
+	r.skb.buf = make([]byte, skbPad+skbMaxData+sharedInfoSize)
 	r.skb.l2 = k.l2
 	r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf[:skbSize], (*skbContext)(r), memory.KindContext)
 }
@@ -125,13 +125,28 @@ func (k skbKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 		return err
 	}
 	r.r1 = r.addContext(mem, r.ctxRegion)
-	r.packet = memory.NewRegion(r.skb.buf[r.skb.dataOff():r.skb.n], false, memory.KindPacket)
+	r.packet = memory.NewRegion(r.skb.data(), false, memory.KindPacket)
 	if k.l2 {
 		r.pktIdx = len(mem.Regions)
-		mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.buf[:r.skb.n], true, memory.KindPacket))
+		mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.data(), true, memory.KindPacket))
 	}
 	k.sync(r)
 	return nil
+}
+
+// skbMoved updates the packet regions (the program's, LD_ABS's) and the
+// context's mirror after a helper moved the skb's data or changed its
+// length, as the kernel's bpf_compute_data_pointers.
+func (r *Run) skbMoved() {
+	s := &r.skb
+	r.packet = memory.NewRegion(s.data(), false, memory.KindPacket)
+	if r.ldPacket != nil {
+		*r.ldPacket = r.packet
+	}
+	if s.l2 && r.mem != nil && r.pktIdx >= 0 && r.pktIdx < len(r.mem.Regions) {
+		r.mem.Regions[r.pktIdx] = memory.NewRegion(s.data(), true, memory.KindPacket)
+	}
+	r.SyncContext()
 }
 
 func (skbKind) finish(r *Run, out *Output) { r.finishSKB(out) }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -29,8 +30,9 @@ type def struct {
 	diff   string // where it differs from the kernel; "" for nowhere
 }
 
-// defs are the kernel helpers waggle implements, by ID.
-var defs = []def{
+// defs are the kernel helpers waggle implements, by ID; the skb helpers
+// are in helpers_skb.go.
+var defs = slices.Concat([]def{
 	{
 		id: asm.FnMapLookupElem, types: tAll, fn: mapLookupElem, // 1 bpf_map_lookup_elem
 		proto:  helper.Proto{Args: []helper.ArgKind{helper.ArgMap, helper.ArgMapKey}, Ret: helper.RetMapValueOrNull},
@@ -303,7 +305,7 @@ var defs = []def{
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgMem, helper.ArgSize, helper.ArgConstString}, Ret: helper.RetInteger},
 		doc:   "strncmp(s1, s2, s1_sz): -1, 0, 1",
 	},
-}
+}, skbDefs)
 
 var defByID = func() map[int32]*def {
 	m := make(map[int32]*def, len(defs))

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,7 +25,9 @@ func helpersTable() string {
 	var b strings.Builder
 	b.WriteString("| ID | helper | types | in user space | differences from the kernel |\n|---:|---|---|---|---|\n")
 	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-	for _, d := range defs {
+	sorted := slices.Clone(defs)
+	slices.SortFunc(sorted, func(a, b def) int { return int(a.id) - int(b.id) })
+	for _, d := range sorted {
 		diff := d.diff
 		if diff == "" {
 			diff = noDifference

@@ -246,6 +246,19 @@ func TestHelpersFor(t *testing.T) {
 		115: "YYYYYYYYY", 118: "YYYYYYYYY", 125: "YYYYYYYYY", 130: "YYYYYYYYY", 131: "YYYYYYYYY",
 		132: "YYYYYYYYY", 133: "YYYYYYYYY", 134: "YYYYYYYYY", 148: "-------Y-", 160: "YYYY-----", 164: "YYYYYYYYY",
 		165: "YYYYYYYYY", 181: "YYYYYYYYY", 182: "YYYYYYYYY",
+		// The skb helpers. The kernel also gives syscall programs a
+		// bpf_get_socket_cookie (46) of a socket pointer, which waggle
+		// does not have.
+		9: "-YY------", 10: "-YY------", 11: "-YY------", 17: "YYYYYYYYY", 18: "-YY------", 19: "-YY------",
+		20: "-YY------", 21: "-YY------", 29: "-YY------", 30: "-YY------", 31: "-YY------", 32: "-YY------",
+		34: "-YY------", 38: "-YY------", 39: "-YY------", 43: "-YY------", 41: "-YY------", 46: "-YYY-----", 48: "-YY------",
+		50: "-YY------", 68: "-YYY-----", 79: "-YY------", 122: "-YYY-----", 135: "-YY------", 152: "-YY------",
+		155: "-YY------", 69: "YYY------", 13: "-YY------",
+		84: "YYY------", 85: "YYY------", 86: "YYY------", 99: "YYY------", 124: "-YY------",
+		40: "-YY------", 24: "-YY------", 47: "-YYY-----", 151: "-YY------", 83: "-YY------", 97: "-YY------",
+		// 188 is also given to syscall programs (on a BTF xdp_buff), which
+		// waggle does not do.
+		188: "Y--------", 189: "Y--------", 190: "Y--------",
 	}
 	if len(kernel) != len(defs) {
 		t.Errorf("%d helpers implemented, %d in the table", len(defs), len(kernel))

@@ -26,6 +26,15 @@ type Input struct {
 	CPU int
 	// Task is the thread the run acts for; nil means the waggle process.
 	Task *helper.Task
+	// Packet, when not nil, is the engine's region for the legacy packet
+	// loads (LD_ABS, LD_IND): the run stores Packet() into it at Setup
+	// and again whenever a helper moves or resizes the packet.
+	Packet *memory.Region
+	// Tunnel is the skb's tunnel metadata for tc programs (what
+	// bpf_skb_get_tunnel_key reads); nil for none.
+	Tunnel *TunnelKey
+	// FIB is what bpf_fib_lookup consults; nil for nothing.
+	FIB *FIB
 }
 
 // Output is what a run leaves, as BPF_PROG_TEST_RUN's data_out and ctx_out.
@@ -73,7 +82,9 @@ type Run struct {
 	ctxIdx int          // index of the context region in mem.Regions, or -1
 	pktIdx int          // index of the packet region, or -1
 	packet memory.Region
-	cpu    int
+	// ldPacket is Input.Packet: the engine's LD_ABS region.
+	ldPacket *memory.Region
+	cpu      int
 
 	ctxBuf []byte // reserves the addresses of a virtual context
 	// ctxRegion is the context region of XDP and skb runs, the same run
@@ -100,6 +111,10 @@ type Run struct {
 
 	redirect    Redirect
 	redirectSet bool
+	tunnelIn    *TunnelKey         // Input.Tunnel
+	fib         *FIB               // Input.FIB
+	clones      int                // bpf_clone_redirect copies sent
+	cookie      uint64             // the run's socket cookie (bpf_get_socket_cookie), 0 until asked
 	lock        *uint32            // the bpf_spin_lock this run holds
 	reserved    map[uint64]reserve // ring buffer records not yet committed
 	// r1 and r2 are the program's first arguments (the others are 0),
@@ -153,7 +168,8 @@ func checkTailZero(ctx []byte, size int) error {
 // the packet's bounds.
 func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	r.release()
-	r.mem, r.cpu, r.task = mem, in.CPU, in.Task
+	r.mem, r.cpu, r.task, r.ldPacket = mem, in.CPU, in.Task, in.Packet
+	r.tunnelIn, r.cookie, r.fib, r.clones = in.Tunnel, 0, in.FIB, 0
 	r.ctxIdx, r.pktIdx = -1, -1
 	r.packet = memory.Region{Kind: memory.KindPacket}
 	r.redirect, r.redirectSet = Redirect{}, false
@@ -175,6 +191,9 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 		return args, err
 	}
 	args[0], args[1] = r.r1, r.r2
+	if r.ldPacket != nil {
+		*r.ldPacket = r.packet
+	}
 	mem.Add(r.keysRegion)
 	return args, nil
 }

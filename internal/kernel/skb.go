@@ -46,13 +46,22 @@ const (
 )
 
 // skbState is the sk_buff of a tc or socket filter run. buf holds the
-// packet from its Ethernet header; skb->data is buf[0] for tc programs
-// (l2) and buf[14], the network header, for socket filters, whose test run
-// pulls the Ethernet header as a socket's receive path does.
+// skb's linear data with room before it (the head) and after it: the
+// packet is buf[head:n], skb->data is buf[head] — the Ethernet header for
+// tc programs (l2) and the network header for socket filters, whose test
+// run pulls the Ethernet header as a socket's receive path does. mac,
+// network and transport are the header offsets in buf (transport -1 when
+// not set, as in the test run). Helpers that change the packet's size or
+// start (skb_change_head/tail, skb_adjust_room, skb_change_proto,
+// skb_vlan_push/pop) move head and n and, when the room runs out,
+// reallocate buf (grow).
 type skbState struct {
-	buf []byte
-	n   int
-	l2  bool
+	buf       []byte
+	head, n   int
+	mac       int
+	network   int
+	transport int
+	l2        bool
 
 	pktType      uint32
 	protocol     uint32 // skb->protocol as a load sees it: the EtherType's two bytes
@@ -70,18 +79,80 @@ type skbState struct {
 	gsoSegs      uint32
 	gsoSize      uint32
 	ctxIn        [skbSize]byte
+
+	// hash is skb->hash; swHash and l4Hash its flags (skb_set_sw_hash).
+	hash           uint32
+	swHash, l4Hash bool
+	// csumUnnecessary and csumLevel are ip_summed (CHECKSUM_NONE or
+	// CHECKSUM_UNNECESSARY: the only states a test run's skb can reach)
+	// and csum_level.
+	csumUnnecessary bool
+	csumLevel       uint8
+	// encap is skb->encapsulation, set by skb_adjust_room's encap flags.
+	encap bool
+	// The hardware-accelerated VLAN tag: vlanProto as a load sees it
+	// (network byte order), vlanTCI.
+	vlanPresent bool
+	vlanProto   uint16
+	vlanTCI     uint16
+	// tunnel is the tunnel metadata (skb_set_tunnel_key), nil for none.
+	tunnel *TunnelKey
+	// tunnelSet holds the metadata that skb_set_tunnel_key wrote, so
+	// that a run allocates nothing.
+	tunnelSet TunnelKey
+	// retired are the buffers grow replaced during the run, kept until
+	// the next run: a packet pointer into one, which the verifier makes
+	// the program drop after the helper, could never reach freed memory.
+	retired [][]byte
 }
+
+// skbPad is where a run's packet starts in buf: the kernel's test run
+// reserves NET_SKB_PAD (64) bytes; waggle leaves more, so that helpers
+// that push headers rarely need to reallocate.
+const skbPad = 256
 
 // dataOff is the offset of skb->data in buf.
-func (s *skbState) dataOff() int {
-	if s.l2 {
-		return 0
-	}
-	return ethHLen
-}
+func (s *skbState) dataOff() int { return s.head }
 
 // len is skb->len.
-func (s *skbState) len() int { return s.n - s.dataOff() }
+func (s *skbState) len() int { return s.n - s.head }
+
+// data is the packet from skb->data.
+func (s *skbState) data() []byte { return s.buf[s.head:s.n] }
+
+// skbMaxBuf is the most an skb's buffer may grow to: KMALLOC_MAX_SIZE
+// (4 MiB), past which the kernel's pskb_expand_head fails.
+const skbMaxBuf = 4 << 20
+
+// grow makes room for headroom bytes before skb->data and tailroom bytes
+// after its end, reallocating buf (and moving every offset) when it must.
+// It returns false, changing nothing, when the buffer would be larger
+// than skbMaxBuf (the helper then returns -ENOMEM, as the kernel's).
+func (s *skbState) grow(headroom, tailroom int) bool {
+	if s.head >= headroom && len(s.buf)-s.n >= tailroom {
+		return true
+	}
+	if headroom < 0 || tailroom < 0 || headroom+tailroom+s.n-min(s.mac, s.head) > skbMaxBuf-skbPad-sharedInfoSize {
+		return false
+	}
+	// The MAC header may be before skb->data (socket filters).
+	lo := min(s.mac, s.head)
+	newHead := max(headroom, skbPad) + s.head - lo
+	size := newHead + s.len() + max(tailroom, sharedInfoSize)
+	nb := make([]byte, size)
+	copy(nb[newHead-(s.head-lo):], s.buf[lo:s.n])
+	delta := newHead - s.head
+	s.retired = append(s.retired, s.buf)
+	s.buf = nb
+	s.head += delta
+	s.n += delta
+	s.mac += delta
+	s.network += delta
+	if s.transport >= 0 {
+		s.transport += delta
+	}
+	return true
+}
 
 // The fields of __sk_buff that ctx_in may set (convert___skb_to_skb).
 var skbCtxInAllowed = [][2]int{
@@ -127,15 +198,39 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 	}
 	u32 := func(off int) uint32 { return binary.NativeEndian.Uint32(ctx[off:]) }
 
-	copy(s.buf, data)
-	s.n = n
+	clear(s.retired)
+	s.retired = s.retired[:0]
+	// A buffer that a helper grew past 64 KiB is not kept for the next
+	// runs.
+	if len(s.buf) < skbPad+n+sharedInfoSize || len(s.buf) > 64<<10 {
+		s.buf = make([]byte, skbPad+skbMaxData+sharedInfoSize)
+	}
+	s.mac = skbPad
+	s.network = skbPad + ethHLen
+	s.transport = -1
+	s.head = s.network
+	if s.l2 {
+		s.head = s.mac
+	}
+	copy(s.buf[skbPad:], data)
+	s.n = skbPad + n
+	s.hash, s.swHash, s.l4Hash = 0, false, false
+	s.csumUnnecessary, s.csumLevel, s.encap = false, 0, false
+	s.vlanPresent, s.vlanProto, s.vlanTCI = false, 0, 0
+	s.tunnel = nil
+	if r.tunnelIn != nil {
+		s.tunnelSet = *r.tunnelIn
+		s.tunnelSet.Options = append([]byte(nil), r.tunnelIn.Options...)
+		s.tunnelSet.TX = false
+		s.tunnel = &s.tunnelSet
+	}
 	s.ifindex = 1 // the loopback device
 	if ix := u32(skbIfindex); ix > 1 {
 		s.ifindex = ix
 	}
 	// eth_type_trans, on a device whose address and broadcast address are
 	// zero, as the loopback device's.
-	dst := s.buf[:6]
+	dst := s.buf[s.mac : s.mac+6]
 	switch {
 	case dst[0]|dst[1]|dst[2]|dst[3]|dst[4]|dst[5] == 0:
 		s.pktType = 0 // PACKET_HOST
@@ -144,10 +239,10 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 	default:
 		s.pktType = 3 // PACKET_OTHERHOST
 	}
-	et := binary.BigEndian.Uint16(s.buf[12:])
+	et := binary.BigEndian.Uint16(s.buf[s.mac+12:])
 	switch {
 	case et >= 0x600:
-	case binary.BigEndian.Uint16(s.buf[14:]) == 0xffff && n >= 16:
+	case binary.BigEndian.Uint16(s.buf[s.mac+14:]) == 0xffff && n >= 16:
 		et = 0x0001 // ETH_P_802_3
 	default:
 		et = 0x0004 // ETH_P_802_2
@@ -192,12 +287,10 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 // writes back).
 func (r *Run) finishSKB(out *Output) {
 	s := &r.skb
-	if s.l2 {
-		out.Data = append(out.Data, s.buf[:s.n]...)
-	} else {
+	if !s.l2 {
 		out.Data = append(out.Data, make([]byte, ethHLen)...)
-		out.Data = append(out.Data, s.buf[ethHLen:s.n]...)
 	}
+	out.Data = append(out.Data, s.data()...)
 	ctx := s.ctxIn
 	put := func(off int, v uint32) { binary.NativeEndian.PutUint32(ctx[off:], v) }
 	put(skbMark, s.mark)
@@ -293,7 +386,17 @@ func (c *skbContext) Load(off, size uint64) (uint64, bool) {
 		v = uint32(s.queueMapping)
 	case skbProtocol:
 		v = s.protocol
-	case skbVlanPresent, skbVlanTCI, skbVlanProto, skbHash, skbNapiID:
+	case skbVlanPresent:
+		if s.vlanPresent {
+			v = 1
+		}
+	case skbVlanTCI:
+		v = uint32(s.vlanTCI)
+	case skbVlanProto:
+		v = uint32(s.vlanProto)
+	case skbHash:
+		v = s.hash
+	case skbNapiID:
 		v = 0
 	case skbPriority:
 		v = s.priority

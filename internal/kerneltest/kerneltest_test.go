@@ -189,7 +189,7 @@ func TestObjectsUpToDate(t *testing.T) {
 	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
 	root := RepoRoot()
 	var sources []string
-	for _, pattern := range []string{"testdata/progs/*.c", "testdata/progs/reject/*.c", "examples/*/*.c"} {
+	for _, pattern := range []string{"testdata/progs/*.c", "testdata/progs/reject/*.c", "testdata/skb/*.c", "examples/*/*.c"} {
 		m, _ := filepath.Glob(filepath.Join(root, pattern))
 		sources = append(sources, m...)
 	}
