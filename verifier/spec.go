@@ -75,7 +75,7 @@ func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Prog
 	if err != nil {
 		return nil, err
 	}
-	p := &Program{Name: ps.Name, Type: ps.Type, Instructions: insns}
+	p := &Program{Name: ps.Name, Type: ps.Type, AttachType: ps.AttachType, Instructions: insns}
 	index := map[string]int{}
 	for i, ins := range ps.Instructions {
 		if !ins.IsLoadFromMap() {

@@ -29,8 +29,9 @@ type def struct {
 	diff   string // where it differs from the kernel; "" for nowhere
 }
 
-// defs are the kernel helpers waggle implements, by ID.
-var defs = []def{
+// defs are the kernel helpers waggle implements, by ID; the socket
+// programs' own follow (sockDefs, helpers_sock.go).
+var defs = append([]def{
 	{
 		id: asm.FnMapLookupElem, types: tAll, fn: mapLookupElem, // 1 bpf_map_lookup_elem
 		proto:  helper.Proto{Args: []helper.ArgKind{helper.ArgMap, helper.ArgMapKey}, Ret: helper.RetMapValueOrNull},
@@ -115,7 +116,7 @@ var defs = []def{
 		diff:    "one queue in write order instead of a ring per CPU; `Map.Dump` drains it",
 	},
 	{
-		id: asm.FnSkbLoadBytes, types: tTC | tSock, fn: skbLoadBytes, // 26 bpf_skb_load_bytes
+		id: asm.FnSkbLoadBytes, types: tTC | tSock | tCgSKB, fn: skbLoadBytes, // 26 bpf_skb_load_bytes
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything, helper.ArgUninitMem, helper.ArgSize}, Ret: helper.RetInteger},
 		doc:   "copies from skb->data + offset (Ethernet header for tc, network header for socket filters); outside the packet → -EFAULT, destination zeroed",
 	},
@@ -257,7 +258,7 @@ var defs = []def{
 		diff:  "no user address space yet",
 	},
 	{
-		id: asm.FnKtimeGetCoarseNs, types: tXDP | tTC | tSock | tRaw, fn: ktimeGetCoarseNs, // 160 bpf_ktime_get_coarse_ns
+		id: asm.FnKtimeGetCoarseNs, types: tXDP | tTC | tSock | tRaw | tCgroupSocks, fn: ktimeGetCoarseNs, // 160 bpf_ktime_get_coarse_ns
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "CLOCK_MONOTONIC_COARSE",
 	},
@@ -281,7 +282,7 @@ var defs = []def{
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgMem, helper.ArgSize, helper.ArgConstString}, Ret: helper.RetInteger},
 		doc:   "strncmp(s1, s2, s1_sz): -1, 0, 1",
 	},
-}
+}, sockDefs...)
 
 var defByID = func() map[int32]*def {
 	m := make(map[int32]*def, len(defs))

@@ -53,6 +53,7 @@ type skbState struct {
 	buf []byte
 	n   int
 	l2  bool
+	cg  bool // cgroup_skb: cg_skb_is_valid_access's fields
 
 	pktType      uint32
 	protocol     uint32 // skb->protocol as a load sees it: the EtherType's two bytes
@@ -225,10 +226,19 @@ func (c *skbContext) Load(off, size uint64) (uint64, bool) {
 	if off >= skbSize || off%size != 0 {
 		return 0, false
 	}
-	if in(off, skbFamily, skbLocalPortEnd) {
+	if s.cg {
+		// cgroup_skb: no tc_classid, data_meta, wire_len or
+		// tstamp_type; the socket's addresses.
+		if in(off, skbTCClassid, skbData) || in(off, skbDataMeta, skbFlowKeys) ||
+			in(off, skbWireLen, skbGSOSegs) || in(off, skbTstampType, skbHwtstamp) {
+			return 0, false
+		}
+		if in(off, skbFamily, skbLocalPortEnd) {
+			return s.sockField(off, size)
+		}
+	} else if in(off, skbFamily, skbLocalPortEnd) {
 		return 0, false
-	}
-	if !s.l2 {
+	} else if !s.l2 {
 		// Socket filters.
 		if in(off, skbTCClassid, skbTCClassid+4) || in(off, skbData, skbNapiID) ||
 			in(off, skbDataMeta, skbDataMeta+4) || in(off, skbTstamp, skbWireLen+4) ||
@@ -333,7 +343,7 @@ func (c *skbContext) Store(off, size, value uint64) bool {
 		storeLE(s.cb[off-skbCB:], size, value)
 		return true
 	}
-	if !s.l2 {
+	if !s.l2 && !s.cg {
 		return false // socket filters may write only cb
 	}
 	if off == skbTstamp {
@@ -351,6 +361,12 @@ func (c *skbContext) Store(off, size, value uint64) bool {
 		s.mark = uint32(value)
 	case skbPriority:
 		s.priority = uint32(value)
+	}
+	if s.cg {
+		return off == skbMark || off == skbPriority // and cb, tstamp above
+	}
+	switch off {
+	case skbMark, skbPriority:
 	case skbTCIndex:
 		s.tcIndex = uint16(value)
 	case skbTCClassid:
@@ -364,6 +380,42 @@ func (c *skbContext) Store(off, size, value uint64) bool {
 		return false
 	}
 	return true
+}
+
+// sockField serves __sk_buff's family to local_port in cgroup_skb runs:
+// the fields of the socket the kernel's test run gives the skb
+// (bpf_prog_test_run_skb), whose family and addresses come from the
+// packet's IPv4 or IPv6 header (local: the source, remote: the
+// destination) and whose ports are 0. Reads are of 4 bytes.
+func (s *skbState) sockField(off, size uint64) (uint64, bool) {
+	if size != 4 {
+		return 0, false
+	}
+	nh := s.buf[ethHLen:s.n]
+	et := binary.BigEndian.Uint16(s.buf[12:])
+	ip4, ip6 := et == 0x0800, et == 0x86dd // setupSKB checked their headers are there
+	var v []byte
+	switch {
+	case off == skbFamily:
+		switch {
+		case ip4:
+			return unix.AF_INET, true
+		case ip6:
+			return unix.AF_INET6, true
+		}
+		return 0, true
+	case ip4 && off == skbFamily+4: // remote_ip4
+		v = nh[16:20]
+	case ip4 && off == skbFamily+8: // local_ip4
+		v = nh[12:16]
+	case ip6 && in(off, skbFamily+12, skbFamily+28): // remote_ip6
+		v = nh[24+off-(skbFamily+12):][:4]
+	case ip6 && in(off, skbFamily+28, skbFamily+44): // local_ip6
+		v = nh[8+off-(skbFamily+28):][:4]
+	default:
+		return 0, true
+	}
+	return uint64(binary.NativeEndian.Uint32(v)), true
 }
 
 // skbRun returns the skb run of a call, or an error ending the run.
