@@ -93,7 +93,7 @@ func newRunner(p *Program) (*runner, error) {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
 	r.prog = prog
-	r.run, err = kernel.NewRun(p.Type, kernel.Options{})
+	r.run, err = kernel.NewRun(p.Type, kernel.Options{AttachType: p.AttachType})
 	if err != nil {
 		r.close()
 		return nil, err

@@ -29,7 +29,8 @@ var cgroupSKBContext = CtxDesc{Name: "struct __sk_buff", Size: skbSize, Fields: 
 
 // cgroupSKBFields lists struct __sk_buff as cg_skb_is_valid_access allows
 // it: the socket filter's fields, data and data_end (read-only packet),
-// the socket's family to local_port (4-byte reads), tstamp and hwtstamp;
+// the socket's family to local_port (4-byte reads; narrower of family
+// and the ports), tstamp and hwtstamp;
 // writes of mark, priority, cb and tstamp.
 func cgroupSKBFields() []CtxField {
 	var f []CtxField
@@ -48,13 +49,13 @@ func cgroupSKBFields() []CtxField {
 		f = append(f, x)
 		if x.Off == skbNapiID {
 			f = append(f,
-				CtxField{Name: "family", Off: skbFamily, Size: 4, Read: Size4},
+				CtxField{Name: "family", Off: skbFamily, Size: 4, Read: Narrow},
 				CtxField{Name: "remote_ip4", Off: skbFamily + 4, Size: 4, Read: Size4},
 				CtxField{Name: "local_ip4", Off: skbFamily + 8, Size: 4, Read: Size4},
 				CtxField{Name: "remote_ip6", Off: skbFamily + 12, Size: 16, Read: Size4},
 				CtxField{Name: "local_ip6", Off: skbFamily + 28, Size: 16, Read: Size4},
-				CtxField{Name: "remote_port", Off: skbFamily + 44, Size: 4, Read: Size4},
-				CtxField{Name: "local_port", Off: skbFamily + 48, Size: 4, Read: Size4},
+				CtxField{Name: "remote_port", Off: skbFamily + 44, Size: 4, Read: Narrow},
+				CtxField{Name: "local_port", Off: skbFamily + 48, Size: 4, Read: Narrow},
 			)
 		}
 	}

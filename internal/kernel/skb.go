@@ -386,36 +386,37 @@ func (c *skbContext) Store(off, size, value uint64) bool {
 // the fields of the socket the kernel's test run gives the skb
 // (bpf_prog_test_run_skb), whose family and addresses come from the
 // packet's IPv4 or IPv6 header (local: the source, remote: the
-// destination) and whose ports are 0. Reads are of 4 bytes.
+// destination) and whose ports are 0. The addresses are read 4 bytes at
+// a time, family and the ports also narrower.
 func (s *skbState) sockField(off, size uint64) (uint64, bool) {
-	if size != 4 {
+	const remotePort = skbFamily + 44
+	narrowOK := off&^3 == skbFamily || off >= remotePort
+	if size > 4 || size < 4 && !narrowOK {
 		return 0, false
 	}
 	nh := s.buf[ethHLen:s.n]
 	et := binary.BigEndian.Uint16(s.buf[12:])
 	ip4, ip6 := et == 0x0800, et == 0x86dd // setupSKB checked their headers are there
-	var v []byte
+	var v [4]byte
+	slot := off &^ 3
 	switch {
-	case off == skbFamily:
+	case slot == skbFamily:
 		switch {
 		case ip4:
-			return unix.AF_INET, true
+			binary.NativeEndian.PutUint32(v[:], unix.AF_INET)
 		case ip6:
-			return unix.AF_INET6, true
+			binary.NativeEndian.PutUint32(v[:], unix.AF_INET6)
 		}
-		return 0, true
-	case ip4 && off == skbFamily+4: // remote_ip4
-		v = nh[16:20]
-	case ip4 && off == skbFamily+8: // local_ip4
-		v = nh[12:16]
-	case ip6 && in(off, skbFamily+12, skbFamily+28): // remote_ip6
-		v = nh[24+off-(skbFamily+12):][:4]
-	case ip6 && in(off, skbFamily+28, skbFamily+44): // local_ip6
-		v = nh[8+off-(skbFamily+28):][:4]
-	default:
-		return 0, true
+	case ip4 && slot == skbFamily+4: // remote_ip4
+		copy(v[:], nh[16:20])
+	case ip4 && slot == skbFamily+8: // local_ip4
+		copy(v[:], nh[12:16])
+	case ip6 && in(slot, skbFamily+12, skbFamily+28): // remote_ip6
+		copy(v[:], nh[24+slot-(skbFamily+12):])
+	case ip6 && in(slot, skbFamily+28, remotePort): // local_ip6
+		copy(v[:], nh[8+slot-(skbFamily+28):])
 	}
-	return uint64(binary.NativeEndian.Uint32(v)), true
+	return loadLE(v[off&3:], size), true
 }
 
 // skbRun returns the skb run of a call, or an error ending the run.

@@ -189,7 +189,8 @@ func sockAddrFields(attach string) []CtxField {
 
 // sockOpsFields lists struct bpf_sock_ops as sock_ops_is_valid_access
 // allows it: 4-byte reads of the u32 fields, 8-byte reads of the u64
-// ones and pointers, narrow reads of skb_tcp_flags; writes of reply and
+// ones and pointers, narrow reads of skb_tcp_flags (at its offset);
+// writes of reply and
 // sk_txhash only.
 func sockOpsFields() []CtxField {
 	u32 := func(name string, off int) CtxField { return CtxField{Name: name, Off: off, Size: 4, Read: Size4} }
@@ -218,7 +219,7 @@ func sockOpsFields() []CtxField {
 		CtxField{Name: "skb_data", Off: soSkbData, Size: 8, Read: Size8, Kind: CtxPacket},
 		CtxField{Name: "skb_data_end", Off: soSkbDataEnd, Size: 8, Read: Size8, Kind: CtxPacketEnd},
 		u32("skb_len", soSkbLen),
-		CtxField{Name: "skb_tcp_flags", Off: soSkbTCPFlags, Size: 4, Read: Narrow},
+		CtxField{Name: "skb_tcp_flags", Off: soSkbTCPFlags, Size: 4, Read: Narrow, NarrowAtStart: true},
 		CtxField{Name: "skb_hwtstamp", Off: soSkbHwtstamp, Size: 8, Read: Size8},
 	)
 }

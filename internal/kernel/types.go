@@ -58,11 +58,11 @@ const (
 	tSockAddr // cgroup_sock_addr
 	tSockOps  // sock_ops
 
-	tAll     = tXDP | tTC | tSock | tKprobe | tTracepoint | tRawTP | tSyscall | tPerf | tRaw | tSeccomp | tCgroupSocks
+	tAll = tXDP | tTC | tSock | tKprobe | tTracepoint | tRawTP | tSyscall | tPerf | tRaw | tSeccomp | tCgroupSocks
 	// tCgroupSocks are the cgroup socket types: cgroup_skb, cgroup_sock,
 	// cgroup_sock_addr and sock_ops.
 	tCgroupSocks = tCgSKB | tCgSock | tSockAddr | tSockOps
-	tTracing = tKprobe | tTracepoint | tRawTP | tSyscall | tPerf
+	tTracing     = tKprobe | tTracepoint | tRawTP | tSyscall | tPerf
 )
 
 // typeName names a program type for messages.
