@@ -1,0 +1,86 @@
+/* cgroup_skb: cgroup socket buffer programs, which see the packet from its
+ * network header (BPF_PROG_TEST_RUN pulls the Ethernet header) and read it
+ * directly, read-only.
+ *
+ * Program types: cgroup_skb ingress (cg_port_filter), egress (cg_egress).
+ * Maps: cg_res (ARRAY[8] of u64).
+ * Helpers: map_update_elem, skb_load_bytes.
+ *
+ * cg_port_filter drops TCP and UDP packets to port 22 or from port 23
+ * (returns 0) and passes the rest (1). It stores
+ *   cg_res[0] = skb->len, [1] = skb->protocol (network order),
+ *   cg_res[2] = the destination port (host order) read directly from the
+ *               packet, 0 when it is no TCP/UDP over IPv4,
+ *   cg_res[3] = the same port read with bpf_skb_load_bytes,
+ *   cg_res[4] = skb->family (the test run's socket: AF_INET for IPv4),
+ *   cg_res[5] = skb->local_ip4 (the packet's source address),
+ *   cg_res[6] = skb->remote_ip4 (its destination),
+ * and sets skb->mark = 0x77 and skb->cb[0] = the port, which the context
+ * output shows.
+ *
+ * cg_egress returns 3 (pass, with congestion notified) for UDP packets, 2
+ * (drop, notified) for TCP, 1 otherwise.
+ */
+#include "common.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, __u64);
+} cg_res SEC(".maps");
+
+NOINLINE void put(__u32 idx, __u64 v)
+{
+	bpf_map_update_elem(&cg_res, &idx, &v, BPF_ANY);
+}
+
+SEC("cgroup_skb/ingress")
+int cg_port_filter(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data;
+	__u32 dport = 0, sport = 0;
+	__u16 port_lb = 0;
+
+	put(0, skb->len);
+	put(1, skb->protocol);
+	put(4, skb->family);
+	put(5, skb->local_ip4);
+	put(6, skb->remote_ip4);
+	if (skb->protocol == bpf_htons(ETH_P_IP) && (void *)(ip + 1) <= end &&
+	    (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP) && ip->ihl == 5) {
+		struct udphdr *l4 = (void *)(ip + 1);
+		if ((void *)(l4 + 1) > end)
+			return 1;
+		dport = bpf_ntohs(l4->dest);
+		sport = bpf_ntohs(l4->source);
+		if (bpf_skb_load_bytes(skb, sizeof(*ip) + 2, &port_lb, 2) == 0)
+			put(3, bpf_ntohs(port_lb));
+	}
+	put(2, dport);
+	skb->mark = 0x77;
+	skb->cb[0] = dport;
+	if (dport == 22 || sport == 23)
+		return 0;
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int cg_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data;
+
+	if (skb->protocol != bpf_htons(ETH_P_IP) || (void *)(ip + 1) > end)
+		return 1;
+	if (ip->protocol == IPPROTO_UDP)
+		return 3;
+	if (ip->protocol == IPPROTO_TCP)
+		return 2;
+	return 1;
+}
+
+char _license[] SEC("license") = "GPL";
