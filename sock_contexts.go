@@ -50,46 +50,46 @@ type Sock struct {
 // SockOps is struct bpf_sock_ops, the context of sock_ops programs.
 // Reply is args[0] (the kernel's union); Args are args[1..3].
 type SockOps struct {
-	Op                 uint32
-	Reply              uint32
-	Args               [3]uint32
-	Family             uint32
-	RemoteIP4          uint32
-	LocalIP4           uint32
-	RemoteIP6          [4]uint32
-	LocalIP6           [4]uint32
-	RemotePort         uint32 // network byte order
-	LocalPort          uint32 // host byte order
-	IsFullsock         uint32
-	SndCwnd            uint32
-	SrttUs             uint32
-	BPFSockOpsCBFlags  uint32
-	State              uint32
-	RttMin             uint32
-	SndSsthresh        uint32
-	RcvNxt             uint32
-	SndNxt             uint32
-	SndUna             uint32
-	MssCache           uint32
-	EcnFlags           uint32
-	RateDelivered      uint32
-	RateIntervalUs     uint32
-	PacketsOut         uint32
-	RetransOut         uint32
-	TotalRetrans       uint32
-	SegsIn             uint32
-	DataSegsIn         uint32
-	SegsOut            uint32
-	DataSegsOut        uint32
-	LostOut            uint32
-	SackedOut          uint32
-	SkTxhash           uint32
-	BytesReceived      uint64
-	BytesAcked         uint64
-	Sk                 uint64 // struct bpf_sock *, set by the run
-	SkbData            uint64 // set by the run: RunOptions.Data
-	SkbDataEnd         uint64 // set by the run
-	SkbLen             uint32 // RunOptions.Data's length when there is data
-	SkbTCPFlags        uint32
-	SkbHwtstamp        uint64
+	Op                uint32
+	Reply             uint32
+	Args              [3]uint32
+	Family            uint32
+	RemoteIP4         uint32
+	LocalIP4          uint32
+	RemoteIP6         [4]uint32
+	LocalIP6          [4]uint32
+	RemotePort        uint32 // network byte order
+	LocalPort         uint32 // host byte order
+	IsFullsock        uint32
+	SndCwnd           uint32
+	SrttUs            uint32
+	BPFSockOpsCBFlags uint32
+	State             uint32
+	RttMin            uint32
+	SndSsthresh       uint32
+	RcvNxt            uint32
+	SndNxt            uint32
+	SndUna            uint32
+	MssCache          uint32
+	EcnFlags          uint32
+	RateDelivered     uint32
+	RateIntervalUs    uint32
+	PacketsOut        uint32
+	RetransOut        uint32
+	TotalRetrans      uint32
+	SegsIn            uint32
+	DataSegsIn        uint32
+	SegsOut           uint32
+	DataSegsOut       uint32
+	LostOut           uint32
+	SackedOut         uint32
+	SkTxhash          uint32
+	BytesReceived     uint64
+	BytesAcked        uint64
+	Sk                uint64 // struct bpf_sock *, set by the run
+	SkbData           uint64 // set by the run: RunOptions.Data
+	SkbDataEnd        uint64 // set by the run
+	SkbLen            uint32 // RunOptions.Data's length when there is data
+	SkbTCPFlags       uint32
+	SkbHwtstamp       uint64
 }
