@@ -24,7 +24,8 @@ type SockAddr struct {
 	Protocol   uint32    // IPPROTO_TCP, IPPROTO_UDP
 	MsgSrcIP4  uint32    // sendmsg4: the source address
 	MsgSrcIP6  [4]uint32 // sendmsg6: the source address
-	Sk         uint64    // struct bpf_sock *, set by the run
+	_          uint32
+	Sk         uint64 // struct bpf_sock *, set by the run
 }
 
 // Sock is struct bpf_sock, the context of cgroup_sock programs

@@ -1,0 +1,232 @@
+package waggle
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/jit"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
+)
+
+const sockProgs = "testdata/sock/sock_progs.o"
+
+// ip4 is an IPv4 address as the kernel's structures hold it: network
+// byte order in memory.
+func ip4(s string) uint32 {
+	a := netip.MustParseAddr(s).As4()
+	return binary.NativeEndian.Uint32(a[:])
+}
+
+// port is a port in network byte order in a u32, as user_port holds it.
+func port(p uint16) uint32 {
+	var b [4]byte
+	binary.BigEndian.PutUint16(b[:], p)
+	return binary.NativeEndian.Uint32(b[:])
+}
+
+// sockRun is one run of a program of testdata/sock/sock_progs.c: the
+// context in (a SockAddr, Sock or SockOps), the return value and context
+// out it must give, and values of sock_res it must leave.
+type sockRun struct {
+	name    string
+	prog    string
+	in      any
+	ret     uint64
+	out     any
+	results map[uint32]uint64
+}
+
+func sockRuns() []sockRun {
+	tcp4 := SockAddr{UserFamily: unix.AF_INET, Family: unix.AF_INET, Type: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP}
+	to := func(a SockAddr, ip string, p uint16) SockAddr { a.UserIP4, a.UserPort = ip4(ip), port(p); return a }
+	udp4 := SockAddr{UserFamily: unix.AF_INET, Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP}
+	tcp6 := SockAddr{UserFamily: unix.AF_INET6, Family: unix.AF_INET6, Type: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP,
+		UserIP6: [4]uint32{ip4("32.1.13.184"), 0, 0, ip4("0.0.0.5")}, UserPort: port(80)}
+	tcp6Out := tcp6
+	tcp6Out.UserIP6, tcp6Out.UserPort = [4]uint32{0, 0, 0, ip4("0.0.0.1")}, port(8080)
+	dns := to(udp4, "10.0.0.53", 53)
+	dnsOut := to(udp4, "10.53.0.1", 53)
+	dnsOut.MsgSrcIP4 = ip4("10.9.9.9")
+	stream := Sock{Family: unix.AF_INET, Type: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP}
+	marked := stream
+	marked.Mark, marked.Priority = 0x42, 3
+	raw := Sock{Family: unix.AF_INET, Type: unix.SOCK_RAW, Protocol: unix.IPPROTO_ICMP}
+	bound := func(p uint32) Sock { s := stream; s.SrcIP4, s.SrcPort = ip4("10.1.2.3"), p; return s }
+	ops := func(op uint32) SockOps {
+		return SockOps{Op: op, Family: unix.AF_INET, IsFullsock: 1, LocalIP4: ip4("10.1.2.3"), RemoteIP4: ip4("10.0.0.1"),
+			RemotePort: port(80), LocalPort: 40000, SrttUs: 8 * 1500, State: 1 /* TCP_ESTABLISHED */}
+	}
+	withReply := func(o SockOps, r uint32) SockOps { o.Reply = r; return o }
+	withFlags := func(o SockOps, f uint32) SockOps { o.BPFSockOpsCBFlags = f; return o }
+	notFull := ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
+	notFull.IsFullsock = 0
+	rttNotFull := ops(unix.BPF_SOCK_OPS_RTT_CB)
+	rttNotFull.IsFullsock = 0
+	e := unix.EINVAL
+	einval := -uint64(e)
+	return []sockRun{
+		{"redirect", "connect4_redirect", to(tcp4, "10.0.0.1", 80), 1, to(tcp4, "127.0.0.1", 8080), map[uint32]uint64{0: 1, 1: unix.IPPROTO_TCP}},
+		{"other_address", "connect4_redirect", to(tcp4, "10.0.0.2", 80), 1, to(tcp4, "10.0.0.2", 80), map[uint32]uint64{0: 0, 1: unix.IPPROTO_TCP}},
+		{"telnet_refused", "connect4_redirect", to(tcp4, "10.0.0.1", 23), 0, to(tcp4, "10.0.0.1", 23), map[uint32]uint64{0: 0}},
+		{"udp", "connect4_redirect", to(udp4, "10.0.0.1", 80), 1, to(udp4, "127.0.0.1", 8080), map[uint32]uint64{0: 1, 1: unix.IPPROTO_UDP}},
+		{"redirect6", "connect6_redirect", tcp6, 1, tcp6Out, nil},
+		{"dns", "sendmsg4_dns", dns, 1, dnsOut, map[uint32]uint64{2: uint64(ip4("10.0.0.53"))}},
+		{"not_dns", "sendmsg4_dns", to(udp4, "10.0.0.53", 123), 1, to(udp4, "10.0.0.53", 123), map[uint32]uint64{2: 0}},
+		{"restore", "recvmsg4_restore", to(udp4, "10.53.0.1", 53), 1, to(udp4, "10.0.0.53", 53), nil},
+		{"low_port", "bind4_low_ports", to(tcp4, "0.0.0.0", 80), 3, to(tcp4, "0.0.0.0", 80), nil},
+		{"high_port", "bind4_low_ports", to(tcp4, "0.0.0.0", 8080), 1, to(tcp4, "0.0.0.0", 8080), nil},
+		{"stream", "sock_create_mark", stream, 1, marked, nil},
+		{"raw_refused", "sock_create_mark", raw, 0, raw, nil},
+		{"port_8000", "post_bind4_deny", bound(8000), 0, bound(8000), nil},
+		{"port_8001", "post_bind4_deny", bound(8001), 1, bound(8001), nil},
+		{"timeout_init", "sockops_tcp", ops(unix.BPF_SOCK_OPS_TIMEOUT_INIT), 1, withReply(ops(unix.BPF_SOCK_OPS_TIMEOUT_INIT), 200), nil},
+		// cb_flags_set keeps RTT|STATE (12) and returns the bit it does not know (0x100).
+		{"established", "sockops_tcp", ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB), 1, withFlags(ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB), 12), map[uint32]uint64{3: 0x100}},
+		{"established_not_fullsock", "sockops_tcp", notFull, 1, notFull, map[uint32]uint64{3: einval}},
+		{"rtt", "sockops_tcp", ops(unix.BPF_SOCK_OPS_RTT_CB), 1, ops(unix.BPF_SOCK_OPS_RTT_CB), map[uint32]uint64{4: 8 * 1500, 5: 1}},
+		{"rtt_no_socket", "sockops_tcp", rttNotFull, 1, rttNotFull, map[uint32]uint64{4: 8 * 1500, 5: 99}},
+	}
+}
+
+// TestSockPrograms runs the cgroup socket programs on their contexts, on
+// both engines: rewritten addresses and ports, marks, replies and
+// callback flags, return values, the socket behind sk.
+func TestSockPrograms(t *testing.T) {
+	engines := []Engine{EngineInterpreter}
+	if jit.Supported {
+		engines = append(engines, EngineJIT)
+	}
+	for _, eng := range engines {
+		for _, c := range sockRuns() {
+			t.Run(fmt.Sprintf("%s/%s/%s", eng, c.prog, c.name), func(t *testing.T) {
+				spec, err := LoadCollectionSpec(sockProgs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				coll, err := NewCollectionWithOptions(spec, CollectionOptions{Engine: eng})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer coll.Close()
+				prog := coll.Programs[c.prog]
+				if prog == nil {
+					t.Fatalf("no program %s", c.prog)
+				}
+				out := make([]byte, binary.Size(c.out))
+				res, err := prog.Run(&RunOptions{Context: c.in, ContextOut: out})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.ReturnValue != c.ret {
+					t.Errorf("return value %d, want %d", res.ReturnValue, c.ret)
+				}
+				want, err := binary.Append(nil, binary.NativeEndian, c.out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(out) != string(want) {
+					t.Errorf("context out\n%x, want\n%x", out, want)
+				}
+				for k, v := range c.results {
+					var got uint64
+					if err := coll.Maps["sock_res"].Lookup(k, &got); err != nil {
+						t.Fatal(err)
+					}
+					if got != v {
+						t.Errorf("sock_res[%d] = %#x, want %#x", k, got, v)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestSockProgramsKernelVerdicts: the kernel's verifier accepts every
+// program of the socket objects, as waggle's does (as root).
+func TestSockProgramsKernelVerdicts(t *testing.T) {
+	for _, obj := range []string{sockProgs, "testdata/progs/cgroup_skb.o"} {
+		spec, err := LoadCollectionSpec(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll, err := NewCollection(spec)
+		if err != nil {
+			t.Fatalf("waggle refuses %s: %v", obj, err)
+		}
+		coll.Close()
+		verdicts, err := kerneltest.Verify(obj)
+		if err != nil {
+			kerneltest.SkipIfUnsupported(t, err)
+			t.Skipf("the kernel's verdicts need bpf() as root: %v", err)
+		}
+		for name, verr := range verdicts {
+			if verr != nil {
+				t.Errorf("%s: the kernel rejects %s, waggle accepts it: %v", obj, name, verr)
+			}
+		}
+		t.Logf("%s: the kernel and waggle accept its %d programs", obj, len(verdicts))
+	}
+}
+
+// TestSockContextLayouts: the Go structures have the kernel's sizes, as
+// RunOptions encodes them.
+func TestSockContextLayouts(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		size int
+	}{{SockAddr{}, 72}, {Sock{}, 80}, {SockOps{}, 224}} {
+		if n := binary.Size(c.v); n != c.size {
+			t.Errorf("%T encodes to %d bytes, the kernel's structure has %d", c.v, n, c.size)
+		}
+	}
+}
+
+// TestSockContextErrors: a run refuses a context with its pointer fields
+// set, longer than the structure with bytes set past it, or data where
+// the type takes none; a program of the wrong attach type does not load.
+func TestSockContextErrors(t *testing.T) {
+	spec, err := LoadCollectionSpec(sockProgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	connect := coll.Programs["connect4_redirect"]
+	for _, c := range []struct {
+		name string
+		opts RunOptions
+		want string
+		errno unix.Errno
+	}{
+		{"sk_set", RunOptions{Context: SockAddr{Sk: 1}}, "sk (bytes 64 to 71) is a pointer", unix.EINVAL},
+		{"long", RunOptions{Context: append(make([]byte, unsafe.Sizeof(SockAddr{})), 1)}, "past the 72", unix.E2BIG},
+		{"data", RunOptions{Data: []byte{1}, Context: SockAddr{}}, "take no data", unix.EINVAL},
+	} {
+		_, err := connect.Run(&c.opts)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, c.errno) {
+			t.Errorf("%s: %v; want %q (%v)", c.name, err, c.want, c.errno)
+		}
+	}
+	// The program reads user_ip4, which recvmsg6 programs may not.
+	ps := spec.Programs["connect4_redirect"].Copy()
+	ps.AttachType = ebpf.AttachCGroupUDP6Recvmsg
+	bad := &ebpf.CollectionSpec{Maps: spec.Maps, Programs: map[string]*ebpf.ProgramSpec{"connect4_redirect": ps}}
+	if _, err := NewCollection(bad); err == nil || !strings.Contains(err.Error(), "user_ip4") {
+		t.Errorf("connect4 program as recvmsg6: %v; want a refusal naming user_ip4", err)
+	}
+	ps.AttachType = ebpf.AttachCGroupInetEgress
+	if _, err := NewCollection(bad); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "connect4") {
+		t.Errorf("cgroup_sock_addr program with attach type egress: %v; want EINVAL naming the attach types", err)
+	}
+}
