@@ -204,9 +204,9 @@ func TestSockContextErrors(t *testing.T) {
 	defer coll.Close()
 	connect := coll.Programs["connect4_redirect"]
 	for _, c := range []struct {
-		name string
-		opts RunOptions
-		want string
+		name  string
+		opts  RunOptions
+		want  string
 		errno unix.Errno
 	}{
 		{"sk_set", RunOptions{Context: SockAddr{Sk: 1}}, "sk (bytes 64 to 71) is a pointer", unix.EINVAL},
