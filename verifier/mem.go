@@ -445,7 +445,7 @@ func (v *verifier) ctxAccess(regno int, p *reg, off, size int, a access) (reg, *
 			return reg{}, v.errf(regno, kmsg, "%s.%s may be read %d bytes at a time only at %s", d.Name, f.Name, size, narrowWords(&f))
 		}
 		if allowed == 0 {
-			return reg{}, v.errf(regno, kmsg, "%s.%s may not be %s by %s programs", d.Name, f.Name, verb, progTypeName(v.p.Type))
+			return reg{}, v.errf(regno, kmsg, "%s.%s may not be %s by %s%s", d.Name, f.Name, verb, v.progWords(), v.otherAttachWritable(off, a.write))
 		}
 		return reg{}, v.errf(regno, kmsg, "%s.%s may not be %s %d bytes at a time (allowed: %s)", d.Name, f.Name, verb, size, sizesWords(allowed))
 	}
@@ -539,12 +539,53 @@ func (v *verifier) ctxFieldWhy(off, size int, write bool) string {
 	}
 	f, ok := d.Field(off)
 	if !ok {
-		return fmt.Sprintf("offset %d of %s is no field %s programs may access", off, d.Name, progTypeName(v.p.Type))
+		return fmt.Sprintf("offset %d of %s is no field %s may access%s", off, d.Name, v.progWords(), v.otherAttachWords(off))
 	}
 	if off%size != 0 {
 		return fmt.Sprintf("the access of %d bytes at offset %d of %s is not aligned to its size", size, off, d.Name)
 	}
 	return fmt.Sprintf("the access of %d bytes at offset %d runs past the field %s (bytes %d to %d of %s)", size, off, f.Name, f.Off, f.Off+f.Size-1, d.Name)
+}
+
+// progWords names the programs of the verified program's type, and its
+// attach type where the context depends on it.
+func (v *verifier) progWords() string {
+	if len(v.pt.Attach) > 0 {
+		return fmt.Sprintf("%s programs of attach type %s", v.pt.Name, attachWords(v.pt, v.p.AttachType))
+	}
+	return progTypeName(v.p.Type) + " programs"
+}
+
+// otherAttachWords names the field at off in the contexts of the type's
+// other attach types, and those attach types, if there is one.
+func (v *verifier) otherAttachWords(off int) string {
+	var name string
+	var names []string
+	for _, at := range v.pt.Attach {
+		if f, ok := at.Context.Field(off); ok {
+			name = f.Name
+			names = append(names, at.Name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s is for the attach types %s)", name, strings.Join(names, ", "))
+}
+
+// otherAttachWritable names the attach types of the type in which the
+// field at off may be written (or read), if it depends on them.
+func (v *verifier) otherAttachWritable(off int, write bool) string {
+	var names []string
+	for _, at := range v.pt.Attach {
+		if f, ok := at.Context.Field(off); ok && (write && f.Write != 0 || !write && f.Read != 0) {
+			names = append(names, at.Name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (only by those of the attach types %s)", strings.Join(names, ", "))
 }
 
 func sizesWords(mask uint16) string {

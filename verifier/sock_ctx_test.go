@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -277,4 +278,67 @@ func runProbe(p *Program, data, ctx []byte) error {
 	var out kernel.Output
 	r.run.Finish(&out)
 	return err
+}
+
+// TestSockRejections: waggle's rejections of socket programs carry the
+// kernel's message (recorded from Linux 6.18's log; checked against the
+// running kernel as root) and say what is wrong in words naming the
+// attach type.
+func TestSockRejections(t *testing.T) {
+	ldx := func(off int16) isa.Instruction {
+		return isa.Instruction{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R0, Src: isa.R1, Offset: off}
+	}
+	stx := func(off int16) isa.Instruction {
+		return isa.Instruction{Opcode: uint8(isa.ClassSTX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R1, Src: isa.R1, Offset: off}
+	}
+	mov := func(imm int64) isa.Instruction { return isa.Instruction{Opcode: isa.OpMov64, Dst: isa.R0, Imm: imm} }
+	movR1 := isa.Instruction{Opcode: uint8(isa.ClassALU64) | isa.ALUMov | isa.SourceX, Dst: isa.R0, Src: isa.R1}
+	exit := isa.Instruction{Opcode: isa.OpExit}
+	for _, c := range []struct {
+		typ, attach string
+		insns       isa.Instructions
+		kernel      string // the kernel's message
+		reason      string // in waggle's reason
+	}{
+		{"cgroup_sock_addr", "recvmsg4", isa.Instructions{mov(0), exit},
+			"At program exit the register R0 has smin=0 smax=0 should have been in [1, 1]", "attach type recvmsg4 must return a number in [1, 1]"},
+		{"cgroup_skb", "egress", isa.Instructions{mov(4), exit},
+			"At program exit the register R0 has smin=4 smax=4 should have been in [0, 3]", "may return the constant 4"},
+		{"cgroup_skb", "ingress", isa.Instructions{mov(2), exit},
+			"should have been in [0, 1]", "attach type ingress must return a number in [0, 1]"},
+		{"cgroup_sock_addr", "connect4", isa.Instructions{movR1, exit},
+			"At program exit the register R0 is not a known value (ctx)", "returns the context"},
+		{"cgroup_sock_addr", "connect6", isa.Instructions{ldx(4), mov(1), exit},
+			"invalid bpf_context access off=4 size=4", "(user_ip4 is for the attach types bind4, connect4, sendmsg4, recvmsg4, getpeername4, getsockname4)"},
+		{"cgroup_sock_addr", "sendmsg6", isa.Instructions{stx(40), mov(1), exit},
+			"invalid bpf_context access off=40 size=4", "(msg_src_ip4 is for the attach types sendmsg4)"},
+		{"cgroup_sock", "post_bind4", isa.Instructions{stx(16), mov(1), exit},
+			"invalid bpf_context access off=16 size=4", "(mark is for the attach types sock_create, sock_release)"},
+		{"cgroup_sock", "sock_create", isa.Instructions{stx(4), mov(1), exit},
+			"invalid bpf_context access off=4 size=4", "struct bpf_sock.family may not be written by cgroup_sock programs of attach type sock_create"},
+		{"sock_ops", "-", isa.Instructions{stx(8), mov(1), exit},
+			"invalid bpf_context access off=8 size=4", "struct bpf_sock_ops.args may not be written by SockOps programs"},
+	} {
+		pt, _, _ := kernel.ProgramTypeNamed(c.typ)
+		a, _ := pt.AttachNamed(c.attach)
+		p := &Program{Name: c.typ + "_" + c.attach, Type: pt.Types[0], AttachType: a, Instructions: c.insns}
+		_, err := Verify(p, Options{})
+		var ve *Error
+		if !errors.As(err, &ve) {
+			t.Errorf("%s: %v; want a rejection", p.Name, err)
+			continue
+		}
+		if !strings.Contains(ve.KernelMessage, c.kernel) || !strings.Contains(ve.Reason, c.reason) {
+			t.Errorf("%s: kernel message %q, reason %q; want %q and %q", p.Name, ve.KernelMessage, ve.Reason, c.kernel, c.reason)
+		}
+		if kernelAvailable() == nil {
+			ok, log, err := kernelVerify(p, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok || !strings.Contains(log, c.kernel) {
+				t.Errorf("%s: the kernel accepted=%v, its log has no %q:\n%s", p.Name, ok, c.kernel, lastLines(log, 6))
+			}
+		}
+	}
 }
