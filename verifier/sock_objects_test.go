@@ -17,7 +17,7 @@ import (
 // call and waggle does not implement yet: the test declares them as
 // helpers of the user's, so that the rest of each program is verified.
 var standIns = map[int32]helper.Proto{
-	46:  {Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger}, // bpf_get_socket_cookie(ctx)
+	46: {Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger}, // bpf_get_socket_cookie(ctx)
 	// bpf_get_netns_cookie(ctx or NULL): helper.Proto has no kind for
 	// "the context or NULL" yet, so the stand-in takes anything.
 	122: {Args: []helper.ArgKind{helper.ArgAnything}, Ret: helper.RetInteger},
