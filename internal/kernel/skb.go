@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
 // skbSize is sizeof(struct __sk_buff).
@@ -54,6 +55,10 @@ type skbState struct {
 	n   int
 	l2  bool
 	cg  bool // cgroup_skb: cg_skb_is_valid_access's fields
+	// sk is the socket that skb->sk points to in cgroup_skb runs, as
+	// the kernel's test run gives one (sockFrom), read-only.
+	sk       [bpfSockSize]byte
+	skRegion memory.Region
 
 	pktType      uint32
 	protocol     uint32 // skb->protocol as a load sees it: the EtherType's two bytes
@@ -279,9 +284,13 @@ func (c *skbContext) Load(off, size uint64) (uint64, bool) {
 		}
 		return s.tstamp, true
 	case in(off, skbSk, skbSk+8):
-		// A pointer to the socket, or NULL: waggle has no sockets.
+		// A pointer to the socket, or NULL: tc programs and socket
+		// filters have none in waggle.
 		if size != 8 {
 			return 0, false
+		}
+		if s.cg {
+			return addrOf(s.sk[:]), true
 		}
 		return 0, true
 	case in(off, skbTstampType, skbHwtstamp):
@@ -380,6 +389,28 @@ func (c *skbContext) Store(off, size, value uint64) bool {
 		return false
 	}
 	return true
+}
+
+// fillSock writes the socket of a cgroup_skb run (skb->sk): the one
+// bpf_prog_test_run_skb gives the skb, whose family and addresses come
+// from the packet's IPv4 or IPv6 header (source: the socket's, the
+// destination: its peer's), with ports 0, state TCP_CLOSE and no receive
+// queue (rx_queue_mapping -1).
+func (s *skbState) fillSock() {
+	s.sk = [bpfSockSize]byte{}
+	nh := s.buf[ethHLen:s.n]
+	switch binary.BigEndian.Uint16(s.buf[12:]) {
+	case 0x0800:
+		binary.NativeEndian.PutUint32(s.sk[bsFamily:], unix.AF_INET)
+		copy(s.sk[bsSrcIP4:bsSrcIP4+4], nh[12:16])
+		copy(s.sk[bsDstIP4:bsDstIP4+4], nh[16:20])
+	case 0x86dd:
+		binary.NativeEndian.PutUint32(s.sk[bsFamily:], unix.AF_INET6)
+		copy(s.sk[bsSrcIP6:bsSrcIP6+16], nh[8:24])
+		copy(s.sk[bsDstIP6:bsDstIP6+16], nh[24:40])
+	}
+	binary.NativeEndian.PutUint32(s.sk[bsState:], 7) // TCP_CLOSE
+	binary.NativeEndian.PutUint32(s.sk[bsRxQueue:], 0xffffffff)
 }
 
 // sockField serves __sk_buff's family to local_port in cgroup_skb runs:

@@ -60,5 +60,17 @@ func cgroupSKBCases() []Case {
 	egress("udp4", udp4, 3)
 	egress("tcp4", tcp4, 2)
 	egress("icmp4", icmp4, 1)
+
+	// The test run's socket, behind skb->sk: TCP_CLOSE (7), no receive
+	// queue (-1), the packet's addresses.
+	tcp6 := FrameTCP6()
+	sock := func(name string, frame []byte, kv ...KV) {
+		res := append([]KV{at64(0, 1), at64(6, 7), at64(7, -1)}, kv...)
+		add(Case{Name: "cgroup_skb/cg_sock_fields/" + name, Object: progs + "cgroup_skb.o", Program: "cg_sock_fields", Type: ebpf.CGroupSKB,
+			Data: frame, Maps: []string{"sk_res"}, Want: Want{Retval: 1, DataOut: l3out(frame), Maps: map[string][]KV{"sk_res": res}}})
+	}
+	sock("tcp4", tcp4, at64(1, 2), at64(2, ip4(tcp4, 26)), at64(3, ip4(tcp4, 30)))
+	sock("tcp6", tcp6, at64(1, 10), at64(8, ip4(tcp6, 22)), at64(9, ip4(tcp6, 50)))
+	sock("arp", arp)
 	return cs
 }

@@ -20,6 +20,12 @@
  *
  * cg_egress returns 3 (pass, with congestion notified) for UDP packets, 2
  * (drop, notified) for TCP, 1 otherwise.
+ *
+ * cg_sock_fields reads the socket the test run gives the skb (skb->sk, a
+ * struct sock_common): sk_res[0] = 1 if skb->sk is not NULL, [1] = its
+ * family, [2] = src_ip4, [3] = dst_ip4, [4] = src_port, [5] = dst_port,
+ * [6] = state, [7] = rx_queue_mapping (sign-extended), [8] = the first
+ * word of src_ip6, [9] = the last word of dst_ip6; returns 1.
  */
 #include "common.h"
 
@@ -29,6 +35,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } cg_res SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 10);
+	__type(key, __u32);
+	__type(value, __u64);
+} sk_res SEC(".maps");
 
 NOINLINE void put(__u32 idx, __u64 v)
 {
@@ -80,6 +93,31 @@ int cg_egress(struct __sk_buff *skb)
 		return 3;
 	if (ip->protocol == IPPROTO_TCP)
 		return 2;
+	return 1;
+}
+
+NOINLINE void put_sk(__u32 idx, __u64 v)
+{
+	bpf_map_update_elem(&sk_res, &idx, &v, BPF_ANY);
+}
+
+SEC("cgroup_skb/ingress")
+int cg_sock_fields(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (!sk)
+		return 1;
+	put_sk(0, 1);
+	put_sk(1, sk->family);
+	put_sk(2, sk->src_ip4);
+	put_sk(3, sk->dst_ip4);
+	put_sk(4, sk->src_port);
+	put_sk(5, sk->dst_port);
+	put_sk(6, sk->state);
+	put_sk(7, (__s64)sk->rx_queue_mapping);
+	put_sk(8, sk->src_ip6[0]);
+	put_sk(9, sk->dst_ip6[3]);
 	return 1;
 }
 
