@@ -108,7 +108,7 @@ func sockProbeSets() []*sockProbeSet {
 					out = append(out, &sockProbeSet{typ: pt, attach: a, op: op, size: n})
 				}
 			}
-			if name == "cgroup_sock_addr" || name == "sock_ops" {
+			if name != "cgroup_sock" {
 				for _, n := range []int{1, 2, 4, 8} {
 					out = append(out, &sockProbeSet{typ: pt, attach: a, op: "sk", size: n})
 				}

@@ -12,8 +12,9 @@ const (
 	CtxPacketEnd
 	// CtxPacketMeta is a pointer to the packet's metadata (data_meta).
 	CtxPacketMeta
-	// CtxSocketOrNull is a pointer to a socket or NULL (__sk_buff.sk),
-	// which waggle's contexts always give as NULL.
+	// CtxSocketOrNull is a pointer to a struct sock_common or NULL
+	// (__sk_buff.sk): NULL in waggle's tc and socket filter runs, the
+	// test run's socket in cgroup_skb runs.
 	CtxSocketOrNull
 	// CtxSocket is a pointer to a full socket, struct bpf_sock, never
 	// NULL (bpf_sock_addr.sk).
