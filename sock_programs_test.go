@@ -14,6 +14,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
+	"github.com/waggle-ebpf/waggle/isa"
 )
 
 const sockProgs = "testdata/sock/sock_progs.o"
@@ -228,5 +229,36 @@ func TestSockContextErrors(t *testing.T) {
 	ps.AttachType = ebpf.AttachCGroupInetEgress
 	if _, err := NewCollection(bad); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "connect4") {
 		t.Errorf("cgroup_sock_addr program with attach type egress: %v; want EINVAL naming the attach types", err)
+	}
+}
+
+// TestSockNewProgram: NewProgram takes the attach type from the
+// ProgramSpec: a cgroup_sock_addr program needs one, and it decides which
+// fields the program may write.
+func TestSockNewProgram(t *testing.T) {
+	// user_port = htons(8080); r0 = 1; exit
+	insns := isa.Instructions{
+		{Opcode: isa.OpMov64, Dst: isa.R2, Imm: int64(port(8080))},
+		{Opcode: uint8(isa.ClassSTX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R1, Src: isa.R2, Offset: 24},
+		{Opcode: isa.OpMov64, Dst: isa.R0, Imm: 1},
+		{Opcode: isa.OpExit},
+	}
+	if _, err := NewProgram(&ProgramSpec{Name: "noattach", Type: ebpf.CGroupSockAddr, Instructions: insns}); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "connect4") {
+		t.Errorf("cgroup_sock_addr without an attach type: %v; want EINVAL naming the attach types", err)
+	}
+	prog, err := NewProgram(&ProgramSpec{Name: "port", Type: ebpf.CGroupSockAddr, AttachType: ebpf.AttachCGroupInet6Connect, Instructions: insns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	var out SockAddr
+	res, err := prog.Run(&RunOptions{Context: &SockAddr{UserFamily: unix.AF_INET6, UserPort: port(80)}, ContextOut: &out})
+	if err != nil || res.ReturnValue != 1 || out.UserPort != port(8080) || out.UserFamily != unix.AF_INET6 {
+		t.Errorf("run: %v, return %d, context out %+v; want 1 and user_port 8080", err, res.ReturnValue, out)
+	}
+	// A getsockname4 program must return 1.
+	if _, err := NewProgram(&ProgramSpec{Name: "ret", Type: ebpf.CGroupSockAddr, AttachType: ebpf.AttachCgroupInet4GetSockname,
+		Instructions: isa.Instructions{{Opcode: isa.OpMov64, Dst: isa.R0}, {Opcode: isa.OpExit}}}); err == nil || !strings.Contains(err.Error(), "[1, 1]") {
+		t.Errorf("getsockname4 returning 0: %v; want a refusal naming [1, 1]", err)
 	}
 }
