@@ -9,7 +9,10 @@ import "github.com/cilium/ebpf"
 // figures, answer in reply, may set sk_txhash and the callbacks they
 // want (bpf_sock_ops_cb_flags_set), and return 1 or 0. The kernel ignores
 // their attach type. RunOptions.Data, if any, is the skb's data that
-// skb_data to skb_data_end show (skb_len becomes its length).
+// skb_data to skb_data_end show (skb_len becomes its length). As in the
+// kernel, when is_fullsock is 0 the TCP fields (snd_cwnd to
+// bpf_sock_ops_cb_flags, rtt_min to bytes_acked) read as 0, writes of
+// sk_txhash are ignored and sk is NULL.
 var sockOpsType = ProgramType{
 	Name:     "sock_ops",
 	Types:    []ebpf.ProgramType{ebpf.SockOps},

@@ -371,6 +371,9 @@ func (c *sockContext) Load(off, size uint64) (uint64, bool) {
 		return 0, false
 	}
 	s := &(*Run)(c).sock
+	if s.size == sockOpsSize && !s.fullSock && tcpSockField(off) {
+		return 0, true
+	}
 	switch f.Kind {
 	case CtxSocket, CtxFullSocketOrNull:
 		if !s.fullSock {
@@ -390,6 +393,19 @@ func (c *sockContext) Store(off, size, value uint64) bool {
 	if _, ok := c.access(off, size, true); !ok {
 		return false
 	}
-	storeLE((*Run)(c).sock.ctx[off:], size, value)
+	s := &(*Run)(c).sock
+	if s.size == sockOpsSize && !s.fullSock && tcpSockField(off) {
+		return true // sk_txhash of no full socket: the kernel ignores it
+	}
+	storeLE(s.ctx[off:], size, value)
 	return true
+}
+
+// tcpSockField reports whether the bpf_sock_ops field at off is one the
+// kernel reads from the TCP socket only when is_fullsock is set, and
+// gives as 0 otherwise (SOCK_OPS_GET_TCP_SOCK_FIELD, SOCK_OPS_GET_FIELD,
+// SOCK_OPS_GET_OR_SET_FIELD): snd_cwnd to bpf_sock_ops_cb_flags and
+// rtt_min to bytes_acked (not state).
+func tcpSockField(off uint64) bool {
+	return in(off, soIsFullsock+4, soState) || in(off, soState+4, soSk)
 }
