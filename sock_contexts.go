@@ -49,7 +49,9 @@ type Sock struct {
 }
 
 // SockOps is struct bpf_sock_ops, the context of sock_ops programs.
-// Reply is args[0] (the kernel's union); Args are args[1..3].
+// Reply is args[0] (the kernel's union); Args are args[1..3]. As in the
+// kernel, the TCP fields (SndCwnd to BPFSockOpsCBFlags, RttMin to
+// BytesAcked) are 0 unless IsFullsock is set.
 type SockOps struct {
 	Op                uint32
 	Reply             uint32

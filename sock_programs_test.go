@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/internal/jit"
+	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/isa"
 )
@@ -71,6 +72,8 @@ func sockRuns() []sockRun {
 	notFull.IsFullsock = 0
 	rttNotFull := ops(unix.BPF_SOCK_OPS_RTT_CB)
 	rttNotFull.IsFullsock = 0
+	// Without a full socket the TCP fields are 0, in the program and out.
+	tcpZero := func(o SockOps) SockOps { o.SrttUs = 0; return o }
 	e := unix.EINVAL
 	einval := -uint64(e)
 	return []sockRun{
@@ -91,10 +94,10 @@ func sockRuns() []sockRun {
 		{"timeout_init", "sockops_tcp", ops(unix.BPF_SOCK_OPS_TIMEOUT_INIT), 1, withReply(ops(unix.BPF_SOCK_OPS_TIMEOUT_INIT), 200), nil},
 		// cb_flags_set keeps RTT|STATE (12) and returns the bit it does not know (0x100).
 		{"established", "sockops_tcp", ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB), 1, withFlags(ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB), 12), map[uint32]uint64{3: 0x100}},
-		{"established_not_fullsock", "sockops_tcp", notFull, 1, notFull, map[uint32]uint64{3: einval}},
+		{"established_not_fullsock", "sockops_tcp", notFull, 1, tcpZero(notFull), map[uint32]uint64{3: einval}},
 		{"rtt", "sockops_tcp", ops(unix.BPF_SOCK_OPS_RTT_CB), 1, ops(unix.BPF_SOCK_OPS_RTT_CB), map[uint32]uint64{4: 8 * 1500, 5: 1}},
 		// Without a full socket, srtt_us reads 0 and sk is NULL.
-		{"rtt_no_socket", "sockops_tcp", rttNotFull, 1, rttNotFull, map[uint32]uint64{4: 0, 5: 99}},
+		{"rtt_no_socket", "sockops_tcp", rttNotFull, 1, tcpZero(rttNotFull), map[uint32]uint64{4: 0, 5: 99}},
 	}
 }
 
@@ -262,4 +265,76 @@ func TestSockNewProgram(t *testing.T) {
 		Instructions: isa.Instructions{{Opcode: isa.OpMov64, Dst: isa.R0}, {Opcode: isa.OpExit}}}); err == nil || !strings.Contains(err.Error(), "[1, 1]") {
 		t.Errorf("getsockname4 returning 0: %v; want a refusal naming [1, 1]", err)
 	}
+}
+
+// TestSockContextEngines reads every field of the cgroup socket contexts
+// at every size each attach type allows, in the interpreter (Go serves
+// the context) and in compiled code (which reads the fields directly):
+// both must read the context given in.
+func TestSockContextEngines(t *testing.T) {
+	engines := []Engine{EngineInterpreter}
+	if jit.Supported {
+		engines = append(engines, EngineJIT)
+	}
+	sizes := map[int]isa.Size{1: isa.SizeB, 2: isa.SizeH, 4: isa.SizeW, 8: isa.SizeDW}
+	checked := 0
+	for _, name := range []string{"cgroup_sock", "cgroup_sock_addr", "sock_ops"} {
+		pt, typ, _ := kernel.ProgramTypeNamed(name)
+		attaches := []ebpf.AttachType{0}
+		descs := []*kernel.CtxDesc{&pt.Context}
+		if len(pt.Attach) > 0 {
+			attaches, descs = nil, nil
+			for i := range pt.Attach {
+				attaches = append(attaches, pt.Attach[i].Type)
+				descs = append(descs, &pt.Attach[i].Context)
+			}
+		}
+		for i, attach := range attaches {
+			d := descs[i]
+			ctx := make([]byte, d.Size)
+			for j := range ctx {
+				ctx[j] = byte(j*7 + 3)
+			}
+			for _, f := range d.Fields {
+				if f.Kind != kernel.CtxScalar {
+					clear(ctx[f.Off : f.Off+f.Size])
+				}
+			}
+			for off := 0; off < d.Size; off++ {
+				for n, sz := range sizes {
+					f, ok := d.Field(off)
+					if !ok || off%n != 0 || f.Kind != kernel.CtxScalar || off+n > f.Off+f.Size || f.Read&(1<<n) == 0 || !f.NarrowOK(off, n) {
+						continue // a read the attach type does not allow (TestSockContextParity)
+					}
+					want := uint64(0)
+					for k := n - 1; k >= 0 && off+k < len(ctx); k-- {
+						want = want<<8 | uint64(ctx[off+k])
+					}
+					// r2 = *(ctx + off); r0 = r2 == want
+					insns := isa.Instructions{
+						{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(sz), Dst: isa.R2, Src: isa.R1, Offset: int16(off)},
+						{Opcode: isa.OpLdDW, Dst: isa.R3, Imm: int64(want)},
+						{Opcode: isa.OpMov64, Dst: isa.R0},
+						{Opcode: uint8(isa.ClassJMP) | isa.JumpNE | isa.SourceX, Dst: isa.R2, Src: isa.R3, Offset: 1},
+						{Opcode: isa.OpMov64, Dst: isa.R0, Imm: 1},
+						{Opcode: isa.OpExit},
+					}
+					for _, eng := range engines {
+						prog, err := NewProgramWithOptions(&ProgramSpec{Name: "read", Type: typ, AttachType: attach, Instructions: insns}, ProgramOptions{Engine: eng, CPUs: 1})
+						if err != nil {
+							t.Errorf("%s %v: %d-byte read of %s at %d: %v", name, attach, n, f.Name, off, err)
+							continue
+						}
+						res, err := prog.Run(&RunOptions{Context: ctx})
+						prog.Close()
+						if err != nil || res.ReturnValue != 1 {
+							t.Errorf("%s %v, %s: %d-byte read of %s at %d: %v, return %d; want %#x", name, attach, eng, n, f.Name, off, err, res.ReturnValue, want)
+						}
+						checked++
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d reads checked", checked)
 }

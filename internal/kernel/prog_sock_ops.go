@@ -11,8 +11,8 @@ import "github.com/cilium/ebpf"
 // their attach type. RunOptions.Data, if any, is the skb's data that
 // skb_data to skb_data_end show (skb_len becomes its length). As in the
 // kernel, when is_fullsock is 0 the TCP fields (snd_cwnd to
-// bpf_sock_ops_cb_flags, rtt_min to bytes_acked) read as 0, writes of
-// sk_txhash are ignored and sk is NULL.
+// bpf_sock_ops_cb_flags, rtt_min to bytes_acked) read as 0 (and are 0 in
+// the context out), writes of sk_txhash are ignored and sk is NULL.
 var sockOpsType = ProgramType{
 	Name:     "sock_ops",
 	Types:    []ebpf.ProgramType{ebpf.SockOps},

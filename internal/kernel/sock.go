@@ -227,7 +227,10 @@ func sockOpsFields() []CtxField {
 // sockState is the run of a cgroup socket program: the context's bytes,
 // the socket its sk points to, and for sock_ops the skb's data.
 type sockState struct {
-	ctx  [sockOpsSize]byte // the largest of the structures
+	// ctx is the structure's bytes: the run's ctxBuf, which compiled
+	// code reads directly (sockKind.mirror); the pointer fields hold
+	// their addresses.
+	ctx  []byte
 	size int
 	desc *CtxDesc
 	// sk is the struct bpf_sock that bpf_sock_addr.sk and (for a full
@@ -256,6 +259,7 @@ func (k sockKind) alloc(r *Run) {
 	s := &r.sock
 	s.size = k.size
 	r.ctxBuf = make([]byte, k.size)
+	s.ctx = r.ctxBuf
 	r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf, (*sockContext)(r), memory.KindContext)
 	s.skRegion = memory.NewRegion(s.sk[:], false, memory.KindContext)
 	if k.data {
@@ -274,8 +278,8 @@ func (k sockKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 	if err := checkTailZero(ctx, k.size); err != nil {
 		return err
 	}
-	s.ctx = [sockOpsSize]byte{}
-	copy(s.ctx[:k.size], ctx)
+	clear(s.ctx)
+	copy(s.ctx, ctx)
 	for _, f := range s.desc.Fields {
 		if f.Kind == CtxScalar {
 			continue
@@ -314,6 +318,21 @@ func (k sockKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 			put(bsState, get(soState))
 		}
 	}
+	if s.size == sockOpsSize && !s.fullSock {
+		// The kernel reads the TCP fields as 0 (see tcpSockField).
+		for off := soIsFullsock + 4; off < soSk; off += 4 {
+			if tcpSockField(uint64(off)) {
+				clear(s.ctx[off : off+4])
+			}
+		}
+	}
+	// The pointer fields hold what a load gives, for compiled code.
+	for _, f := range s.desc.Fields {
+		if f.Kind != CtxScalar {
+			v, _ := (*sockContext)(r).Load(uint64(f.Off), 8)
+			binary.NativeEndian.PutUint64(s.ctx[f.Off:], v)
+		}
+	}
 	r.r1 = r.addContext(mem, r.ctxRegion)
 	if s.fullSock {
 		mem.Regions = append(mem.Regions, s.skRegion)
@@ -327,18 +346,39 @@ func (k sockKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 
 func (sockKind) finish(r *Run, out *Output) {
 	s := &r.sock
-	ctx := s.ctx
+	n := len(out.Context)
+	out.Context = append(out.Context, s.ctx...)
 	for _, f := range s.desc.Fields {
 		if f.Kind != CtxScalar {
-			clear(ctx[f.Off : f.Off+f.Size])
+			clear(out.Context[n+f.Off : n+f.Off+f.Size])
 		}
 	}
-	out.Context = append(out.Context, ctx[:s.size]...)
 }
 
 func (sockKind) sync(*Run) {}
 
-func (sockKind) mirror(int, int, bool) ContextField { return ContextField{Virtual: true} }
+// mirror lets compiled code read the structure's bytes directly where
+// every attach type of the program type allows the read (so that a
+// program compiled without verification reads what the interpreter
+// would, whatever its attach type); writes and the other reads go to Go.
+func (k sockKind) mirror(off, size int, write bool) ContextField {
+	virtual := ContextField{Virtual: true}
+	pt, _, ok := ProgramTypeNamed(k.name)
+	if write || !ok || size <= 0 || off < 0 || off%size != 0 {
+		return virtual
+	}
+	descs := []*CtxDesc{&pt.Context}
+	for i := range pt.Attach {
+		descs = append(descs, &pt.Attach[i].Context)
+	}
+	for _, d := range descs {
+		f, ok := d.Field(off)
+		if !ok || off+size > f.Off+f.Size || f.Read&(1<<size) == 0 || !f.NarrowOK(off, size) {
+			return virtual
+		}
+	}
+	return ContextField{Virtual: true, Found: true, Off: int32(off), Size: size}
+}
 
 // sockContext serves the structure with the accesses that the run's
 // attach type allows (the same description the verifier checks).
