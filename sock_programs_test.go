@@ -310,25 +310,31 @@ func TestSockContextEngines(t *testing.T) {
 					for k := n - 1; k >= 0 && off+k < len(ctx); k-- {
 						want = want<<8 | uint64(ctx[off+k])
 					}
-					// r2 = *(ctx + off); r0 = r2 == want
+					// r2 = *(ctx + off); if r2 != want: bpf_trace_printk("X");
+					// return 1 (which every attach type may return).
 					insns := isa.Instructions{
 						{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(sz), Dst: isa.R2, Src: isa.R1, Offset: int16(off)},
 						{Opcode: isa.OpLdDW, Dst: isa.R3, Imm: int64(want)},
-						{Opcode: isa.OpMov64, Dst: isa.R0},
-						{Opcode: uint8(isa.ClassJMP) | isa.JumpNE | isa.SourceX, Dst: isa.R2, Src: isa.R3, Offset: 1},
+						{Opcode: uint8(isa.ClassJMP) | isa.JumpEq | isa.SourceX, Dst: isa.R2, Src: isa.R3, Offset: 5},
+						{Opcode: uint8(isa.ClassST) | uint8(isa.ModeMEM) | uint8(isa.SizeDW), Dst: isa.R10, Offset: -8, Imm: 'X'},
+						{Opcode: uint8(isa.ClassALU64) | isa.ALUMov | isa.SourceX, Dst: isa.R1, Src: isa.R10},
+						{Opcode: uint8(isa.ClassALU64) | isa.ALUAdd | isa.SourceK, Dst: isa.R1, Imm: -8},
+						{Opcode: isa.OpMov64, Dst: isa.R2, Imm: 2},
+						{Opcode: uint8(isa.ClassJMP) | isa.JumpCall, Imm: 6},
 						{Opcode: isa.OpMov64, Dst: isa.R0, Imm: 1},
 						{Opcode: isa.OpExit},
 					}
 					for _, eng := range engines {
-						prog, err := NewProgramWithOptions(&ProgramSpec{Name: "read", Type: typ, AttachType: attach, Instructions: insns}, ProgramOptions{Engine: eng, CPUs: 1})
+						var trace strings.Builder
+						prog, err := NewProgramWithOptions(&ProgramSpec{Name: "read", Type: typ, AttachType: attach, Instructions: insns}, ProgramOptions{Engine: eng, CPUs: 1, Trace: &trace})
 						if err != nil {
 							t.Errorf("%s %v: %d-byte read of %s at %d: %v", name, attach, n, f.Name, off, err)
 							continue
 						}
 						res, err := prog.Run(&RunOptions{Context: ctx})
 						prog.Close()
-						if err != nil || res.ReturnValue != 1 {
-							t.Errorf("%s %v, %s: %d-byte read of %s at %d: %v, return %d; want %#x", name, attach, eng, n, f.Name, off, err, res.ReturnValue, want)
+						if err != nil || res.ReturnValue != 1 || trace.Len() != 0 {
+							t.Errorf("%s %v, %s: %d-byte read of %s at %d: %v, return %d, a value other than %#x read (%q)", name, attach, eng, n, f.Name, off, err, res.ReturnValue, want, trace.String())
 						}
 						checked++
 					}
