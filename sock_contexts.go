@@ -8,9 +8,10 @@ package waggle
 // zero: the run sets them, and a context in must leave them zero. The
 // socket behind sk has the context's family, type and protocol (and for
 // sock_ops, when IsFullsock is set, its addresses, ports and state).
-// Addresses and ports are in network byte order, as in the kernel (a
-// port in a uint32 is htons(port) in its low 16 bits), except
-// Sock.SrcPort and SockOps.LocalPort, which are in the host's.
+// Addresses and ports are in network byte order, as in the kernel
+// (SockAddr.UserPort is htons(port) in a uint32, SockOps.RemotePort
+// htonl(port)), except Sock.SrcPort and SockOps.LocalPort, which are in
+// the host's.
 
 // SockAddr is struct bpf_sock_addr, the context of cgroup_sock_addr
 // programs (bind, connect, sendmsg, recvmsg, getpeername, getsockname).
@@ -61,7 +62,7 @@ type SockOps struct {
 	LocalIP4          uint32
 	RemoteIP6         [4]uint32
 	LocalIP6          [4]uint32
-	RemotePort        uint32 // network byte order
+	RemotePort        uint32 // network byte order: htonl(port)
 	LocalPort         uint32 // host byte order
 	IsFullsock        uint32
 	SndCwnd           uint32

@@ -34,6 +34,13 @@ func port(p uint16) uint32 {
 	return binary.NativeEndian.Uint32(b[:])
 }
 
+// port32 is a port as bpf_sock_ops.remote_port holds it: htonl(port).
+func port32(p uint16) uint32 {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(p))
+	return binary.NativeEndian.Uint32(b[:])
+}
+
 // sockRun is one run of a program of testdata/sock/sock_progs.c: the
 // context in (a SockAddr, Sock or SockOps), the return value and context
 // out it must give, and values of sock_res it must leave.
@@ -64,7 +71,7 @@ func sockRuns() []sockRun {
 	bound := func(p uint32) Sock { s := stream; s.SrcIP4, s.SrcPort = ip4("10.1.2.3"), p; return s }
 	ops := func(op uint32) SockOps {
 		return SockOps{Op: op, Family: unix.AF_INET, IsFullsock: 1, LocalIP4: ip4("10.1.2.3"), RemoteIP4: ip4("10.0.0.1"),
-			RemotePort: port(80), LocalPort: 40000, SrttUs: 8 * 1500, State: 1 /* TCP_ESTABLISHED */}
+			RemotePort: port32(80), LocalPort: 40000, SrttUs: 8 * 1500, State: 1 /* TCP_ESTABLISHED */}
 	}
 	withReply := func(o SockOps, r uint32) SockOps { o.Reply = r; return o }
 	withFlags := func(o SockOps, f uint32) SockOps { o.BPFSockOpsCBFlags = f; return o }
@@ -95,9 +102,9 @@ func sockRuns() []sockRun {
 		// cb_flags_set keeps RTT|STATE (12) and returns the bit it does not know (0x100).
 		{"established", "sockops_tcp", ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB), 1, withFlags(ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB), 12), map[uint32]uint64{3: 0x100}},
 		{"established_not_fullsock", "sockops_tcp", notFull, 1, tcpZero(notFull), map[uint32]uint64{3: einval}},
-		{"rtt", "sockops_tcp", ops(unix.BPF_SOCK_OPS_RTT_CB), 1, ops(unix.BPF_SOCK_OPS_RTT_CB), map[uint32]uint64{4: 8 * 1500, 5: 1}},
+		{"rtt", "sockops_tcp", ops(unix.BPF_SOCK_OPS_RTT_CB), 1, ops(unix.BPF_SOCK_OPS_RTT_CB), map[uint32]uint64{4: 8 * 1500, 5: 1, 6: uint64(port(80))}},
 		// Without a full socket, srtt_us reads 0 and sk is NULL.
-		{"rtt_no_socket", "sockops_tcp", rttNotFull, 1, tcpZero(rttNotFull), map[uint32]uint64{4: 0, 5: 99}},
+		{"rtt_no_socket", "sockops_tcp", rttNotFull, 1, tcpZero(rttNotFull), map[uint32]uint64{4: 0, 5: 99, 6: 99}},
 	}
 }
 

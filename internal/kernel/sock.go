@@ -312,7 +312,10 @@ func (k sockKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 			put(bsSrcIP4, get(soLocalIP4))
 			copy(s.sk[bsSrcIP6:bsSrcIP6+16], s.ctx[soLocalIP6:soLocalIP6+16])
 			put(bsSrcPort, get(soLocalPort))
-			copy(s.sk[bsDstPort:bsDstPort+2], s.ctx[soRemotePort:soRemotePort+2])
+			// remote_port is the port as a u32 in network byte order
+			// (the kernel shifts the be16 up on little-endian
+			// machines), dst_port the be16.
+			binary.BigEndian.PutUint16(s.sk[bsDstPort:], uint16(binary.BigEndian.Uint32(s.ctx[soRemotePort:])))
 			put(bsDstIP4, get(soRemoteIP4))
 			copy(s.sk[bsDstIP6:bsDstIP6+16], s.ctx[soRemoteIP6:soRemoteIP6+16])
 			put(bsState, get(soState))

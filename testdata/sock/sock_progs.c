@@ -24,7 +24,8 @@
  * sockops_tcp: op TIMEOUT_INIT: reply = 200; ACTIVE/PASSIVE_ESTABLISHED:
  * asks for RTT and state callbacks (bpf_sock_ops_cb_flags_set, whose
  * result is sock_res[3]); RTT_CB: sock_res[4] = srtt_us, sock_res[5] =
- * the socket's state through skops->sk (or 99 when it is NULL); returns 1.
+ * the socket's state through skops->sk (or 99 when it is NULL), sock_res[6]
+ * = its dst_port (the be16 remote_port, or 99); returns 1.
  */
 #include "common.h"
 
@@ -141,6 +142,7 @@ int sockops_tcp(struct bpf_sock_ops *skops)
 		put(4, skops->srtt_us);
 		sk = skops->sk;
 		put(5, sk ? sk->state : 99);
+		put(6, sk ? sk->dst_port : 99);
 		break;
 	}
 	return 1;
