@@ -461,11 +461,16 @@ func attachType(ps *ebpf.ProgramSpec) ebpf.AttachType {
 }
 
 // resolveMaps converts a program's instructions, once for the verifier and
-// the engines alike, and replaces its map references: a map pointer
+// the engines alike (with the CO-RE relocations of its accesses to the
+// context applied: kernel.RelocateContexts), and replaces its map references: a map pointer
 // becomes the map's handle, a direct value reference (global data) the
 // address of the value plus the offset; refs lists them.
 func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instructions, refs []mapRef, err error) {
-	insns, err := isa.FromCilium(ps.Instructions)
+	relocated, err := kernel.RelocateContexts(ps.Instructions)
+	if err != nil {
+		return nil, nil, err
+	}
+	insns, err := isa.FromCilium(relocated)
 	if err != nil {
 		return nil, nil, err
 	}

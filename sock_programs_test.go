@@ -164,7 +164,7 @@ func TestSockPrograms(t *testing.T) {
 // TestSockProgramsKernelVerdicts: the kernel's verifier accepts every
 // program of the socket objects, as waggle's does (as root).
 func TestSockProgramsKernelVerdicts(t *testing.T) {
-	for _, obj := range []string{sockProgs, "testdata/progs/cgroup_skb.o"} {
+	for _, obj := range []string{sockProgs, "testdata/sock/core_sockops.o", "testdata/progs/cgroup_skb.o"} {
 		spec, err := LoadCollectionSpec(obj)
 		if err != nil {
 			t.Fatal(err)
@@ -350,4 +350,35 @@ func TestSockContextEngines(t *testing.T) {
 		}
 	}
 	t.Logf("%d reads checked", checked)
+}
+
+// TestSockCORE: a program with its own partial struct bpf_sock_ops
+// (preserve_access_index) reads the fields at the kernel's offsets, as
+// the kernel's loader relocates them, on both engines.
+func TestSockCORE(t *testing.T) {
+	for _, eng := range []Engine{EngineInterpreter, EngineAuto} {
+		spec, err := LoadCollectionSpec("testdata/sock/core_sockops.o")
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll, err := NewCollectionWithOptions(spec, CollectionOptions{Engine: eng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := SockOps{Op: unix.BPF_SOCK_OPS_RTT_CB, Family: unix.AF_INET6, IsFullsock: 1, RemotePort: port32(443), LocalPort: 40000, SrttUs: 1234}
+		res, err := coll.Programs["core_rtt"].Run(&RunOptions{Context: &in})
+		if err != nil || res.ReturnValue != 1 {
+			t.Fatalf("%s: %v, return %d", eng, err, res.ReturnValue)
+		}
+		for k, want := range []uint64{443, 40000, 1234, unix.AF_INET6} {
+			var got uint64
+			if err := coll.Maps["core_res"].Lookup(uint32(k), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s: core_res[%d] = %d, want %d", eng, k, got, want)
+			}
+		}
+		coll.Close()
+	}
 }

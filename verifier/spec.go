@@ -68,10 +68,16 @@ func findSpinLock(t btf.Type, base uint32, depth int) (uint32, bool) {
 // ProgramFromSpec converts a program of an object (cilium/ebpf's
 // ProgramSpec, with its collection's maps) into a Program: the
 // instructions with bpf-to-bpf calls resolved, map references as indexes
-// into Program.Maps (in the order the program meets them), and the source
-// lines from the object's BTF line information.
+// into Program.Maps (in the order the program meets them), the CO-RE
+// relocations of its accesses to the context applied
+// (kernel.RelocateContexts), and the source lines from the object's BTF
+// line information.
 func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Program, error) {
-	insns, err := isa.FromCilium(ps.Instructions)
+	relocated, err := kernel.RelocateContexts(ps.Instructions)
+	if err != nil {
+		return nil, err
+	}
+	insns, err := isa.FromCilium(relocated)
 	if err != nil {
 		return nil, err
 	}
