@@ -118,7 +118,7 @@ var defs = append([]def{
 	{
 		id: asm.FnSkbLoadBytes, types: tTC | tSock | tCgSKB, fn: skbLoadBytes, // 26 bpf_skb_load_bytes
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything, helper.ArgUninitMem, helper.ArgSize}, Ret: helper.RetInteger},
-		doc:   "copies from skb->data + offset (Ethernet header for tc, network header for socket filters); outside the packet → -EFAULT, destination zeroed",
+		doc:   "copies from skb->data + offset (Ethernet header for tc, network header for socket filters and cgroup_skb); outside the packet → -EFAULT, destination zeroed",
 	},
 	{
 		id: asm.FnCsumDiff, types: tXDP | tTC | tRaw, fn: csumDiff, // 28 bpf_csum_diff
