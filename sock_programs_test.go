@@ -382,3 +382,42 @@ func TestSockCORE(t *testing.T) {
 		coll.Close()
 	}
 }
+
+// TestSockUnverified: a program loaded without verification that reads a
+// field its attach type may not (user_ip4 in connect6) faults on that
+// read in the interpreter and in checked compiled code alike, and one
+// that reads a field it may gets the same value from both.
+func TestSockUnverified(t *testing.T) {
+	engines := []Engine{EngineInterpreter}
+	if jit.Supported {
+		engines = append(engines, EngineJIT)
+	}
+	read := func(off int16) isa.Instructions {
+		return isa.Instructions{
+			{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R0, Src: isa.R1, Offset: off},
+			{Opcode: isa.OpExit},
+		}
+	}
+	ctx := SockAddr{UserFamily: unix.AF_INET6, UserIP4: 0x01020304, UserPort: port(443)}
+	for _, eng := range engines {
+		bad, err := NewProgramWithOptions(&ProgramSpec{Name: "bad", Type: ebpf.CGroupSockAddr, AttachType: ebpf.AttachCGroupInet6Connect, Instructions: read(4)},
+			ProgramOptions{SkipVerification: true, Engine: eng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fault *MemoryFault
+		if _, err := bad.Run(&RunOptions{Context: ctx}); !errors.As(err, &fault) {
+			t.Errorf("%s: reading user_ip4 in connect6: %v; want a memory fault", eng, err)
+		}
+		bad.Close()
+		good, err := NewProgramWithOptions(&ProgramSpec{Name: "good", Type: ebpf.CGroupSockAddr, AttachType: ebpf.AttachCGroupInet6Connect, Instructions: read(24)},
+			ProgramOptions{SkipVerification: true, Engine: eng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := good.Run(&RunOptions{Context: ctx}); err != nil || res.ReturnValue != uint64(port(443)) {
+			t.Errorf("%s: reading user_port: %v, %#x; want %#x", eng, err, res.ReturnValue, port(443))
+		}
+		good.Close()
+	}
+}
