@@ -316,6 +316,17 @@ func TestSockRejections(t *testing.T) {
 			"invalid bpf_context access off=16 size=4", "(mark is for the attach types sock_create, sock_release)"},
 		{"cgroup_sock", "sock_create", isa.Instructions{stx(4), mov(1), exit},
 			"invalid bpf_context access off=4 size=4", "struct bpf_sock.family may not be written by cgroup_sock programs of attach type sock_create"},
+		{"cgroup_skb", "ingress", isa.Instructions{{Opcode: uint8(isa.ClassLD) | uint8(isa.ModeABS) | uint8(isa.SizeB), Imm: 9}, mov(1), exit},
+			"BPF_LD_[ABS|IND] instructions not allowed for this program type", "LD_ABS"},
+		{"cgroup_skb", "egress", isa.Instructions{
+			{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R2, Src: isa.R1, Offset: 76},
+			{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R3, Src: isa.R1, Offset: 80},
+			{Opcode: uint8(isa.ClassALU64) | isa.ALUMov | isa.SourceX, Dst: isa.R4, Src: isa.R2},
+			{Opcode: uint8(isa.ClassALU64) | isa.ALUAdd | isa.SourceK, Dst: isa.R4, Imm: 1},
+			{Opcode: uint8(isa.ClassJMP) | isa.JumpGT | isa.SourceX, Dst: isa.R4, Src: isa.R3, Offset: 1},
+			{Opcode: uint8(isa.ClassST) | uint8(isa.ModeMEM) | uint8(isa.SizeB), Dst: isa.R2},
+			mov(1), exit},
+			"cannot write into packet", "packet"},
 		{"sock_ops", "-", isa.Instructions{stx(8), mov(1), exit},
 			"invalid bpf_context access off=8 size=4", "struct bpf_sock_ops.args may not be written by SockOps programs"},
 	} {
