@@ -452,6 +452,9 @@ func (v *verifier) ctxAccess(regno int, p *reg, off, size int, a access) (reg, *
 	if a.signx {
 		return reg{}, v.errf(regno, kmsg, "sign-extending loads from %s are not allowed", d.Name)
 	}
+	if v.strict && (a.write && f.PrivWrite || !a.write && f.PrivRead) {
+		return reg{}, v.errf(regno, kmsg, "%s.%s may be %s only by privileged programs (the kernel's CAP_BPF or CAP_SYS_ADMIN), not under the rules for unprivileged ones", d.Name, f.Name, verb)
+	}
 	if a.write || a.atomic {
 		return reg{}, nil
 	}

@@ -353,3 +353,37 @@ func TestSockRejections(t *testing.T) {
 		}
 	}
 }
+
+// TestSockStrict: under the rules for unprivileged programs (Strict),
+// cgroup_skb programs may not read data and data_end nor write tstamp,
+// as cg_skb_is_valid_access without CAP_BPF and CAP_SYS_ADMIN; the
+// other fields are as for root.
+func TestSockStrict(t *testing.T) {
+	_, typ, _ := kernel.ProgramTypeNamed("cgroup_skb")
+	for _, c := range []struct {
+		name   string
+		ins    isa.Instruction
+		refuse bool
+	}{
+		{"data", isa.Instruction{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R0, Src: isa.R1, Offset: 76}, true},
+		{"data_end", isa.Instruction{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R0, Src: isa.R1, Offset: 80}, true},
+		{"tstamp write", isa.Instruction{Opcode: uint8(isa.ClassSTX) | uint8(isa.ModeMEM) | uint8(isa.SizeDW), Dst: isa.R1, Src: isa.R2, Offset: 152}, true},
+		{"tstamp read", isa.Instruction{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(isa.SizeDW), Dst: isa.R0, Src: isa.R1, Offset: 152}, false},
+		{"mark write", isa.Instruction{Opcode: uint8(isa.ClassSTX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R1, Src: isa.R2, Offset: 8}, false},
+		{"len", isa.Instruction{Opcode: uint8(isa.ClassLDX) | uint8(isa.ModeMEM) | uint8(isa.SizeW), Dst: isa.R0, Src: isa.R1, Offset: 0}, false},
+	} {
+		p := &Program{Name: c.name, Type: typ, Instructions: isa.Instructions{
+			{Opcode: isa.OpMov64, Dst: isa.R2, Imm: 1}, c.ins, {Opcode: isa.OpMov64, Dst: isa.R0, Imm: 1}, {Opcode: isa.OpExit}}}
+		if _, err := Verify(p, Options{}); err != nil {
+			t.Errorf("%s: root: %v", c.name, err)
+		}
+		_, err := Verify(p, Options{Strict: true})
+		var ve *Error
+		switch {
+		case c.refuse && (!errors.As(err, &ve) || !strings.Contains(ve.Reason, "only by privileged programs") || !strings.Contains(ve.KernelMessage, "invalid bpf_context access")):
+			t.Errorf("%s: strict: %v; want a refusal for unprivileged programs", c.name, err)
+		case !c.refuse && err != nil:
+			t.Errorf("%s: strict: %v", c.name, err)
+		}
+	}
+}

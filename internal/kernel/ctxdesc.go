@@ -47,6 +47,11 @@ type CtxField struct {
 	// reads narrower than the field may touch (bpf_sock.dst_port: a
 	// 16-bit port in a 32-bit slot).
 	NarrowWithin int
+	// PrivRead and PrivWrite: only privileged programs may read (write)
+	// the field, not those verified with the rules for unprivileged
+	// users (cgroup_skb's data and data_end need CAP_BPF, its tstamp
+	// writes CAP_SYS_ADMIN).
+	PrivRead, PrivWrite bool
 }
 
 // NarrowOK reports whether a read of size bytes at off, inside the field

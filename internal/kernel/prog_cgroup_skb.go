@@ -40,11 +40,11 @@ func cgroupSKBFields() []CtxField {
 			x.Write = Size4
 		case skbNapiID:
 			f = append(f,
-				CtxField{Name: "data", Off: skbData, Size: 4, Read: Size4, Kind: CtxPacket},
-				CtxField{Name: "data_end", Off: skbDataEnd, Size: 4, Read: Size4, Kind: CtxPacketEnd},
+				CtxField{Name: "data", Off: skbData, Size: 4, Read: Size4, Kind: CtxPacket, PrivRead: true},
+				CtxField{Name: "data_end", Off: skbDataEnd, Size: 4, Read: Size4, Kind: CtxPacketEnd, PrivRead: true},
 			)
 		case skbGSOSegs:
-			f = append(f, CtxField{Name: "tstamp", Off: skbTstamp, Size: 8, Read: Size8, Write: Size8})
+			f = append(f, CtxField{Name: "tstamp", Off: skbTstamp, Size: 8, Read: Size8, Write: Size8, PrivWrite: true})
 		}
 		f = append(f, x)
 		if x.Off == skbNapiID {
