@@ -50,7 +50,7 @@ func TestCiliumExampleCgroupSKB(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ret = res.ReturnValue
+			ret = uint64(res)
 		}
 		var count uint64
 		if err := coll.Maps["pkt_count"].Lookup(uint32(0), &count); err != nil {
@@ -111,8 +111,8 @@ func TestCiliumExampleTCPRTT(t *testing.T) {
 		in.Op, in.Reply = op, args0
 		var out waggle.SockOps
 		res, err := prog.Run(&waggle.RunOptions{Context: &in, ContextOut: &out})
-		if err != nil || res.ReturnValue != 0 {
-			t.Fatalf("op %d: %v, return %d", op, err, res.ReturnValue)
+		if err != nil || uint64(res) != 0 {
+			t.Fatalf("op %d: %v, return %d", op, err, uint64(res))
 		}
 		return out
 	}

@@ -137,8 +137,8 @@ func TestSockPrograms(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if res.ReturnValue != c.ret {
-					t.Errorf("return value %d, want %d", res.ReturnValue, c.ret)
+				if uint64(res) != c.ret {
+					t.Errorf("return value %d, want %d", uint64(res), c.ret)
 				}
 				want, err := binary.Append(nil, binary.NativeEndian, c.out)
 				if err != nil {
@@ -264,8 +264,8 @@ func TestSockNewProgram(t *testing.T) {
 	defer prog.Close()
 	var out SockAddr
 	res, err := prog.Run(&RunOptions{Context: &SockAddr{UserFamily: unix.AF_INET6, UserPort: port(80)}, ContextOut: &out})
-	if err != nil || res.ReturnValue != 1 || out.UserPort != port(8080) || out.UserFamily != unix.AF_INET6 {
-		t.Errorf("run: %v, return %d, context out %+v; want 1 and user_port 8080", err, res.ReturnValue, out)
+	if err != nil || uint64(res) != 1 || out.UserPort != port(8080) || out.UserFamily != unix.AF_INET6 {
+		t.Errorf("run: %v, return %d, context out %+v; want 1 and user_port 8080", err, uint64(res), out)
 	}
 	// A getsockname4 program must return 1.
 	if _, err := NewProgram(&ProgramSpec{Name: "ret", Type: ebpf.CGroupSockAddr, AttachType: ebpf.AttachCgroupInet4GetSockname,
@@ -340,8 +340,8 @@ func TestSockContextEngines(t *testing.T) {
 						}
 						res, err := prog.Run(&RunOptions{Context: ctx})
 						prog.Close()
-						if err != nil || res.ReturnValue != 1 || trace.Len() != 0 {
-							t.Errorf("%s %v, %s: %d-byte read of %s at %d: %v, return %d, a value other than %#x read (%q)", name, attach, eng, n, f.Name, off, err, res.ReturnValue, want, trace.String())
+						if err != nil || uint64(res) != 1 || trace.Len() != 0 {
+							t.Errorf("%s %v, %s: %d-byte read of %s at %d: %v, return %d, a value other than %#x read (%q)", name, attach, eng, n, f.Name, off, err, uint64(res), want, trace.String())
 						}
 						checked++
 					}
@@ -367,8 +367,8 @@ func TestSockCORE(t *testing.T) {
 		}
 		in := SockOps{Op: unix.BPF_SOCK_OPS_RTT_CB, Family: unix.AF_INET6, IsFullsock: 1, RemotePort: port32(443), LocalPort: 40000, SrttUs: 1234}
 		res, err := coll.Programs["core_rtt"].Run(&RunOptions{Context: &in})
-		if err != nil || res.ReturnValue != 1 {
-			t.Fatalf("%s: %v, return %d", eng, err, res.ReturnValue)
+		if err != nil || uint64(res) != 1 {
+			t.Fatalf("%s: %v, return %d", eng, err, uint64(res))
 		}
 		for k, want := range []uint64{443, 40000, 1234, unix.AF_INET6} {
 			var got uint64
@@ -415,8 +415,8 @@ func TestSockUnverified(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res, err := good.Run(&RunOptions{Context: ctx}); err != nil || res.ReturnValue != uint64(port(443)) {
-			t.Errorf("%s: reading user_port: %v, %#x; want %#x", eng, err, res.ReturnValue, port(443))
+		if res, err := good.Run(&RunOptions{Context: ctx}); err != nil || uint64(res) != uint64(port(443)) {
+			t.Errorf("%s: reading user_port: %v, %#x; want %#x", eng, err, uint64(res), port(443))
 		}
 		good.Close()
 	}

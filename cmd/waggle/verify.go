@@ -58,6 +58,7 @@ func cmdVerify(args []string, e *env) error {
 	attach := fs.String("attach", "", "expected attach `TYPE` of bytecode and assembly, for the types that have them (cgroup_sock_addr: connect4, sendmsg6, ...)")
 	maxInsns := fs.Int("max-insns", 0, "instructions to process before giving up (0: the kernel's 1,000,000)")
 	memLimit := memoryLimitFlag(fs)
+	sets := addSetFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -93,6 +94,9 @@ func cmdVerify(args []string, e *env) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
 		}
+		if err := sets.apply(spec); err != nil {
+			return &usageError{err.Error()}
+		}
 		names := make([]string, 0, len(spec.Programs))
 		for n := range spec.Programs {
 			if *prog == "" || n == *prog {
@@ -116,6 +120,9 @@ func cmdVerify(args []string, e *env) error {
 	} else {
 		if *prog != "" {
 			return &usageError{"-p names a program of an ELF object"}
+		}
+		if len(*sets) > 0 {
+			return &usageError{"--set writes the global variables of an ELF object"}
 		}
 		p, err := loadProgram(pos[0], data)
 		if err != nil {

@@ -78,7 +78,7 @@ func TestAttachTypes(t *testing.T) {
 func TestSockHelpersFor(t *testing.T) {
 	types := []ebpf.ProgramType{ebpf.CGroupSKB, ebpf.CGroupSock, ebpf.CGroupSockAddr, ebpf.SockOps}
 	kernel := map[int32]string{
-		4: "----", 23: "----", 26: "Y---", 28: "----", 44: "----", 45: "----", 51: "----",
+		4: "----", 23: "----", 26: "Y---", 27: "----", 28: "----", 44: "----", 45: "----", 51: "----", 67: "----",
 		54: "----", 59: "---Y", 65: "----", 148: "----",
 	}
 	for i, typ := range types {

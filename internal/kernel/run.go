@@ -93,6 +93,12 @@ type Run struct {
 	keysRegion memory.Region // keys, read-only for programs // read-only scratch for for_each_map_elem keys
 	keyDepth   int
 
+	// taskMem holds the task_structs of bpf_get_current_task, built at its
+	// first call in a run (taskAdded), in taskRegion.
+	taskMem    []byte
+	taskRegion memory.Region
+	taskAdded  bool
+
 	redirect    Redirect
 	redirectSet bool
 	lock        *uint32            // the bpf_spin_lock this run holds
@@ -154,6 +160,7 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	r.packet = memory.Region{Kind: memory.KindPacket}
 	r.redirect, r.redirectSet = Redirect{}, false
 	r.keyDepth = 0
+	r.taskAdded = false
 
 	r.r1, r.r2 = 0, 0
 	// The packet kinds are called directly, not through the interface:

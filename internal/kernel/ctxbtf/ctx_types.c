@@ -1,5 +1,5 @@
 /* The program contexts of the kernel's UAPI (linux/bpf.h), whose BTF waggle
- * relocates CO-RE accesses against (internal/kernel/core.go): a program built
+ * relocates CO-RE accesses against (internal/kernel/core_contexts.go): a program built
  * with its own partial definition of a context marked preserve_access_index
  * (as cilium/ebpf's tcprtt_sockops example's struct bpf_sock_ops) reads the
  * fields where waggle's contexts have them, as the kernel relocates them
