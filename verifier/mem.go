@@ -502,8 +502,8 @@ const (
 
 // sockAccess checks a read of struct bpf_sock through a socket pointer,
 // as the kernel's check_sock_access: bpf_sock_common_is_valid_access for
-// __sk_buff.sk once tested against NULL (waggle's tc and socket filter
-// runs give it as NULL, cgroup_skb runs a socket), bpf_sock_is_valid_access for the full
+// __sk_buff.sk once tested against NULL (the test run's socket in skb
+// runs), bpf_sock_is_valid_access for the full
 // sockets of bpf_sock_addr.sk and bpf_sock_ops.sk.
 func (v *verifier) sockAccess(regno int, p *reg, off, size int, a access) (reg, *vErr) {
 	what, d := "sock_common", &kernel.SockCommonDesc

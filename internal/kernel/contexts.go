@@ -120,9 +120,7 @@ func (k skbKind) alloc(r *Run) {
 	r.skb.buf = make([]byte, skbMaxData)
 	r.skb.l2 = k.l2
 	r.skb.cg = k.cg
-	if k.cg {
-		r.skb.skRegion = memory.NewRegion(r.skb.sk[:], false, memory.KindContext)
-	}
+	r.skb.skRegion = memory.NewRegion(r.skb.sk[:], false, memory.KindContext)
 	r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf[:skbSize], (*skbContext)(r), memory.KindContext)
 }
 
@@ -139,9 +137,10 @@ func (k skbKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 	case k.cg:
 		r.pktIdx = len(mem.Regions)
 		mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.buf[r.skb.dataOff():r.skb.n], false, memory.KindPacket))
-		r.skb.fillSock()
-		mem.Regions = append(mem.Regions, r.skb.skRegion)
 	}
+	// skb->sk: the test run's socket.
+	r.skb.fillSock()
+	mem.Regions = append(mem.Regions, r.skb.skRegion)
 	k.sync(r)
 	return nil
 }

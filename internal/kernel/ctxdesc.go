@@ -13,8 +13,8 @@ const (
 	// CtxPacketMeta is a pointer to the packet's metadata (data_meta).
 	CtxPacketMeta
 	// CtxSocketOrNull is a pointer to a struct sock_common or NULL
-	// (__sk_buff.sk): NULL in waggle's tc and socket filter runs, the
-	// test run's socket in cgroup_skb runs.
+	// (__sk_buff.sk: in skb runs, the socket the kernel's test run gives
+	// the skb).
 	CtxSocketOrNull
 	// CtxSocket is a pointer to a full socket, struct bpf_sock, never
 	// NULL (bpf_sock_addr.sk).

@@ -55,8 +55,8 @@ type skbState struct {
 	n   int
 	l2  bool
 	cg  bool // cgroup_skb: cg_skb_is_valid_access's fields
-	// sk is the socket that skb->sk points to in cgroup_skb runs, as
-	// the kernel's test run gives one (sockFrom), read-only.
+	// sk is the socket that skb->sk points to, as the kernel's test run
+	// gives one (fillSock), read-only.
 	sk       [bpfSockSize]byte
 	skRegion memory.Region
 
@@ -284,15 +284,12 @@ func (c *skbContext) Load(off, size uint64) (uint64, bool) {
 		}
 		return s.tstamp, true
 	case in(off, skbSk, skbSk+8):
-		// A pointer to the socket, or NULL: tc programs and socket
-		// filters have none in waggle.
+		// A pointer to the socket (the verifier has the program test
+		// it against NULL).
 		if size != 8 {
 			return 0, false
 		}
-		if s.cg {
-			return addrOf(s.sk[:]), true
-		}
-		return 0, true
+		return addrOf(s.sk[:]), true
 	case in(off, skbTstampType, skbHwtstamp):
 		return 0, false
 	}
@@ -391,8 +388,9 @@ func (c *skbContext) Store(off, size, value uint64) bool {
 	return true
 }
 
-// fillSock writes the socket of a cgroup_skb run (skb->sk): the one
-// bpf_prog_test_run_skb gives the skb, whose family and addresses come
+// fillSock writes the socket of an skb run (skb->sk, for tc, socket
+// filter and cgroup_skb programs alike): the one bpf_prog_test_run_skb
+// gives the skb, whose family and addresses come
 // from the packet's IPv4 or IPv6 header (source: the socket's, the
 // destination: its peer's), with ports 0, state TCP_CLOSE and no receive
 // queue (rx_queue_mapping -1).

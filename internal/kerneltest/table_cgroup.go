@@ -68,6 +68,14 @@ func cgroupSKBCases() []Case {
 		res := append([]KV{at64(0, 1), at64(6, 7), at64(7, -1)}, kv...)
 		add(Case{Name: "cgroup_skb/cg_sock_fields/" + name, Object: progs + "cgroup_skb.o", Program: "cg_sock_fields", Type: ebpf.CGroupSKB,
 			Data: frame, Maps: []string{"sk_res"}, Want: Want{Retval: 1, DataOut: l3out(frame), Maps: map[string][]KV{"sk_res": res}}})
+		if name == "arp" {
+			return
+		}
+		// tc programs and socket filters get the same socket.
+		add(Case{Name: "cgroup_skb/tc_sock_fields/" + name, Object: progs + "cgroup_skb.o", Program: "tc_sock_fields", Type: ebpf.SchedCLS,
+			Data: frame, Maps: []string{"sk_res"}, Want: Want{Retval: 0, DataOut: frame, Maps: map[string][]KV{"sk_res": res}}})
+		add(Case{Name: "cgroup_skb/sock_sock_fields/" + name, Object: progs + "cgroup_skb.o", Program: "sock_sock_fields", Type: ebpf.SocketFilter,
+			Data: frame, Maps: []string{"sk_res"}, Want: Want{Retval: uint32(len(frame) - 14), DataOut: l3out(frame), Maps: map[string][]KV{"sk_res": res}}})
 	}
 	sock("tcp4", tcp4, at64(1, 2), at64(2, ip4(tcp4, 26)), at64(3, ip4(tcp4, 30)))
 	sock("tcp6", tcp6, at64(1, 10), at64(8, ip4(tcp6, 22)), at64(9, ip4(tcp6, 50)))

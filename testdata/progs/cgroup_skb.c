@@ -2,8 +2,9 @@
  * network header (BPF_PROG_TEST_RUN pulls the Ethernet header) and read it
  * directly, read-only.
  *
- * Program types: cgroup_skb ingress (cg_port_filter), egress (cg_egress).
- * Maps: cg_res (ARRAY[8] of u64).
+ * Program types: cgroup_skb ingress (cg_port_filter, cg_sock_fields),
+ * egress (cg_egress); tc (tc_sock_fields); socket filter (sock_sock_fields).
+ * Maps: cg_res (ARRAY[8] of u64), sk_res (ARRAY[10] of u64).
  * Helpers: map_update_elem, skb_load_bytes.
  *
  * cg_port_filter drops TCP and UDP packets to port 22 or from port 23
@@ -26,6 +27,10 @@
  * family, [2] = src_ip4, [3] = dst_ip4, [4] = src_port, [5] = dst_port,
  * [6] = state, [7] = rx_queue_mapping (sign-extended), [8] = the first
  * word of src_ip6, [9] = the last word of dst_ip6; returns 1.
+ *
+ * tc_sock_fields (a tc classifier) and sock_sock_fields (a socket filter)
+ * store the same, since the test run gives every skb that socket; they
+ * return TC_ACT_OK (0) and the packet's length.
  */
 #include "common.h"
 
@@ -101,13 +106,12 @@ NOINLINE void put_sk(__u32 idx, __u64 v)
 	bpf_map_update_elem(&sk_res, &idx, &v, BPF_ANY);
 }
 
-SEC("cgroup_skb/ingress")
-int cg_sock_fields(struct __sk_buff *skb)
+static __always_inline void sock_fields(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
 
 	if (!sk)
-		return 1;
+		return;
 	put_sk(0, 1);
 	put_sk(1, sk->family);
 	put_sk(2, sk->src_ip4);
@@ -118,7 +122,27 @@ int cg_sock_fields(struct __sk_buff *skb)
 	put_sk(7, (__s64)sk->rx_queue_mapping);
 	put_sk(8, sk->src_ip6[0]);
 	put_sk(9, sk->dst_ip6[3]);
+}
+
+SEC("cgroup_skb/ingress")
+int cg_sock_fields(struct __sk_buff *skb)
+{
+	sock_fields(skb);
 	return 1;
+}
+
+SEC("tc")
+int tc_sock_fields(struct __sk_buff *skb)
+{
+	sock_fields(skb);
+	return TC_ACT_OK;
+}
+
+SEC("socket")
+int sock_sock_fields(struct __sk_buff *skb)
+{
+	sock_fields(skb);
+	return skb->len;
 }
 
 char _license[] SEC("license") = "GPL";
