@@ -47,19 +47,6 @@ func TestProgramArrayConcurrentTailCalls(t *testing.T) {
 			if testing.Short() {
 				rounds = 10
 			}
-			// The interpreter checks every access against the maps that
-			// are alive: a run still in a program whose last reference its
-			// slot dropped meanwhile faults on the program's map values,
-			// which that drop released (a known limit of programLife, not
-			// of tail calls: the maps should outlive the runs in progress,
-			// as in the kernel after an RCU grace period). So for it the
-			// replaced programs are closed only at the end.
-			var later []*Collection
-			defer func() {
-				for _, c := range later {
-					c.Close()
-				}
-			}()
 			for i := range rounds {
 				fresh := loadProgs(t, "tail_calls.o", engine)
 				name := "handle_ipv4"
@@ -70,14 +57,13 @@ func TestProgramArrayConcurrentTailCalls(t *testing.T) {
 				if err := jmp.Put(uint32(0), p); err != nil {
 					t.Fatal(err)
 				}
-				if engine == EngineInterpreter {
-					later = append(later, fresh)
-				} else {
-					// The slot holds the program's only reference from now on.
-					p.Close()
-					fresh.Close()
-					runtime.GC()
-				}
+				// The slot holds the program's only reference from now on:
+				// a run in it when the slot changes keeps it, and its maps,
+				// until the run ends (the interpreter, which checks every
+				// access against the live maps, faulted here before).
+				p.Close()
+				fresh.Close()
+				runtime.GC()
 				if i%3 == 2 {
 					if err := jmp.Delete(uint32(0)); err != nil {
 						t.Fatal(err)

@@ -109,6 +109,10 @@ type Run struct {
 	// held are the inner maps the run looked up (MapLookup): it keeps
 	// them, and so their values, reachable until it ends.
 	held []maps.Map
+	// heldPrograms are the programs the run entered by tail calls through
+	// Go (tailCall), each retained: a prog_array slot cleared meanwhile
+	// does not release their maps under the run.
+	heldPrograms []maps.ProgramEntry
 }
 
 // NewRun prepares runs of programs of type t.
@@ -230,6 +234,11 @@ func (r *Run) Finish(out *Output) {
 func (r *Run) release() {
 	clear(r.held)
 	r.held = r.held[:0]
+	for i, p := range r.heldPrograms {
+		p.Release()
+		r.heldPrograms[i] = nil
+	}
+	r.heldPrograms = r.heldPrograms[:0]
 	if r.lock != nil {
 		unlockWord(r.lock)
 		r.lock = nil
