@@ -287,6 +287,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		license := ps.License
+		kopts.AttachType = attachType(ps)
 		p, err := newProgram(name, programType(ps), insns, &license, opts.Helpers, kopts, slots, !opts.SkipVerification, unresolved)
 		if err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
@@ -294,6 +295,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		var verified *verifier.Stats
 		if !opts.SkipVerification {
 			vp := verifierProgram(name, p.typ, p.insns, refs, opts.Helpers)
+			vp.AttachType = p.kopts.AttachType
 			vp.Source, vp.GlobalFunctions = verifier.SourceLines(ps), verifier.GlobalFunctions(ps)
 			vp.Unresolved = unresolved
 			if verified, err = verify(vp, opts.Strict, cpus); err != nil {
@@ -443,6 +445,20 @@ func programType(ps *ebpf.ProgramSpec) ebpf.ProgramType {
 		}
 	}
 	return ps.Type
+}
+
+// attachType is the expected attach type of an object's program:
+// cilium/ebpf's, from the section name, or for a section that cilium/ebpf
+// does not know, waggle's registry's.
+func attachType(ps *ebpf.ProgramSpec) ebpf.AttachType {
+	if ps.Type == ebpf.UnspecifiedProgram && ps.AttachType == 0 {
+		if pt, _, ok := kernel.ProgramTypeOfSection(ps.SectionName); ok {
+			if a, ok := pt.AttachOfSection(ps.SectionName); ok {
+				return a
+			}
+		}
+	}
+	return ps.AttachType
 }
 
 // resolveMaps converts a program's instructions, once for the verifier and

@@ -76,6 +76,14 @@ type ProgramSpec struct {
 	// Type is the program's type, which sets its context, the helpers it
 	// may call and the meaning of RunOptions. 0 means RawMemory.
 	Type ebpf.ProgramType
+	// AttachType is the expected attach type, as the kernel's
+	// expected_attach_type at load: for cgroup_skb, cgroup_sock and
+	// cgroup_sock_addr programs it decides the context fields the
+	// program may read and write and the values it may return (connect4
+	// may rewrite user_ip4, recvmsg4 must return 1). cgroup_sock_addr
+	// programs need one; 0 is ingress for cgroup_skb and sock_create for
+	// cgroup_sock. Other types ignore it.
+	AttachType ebpf.AttachType
 	// Instructions is the program. Its first instruction is the entry
 	// point; subprograms follow.
 	Instructions isa.Instructions
@@ -177,7 +185,9 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	if spec.License != "" {
 		license = &spec.License
 	}
-	p, err := newProgram(spec.Name, spec.Type, spec.Instructions, license, opts.Helpers, kernelOptions(opts.Trace), newCPUSlots(cpus), !opts.SkipVerification, nil)
+	kopts := kernelOptions(opts.Trace)
+	kopts.AttachType = spec.AttachType
+	p, err := newProgram(spec.Name, spec.Type, spec.Instructions, license, opts.Helpers, kopts, newCPUSlots(cpus), !opts.SkipVerification, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
@@ -185,6 +195,7 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	var verified *verifier.Stats
 	if !opts.SkipVerification {
 		vp := verifierProgram(spec.Name, spec.Type, p.insns, refs, opts.Helpers)
+		vp.AttachType = spec.AttachType
 		if verified, err = verify(vp, opts.Strict, cpus); err != nil {
 			return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 		}
@@ -641,6 +652,7 @@ func (p *Program) begin(opts *RunOptions) (*runState, error) {
 }
 
 func (p *Program) end(st *runState) {
+	st.run.End()
 	p.cpus.release(st.cpu)
 	p.states.Put(st)
 }

@@ -64,6 +64,9 @@ const (
 	// ArgSockRelease is a socket that a lookup acquired, to release
 	// (ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE).
 	ArgSockRelease
+	// ArgCtxOrNull is the program's context, unmodified, or NULL
+	// (ARG_PTR_TO_CTX_OR_NULL).
+	ArgCtxOrNull
 )
 
 // Result kinds of helpers.
@@ -114,7 +117,7 @@ var argWords = map[ArgKind]string{
 	ArgSizeOrZero: "size or 0", ArgAllocSize: "const size", ArgCtx: "ctx",
 	ArgStackOrNull: "stack or NULL", ArgFunc: "callback", ArgConstString: "const string",
 	ArgSpinLock: "spin lock", ArgRingbufRecord: "ringbuf record",
-	ArgSock: "socket", ArgSockRelease: "socket to release",
+	ArgSock: "socket", ArgSockRelease: "socket to release", ArgCtxOrNull: "ctx or NULL",
 }
 
 // retWords name the result kinds in signatures.

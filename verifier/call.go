@@ -284,7 +284,10 @@ func (v *verifier) checkArg(pr *proto, regno int, kind helper.ArgKind, meta *cal
 		}
 		meta.alloc, meta.hasAlloc = int64(a.constVal()), true
 		v.markPrecise(regno)
-	case helper.ArgCtx:
+	case helper.ArgCtx, helper.ArgCtxOrNull:
+		if kind == helper.ArgCtxOrNull && a.isNull() {
+			break
+		}
 		if a.typ != regCtx {
 			return v.errf(regno, fmt.Sprintf("R%d type=%s expected=ctx", regno, v.kernelType(a)),
 				"%s must be the program's context (r1 at the start), and it holds %s", argN, v.typeWords(a))

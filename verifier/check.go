@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cilium/ebpf"
+
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/isa"
 )
@@ -586,7 +588,58 @@ func (v *verifier) checkExit(insn int) (int, *vErr) {
 	if v.strict && r0.isPtr() {
 		return -1, v.errf(0, "R0 leaks addr as return value", "unprivileged programs may not return a pointer (%s)", v.typeWords(r0))
 	}
+	if rg := v.ret; rg != nil && f.subprog == 0 {
+		return -1, v.checkReturnRange(r0, rg)
+	}
 	return -1, nil
+}
+
+// checkReturnRange checks the program's return value against the range
+// its type and attach type allow, as the kernel's check_return_code.
+func (v *verifier) checkReturnRange(r0 *reg, rg *kernel.Range) *vErr {
+	what := kernel.TypeName(v.p.Type) + " programs"
+	if len(v.pt.Attach) > 0 {
+		what = fmt.Sprintf("%s programs of attach type %s", v.pt.Name, attachWords(v.pt, v.p.AttachType))
+	}
+	if r0.typ != regScalar {
+		return v.errf(0, fmt.Sprintf("At program exit the register R0 is not a known value (%s)", v.kernelType(r0)),
+			"%s must return a number in [%d, %d], and this one returns %s", what, rg.Min, rg.Max, v.typeWords(r0))
+	}
+	v.markPrecise(0)
+	if r0.s.smin < rg.Min || r0.s.smax > rg.Max {
+		return v.errf(0, fmt.Sprintf("At program exit the register R0 has%s should have been in [%d, %d]", invalidScalarWords(r0.s), rg.Min, rg.Max),
+			"%s must return a number in [%d, %d], and this one may return %s", what, rg.Min, rg.Max, v.valueWords(r0))
+	}
+	return nil
+}
+
+// invalidScalarWords is how the kernel's verbose_invalid_scalar shows a
+// value out of range: its signed bounds, or "unknown scalar value".
+func invalidScalarWords(s scalar) string {
+	out := ""
+	if s.smin > math.MinInt64 {
+		out += fmt.Sprintf(" smin=%d", s.smin)
+	}
+	if s.smax < math.MaxInt64 {
+		out += fmt.Sprintf(" smax=%d", s.smax)
+	}
+	if out == "" {
+		out = " unknown scalar value"
+	}
+	return out
+}
+
+// attachWords names the attach type a of program type pt.
+func attachWords(pt *kernel.ProgramType, a ebpf.AttachType) string {
+	if a == 0 && !pt.NeedsAttach {
+		a = pt.ZeroAttach
+	}
+	for _, at := range pt.Attach {
+		if at.Type == a {
+			return at.Name
+		}
+	}
+	return a.String()
 }
 
 // regNotInitAt is an uninitialised register.

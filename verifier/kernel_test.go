@@ -165,7 +165,7 @@ func kernelVerify(p *Program, logLevel ebpf.LogLevel) (accepted bool, log string
 	if typ == kernel.RawMemory {
 		typ = ebpf.Syscall
 	}
-	spec := &ebpf.ProgramSpec{Name: "t", Type: typ, Instructions: ci, License: "GPL"}
+	spec := &ebpf.ProgramSpec{Name: "t", Type: typ, AttachType: p.AttachType, Instructions: ci, License: "GPL"}
 	if typ == ebpf.Syscall {
 		spec.Flags = 1 << 4 // BPF_F_SLEEPABLE
 	}

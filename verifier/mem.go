@@ -440,14 +440,20 @@ func (v *verifier) ctxAccess(regno int, p *reg, off, size int, a access) (reg, *
 	if a.write {
 		allowed, verb = f.Write, "written"
 	}
-	if allowed&bit == 0 {
+	if allowed&bit == 0 || !a.write && !f.NarrowOK(off, size) {
+		if !a.write && allowed&bit != 0 {
+			return reg{}, v.errf(regno, kmsg, "%s.%s may be read %d bytes at a time only at %s", d.Name, f.Name, size, narrowWords(&f))
+		}
 		if allowed == 0 {
-			return reg{}, v.errf(regno, kmsg, "%s.%s may not be %s by %s programs", d.Name, f.Name, verb, progTypeName(v.p.Type))
+			return reg{}, v.errf(regno, kmsg, "%s.%s may not be %s by %s%s", d.Name, f.Name, verb, v.progWords(), v.otherAttachWritable(off, a.write))
 		}
 		return reg{}, v.errf(regno, kmsg, "%s.%s may not be %s %d bytes at a time (allowed: %s)", d.Name, f.Name, verb, size, sizesWords(allowed))
 	}
 	if a.signx {
 		return reg{}, v.errf(regno, kmsg, "sign-extending loads from %s are not allowed", d.Name)
+	}
+	if v.strict && (a.write && f.PrivWrite || !a.write && f.PrivRead) {
+		return reg{}, v.errf(regno, kmsg, "%s.%s may be %s only by privileged programs (the kernel's CAP_BPF or CAP_SYS_ADMIN), not under the rules for unprivileged ones", d.Name, f.Name, verb)
 	}
 	if a.write || a.atomic {
 		return reg{}, nil
@@ -464,45 +470,57 @@ func (v *verifier) ctxAccess(regno int, p *reg, off, size int, a access) (reg, *
 		r.flags = flagMaybeNull
 		r.id = v.newID()
 		return r, nil
+	case kernel.CtxSocket:
+		r := ptrReg(regSock, v.insn)
+		r.aux = sockFull
+		return r, nil
+	case kernel.CtxFullSocketOrNull:
+		r := ptrReg(regSock, v.insn)
+		r.aux = sockFull
+		r.flags = flagMaybeNull
+		r.id = v.newID()
+		return r, nil
 	}
 	return unknownReg(v.insn), nil
 }
 
 func (v *verifier) ctxSignxOK() bool { return true }
 
-// sockAccess checks a read of struct bpf_sock through a socket pointer
-// (__sk_buff.sk once tested against NULL), as the kernel's
-// bpf_sock_common_is_valid_access. waggle's contexts have no socket
-// (sk is always NULL), so such reads never run.
+// narrowWords says where a field's narrow reads may be.
+func narrowWords(f *kernel.CtxField) string {
+	if f.NarrowAtStart {
+		return fmt.Sprintf("its first byte (offset %d)", f.Off)
+	}
+	return fmt.Sprintf("its first %d bytes", f.NarrowWithin)
+}
+
+// The aux of a regSock: what the pointer points to.
+const (
+	sockCommon = -1 // struct sock_common (PTR_TO_SOCK_COMMON, __sk_buff.sk)
+	sockFull   = 1  // a full socket (PTR_TO_SOCKET: bpf_sock_addr.sk, bpf_sock_ops.sk)
+)
+
+// sockAccess checks a read of struct bpf_sock through a socket pointer,
+// as the kernel's check_sock_access: bpf_sock_common_is_valid_access for
+// __sk_buff.sk once tested against NULL (the test run's socket in skb
+// runs), bpf_sock_is_valid_access for the full
+// sockets of bpf_sock_addr.sk and bpf_sock_ops.sk.
 func (v *verifier) sockAccess(regno int, p *reg, off, size int, a access) (reg, *vErr) {
-	kmsg := fmt.Sprintf("invalid sock_common access off=%d size=%d", int(p.off)+off, size)
+	what, d := "sock_common", &kernel.SockCommonDesc
+	if p.aux == sockFull || p.flags&flagFullSock != 0 {
+		what, d = "sock", &kernel.SockDesc
+	}
+	kmsg := fmt.Sprintf("invalid %s access off=%d size=%d", what, int(p.off)+off, size)
 	if a.write || a.atomic {
-		return reg{}, v.errf(regno, fmt.Sprintf("R%d cannot write into sock_common", regno), "socket fields are read-only")
+		return reg{}, v.errf(regno, fmt.Sprintf("R%d cannot write into %s", regno, what), "socket fields are read-only")
 	}
 	if p.off != 0 || p.hasVarOff() {
-		return reg{}, v.errf(regno, fmt.Sprintf("R%d invalid sock_common access: off=%d", regno, p.off), "socket fields must be read at a constant offset from the socket pointer")
+		return reg{}, v.errf(regno, fmt.Sprintf("R%d invalid %s access: off=%d", regno, what, p.off), "socket fields must be read at a constant offset from the socket pointer")
 	}
-	const sockSize = 80 // struct bpf_sock
-	full := p.flags&flagFullSock != 0
-	if full {
-		kmsg = fmt.Sprintf("invalid bpf_sock access off=%d size=%d", int(p.off)+off, size)
-	}
-	// A full socket's type, protocol, mark and priority (bytes 8 to 24)
-	// are not among the common fields (bpf_sock_is_valid_access,
-	// bpf_sock_common_is_valid_access).
-	ok := off >= 0 && off < sockSize && off%size == 0 && (full || !(off >= 8 && off < 24))
-	if ok {
-		switch {
-		case off == 4 || off == 8 || off == 12 || off == 44 || off == 76 || off == 72 || off >= 24 && off < 44 || off >= 52 && off < 72:
-			ok = size <= 4 // narrow reads of u32 fields
-		case off >= 48 && off < 52:
-			ok = size <= 4 && (size == 4 || off+size <= 50)
-		default:
-			ok = size == 4
-		}
-	}
+	f, ok := d.Field(off)
+	ok = ok && off%size == 0 && off+size <= f.Off+f.Size && f.Read&(1<<size) != 0 && f.NarrowOK(off, size)
 	if !ok {
-		return reg{}, v.errf(regno, kmsg, "the read of %d bytes at offset %d of struct bpf_sock is not allowed", size, off)
+		return reg{}, v.errf(regno, "R"+itoa(regno)+" "+kmsg, "the read of %d bytes at offset %d of %s is not allowed", size, off, d.Name)
 	}
 	return unknownReg(v.insn), nil
 }
@@ -524,12 +542,53 @@ func (v *verifier) ctxFieldWhy(off, size int, write bool) string {
 	}
 	f, ok := d.Field(off)
 	if !ok {
-		return fmt.Sprintf("offset %d of %s is no field %s programs may access", off, d.Name, progTypeName(v.p.Type))
+		return fmt.Sprintf("offset %d of %s is no field %s may access%s", off, d.Name, v.progWords(), v.otherAttachWords(off))
 	}
 	if off%size != 0 {
 		return fmt.Sprintf("the access of %d bytes at offset %d of %s is not aligned to its size", size, off, d.Name)
 	}
 	return fmt.Sprintf("the access of %d bytes at offset %d runs past the field %s (bytes %d to %d of %s)", size, off, f.Name, f.Off, f.Off+f.Size-1, d.Name)
+}
+
+// progWords names the programs of the verified program's type, and its
+// attach type where the context depends on it.
+func (v *verifier) progWords() string {
+	if len(v.pt.Attach) > 0 {
+		return fmt.Sprintf("%s programs of attach type %s", v.pt.Name, attachWords(v.pt, v.p.AttachType))
+	}
+	return progTypeName(v.p.Type) + " programs"
+}
+
+// otherAttachWords names the field at off in the contexts of the type's
+// other attach types, and those attach types, if there is one.
+func (v *verifier) otherAttachWords(off int) string {
+	var name string
+	var names []string
+	for _, at := range v.pt.Attach {
+		if f, ok := at.Context.Field(off); ok {
+			name = f.Name
+			names = append(names, at.Name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s is for the attach types %s)", name, strings.Join(names, ", "))
+}
+
+// otherAttachWritable names the attach types of the type in which the
+// field at off may be written (or read), if it depends on them.
+func (v *verifier) otherAttachWritable(off int, write bool) string {
+	var names []string
+	for _, at := range v.pt.Attach {
+		if f, ok := at.Context.Field(off); ok && (write && f.Write != 0 || !write && f.Read != 0) {
+			names = append(names, at.Name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (only by those of the attach types %s)", strings.Join(names, ", "))
 }
 
 func sizesWords(mask uint16) string {

@@ -93,7 +93,7 @@ func newRunner(p *Program) (*runner, error) {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
 	r.prog = prog
-	r.run, err = kernel.NewRun(p.Type, kernel.Options{})
+	r.run, err = kernel.NewRun(p.Type, kernel.Options{AttachType: p.AttachType})
 	if err != nil {
 		r.close()
 		return nil, err
@@ -112,7 +112,13 @@ func (r *runner) input(rng *rand.Rand) kernel.Input {
 		return b
 	}
 	switch r.p.Type {
-	case ebpf.XDP, ebpf.SchedCLS, ebpf.SchedACT, ebpf.SocketFilter:
+	case ebpf.CGroupSock:
+		return kernel.Input{Context: fill(80)}
+	case ebpf.SockOps:
+		ctx := fill(224)
+		clear(ctx[184:208]) // sk, skb_data, skb_data_end: the run sets them
+		return kernel.Input{Context: ctx, Data: fill(rng.IntN(100))}
+	case ebpf.XDP, ebpf.SchedCLS, ebpf.SchedACT, ebpf.SocketFilter, ebpf.CGroupSKB:
 		n := 14 + rng.IntN(120)
 		if rng.IntN(4) == 0 {
 			n = 14 + rng.IntN(1500)
@@ -216,7 +222,8 @@ func checkSound(p *Program, seed uint64, n int) error {
 
 // Fuzz inputs for programs: a program type, maps, then bytecode.
 
-var fuzzTypes = []ebpf.ProgramType{ebpf.XDP, ebpf.SchedCLS, ebpf.SocketFilter, ebpf.RawTracepoint, ebpf.Syscall, kernel.RawMemory, ebpf.Kprobe}
+var fuzzTypes = []ebpf.ProgramType{ebpf.XDP, ebpf.SchedCLS, ebpf.SocketFilter, ebpf.RawTracepoint, ebpf.Syscall, kernel.RawMemory, ebpf.Kprobe,
+	ebpf.CGroupSKB, ebpf.CGroupSock, ebpf.SockOps}
 
 var fuzzMaps = []Map{
 	{Type: ebpf.Array, KeySize: 4, ValueSize: 16, MaxEntries: 4},

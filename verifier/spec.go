@@ -80,7 +80,7 @@ func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Prog
 	if err != nil {
 		return nil, err
 	}
-	p := &Program{Name: ps.Name, Type: ps.Type, Instructions: insns, Unresolved: unresolved}
+	p := &Program{Name: ps.Name, Type: ps.Type, AttachType: ps.AttachType, Instructions: insns, Unresolved: unresolved}
 	index := map[string]int{}
 	for i, ins := range cinsns {
 		if !ins.IsLoadFromMap() {

@@ -97,6 +97,12 @@ type Program struct {
 	// ebpf.RawTracepoint, ebpf.Syscall, ebpf.PerfEvent or
 	// kernel.RawMemory (r1 points to r2 bytes of writable memory).
 	Type ebpf.ProgramType
+	// AttachType is the expected attach type the program is loaded with
+	// (the kernel's expected_attach_type): for cgroup_skb, cgroup_sock
+	// and cgroup_sock_addr programs, it decides which context fields the
+	// program may read and write and the values it may return
+	// (kernel.ProgramType.ForAttach). Other types ignore it.
+	AttachType ebpf.AttachType
 	// Instructions refer to maps with lddw: Src isa.PseudoMapFD with Imm
 	// the index of the map in Maps, or isa.PseudoMapValue with the index
 	// in the low 32 bits of Imm and the offset into the value in the high

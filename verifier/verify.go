@@ -30,6 +30,7 @@ type verifier struct {
 	globalQueue []int
 	pt          *kernel.ProgramType
 	ctx         *kernel.CtxDesc
+	ret         *kernel.Range // the range of the program's return value, or nil
 	strict      bool
 	raw         bool // pt.RawPacket: r1 is a packet of r2 bytes
 	lenID       uint32
@@ -168,7 +169,11 @@ func (v *verifier) run() (err *vErr) {
 		return &vErr{idx: -1, reg: -1, reason: fmt.Sprintf("waggle cannot verify programs of type %s", progTypeName(v.p.Type)), kernel: "unknown program type"}
 	}
 	v.pt = pt
-	v.ctx = &pt.Context
+	ctx, ret, aerr := pt.ForAttach(v.p.AttachType)
+	if aerr != nil {
+		return &vErr{idx: -1, reg: -1, reason: aerr.Error(), kernel: "invalid expected attach type (EINVAL)"}
+	}
+	v.ctx, v.ret = ctx, ret
 	v.raw = pt.RawPacket
 	if e := v.checkMaps(); e != nil {
 		return e

@@ -55,6 +55,7 @@ func cmdVerify(args []string, e *env) error {
 	verbose := fs.Bool("v", false, "print the state after every instruction (the kernel's log level 2)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	typ := fs.String("type", "raw", "program `TYPE` of bytecode and assembly: "+strings.Join(kernel.ProgramTypeNames(), ", "))
+	attach := fs.String("attach", "", "expected attach `TYPE` of bytecode and assembly, for the types that have them (cgroup_sock_addr: connect4, sendmsg6, ...)")
 	maxInsns := fs.Int("max-insns", 0, "instructions to process before giving up (0: the kernel's 1,000,000)")
 	memLimit := memoryLimitFlag(fs)
 	sets := addSetFlag(fs)
@@ -66,9 +67,22 @@ func cmdVerify(args []string, e *env) error {
 	if len(pos) != 1 {
 		return &usageError{"expected one FILE (or - for standard input)"}
 	}
-	_, t, ok := kernel.ProgramTypeNamed(*typ)
+	pt, t, ok := kernel.ProgramTypeNamed(*typ)
 	if !ok {
 		return &usageError{fmt.Sprintf("--type %q is not one of %s", *typ, strings.Join(kernel.ProgramTypeNames(), ", "))}
+	}
+	var attachType ebpf.AttachType
+	if *attach != "" {
+		if attachType, ok = pt.AttachNamed(*attach); !ok {
+			var names []string
+			for _, a := range pt.Attach {
+				names = append(names, a.Name)
+			}
+			if len(names) == 0 {
+				return &usageError{fmt.Sprintf("--attach: %s programs have no attach types", pt.Name)}
+			}
+			return &usageError{fmt.Sprintf("--attach %q is not one of %s", *attach, strings.Join(names, ", "))}
+		}
 	}
 	data, err := readInput(pos[0], e)
 	if err != nil {
@@ -114,7 +128,7 @@ func cmdVerify(args []string, e *env) error {
 		if err != nil {
 			return err
 		}
-		progs = append(progs, &verifier.Program{Name: pos[0], Type: t, Instructions: p.insns})
+		progs = append(progs, &verifier.Program{Name: pos[0], Type: t, AttachType: attachType, Instructions: p.insns})
 	}
 
 	opts := verifier.Options{Strict: *strict, MaxInstructions: *maxInsns}

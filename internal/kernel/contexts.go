@@ -42,6 +42,7 @@ const (
 	kindArgs    // raw tracepoint: an array of u64 arguments
 	kindMemory  // kprobe, tracepoint, perf_event, syscall: the caller's memory
 	kindRawData // RawMemory: r1 = the data, r2 = its length
+	kindSock    // cgroup_sock, cgroup_sock_addr, sock_ops: a structure of a socket's
 )
 
 // addContext appends the run's context region to mem and returns its
@@ -108,8 +109,9 @@ func (xdpKind) mirror(off, size int, write bool) ContextField {
 // skbKind is struct __sk_buff over an skb: for tc programs (l2) the packet
 // starts at the Ethernet header and the program reads and writes it
 // directly; socket filters see it from the network header, through LD_ABS
-// and helpers only.
-type skbKind struct{ l2 bool }
+// and helpers only; cgroup_skb programs (cg) see it from the network
+// header too, and read it directly.
+type skbKind struct{ l2, cg bool }
 
 func (skbKind) kind() kind { return kindSKB }
 
@@ -117,6 +119,8 @@ func (k skbKind) alloc(r *Run) {
 	r.ctxBuf = make([]byte, skbSize+mirrorSize)
 	r.skb.buf = make([]byte, skbPad+skbMaxData+sharedInfoSize)
 	r.skb.l2 = k.l2
+	r.skb.cg = k.cg
+	r.skb.skRegion = memory.NewRegion(r.skb.sk[:], false, memory.KindContext)
 	r.ctxRegion = memory.NewVirtualRegion(r.ctxBuf[:skbSize], (*skbContext)(r), memory.KindContext)
 }
 
@@ -126,10 +130,17 @@ func (k skbKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 	}
 	r.r1 = r.addContext(mem, r.ctxRegion)
 	r.packet = memory.NewRegion(r.skb.data(), false, memory.KindPacket)
-	if k.l2 {
+	switch {
+	case k.l2:
 		r.pktIdx = len(mem.Regions)
 		mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.data(), true, memory.KindPacket))
+	case k.cg:
+		r.pktIdx = len(mem.Regions)
+		mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.data(), false, memory.KindPacket))
 	}
+	// skb->sk: the test run's socket.
+	r.skb.fillSock()
+	mem.Regions = append(mem.Regions, r.skb.skRegion)
 	k.sync(r)
 	return nil
 }
@@ -170,9 +181,9 @@ func (k skbKind) mirror(off, size int, write bool) ContextField {
 	switch {
 	case off == skbLen:
 		return ContextField{Virtual: true, Found: true, Off: skbMirror + 24, Size: 4}
-	case off == skbData && k.l2:
+	case off == skbData && (k.l2 || k.cg):
 		return ContextField{Virtual: true, Found: true, Off: skbMirror, Size: 8}
-	case off == skbDataEnd && k.l2:
+	case off == skbDataEnd && (k.l2 || k.cg):
 		return ContextField{Virtual: true, Found: true, Off: skbMirror + 8, Size: 8}
 	case off == skbDataMeta && k.l2:
 		return ContextField{Virtual: true, Found: true, Off: skbMirror + 16, Size: 8}

@@ -12,9 +12,16 @@ const (
 	CtxPacketEnd
 	// CtxPacketMeta is a pointer to the packet's metadata (data_meta).
 	CtxPacketMeta
-	// CtxSocketOrNull is a pointer to a socket or NULL (__sk_buff.sk),
-	// which waggle's contexts always give as NULL.
+	// CtxSocketOrNull is a pointer to a struct sock_common or NULL
+	// (__sk_buff.sk: in skb runs, the socket the kernel's test run gives
+	// the skb).
 	CtxSocketOrNull
+	// CtxSocket is a pointer to a full socket, struct bpf_sock, never
+	// NULL (bpf_sock_addr.sk).
+	CtxSocket
+	// CtxFullSocketOrNull is a pointer to a full socket or NULL
+	// (bpf_sock_ops.sk).
+	CtxFullSocketOrNull
 )
 
 // CtxField is a range of a context structure and the accesses that the
@@ -32,6 +39,32 @@ type CtxField struct {
 	Read, Write uint16
 	// Kind is what a load of the whole field gives.
 	Kind CtxKind
+	// NarrowAtStart: reads narrower than the field are allowed only at
+	// its first byte (the kernel's cases on one offset, as
+	// bpf_sock.family).
+	NarrowAtStart bool
+	// NarrowWithin, when not 0, is how many of the field's first bytes
+	// reads narrower than the field may touch (bpf_sock.dst_port: a
+	// 16-bit port in a 32-bit slot).
+	NarrowWithin int
+	// PrivRead and PrivWrite: only privileged programs may read (write)
+	// the field, not those verified with the rules for unprivileged
+	// users (cgroup_skb's data and data_end need CAP_BPF, its tstamp
+	// writes CAP_SYS_ADMIN).
+	PrivRead, PrivWrite bool
+}
+
+// NarrowOK reports whether a read of size bytes at off, inside the field
+// and smaller than it, keeps to the bytes the field's narrow reads may
+// touch.
+func (f *CtxField) NarrowOK(off, size int) bool {
+	if size >= f.Size {
+		return true
+	}
+	if f.NarrowAtStart && off != f.Off {
+		return false
+	}
+	return f.NarrowWithin == 0 || off+size <= f.Off+f.NarrowWithin
 }
 
 // CtxDesc describes the context (r1) of a program type.

@@ -31,7 +31,7 @@ type def struct {
 }
 
 // defs are the kernel helpers waggle implements, by ID; the skb helpers
-// are in helpers_skb.go.
+// are in helpers_skb.go, the socket programs' own in helpers_sock.go.
 var defs = slices.Concat([]def{
 	{
 		id: asm.FnMapLookupElem, types: tAll, fn: mapLookupElem, // 1 bpf_map_lookup_elem
@@ -118,9 +118,9 @@ var defs = slices.Concat([]def{
 		diff:    "one queue in write order instead of a ring per CPU; `Map.Dump` drains it",
 	},
 	{
-		id: asm.FnSkbLoadBytes, types: tTC | tSock, fn: skbLoadBytes, // 26 bpf_skb_load_bytes
+		id: asm.FnSkbLoadBytes, types: tTC | tSock | tCgSKB, fn: skbLoadBytes, // 26 bpf_skb_load_bytes
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything, helper.ArgUninitMem, helper.ArgSize}, Ret: helper.RetInteger},
-		doc:   "copies from skb->data + offset (Ethernet header for tc, network header for socket filters); outside the packet → -EFAULT, destination zeroed",
+		doc:   "copies from skb->data + offset (Ethernet header for tc, network header for socket filters and cgroup_skb); outside the packet → -EFAULT, destination zeroed",
 	},
 	{
 		id: asm.FnCsumDiff, types: tXDP | tTC | tRaw, fn: csumDiff, // 28 bpf_csum_diff
@@ -280,7 +280,7 @@ var defs = slices.Concat([]def{
 		diff:  "no user address space yet",
 	},
 	{
-		id: asm.FnKtimeGetCoarseNs, types: tXDP | tTC | tSock | tRaw, fn: ktimeGetCoarseNs, // 160 bpf_ktime_get_coarse_ns
+		id: asm.FnKtimeGetCoarseNs, types: tXDP | tTC | tSock | tRaw | tCgroupSocks, fn: ktimeGetCoarseNs, // 160 bpf_ktime_get_coarse_ns
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "CLOCK_MONOTONIC_COARSE",
 	},
@@ -305,7 +305,7 @@ var defs = slices.Concat([]def{
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgMem, helper.ArgSize, helper.ArgConstString}, Ret: helper.RetInteger},
 		doc:   "strncmp(s1, s2, s1_sz): -1, 0, 1",
 	},
-}, skbDefs)
+}, skbDefs, sockDefs)
 
 var defByID = func() map[int32]*def {
 	m := make(map[int32]*def, len(defs))

@@ -97,7 +97,7 @@ var skbDefs = []def{
 		doc:   "pushes head_room zero bytes before skb->data (the new MAC header); flags, head_room ≥ 2³¹ or a length above 16064 (without GSO) → -EINVAL; an skb buffer above 4 MiB (KMALLOC_MAX_SIZE; with GSO, or pushes repeated by the helpers that insert headers) → -ENOMEM",
 	},
 	{
-		id: asm.FnSetHashInvalid, types: tTC, fn: setHashInvalid, // 48 bpf_set_hash_invalid
+		id: asm.FnSetHashInvalid, types: tTC, fn: setHashInvalid, // 41 bpf_set_hash_invalid
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
 		doc:   "clears skb->hash",
 	},
@@ -107,7 +107,7 @@ var skbDefs = []def{
 		doc:   "inserts (zeroed) or removes |len_diff| ≤ 0xfff bytes after the MAC header (BPF_ADJ_ROOM_MAC) or after the base IPv4/IPv6 header (BPF_ADJ_ROOM_NET), with the kernel's checks in its order (unknown flags -EINVAL, size -EFAULT, not IP or unknown mode -ENOTSUPP, lengths -ENOTSUPP, GSO -ENOTSUPP, encap flag conflicts -EINVAL, twice encapsulated -EALREADY); ENCAP_L3 flags set skb->protocol and the network/transport headers, DECAP_L3 flags the protocol; resets CHECKSUM_UNNECESSARY unless BPF_F_ADJ_ROOM_NO_CSUM_RESET",
 	},
 	{
-		id: asm.FnGetSocketCookie, types: tTC | tSock, fn: getSocketCookie, // 46 bpf_get_socket_cookie
+		id: asm.FnGetSocketCookie, types: tTC | tSock | tCgroupSocks, fn: getSocketCookie, // 46 bpf_get_socket_cookie
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
 		doc:   "the cookie of the run's socket: a non-zero number, new for each run, the same within a run (the kernel's test run gives each run's skb a new socket)",
 		diff:  "the kernel's cookies count the sockets of the whole system",
@@ -128,20 +128,19 @@ var skbDefs = []def{
 		doc:   "clears the accelerated tag, or removes the packet's outer 802.1Q/802.1ad header; the next header of the packet, if a VLAN header, becomes the accelerated tag",
 	},
 	{
-		id: asm.FnSkbLoadBytesRelative, types: tTC | tSock, fn: skbLoadBytesRelative, // 68 bpf_skb_load_bytes_relative
+		id: asm.FnSkbLoadBytesRelative, types: tTC | tSock | tCgSKB, fn: skbLoadBytesRelative, // 68 bpf_skb_load_bytes_relative
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything, helper.ArgUninitMem, helper.ArgSize, helper.ArgAnything}, Ret: helper.RetInteger},
 		doc:   "copies from the MAC (BPF_HDR_START_MAC) or network header (BPF_HDR_START_NET) + offset; offset > 0xffff, another start or past the packet → -EFAULT, destination zeroed",
 	},
 	{
-		id: asm.FnSkbCgroupId, types: tTC, fn: skbCgroupID, // 79 bpf_skb_cgroup_id
+		id: asm.FnSkbCgroupId, types: tTC | tCgSKB, fn: skbCgroupID, // 79 bpf_skb_cgroup_id
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
 		doc:   "the cgroup v2 ID of the skb's socket: as in the kernel's test run, whose socket belongs to the process that runs it, the ID of waggle's cgroup (1 for the root, else its directory's inode where cgroup2 is mounted; 0 if it cannot be found)",
 	},
 	{
-		id: asm.FnGetNetnsCookie, types: tTC | tSock, fn: getNetnsCookie, // 122 bpf_get_netns_cookie
-		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
+		id: asm.FnGetNetnsCookie, types: tTC | tSock | tCgroupSocks, fn: getNetnsCookie, // 122 bpf_get_netns_cookie
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtxOrNull}, Ret: helper.RetInteger},
 		doc:   "the cookie of waggle's network namespace (SO_NETNS_COOKIE), as the test run's socket is in the caller's namespace; 0 where the kernel cannot tell it",
-		diff:  "the context argument may not be NULL (the kernel's ARG_PTR_TO_CTX_OR_NULL)",
 	},
 	{
 		id: asm.FnRedirectNeigh, types: tTC, fn: redirectNeigh, // 152 bpf_redirect_neigh
@@ -178,7 +177,7 @@ var skbDefs = []def{
 		doc:   "0: the skb has no route (dst) with a realm",
 	},
 	{
-		id: asm.FnGetSocketUid, types: tTC | tSock, fn: getSocketUID, // 47 bpf_get_socket_uid
+		id: asm.FnGetSocketUid, types: tTC | tSock | tCgSKB, fn: getSocketUID, // 47 bpf_get_socket_uid
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
 		doc:   "0: the uid of the run's socket, which the kernel's test run creates with uid 0",
 	},
@@ -189,12 +188,12 @@ var skbDefs = []def{
 		diff:  "as 17",
 	},
 	{
-		id: asm.FnSkbAncestorCgroupId, types: tTC, fn: skbAncestorCgroupID, // 83 bpf_skb_ancestor_cgroup_id
+		id: asm.FnSkbAncestorCgroupId, types: tTC | tCgSKB, fn: skbAncestorCgroupID, // 83 bpf_skb_ancestor_cgroup_id
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything}, Ret: helper.RetInteger},
 		doc:   "the cgroup v2 ID of the ancestor at ancestor_level (0: the root, 1) of the skb's socket's cgroup, waggle's as for 79; 0 past its level",
 	},
 	{
-		id: asm.FnSkbEcnSetCe, types: tTC, fn: skbEcnSetCe, // 97 bpf_skb_ecn_set_ce
+		id: asm.FnSkbEcnSetCe, types: tTC | tCgSKB, fn: skbEcnSetCe, // 97 bpf_skb_ecn_set_ce
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
 		doc:   "marks ECT packets Congestion Experienced in the IPv4 (with the header checksum) or IPv6 header at the network header, as INET_ECN_set_ce; 1 when set (or already CE for IPv4), else 0; not IP (VLAN tags skipped) or too short → 0",
 	},
@@ -215,24 +214,24 @@ var skbDefs = []def{
 		doc:   "as 189, into the packet",
 	},
 	{
-		id: asm.FnSkLookupTcp, types: tXDP | tTC, fn: skLookup, // 84 bpf_sk_lookup_tcp
+		id: asm.FnSkLookupTcp, types: tXDP | tTC | tCgSKB | tSockAddr, fn: skLookup, // 84 bpf_sk_lookup_tcp
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSizeOrZero, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockOrNull},
 		doc:   "NULL: waggle has no sockets for a lookup to find. The verifier tracks the result as the kernel's (a socket or NULL, a reference that bpf_sk_release must release, struct bpf_sock's fields readable)",
 		diff:  "the kernel finds the sockets of its network namespace; waggle none",
 	},
 	{
-		id: asm.FnSkLookupUdp, types: tXDP | tTC, fn: skLookup, // 85 bpf_sk_lookup_udp
+		id: asm.FnSkLookupUdp, types: tXDP | tTC | tCgSKB | tSockAddr, fn: skLookup, // 85 bpf_sk_lookup_udp
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSizeOrZero, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockOrNull},
 		doc:   "as 84",
 		diff:  "as 84",
 	},
 	{
-		id: asm.FnSkRelease, types: tXDP | tTC, fn: skRelease, // 86 bpf_sk_release
+		id: asm.FnSkRelease, types: tXDP | tTC | tCgSKB | tSockAddr, fn: skRelease, // 86 bpf_sk_release
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgSockRelease}, Ret: helper.RetInteger},
 		doc:   "0; releases the reference of a socket a lookup returned (the verifier refuses a program that leaks one)",
 	},
 	{
-		id: asm.FnSkcLookupTcp, types: tXDP | tTC, fn: skLookup, // 99 bpf_skc_lookup_tcp
+		id: asm.FnSkcLookupTcp, types: tXDP | tTC | tCgSKB | tSockAddr, fn: skLookup, // 99 bpf_skc_lookup_tcp
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMem, helper.ArgSizeOrZero, helper.ArgAnything, helper.ArgAnything}, Ret: helper.RetSockCommonOrNull},
 		doc:   "as 84, the result a sock_common (only the common fields readable)",
 		diff:  "as 84",
@@ -1023,7 +1022,7 @@ var netnsCookie = sync.OnceValue(func() uint64 {
 })
 
 func getNetnsCookie(c *helper.Call) (uint64, error) {
-	if _, err := skbRun(c); err != nil {
+	if _, err := runOf(c); err != nil {
 		return 0, err
 	}
 	return netnsCookie(), nil
@@ -1033,7 +1032,7 @@ func getNetnsCookie(c *helper.Call) (uint64, error) {
 var socketCookies atomic.Uint64
 
 func getSocketCookie(c *helper.Call) (uint64, error) {
-	r, err := skbRun(c)
+	r, err := runOf(c)
 	if err != nil {
 		return 0, err
 	}

@@ -29,6 +29,9 @@ import (
 //   - enum bpf_func_id with the helpers waggle implements, so that
 //     bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_x) tells
 //     whether waggle has helper x.
+//   - the program contexts of linux/bpf.h (__sk_buff, xdp_md, bpf_sock,
+//     bpf_sock_addr, bpf_sock_ops: contextTypes), as the kernel's BTF has
+//     them.
 
 // The layout of waggle's struct task_struct: the offsets of its fields,
 // which the BTF and the memory bpf_get_current_task returns share.
@@ -44,7 +47,11 @@ const (
 
 // kernelBTF builds the types of waggle's kernel once.
 var kernelBTF = sync.OnceValues(func() (*btf.Spec, error) {
-	b, err := btf.NewBuilder(kernelTypes(), nil)
+	contexts, err := contextTypes()
+	if err != nil {
+		return nil, err
+	}
+	b, err := btf.NewBuilder(append(kernelTypes(), contexts...), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,11 @@
 package kernel
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 // ProgramType is everything waggle knows of one program type, in one
@@ -43,10 +45,111 @@ type ProgramType struct {
 	// PreallocatedHashOnly: hash maps must be preallocated (perf_event).
 	PreallocatedHashOnly bool
 
+	// Attach lists the expected attach types the kernel accepts for
+	// programs of the type (expected_attach_type at load), each with the
+	// context rules and return values that depend on it; empty when the
+	// kernel ignores the attach type. Context is then the context of the
+	// attach type a program loaded without one gets (ZeroAttach).
+	Attach []Attach
+	// ZeroAttach is the attach type of a program loaded with attach type
+	// 0, as the kernel's bpf_prog_load_fixup_attach_type (cgroup_sock:
+	// sock_create), unless NeedsAttach.
+	ZeroAttach ebpf.AttachType
+	// NeedsAttach: 0 is no attach type of the type, whose programs must
+	// name theirs (cgroup_sock_addr).
+	NeedsAttach bool
+	// Return, when not nil, is the range the program's return value (r0
+	// at its exit) must lie in, as the kernel's check_return_code; an
+	// Attach may narrow or widen it.
+	Return *Range
+
 	// helpers is the class of the type in the helpers' definitions.
 	helpers typeSet
 	// context lays out runs' contexts and packets.
 	context contextImpl
+}
+
+// Attach is one expected attach type of a program type and what depends
+// on it.
+type Attach struct {
+	// Type is the kernel's attach type.
+	Type ebpf.AttachType
+	// Name is libbpf's name of it ("connect4"), for messages.
+	Name string
+	// Sections are the ELF section names of programs of the attach type.
+	Sections []string
+	// Context is the context's description for the attach type.
+	Context CtxDesc
+	// Return, when not nil, replaces the type's Return.
+	Return *Range
+}
+
+// Range is a range of return values, inclusive.
+type Range struct{ Min, Max int64 }
+
+// ForAttach returns the context and the return range of programs of the
+// type loaded with expected attach type a; for a type that has attach
+// types, an a that is none of them is an error naming those it takes (the
+// kernel's bpf_prog_load_check_attach refuses it with EINVAL).
+func (pt *ProgramType) ForAttach(a ebpf.AttachType) (*CtxDesc, *Range, error) {
+	if len(pt.Attach) == 0 {
+		return &pt.Context, pt.Return, nil
+	}
+	if a == 0 && !pt.NeedsAttach {
+		a = pt.ZeroAttach
+	}
+	for i := range pt.Attach {
+		at := &pt.Attach[i]
+		if at.Type == a {
+			ret := pt.Return
+			if at.Return != nil {
+				ret = at.Return
+			}
+			return &at.Context, ret, nil
+		}
+	}
+	names := make([]string, len(pt.Attach))
+	for i, at := range pt.Attach {
+		names[i] = at.Name
+	}
+	return nil, nil, fmt.Errorf("%s programs take the expected attach types %s, not %s: %w", pt.Name, strings.Join(names, ", "), attachName(a), unix.EINVAL)
+}
+
+// AttachNamed returns the attach type of the type that is named name, as
+// libbpf names it ("connect4").
+func (pt *ProgramType) AttachNamed(name string) (ebpf.AttachType, bool) {
+	for _, at := range pt.Attach {
+		if at.Name == name {
+			return at.Type, true
+		}
+	}
+	return 0, false
+}
+
+// AttachOfSection returns the attach type of an ELF section name of a
+// program of the type.
+func (pt *ProgramType) AttachOfSection(section string) (ebpf.AttachType, bool) {
+	for _, at := range pt.Attach {
+		for _, s := range at.Sections {
+			if section == s || strings.HasSuffix(s, "/") && strings.HasPrefix(section, s) {
+				return at.Type, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// attachName names an attach type for messages: libbpf's name where a
+// program type has it, else cilium/ebpf's.
+func attachName(a ebpf.AttachType) string {
+	for _, pt := range programTypes {
+		for _, at := range pt.Attach {
+			if at.Type == a {
+				return at.Name
+			}
+		}
+	}
+	return a.String()
 }
 
 // Refusal is why a program type may not do something: whom it concerns,
@@ -68,6 +171,10 @@ var programTypes = []*ProgramType{
 	&perfEventType,
 	&rawMemoryType,
 	&seccompType,
+	&cgroupSKBType,
+	&cgroupSockType,
+	&sockAddrType,
+	&sockOpsType,
 }
 
 // ProgramTypeOf returns the description of program type t; ok is false

@@ -27,7 +27,11 @@ func TestProgramTypes(t *testing.T) {
 			if got, ok := ProgramTypeOf(typ); !ok || got != pt {
 				t.Errorf("ProgramTypeOf(%s) = %v, %v; want %s", typ, got, ok, pt.Name)
 			}
-			if _, err := NewRun(typ, Options{}); err != nil {
+			opts := Options{}
+			if pt.NeedsAttach {
+				opts.AttachType = pt.Attach[0].Type
+			}
+			if _, err := NewRun(typ, opts); err != nil {
 				t.Errorf("NewRun(%s): %v", typ, err)
 			}
 		}

@@ -96,8 +96,9 @@ type Run struct {
 	raw    []byte // the memory of kindMemory and kindRawData
 	rawLen int
 
-	xdp xdpState
-	skb skbState
+	xdp  xdpState
+	skb  skbState
+	sock sockState
 
 	keys       []byte
 	keysRegion memory.Region // keys, read-only for programs // read-only scratch for for_each_map_elem keys
@@ -135,8 +136,13 @@ func NewRun(t ebpf.ProgramType, opts Options) (*Run, error) {
 	if !ok {
 		return nil, fmt.Errorf("waggle cannot run programs of type %s", TypeName(t))
 	}
+	desc, _, err := pt.ForAttach(opts.AttachType)
+	if err != nil {
+		return nil, err
+	}
 	r := &Run{typ: t, pt: pt, kind: pt.context.kind(), opts: opts, ctxIdx: -1, pktIdx: -1, keys: make([]byte, keyScratchSize)}
 	r.keysRegion = memory.NewRegion(r.keys, false, memory.KindHelper)
+	r.sock.desc = desc
 	pt.context.alloc(r)
 	return r, nil
 }
@@ -242,6 +248,12 @@ func (r *Run) Finish(out *Output) {
 		out.Context = nil
 	}
 }
+
+// End ends a run whether or not the program exited normally: it frees
+// the lock, the ring buffer reservations and the tail-called programs the
+// run still holds, so that a run aborted by an error leaves no map value
+// locked and no program retained. Finish calls it too.
+func (r *Run) End() { r.release() }
 
 // release frees the lock and the reservations the run still holds.
 func (r *Run) release() {

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
 // skbSize is sizeof(struct __sk_buff).
@@ -62,6 +63,11 @@ type skbState struct {
 	network   int
 	transport int
 	l2        bool
+	cg        bool // cgroup_skb: cg_skb_is_valid_access's fields
+	// sk is the socket that skb->sk points to, as the kernel's test run
+	// gives one (fillSock), read-only.
+	sk       [bpfSockSize]byte
+	skRegion memory.Region
 
 	pktType      uint32
 	protocol     uint32 // skb->protocol as a load sees it: the EtherType's two bytes
@@ -318,10 +324,19 @@ func (c *skbContext) Load(off, size uint64) (uint64, bool) {
 	if off >= skbSize || off%size != 0 {
 		return 0, false
 	}
-	if in(off, skbFamily, skbLocalPortEnd) {
+	if s.cg {
+		// cgroup_skb: no tc_classid, data_meta, wire_len or
+		// tstamp_type; the socket's addresses.
+		if in(off, skbTCClassid, skbData) || in(off, skbDataMeta, skbFlowKeys) ||
+			in(off, skbWireLen, skbGSOSegs) || in(off, skbTstampType, skbHwtstamp) {
+			return 0, false
+		}
+		if in(off, skbFamily, skbLocalPortEnd) {
+			return s.sockField(off, size)
+		}
+	} else if in(off, skbFamily, skbLocalPortEnd) {
 		return 0, false
-	}
-	if !s.l2 {
+	} else if !s.l2 {
 		// Socket filters.
 		if in(off, skbTCClassid, skbTCClassid+4) || in(off, skbData, skbNapiID) ||
 			in(off, skbDataMeta, skbDataMeta+4) || in(off, skbTstamp, skbWireLen+4) ||
@@ -362,11 +377,12 @@ func (c *skbContext) Load(off, size uint64) (uint64, bool) {
 		}
 		return s.tstamp, true
 	case in(off, skbSk, skbSk+8):
-		// A pointer to the socket, or NULL: waggle has no sockets.
+		// A pointer to the socket (the verifier has the program test
+		// it against NULL).
 		if size != 8 {
 			return 0, false
 		}
-		return 0, true
+		return addrOf(s.sk[:]), true
 	case in(off, skbTstampType, skbHwtstamp):
 		return 0, false
 	}
@@ -436,7 +452,7 @@ func (c *skbContext) Store(off, size, value uint64) bool {
 		storeLE(s.cb[off-skbCB:], size, value)
 		return true
 	}
-	if !s.l2 {
+	if !s.l2 && !s.cg {
 		return false // socket filters may write only cb
 	}
 	if off == skbTstamp {
@@ -454,6 +470,12 @@ func (c *skbContext) Store(off, size, value uint64) bool {
 		s.mark = uint32(value)
 	case skbPriority:
 		s.priority = uint32(value)
+	}
+	if s.cg {
+		return off == skbMark || off == skbPriority // and cb, tstamp above
+	}
+	switch off {
+	case skbMark, skbPriority:
 	case skbTCIndex:
 		s.tcIndex = uint16(value)
 	case skbTCClassid:
@@ -467,6 +489,66 @@ func (c *skbContext) Store(off, size, value uint64) bool {
 		return false
 	}
 	return true
+}
+
+// fillSock writes the socket of an skb run (skb->sk, for tc, socket
+// filter and cgroup_skb programs alike): the one bpf_prog_test_run_skb
+// gives the skb, whose family and addresses come
+// from the packet's IPv4 or IPv6 header (source: the socket's, the
+// destination: its peer's), with ports 0, state TCP_CLOSE and no receive
+// queue (rx_queue_mapping -1).
+func (s *skbState) fillSock() {
+	s.sk = [bpfSockSize]byte{}
+	nh := s.buf[s.network:s.n]
+	switch binary.BigEndian.Uint16(s.buf[s.mac+12:]) {
+	case 0x0800:
+		binary.NativeEndian.PutUint32(s.sk[bsFamily:], unix.AF_INET)
+		copy(s.sk[bsSrcIP4:bsSrcIP4+4], nh[12:16])
+		copy(s.sk[bsDstIP4:bsDstIP4+4], nh[16:20])
+	case 0x86dd:
+		binary.NativeEndian.PutUint32(s.sk[bsFamily:], unix.AF_INET6)
+		copy(s.sk[bsSrcIP6:bsSrcIP6+16], nh[8:24])
+		copy(s.sk[bsDstIP6:bsDstIP6+16], nh[24:40])
+	}
+	binary.NativeEndian.PutUint32(s.sk[bsState:], 7) // TCP_CLOSE
+	binary.NativeEndian.PutUint32(s.sk[bsRxQueue:], 0xffffffff)
+}
+
+// sockField serves __sk_buff's family to local_port in cgroup_skb runs:
+// the fields of the socket the kernel's test run gives the skb
+// (bpf_prog_test_run_skb), whose family and addresses come from the
+// packet's IPv4 or IPv6 header (local: the source, remote: the
+// destination) and whose ports are 0. The addresses are read 4 bytes at
+// a time, family and the ports also narrower.
+func (s *skbState) sockField(off, size uint64) (uint64, bool) {
+	const remotePort = skbFamily + 44
+	narrowOK := off&^3 == skbFamily || off >= remotePort
+	if size > 4 || size < 4 && !narrowOK {
+		return 0, false
+	}
+	nh := s.buf[s.network:s.n]
+	et := binary.BigEndian.Uint16(s.buf[s.mac+12:])
+	ip4, ip6 := et == 0x0800, et == 0x86dd // setupSKB checked their headers are there
+	var v [4]byte
+	slot := off &^ 3
+	switch {
+	case slot == skbFamily:
+		switch {
+		case ip4:
+			binary.NativeEndian.PutUint32(v[:], unix.AF_INET)
+		case ip6:
+			binary.NativeEndian.PutUint32(v[:], unix.AF_INET6)
+		}
+	case ip4 && slot == skbFamily+4: // remote_ip4
+		copy(v[:], nh[16:20])
+	case ip4 && slot == skbFamily+8: // local_ip4
+		copy(v[:], nh[12:16])
+	case ip6 && in(slot, skbFamily+12, skbFamily+28): // remote_ip6
+		copy(v[:], nh[24+slot-(skbFamily+12):])
+	case ip6 && in(slot, skbFamily+28, remotePort): // local_ip6
+		copy(v[:], nh[8+slot-(skbFamily+28):])
+	}
+	return loadLE(v[off&3:], size), true
 }
 
 // skbRun returns the skb run of a call, or an error ending the run.

@@ -25,6 +25,11 @@ type Options struct {
 	// Comm is the task name bpf_get_current_comm returns; "" means the
 	// name of the waggle process, from /proc/self/comm.
 	Comm string
+	// AttachType is the program's expected attach type, which decides
+	// the context fields of cgroup_skb, cgroup_sock and cgroup_sock_addr
+	// runs (ProgramType.ForAttach); NewRun refuses one the program type
+	// does not take.
+	AttachType ebpf.AttachType
 }
 
 // PerfRecord is one record of bpf_perf_event_output.
@@ -48,9 +53,16 @@ const (
 	tPerf
 	tRaw
 	tSeccomp
+	tCgSKB    // cgroup_skb
+	tCgSock   // cgroup_sock
+	tSockAddr // cgroup_sock_addr
+	tSockOps  // sock_ops
 
-	tAll     = tXDP | tTC | tSock | tKprobe | tTracepoint | tRawTP | tSyscall | tPerf | tRaw | tSeccomp
-	tTracing = tKprobe | tTracepoint | tRawTP | tSyscall | tPerf
+	tAll = tXDP | tTC | tSock | tKprobe | tTracepoint | tRawTP | tSyscall | tPerf | tRaw | tSeccomp | tCgroupSocks
+	// tCgroupSocks are the cgroup socket types: cgroup_skb, cgroup_sock,
+	// cgroup_sock_addr and sock_ops.
+	tCgroupSocks = tCgSKB | tCgSock | tSockAddr | tSockOps
+	tTracing     = tKprobe | tTracepoint | tRawTP | tSyscall | tPerf
 )
 
 // typeName names a program type for messages.
@@ -75,6 +87,7 @@ var typeSetNames = []struct {
 }{
 	{tXDP, "xdp"}, {tTC, "tc"}, {tSock, "sock"}, {tKprobe, "kprobe"}, {tTracepoint, "tp"},
 	{tRawTP, "raw_tp"}, {tSyscall, "syscall"}, {tPerf, "perf"}, {tRaw, "raw"}, {tSeccomp, "seccomp"},
+	{tCgSKB, "cgroup_skb"}, {tCgSock, "cgroup_sock"}, {tSockAddr, "cgroup_sock_addr"}, {tSockOps, "sock_ops"},
 }
 
 // String lists the classes of s: "all", "tracing" for every tracing

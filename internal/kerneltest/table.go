@@ -592,6 +592,7 @@ func Cases() []Case {
 	add(Case{Name: "subprogs/xdp_subprogs/tcp4", Object: progs + "subprogs.o", Program: "xdp_subprogs", Type: ebpf.XDP,
 		Data: tcp4, Want: Want{Retval: xdpPass}})
 
+	cs = append(cs, cgroupSKBCases()...)
 	cs = append(cs, exampleCases()...)
 	return cs
 }
