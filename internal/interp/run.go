@@ -16,15 +16,28 @@ import (
 // Run executes the program on m from its first instruction and returns r0.
 // The regions in m.Memory must stay valid for the run.
 func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
+	return p.run(m, &args)
+}
+
+// run is Run with the arguments by pointer (RunArgs is too large for
+// registers, and Exec's copy of it would wait on the stores that just
+// wrote it). It writes the machine's context and deadline only when they
+// change: they hold pointers, whose stores pass through the write
+// barrier's check.
+func (p *Program) run(m *Machine, args *engine.RunArgs) (uint64, error) {
 	var regs [16]uint64
 	regs[1], regs[2], regs[3], regs[4], regs[5] = args.R1, args.R2, args.R3, args.R4, args.R5
 	m.setDepth(0)
 	regs[10] = m.stackTop
-	m.ctx = args.Context
-	m.deadline, m.timeout = args.Deadline, args.Timeout
-	m.call.Context = args.Context
-	if m.call.Context == nil {
-		m.call.Context = context.Background()
+	if args.Context != nil || m.ctx != nil {
+		m.ctx = args.Context
+		m.call.Context = args.Context
+		if m.call.Context == nil {
+			m.call.Context = context.Background()
+		}
+	}
+	if args.Timeout != 0 || m.timeout != 0 {
+		m.deadline, m.timeout = args.Deadline, args.Timeout
 	}
 	m.call.CPU = args.CPU
 	m.call.State = args.State
@@ -36,6 +49,11 @@ func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
 		m.budget = engine.DefaultBudget
 	}
 	m.steps = 0
+	if m.ctx == nil && m.timeout == 0 {
+		// refill's first grant, with nothing to look at first.
+		m.steps = min(m.budget, checkInterval)
+		m.budget -= m.steps
+	}
 	return p.exec(m, &regs, 0, 0)
 }
 
