@@ -9,38 +9,48 @@ import (
 // duration, and no two runs hold the same one at once, so that per-CPU map
 // values have one writer at a time, as on a real CPU with preemption off.
 //
-// A slot's state counts its acquisitions and releases: odd while it is
-// held, even while it is free. So drain can wait for the run holding a
-// slot to give it back without having to win the slot from later runs.
+// Taking a free slot is one compare-and-swap, giving it back one store and
+// a load of waiters. Whoever waits — for a free slot (acquire, acquireSlot)
+// or for the runs in progress to end (drain) — counts itself in waiters
+// first; a release that sees waiters wakes them under mu and counts the
+// release in the slot's epoch, so drain can wait for the run holding a
+// slot to give it back without having to find the slot free (later runs
+// may take it again at once).
 type cpuSlots struct {
-	state   []atomic.Uint32
+	busy    []atomic.Bool
 	waiters atomic.Int32
 	mu      sync.Mutex
 	freed   *sync.Cond
+	epoch   []uint64 // releases seen by waiters, per slot; guarded by mu
 }
 
 func newCPUSlots(n int) *cpuSlots {
-	s := &cpuSlots{state: make([]atomic.Uint32, n)}
+	s := &cpuSlots{busy: make([]atomic.Bool, n), epoch: make([]uint64, n)}
 	s.freed = sync.NewCond(&s.mu)
 	return s
 }
 
 // count is the number of slots.
-func (s *cpuSlots) count() int { return len(s.state) }
+func (s *cpuSlots) count() int { return len(s.busy) }
 
 // tryTake takes slot j if it is free.
 func (s *cpuSlots) tryTake(j int) bool {
-	v := s.state[j].Load()
-	return v&1 == 0 && s.state[j].CompareAndSwap(v, v+1)
+	return s.busy[j].CompareAndSwap(false, true)
 }
 
 // tryAcquire takes a free slot, trying hint first, or returns -1.
 func (s *cpuSlots) tryAcquire(hint int) int {
-	n := len(s.state)
-	for i := range n {
-		j := (hint + i) % n
+	n := len(s.busy)
+	if uint(hint) >= uint(n) {
+		hint = 0
+	}
+	j := hint
+	for range n {
 		if s.tryTake(j) {
 			return j
+		}
+		if j++; j == n {
+			j = 0
 		}
 	}
 	return -1
@@ -79,29 +89,34 @@ func (s *cpuSlots) acquireSlot(j int) {
 }
 
 // release frees slot j.
+//
+// The store and the load of waiters pair with a waiter's increment of
+// waiters and its load of busy (all sequentially consistent): either the
+// release sees the waiter and wakes it, or the waiter sees the slot free
+// (or taken by a later run, whose release will see the waiter).
 func (s *cpuSlots) release(j int) {
-	s.state[j].Add(1)
+	s.busy[j].Store(false)
 	if s.waiters.Load() > 0 {
 		s.mu.Lock()
+		s.epoch[j]++
 		s.freed.Broadcast()
 		s.mu.Unlock()
 	}
 }
 
 // drain waits until every run that holds a slot now has given it back. It
-// does not wait for runs that take a slot after it started.
+// does not wait for runs that take a slot after it started, except that a
+// slot given back just before drain looked at it and taken again at once
+// may make it wait for that one later run too.
 func (s *cpuSlots) drain() {
-	for j := range s.state {
-		v := s.state[j].Load()
-		if v&1 == 0 {
-			continue
-		}
-		s.mu.Lock()
-		s.waiters.Add(1)
-		for s.state[j].Load() == v {
+	s.waiters.Add(1)
+	defer s.waiters.Add(-1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for j := range s.busy {
+		e := s.epoch[j]
+		for s.busy[j].Load() && s.epoch[j] == e {
 			s.freed.Wait()
 		}
-		s.waiters.Add(-1)
-		s.mu.Unlock()
 	}
 }

@@ -665,13 +665,17 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	}
 	st.ctx = ctxIn
 	st.mem.Reset()
-	regs, err := st.run.Setup(st.mem, kernel.Input{Data: opts.Data, Context: ctxIn, CPU: cpu, Task: opts.Task, Packet: st.packet, Tunnel: opts.Tunnel, FIB: opts.FIB})
+	// Field by field: a composite literal is built aside and copied, and
+	// the copy waits for its stores (store forwarding).
+	var in kernel.Input
+	in.Data, in.Context, in.CPU, in.Task = opts.Data, ctxIn, cpu, opts.Task
+	in.Packet, in.Tunnel, in.FIB = st.packet, opts.Tunnel, opts.FIB
+	r1, r2, err := st.run.SetupRegs(st.mem, &in)
 	if err != nil {
 		return RunResult{}, err
 	}
-	*st.packet = st.run.Packet()
 	args := &st.args
-	args.R1, args.R2, args.R3, args.R4, args.R5 = regs[0], regs[1], regs[2], regs[3], regs[4]
+	args.R1, args.R2 = r1, r2 // R3 to R5 stay 0
 	args.CPU, args.Context, args.Budget = cpu, opts.Cancel, opts.Budget
 	args.Timeout = opts.Timeout
 	if opts.Timeout != 0 {

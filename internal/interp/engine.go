@@ -23,7 +23,7 @@ func (p *Program) Exec(em engine.Machine, args *engine.RunArgs, repeat uint32) (
 		return 0, fmt.Errorf("interp: a %T cannot run interpreted code", em)
 	}
 	for range max(repeat, 1) {
-		if r, err = p.Run(m, *args); err != nil {
+		if r, err = p.run(m, args); err != nil {
 			return 0, err
 		}
 	}

@@ -367,3 +367,47 @@ func TestLegacyPacketLoads(t *testing.T) {
 		})
 	}
 }
+
+// TestMachineReuseContext runs a loop on one machine with and without a
+// context, a timeout or a budget, in turn: what one run set must not stay
+// for the next (Run writes the context and the deadline only when they
+// change, and gives the first instructions without looking at them when
+// there is nothing to look at).
+func TestMachineReuseContext(t *testing.T) {
+	// r0 = 0; loop 1000 times; return r0.
+	p, err := Compile(isa.Instructions{
+		mov64(isa.R0, 0),
+		addImm(isa.R0, 1),
+		{Opcode: uint8(isa.ClassJMP) | isa.JumpNE, Dst: isa.R0, Imm: 1000, Offset: -2},
+		exit,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	m := NewMachine()
+	for _, tc := range []struct {
+		name string
+		args engine.RunArgs
+		want error // nil: the run returns 1000
+	}{
+		{"plain", engine.RunArgs{}, nil},
+		{"cancelled context", engine.RunArgs{Context: cancelled}, context.Canceled},
+		{"plain after a cancelled context", engine.RunArgs{}, nil},
+		{"passed timeout", engine.RunArgs{Timeout: time.Second, Deadline: time.Now().Add(-time.Second)}, context.DeadlineExceeded},
+		{"plain after a timeout", engine.RunArgs{}, nil},
+		{"budget too small", engine.RunArgs{Budget: 10}, engine.ErrBudgetExhausted},
+		{"plain after a budget", engine.RunArgs{}, nil},
+		{"live context", engine.RunArgs{Context: context.Background()}, nil},
+		{"cancelled context after a live one", engine.RunArgs{Context: cancelled}, context.Canceled},
+	} {
+		r0, err := p.Run(m, tc.args)
+		switch {
+		case tc.want == nil && (err != nil || r0 != 1000):
+			t.Errorf("%s: r0 = %d, err = %v; want 1000", tc.name, r0, err)
+		case tc.want != nil && !errors.Is(err, tc.want):
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}

@@ -89,33 +89,45 @@ func (m *Machine) setDepth(depth int) {
 func (m *Machine) StackTop() uint64 { return m.stackTop }
 
 // access returns a pointer to the n bytes at addr, or nil after recording
-// the fault. The stack is tried first, inline.
+// the fault. The stack is tried first, then the run's regions, in this one
+// function (a second call for every access outside the stack cost as much
+// as the search); what is rare — a virtual region, a refused write, the
+// shared regions, a fault — is out of line.
 func (m *Machine) access(addr, n uint64, acc memory.Access) unsafe.Pointer {
 	if off := addr - m.stackLo; off < m.stackLen && m.stackLen-off >= n {
 		return unsafe.Add(m.stackBase, off)
 	}
-	return m.accessRegions(addr, n, acc)
-}
-
-func (m *Machine) accessRegions(addr, n uint64, acc memory.Access) unsafe.Pointer {
 	regions := m.Memory.Regions
 	for i := range regions {
 		r := &regions[i]
 		if p := r.Pointer(addr, n); p != nil {
-			if r.Virtual != nil {
-				// Loads and stores go to loadVirtual and storeVirtual;
-				// an atomic operation faults (see faulted).
-				m.virtual = r
-				m.fault = nil
-				m.virtualAccess = virtualAccess{addr: addr, size: n, acc: acc}
-				return nil
-			}
-			if acc != memory.Read && !r.Writable {
-				break
+			if r.Virtual != nil || (acc != memory.Read && !r.Writable) {
+				return m.accessHit(r, addr, n, acc)
 			}
 			return p
 		}
 	}
+	return m.accessShared(addr, n, acc)
+}
+
+// accessHit is access for a region of the run that holds the bytes but
+// does not serve the access as memory: a virtual region, whose loads and
+// stores go to loadVirtual and storeVirtual (an atomic operation faults,
+// see faulted), or a read-only region written to, which the shared
+// regions may still allow.
+func (m *Machine) accessHit(r *memory.Region, addr, n uint64, acc memory.Access) unsafe.Pointer {
+	if r.Virtual != nil {
+		m.virtual = r
+		m.fault = nil
+		m.virtualAccess = virtualAccess{addr: addr, size: n, acc: acc}
+		return nil
+	}
+	return m.accessShared(addr, n, acc)
+}
+
+// accessShared is access to the shared regions (the live maps' values),
+// or the fault.
+func (m *Machine) accessShared(addr, n uint64, acc memory.Access) unsafe.Pointer {
 	if r := memory.FindShared(addr, n); r != nil && (acc == memory.Read || r.Writable) {
 		return r.Pointer(addr, n)
 	}

@@ -16,15 +16,28 @@ import (
 // Run executes the program on m from its first instruction and returns r0.
 // The regions in m.Memory must stay valid for the run.
 func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
+	return p.run(m, &args)
+}
+
+// run is Run with the arguments by pointer (RunArgs is too large for
+// registers, and Exec's copy of it would wait on the stores that just
+// wrote it). It writes the machine's context and deadline only when they
+// change: they hold pointers, whose stores pass through the write
+// barrier's check.
+func (p *Program) run(m *Machine, args *engine.RunArgs) (uint64, error) {
 	var regs [16]uint64
 	regs[1], regs[2], regs[3], regs[4], regs[5] = args.R1, args.R2, args.R3, args.R4, args.R5
 	m.setDepth(0)
 	regs[10] = m.stackTop
-	m.ctx = args.Context
-	m.deadline, m.timeout = args.Deadline, args.Timeout
-	m.call.Context = args.Context
-	if m.call.Context == nil {
-		m.call.Context = context.Background()
+	if args.Context != nil || m.ctx != nil {
+		m.ctx = args.Context
+		m.call.Context = args.Context
+		if m.call.Context == nil {
+			m.call.Context = context.Background()
+		}
+	}
+	if args.Timeout != 0 || m.timeout != 0 {
+		m.deadline, m.timeout = args.Deadline, args.Timeout
 	}
 	m.call.CPU = args.CPU
 	m.call.State = args.State
@@ -36,6 +49,11 @@ func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
 		m.budget = engine.DefaultBudget
 	}
 	m.steps = 0
+	if m.ctx == nil && m.timeout == 0 {
+		// refill's first grant, with nothing to look at first.
+		m.steps = min(m.budget, checkInterval)
+		m.budget -= m.steps
+	}
 	return p.exec(m, &regs, 0, 0)
 }
 
@@ -62,8 +80,28 @@ func (m *Machine) refill() (uint64, error) {
 // exec runs from slot pc until the frame at depth base exits. The budget
 // lives in m.steps (instructions left before the next look at the context)
 // and m.budget (instructions left after those), so that callbacks share it.
-func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64, error) {
-	m.prog = p0
+//
+// The instructions run in loop, whose program stays the same: a tail call,
+// or a return into a caller that tail-called, leaves loop and continues
+// here in the other program. (Were the program and its code variables of
+// loop's, changed by those rare cases, Go would spill them to the stack on
+// every instruction.)
+func (p *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64, error) {
+	for {
+		m.prog = p
+		r, err, switched := p.loop(m, regs, pc, base)
+		if !switched {
+			return r, err
+		}
+		p, pc = m.prog, int(r)
+	}
+}
+
+// loop runs p from slot pc until the frame at depth base exits (it returns
+// r0 or the error that ended the run, and switched false), or until the
+// run goes on in another program: then switched is true, m.prog is that
+// program and r the slot to go on from.
+func (p0 *Program) loop(m *Machine, regs *[16]uint64, pc int, base int) (uint64, error, bool) {
 	code := p0.code
 	steps := m.steps
 	for {
@@ -71,7 +109,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			var err error
 			if steps, err = m.refill(); err != nil {
 				m.steps = 0
-				return 0, p0.errAt(pc, err)
+				return 0, p0.errAt(pc, err), false
 			}
 		}
 		steps--
@@ -282,7 +320,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			} else if v, ok := m.loadVirtual(addr, 1); ok {
 				regs[in.dst&15] = v
 			} else {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opLdxH:
 			addr := regs[in.src&15] + uint64(in.off)
@@ -291,7 +329,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			} else if v, ok := m.loadVirtual(addr, 2); ok {
 				regs[in.dst&15] = v
 			} else {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opLdxW:
 			addr := regs[in.src&15] + uint64(in.off)
@@ -300,7 +338,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			} else if v, ok := m.loadVirtual(addr, 4); ok {
 				regs[in.dst&15] = v
 			} else {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opLdxDW:
 			addr := regs[in.src&15] + uint64(in.off)
@@ -309,7 +347,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			} else if v, ok := m.loadVirtual(addr, 8); ok {
 				regs[in.dst&15] = v
 			} else {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opLdxSB:
 			addr := regs[in.src&15] + uint64(in.off)
@@ -318,7 +356,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			} else if v, ok := m.loadVirtual(addr, 1); ok {
 				regs[in.dst&15] = v
 			} else {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opLdxSH:
 			addr := regs[in.src&15] + uint64(in.off)
@@ -327,7 +365,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			} else if v, ok := m.loadVirtual(addr, 2); ok {
 				regs[in.dst&15] = v
 			} else {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opLdxSW:
 			addr := regs[in.src&15] + uint64(in.off)
@@ -336,272 +374,272 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			} else if v, ok := m.loadVirtual(addr, 4); ok {
 				regs[in.dst&15] = v
 			} else {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opStB:
 			addr := regs[in.dst&15] + uint64(in.off)
 			if p := m.access(addr, 1, memory.Write); p != nil {
 				storeU8(p, uint8(in.imm))
 			} else if !m.storeVirtual(addr, 1, uint64(in.imm)) {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opStxB:
 			addr := regs[in.dst&15] + uint64(in.off)
 			if p := m.access(addr, 1, memory.Write); p != nil {
 				storeU8(p, uint8(regs[in.src&15]))
 			} else if !m.storeVirtual(addr, 1, uint64(regs[in.src&15])) {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opStH:
 			addr := regs[in.dst&15] + uint64(in.off)
 			if p := m.access(addr, 2, memory.Write); p != nil {
 				storeU16(p, uint16(in.imm))
 			} else if !m.storeVirtual(addr, 2, uint64(in.imm)) {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opStxH:
 			addr := regs[in.dst&15] + uint64(in.off)
 			if p := m.access(addr, 2, memory.Write); p != nil {
 				storeU16(p, uint16(regs[in.src&15]))
 			} else if !m.storeVirtual(addr, 2, uint64(regs[in.src&15])) {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opStW:
 			addr := regs[in.dst&15] + uint64(in.off)
 			if p := m.access(addr, 4, memory.Write); p != nil {
 				storeU32(p, uint32(in.imm))
 			} else if !m.storeVirtual(addr, 4, uint64(in.imm)) {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opStxW:
 			addr := regs[in.dst&15] + uint64(in.off)
 			if p := m.access(addr, 4, memory.Write); p != nil {
 				storeU32(p, uint32(regs[in.src&15]))
 			} else if !m.storeVirtual(addr, 4, uint64(regs[in.src&15])) {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opStDW:
 			addr := regs[in.dst&15] + uint64(in.off)
 			if p := m.access(addr, 8, memory.Write); p != nil {
 				storeU64(p, uint64(in.imm))
 			} else if !m.storeVirtual(addr, 8, uint64(in.imm)) {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opStxDW:
 			addr := regs[in.dst&15] + uint64(in.off)
 			if p := m.access(addr, 8, memory.Write); p != nil {
 				storeU64(p, uint64(regs[in.src&15]))
 			} else if !m.storeVirtual(addr, 8, uint64(regs[in.src&15])) {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 		case opAtomicAdd32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomic.AddUint32((*uint32)(p), uint32(regs[in.src&15]))
 		case opAtomicOr32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomic.OrUint32((*uint32)(p), uint32(regs[in.src&15]))
 		case opAtomicAnd32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomic.AndUint32((*uint32)(p), uint32(regs[in.src&15]))
 		case opAtomicXor32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomicXorUint32((*uint32)(p), uint32(regs[in.src&15]))
 		case opAtomicFetchAdd32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomic.AddUint32((*uint32)(p), uint32(regs[in.src&15])) - uint32(regs[in.src&15]))
 		case opAtomicFetchOr32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomic.OrUint32((*uint32)(p), uint32(regs[in.src&15])))
 		case opAtomicFetchAnd32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomic.AndUint32((*uint32)(p), uint32(regs[in.src&15])))
 		case opAtomicFetchXor32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomicXorUint32((*uint32)(p), uint32(regs[in.src&15])))
 		case opAtomicXchg32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomic.SwapUint32((*uint32)(p), uint32(regs[in.src&15])))
 		case opAtomicCmpXchg32:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 4)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[0] = uint64(atomicCmpXchgUint32((*uint32)(p), uint32(regs[0]), uint32(regs[in.src&15])))
 		case opAtomicAdd64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomic.AddUint64((*uint64)(p), uint64(regs[in.src&15]))
 		case opAtomicOr64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomic.OrUint64((*uint64)(p), uint64(regs[in.src&15]))
 		case opAtomicAnd64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomic.AndUint64((*uint64)(p), uint64(regs[in.src&15]))
 		case opAtomicXor64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomicXorUint64((*uint64)(p), uint64(regs[in.src&15]))
 		case opAtomicFetchAdd64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomic.AddUint64((*uint64)(p), uint64(regs[in.src&15])) - uint64(regs[in.src&15]))
 		case opAtomicFetchOr64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomic.OrUint64((*uint64)(p), uint64(regs[in.src&15])))
 		case opAtomicFetchAnd64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomic.AndUint64((*uint64)(p), uint64(regs[in.src&15])))
 		case opAtomicFetchXor64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomicXorUint64((*uint64)(p), uint64(regs[in.src&15])))
 		case opAtomicXchg64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.src&15] = uint64(atomic.SwapUint64((*uint64)(p), uint64(regs[in.src&15])))
 		case opAtomicCmpXchg64:
 			p := m.atomicAccess(regs[in.dst&15]+uint64(in.off), 8)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[0] = uint64(atomicCmpXchgUint64((*uint64)(p), uint64(regs[0]), uint64(regs[in.src&15])))
 		case opLoadAcqB:
 			p := m.orderedAccess(regs[in.src&15]+uint64(in.off), 1, memory.Read)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.dst&15] = uint64(loadU8(p))
 		case opLoadAcqH:
 			p := m.orderedAccess(regs[in.src&15]+uint64(in.off), 2, memory.Read)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.dst&15] = uint64(loadU16(p))
 		case opLoadAcqW:
 			p := m.orderedAccess(regs[in.src&15]+uint64(in.off), 4, memory.Read)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.dst&15] = uint64(atomic.LoadUint32((*uint32)(p)))
 		case opLoadAcqDW:
 			p := m.orderedAccess(regs[in.src&15]+uint64(in.off), 8, memory.Read)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			regs[in.dst&15] = atomic.LoadUint64((*uint64)(p))
 		case opStoreRelB:
 			p := m.orderedAccess(regs[in.dst&15]+uint64(in.off), 1, memory.Write)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			storeU8(p, uint8(regs[in.src&15]))
 		case opStoreRelH:
 			p := m.orderedAccess(regs[in.dst&15]+uint64(in.off), 2, memory.Write)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			storeU16(p, uint16(regs[in.src&15]))
 		case opStoreRelW:
 			p := m.orderedAccess(regs[in.dst&15]+uint64(in.off), 4, memory.Write)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomic.StoreUint32((*uint32)(p), uint32(regs[in.src&15]))
 		case opStoreRelDW:
 			p := m.orderedAccess(regs[in.dst&15]+uint64(in.off), 8, memory.Write)
 			if p == nil {
-				return 0, p0.faulted(m, pc-1, steps)
+				return 0, p0.faulted(m, pc-1, steps), false
 			}
 			atomic.StoreUint64((*uint64)(p), regs[in.src&15])
 		case opLdAbsB:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(in.imm)), 1)
 			if p == nil {
 				m.steps = steps
-				return 0, nil
+				return 0, nil, false
 			}
 			regs[0] = uint64(loadU8(p))
 		case opLdIndB:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(regs[in.src&15])+uint32(in.imm)), 1)
 			if p == nil {
 				m.steps = steps
-				return 0, nil
+				return 0, nil, false
 			}
 			regs[0] = uint64(loadU8(p))
 		case opLdAbsH:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(in.imm)), 2)
 			if p == nil {
 				m.steps = steps
-				return 0, nil
+				return 0, nil, false
 			}
 			regs[0] = uint64(bits.ReverseBytes16(loadU16(p)))
 		case opLdIndH:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(regs[in.src&15])+uint32(in.imm)), 2)
 			if p == nil {
 				m.steps = steps
-				return 0, nil
+				return 0, nil, false
 			}
 			regs[0] = uint64(bits.ReverseBytes16(loadU16(p)))
 		case opLdAbsW:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(in.imm)), 4)
 			if p == nil {
 				m.steps = steps
-				return 0, nil
+				return 0, nil, false
 			}
 			regs[0] = uint64(bits.ReverseBytes32(loadU32(p)))
 		case opLdIndW:
 			p := m.Packet.Pointer(m.Packet.Start+uint64(uint32(regs[in.src&15])+uint32(in.imm)), 4)
 			if p == nil {
 				m.steps = steps
-				return 0, nil
+				return 0, nil, false
 			}
 			regs[0] = uint64(bits.ReverseBytes32(loadU32(p)))
 		case opJA:
@@ -797,7 +835,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			}
 			if h == nil {
 				m.steps = steps
-				return 0, p0.errAt(pc-1, fmt.Errorf("callx: r%d = %#x is not the ID of a helper available to this program", in.dst, regs[in.dst&15]))
+				return 0, p0.errAt(pc-1, fmt.Errorf("callx: r%d = %#x is not the ID of a helper available to this program", in.dst, regs[in.dst&15])), false
 			}
 			m.steps = steps
 			r, err := p0.callHelper(m, h, regs)
@@ -806,7 +844,8 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 				tc, ok := err.(*helper.TailCall)
 				if !ok {
 					m.steps = steps
-					return p0.helperEnd(r, err, pc-1)
+					r, err = p0.helperEnd(r, err, pc-1)
+					return r, err, false
 				}
 				target, ok := tc.Target.(*Program)
 				if !ok || m.tailCalls >= helper.MaxTailCalls {
@@ -816,16 +855,15 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 				// The target replaces this frame's program, keeps r1
 				// (the context) and the frame's stack.
 				m.tailCalls++
-				p0, code, pc = target, target.code, 0
-				m.prog = p0
 				regs[0], regs[2], regs[3], regs[4], regs[5] = 0, 0, 0, 0, 0
-				break
+				m.prog, m.steps = target, steps
+				return 0, nil, true
 			}
 			regs[0] = r
 		case opCallLocal:
 			if m.depth+1 >= engine.MaxFrames {
 				m.steps = steps
-				return 0, p0.errAt(pc-1, engine.ErrCallDepth)
+				return 0, p0.errAt(pc-1, engine.ErrCallDepth), false
 			}
 			f := &m.frames[m.depth]
 			f.ret = pc
@@ -837,7 +875,7 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 		case opExit:
 			if m.depth == base {
 				m.steps = steps
-				return regs[0], nil
+				return regs[0], nil, false
 			}
 			m.setDepth(m.depth - 1)
 			f := &m.frames[m.depth]
@@ -846,12 +884,12 @@ func (p0 *Program) exec(m *Machine, regs *[16]uint64, pc int, base int) (uint64,
 			pc = f.ret
 			if f.prog != p0 {
 				// Returning into the caller of a subprogram that tail-called.
-				p0, code = f.prog, f.prog.code
-				m.prog = p0
+				m.prog, m.steps = f.prog, steps
+				return uint64(pc), nil, true
 			}
 		case opInvalid:
 			m.steps = steps
-			return 0, p0.errAt(pc-1, fmt.Errorf("executed the second slot of an lddw"))
+			return 0, p0.errAt(pc-1, fmt.Errorf("executed the second slot of an lddw")), false
 		}
 	}
 }

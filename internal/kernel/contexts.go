@@ -53,6 +53,14 @@ func (r *Run) addContext(mem *memory.Memory, region memory.Region) uint64 {
 	return region.Start
 }
 
+// addContextBytes appends a context region of plain memory, the bytes of
+// b, to mem (in place, see memory.AddBytes) and returns its address, the
+// program's r1.
+func (r *Run) addContextBytes(mem *memory.Memory, b []byte, writable bool) uint64 {
+	r.ctxIdx = mem.AddBytes(b, writable, memory.KindContext)
+	return mem.Regions[r.ctxIdx].Start
+}
+
 // xdpKind is struct xdp_md over an XDP frame.
 type xdpKind struct{}
 
@@ -69,8 +77,8 @@ func (xdpKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 		return err
 	}
 	r.r1 = r.addContext(mem, r.ctxRegion)
-	r.pktIdx = len(mem.Regions)
-	mem.Regions = append(mem.Regions, r.xdpRegion())
+	x := &r.xdp
+	r.pktIdx = mem.AddBytes(x.frame[x.meta:x.end], true, memory.KindPacket) // r.xdpRegion()
 	xdpKind{}.sync(r)
 	return nil
 }
@@ -126,17 +134,16 @@ func (k skbKind) alloc(r *Run) {
 
 func (k skbKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 	if err := r.setupSKB(data, ctx); err != nil {
+		r.packet = memory.Region{Kind: memory.KindPacket}
 		return err
 	}
 	r.r1 = r.addContext(mem, r.ctxRegion)
 	r.packet = memory.NewRegion(r.skb.data(), false, memory.KindPacket)
 	switch {
 	case k.l2:
-		r.pktIdx = len(mem.Regions)
-		mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.data(), true, memory.KindPacket))
+		r.pktIdx = mem.AddBytes(r.skb.data(), true, memory.KindPacket)
 	case k.cg:
-		r.pktIdx = len(mem.Regions)
-		mem.Regions = append(mem.Regions, memory.NewRegion(r.skb.data(), false, memory.KindPacket))
+		r.pktIdx = mem.AddBytes(r.skb.data(), false, memory.KindPacket)
 	}
 	// skb->sk: the test run's socket.
 	r.skb.fillSock()
@@ -257,7 +264,7 @@ func (k memoryKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 		r.rawLen = r.minCtx
 	}
 	if r.rawLen > 0 {
-		r.r1 = r.addContext(mem, memory.NewRegion(r.raw[:r.rawLen], k.writable, memory.KindContext))
+		r.r1 = r.addContextBytes(mem, r.raw[:r.rawLen], k.writable)
 	}
 	return nil
 }
@@ -281,7 +288,7 @@ func (rawDataKind) alloc(*Run) {}
 func (rawDataKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 	r.setRaw(data)
 	if r.rawLen > 0 {
-		r.r1 = r.addContext(mem, memory.NewRegion(r.raw[:r.rawLen], true, memory.KindContext))
+		r.r1 = r.addContextBytes(mem, r.raw[:r.rawLen], true)
 	}
 	r.r2 = uint64(r.rawLen)
 	return nil

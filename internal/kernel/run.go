@@ -141,6 +141,7 @@ func NewRun(t ebpf.ProgramType, opts Options) (*Run, error) {
 		return nil, err
 	}
 	r := &Run{typ: t, pt: pt, kind: pt.context.kind(), opts: opts, ctxIdx: -1, pktIdx: -1, keys: make([]byte, keyScratchSize)}
+	r.packet = memory.Region{Kind: memory.KindPacket}
 	r.keysRegion = memory.NewRegion(r.keys, false, memory.KindHelper)
 	r.sock.desc = desc
 	pt.context.alloc(r)
@@ -173,35 +174,48 @@ func checkTailZero(ctx []byte, size int) error {
 // Finish; the Run updates the packet region in place when a helper moves
 // the packet's bounds.
 func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
+	args[0], args[1], err = r.SetupRegs(mem, &in)
+	return args, err
+}
+
+// SetupRegs is Setup for a run's hot path: it takes the input by pointer
+// and returns the program's r1 and r2 in registers (r3 to r5 start at 0
+// for every program type). An Input or a [5]uint64 passed by value goes
+// through memory, and copying it right after it was written stalls on
+// store forwarding, once per run.
+func (r *Run) SetupRegs(mem *memory.Memory, in *Input) (r1, r2 uint64, err error) {
 	r.release()
 	r.mem, r.cpu, r.task, r.ldPacket = mem, in.CPU, in.Task, in.Packet
 	r.tunnelIn, r.cookie, r.fib, r.clones = in.Tunnel, 0, in.FIB, 0
 	r.ctxIdx, r.pktIdx = -1, -1
-	r.packet = memory.Region{Kind: memory.KindPacket}
 	r.redirect, r.redirectSet = Redirect{}, false
 	r.keyDepth = 0
 	r.taskAdded = false
 
 	r.r1, r.r2 = 0, 0
-	// The packet kinds are called directly, not through the interface:
-	// their setup runs on every packet.
-	switch k := r.pt.context.(type) {
-	case xdpKind:
-		err = k.setup(r, mem, in.Data, in.Context)
-	case skbKind:
-		err = k.setup(r, mem, in.Data, in.Context)
+	// The packet kinds and RawMemory's are called directly, not through
+	// the interface: their setup runs on every packet or call. r.packet,
+	// the region of LD_ABS, is set by skbKind's setup on every run and
+	// stays empty for the other kinds (NewRun), so that Packet's copy of
+	// it never waits for stores just made.
+	switch r.kind {
+	case kindXDP:
+		err = xdpKind{}.setup(r, mem, in.Data, in.Context)
+	case kindSKB:
+		err = skbKind{l2: r.skb.l2, cg: r.skb.cg}.setup(r, mem, in.Data, in.Context)
+	case kindRawData:
+		err = rawDataKind{}.setup(r, mem, in.Data, in.Context)
 	default:
-		err = k.setup(r, mem, in.Data, in.Context)
+		err = r.pt.context.setup(r, mem, in.Data, in.Context)
 	}
 	if err != nil {
-		return args, err
+		return 0, 0, err
 	}
-	args[0], args[1] = r.r1, r.r2
 	if r.ldPacket != nil {
 		*r.ldPacket = r.packet
 	}
-	mem.Add(r.keysRegion)
-	return args, nil
+	mem.Add(r.keysRegion) // never empty
+	return r.r1, r.r2, nil
 }
 
 // setRaw copies b into the run's raw memory.

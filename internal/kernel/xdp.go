@@ -31,7 +31,10 @@ type xdpState struct {
 // setupXDP is bpf_prog_test_run_xdp's preparation.
 func (r *Run) setupXDP(pkt, ctxIn []byte) error {
 	x := &r.xdp
-	var md [6]uint32
+	// The fields of struct xdp_md, in variables rather than an array: a
+	// zeroed array's fields are loaded back from the stack, on every
+	// packet.
+	var data, dataEnd, dataMeta, ingress, rxq, egress uint32
 	hasCtx := ctxIn != nil
 	if hasCtx {
 		if err := checkTailZero(ctxIn, xdpMDSize); err != nil {
@@ -39,15 +42,13 @@ func (r *Run) setupXDP(pkt, ctxIn []byte) error {
 		}
 		var b [xdpMDSize]byte
 		copy(b[:], ctxIn)
-		for i := range md {
-			md[i] = binary.NativeEndian.Uint32(b[4*i:])
-		}
+		u32 := func(i int) uint32 { return binary.NativeEndian.Uint32(b[4*i:]) }
+		data, dataEnd, dataMeta, ingress, rxq, egress = u32(0), u32(1), u32(2), u32(3), u32(4), u32(5)
 	}
 	size := uint32(len(pkt))
 	if uint64(len(pkt)) > 1<<32-1 {
 		return errno(unix.EINVAL, "a packet of %d bytes is too large", len(pkt))
 	}
-	data, dataEnd, dataMeta, ingress, rxq, egress := md[0], md[1], md[2], md[3], md[4], md[5]
 	headroom := uint32(xdpHeadroom)
 	linear := size
 	metaSz := uint32(0)

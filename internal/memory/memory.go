@@ -147,6 +147,25 @@ func (m *Memory) Add(r Region) {
 	}
 }
 
+// AddBytes appends the region of the bytes of b (as NewRegion describes
+// them, an empty one included) and returns its index. It fills the new
+// region in place: a run's setup calls it for every run, and building a
+// Region and then copying it in stalls the copy's loads on the stores just
+// made (store forwarding fails for a 16-byte load over two 8-byte stores).
+func (m *Memory) AddBytes(b []byte, writable bool, kind Kind) int {
+	i := len(m.Regions)
+	m.Regions = append(m.Regions, Region{})
+	r := &m.Regions[i]
+	r.Kind = kind
+	if len(b) != 0 {
+		r.base = unsafe.Pointer(unsafe.SliceData(b))
+		r.Start = uint64(uintptr(r.base))
+		r.Size = uint64(len(b))
+		r.Writable = writable
+	}
+	return i
+}
+
 // Reset removes all regions, keeping the allocation.
 func (m *Memory) Reset() { m.Regions = m.Regions[:0] }
 

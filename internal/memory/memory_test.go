@@ -96,3 +96,39 @@ func TestSharedRegions(t *testing.T) {
 		t.Fatal("a removed shared region was still accessible")
 	}
 }
+
+// TestAddBytes: AddBytes appends the region NewRegion describes, empty
+// slices included, and returns its index.
+func TestAddBytes(t *testing.T) {
+	buf := make([]byte, 32)
+	var m Memory
+	for i, tc := range []struct {
+		name     string
+		b        []byte
+		writable bool
+		kind     Kind
+	}{
+		{"writable context", buf[:16], true, KindContext},
+		{"read-only packet", buf[8:24], false, KindPacket},
+		{"empty", buf[:0], true, KindPacket},
+		{"nil", nil, false, KindContext},
+		{"one byte", buf[31:], true, KindHelper},
+	} {
+		if got := m.AddBytes(tc.b, tc.writable, tc.kind); got != i {
+			t.Errorf("%s: index %d, want %d", tc.name, got, i)
+		}
+		if got, want := m.Regions[i], NewRegion(tc.b, tc.writable, tc.kind); got != want {
+			t.Errorf("%s: region %+v, want %+v", tc.name, got, want)
+		}
+	}
+	if len(m.Regions) != 5 {
+		t.Fatalf("%d regions, want 5", len(m.Regions))
+	}
+	// The empty regions are there (their index is what the caller keeps)
+	// and no access hits them.
+	for _, i := range []int{2, 3} {
+		if r := &m.Regions[i]; r.Size != 0 || r.Pointer(r.Start, 1) != nil {
+			t.Errorf("region %d: %+v, want an empty region no access hits", i, *r)
+		}
+	}
+}
