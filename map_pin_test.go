@@ -18,6 +18,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
@@ -346,7 +347,7 @@ func TestPinErrors(t *testing.T) {
 
 	other := newPinMap(t, pinCases()[0])
 	defer other.Close()
-	if err := other.Pin(good); !errors.Is(err, unix.EEXIST) || !errors.Is(err, os.ErrExist) || !strings.Contains(err.Error(), good) {
+	if err := other.Pin(good); !errors.Is(err, errno.EEXIST) || !errors.Is(err, os.ErrExist) || !strings.Contains(err.Error(), good) {
 		t.Errorf("Pin over an existing file: %v, want EEXIST naming the file", err)
 	}
 

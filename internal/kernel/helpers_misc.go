@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
@@ -142,9 +143,9 @@ const userHalfEnd = 1 << 47
 // probeFailure is the error code of a probe read that cannot read addr.
 func probeFailure(space addressSpace, addr uint64) uint64 {
 	if space == spaceKernel && addr < userHalfEnd {
-		return neg(unix.ERANGE)
+		return neg(errno.ERANGE)
 	}
-	return neg(unix.EFAULT)
+	return neg(errno.EFAULT)
 }
 
 // probeRead returns bpf_probe_read(_user|_kernel)(dst, size, src): copies
@@ -231,7 +232,7 @@ func readUserStr(c *helper.Call, dst []byte, addr uint64) uint64 {
 	t := currentTask(c)
 	if t == nil || t.Memory == nil || addr > 1<<63 {
 		clear(dst)
-		return neg(unix.EFAULT)
+		return neg(errno.EFAULT)
 	}
 	limit := len(dst) - 1
 	got := 0
@@ -245,7 +246,7 @@ func readUserStr(c *helper.Call, dst []byte, addr uint64) uint64 {
 		got += n
 		if n < len(chunk) {
 			clear(dst)
-			return neg(unix.EFAULT)
+			return neg(errno.EFAULT)
 		}
 	}
 	dst[limit] = 0
@@ -461,7 +462,7 @@ func perfEventOutput(c *helper.Call) (uint64, error) {
 	ctxLen := flags & bpfFCtxLenMask >> 32
 	if r != nil && (r.kind == kindXDP || r.kind == kindSKB) {
 		if flags&^(bpfFIndexMask|bpfFCtxLenMask) != 0 {
-			return neg(unix.EINVAL), nil
+			return neg(errno.EINVAL), nil
 		}
 		var avail uint64
 		if r.kind == kindXDP {
@@ -474,10 +475,10 @@ func perfEventOutput(c *helper.Call) (uint64, error) {
 			pkt = [][]byte{s.buf[s.dataOff():s.n]}
 		}
 		if ctxLen > avail {
-			return neg(unix.EFAULT), nil
+			return neg(errno.EFAULT), nil
 		}
 	} else if flags&^bpfFIndexMask != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	data, err := c.Read(c.Args[3], c.Args[4])
 	if err != nil {
@@ -488,10 +489,10 @@ func perfEventOutput(c *helper.Call) (uint64, error) {
 		index = uint32(c.CPU)
 	}
 	if index >= m.Spec().MaxEntries {
-		return neg(unix.E2BIG), nil
+		return neg(errno.E2BIG), nil
 	}
 	if r == nil || r.opts.PerfOutput == nil {
-		return neg(unix.ENOENT), nil
+		return neg(errno.ENOENT), nil
 	}
 	rec := make([]byte, 0, uint64(len(data))+ctxLen)
 	rec = append(rec, data...)

@@ -3,9 +3,8 @@ package kernel
 import (
 	"encoding/binary"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // skbSize is sizeof(struct __sk_buff).
@@ -100,10 +99,10 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 	s := &r.skb
 	n := len(data)
 	if n < ethHLen {
-		return errno(unix.EINVAL, "a packet of %d bytes is shorter than an Ethernet header", n)
+		return errnof(errno.EINVAL, "a packet of %d bytes is shorter than an Ethernet header", n)
 	}
 	if n > skbMaxData {
-		return errno(unix.EINVAL, "a packet of %d bytes is larger than the %d bytes an skb test run takes", n, skbMaxData)
+		return errnof(errno.EINVAL, "a packet of %d bytes is larger than the %d bytes an skb test run takes", n, skbMaxData)
 	}
 	if err := checkTailZero(ctxIn, skbSize); err != nil {
 		return err
@@ -122,7 +121,7 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 			}
 		}
 		if !ok {
-			return errno(unix.EINVAL, "__sk_buff: byte %d is set, but ctx_in may set only mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len, gso_segs, gso_size and hwtstamp", i)
+			return errnof(errno.EINVAL, "__sk_buff: byte %d is set, but ctx_in may set only mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len, gso_segs, gso_size and hwtstamp", i)
 		}
 	}
 	u32 := func(off int) uint32 { return binary.NativeEndian.Uint32(ctx[off:]) }
@@ -158,11 +157,11 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 	switch et {
 	case 0x0800:
 		if n < ethHLen+20 {
-			return errno(unix.EINVAL, "an IPv4 packet of %d bytes is shorter than its headers", n)
+			return errnof(errno.EINVAL, "an IPv4 packet of %d bytes is shorter than its headers", n)
 		}
 	case 0x86dd:
 		if n < ethHLen+40 {
-			return errno(unix.EINVAL, "an IPv6 packet of %d bytes is shorter than its headers", n)
+			return errnof(errno.EINVAL, "an IPv6 packet of %d bytes is shorter than its headers", n)
 		}
 	}
 
@@ -177,11 +176,11 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 	if s.wireLen == 0 {
 		s.wireLen = uint32(s.len())
 	} else if s.wireLen < uint32(s.len()) || s.wireLen > 65536 {
-		return errno(unix.EINVAL, "__sk_buff: wire_len %d is not between the packet's length %d and 65536", s.wireLen, s.len())
+		return errnof(errno.EINVAL, "__sk_buff: wire_len %d is not between the packet's length %d and 65536", s.wireLen, s.len())
 	}
 	s.gsoSegs = u32(skbGSOSegs)
 	if s.gsoSegs > 65535 {
-		return errno(unix.EINVAL, "__sk_buff: gso_segs %d is above 65535", s.gsoSegs)
+		return errnof(errno.EINVAL, "__sk_buff: gso_segs %d is above 65535", s.gsoSegs)
 	}
 	s.gsoSize = u32(skbGSOSize)
 	return nil
@@ -395,7 +394,7 @@ func skbLoadBytes(c *helper.Call) (uint64, error) {
 	pkt := s.buf[s.dataOff():s.n]
 	if off > 1<<31-1 || off+n > uint64(len(pkt)) {
 		clear(to)
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	copy(to, pkt[off:off+n])
 	return 0, nil

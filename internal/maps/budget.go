@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // Budget is an account of the memory that maps hold: the bytes of their
@@ -182,7 +184,7 @@ func (b *Budget) refusal(s *Spec, n, left uint64, what string) error {
 }
 
 // errNoMem reports a map that would need more memory than waggle allows.
-var errNoMem = &Error{unix.ENOMEM, "cannot allocate memory"}
+var errNoMem = &Error{errno.ENOMEM, "cannot allocate memory"}
 
 // DefaultLimit is the default limit of the process's budget for maps, and
 // where it comes from: half of the memory the process can have, which is
