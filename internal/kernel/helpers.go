@@ -58,6 +58,7 @@ var defs = []def{
 		id: asm.FnKtimeGetNs, types: tAll, fn: ktimeGetNs, // 5 bpf_ktime_get_ns
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "CLOCK_MONOTONIC",
+		diff:  "on macOS CLOCK_UPTIME_RAW (the same clock); on Windows Go's monotonic clock counted from waggle's start, not from boot",
 	},
 	{
 		id: asm.FnTracePrintk, types: tAll, fn: tracePrintk, // 6 bpf_trace_printk
@@ -87,18 +88,18 @@ var defs = []def{
 		id: asm.FnGetCurrentPidTgid, types: tAll, fn: getCurrentPidTgid, // 14 bpf_get_current_pid_tgid
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "the run's task (`RunOptions.Task`, set by the hooks to the traced thread): tgid << 32 | pid; without one, waggle's pid << 32 | the calling thread's id",
-		diff:  "without a task, the task is the waggle process",
+		diff:  "without a task, the task is the waggle process; on macOS and Windows its thread's id is the process's",
 	},
 	{
 		id: asm.FnGetCurrentUidGid, types: tAll, fn: getCurrentUIDGid, // 15 bpf_get_current_uid_gid
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "gid << 32 | uid of the run's task, or of the waggle process",
-		diff:  "as 14",
+		diff:  "as 14; on Windows, which has no uid or gid, 65534 for both (the kernel's overflowuid and overflowgid)",
 	},
 	{
 		id: asm.FnGetCurrentComm, types: tAll, fn: getCurrentComm, // 16 bpf_get_current_comm
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgUninitMem, helper.ArgSize}, Ret: helper.RetInteger},
-		doc:   "the run's task's name, or `Options.Comm`, or /proc/self/comm; cut to size-1, NUL-padded",
+		doc:   "the run's task's name, or `Options.Comm`, or /proc/self/comm (elsewhere the executable's name); cut to size-1, NUL-padded",
 		diff:  "as 14",
 	},
 	{
@@ -216,12 +217,13 @@ var defs = []def{
 		id: asm.FnJiffies64, types: tAll, fn: jiffies64, // 118 bpf_jiffies64
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "INITIAL_JIFFIES (2³² − 300·HZ) + CLOCK_MONOTONIC in ticks of `Options.HZ` (250 by default)",
-		diff:  "the kernel's HZ is not known in user space",
+		diff:  "the kernel's HZ is not known in user space; CLOCK_MONOTONIC as 5 reads it",
 	},
 	{
 		id: asm.FnKtimeGetBootNs, types: tAll, fn: ktimeGetBootNs, // 125 bpf_ktime_get_boot_ns
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "CLOCK_BOOTTIME",
+		diff:  "on macOS its CLOCK_MONOTONIC (the same clock: with sleep); on Windows as 5",
 	},
 	{
 		id: asm.FnRingbufOutput, types: tAll, fn: ringbufOutput, // 130 bpf_ringbuf_output
@@ -260,6 +262,7 @@ var defs = []def{
 		id: asm.FnKtimeGetCoarseNs, types: tXDP | tTC | tSock | tRaw, fn: ktimeGetCoarseNs, // 160 bpf_ktime_get_coarse_ns
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "CLOCK_MONOTONIC_COARSE",
+		diff:  "on macOS CLOCK_UPTIME_RAW_APPROX; on Windows as 5",
 	},
 	{
 		id: asm.FnForEachMapElem, types: tAll, fn: forEachMapElem, // 164 bpf_for_each_map_elem

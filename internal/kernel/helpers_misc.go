@@ -11,32 +11,21 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
-// clock reads a clock in nanoseconds.
-func clock(id int32) uint64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(id, &ts); err != nil {
-		return 0
-	}
-	return uint64(ts.Sec)*1e9 + uint64(ts.Nsec)
-}
+// ktimeGetNs is bpf_ktime_get_ns: CLOCK_MONOTONIC (see monotonicNs).
+func ktimeGetNs(c *helper.Call) (uint64, error) { return monotonicNs(), nil }
 
-// ktimeGetNs is bpf_ktime_get_ns: CLOCK_MONOTONIC.
-func ktimeGetNs(c *helper.Call) (uint64, error) { return clock(unix.CLOCK_MONOTONIC), nil }
+// ktimeGetBootNs is bpf_ktime_get_boot_ns: CLOCK_BOOTTIME (see bootNs).
+func ktimeGetBootNs(c *helper.Call) (uint64, error) { return bootNs(), nil }
 
-// ktimeGetBootNs is bpf_ktime_get_boot_ns: CLOCK_BOOTTIME.
-func ktimeGetBootNs(c *helper.Call) (uint64, error) { return clock(unix.CLOCK_BOOTTIME), nil }
-
-// ktimeGetCoarseNs is bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC_COARSE.
-func ktimeGetCoarseNs(c *helper.Call) (uint64, error) {
-	return clock(unix.CLOCK_MONOTONIC_COARSE), nil
-}
+// ktimeGetCoarseNs is bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC_COARSE (see
+// coarseNs).
+func ktimeGetCoarseNs(c *helper.Call) (uint64, error) { return coarseNs(), nil }
 
 // initialJiffies is the kernel's INITIAL_JIFFIES on 64-bit for a HZ:
 // jiffies start 300 seconds before wrapping 32 bits.
@@ -49,7 +38,7 @@ func jiffies64(c *helper.Call) (uint64, error) {
 	if r, _ := c.State.(*Run); r != nil && r.opts.HZ != 0 {
 		hz = r.opts.HZ
 	}
-	ns := clock(unix.CLOCK_MONOTONIC)
+	ns := monotonicNs()
 	return initialJiffies(hz) + ns/1e9*hz + ns%1e9*hz/1e9, nil
 }
 
@@ -77,7 +66,7 @@ func getCurrentPidTgid(c *helper.Call) (uint64, error) {
 	if t := currentTask(c); t != nil {
 		return uint64(t.TGID)<<32 | uint64(t.PID), nil
 	}
-	return uint64(uint32(unix.Getpid()))<<32 | uint64(uint32(unix.Gettid())), nil
+	return uint64(uint32(os.Getpid()))<<32 | uint64(threadID()), nil
 }
 
 // getCurrentUIDGid is bpf_get_current_uid_gid: gid << 32 | uid, of the
@@ -86,15 +75,12 @@ func getCurrentUIDGid(c *helper.Call) (uint64, error) {
 	if t := currentTask(c); t != nil {
 		return uint64(t.GID)<<32 | uint64(t.UID), nil
 	}
-	return uint64(uint32(unix.Getgid()))<<32 | uint64(uint32(unix.Getuid())), nil
+	uid, gid := userIDs()
+	return uint64(gid)<<32 | uint64(uid), nil
 }
 
 var procComm = sync.OnceValue(func() string {
-	b, err := os.ReadFile("/proc/self/comm")
-	if err != nil {
-		return ""
-	}
-	s := string(bytes.TrimRight(b, "\n"))
+	s := processComm()
 	if len(s) > 15 { // TASK_COMM_LEN - 1
 		s = s[:15]
 	}
