@@ -252,7 +252,7 @@ func TestBatchErrors(t *testing.T) {
 	}{
 		{"queue", func() (int, error) {
 			return newMap(ebpf.Queue).BatchLookup(&waggle.MapBatchCursor{}, make([]uint32, 1), make([]uint64, 1), nil)
-		}, errno.Errno(524), "no batch operations"},
+		}, errno.ENOTSUPP, "no batch operations"},
 		{"flags", func() (int, error) {
 			return h.BatchUpdate([]uint32{1}, []uint64{1}, &waggle.BatchOptions{Flags: 1})
 		}, errno.EINVAL, "Flags"},

@@ -14,11 +14,11 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/jit"
+	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
 func newTestMap(t *testing.T, spec *ebpf.MapSpec) *Map {
@@ -60,9 +60,9 @@ func (t *text) UnmarshalBinary(b []byte) error {
 }
 
 func TestMapAccessors(t *testing.T) {
-	m := newTestMap(t, &ebpf.MapSpec{Name: "counts", Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 16, Flags: unix.BPF_F_NO_PREALLOC})
+	m := newTestMap(t, &ebpf.MapSpec{Name: "counts", Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 16, Flags: maps.FlagNoPrealloc})
 	if m.Name() != "counts" || m.Type() != ebpf.Hash || m.KeySize() != 4 || m.ValueSize() != 8 ||
-		m.MaxEntries() != 16 || m.Flags() != unix.BPF_F_NO_PREALLOC || m.CPUs() != 4 {
+		m.MaxEntries() != 16 || m.Flags() != maps.FlagNoPrealloc || m.CPUs() != 4 {
 		t.Fatalf("accessors: %s %v %d %d %d %#x %d", m.Name(), m.Type(), m.KeySize(), m.ValueSize(), m.MaxEntries(), m.Flags(), m.CPUs())
 	}
 	if !strings.Contains(m.String(), "counts") {
@@ -471,7 +471,7 @@ func TestMapLPMTrie(t *testing.T) {
 		Prefix uint32
 		Addr   [4]byte
 	}
-	m := newTestMap(t, &ebpf.MapSpec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8, Flags: unix.BPF_F_NO_PREALLOC})
+	m := newTestMap(t, &ebpf.MapSpec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8, Flags: maps.FlagNoPrealloc})
 	if err := m.Put(key{8, [4]byte{10}}, uint32(8)); err != nil {
 		t.Fatal(err)
 	}

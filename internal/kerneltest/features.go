@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"unicode"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
-	"golang.org/x/sys/unix"
 )
 
 // What the host kernel has: kernels are built with different
@@ -78,14 +76,6 @@ func firstLine(s string) string {
 	}
 	return s
 }
-
-var release = sync.OnceValue(func() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return "(unknown release)"
-	}
-	return unix.ByteSliceToString(u.Release[:])
-})
 
 // Release is the host kernel's release, as uname -r prints it.
 func Release() string { return release() }

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
@@ -199,17 +197,8 @@ var errNoMem = &Error{errno.ENOMEM, "cannot allocate memory"}
 // map more than all the memory. Where nothing is known, 64 GiB.
 func DefaultLimit() (uint64, string) {
 	status := procStatus()
-	room := func(res int, used uint64) uint64 {
-		var rl unix.Rlimit
-		if unix.Getrlimit(res, &rl) != nil || rl.Cur == unix.RLIM_INFINITY {
-			return 0
-		}
-		if used >= rl.Cur {
-			return 1 // nothing left
-		}
-		return rl.Cur - used
-	}
-	return defaultLimit(memTotal(), cgroupLimit(), room(unix.RLIMIT_AS, status["VmSize"]), room(unix.RLIMIT_DATA, status["VmData"]))
+	asRoom, dataRoom := rlimitRoom(status["VmSize"], status["VmData"])
+	return defaultLimit(memTotal(), cgroupLimit(), asRoom, dataRoom)
 }
 
 // defaultLimit is DefaultLimit for a machine with mem bytes of memory, a
@@ -252,11 +241,12 @@ func procStatus() map[string]uint64 {
 	return m
 }
 
-// memTotal is MemTotal of /proc/meminfo, or 0.
+// memTotal is MemTotal of /proc/meminfo, or else the machine's memory as
+// the system tells it (machineMemory), or 0.
 func memTotal() uint64 {
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
-		return 0
+		return machineMemory()
 	}
 	for line := range strings.Lines(string(b)) {
 		var kb uint64

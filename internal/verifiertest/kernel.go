@@ -12,7 +12,6 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
-	"golang.org/x/sys/unix"
 )
 
 // KernelVerdict loads c into the running kernel, as the process's user
@@ -99,7 +98,7 @@ func kernelLoad(c Case, level ebpf.LogLevel) (accept bool, log string, err error
 		License:      "GPL",
 	}
 	if c.Type == ebpf.Syscall {
-		spec.Flags = unix.BPF_F_SLEEPABLE
+		spec.Flags = bpfFSleepable
 	}
 	prog, err := ebpf.NewProgramWithOptions(spec, ebpf.ProgramOptions{
 		LogLevel:     level,
@@ -205,3 +204,7 @@ func errString(ue *kerneltest.UnsupportedError) string {
 	}
 	return ue.Error()
 }
+
+// bpfFSleepable is BPF_F_SLEEPABLE, which golang.org/x/sys/unix defines on
+// Linux only.
+const bpfFSleepable = 1 << 4
