@@ -323,7 +323,7 @@ func useJIT(engine Engine, verified bool) (compile, checked bool, err error) {
 		return false, false, nil
 	case EngineJIT:
 		if !jit.Supported {
-			return false, false, fmt.Errorf("waggle has no compiler for %s: use EngineAuto or EngineInterpreter", runtime.GOARCH)
+			return false, false, fmt.Errorf("%s: use EngineAuto or EngineInterpreter", jit.Unsupported)
 		}
 		return true, !verified, nil
 	}
