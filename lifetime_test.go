@@ -3,7 +3,6 @@ package waggle
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/jit"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
 // testEngines are the engines this machine has.
@@ -101,7 +101,7 @@ func TestProgramOutlivesCollectionClobberFree(t *testing.T) {
 	if strings.Contains(os.Getenv("GODEBUG"), "clobberfree") {
 		t.Skip("already the child process")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestProgramOutlivesCollection$", "-test.count=1")
+	cmd := kerneltest.Command(os.Args[0], "-test.run=^TestProgramOutlivesCollection$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "GODEBUG=clobberfree=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

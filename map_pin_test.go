@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/waggle-ebpf/waggle/internal/errno"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
@@ -210,7 +210,7 @@ func TestPinRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPinRestart$", "-test.count=1")
+	cmd := kerneltest.Command(os.Args[0], "-test.run=^TestPinRestart$", "-test.count=1")
 	cmd.Env = append(os.Environ(), env+"="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the new process: %v\n%s", err, out)

@@ -116,20 +116,13 @@ type Result struct {
 	NumCPU int
 }
 
-// EmulatedEnv is the environment variable that CI sets (to the emulator's
-// name, "qemu-aarch64") when it runs the tests of another architecture
-// under user-mode emulation: the host's kernel then runs programs for
-// another machine, if its bpf() passes through at all, so Available
-// refuses.
-const EmulatedEnv = "WAGGLE_EMULATED"
-
 // Available reports whether this process can load programs into the kernel
 // and run them with BPF_PROG_TEST_RUN. The error says what is missing.
 func Available() error {
 	if runtime.GOOS != "linux" {
 		return fmt.Errorf("kerneltest: needs Linux, this is %s", runtime.GOOS)
 	}
-	if emu := os.Getenv(EmulatedEnv); emu != "" {
+	if emu := Emulator(); emu != "" {
 		return fmt.Errorf("kerneltest: the tests run under user-mode emulation (%s=%s): the host's kernel is not this machine's", EmulatedEnv, emu)
 	}
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{

@@ -43,7 +43,7 @@ func New(t *testing.T, prefix string) *Net {
 	if runtime.GOOS != "linux" {
 		t.Skipf("skipped: network namespaces, veth pairs and AF_PACKET need Linux, this is %s", runtime.GOOS)
 	}
-	if emu := os.Getenv(kerneltest.EmulatedEnv); emu != "" {
+	if emu := kerneltest.Emulator(); emu != "" {
 		t.Skipf("skipped: the tests run under user-mode emulation (%s=%s), which does not carry network namespaces and AF_PACKET rings", kerneltest.EmulatedEnv, emu)
 	}
 	if os.Geteuid() != 0 {
