@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -484,7 +485,11 @@ func TestTaskAndTimeHelpers(t *testing.T) {
 		t.Errorf("pid_tgid %#x", r.ret)
 	}
 	r = raw(t, Options{}, "call 15\nexit", nil)
-	if r.ret != uint64(os.Getgid())<<32|uint64(os.Getuid()) {
+	uid, gid := uint64(os.Getuid()), uint64(os.Getgid())
+	if runtime.GOOS == "windows" { // no uid or gid: the kernel's overflowuid and overflowgid
+		uid, gid = 65534, 65534
+	}
+	if r.ret != gid<<32|uid {
 		t.Errorf("uid_gid %#x", r.ret)
 	}
 	r = raw(t, Options{Comm: "averyveryverylongname"}, "mov %r2, 20\ncall 16\nexit", bytes.Repeat([]byte{'x'}, 20))
