@@ -33,6 +33,9 @@ type benchProgram struct {
 	packet func() []byte
 	// want is what one run on a freshly loaded object gives with pkt.
 	want func(pkt []byte) benchResult
+	// fill, if not nil, fills the object's maps before any run (in
+	// waggle and in the kernel alike) through update.
+	fill func(update func(mapName string, key, value []byte) error) error
 }
 
 // benchResult is what a run leaves: the return value and the contents of
@@ -43,8 +46,9 @@ type benchResult struct {
 }
 
 // mapDump is a map's contents by map name, then key. All the benchmark
-// maps have u32 keys and u32 or u64 values. Array elements that are zero
-// are left out; hash map elements are all listed.
+// maps that programs write have u32 keys and u32 or u64 values. Array
+// elements that are zero are left out; hash map elements are all listed.
+// Prog arrays and LPM tries, which the programs only read, are left out.
 type mapDump map[string]map[uint32]uint64
 
 func (d mapDump) String() string {
@@ -127,6 +131,26 @@ var benchPrograms = []benchProgram{
 		},
 	},
 	{
+		name:   "tailcall",
+		packet: func() []byte { return benchUDP(64) },
+		want:   func([]byte) benchResult { return benchResult{ret: xdpPass, maps: mapDump{"hops": {0: 1}}} },
+	},
+	{
+		name:   "loop",
+		packet: func() []byte { return benchUDP(64) },
+		want: func([]byte) benchResult {
+			return benchResult{ret: xdpPass, maps: mapDump{"loop_result": {0: 100<<32 | 328450}}}
+		},
+	},
+	{
+		name:   "lpm",
+		packet: func() []byte { return benchUDP(64) },
+		want: func([]byte) benchResult {
+			return benchResult{ret: xdpDrop, maps: mapDump{"lpm_counts": {xdpDrop: 1}}}
+		},
+		fill: fillLPM,
+	},
+	{
 		name:   "fnv1a",
 		packet: func() []byte { return benchUDP(1500) },
 		want: func(pkt []byte) benchResult {
@@ -135,6 +159,56 @@ var benchPrograms = []benchProgram{
 			return benchResult{ret: xdpPass, maps: mapDump{"fnv_result": {0: uint64(h.Sum32())}}}
 		},
 	},
+}
+
+// lpmPrefixes are the prefixes lpm.c's trie holds in the benchmarks, with
+// their verdicts: 10.0.0.0/8 passes, 10.1.0.0/16 drops, the 256 /24s
+// 10.x.y.0 (x < 4, y < 64) pass, 10.1.2.0/28 drops, and 10.1.2.128/25
+// passes. The benchmark packet's source, 10.1.2.3, is in the /28: XDP_DROP
+// after a walk through five levels of prefixes.
+func lpmPrefixes() []netip.Prefix {
+	ps := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("10.1.0.0/16"),
+		netip.MustParsePrefix("10.1.2.0/28"),
+		netip.MustParsePrefix("10.1.2.128/25"),
+	}
+	for x := range 4 {
+		for y := range 64 {
+			ps = append(ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(x), byte(y), 0}), 24))
+		}
+	}
+	return ps
+}
+
+// lpmVerdict is lpm.c's verdict for a prefix of lpmPrefixes.
+func lpmVerdict(p netip.Prefix) uint32 {
+	if p.String() == "10.1.0.0/16" || p.String() == "10.1.2.0/28" {
+		return xdpDrop
+	}
+	return xdpPass
+}
+
+// fillLPM fills lpm.c's trie with lpmPrefixes.
+func fillLPM(update func(mapName string, key, value []byte) error) error {
+	for _, p := range lpmPrefixes() {
+		key := binary.NativeEndian.AppendUint32(nil, uint32(p.Bits()))
+		key = append(key, p.Addr().AsSlice()...)
+		if err := update("nets", key, binary.NativeEndian.AppendUint32(nil, lpmVerdict(p))); err != nil {
+			return fmt.Errorf("fill nets with %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// benchFill is the benchProgram.fill of the program named name, or nil.
+func benchFill(name string) func(update func(mapName string, key, value []byte) error) error {
+	for _, bp := range benchPrograms {
+		if bp.name == name {
+			return bp.fill
+		}
+	}
+	return nil
 }
 
 func benchObject(name string) string {
@@ -154,6 +228,15 @@ func loadBench(tb testing.TB, name string, engine waggle.Engine) *waggle.Collect
 	if err != nil {
 		tb.Fatalf("load %s (%s): %v", benchObject(name), engine, err)
 	}
+	if fill := benchFill(name); fill != nil {
+		err := fill(func(mapName string, key, value []byte) error {
+			return coll.Maps[mapName].Update(key, value, ebpf.UpdateAny)
+		})
+		if err != nil {
+			coll.Close()
+			tb.Fatal(err)
+		}
+	}
 	return coll
 }
 
@@ -163,7 +246,7 @@ func runWaggle(tb testing.TB, name string, engine waggle.Engine, pkt []byte, rep
 	tb.Helper()
 	coll := loadBench(tb, name, engine)
 	defer coll.Close()
-	res, err := coll.Programs[name].Run(&waggle.RunOptions{Data: pkt, Repeat: repeat})
+	ret, err := coll.Programs[name].Run(&waggle.RunOptions{Data: pkt, Repeat: repeat})
 	if err != nil {
 		tb.Fatalf("%s (%s): %v", name, engine, err)
 	}
@@ -171,7 +254,7 @@ func runWaggle(tb testing.TB, name string, engine waggle.Engine, pkt []byte, rep
 	if err != nil {
 		tb.Fatalf("%s (%s): %v", name, engine, err)
 	}
-	return benchResult{ret: uint32(res.ReturnValue), maps: d}
+	return benchResult{ret: ret, maps: d}
 }
 
 // mapIterator and iterableMap are what waggle's and cilium/ebpf's maps
@@ -192,6 +275,9 @@ type iterableMap[I mapIterator] interface {
 func dumpMaps[M iterableMap[I], I mapIterator](all map[string]M) (mapDump, error) {
 	d := mapDump{}
 	for name, m := range all {
+		if t := m.Type(); t == ebpf.ProgramArray || t == ebpf.LPMTrie {
+			continue
+		}
 		key, value := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
 		it := m.Iterate()
 		entries := map[uint32]uint64{}
@@ -241,6 +327,14 @@ func kernelRun(name string, pkt []byte, repeat uint32, bench bool) (res benchRes
 		return res, 0, err
 	}
 	defer coll.Close()
+	if fill := benchFill(name); fill != nil {
+		err := fill(func(mapName string, key, value []byte) error {
+			return coll.Maps[mapName].Update(key, value, ebpf.UpdateAny)
+		})
+		if err != nil {
+			return res, 0, err
+		}
+	}
 	prog := coll.Programs[name]
 	ret, err := prog.Run(&ebpf.RunOptions{Data: pkt, Repeat: repeat})
 	if err != nil {
@@ -392,6 +486,31 @@ func benchCases() []benchCase {
 		benchCase{"hash/short", "hash", benchUDP(64)[:29], 1,
 			benchResult{ret: xdpPass, maps: mapDump{"src_counts": {0: 1}}}},
 	)
+	cases = append(cases,
+		benchCase{"tailcall/repeat-5", "tailcall", benchUDP(64), 5,
+			benchResult{ret: xdpPass, maps: mapDump{"hops": {0: 5}}}},
+		benchCase{"loop/repeat-3", "loop", benchUDP(64), 3,
+			benchResult{ret: xdpPass, maps: mapDump{"loop_result": {0: 100<<32 | 328450}}}},
+		benchCase{"lpm/short", "lpm", benchUDP(64)[:29], 1,
+			benchResult{ret: xdpPass, maps: mapDump{"lpm_counts": {}}}},
+	)
+	for _, c := range []struct {
+		src     string
+		verdict uint32
+		idx     uint32
+	}{
+		{"10.1.2.200", xdpPass, xdpPass},  // 10.1.2.128/25
+		{"10.1.2.16", xdpPass, xdpPass},   // 10.1.2.0/24
+		{"10.1.200.1", xdpDrop, xdpDrop},  // 10.1.0.0/16
+		{"10.9.0.1", xdpPass, xdpPass},    // 10.0.0.0/8
+		{"192.168.0.1", xdpPass, 0},       // no prefix
+		{"10.3.63.255", xdpPass, xdpPass}, // 10.3.63.0/24
+	} {
+		pkt := benchUDP(64)
+		copy(pkt[26:30], netip.MustParseAddr(c.src).AsSlice())
+		cases = append(cases, benchCase{"lpm/" + c.src, "lpm", pkt, 1,
+			benchResult{ret: c.verdict, maps: mapDump{"lpm_counts": {c.idx: 1}}}})
+	}
 	for _, n := range []int{14, 100, 1499, 1501, 3000} {
 		pkt := benchUDP(max(n, 64))[:n]
 		h := fnv.New32a()

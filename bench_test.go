@@ -57,8 +57,8 @@ func BenchmarkObjects(b *testing.B) {
 				defer coll.Close()
 				prog := coll.Programs[bc.prog]
 				b.ResetTimer()
-				res, err := prog.Run(&waggle.RunOptions{Data: data, Repeat: uint32(b.N)})
-				if err != nil {
+				var res waggle.RunResult
+				if _, err := prog.Run(&waggle.RunOptions{Data: data, Repeat: uint32(b.N), Result: &res}); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()

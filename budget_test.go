@@ -144,15 +144,15 @@ func TestBudgetStopsVerifiedLoops(t *testing.T) {
 			{"may_goto, enough", mg, nil, 0, 1 << 23},
 		} {
 			t.Run(engine.String()+"/"+tc.name, func(t *testing.T) {
-				res, err := tc.prog.Run(&waggle.RunOptions{Context: tc.ctx, Budget: tc.budget})
+				ret, err := tc.prog.Run(&waggle.RunOptions{Context: tc.ctx, Budget: tc.budget})
 				if !strings.HasSuffix(tc.name, "enough") {
 					if !errors.Is(err, waggle.ErrBudgetExhausted) {
 						t.Fatalf("error %v, want ErrBudgetExhausted", err)
 					}
 					return
 				}
-				if err != nil || res.ReturnValue != tc.want {
-					t.Fatalf("r0 %d, %v; want %d", res.ReturnValue, err, tc.want)
+				if err != nil || uint64(ret) != tc.want {
+					t.Fatalf("r0 %d, %v; want %d", ret, err, tc.want)
 				}
 			})
 		}

@@ -282,12 +282,12 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 	kopts := kernelOptions(opts.Trace)
 	for _, name := range sortedKeys(spec.Programs) {
 		ps := spec.Programs[name]
-		insns, refs, err := resolveMaps(ps, coll.Maps)
+		insns, refs, unresolved, err := resolveMaps(ps, coll.Maps)
 		if err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
 		license := ps.License
-		p, err := newProgram(name, programType(ps), insns, &license, opts.Helpers, kopts, slots)
+		p, err := newProgram(name, programType(ps), insns, &license, opts.Helpers, kopts, slots, !opts.SkipVerification, unresolved)
 		if err != nil {
 			return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 		}
@@ -295,6 +295,7 @@ func NewCollectionWithOptions(spec *ebpf.CollectionSpec, opts CollectionOptions)
 		if !opts.SkipVerification {
 			vp := verifierProgram(name, p.typ, p.insns, refs, opts.Helpers)
 			vp.Source, vp.GlobalFunctions = verifier.SourceLines(ps), verifier.GlobalFunctions(ps)
+			vp.Unresolved = unresolved
 			if verified, err = verify(vp, opts.Strict, cpus); err != nil {
 				return nil, fmt.Errorf("program %s (section %s): %w", name, ps.SectionName, err)
 			}
@@ -448,22 +449,30 @@ func programType(ps *ebpf.ProgramSpec) ebpf.ProgramType {
 // the engines alike, and replaces its map references: a map pointer
 // becomes the map's handle, a direct value reference (global data) the
 // address of the value plus the offset; refs lists them.
-func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instructions, refs []mapRef, err error) {
-	insns, err := isa.FromCilium(ps.Instructions)
+//
+// Its CO-RE relocations are resolved first, against waggle's kernel BTF
+// (kernel.RelocateCORE); unresolved lists the instructions they poisoned,
+// for the verifier.
+func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instructions, refs []mapRef, unresolved map[int]string, err error) {
+	cinsns, unresolved, err := kernel.RelocatedInstructions(ps.Instructions)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	insns, err := isa.FromCilium(cinsns)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	slot := 0
-	for i, ins := range ps.Instructions {
+	for i, ins := range cinsns {
 		out := &insns[i]
 		switch {
 		case ins.IsKfuncCall():
-			return nil, nil, fmt.Errorf("instruction %d calls a kernel function (kfunc %s), which waggle does not support", slot, ins.Reference())
+			return nil, nil, nil, fmt.Errorf("instruction %d calls a kernel function (kfunc %s), which waggle does not support", slot, ins.Reference())
 		case ins.IsLoadFromMap():
 			name := ins.Reference()
 			m, ok := collMaps[name]
 			if !ok {
-				return nil, nil, fmt.Errorf("instruction %d refers to map %q, which the object does not define", slot, name)
+				return nil, nil, nil, fmt.Errorf("instruction %d refers to map %q, which the object does not define", slot, name)
 			}
 			switch uint8(out.Src) {
 			case isa.PseudoMapFD, isa.PseudoMapIdx:
@@ -473,21 +482,21 @@ func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instruct
 				off := uint32(uint64(out.Imm) >> 32)
 				addr, err := directValue(m, off)
 				if err != nil {
-					return nil, nil, fmt.Errorf("instruction %d: map %s: %w", slot, name, err)
+					return nil, nil, nil, fmt.Errorf("instruction %d: map %s: %w", slot, name, err)
 				}
 				*out = isa.Instruction{Opcode: isa.OpLdDW, Dst: out.Dst, Imm: int64(addr)}
 				refs = append(refs, mapRef{index: i, m: m.impl, value: true, off: off})
 			default:
-				return nil, nil, fmt.Errorf("instruction %d loads map %q with source kind %d, which waggle does not know", slot, name, out.Src)
+				return nil, nil, nil, fmt.Errorf("instruction %d loads map %q with source kind %d, which waggle does not know", slot, name, out.Src)
 			}
 		case ins.OpCode.IsDWordLoad() && ins.Reference() != "" && !ins.IsFunctionReference():
 			// An extern (a map or variable of another object, a __ksym)
 			// that nothing resolved: the instruction would load 0.
-			return nil, nil, fmt.Errorf("instruction %d refers to %q, which the object does not define", slot, ins.Reference())
+			return nil, nil, nil, fmt.Errorf("instruction %d refers to %q, which the object does not define", slot, ins.Reference())
 		}
 		slot += out.Slots()
 	}
-	return insns, refs, nil
+	return insns, refs, unresolved, nil
 }
 
 // directValue is the address of byte off of a single-element array map's

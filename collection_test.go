@@ -330,12 +330,12 @@ func TestValidObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer coll.Close()
-	res, err := coll.Programs["xdp_count"].Run(&waggle.RunOptions{Data: make([]byte, 64)})
+	ret, err := coll.Programs["xdp_count"].Run(&waggle.RunOptions{Data: make([]byte, 64)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ReturnValue != 2 { // XDP_PASS
-		t.Errorf("return value %d, want 2 (XDP_PASS)", res.ReturnValue)
+	if ret != 2 { // XDP_PASS
+		t.Errorf("return value %d, want 2 (XDP_PASS)", ret)
 	}
 	var n uint64
 	if err := coll.Maps["counts"].Lookup(uint32(0), &n); err != nil || n != 1 {

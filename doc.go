@@ -17,4 +17,7 @@
 // The API is modelled on cilium/ebpf's (CollectionSpec, NewCollection,
 // ProgramSpec, NewProgram, RunOptions, Map), so that code testing eBPF
 // programs against the kernel can test them with waggle without root.
+// Code that cilium/ebpf's bpf2go generates switches by its go:generate
+// line: `waggle gen` writes it with waggle's types, and
+// CollectionSpec.LoadAndAssign fills its structs.
 package waggle

@@ -30,8 +30,8 @@ func TestEngineChoiceByMachine(t *testing.T) {
 	if auto.Engine() != want {
 		t.Errorf("EngineAuto on %s/%s runs the program with %v, want %v", runtime.GOOS, runtime.GOARCH, auto.Engine(), want)
 	}
-	if res, err := auto.Run(nil); err != nil || res.ReturnValue != 42 {
-		t.Errorf("run: %+v, %v; want 42", res, err)
+	if ret, err := auto.Run(nil); err != nil || ret != 42 {
+		t.Errorf("run: %d, %v; want 42", ret, err)
 	}
 
 	p, err := NewProgramWithOptions(spec, ProgramOptions{Engine: EngineJIT})

@@ -68,11 +68,11 @@ func runCase(c *kerneltest.Case, engine Engine) (*kerneltest.Result, error) {
 			ctxOut = make([]byte, 4096)
 			opts.ContextOut = ctxOut
 		}
-		r, err := prog.Run(opts)
+		ret, err := prog.Run(opts)
 		if err != nil {
 			return nil, err
 		}
-		res.Retval = uint32(r.ReturnValue)
+		res.Retval = ret
 		res.DataOut = opts.DataOut
 		if ctxOut != nil {
 			res.CtxOut = ctxOut[:min(len(ctxOut), len(c.Context))]

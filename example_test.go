@@ -31,11 +31,11 @@ func ExampleProgram_Run() {
 	if err != nil {
 		panic(err)
 	}
-	res, err := prog.Run(&waggle.RunOptions{Data: []byte{1, 2, 3, 4}})
+	ret, err := prog.Run(&waggle.RunOptions{Data: []byte{1, 2, 3, 4}})
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(res.ReturnValue)
+	fmt.Println(ret)
 	// Output: 10
 }
 
@@ -76,11 +76,11 @@ func ExampleVariable() {
 	defer coll.Close()
 	prog := coll.Programs["xdp_drop_after"]
 	for range 3 {
-		res, err := prog.Run(&waggle.RunOptions{Data: make([]byte, 64)})
+		ret, err := prog.Run(&waggle.RunOptions{Data: make([]byte, 64)})
 		if err != nil {
 			panic(err)
 		}
-		fmt.Print(res.ReturnValue, " ") // XDP_PASS (2), then XDP_DROP (1)
+		fmt.Print(ret, " ") // XDP_PASS (2), then XDP_DROP (1)
 	}
 	var packets uint64
 	if err := coll.Variables["packets"].Get(&packets); err != nil {

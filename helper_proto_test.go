@@ -93,9 +93,9 @@ func TestUserHelperPrototypes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			res, err := p.Run(&waggle.RunOptions{Data: binary.LittleEndian.AppendUint64(nil, 0)})
-			if err != nil || res.ReturnValue != c.ret {
-				t.Fatalf("run: %d, %v; want %d", res.ReturnValue, err, c.ret)
+			ret, err := p.Run(&waggle.RunOptions{Data: binary.LittleEndian.AppendUint64(nil, 0)})
+			if err != nil || uint64(ret) != c.ret {
+				t.Fatalf("run: %d, %v; want %d", ret, err, c.ret)
 			}
 		})
 	}

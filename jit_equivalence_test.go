@@ -234,7 +234,9 @@ func compareEngines(t *testing.T, obj, name string, inputs []engineInput) {
 				ctxOut = make([]byte, len(in.ctx)+4096)
 				opts.ContextOut = ctxOut
 			}
-			r, err := coll.Programs[name].Run(opts)
+			var r RunResult // r0 in 64 bits
+			opts.Result = &r
+			_, err := coll.Programs[name].Run(opts)
 			var b bytes.Buffer
 			switch {
 			case errors.Is(err, ErrBudgetExhausted):
@@ -304,23 +306,23 @@ func TestShortContext(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, ctx := range [][]byte{make([]byte, 4), nil} {
-				res, err := p.Run(&RunOptions{Context: ctx})
+				ret, err := p.Run(&RunOptions{Context: ctx})
 				switch {
 				case c.refuse && !errors.Is(err, errno.EINVAL):
 					t.Errorf("%s, %s: a run on a context of %d bytes: %v, want EINVAL", c.typ, engine, len(ctx), err)
-				case !c.refuse && (err != nil || res.ReturnValue != 0):
-					t.Errorf("%s, %s: a run on a context of %d bytes: r0 %d, %v; want 0 (zeros past the context)", c.typ, engine, len(ctx), res.ReturnValue, err)
+				case !c.refuse && (err != nil || ret != 0):
+					t.Errorf("%s, %s: a run on a context of %d bytes: r0 %d, %v; want 0 (zeros past the context)", c.typ, engine, len(ctx), ret, err)
 				}
 			}
 			full := make([]byte, 68)
 			full[64] = 7
-			res, err := p.Run(&RunOptions{Context: full})
-			want := uint64(7)
+			ret, err := p.Run(&RunOptions{Context: full})
+			want := uint32(7)
 			if c.refuse {
 				want = 0
 			}
-			if err != nil || res.ReturnValue != want {
-				t.Errorf("%s, %s: a run on a context of 68 bytes: r0 %d, %v; want %d", c.typ, engine, res.ReturnValue, err, want)
+			if err != nil || ret != want {
+				t.Errorf("%s, %s: a run on a context of 68 bytes: r0 %d, %v; want %d", c.typ, engine, ret, err, want)
 			}
 		}
 	}

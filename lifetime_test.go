@@ -47,8 +47,8 @@ func ethernet(ethertype uint16) []byte {
 
 // runValue runs p once on data.
 func runValue(p *Program, data []byte) (uint64, error) {
-	res, err := p.Run(&RunOptions{Data: data})
-	return res.ReturnValue, err
+	ret, err := p.Run(&RunOptions{Data: data})
+	return uint64(ret), err
 }
 
 // TestProgramOutlivesCollection: a program taken out of its collection

@@ -26,8 +26,8 @@ type MapEntry struct {
 // reader gets them, with a 4-byte index as key: for these, dumping consumes
 // the elements, as reading them does; so do perf event arrays, whose
 // records come in the order they were written. Prog arrays and maps of maps give
-// nothing (their values are objects: see Objects), and bloom filters
-// cannot be listed.
+// nothing (their values are objects: see Objects), bloom filters
+// cannot be listed, and cgroup arrays hold nothing a reader can see.
 func (m *Map) Dump() ([]MapEntry, error) {
 	if m.impl == nil {
 		return nil, m.errClosed("dump")
@@ -35,7 +35,7 @@ func (m *Map) Dump() ([]MapEntry, error) {
 	impl := m.impl
 	spec := impl.Spec()
 	switch spec.Type {
-	case ebpf.ProgramArray, ebpf.ArrayOfMaps, ebpf.HashOfMaps, ebpf.BloomFilter:
+	case ebpf.ProgramArray, ebpf.ArrayOfMaps, ebpf.HashOfMaps, ebpf.BloomFilter, ebpf.CGroupArray:
 		return nil, nil
 	case ebpf.RingBuf:
 		ring := impl.(maps.RingBuffer)

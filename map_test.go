@@ -660,14 +660,14 @@ func TestProgramArrayOfPrograms(t *testing.T) {
 			target := load(ebpf.XDP, "mov %%r0, 7; exit # %#x")
 			other := load(ebpf.SchedCLS, "mov %%r0, 7; exit # %#x")
 			pkt := make([]byte, 64)
-			if res, err := caller.Run(&RunOptions{Data: pkt}); err != nil || res.ReturnValue != 1 {
-				t.Fatalf("empty slot: r0 %d, %v; want 1", res.ReturnValue, err)
+			if ret, err := caller.Run(&RunOptions{Data: pkt}); err != nil || ret != 1 {
+				t.Fatalf("empty slot: r0 %d, %v; want 1", ret, err)
 			}
 			if err := pa.Put(uint32(0), target); err != nil {
 				t.Fatal(err)
 			}
-			if res, err := caller.Run(&RunOptions{Data: pkt}); err != nil || res.ReturnValue != 7 {
-				t.Fatalf("tail call: r0 %d, %v; want 7", res.ReturnValue, err)
+			if ret, err := caller.Run(&RunOptions{Data: pkt}); err != nil || ret != 7 {
+				t.Fatalf("tail call: r0 %d, %v; want 7", ret, err)
 			}
 			if err := pa.Put(uint32(1), other); !errors.Is(err, errno.EINVAL) {
 				t.Fatalf("a tc program in an XDP program array: %v, want EINVAL", err)

@@ -176,7 +176,7 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 	if spec.License != "" {
 		license = &spec.License
 	}
-	p, err := newProgram(spec.Name, spec.Type, spec.Instructions, license, opts.Helpers, kernelOptions(opts.Trace), newCPUSlots(cpus))
+	p, err := newProgram(spec.Name, spec.Type, spec.Instructions, license, opts.Helpers, kernelOptions(opts.Trace), newCPUSlots(cpus), !opts.SkipVerification, nil)
 	if err != nil {
 		return nil, fmt.Errorf("load program %s: %w", displayName(spec.Name), err)
 	}
@@ -200,7 +200,14 @@ func NewProgramWithOptions(spec *ProgramSpec, opts ProgramOptions) (*Program, er
 // license, when not nil, is the program's license: as the kernel does,
 // waggle refuses GPL-only helpers to programs whose license is not
 // GPL-compatible.
-func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, license *string, own *helper.Table, kopts kernel.Options, cpus *cpuSlots) (*Program, error) {
+//
+// verifying says that the verifier will check the program: calls of
+// helpers that waggle lacks are then left to it, as the kernel leaves
+// them to its verifier, which refuses only those a path reaches (code that
+// a frozen .rodata flag turns off may call anything); the others are
+// refused here. unresolved are the instructions that CO-RE relocations
+// poisoned (kernel.RelocateCORE), named in that refusal.
+func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, license *string, own *helper.Table, kopts kernel.Options, cpus *cpuSlots, verifying bool, unresolved map[int]string) (*Program, error) {
 	if typ == ebpf.UnspecifiedProgram {
 		typ = RawMemory
 	}
@@ -216,8 +223,15 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 			}
 		}
 	}
-	if err := checkHelpers(typ, insns, table); err != nil {
-		return nil, err
+	if verifying {
+		table = withUnreachableHelpers(insns, table)
+	} else {
+		if err := checkUnresolved(insns, unresolved); err != nil {
+			return nil, err
+		}
+		if err := checkHelpers(typ, insns, table); err != nil {
+			return nil, err
+		}
 	}
 	if license != nil {
 		if err := checkLicense(*license, insns, own); err != nil {
@@ -412,6 +426,48 @@ func checkHelpers(typ ebpf.ProgramType, insns isa.Instructions, table *helper.Ta
 	return nil
 }
 
+// checkUnresolved refuses, for a program loaded without the verifier, the
+// first instruction that a CO-RE relocation poisoned: nothing proves that
+// no path reaches it.
+func checkUnresolved(insns isa.Instructions, unresolved map[int]string) error {
+	slot := 0
+	for i, ins := range insns {
+		if why, ok := unresolved[i]; ok {
+			return fmt.Errorf("instruction %d: %s (without the verifier, waggle cannot tell that no path reaches it)", slot, why)
+		}
+		slot += ins.Slots()
+	}
+	return nil
+}
+
+// withUnreachableHelpers returns table with a helper for every helper
+// that insns call and table lacks, so that the engines can compile the
+// calls the verifier proved unreachable (it refuses the others): the
+// helper ends the run with an error, should it ever be called.
+func withUnreachableHelpers(insns isa.Instructions, table *helper.Table) *helper.Table {
+	cloned := false
+	for _, ins := range insns {
+		if !ins.IsHelperCall() {
+			continue
+		}
+		id := int32(ins.Imm)
+		if _, ok := table.Lookup(id); ok {
+			continue
+		}
+		if !cloned {
+			table, cloned = table.Clone(), true
+		}
+		name := helper.Name(id)
+		if id == kernel.CORESentinel {
+			name = "an instruction poisoned by an unresolved CO-RE relocation"
+		}
+		_ = table.Register(helper.Helper{ID: id, Name: name, Func: func(*helper.Call) (uint64, error) {
+			return 0, fmt.Errorf("the program called %s (helper %d), which waggle does not have; the verifier found no path to the call", name, id)
+		}})
+	}
+	return table
+}
+
 func displayName(name string) string {
 	if name == "" {
 		return "(unnamed)"
@@ -483,13 +539,19 @@ type RunOptions struct {
 	// bpf_probe_read_user_str read. nil: the waggle process, whose user
 	// memory programs may not read (-EFAULT).
 	Task *helper.Task
+	// Result, if not nil, receives the whole result of a run that Run
+	// ends without error: the return value in 64 bits (r0 of a RawMemory
+	// program, which Run's uint32 cuts) and, with Repeat, the average
+	// time of one run (which cilium/ebpf's Benchmark returns).
+	Result *RunResult
 }
 
 // RunOnCPU is the flag of RunOptions.Flags that selects RunOptions.CPU
 // (BPF_F_TEST_RUN_ON_CPU).
 const RunOnCPU = 1
 
-// RunResult is the outcome of Program.Run.
+// RunResult is the whole outcome of a run, which RunOptions.Result
+// receives.
 type RunResult struct {
 	// ReturnValue is the program's return value: r0 for RawMemory
 	// programs, r0 truncated to 32 bits for the kernel's program types
@@ -500,10 +562,10 @@ type RunResult struct {
 	Duration time.Duration
 }
 
-// Run runs the program. An error means the program did not exit normally
-// (a *RunError says at which instruction and why) or the options are
-// wrong.
-func (p *Program) Run(opts *RunOptions) (RunResult, error) {
+// runResult runs the program for Run, Test and Benchmark. An error means
+// the program did not exit normally (a *RunError says at which
+// instruction and why) or the options are wrong.
+func (p *Program) runResult(opts *RunOptions) (RunResult, error) {
 	if opts == nil {
 		opts = &RunOptions{}
 	}

@@ -44,7 +44,7 @@ func TestNewProgramErrors(t *testing.T) {
 		{"GPL-only helper, MIT license", &waggle.ProgramSpec{License: "MIT", Instructions: isa.Instructions{{Opcode: isa.OpCall, Imm: 6}, {Opcode: isa.OpExit}}},
 			[]string{"instruction 0", "bpf_trace_printk (helper 6)", "only GPL-compatible programs", `"MIT"`}},
 		{"helper waggle lacks", &waggle.ProgramSpec{Instructions: isa.Instructions{{Opcode: isa.OpCall, Imm: 9999}, {Opcode: isa.OpExit}}},
-			[]string{"helper#9999 (helper 9999)", "does not implement"}},
+			[]string{"instruction 0", "helper 9999", "neither a kernel helper waggle implements"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := waggle.NewProgram(tc.spec)
@@ -69,12 +69,13 @@ func TestRunData(t *testing.T) {
 		exit`)
 	data := []byte{41, 7}
 	out := make([]byte, 2)
-	res, err := p.Run(&waggle.RunOptions{Data: data, DataOut: out, Repeat: 3})
+	var res waggle.RunResult
+	ret, err := p.Run(&waggle.RunOptions{Data: data, DataOut: out, Repeat: 3, Result: &res})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ReturnValue != 44 {
-		t.Errorf("r0 = %d after three runs on the same copy, want 44", res.ReturnValue)
+	if ret != 44 || res.ReturnValue != 44 {
+		t.Errorf("r0 = %d (Result: %d) after three runs on the same copy, want 44", ret, res.ReturnValue)
 	}
 	if !bytes.Equal(data, []byte{41, 7}) {
 		t.Errorf("Data was changed to %v", data)
@@ -84,6 +85,35 @@ func TestRunData(t *testing.T) {
 	}
 	if res.Duration <= 0 {
 		t.Errorf("Duration = %v", res.Duration)
+	}
+}
+
+// TestRunResult: Run returns r0's low 32 bits, as cilium/ebpf's Run
+// returns the kernel's 32-bit retval; RunOptions.Result receives all 64
+// of a RawMemory program's r0, and nothing when the run fails.
+func TestRunResult(t *testing.T) {
+	p := mustProgram(t, `
+		lddw %r0, 0x123456789
+		ldxb %r2, [%r1]
+		jeq %r2, 0, ok
+		mov %r3, 0
+		ldxb %r0, [%r3]
+	ok:
+		exit`)
+	var res waggle.RunResult
+	ret, err := p.Run(&waggle.RunOptions{Data: []byte{0}, Result: &res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ret != 0x23456789 || res.ReturnValue != 0x123456789 || res.Duration != 0 {
+		t.Errorf("Run = %#x, Result %#x in %v; want 0x23456789, 0x123456789 in 0s", ret, res.ReturnValue, res.Duration)
+	}
+	if ret, err := p.Run(nil); err == nil || ret != 0 {
+		t.Errorf("a run that faults: %#x, %v; want 0 and an error", ret, err)
+	}
+	failed := waggle.RunResult{ReturnValue: 1}
+	if ret, err := p.Run(&waggle.RunOptions{Data: []byte{1}, Result: &failed}); err == nil || ret != 0 || failed.ReturnValue != 1 {
+		t.Errorf("a run that faults: %#x, %v, Result %#x; want 0, an error, the Result untouched", ret, err, failed.ReturnValue)
 	}
 }
 
@@ -127,13 +157,13 @@ func TestRunConcurrently(t *testing.T) {
 		wg.Go(func() {
 			data := bytes.Repeat([]byte{byte(g)}, 100)
 			for range 200 {
-				res, err := p.Run(&waggle.RunOptions{Data: data})
+				ret, err := p.Run(&waggle.RunOptions{Data: data})
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				if res.ReturnValue != uint64(g)*100 {
-					t.Errorf("goroutine %d: r0 = %d", g, res.ReturnValue)
+				if uint64(ret) != uint64(g)*100 {
+					t.Errorf("goroutine %d: r0 = %d", g, ret)
 					return
 				}
 			}

@@ -26,7 +26,7 @@ func (p *Program) Test(in []byte) (uint32, []byte, error) {
 		out = make([]byte, len(in)+testRunOutputPad)
 	}
 	opts := RunOptions{Data: in, DataOut: out}
-	res, err := p.Run(&opts)
+	res, err := p.runResult(&opts)
 	if err != nil {
 		return 0, nil, fmt.Errorf("test program: %w", err)
 	}
@@ -50,7 +50,7 @@ func (p *Program) Benchmark(in []byte, repeat int, reset func()) (uint32, time.D
 		return 0, 0, fmt.Errorf("benchmark program %s: repeat is %d, want 0 to %d", displayName(p.name), repeat, uint32(math.MaxUint32))
 	}
 	_ = reset // see the doc comment
-	res, err := p.Run(&RunOptions{Data: in, Repeat: uint32(max(repeat, 1))})
+	res, err := p.runResult(&RunOptions{Data: in, Repeat: uint32(max(repeat, 1))})
 	if err != nil {
 		return 0, 0, fmt.Errorf("benchmark program: %w", err)
 	}

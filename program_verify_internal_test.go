@@ -204,9 +204,9 @@ func TestNewProgramDescribesMapsAsCollections(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			}
 			defer p.Close()
-			res, err := p.Run(&RunOptions{Data: make([]byte, 64)})
-			if err != nil || res.ReturnValue != c.want {
-				t.Fatalf("run: %d, %v; want %d", res.ReturnValue, err, c.want)
+			ret, err := p.Run(&RunOptions{Data: make([]byte, 64)})
+			if err != nil || uint64(ret) != c.want {
+				t.Fatalf("run: %d, %v; want %d", ret, err, c.want)
 			}
 		})
 	}

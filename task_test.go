@@ -53,12 +53,12 @@ func TestRunTask(t *testing.T) {
 		xor %r0, %r6
 		exit`)
 	task := &helper.Task{PID: 1001, TGID: 1000, UID: 7, GID: 8, Comm: "tracee"}
-	res, err := ids.Run(&waggle.RunOptions{Context: make([]byte, 8), Task: task})
+	ret, err := ids.Run(&waggle.RunOptions{Context: make([]byte, 8), Task: task})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := uint64((1000<<32 | 1001) ^ (8<<32 | 7)); res.ReturnValue != want&0xffffffff {
-		t.Errorf("pid_tgid ^ uid_gid = %#x, want %#x", res.ReturnValue, want&0xffffffff)
+	if want := uint64((1000<<32 | 1001) ^ (8<<32 | 7)); uint64(ret) != want&0xffffffff {
+		t.Errorf("pid_tgid ^ uid_gid = %#x, want %#x", ret, want&0xffffffff)
 	}
 
 	// r0 = the first byte read | the helper's result << 8.
@@ -93,12 +93,12 @@ func TestRunTask(t *testing.T) {
 			for i := range 8 {
 				ctx[i] = byte(tc.addr >> (8 * i))
 			}
-			res, err := readStr.Run(&waggle.RunOptions{Context: ctx, Task: tc.task})
+			ret, err := readStr.Run(&waggle.RunOptions{Context: ctx, Task: tc.task})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.ReturnValue != tc.want&0xffffffff {
-				t.Errorf("return value %#x, want %#x", res.ReturnValue, tc.want&0xffffffff)
+			if uint64(ret) != tc.want&0xffffffff {
+				t.Errorf("return value %#x, want %#x", ret, tc.want&0xffffffff)
 			}
 		})
 	}

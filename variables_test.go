@@ -71,8 +71,7 @@ func TestVariablesSetBeforeLoad(t *testing.T) {
 				}
 				p := coll.Programs["xdp_drop_after"]
 				got := verdicts(t, func(b []byte) (uint32, error) {
-					res, err := p.Run(&waggle.RunOptions{Data: b})
-					return uint32(res.ReturnValue), err
+					return p.Run(&waggle.RunOptions{Data: b})
 				}, len(tc.want))
 				coll.Close()
 				if !equalVerdicts(got, tc.want) {
@@ -120,8 +119,7 @@ func TestCollectionVariables(t *testing.T) {
 	defer coll.Close()
 	p := coll.Programs["xdp_drop_after"]
 	run := func(b []byte) (uint32, error) {
-		res, err := p.Run(&waggle.RunOptions{Data: b})
-		return uint32(res.ReturnValue), err
+		return p.Run(&waggle.RunOptions{Data: b})
 	}
 	if got := verdicts(t, run, 2); !equalVerdicts(got, []uint32{xdpPass, xdpDrop}) {
 		t.Fatalf("verdicts %v, want [PASS DROP]", got)

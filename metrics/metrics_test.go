@@ -73,9 +73,9 @@ func observed(t *testing.T) (*waggle.Collection, *ebpf.CollectionSpec) {
 		append([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06}, make([]byte, 50)...),
 	}
 	for _, f := range frames {
-		res, err := coll.Programs["xdp_observe"].Run(&waggle.RunOptions{Data: f})
-		if err != nil || res.ReturnValue != 2 {
-			t.Fatalf("run: %v, %v", res, err)
+		ret, err := coll.Programs["xdp_observe"].Run(&waggle.RunOptions{Data: f})
+		if err != nil || ret != 2 {
+			t.Fatalf("run: %v, %v", ret, err)
 		}
 	}
 	return coll, spec

@@ -99,12 +99,12 @@ func (p *Processor) Verdict(pkt []byte) (Verdict, error) {
 	p.run.Data = pkt
 	p.run.DataOut = nil
 	p.run.ContextOut = nil
-	res, err := p.prog.Run(&p.run)
+	ret, err := p.prog.Run(&p.run)
 	p.run.Data = nil
 	if err != nil {
 		return p.failed(err)
 	}
-	return p.verdict(uint32(res.ReturnValue), len(pkt)), nil
+	return p.verdict(ret, len(pkt)), nil
 }
 
 // Run runs the program on pkt (an Ethernet frame) and returns its verdict
@@ -143,7 +143,7 @@ func (p *Processor) Run(pkt []byte) (Verdict, []byte, error) {
 	} else {
 		p.run.ContextOut = nil
 	}
-	res, err := p.prog.Run(&p.run)
+	ret, err := p.prog.Run(&p.run)
 	p.run.Data = nil
 	if err != nil {
 		v, err := p.failed(err)
@@ -157,7 +157,7 @@ func (p *Processor) Run(pkt []byte) (Verdict, []byte, error) {
 			out = out[meta:]
 		}
 	}
-	return p.verdict(uint32(res.ReturnValue), len(pkt)), out, nil
+	return p.verdict(ret, len(pkt)), out, nil
 }
 
 // verdict reads a return value for a packet of n bytes.

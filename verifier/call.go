@@ -604,6 +604,10 @@ func mapFuncCompat(m *Map, user map[int32]helper.Helper, id int32, pr *proto) st
 		allowed = []int32{fnTailCall}
 	case ebpf.PerfEventArray:
 		allowed = []int32{int32(perfEventOutput)}
+	case ebpf.CGroupArray:
+		allowed = []int32{33, 37} // bpf_skb_under_cgroup, bpf_current_task_under_cgroup
+	case ebpf.StackTrace:
+		allowed = []int32{27} // bpf_get_stackid
 	case ebpf.RingBuf:
 		allowed = []int32{int32(ringbufOutput), fnRingbufReserve, int32(ringbufQuery)}
 	case ebpf.DevMap, ebpf.DevMapHash, ebpf.XSKMap:

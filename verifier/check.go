@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -11,6 +12,9 @@ import (
 // it. It returns the next instruction, or -1 when the path ends.
 func (v *verifier) step(insn int) (int, *vErr) {
 	ins := v.prog.insns[insn]
+	if why, ok := v.p.Unresolved[insn]; ok {
+		return -1, v.errf(-1, fmt.Sprintf("invalid func unknown#%d", kernel.CORESentinel), "%s", why)
+	}
 	switch ins.Class() {
 	case isa.ClassALU, isa.ClassALU64:
 		return insn + 1, v.checkALU(ins)

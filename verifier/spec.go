@@ -69,15 +69,20 @@ func findSpinLock(t btf.Type, base uint32, depth int) (uint32, bool) {
 // ProgramSpec, with its collection's maps) into a Program: the
 // instructions with bpf-to-bpf calls resolved, map references as indexes
 // into Program.Maps (in the order the program meets them), and the source
-// lines from the object's BTF line information.
+// lines from the object's BTF line information. Its CO-RE relocations are
+// resolved against waggle's kernel BTF (kernel.RelocateCORE).
 func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Program, error) {
-	insns, err := isa.FromCilium(ps.Instructions)
+	cinsns, unresolved, err := kernel.RelocatedInstructions(ps.Instructions)
 	if err != nil {
 		return nil, err
 	}
-	p := &Program{Name: ps.Name, Type: ps.Type, Instructions: insns}
+	insns, err := isa.FromCilium(cinsns)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{Name: ps.Name, Type: ps.Type, Instructions: insns, Unresolved: unresolved}
 	index := map[string]int{}
-	for i, ins := range ps.Instructions {
+	for i, ins := range cinsns {
 		if !ins.IsLoadFromMap() {
 			continue
 		}

@@ -115,6 +115,12 @@ type Program struct {
 	// GlobalFunctions are the functions verified on their own (see
 	// GlobalFunction); ProgramFromSpec fills it from the object's BTF.
 	GlobalFunctions []GlobalFunction
+	// Unresolved are the instructions whose CO-RE relocation waggle's
+	// kernel BTF could not resolve (kernel.RelocateCORE poisons them), by
+	// index, with the reason that names the missing field: a path that
+	// reaches one is refused, as the kernel refuses libbpf's poisoned
+	// instructions, and one that never does is not.
+	Unresolved map[int]string
 }
 
 // Stats are the figures of a verification, as the kernel's log reports

@@ -124,8 +124,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	res, err := prog.Run(&waggle.RunOptions{Data: mem})
-	if err != nil {
+	var res waggle.RunResult // r0 in 64 bits
+	if _, err := prog.Run(&waggle.RunOptions{Data: mem, Result: &res}); err != nil {
 		return 1, err
 	}
 	fmt.Fprintf(stdout, "%x\n", res.ReturnValue)

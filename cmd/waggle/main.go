@@ -4,6 +4,7 @@
 //	waggle asm [-o OUT] FILE           assemble text into bytecode
 //	waggle attach [options] PROG.o     run a packet program on an interface
 //	waggle disasm [--syntax S] FILE    disassemble bytecode or an ELF object
+//	waggle gen BPF2GO-ARGS | FILE.go   write bpf2go's code with waggle's types
 //	waggle inspect OBJ.o               list an object's programs and maps
 //	waggle run [options] FILE          run a program, print its return value
 //	waggle verify [options] FILE       verify an object's programs
@@ -45,6 +46,7 @@ func init() {
 		{"attach", "[options] PROG.o", "run a packet program on a network interface (AF_PACKET)", cmdAttach},
 		{"disasm", "[--syntax S] FILE", "disassemble bytecode or an ELF object", cmdDisasm},
 		{"exec", "--policy OBJ.o -- CMD", "run a command under a system call policy (seccomp)", cmdExec},
+		{"gen", "BPF2GO-ARGS | FILE.go", "write bpf2go's code with waggle's types (to switch a bpf2go project)", cmdGen},
 		{"inspect", "OBJ.o", "list an object's programs and maps", cmdInspect},
 		{"run", "[options] FILE", "run a program and print its return value", cmdRun},
 		{"verify", "[options] FILE", "prove an object's programs safe, as the kernel's verifier", cmdVerify},

@@ -54,6 +54,7 @@ func cmdRun(args []string, e *env) error {
 	pcapIn := fs.String("pcap", "", "run the program on every packet of the pcap or pcapng capture `FILE` (- for standard input)")
 	pcapOut := fs.String("pcap-out", "", "with --pcap, write the packets the program passes to the pcap `FILE`")
 	workers := fs.Int("workers", 1, "with --pcap, run the program on `N` goroutines (the output keeps the input's order)")
+	sets := addSetFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -105,6 +106,9 @@ func cmdRun(args []string, e *env) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
 		}
+		if err := sets.apply(spec); err != nil {
+			return &usageError{err.Error()}
+		}
 		coll, err = waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{CPUs: *cpus, Trace: e.stderr, Engine: *engine})
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
@@ -116,6 +120,9 @@ func cmdRun(args []string, e *env) error {
 	} else {
 		if *progName != "" {
 			return &usageError{"-p names a program of an ELF object; " + pos[0] + " is not one"}
+		}
+		if len(*sets) > 0 {
+			return &usageError{"--set writes the global variables of an ELF object; " + pos[0] + " is not one"}
 		}
 		p, err := loadProgram(pos[0], input)
 		if err != nil {
@@ -146,8 +153,9 @@ func cmdRun(args []string, e *env) error {
 	if *dataOut != "" {
 		opts.DataOut = make([]byte, len(data)+4096)
 	}
-	res, err := prog.Run(opts)
-	if err != nil {
+	var res waggle.RunResult // r0 in 64 bits, and the duration
+	opts.Result = &res
+	if _, err := prog.Run(opts); err != nil {
 		return err
 	}
 	if *dataOut != "" {

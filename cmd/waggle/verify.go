@@ -57,6 +57,7 @@ func cmdVerify(args []string, e *env) error {
 	typ := fs.String("type", "raw", "program `TYPE` of bytecode and assembly: "+strings.Join(kernel.ProgramTypeNames(), ", "))
 	maxInsns := fs.Int("max-insns", 0, "instructions to process before giving up (0: the kernel's 1,000,000)")
 	memLimit := memoryLimitFlag(fs)
+	sets := addSetFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -78,6 +79,9 @@ func cmdVerify(args []string, e *env) error {
 		spec, err := waggle.LoadCollectionSpecFromReader(bytes.NewReader(data))
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
+		}
+		if err := sets.apply(spec); err != nil {
+			return &usageError{err.Error()}
 		}
 		names := make([]string, 0, len(spec.Programs))
 		for n := range spec.Programs {
@@ -102,6 +106,9 @@ func cmdVerify(args []string, e *env) error {
 	} else {
 		if *prog != "" {
 			return &usageError{"-p names a program of an ELF object"}
+		}
+		if len(*sets) > 0 {
+			return &usageError{"--set writes the global variables of an ELF object"}
 		}
 		p, err := loadProgram(pos[0], data)
 		if err != nil {

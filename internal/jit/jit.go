@@ -23,11 +23,13 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
+	"weak"
 
 	"github.com/cilium/ebpf"
 
@@ -199,6 +201,7 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 		ContextAccesses: opts.ContextAccesses,
 		Array:           arrayMap,
 		Hash:            hashMap,
+		ProgArray:       progArray,
 		Inline: func(id int32) bool {
 			_, own := opts.OwnHelpers.Lookup(id)
 			return !own && kernel.HelperInline(id)
@@ -242,8 +245,36 @@ func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Progra
 	*buf = out.Code[:0] // the mapped copy is the code from now on
 	out.Code = nil
 	p.base = uintptr(unsafe.Pointer(unsafe.SliceData(p.code.mem)))
+	programs.Store(p.id, weak.Make(p))
+	runtime.AddCleanup(p, func(id uint32) { programs.Delete(id) }, p.id)
 	return p, nil
 }
+
+// programs are the compiled programs by ID, for the exits of programs that
+// a run entered by a tail call made in compiled code (exitAt).
+var programs sync.Map // uint32 → weak.Pointer[Program]
+
+// programByID returns the compiled program with this ID, or nil.
+func programByID(id uint32) *Program {
+	if w, ok := programs.Load(id); ok {
+		return w.(weak.Pointer[Program]).Value()
+	}
+	return nil
+}
+
+// NativeTailEntry is where compiled code jumps to tail-call p (its first
+// instruction, continuing the caller's frame, registers and budget), or 0
+// for checked code, which Go enters (its budget is counted in memory and
+// its windows set by Go). It implements maps.NativeTailCode: a prog_array
+// holding p keeps the address in its tail table.
+func (p *Program) NativeTailEntry() uintptr {
+	if p.checked {
+		return 0
+	}
+	return p.base + uintptr(p.out.Slots[0])
+}
+
+var _ maps.NativeTailCode = (*Program)(nil)
 
 // codeBuffers are buffers for code being generated.
 var codeBuffers = sync.Pool{New: func() any { return new([]byte) }}
@@ -259,6 +290,20 @@ func arrayMap(handle uint64) (abi.ArrayMap, bool) {
 		return abi.ArrayMap{}, false
 	}
 	return abi.ArrayMap{Values: uintptr(values), MaxEntries: n, Stride: uint32(stride), CPUs: uint32(cpus)}, true
+}
+
+// progArray describes the prog_array with this handle for tail calls
+// compiled code makes itself.
+func progArray(handle uint64) (abi.ProgArray, bool) {
+	m := maps.ByHandle(handle)
+	if m == nil {
+		return abi.ProgArray{}, false
+	}
+	tails, n, ok := maps.ProgArrayTails(m)
+	if !ok {
+		return abi.ProgArray{}, false
+	}
+	return abi.ProgArray{Tails: uintptr(tails), MaxEntries: n}, true
 }
 
 // hashMap describes the hash map with this handle for lookups compiled
@@ -386,10 +431,12 @@ func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64,
 	m.ctx.CPU = uint64(args.CPU)
 	m.call.State = args.State
 	m.prog = p
-	if len(m.progs) != 1 || m.progs[0] != p {
+	if len(m.progs) == 0 || m.progs[0] != p || len(m.progs) > maxProgs {
 		// m.progs keeps the code of every program the run enters (this
-		// one, then each tail-call target once) alive and mapped while it
-		// runs; they stay referenced until a run of another program.
+		// one, then each tail-call target once, as Go meets it) alive and
+		// mapped while it runs; they stay referenced until a run of
+		// another program, so that the exits of tail-call targets find
+		// them quickly run after run.
 		m.progs = append(m.progs[:0], p)
 	}
 	m.ctx.Args[0], m.ctx.Args[1], m.ctx.Args[2], m.ctx.Args[3], m.ctx.Args[4] = args.R1, args.R2, args.R3, args.R4, args.R5
@@ -428,6 +475,9 @@ func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64,
 		m.prog = p
 	}
 }
+
+// maxProgs bounds Machine.progs across runs of one program.
+const maxProgs = 64
 
 // checkInterval is how many instructions compiled code runs (or charges)
 // between two looks at the run's context and deadline.
@@ -524,6 +574,9 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 			return m.ctx.Ret, nil
 		case abi.ExitHelper:
 			p, slot := m.exitAt()
+			if p == nil {
+				return 0, m.errNoProgram()
+			}
 			next, r, err := m.helperCall(p, slot)
 			if next == 0 {
 				return r, err
@@ -531,6 +584,9 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 			entry = next
 		case abi.ExitEmulate:
 			p, slot := m.exitAt()
+			if p == nil {
+				return 0, m.errNoProgram()
+			}
 			done, r, err := m.emulate(p, slot)
 			if done {
 				return r, err
@@ -538,12 +594,24 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 			entry = p.base + uintptr(p.out.EmulateResume)
 		case abi.ExitBudget:
 			p, slot := m.exitAt()
+			if p == nil {
+				return 0, m.errNoProgram()
+			}
 			if err := m.refill(); err != nil {
+				if k := p.helperAt[slot]; k >= 0 {
+					// A helper compiled inline (bpf_loop) charges
+					// at its call: say so, as the helper would.
+					h := &p.helpers[k]
+					err = fmt.Errorf("helper %d (%s): %w", h.ID, h.Name, err)
+				}
 				return 0, p.errAt(slot, err)
 			}
 			entry = p.base + uintptr(p.out.EmulateResume)
 		case abi.ExitCallDepth:
 			p, slot := m.exitAt()
+			if p == nil {
+				return 0, m.errNoProgram()
+			}
 			return 0, p.errAt(slot, engine.ErrCallDepth)
 		default:
 			return 0, fmt.Errorf("compiled code exited with unknown code %d", m.ctx.ExitCode)
@@ -551,21 +619,40 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 	}
 }
 
-// exitAt returns the program and slot of the last exit.
+// exitAt returns the program and slot of the last exit (a nil program if
+// it is not to be found, which would be a bug: see errNoProgram).
 func (m *Machine) exitAt() (*Program, int) {
 	id := uint32(m.ctx.ExitArg >> 32)
 	slot := int(uint32(m.ctx.ExitArg))
 	p := m.prog
 	if p.id != id {
+		p = nil
 		for _, q := range m.progs {
 			if q.id == id {
 				p = q
 				break
 			}
 		}
+		if p == nil {
+			// A program that compiled code entered by a tail call: its
+			// prog_array (or the array's retired code) holds it while it
+			// runs.
+			if p = programByID(id); p == nil {
+				return nil, slot
+			}
+			m.progs = append(m.progs, p)
+		}
 	}
 	m.prog = p
 	return p, slot
+}
+
+// errNoProgram is the error of an exit from a program that exitAt cannot
+// find: compiled code runs only while its program is reachable, so this
+// is a bug, reported rather than crashing the host.
+func (m *Machine) errNoProgram() error {
+	return fmt.Errorf("compiled code exited (code %d) from program %d at slot %d, which waggle no longer knows",
+		m.ctx.ExitCode, uint32(m.ctx.ExitArg>>32), uint32(m.ctx.ExitArg))
 }
 
 // helperCall serves a helper exit at slot. It returns where to enter the

@@ -81,8 +81,9 @@ var defs = []def{
 	},
 	{
 		id: asm.FnTailCall, types: tAll, fn: tailCall, // 12 bpf_tail_call
-		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMap, helper.ArgAnything}, Ret: helper.RetVoid, MapTypes: []ebpf.MapType{ebpf.ProgramArray}},
-		doc:   "index ≥ max_entries or empty slot → 0, the program goes on; else `helper.TailCall{Target}` (the engine enforces the 33-call limit)",
+		inline: true,
+		proto:  helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMap, helper.ArgAnything}, Ret: helper.RetVoid, MapTypes: []ebpf.MapType{ebpf.ProgramArray}},
+		doc:    "index ≥ max_entries or empty slot → 0, the program goes on; else `helper.TailCall{Target}` (the engine enforces the 33-call limit)",
 	},
 	{
 		id: asm.FnGetCurrentPidTgid, types: tAll, fn: getCurrentPidTgid, // 14 bpf_get_current_pid_tgid
@@ -138,6 +139,19 @@ var defs = []def{
 		doc:   "data may move down to data_hard_start + 40 (struct xdp_frame) + metadata, up to data_end − 14; the metadata moves with it; else -EINVAL. The packet region follows",
 	},
 	{
+		id: asm.FnGetStackid, types: tTracing, fn: getStackID, // 27 bpf_get_stackid
+		proto:   helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgMap, helper.ArgAnything}, Ret: helper.RetInteger, MapTypes: []ebpf.MapType{ebpf.StackTrace}},
+		gplOnly: true,
+		doc:     "the stack of 67 (BPF_F_USER_STACK: the task's user stack; else the kernel's, empty), at most value_size/entry frames after the skipped ones, stored in the stack trace map under its ID: the kernel's jhash2 of the addresses masked to max_entries rounded up to a power of 2; the same stack again → the same ID; another stack on the ID → -EEXIST, or replaces it with BPF_F_REUSE_STACKID; BPF_F_FAST_STACK_CMP compares hashes only; max_entries stacks held → -ENOMEM; no frame left after the skipped ones (always for the kernel stack) → -EFAULT; unknown flags → -EINVAL. A BPF_F_STACK_BUILD_ID map stores addresses (status BPF_STACK_BUILD_ID_IP)",
+		diff:    "as 67",
+	},
+	{
+		id: asm.FnGetCurrentTask, types: tAll, fn: getCurrentTask, // 35 bpf_get_current_task
+		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
+		doc:   "the address of a `struct task_struct` of waggle's (read-only memory the program reads with bpf_probe_read_kernel, as BPF_CORE_READ does), laid out as waggle's kernel BTF, against which CO-RE relocations are resolved: pid, tgid, real_parent, group_leader, comm of the run's task (`Task.PID`, `TGID`, `Comm`; real_parent is a task_struct of `Task.PPID`, group_leader one of `TGID`), or of the waggle process without a task",
+		diff:  "only those fields exist: a program reading another (fs, mm, cred, ...) is refused at load, naming it; the group leader's comm is the thread's; the parent's comm is empty and its real_parent NULL; on macOS and Windows, without a task, pid is the process's id, as for 14",
+	},
+	{
 		id: asm.FnProbeReadStr, types: tTracing | tRaw, fn: probeReadStr(spaceCompat), // 45 bpf_probe_read_str
 		proto:   helper.Proto{Args: []helper.ArgKind{helper.ArgUninitMem, helper.ArgSizeOrZero, helper.ArgAnything}, Ret: helper.RetInteger},
 		gplOnly: true,
@@ -159,6 +173,13 @@ var defs = []def{
 		id: asm.FnXdpAdjustTail, types: tXDP, fn: xdpAdjustTail, // 65 bpf_xdp_adjust_tail
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgAnything}, Ret: helper.RetInteger, ChangesPacket: true},
 		doc:   "data_end ≤ hard_start + 4096 − 320 and ≥ data + 14, growth zeroed; multi-buffer packets: grows the last frag within its page, shrinks frags first then the linear part, total ≥ 14",
+	},
+	{
+		id: asm.FnGetStack, types: tTracing, fn: getStack, // 67 bpf_get_stack
+		proto:   helper.Proto{Args: []helper.ArgKind{helper.ArgCtx, helper.ArgUninitMem, helper.ArgSizeOrZero, helper.ArgAnything}, Ret: helper.RetInteger},
+		gplOnly: true,
+		doc:     "BPF_F_USER_STACK: the run's task's user stack, walked by frame pointers (rip, then each frame's return address at [rbp+8], following [rbp]) through `Task.Memory` from the user registers — a kprobe's or perf event's context's when they are user-mode ones (cs & 3 == 3), else the task's, `Task.Regs` — at most 127 frames (perf_event_max_stack); the skip field (flags & 0xff) drops the first frames; BPF_F_USER_BUILD_ID gives 32-byte entries with status BPF_STACK_BUILD_ID_IP and the address. Returns the bytes written, the rest zeroed; unknown flags, BUILD_ID without USER_STACK or a size not a multiple of the entry → -EINVAL; no registers (no task, or `Task.Regs` nil) or fewer frames than skipped → -EFAULT; buffer zeroed on errors",
+		diff:    "the kernel stack (no BPF_F_USER_STACK) is empty: 0 bytes (-EFAULT if frames are skipped); build IDs are never read (every entry is an address, as the kernel gives when it cannot read one)",
 	},
 	{
 		id: asm.FnMapPushElem, types: tAll, fn: mapPushElem, // 87 bpf_map_push_elem
@@ -276,8 +297,9 @@ var defs = []def{
 	},
 	{
 		id: asm.FnLoop, types: tAll, fn: loop, // 181 bpf_loop
-		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgAnything, helper.ArgFunc, helper.ArgStackOrNull, helper.ArgAnything}, Ret: helper.RetInteger},
-		doc:   "nr_loops > 2²³ → -E2BIG as a 32-bit value (0xfffffff9), as the kernel's verifier-inlined loop returns it; flags ≠ 0 → -EINVAL; callback(i, ctx) until it returns non-zero; returns the iterations",
+		inline: true,
+		proto:  helper.Proto{Args: []helper.ArgKind{helper.ArgAnything, helper.ArgFunc, helper.ArgStackOrNull, helper.ArgAnything}, Ret: helper.RetInteger},
+		doc:    "nr_loops > 2²³ → -E2BIG as a 32-bit value (0xfffffff9), as the kernel's verifier-inlined loop returns it; flags ≠ 0 → -EINVAL; callback(i, ctx) until it returns non-zero; returns the iterations",
 	},
 	{
 		id: asm.FnStrncmp, types: tAll, fn: strncmp, // 182 bpf_strncmp

@@ -221,6 +221,17 @@ func tailCall(c *helper.Call) (uint64, error) {
 		return 0, nil
 	}
 	if e, ok := target.(maps.ProgramEntry); ok {
+		// The run keeps the program, and so its maps, until it ends. A
+		// program whose last reference went between the lookup and here
+		// was removed from the slot meanwhile: the slot is empty.
+		if !e.Retain() {
+			return 0, nil
+		}
+		if r, ok := c.State.(*Run); ok && r != nil {
+			r.heldPrograms = append(r.heldPrograms, e)
+		} else {
+			defer e.Release()
+		}
 		target = e.Code()
 	}
 	return 0, &helper.TailCall{Target: target}

@@ -240,8 +240,8 @@ func TestHelpersFor(t *testing.T) {
 	kernel := map[int32]string{
 		1: "YYYYYYYYY", 2: "YYYYYYYYY", 3: "YYYYYYYYY", 4: "----YYYYY", 5: "YYYYYYYYY", 6: "YYYYYYYYY",
 		7: "YYYYYYYYY", 8: "YYYYYYYYY", 12: "YYYYYYYYY", 14: "YYYYYYYYY", 15: "YYYYYYYYY", 16: "YYYYYYYYY",
-		23: "YYY------", 25: "YYYYYYYYY", 26: "-YYY-----", 28: "YYY------", 42: "YYYYYYYYY", 44: "Y--------",
-		45: "----YYYYY", 51: "Y--------", 54: "Y--------", 65: "Y--------", 87: "YYYYYYYYY", 88: "YYYYYYYYY",
+		23: "YYY------", 25: "YYYYYYYYY", 26: "-YYY-----", 27: "----YYYYY", 28: "YYY------", 42: "YYYYYYYYY", 44: "Y--------",
+		35: "YYYYYYYYY", 45: "----YYYYY", 51: "Y--------", 67: "----YYYYY", 54: "Y--------", 65: "Y--------", 87: "YYYYYYYYY", 88: "YYYYYYYYY",
 		89: "YYYYYYYYY", 93: "YYYYYYYYY", 94: "YYYYYYYYY", 112: "YYYYYYYYY", 113: "YYYYYYYYY", 114: "YYYYYYYYY",
 		115: "YYYYYYYYY", 118: "YYYYYYYYY", 125: "YYYYYYYYY", 130: "YYYYYYYYY", 131: "YYYYYYYYY",
 		132: "YYYYYYYYY", 133: "YYYYYYYYY", 134: "YYYYYYYYY", 148: "-------Y-", 160: "YYYY-----", 164: "YYYYYYYYY",

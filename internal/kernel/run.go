@@ -92,6 +92,12 @@ type Run struct {
 	keysRegion memory.Region // keys, read-only for programs // read-only scratch for for_each_map_elem keys
 	keyDepth   int
 
+	// taskMem holds the task_structs of bpf_get_current_task, built at its
+	// first call in a run (taskAdded), in taskRegion.
+	taskMem    []byte
+	taskRegion memory.Region
+	taskAdded  bool
+
 	redirect    Redirect
 	redirectSet bool
 	lock        *uint32            // the bpf_spin_lock this run holds
@@ -102,6 +108,10 @@ type Run struct {
 	// held are the inner maps the run looked up (MapLookup): it keeps
 	// them, and so their values, reachable until it ends.
 	held []maps.Map
+	// heldPrograms are the programs the run entered by tail calls through
+	// Go (tailCall), each retained: a prog_array slot cleared meanwhile
+	// does not release their maps under the run.
+	heldPrograms []maps.ProgramEntry
 }
 
 // NewRun prepares runs of programs of type t.
@@ -148,6 +158,7 @@ func (r *Run) Setup(mem *memory.Memory, in Input) (args [5]uint64, err error) {
 	r.packet = memory.Region{Kind: memory.KindPacket}
 	r.redirect, r.redirectSet = Redirect{}, false
 	r.keyDepth = 0
+	r.taskAdded = false
 
 	r.r1, r.r2 = 0, 0
 	// The packet kinds are called directly, not through the interface:
@@ -217,6 +228,11 @@ func (r *Run) Finish(out *Output) {
 func (r *Run) release() {
 	clear(r.held)
 	r.held = r.held[:0]
+	for i, p := range r.heldPrograms {
+		p.Release()
+		r.heldPrograms[i] = nil
+	}
+	r.heldPrograms = r.heldPrograms[:0]
 	if r.lock != nil {
 		unlockWord(r.lock)
 		r.lock = nil

@@ -126,3 +126,31 @@ func BenchmarkRingBufOutput(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLPMLookup looks an IPv4 address up among the 260 prefixes of
+// the engine benchmarks' LPM trie (lpmPrefixes in bench_engines_test.go:
+// 10/8, 10.1/16, 256 /24s of 10.0-3.0-63, 10.1.2.128/25, 10.1.2.0/28):
+// 10.1.2.3, whose longest prefix is the /28.
+func BenchmarkLPMLookup(b *testing.B) {
+	m := mustNew(b, Spec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 1024, Flags: FlagNoPrealloc})
+	put := func(plen uint32, a, b2, c, d byte) {
+		if err := m.UpdateUser(cat(u32(plen), []byte{a, b2, c, d}), u32(plen), UpdateAny); err != nil {
+			b.Fatal(err)
+		}
+	}
+	put(8, 10, 0, 0, 0)
+	put(16, 10, 1, 0, 0)
+	put(28, 10, 1, 2, 0)
+	put(25, 10, 1, 2, 128)
+	for x := range 4 {
+		for y := range 64 {
+			put(24, 10, byte(x), byte(y), 0)
+		}
+	}
+	key := cat(u32(32), []byte{10, 1, 2, 3})
+	for b.Loop() {
+		if m.Lookup(key, 0) == nil {
+			b.Fatal("miss")
+		}
+	}
+}

@@ -39,7 +39,7 @@ func readLimitCases(t *testing.T) []limitCase {
 	types := map[string]ebpf.MapType{}
 	for _, typ := range []ebpf.MapType{ebpf.Array, ebpf.PerCPUArray, ebpf.Hash, ebpf.PerCPUHash, ebpf.LRUHash,
 		ebpf.LRUCPUHash, ebpf.LPMTrie, ebpf.RingBuf, ebpf.Queue, ebpf.Stack, ebpf.BloomFilter, ebpf.ProgramArray,
-		ebpf.ArrayOfMaps, ebpf.HashOfMaps, ebpf.PerfEventArray, ebpf.DevMap, ebpf.DevMapHash} {
+		ebpf.ArrayOfMaps, ebpf.HashOfMaps, ebpf.PerfEventArray, ebpf.DevMap, ebpf.DevMapHash, ebpf.CGroupArray, ebpf.StackTrace} {
 		types[typ.String()] = typ
 	}
 	var cases []limitCase

@@ -49,6 +49,29 @@ type lpmNode struct {
 	slot      uint32 // value slot; unused by intermediate nodes
 	im        bool   // intermediate: no value
 	data      []byte
+	// w is data's first 16 bytes as two big-endian words, zero-padded:
+	// lookups in tries of at most 16 bytes of data (IPv4, IPv6) compare
+	// words instead of bytes.
+	w [2]uint64
+}
+
+// newLPMNode makes a node holding a copy of data.
+func newLPMNode(prefixlen, slot uint32, im bool, data []byte) *lpmNode {
+	return &lpmNode{prefixlen: prefixlen, slot: slot, im: im, data: bytes.Clone(data), w: lpmWords(data)}
+}
+
+// setData copies data into the node.
+func (n *lpmNode) setData(data []byte) {
+	copy(n.data, data)
+	n.w = lpmWords(data)
+}
+
+// lpmWords is the first 16 bytes of data as two big-endian words,
+// zero-padded.
+func lpmWords(data []byte) [2]uint64 {
+	var b [16]byte
+	copy(b[:], data)
+	return [2]uint64{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
 func newLPMTrie(s *Spec) (Map, error) {
@@ -134,6 +157,9 @@ func (t *lpmTrie) lookup(key []byte) *lpmNode {
 	if plen > t.maxPrefix {
 		return nil
 	}
+	if t.dataSize <= 16 {
+		return t.lookupWords(plen, lpmWords(data))
+	}
 	var found *lpmNode
 	for n := t.root; n != nil; {
 		m := lpmMatch(n.data, data, min(n.prefixlen, plen))
@@ -147,6 +173,44 @@ func (t *lpmTrie) lookup(key []byte) *lpmNode {
 			found = n
 		}
 		n = n.child[lpmBit(data, n.prefixlen)]
+	}
+	return found
+}
+
+// lookupWords is lookup in a trie of at most 16 bytes of data, whose key
+// data is k (lpmWords): the same walk, comparing the nodes' words.
+func (t *lpmTrie) lookupWords(plen uint32, k [2]uint64) *lpmNode {
+	var found *lpmNode
+	for n := t.root; n != nil; {
+		var m uint32
+		if x := n.w[0] ^ k[0]; x != 0 {
+			m = uint32(bits.LeadingZeros64(x))
+		} else {
+			m = 64 + uint32(bits.LeadingZeros64(n.w[1]^k[1]))
+		}
+		m = min(m, n.prefixlen, plen)
+		if m == t.maxPrefix {
+			return n
+		}
+		if m < n.prefixlen {
+			break
+		}
+		if !n.im {
+			found = n
+		}
+		// n.prefixlen < t.maxPrefix <= 128 here. A branch, not an
+		// index: the processor predicts it (flows repeat their
+		// addresses) and loads the child without waiting for the bit.
+		b := n.prefixlen
+		w := k[0]
+		if b >= 64 {
+			w = k[1]
+		}
+		if w&(1<<(63-b&63)) == 0 {
+			n = n.child[0]
+		} else {
+			n = n.child[1]
+		}
 	}
 	return found
 }
@@ -182,7 +246,7 @@ func (t *lpmTrie) update(key, value []byte, flags uint64) error {
 				return ErrKeyExist
 			}
 			copyToValue(t.vals.slot(node.slot), value[:t.size])
-			copy(node.data, data)
+			node.setData(data)
 			return nil
 		}
 		if flags == UpdateExist {
@@ -193,7 +257,7 @@ func (t *lpmTrie) update(key, value []byte, flags uint64) error {
 			return err
 		}
 		node.im, node.slot = false, s
-		copy(node.data, data)
+		node.setData(data)
 		return nil
 	}
 	if flags == UpdateExist {
@@ -212,7 +276,7 @@ func (t *lpmTrie) update(key, value []byte, flags uint64) error {
 		t.shrink(nodes * t.nodeCost)
 		return err
 	}
-	nn := &lpmNode{prefixlen: plen, slot: s, data: bytes.Clone(data)}
+	nn := newLPMNode(plen, s, false, data)
 	switch {
 	case node == nil:
 		*slot = nn
@@ -222,7 +286,7 @@ func (t *lpmTrie) update(key, value []byte, flags uint64) error {
 		*slot = nn
 	default:
 		// Split with an intermediate node of the common prefix.
-		im := &lpmNode{prefixlen: m, im: true, data: bytes.Clone(node.data)}
+		im := newLPMNode(m, 0, true, node.data)
 		if lpmBit(data, m) == 1 {
 			im.child[0], im.child[1] = node, nn
 		} else {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -182,5 +184,172 @@ func TestLPMTrieRandom(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLPMTrieRandomSizes compares tries of several data sizes with a
+// brute-force model: 4 and 16 bytes (IPv4, IPv6) take the word-compare
+// lookup, a prefix in the second word included; 1, 9 and 17 bytes cover
+// its padding and the byte-compare lookup. Lookups have every prefix
+// length, not only the full one.
+func TestLPMTrieRandomSizes(t *testing.T) {
+	for _, size := range []int{1, 4, 9, 16, 17} {
+		t.Run(fmt.Sprintf("%d-bytes", size), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(size), 7))
+			const max = 300
+			bitsN := uint32(8 * size)
+			m := mustNew(t, Spec{Type: ebpf.LPMTrie, KeySize: uint32(4 + size), ValueSize: 4, MaxEntries: max, Flags: FlagNoPrealloc})
+			type entry struct {
+				plen uint32
+				data string
+			}
+			mask := func(d []byte, plen uint32) string {
+				out := make([]byte, len(d))
+				for i := range d {
+					switch {
+					case uint32(8*i+8) <= plen:
+						out[i] = d[i]
+					case uint32(8*i) < plen:
+						out[i] = d[i] &^ byte(0xff>>(plen-uint32(8*i)))
+					}
+				}
+				return string(out)
+			}
+			// Mostly zero bytes, so that long prefixes share their
+			// first words and walks go deep: all but the last 8 bytes
+			// are rarely anything else.
+			randData := func() []byte {
+				d := make([]byte, size)
+				for i := range d {
+					if odds := map[bool]int{true: 16, false: 2}[i < size-8]; rng.IntN(odds) == 0 {
+						d[i] = []byte{0x0f, 0xf0, 0xff, 0x80, byte(rng.Uint32())}[rng.IntN(5)]
+					}
+				}
+				return d
+			}
+			model := map[entry]uint32{}
+			for i := range 4000 {
+				plen := uint32(rng.IntN(int(bitsN) + 1))
+				d := randData()
+				e := entry{plen, mask(d, plen)}
+				key := cat(u32(plen), d)
+				switch op := rng.IntN(10); {
+				case op < 5:
+					v := rng.Uint32()
+					err := m.UpdateUser(key, u32(v), UpdateAny)
+					if _, exists := model[e]; !exists && len(model) == max {
+						checkErr(t, "update full", err, errno.ENOSPC)
+						break
+					}
+					checkErr(t, "update", err, 0)
+					model[e] = v
+				case op < 7:
+					err := m.Delete(key)
+					if _, ok := model[e]; ok {
+						checkErr(t, "delete", err, 0)
+						delete(model, e)
+					} else {
+						checkErr(t, "delete", err, errno.ENOENT)
+					}
+				default:
+					best, found := entry{}, false
+					for e := range model {
+						if e.plen <= plen && mask(d, e.plen) == e.data && (!found || e.plen > best.plen) {
+							best, found = e, true
+						}
+					}
+					buf := make([]byte, 4)
+					err := m.LookupUser(key, buf)
+					if !found {
+						checkErr(t, fmt.Sprintf("op %d: lookup %x/%d", i, d, plen), err, errno.ENOENT)
+						break
+					}
+					checkErr(t, "lookup", err, 0)
+					if got := binary.NativeEndian.Uint32(buf); got != model[best] {
+						t.Fatalf("op %d: lookup %x/%d = %d, want %d (%x/%d)", i, d, plen, got, model[best], best.data, best.plen)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestLPMTrieConcurrentLookups: lookups run while a writer inserts and
+// deletes /24s and /25s next to their path, splitting and merging the
+// nodes they walk. Each lookup must give the value of the longest prefix of
+// the address in some state of the trie: 10.1.255.1 is only ever under
+// 10.1.0.0/16, 10.2.0.1 under 10.0.0.0/8, and 10.1.x.5 under the /16 or
+// 10.1.x.0/24. Run it with -race.
+func TestLPMTrieConcurrentLookups(t *testing.T) {
+	m := mustNew(t, Spec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 600, Flags: FlagNoPrealloc})
+	key := func(plen uint32, a ...byte) []byte { return cat(u32(plen), a) }
+	for _, e := range []struct {
+		key []byte
+		v   uint32
+	}{{key(8, 10, 0, 0, 0), 8}, {key(16, 10, 1, 0, 0), 16}} {
+		if err := m.UpdateUser(e.key, u32(e.v), UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// LookupUser copies the value under the trie's lock; what Lookup's
+	// pointer holds may change once Lookup has returned, as a writer
+	// reuses a deleted prefix's value slot at once (unlike the kernel,
+	// which frees it after an RCU grace period). So the values come from
+	// LookupUser, and Lookup must find a value where one always exists.
+	read := func(k []byte) (uint32, bool) {
+		if m.Lookup(k, 0) == nil {
+			return 0, false
+		}
+		buf := make([]byte, 4)
+		if err := m.LookupUser(k, buf); err != nil {
+			return 0, false
+		}
+		return binary.NativeEndian.Uint32(buf), true
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 2 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 3))
+			for !stop.Load() {
+				if v, ok := read(key(32, 10, 1, 255, 1)); !ok || v != 16 {
+					errs <- fmt.Sprintf("10.1.255.1: %d, %v; want 16", v, ok)
+					return
+				}
+				if v, ok := read(key(32, 10, 2, 0, 1)); !ok || v != 8 {
+					errs <- fmt.Sprintf("10.2.0.1: %d, %v; want 8", v, ok)
+					return
+				}
+				x := byte(rng.IntN(255))
+				if v, ok := read(key(32, 10, 1, x, 5)); !ok || (v != 16 && v != 1000+uint32(x)) {
+					errs <- fmt.Sprintf("10.1.%d.5: %d, %v; want 16 or %d", x, v, ok, 1000+uint32(x))
+					return
+				}
+			}
+		})
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for range 20000 {
+		x := byte(rng.IntN(255))
+		switch rng.IntN(3) {
+		case 0:
+			if err := m.UpdateUser(key(24, 10, 1, x, 0), u32(1000+uint32(x)), UpdateAny); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			if err := m.UpdateUser(key(25, 10, 1, x, 128), u32(2000), UpdateAny); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			_ = m.Delete(key(24, 10, 1, x, 0))
+			_ = m.Delete(key(25, 10, 1, x, 128))
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

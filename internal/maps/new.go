@@ -95,6 +95,10 @@ func New(spec *Spec) (Map, error) {
 		m, err = newDevMap(&s)
 	case ebpf.PerfEventArray:
 		m, err = newPerfEventArray(&s)
+	case ebpf.CGroupArray:
+		m, err = newCgroupArray(&s)
+	case ebpf.StackTrace:
+		m, err = newStackTrace(&s)
 	default:
 		return nil, Errorf(ErrInvalid, "map %q: map type %s is not supported", s.Name, s.Type)
 	}

@@ -1,6 +1,7 @@
 package maps
 
 import (
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -100,6 +101,90 @@ func acquireObj(s *Spec, obj any) error {
 type objArray struct {
 	base
 	objs []atomic.Pointer[objBox]
+	// A prog_array's tail table (see ProgArrayTails): by slot, 0 for an
+	// empty slot, TailThroughGo, or the address compiled code jumps to.
+	// mu orders the updates of objs and tails, so that both hold the same
+	// program; retired keeps the code of every program that left the
+	// table while it could be entered directly (see swapObj).
+	tails   []atomic.Uint64
+	mu      sync.Mutex
+	retired map[any]struct{}
+}
+
+// NativeTailCode is implemented by code that compiled code of the same
+// engine enters directly in a tail call, without returning to Go.
+type NativeTailCode interface {
+	// NativeTailEntry is the address to jump to, or 0 when the code
+	// must be entered through Go.
+	NativeTailEntry() uintptr
+}
+
+// TailThroughGo is the value of a tail table slot whose program compiled
+// code enters through Go (the bpf_tail_call helper), as it does when the
+// slot's code is not NativeTailCode.
+const TailThroughGo = 1
+
+// ProgArrayTails returns the tail table of a prog_array, max_entries
+// 64-bit words that compiled code reads (with plain 8-byte loads, which
+// are atomic) to make a tail call without returning to Go: 0 for an empty
+// slot, TailThroughGo, or the address of the slot's program's code to
+// jump to. The table lives as long as the map; ok is false for other maps.
+//
+// The code of a program that leaves the table stays reachable from the
+// map until the map itself is unreachable, since a run may have read its
+// address just before it left: a running program reaches the table only
+// through the map, which it holds.
+func ProgArrayTails(m Map) (table unsafe.Pointer, n uint32, ok bool) {
+	a, ok := m.(*objArray)
+	if !ok || a.tails == nil {
+		return nil, 0, false
+	}
+	return unsafe.Pointer(unsafe.SliceData(a.tails)), uint32(len(a.tails)), true
+}
+
+// tailValue is the tail table's value for obj.
+func tailValue(obj any) (uint64, any) {
+	if e, ok := obj.(ProgramEntry); ok {
+		code := e.Code()
+		if n, ok := code.(NativeTailCode); ok {
+			if addr := n.NativeTailEntry(); addr > TailThroughGo {
+				return uint64(addr), code
+			}
+		}
+	}
+	return TailThroughGo, nil
+}
+
+// swapObj stores obj (nil: none) at slot i, in the tail table too, and
+// returns what the slot held. The code of a program that leaves the tail
+// table is retired: kept reachable for as long as the map is, since a run
+// may have read its address from the table and be about to jump there, or
+// be running it, while its program is released and collected.
+func (a *objArray) swapObj(i uint32, obj any) *objBox {
+	var box *objBox
+	if obj != nil {
+		box = &objBox{obj}
+	}
+	if a.tails == nil {
+		return a.objs[i].Swap(box)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.objs[i].Swap(box)
+	v := uint64(0)
+	if obj != nil {
+		v, _ = tailValue(obj)
+	}
+	a.tails[i].Store(v)
+	if old != nil {
+		if ov, code := tailValue(old.v); code != nil && ov != v {
+			if a.retired == nil {
+				a.retired = map[any]struct{}{}
+			}
+			a.retired[code] = struct{}{}
+		}
+	}
+	return old
 }
 
 func newObjArray(s *Spec) (Map, error) {
@@ -118,10 +203,16 @@ func newObjArray(s *Spec) (Map, error) {
 	a := &objArray{}
 	n := uint64(s.MaxEntries)
 	need := satAdd(heapBytes(satMul(n, 8)), satMul(n, heapBytes(uint64(unsafe.Sizeof(objBox{})))))
+	if s.Type == ebpf.ProgramArray {
+		need = satAdd(need, heapBytes(satMul(n, 8))) // the tail table
+	}
 	if err := a.reserve(s, need, plural(n, "slot", "slots")); err != nil {
 		return nil, err
 	}
 	a.objs = make([]atomic.Pointer[objBox], s.MaxEntries)
+	if s.Type == ebpf.ProgramArray {
+		a.tails = make([]atomic.Uint64, s.MaxEntries)
+	}
 	a.onFree = a.clear
 	a.init(s, a)
 	return a, nil
@@ -130,7 +221,7 @@ func newObjArray(s *Spec) (Map, error) {
 // clear empties every slot, dropping the references they held.
 func (a *objArray) clear() {
 	for i := range a.objs {
-		if p := a.objs[i].Swap(nil); p != nil {
+		if p := a.swapObj(uint32(i), nil); p != nil {
 			releaseObj(p.v)
 		}
 	}
@@ -163,7 +254,7 @@ func (a *objArray) Delete(key []byte) error {
 	if i >= uint32(len(a.objs)) {
 		return Errorf(ErrFull, "index %d is out of the array's %d entries", i, len(a.objs))
 	}
-	p := a.objs[i].Swap(nil)
+	p := a.swapObj(i, nil)
 	if p == nil {
 		return ErrKeyNotExist
 	}
@@ -217,7 +308,7 @@ func (a *objArray) UpdateObject(key []byte, obj any, flags uint64) error {
 	if err := acquireObj(&a.spec, obj); err != nil {
 		return err
 	}
-	if old := a.objs[i].Swap(&objBox{obj}); old != nil {
+	if old := a.swapObj(i, obj); old != nil {
 		releaseObj(old.v)
 	}
 	return nil

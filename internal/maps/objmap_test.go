@@ -142,3 +142,67 @@ func TestHashOfMapsInterfaces(t *testing.T) {
 	checkErr(t, "updateUser", m.UpdateUser(u32(0), u32(0), 0), errno.EOPNOTSUPP)
 	checkErr(t, "lookupUser", m.LookupUser(u32(0), make([]byte, 4)), errno.EOPNOTSUPP)
 }
+
+// fakeEntry is a ProgramEntry whose code compiled code may enter directly
+// at addr (0: only through Go).
+type fakeEntry struct {
+	refs int
+	code *fakeCode
+}
+
+type fakeCode struct{ addr uintptr }
+
+func (c *fakeCode) NativeTailEntry() uintptr { return c.addr }
+
+func (e *fakeEntry) Retain() bool { e.refs++; return true }
+func (e *fakeEntry) Release()     { e.refs-- }
+func (e *fakeEntry) Code() any    { return e.code }
+
+// TestProgArrayTails: a prog_array's tail table follows its slots: 0 when
+// empty, the address of code that compiled code enters directly,
+// TailThroughGo for code it must not (or programs without such code); the
+// code of a program that left the table stays reachable from the array
+// (retired), and closing the array empties the table.
+func TestProgArrayTails(t *testing.T) {
+	m := mustNew(t, Spec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 3})
+	om := m.(ObjectMap)
+	tails, n, ok := ProgArrayTails(m)
+	if !ok || n != 3 {
+		t.Fatalf("ProgArrayTails: %v, %d entries; want a table of 3", ok, n)
+	}
+	word := func(i int) uint64 { return (*[3]uint64)(tails)[i] }
+	native, other := &fakeEntry{code: &fakeCode{0x1000}}, &fakeEntry{code: &fakeCode{0}}
+	checkErr(t, "update", om.UpdateObject(u32(0), native, UpdateAny), 0)
+	checkErr(t, "update", om.UpdateObject(u32(1), other, UpdateAny), 0)
+	checkErr(t, "update", om.UpdateObject(u32(2), &fakeProg{"plain"}, UpdateAny), 0)
+	if word(0) != 0x1000 || word(1) != TailThroughGo || word(2) != TailThroughGo {
+		t.Fatalf("tail table %#x %#x %#x, want 0x1000 %#x %#x", word(0), word(1), word(2), TailThroughGo, TailThroughGo)
+	}
+	a := m.(*objArray)
+	if len(a.retired) != 0 {
+		t.Fatalf("%d codes retired before any left", len(a.retired))
+	}
+	next := &fakeEntry{code: &fakeCode{0x2000}}
+	checkErr(t, "replace", om.UpdateObject(u32(0), next, UpdateAny), 0)
+	if word(0) != 0x2000 || native.refs != 0 {
+		t.Fatalf("after replace: word %#x, old program's references %d; want 0x2000, 0", word(0), native.refs)
+	}
+	if _, ok := a.retired[native.code]; !ok || len(a.retired) != 1 {
+		t.Fatalf("the replaced program's code is not retired: %v", a.retired)
+	}
+	checkErr(t, "delete", m.Delete(u32(0)), 0)
+	if word(0) != 0 {
+		t.Fatalf("after delete: word %#x, want 0", word(0))
+	}
+	if _, ok := a.retired[next.code]; !ok {
+		t.Fatal("the deleted program's code is not retired")
+	}
+	m.Close()
+	if word(1) != 0 || word(2) != 0 || other.refs != 0 {
+		t.Fatalf("after close: words %#x %#x, references %d; want 0 0 0", word(1), word(2), other.refs)
+	}
+	arr := mustNew(t, Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if _, _, ok := ProgArrayTails(arr); ok {
+		t.Fatal("an array has a tail table")
+	}
+}

@@ -75,7 +75,7 @@ func randomData(r *rand.Rand) *[seccomp.DataSize]byte {
 // same checks that the filter gives what the program gives on d.
 func same(t *testing.T, p *waggle.Program, f seccomp.Filter, d *[seccomp.DataSize]byte) bool {
 	t.Helper()
-	res, err := p.Run(&waggle.RunOptions{Context: d[:]})
+	ret, err := p.Run(&waggle.RunOptions{Context: d[:]})
 	if err != nil {
 		t.Fatalf("run the eBPF policy: %v", err)
 	}
@@ -83,10 +83,10 @@ func same(t *testing.T, p *waggle.Program, f seccomp.Filter, d *[seccomp.DataSiz
 	if err != nil {
 		t.Fatalf("run the classic filter: %v\n%s", err, f)
 	}
-	if uint32(res.ReturnValue) != got {
+	if ret != got {
 		t.Errorf("on nr %d arch %#x args %x: eBPF %s, classic %s\nprogram:\n%v\nfilter:\n%s",
 			int32(binary.NativeEndian.Uint32(d[0:])), binary.NativeEndian.Uint32(d[4:]), d[16:],
-			seccomp.ActionName(uint32(res.ReturnValue)), seccomp.ActionName(got), p.Instructions(), f)
+			seccomp.ActionName(ret), seccomp.ActionName(got), p.Instructions(), f)
 		return false
 	}
 	return true

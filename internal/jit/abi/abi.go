@@ -6,7 +6,9 @@
 package abi
 
 import (
+	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/engine"
+	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
@@ -154,6 +156,22 @@ type HashMap struct {
 	HashXor, HashMul, HashK0, HashK1      uint64
 }
 
+// ProgArray describes a prog_array whose tail calls compiled code makes
+// itself (see maps.ProgArrayTails): Tails is the address of its table of
+// MaxEntries words, each 0 (an empty slot), TailThroughGo (a program that
+// Go enters) or the address to jump to.
+type ProgArray struct {
+	Tails      uintptr
+	MaxEntries uint32
+}
+
+// TailThroughGo is the value of a tail table slot whose program compiled
+// code enters through Go.
+const TailThroughGo = maps.TailThroughGo
+
+// MaxTailCalls is how many tail calls one run may chain.
+const MaxTailCalls = helper.MaxTailCalls
+
 // Input is a program to compile.
 type Input struct {
 	// Instructions is the program, valid (isa.Instructions.Validate) and
@@ -173,6 +191,11 @@ type Input struct {
 	// Hash, when not nil, tells whether the map with this handle is a
 	// hash map whose lookups compiled code can do itself.
 	Hash func(handle uint64) (HashMap, bool)
+	// ProgArray, when not nil, tells whether the map with this handle is
+	// a prog_array whose tail calls verified code makes itself: it jumps
+	// to the code in the slot (at most MaxTailCalls a run, counted in
+	// Context.TailCalls), continuing the frame, the budget and the run.
+	ProgArray func(handle uint64) (ProgArray, bool)
 	// Inline tells whether a call of the helper with this ID may be
 	// compiled inline (bpf_map_lookup_elem of an array,
 	// bpf_get_smp_processor_id): false when the program's helper of
@@ -220,6 +243,9 @@ type Output struct {
 // FuncTag marks a function pointer, the interpreter's: lddw of a function
 // gives FuncTag | the function's first slot, in every engine.
 const FuncTag = engine.FuncTag
+
+// FuncMask selects the tag of a function pointer.
+const FuncMask = engine.FuncMask
 
 // FunctionLengths returns, by slot, the number of instructions of the
 // function that starts there (0 for slots where none starts): the entry

@@ -412,3 +412,9 @@ func (a *asm) leaRIP(dst reg) {
 	a.emit(0x8d, byte(dst&7)<<3|5)
 	a.imm32(0)
 }
+
+// jmpReg is "jmp r".
+func (a *asm) jmpReg(r reg) {
+	a.rex(false, 0, r, false, false)
+	a.emit(0xff, modrmRR(4, r))
+}

@@ -62,6 +62,8 @@ const (
 const (
 	helperMapLookupElem     = 1
 	helperGetSmpProcessorID = 8
+	helperTailCall          = 12
+	helperLoop              = 181
 )
 
 type compiler struct {
@@ -90,6 +92,9 @@ type compiler struct {
 	index    []int32
 	funcLen  []int32
 	outOfLen []budgetExit
+	// mayGotos: the program has may_goto (an inlined bpf_loop gives each
+	// callback a count of its own).
+	mayGotos bool
 }
 
 // budgetExit is the out-of-line exit of a charge of verified code's
@@ -144,7 +149,7 @@ func Compile(in abi.Input) (*abi.Output, error) {
 }
 
 func compile(in abi.Input, long []bool) (*compiler, error) {
-	c := &compiler{in: in, ctxAccess: make([]bool, len(in.Instructions)), long: long, slot: -1}
+	c := &compiler{in: in, ctxAccess: make([]bool, len(in.Instructions)), long: long, slot: -1, mayGotos: hasMayGoto(in.Instructions)}
 	for _, i := range in.ContextAccesses {
 		if i >= 0 && i < len(c.ctxAccess) {
 			c.ctxAccess[i] = true
@@ -1016,6 +1021,22 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		case inline && id == helperGetSmpProcessorID:
 			c.load(4, rax, ctxReg, offCPU)
 			return nil
+		case inline && id == helperLoop && c.knownValid[2] && !c.in.Checked && c.known[2]&abi.FuncMask == abi.FuncTag:
+			if t := int(c.known[2] &^ abi.FuncMask); t < len(c.funcLen) && c.funcLen[t] > 0 {
+				if err := c.in.Helper(id); err != nil {
+					return err
+				}
+				c.inlineLoop(slot, t)
+				return nil
+			}
+		case inline && id == helperTailCall && c.knownValid[2] && !c.in.Checked && c.in.ProgArray != nil:
+			if pa, ok := c.in.ProgArray(c.known[2]); ok {
+				if err := c.in.Helper(id); err != nil {
+					return err
+				}
+				c.inlineTailCall(slot, pa)
+				return nil
+			}
 		}
 		if err := c.in.Helper(int32(ins.Imm)); err != nil {
 			return err
