@@ -119,11 +119,8 @@ type Result struct {
 // Available reports whether this process can load programs into the kernel
 // and run them with BPF_PROG_TEST_RUN. The error says what is missing.
 func Available() error {
-	if runtime.GOOS != "linux" {
-		return fmt.Errorf("kerneltest: needs Linux, this is %s", runtime.GOOS)
-	}
-	if emu := Emulator(); emu != "" {
-		return fmt.Errorf("kerneltest: the tests run under user-mode emulation (%s=%s): the host's kernel is not this machine's", EmulatedEnv, emu)
+	if err := foreignKernel(); err != nil {
+		return err
 	}
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name:    "kerneltest_probe",
@@ -195,4 +192,16 @@ func SumPerCPU(v []byte, valueSize int) []byte {
 		}
 	}
 	return sum
+}
+
+// foreignKernel says why there is no Linux kernel of this machine to run
+// programs in: another system, or user-mode emulation; nil otherwise.
+func foreignKernel() error {
+	if runtime.GOOS != "linux" {
+		return fmt.Errorf("kerneltest: needs Linux, this is %s", runtime.GOOS)
+	}
+	if emu := Emulator(); emu != "" {
+		return fmt.Errorf("kerneltest: the tests run under user-mode emulation (%s=%s): the host's kernel is not this machine's", EmulatedEnv, emu)
+	}
+	return nil
 }
