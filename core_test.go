@@ -16,6 +16,7 @@ import (
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
@@ -43,7 +44,12 @@ func cString(b []byte) string {
 // (the run's Task), and existence checks answer for waggle's kernel.
 func TestCORE(t *testing.T) {
 	for _, engine := range []waggle.Engine{waggle.EngineInterpreter, waggle.EngineJIT} {
-		t.Run(fmt.Sprint(engine), func(t *testing.T) { testCORE(t, engine) })
+		t.Run(fmt.Sprint(engine), func(t *testing.T) {
+			if engine == waggle.EngineJIT && !jit.Supported {
+				t.Skip(jit.Unsupported)
+			}
+			testCORE(t, engine)
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
@@ -152,6 +153,9 @@ func TestCasesAgainstExpectations(t *testing.T) {
 	for _, engine := range engines {
 		for _, c := range kerneltest.Cases() {
 			t.Run(engine.String()+"/"+c.Name, func(t *testing.T) {
+				if engine == EngineJIT && !jit.Supported {
+					t.Skip(jit.Unsupported)
+				}
 				got, err := runCase(&c, engine)
 				if err != nil {
 					t.Fatal(err)
@@ -174,6 +178,9 @@ func TestCasesAgainstKernel(t *testing.T) {
 	for _, engine := range engines {
 		for _, c := range kerneltest.Cases() {
 			t.Run(engine.String()+"/"+c.Name, func(t *testing.T) {
+				if engine == EngineJIT && !jit.Supported {
+					t.Skip(jit.Unsupported)
+				}
 				want, err := kerneltest.Run(c.ObjectPath(), c.Program, c.Input())
 				if err != nil {
 					// TestCasesAgainstExpectations runs the case in waggle.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/internal/maps"
@@ -308,7 +308,7 @@ func TestShortContext(t *testing.T) {
 			for _, ctx := range [][]byte{make([]byte, 4), nil} {
 				ret, err := p.Run(&RunOptions{Context: ctx})
 				switch {
-				case c.refuse && !errors.Is(err, unix.EINVAL):
+				case c.refuse && !errors.Is(err, errno.EINVAL):
 					t.Errorf("%s, %s: a run on a context of %d bytes: %v, want EINVAL", c.typ, engine, len(ctx), err)
 				case !c.refuse && (err != nil || ret != 0):
 					t.Errorf("%s, %s: a run on a context of %d bytes: r0 %d, %v; want 0 (zeros past the context)", c.typ, engine, len(ctx), ret, err)

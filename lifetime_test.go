@@ -3,7 +3,6 @@ package waggle
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -11,9 +10,10 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/jit"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
 // testEngines are the engines this machine has.
@@ -101,7 +101,7 @@ func TestProgramOutlivesCollectionClobberFree(t *testing.T) {
 	if strings.Contains(os.Getenv("GODEBUG"), "clobberfree") {
 		t.Skip("already the child process")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestProgramOutlivesCollection$", "-test.count=1")
+	cmd := kerneltest.Command(os.Args[0], "-test.run=^TestProgramOutlivesCollection$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "GODEBUG=clobberfree=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -203,7 +203,7 @@ func TestProgramArrayHoldsProgram(t *testing.T) {
 			if got, err := runValue(dispatch, ethernet(0x0800)); err != nil || got != xdpDrop {
 				t.Fatalf("after the slot was emptied: %d, %v; want XDP_DROP", got, err)
 			}
-			if err := jmp.Put(uint32(0), ipv4); !errors.Is(err, unix.EINVAL) {
+			if err := jmp.Put(uint32(0), ipv4); !errors.Is(err, errno.EINVAL) {
 				t.Fatalf("storing a closed program: %v, want EINVAL", err)
 			}
 			if got, err := runValue(dispatch, ethernet(0x86dd)); err != nil || got != 3 {
@@ -231,7 +231,7 @@ func TestProgramArrayRefusesMixedEngines(t *testing.T) {
 	defer interpreted.Close()
 	jmp := coll.Maps["jmp_table"]
 	err := jmp.Put(uint32(2), interpreted.Programs["handle_ipv6"])
-	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "cannot change engines") {
+	if !errors.Is(err, errno.EINVAL) || !strings.Contains(err.Error(), "cannot change engines") {
 		t.Fatalf("an interpreted program in a compiled program's array: %v, want EINVAL", err)
 	}
 	// The ARP slot stays empty: the tail call falls through.
@@ -246,7 +246,7 @@ func TestProgramArrayRefusesMixedEngines(t *testing.T) {
 	if err := fresh.Put(uint32(0), interpreted.Programs["handle_ipv4"]); err != nil {
 		t.Fatal(err)
 	}
-	if err := fresh.Put(uint32(1), coll.Programs["handle_ipv4"]); !errors.Is(err, unix.EINVAL) {
+	if err := fresh.Put(uint32(1), coll.Programs["handle_ipv4"]); !errors.Is(err, errno.EINVAL) {
 		t.Fatalf("a compiled program in an interpreted program's array: %v, want EINVAL", err)
 	}
 }

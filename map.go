@@ -51,7 +51,9 @@ type MapOptions struct {
 // returns.
 //
 // Errors match ebpf.ErrKeyNotExist, ebpf.ErrKeyExist and the kernel's
-// errnos (unix.E2BIG, ...) with errors.Is.
+// errnos (unix.E2BIG, ...) with errors.Is. The errnos keep Linux's values
+// on every system; elsewhere they match the host's syscall.Errno of the
+// same name (errors.Is(err, syscall.E2BIG)).
 type Map struct {
 	impl maps.Map
 

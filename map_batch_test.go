@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
@@ -115,7 +115,7 @@ func resetStep(b batcher) (string, error) { b.reset(); return "", nil }
 // kernel went through the elements: for errors it returns before (EPERM,
 // EINVAL flags, ENOTSUPP), cilium/ebpf reports the count it passed in.
 func count(n int, err error) (string, error) {
-	if err == nil || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.E2BIG) || errors.Is(err, unix.EEXIST) {
+	if err == nil || errors.Is(err, errno.ENOENT) || errors.Is(err, errno.E2BIG) || errors.Is(err, errno.EEXIST) {
 		return fmt.Sprint(n), err
 	}
 	return "(not compared)", err
@@ -247,18 +247,18 @@ func TestBatchErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		run   func() (int, error)
-		errno unix.Errno
+		errno errno.Errno
 		want  string
 	}{
 		{"queue", func() (int, error) {
 			return newMap(ebpf.Queue).BatchLookup(&waggle.MapBatchCursor{}, make([]uint32, 1), make([]uint64, 1), nil)
-		}, unix.Errno(524), "no batch operations"},
+		}, errno.ENOTSUPP, "no batch operations"},
 		{"flags", func() (int, error) {
 			return h.BatchUpdate([]uint32{1}, []uint64{1}, &waggle.BatchOptions{Flags: 1})
-		}, unix.EINVAL, "Flags"},
+		}, errno.EINVAL, "Flags"},
 		{"elem flags of a lookup", func() (int, error) {
 			return h.BatchLookup(&waggle.MapBatchCursor{}, make([]uint32, 1), make([]uint64, 1), &waggle.BatchOptions{ElemFlags: 1})
-		}, unix.EINVAL, "ElemFlags"},
+		}, errno.EINVAL, "ElemFlags"},
 		{"lengths", func() (int, error) { return h.BatchUpdate([]uint32{1, 2}, []uint64{1}, nil) }, 0, "2 keys, 1 values"},
 		{"not a slice", func() (int, error) { return h.BatchDelete(uint32(1), nil) }, 0, "need a slice"},
 		{"cursor of another map", func() (int, error) {

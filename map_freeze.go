@@ -3,15 +3,14 @@ package waggle
 import (
 	"fmt"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
 // errNotSupp is the kernel's ENOTSUPP (524), which BPF_MAP_FREEZE answers
 // for a map whose value holds a bpf_spin_lock (cilium/ebpf's
 // sys.ENOTSUPP; it is not EOPNOTSUPP).
-const errNotSupp = unix.Errno(524)
+const errNotSupp = errno.ENOTSUPP
 
 // Freeze makes the map read-only to Go, as BPF_MAP_FREEZE (cilium/ebpf's
 // Map.Freeze) makes it read-only to system calls: afterwards Update, Put,
@@ -35,7 +34,7 @@ func (m *Map) Freeze() error {
 		return fmt.Errorf("freeze: map %s: its value holds a bpf_spin_lock, which the kernel does not let a frozen map have: %w", m.label(), errNotSupp)
 	}
 	if !maps.TryFreeze(m.impl) {
-		return fmt.Errorf("freeze: map %s is frozen already, so not writable: %w", m.label(), unix.EPERM)
+		return fmt.Errorf("freeze: map %s is frozen already, so not writable: %w", m.label(), errno.EPERM)
 	}
 	return nil
 }
@@ -48,7 +47,7 @@ func (m *Map) IsFrozen() bool { return maps.Frozen(m.impl) }
 // system calls that write a map do.
 func (m *Map) checkWritable(op string) error {
 	if maps.Frozen(m.impl) {
-		return fmt.Errorf("%s: map %s is frozen: %w", op, m.label(), unix.EPERM)
+		return fmt.Errorf("%s: map %s is frozen: %w", op, m.label(), errno.EPERM)
 	}
 	return nil
 }

@@ -9,9 +9,9 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/isa"
 )
@@ -214,12 +214,12 @@ func TestMapFreezeProgramWrites(t *testing.T) {
 func TestMapFreezeErrors(t *testing.T) {
 	path := filepath.Join(kerneltest.RepoRoot(), "testdata/progs/spin_lock.o")
 	wErr := waggleCollection(t, path).Maps["totals"].Freeze()
-	if !errors.Is(wErr, unix.Errno(524)) || !strings.Contains(wErr.Error(), "bpf_spin_lock") {
+	if !errors.Is(wErr, errno.ENOTSUPP) || !strings.Contains(wErr.Error(), "bpf_spin_lock") {
 		t.Errorf("freeze of a map with a bpf_spin_lock: %v", wErr)
 	}
 	t.Run("kernel", func(t *testing.T) {
 		kErr := kernelCollection(t, path, "xdp_locked").Maps["totals"].Freeze()
-		if errnoOf(kErr) != errnoOf(wErr) || !errors.Is(kErr, unix.Errno(524)) {
+		if errnoOf(kErr) != errnoOf(wErr) || !errors.Is(kErr, errno.ENOTSUPP) {
 			t.Errorf("waggle: %v; kernel: %v", wErr, kErr)
 		}
 	})
@@ -227,7 +227,7 @@ func TestMapFreezeErrors(t *testing.T) {
 	vars := waggleCollection(t, filepath.Join(kerneltest.RepoRoot(), "testdata/objects/variables.o"))
 	for name, m := range vars.Maps {
 		err := m.Freeze()
-		if strings.HasPrefix(name, ".rodata") != errors.Is(err, unix.EPERM) || (err != nil && !errors.Is(err, unix.EPERM)) {
+		if strings.HasPrefix(name, ".rodata") != errors.Is(err, errno.EPERM) || (err != nil && !errors.Is(err, errno.EPERM)) {
 			t.Errorf("freeze %s: %v (EPERM for .rodata, frozen at load, only)", name, err)
 		}
 	}
@@ -235,7 +235,7 @@ func TestMapFreezeErrors(t *testing.T) {
 		if v.ReadOnly() {
 			continue
 		}
-		if err := v.Set(make([]byte, v.Size())); !errors.Is(err, unix.EPERM) {
+		if err := v.Set(make([]byte, v.Size())); !errors.Is(err, errno.EPERM) {
 			t.Errorf("set %s of a frozen section: %v, want EPERM", name, err)
 		}
 	}

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
@@ -73,7 +72,7 @@ func checkZeroSections(r io.ReaderAt) error {
 			continue
 		}
 		if sec.Size > limit || total+sec.Size > limit {
-			return &maps.Error{Errno: unix.ENOMEM, Msg: fmt.Sprintf(
+			return &maps.Error{Errno: errno.ENOMEM, Msg: fmt.Sprintf(
 				"section %s: %d bytes of zero-initialised data (a global data map), more than the %d-byte (%s) memory limit of the maps of this process (%s)",
 				sec.Name, sec.Size, limit, maps.FormatSize(limit), maps.Process.Origin())}
 		}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
 // limitedChildEnv names the object that the child process of
@@ -31,6 +32,7 @@ func TestHugeObjectsInSmallAddressSpace(t *testing.T) {
 		smallAddressSpaceChild(t, obj)
 		return
 	}
+	kerneltest.SkipIfEmulated(t, "the child's limited address space cannot hold the emulator's reservation for its guest")
 	for _, obj := range []string{"huge_bss.o", "huge_percpu.o", "big_value.o"} {
 		t.Run(obj, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHugeObjectsInSmallAddressSpace$", "-test.v")

@@ -6,9 +6,10 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 const mib = 1 << 20
@@ -67,7 +68,7 @@ func TestMapMemoryLimits(t *testing.T) {
 			} else {
 				load()
 			}
-			if !errors.Is(err, unix.ENOMEM) {
+			if !errors.Is(err, errno.ENOMEM) {
 				t.Fatalf("got %v, want ENOMEM", err)
 			}
 			t.Logf("error: %v", err)
@@ -99,7 +100,7 @@ func TestMapMemoryReturned(t *testing.T) {
 				}
 				ms = append(ms, m)
 			}
-			if _, err := waggle.NewMap(spec); !errors.Is(err, unix.ENOMEM) {
+			if _, err := waggle.NewMap(spec); !errors.Is(err, errno.ENOMEM) {
 				t.Fatalf("round %d: a fourth map: %v, want ENOMEM", round, err)
 			}
 			for _, m := range ms {
@@ -109,7 +110,7 @@ func TestMapMemoryReturned(t *testing.T) {
 	})
 
 	_, err := waggle.NewMapWithOptions(spec, waggle.MapOptions{MemoryLimit: 8 * mib})
-	if !errors.Is(err, unix.ENOMEM) || !strings.Contains(err.Error(), "8 MiB) memory limit of this map (MapOptions.MemoryLimit)") {
+	if !errors.Is(err, errno.ENOMEM) || !strings.Contains(err.Error(), "8 MiB) memory limit of this map (MapOptions.MemoryLimit)") {
 		t.Fatalf("a map beyond its own limit: %v", err)
 	}
 

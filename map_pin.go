@@ -12,8 +12,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
@@ -152,10 +152,10 @@ func (m *Map) Pin(fileName string) error {
 		return e.write()
 	}
 	if other := reg.byPath[path]; other != nil {
-		return fmt.Errorf("pin map %s: %s is the pin of another map: %w", m.label(), path, unix.EEXIST)
+		return fmt.Errorf("pin map %s: %s is the pin of another map: %w", m.label(), path, errno.EEXIST)
 	}
 	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("pin map %s: %s exists (remove it, or load it with LoadPinnedMap): %w", m.label(), path, unix.EEXIST)
+		return fmt.Errorf("pin map %s: %s exists (remove it, or load it with LoadPinnedMap): %w", m.label(), path, errno.EEXIST)
 	}
 	if old := reg.byMap[m.impl]; old != nil { // move the pin
 		moved := &pinEntry{impl: m.impl, path: path}

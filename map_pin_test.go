@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -16,8 +15,9 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/errno"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
@@ -68,7 +68,7 @@ func pinCases() []pinCase {
 			map[string]any{u32(1): uint64(11), u32(2): uint64(22)}},
 		{"lru_percpu_hash", ebpf.MapSpec{Name: "lrup", Type: ebpf.LRUCPUHash, KeySize: 4, ValueSize: 8, MaxEntries: 8},
 			map[string]any{u32(3): []uint64{1, 0, 1}}},
-		{"lpm_trie", ebpf.MapSpec{Name: "lpm", Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8, Flags: unix.BPF_F_NO_PREALLOC},
+		{"lpm_trie", ebpf.MapSpec{Name: "lpm", Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8, Flags: maps.FlagNoPrealloc},
 			map[string]any{lpmKey(24, 10, 1, 2, 0): uint32(1), lpmKey(8, 10, 0, 0, 0): uint32(2)}},
 		{"empty hash", ebpf.MapSpec{Name: "", Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: 4}, nil},
 	}
@@ -210,7 +210,7 @@ func TestPinRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPinRestart$", "-test.count=1")
+	cmd := kerneltest.Command(os.Args[0], "-test.run=^TestPinRestart$", "-test.count=1")
 	cmd.Env = append(os.Environ(), env+"="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the new process: %v\n%s", err, out)
@@ -346,7 +346,7 @@ func TestPinErrors(t *testing.T) {
 
 	other := newPinMap(t, pinCases()[0])
 	defer other.Close()
-	if err := other.Pin(good); !errors.Is(err, unix.EEXIST) || !errors.Is(err, os.ErrExist) || !strings.Contains(err.Error(), good) {
+	if err := other.Pin(good); !errors.Is(err, errno.EEXIST) || !errors.Is(err, os.ErrExist) || !strings.Contains(err.Error(), good) {
 		t.Errorf("Pin over an existing file: %v, want EEXIST naming the file", err)
 	}
 

@@ -14,10 +14,11 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/assembler"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/jit"
+	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
 func newTestMap(t *testing.T, spec *ebpf.MapSpec) *Map {
@@ -59,9 +60,9 @@ func (t *text) UnmarshalBinary(b []byte) error {
 }
 
 func TestMapAccessors(t *testing.T) {
-	m := newTestMap(t, &ebpf.MapSpec{Name: "counts", Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 16, Flags: unix.BPF_F_NO_PREALLOC})
+	m := newTestMap(t, &ebpf.MapSpec{Name: "counts", Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 16, Flags: maps.FlagNoPrealloc})
 	if m.Name() != "counts" || m.Type() != ebpf.Hash || m.KeySize() != 4 || m.ValueSize() != 8 ||
-		m.MaxEntries() != 16 || m.Flags() != unix.BPF_F_NO_PREALLOC || m.CPUs() != 4 {
+		m.MaxEntries() != 16 || m.Flags() != maps.FlagNoPrealloc || m.CPUs() != 4 {
 		t.Fatalf("accessors: %s %v %d %d %d %#x %d", m.Name(), m.Type(), m.KeySize(), m.ValueSize(), m.MaxEntries(), m.Flags(), m.CPUs())
 	}
 	if !strings.Contains(m.String(), "counts") {
@@ -80,15 +81,15 @@ func TestMapAccessors(t *testing.T) {
 func TestNewMapErrors(t *testing.T) {
 	tests := []struct {
 		spec  *ebpf.MapSpec
-		errno unix.Errno
+		errno errno.Errno
 		msg   string
 	}{
-		{&ebpf.MapSpec{Type: ebpf.Array, KeySize: 8, ValueSize: 8, MaxEntries: 1}, unix.EINVAL, "key_size"},
-		{&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8}, unix.EINVAL, "max_entries"},
-		{&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: 1000}, unix.EINVAL, "power of 2"},
-		{&ebpf.MapSpec{Type: ebpf.CPUMap, KeySize: 4, ValueSize: 4, MaxEntries: 1}, unix.EINVAL, "CPUMap"},
+		{&ebpf.MapSpec{Type: ebpf.Array, KeySize: 8, ValueSize: 8, MaxEntries: 1}, errno.EINVAL, "key_size"},
+		{&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8}, errno.EINVAL, "max_entries"},
+		{&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: 1000}, errno.EINVAL, "power of 2"},
+		{&ebpf.MapSpec{Type: ebpf.CPUMap, KeySize: 4, ValueSize: 4, MaxEntries: 1}, errno.EINVAL, "CPUMap"},
 		{&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 2,
-			Contents: []ebpf.MapKV{{Key: uint32(5), Value: uint64(1)}}}, unix.E2BIG, "contents"},
+			Contents: []ebpf.MapKV{{Key: uint32(5), Value: uint64(1)}}}, errno.E2BIG, "contents"},
 	}
 	for _, tt := range tests {
 		_, err := NewMap(tt.spec)
@@ -195,7 +196,7 @@ func TestMapErrors(t *testing.T) {
 	m := newTestMap(t, &ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 2})
 	var v uint32
 	err := m.Lookup(uint32(9), &v)
-	if !errors.Is(err, ebpf.ErrKeyNotExist) || !errors.Is(err, unix.ENOENT) {
+	if !errors.Is(err, ebpf.ErrKeyNotExist) || !errors.Is(err, errno.ENOENT) {
 		t.Fatalf("missing key: %v", err)
 	}
 	if b, err := m.LookupBytes(uint32(9)); b != nil || err != nil {
@@ -213,13 +214,13 @@ func TestMapErrors(t *testing.T) {
 	if err := m.Put(uint32(2), uint32(2)); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Put(uint32(3), uint32(3)); !errors.Is(err, unix.E2BIG) {
+	if err := m.Put(uint32(3), uint32(3)); !errors.Is(err, errno.E2BIG) {
 		t.Fatalf("full: %v", err)
 	}
 	if err := m.Delete(uint32(3)); !errors.Is(err, ebpf.ErrKeyNotExist) {
 		t.Fatalf("delete missing: %v", err)
 	}
-	if err := m.Update(uint32(1), uint32(1), ebpf.UpdateLock); !errors.Is(err, unix.EINVAL) {
+	if err := m.Update(uint32(1), uint32(1), ebpf.UpdateLock); !errors.Is(err, errno.EINVAL) {
 		t.Fatalf("BPF_F_LOCK: %v", err)
 	}
 	// LookupAndDelete on a hash map.
@@ -249,10 +250,10 @@ func TestMapArray(t *testing.T) {
 	if err := m.Lookup(uint32(2), &v); err != nil || v != 22 {
 		t.Fatalf("contents: %d, %v", v, err)
 	}
-	if err := m.Delete(uint32(0)); !errors.Is(err, unix.EINVAL) {
+	if err := m.Delete(uint32(0)); !errors.Is(err, errno.EINVAL) {
 		t.Fatalf("array delete: %v", err)
 	}
-	if err := m.Put(uint32(3), uint32(0)); !errors.Is(err, unix.E2BIG) {
+	if err := m.Put(uint32(3), uint32(0)); !errors.Is(err, errno.E2BIG) {
 		t.Fatalf("array index: %v", err)
 	}
 	var k, next uint32
@@ -410,7 +411,7 @@ func TestMapQueue(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := m.Update(nil, uint32(3), 0); !errors.Is(err, unix.E2BIG) {
+		if err := m.Update(nil, uint32(3), 0); !errors.Is(err, errno.E2BIG) {
 			t.Fatalf("push on full: %v", err)
 		}
 		var v uint32
@@ -435,7 +436,7 @@ func TestMapQueue(t *testing.T) {
 	}
 	a := newTestMap(t, &ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	var v uint32
-	if err := a.LookupAndDelete(uint32(0), &v); !errors.Is(err, unix.EOPNOTSUPP) {
+	if err := a.LookupAndDelete(uint32(0), &v); !errors.Is(err, errno.EOPNOTSUPP) {
 		t.Fatalf("array lookup and delete: %v", err)
 	}
 }
@@ -470,7 +471,7 @@ func TestMapLPMTrie(t *testing.T) {
 		Prefix uint32
 		Addr   [4]byte
 	}
-	m := newTestMap(t, &ebpf.MapSpec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8, Flags: unix.BPF_F_NO_PREALLOC})
+	m := newTestMap(t, &ebpf.MapSpec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 4, MaxEntries: 8, Flags: maps.FlagNoPrealloc})
 	if err := m.Put(key{8, [4]byte{10}}, uint32(8)); err != nil {
 		t.Fatal(err)
 	}
@@ -508,7 +509,7 @@ func TestMapOfMaps(t *testing.T) {
 				t.Fatal(err)
 			}
 			wrong := newTestMap(t, &ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 2})
-			if err := outer.Put(uint32(1), wrong); !errors.Is(err, unix.EINVAL) {
+			if err := outer.Put(uint32(1), wrong); !errors.Is(err, errno.EINVAL) {
 				t.Fatalf("mismatched inner map: %v", err)
 			}
 			if err := outer.Put(uint32(1), uint32(5)); err == nil {
@@ -571,10 +572,10 @@ func TestMapProgramArray(t *testing.T) {
 	if err := m.Put(uint32(1), other); err == nil {
 		t.Fatal("stored a map in a prog_array")
 	}
-	if err := m.Update(uint32(1), p, ebpf.UpdateNoExist); !errors.Is(err, unix.EINVAL) {
+	if err := m.Update(uint32(1), p, ebpf.UpdateNoExist); !errors.Is(err, errno.EINVAL) {
 		t.Fatalf("prog_array flags: %v", err)
 	}
-	if err := m.Put(uint32(9), p); !errors.Is(err, unix.E2BIG) {
+	if err := m.Put(uint32(9), p); !errors.Is(err, errno.E2BIG) {
 		t.Fatalf("prog_array index: %v", err)
 	}
 	var s string
@@ -668,7 +669,7 @@ func TestProgramArrayOfPrograms(t *testing.T) {
 			if ret, err := caller.Run(&RunOptions{Data: pkt}); err != nil || ret != 7 {
 				t.Fatalf("tail call: r0 %d, %v; want 7", ret, err)
 			}
-			if err := pa.Put(uint32(1), other); !errors.Is(err, unix.EINVAL) {
+			if err := pa.Put(uint32(1), other); !errors.Is(err, errno.EINVAL) {
 				t.Fatalf("a tc program in an XDP program array: %v, want EINVAL", err)
 			}
 		})

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/engine"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
@@ -349,7 +349,7 @@ func useJIT(engine Engine, verified bool) (compile, checked bool, err error) {
 		return false, false, nil
 	case EngineJIT:
 		if !jit.Supported {
-			return false, false, fmt.Errorf("waggle has no compiler for %s: use EngineAuto or EngineInterpreter", runtime.GOARCH)
+			return false, false, fmt.Errorf("%s: use EngineAuto or EngineInterpreter", jit.Unsupported)
 		}
 		return true, !verified, nil
 	}
@@ -706,7 +706,7 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	if opts.DataOut != nil {
 		n := copy(opts.DataOut, st.out.Data)
 		if n < len(st.out.Data) {
-			return res, fmt.Errorf("DataOut holds %d bytes, the data out is %d: %w", len(opts.DataOut), len(st.out.Data), unix.ENOSPC)
+			return res, fmt.Errorf("DataOut holds %d bytes, the data out is %d: %w", len(opts.DataOut), len(st.out.Data), errno.ENOSPC)
 		}
 		// As cilium/ebpf does, DataOut is cut to the size of the data out.
 		opts.DataOut = opts.DataOut[:n]
@@ -742,7 +742,7 @@ func decodeContext(out any, ctx []byte) error {
 		return nil
 	case []byte:
 		if len(out) < len(ctx) {
-			return fmt.Errorf("ContextOut holds %d bytes, the context is %d: %w", len(out), len(ctx), unix.ENOSPC)
+			return fmt.Errorf("ContextOut holds %d bytes, the context is %d: %w", len(out), len(ctx), errno.ENOSPC)
 		}
 		copy(out, ctx)
 		return nil

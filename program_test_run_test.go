@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
@@ -50,8 +50,8 @@ func waggleCollection(t *testing.T, path string) *waggle.Collection {
 }
 
 // errnoOf is the errno an error matches, of those these tests compare.
-func errnoOf(err error) unix.Errno {
-	for _, e := range []unix.Errno{unix.EINVAL, unix.ENOSPC, unix.ENOENT, unix.EPERM, unix.EBUSY, unix.E2BIG, unix.EEXIST, unix.ENOTSUP, unix.EFAULT, unix.ENOMEM, unix.Errno(524)} {
+func errnoOf(err error) errno.Errno {
+	for _, e := range []errno.Errno{errno.EINVAL, errno.ENOSPC, errno.ENOENT, errno.EPERM, errno.EBUSY, errno.E2BIG, errno.EEXIST, errno.EOPNOTSUPP, errno.EFAULT, errno.ENOMEM, errno.ENOTSUPP} {
 		if errors.Is(err, e) {
 			return e
 		}

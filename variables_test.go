@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
@@ -152,7 +152,7 @@ func TestCollectionVariables(t *testing.T) {
 	if err := packets.Set(uint32(1)); err == nil || !strings.Contains(err.Error(), "packets") {
 		t.Fatalf("set 4 bytes into an 8-byte variable: %v", err)
 	}
-	if err := coll.Maps[".rodata"].Put(uint32(0), make([]byte, 4)); !errors.Is(err, unix.EPERM) {
+	if err := coll.Maps[".rodata"].Put(uint32(0), make([]byte, 4)); !errors.Is(err, errno.EPERM) {
 		t.Fatalf("update of the frozen .rodata map: %v, want EPERM", err)
 	}
 	coll.Close()

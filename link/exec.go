@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -149,6 +150,9 @@ func init() {
 // init does so when the process is such a shim): an executable that
 // imports package link serves.
 func AttachExec(policy *waggle.Program, opts ExecOptions) (*ExecLink, error) {
+	if runtime.GOOS != "linux" {
+		return nil, fmt.Errorf("attach exec: waggle: system call policies need Linux (seccomp), this is %s: %w", runtime.GOOS, errors.ErrUnsupported)
+	}
 	if policy == nil && len(opts.Traces) == 0 {
 		return nil, errors.New("attach exec: no policy program and no traces")
 	}

@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/packet"
 )
@@ -57,7 +57,7 @@ func TestKernelAgrees(t *testing.T) {
 				v, out, err := proc.Run(f)
 				where := fmt.Sprintf("frame %d (%d bytes)", i, len(f))
 				if kerr != nil {
-					if !errors.Is(kerr, unix.EINVAL) || !errors.Is(err, packet.ErrRefused) {
+					if !errors.Is(kerr, errno.EINVAL) || !errors.Is(err, packet.ErrRefused) {
 						t.Errorf("%s: the kernel says %v, waggle %v, %v", where, kerr, v, err)
 					}
 					continue

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/waggle-ebpf/waggle"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // ethHeaderLen is the length of an Ethernet header, which socket filters
@@ -184,7 +184,7 @@ func (p *Processor) kept(ret uint32, n int) int {
 // input (EINVAL before the program runs) or a failed run.
 func (p *Processor) failed(err error) (Verdict, error) {
 	var re *waggle.RunError
-	if !errors.As(err, &re) && errors.Is(err, unix.EINVAL) {
+	if !errors.As(err, &re) && errors.Is(err, errno.EINVAL) {
 		return Verdict{Action: Skipped}, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return Verdict{}, err

@@ -3,7 +3,6 @@ package verifier
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,7 +101,7 @@ func TestOlderVerdicts(t *testing.T) {
 // verdicts by item.
 func olderVerdicts(t *testing.T, rules olderRules, items []string) map[string]olderVerdict {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], olderRunFlag, "-test.v", "-test.count=1")
+	cmd := kerneltest.Command(os.Args[0], olderRunFlag, "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("WAGGLE_OLDER_RULES=%d", rules), "WAGGLE_OLDER_ITEMS="+strings.Join(items, ","))
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/waggle-ebpf/waggle/internal/conformance"
+	"github.com/waggle-ebpf/waggle/internal/jit"
 )
 
 // TestConformance runs every bpf_conformance test file through the plugin's
@@ -19,6 +20,10 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("found %d conformance tests, want all 313", len(tests))
 	}
 	for _, engine := range []string{"interpreter", "jit"} {
+		if engine == "jit" && !jit.Supported {
+			t.Run(engine, func(t *testing.T) { t.Skip(jit.Unsupported) })
+			continue
+		}
 		for _, tc := range tests {
 			t.Run(engine+"/"+tc.Name, func(t *testing.T) {
 				args := []string{"--engine", engine}
@@ -88,6 +93,10 @@ func TestProtocol(t *testing.T) {
 		{"help", []string{"--help"}, "", 0, "usage:", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "jit engine" && !jit.Supported {
+				// Where there is no JIT, asking for it is refused, saying why.
+				tc.wantCode, tc.wantOut, tc.wantErr = 1, "", jit.Unsupported
+			}
 			var out bytes.Buffer
 			code, err := run(tc.args, strings.NewReader(tc.stdin), &out)
 			if code != tc.wantCode {

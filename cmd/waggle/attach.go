@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/link"
 	"github.com/waggle-ebpf/waggle/packet"
 )
@@ -118,7 +118,7 @@ func cmdAttach(args []string, e *env) error {
 	}
 	l, err := link.AttachPacket(prog, opts)
 	if err != nil {
-		if errors.Is(err, unix.EPERM) {
+		if errors.Is(err, errno.EPERM) {
 			return fmt.Errorf("%w (AF_PACKET sockets need root: CAP_NET_RAW)", err)
 		}
 		return err

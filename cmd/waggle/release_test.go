@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -152,7 +153,7 @@ func TestReleaseBuild(t *testing.T) {
 				if goos != runtime.GOOS || goarch != runtime.GOARCH {
 					return
 				}
-				out, err := exec.Command(bin, "--version").CombinedOutput()
+				out, err := kerneltest.Command(bin, "--version").CombinedOutput()
 				if err != nil {
 					t.Fatalf("waggle --version: %v\n%s", err, out)
 				}

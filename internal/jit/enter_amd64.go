@@ -1,3 +1,5 @@
+//go:build linux
+
 package jit
 
 import (
@@ -5,8 +7,12 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/jit/amd64"
 )
 
-// Supported reports whether waggle can compile programs for this machine.
+// Supported reports whether waggle can compile programs for this machine:
+// Linux on amd64.
 const Supported = true
+
+// Unsupported says why Supported is false; "" here.
+var Unsupported = ""
 
 // compileNative is this machine's backend.
 var compileNative = amd64.Compile

@@ -113,7 +113,7 @@ type Options struct {
 // table, which must not change afterwards (callx looks helpers up in it).
 func Compile(insns isa.Instructions, table *helper.Table, opts Options) (*Program, error) {
 	if !Supported {
-		return nil, errors.New("waggle has no compiler for this machine")
+		return nil, errors.New(Unsupported)
 	}
 	if !opts.Validated {
 		if err := insns.Validate(); err != nil {

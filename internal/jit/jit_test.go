@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/engine"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -277,10 +276,10 @@ func TestCompileRunConcurrently(t *testing.T) {
 // the sign to interpret.
 func TestNoExecutableMemory(t *testing.T) {
 	saved := mmap
-	mmap = func(int, int64, int, int, int) ([]byte, error) { return nil, unix.EPERM }
+	mmap = func(int, int64, int, int, int) ([]byte, error) { return nil, errno.EPERM }
 	defer func() { mmap = saved }()
 	_, err := Compile(assemble(t, "mov %r0, 1; exit"), nil, Options{Type: kernel.RawMemory})
-	if !errors.Is(err, ErrNoExecutableMemory) || !errors.Is(err, unix.EPERM) {
+	if !errors.Is(err, ErrNoExecutableMemory) || !errors.Is(err, errno.EPERM) {
 		t.Fatalf("error %v, want ErrNoExecutableMemory and EPERM", err)
 	}
 }

@@ -3,8 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
@@ -208,13 +207,13 @@ func (argsKind) alloc(r *Run) { r.ctxBuf = make([]byte, 8*maxRawTPArgs) }
 
 func (argsKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 	if len(data) != 0 {
-		return errno(unix.EINVAL, "raw tracepoint programs take no data, only a context")
+		return errnof(errno.EINVAL, "raw tracepoint programs take no data, only a context")
 	}
 	if len(ctx) > 8*maxRawTPArgs {
-		return errno(unix.EINVAL, "a raw tracepoint context has at most %d arguments (%d bytes), not %d bytes", maxRawTPArgs, 8*maxRawTPArgs, len(ctx))
+		return errnof(errno.EINVAL, "a raw tracepoint context has at most %d arguments (%d bytes), not %d bytes", maxRawTPArgs, 8*maxRawTPArgs, len(ctx))
 	}
 	if len(ctx) < r.minCtx {
-		return errno(unix.EINVAL, "the context is %d bytes, and the program reads it up to byte %d", len(ctx), r.minCtx)
+		return errnof(errno.EINVAL, "the context is %d bytes, and the program reads it up to byte %d", len(ctx), r.minCtx)
 	}
 	r.rawLen = copy(r.ctxBuf, ctx)
 	if r.rawLen > 0 {
@@ -248,14 +247,14 @@ func (memoryKind) alloc(*Run) {}
 
 func (k memoryKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 	if len(data) != 0 {
-		return errno(unix.EINVAL, "%s programs take no data, only a context", k.name)
+		return errnof(errno.EINVAL, "%s programs take no data, only a context", k.name)
 	}
 	if k.writable {
 		if len(ctx) > k.maxSize {
-			return errno(unix.EINVAL, "a %s program's context is at most %d bytes, not %d", k.name, k.maxSize, len(ctx))
+			return errnof(errno.EINVAL, "a %s program's context is at most %d bytes, not %d", k.name, k.maxSize, len(ctx))
 		}
 		if len(ctx) < r.minCtx {
-			return errno(unix.EINVAL, "the context is %d bytes, and the program accesses it up to byte %d", len(ctx), r.minCtx)
+			return errnof(errno.EINVAL, "the context is %d bytes, and the program accesses it up to byte %d", len(ctx), r.minCtx)
 		}
 	}
 	r.setRaw(ctx)

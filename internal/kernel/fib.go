@@ -5,9 +5,9 @@ import (
 	"net/netip"
 
 	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // FIB is the forwarding information that bpf_fib_lookup consults in
@@ -135,7 +135,7 @@ func fibLookup(c *helper.Call) (uint64, error) {
 	}
 	plen := int32(c.Args[2])
 	if plen < fibParamsSize {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	p, err := c.Write(c.Args[1], fibParamsSize)
 	if err != nil {
@@ -143,18 +143,18 @@ func fibLookup(c *helper.Call) (uint64, error) {
 	}
 	flags := uint32(c.Args[3])
 	if flags&^fibLookupMask != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	checkMTU := r.kind == kindXDP || binary.NativeEndian.Uint16(p[6:]) != 0
 	fib := r.fib
 	var rc int64
 	switch p[0] {
-	case unix.AF_INET:
+	case afInet:
 		rc = fib.lookup(p, flags, checkMTU, false)
-	case unix.AF_INET6:
+	case afInet6:
 		rc = fib.lookup(p, flags, checkMTU, true)
 	default:
-		return neg(unix.EAFNOSUPPORT), nil
+		return neg(errno.EAFNOSUPPORT), nil
 	}
 	if rc == fibRetSuccess && !checkMTU {
 		// The skb against the MTU of the device found
@@ -223,7 +223,7 @@ func (f *FIB) lookup(p []byte, flags uint32, checkMTU, v6 bool) int64 {
 	ifindex := binary.NativeEndian.Uint32(p[8:])
 	dev := f.device(ifindex)
 	if dev == nil {
-		return -int64(unix.ENODEV)
+		return -int64(errno.ENODEV)
 	}
 	if (!v6 && !dev.Forwarding) || (v6 && !dev.Forwarding6) {
 		return fibRetFwdDisabled
@@ -338,7 +338,7 @@ func (f *FIB) lookup(p []byte, flags uint32, checkMTU, v6 bool) int64 {
 			copy(p[32:36], a[:])
 		} else {
 			if !v6 {
-				p[0] = unix.AF_INET6
+				p[0] = afInet6
 			}
 			a := next.As16()
 			copy(p[32:48], a[:])

@@ -60,6 +60,7 @@ var defs = slices.Concat([]def{
 		id: asm.FnKtimeGetNs, types: tAll, fn: ktimeGetNs, // 5 bpf_ktime_get_ns
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "CLOCK_MONOTONIC",
+		diff:  "on macOS CLOCK_UPTIME_RAW (the same clock); on Windows Go's monotonic clock counted from waggle's start, not from boot",
 	},
 	{
 		id: asm.FnTracePrintk, types: tAll, fn: tracePrintk, // 6 bpf_trace_printk
@@ -90,18 +91,18 @@ var defs = slices.Concat([]def{
 		id: asm.FnGetCurrentPidTgid, types: tAll, fn: getCurrentPidTgid, // 14 bpf_get_current_pid_tgid
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "the run's task (`RunOptions.Task`, set by the hooks to the traced thread): tgid << 32 | pid; without one, waggle's pid << 32 | the calling thread's id",
-		diff:  "without a task, the task is the waggle process",
+		diff:  "without a task, the task is the waggle process; on macOS and Windows its thread's id is the process's",
 	},
 	{
 		id: asm.FnGetCurrentUidGid, types: tAll, fn: getCurrentUIDGid, // 15 bpf_get_current_uid_gid
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "gid << 32 | uid of the run's task, or of the waggle process",
-		diff:  "as 14",
+		diff:  "as 14; on Windows, which has no uid or gid, 65534 for both (the kernel's overflowuid and overflowgid)",
 	},
 	{
 		id: asm.FnGetCurrentComm, types: tAll, fn: getCurrentComm, // 16 bpf_get_current_comm
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgUninitMem, helper.ArgSize}, Ret: helper.RetInteger},
-		doc:   "the run's task's name, or `Options.Comm`, or /proc/self/comm; cut to size-1, NUL-padded",
+		doc:   "the run's task's name, or `Options.Comm`, or /proc/self/comm (elsewhere the executable's name); cut to size-1, NUL-padded",
 		diff:  "as 14",
 	},
 	{
@@ -150,7 +151,7 @@ var defs = slices.Concat([]def{
 		id: asm.FnGetCurrentTask, types: tAll, fn: getCurrentTask, // 35 bpf_get_current_task
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "the address of a `struct task_struct` of waggle's (read-only memory the program reads with bpf_probe_read_kernel, as BPF_CORE_READ does), laid out as waggle's kernel BTF, against which CO-RE relocations are resolved: pid, tgid, real_parent, group_leader, comm of the run's task (`Task.PID`, `TGID`, `Comm`; real_parent is a task_struct of `Task.PPID`, group_leader one of `TGID`), or of the waggle process without a task",
-		diff:  "only those fields exist: a program reading another (fs, mm, cred, ...) is refused at load, naming it; the group leader's comm is the thread's; the parent's comm is empty and its real_parent NULL",
+		diff:  "only those fields exist: a program reading another (fs, mm, cred, ...) is refused at load, naming it; the group leader's comm is the thread's; the parent's comm is empty and its real_parent NULL; on macOS and Windows, without a task, pid is the process's id, as for 14",
 	},
 	{
 		id: asm.FnProbeReadStr, types: tTracing | tRaw, fn: probeReadStr(spaceCompat), // 45 bpf_probe_read_str
@@ -239,12 +240,13 @@ var defs = slices.Concat([]def{
 		id: asm.FnJiffies64, types: tAll, fn: jiffies64, // 118 bpf_jiffies64
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "INITIAL_JIFFIES (2³² − 300·HZ) + CLOCK_MONOTONIC in ticks of `Options.HZ` (250 by default)",
-		diff:  "the kernel's HZ is not known in user space",
+		diff:  "the kernel's HZ is not known in user space; CLOCK_MONOTONIC as 5 reads it",
 	},
 	{
 		id: asm.FnKtimeGetBootNs, types: tAll, fn: ktimeGetBootNs, // 125 bpf_ktime_get_boot_ns
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "CLOCK_BOOTTIME",
+		diff:  "on macOS its CLOCK_MONOTONIC (the same clock: with sleep); on Windows as 5",
 	},
 	{
 		id: asm.FnRingbufOutput, types: tAll, fn: ringbufOutput, // 130 bpf_ringbuf_output
@@ -283,6 +285,7 @@ var defs = slices.Concat([]def{
 		id: asm.FnKtimeGetCoarseNs, types: tXDP | tTC | tSock | tRaw | tCgroupSocks, fn: ktimeGetCoarseNs, // 160 bpf_ktime_get_coarse_ns
 		proto: helper.Proto{Args: []helper.ArgKind{}, Ret: helper.RetInteger},
 		doc:   "CLOCK_MONOTONIC_COARSE",
+		diff:  "on macOS CLOCK_UPTIME_RAW_APPROX; on Windows as 5",
 	},
 	{
 		id: asm.FnForEachMapElem, types: tAll, fn: forEachMapElem, // 164 bpf_for_each_map_elem

@@ -10,14 +10,14 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
 // neg returns -e as a helper's result.
-func neg(e unix.Errno) uint64 { return uint64(-int64(e)) }
+func neg(e errno.Errno) uint64 { return uint64(-int64(e)) }
 
 // runOf returns the Run of a call, or an error ending the run.
 func runOf(c *helper.Call) (*Run, error) {
@@ -52,7 +52,7 @@ func result(err error) (uint64, error) {
 	if errors.As(err, &me) {
 		return neg(me.Errno), nil
 	}
-	var en unix.Errno
+	var en errno.Errno
 	if errors.As(err, &en) {
 		return neg(en), nil
 	}
@@ -362,7 +362,7 @@ func ringbufOutput(c *helper.Call) (uint64, error) {
 		return 0, err
 	}
 	if c.Args[3]&^(rbNoWakeup|rbForceWakeup) != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	data, err := c.Read(c.Args[1], c.Args[2])
 	if err != nil {
@@ -439,7 +439,7 @@ func forEachMapElem(c *helper.Call) (uint64, error) {
 		return 0, err
 	}
 	if c.Args[3] != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	it, ok := m.(maps.Iterable)
 	if !ok {
@@ -487,13 +487,13 @@ const maxLoops = 1 << 23
 func loop(c *helper.Call) (uint64, error) {
 	n := uint32(c.Args[0])
 	if c.Args[3] != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if n > maxLoops {
 		// The kernel's verifier inlines bpf_loop with zero flags, and the
 		// inlined code sets -E2BIG with a 32-bit move: programs see
 		// 0x00000000fffffff9, not the helper's 64-bit -E2BIG.
-		return uint64(uint32(neg(unix.E2BIG))), nil
+		return uint64(uint32(neg(errno.E2BIG))), nil
 	}
 	fn, ctx := c.Args[1], c.Args[2]
 	for i := uint32(0); i < n; i++ {

@@ -11,31 +11,21 @@ import (
 	"sync"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 )
 
-// clock reads a clock in nanoseconds.
-func clock(id int32) uint64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(id, &ts); err != nil {
-		return 0
-	}
-	return uint64(ts.Sec)*1e9 + uint64(ts.Nsec)
-}
+// ktimeGetNs is bpf_ktime_get_ns: CLOCK_MONOTONIC (see monotonicNs).
+func ktimeGetNs(c *helper.Call) (uint64, error) { return monotonicNs(), nil }
 
-// ktimeGetNs is bpf_ktime_get_ns: CLOCK_MONOTONIC.
-func ktimeGetNs(c *helper.Call) (uint64, error) { return clock(unix.CLOCK_MONOTONIC), nil }
+// ktimeGetBootNs is bpf_ktime_get_boot_ns: CLOCK_BOOTTIME (see bootNs).
+func ktimeGetBootNs(c *helper.Call) (uint64, error) { return bootNs(), nil }
 
-// ktimeGetBootNs is bpf_ktime_get_boot_ns: CLOCK_BOOTTIME.
-func ktimeGetBootNs(c *helper.Call) (uint64, error) { return clock(unix.CLOCK_BOOTTIME), nil }
-
-// ktimeGetCoarseNs is bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC_COARSE.
-func ktimeGetCoarseNs(c *helper.Call) (uint64, error) {
-	return clock(unix.CLOCK_MONOTONIC_COARSE), nil
-}
+// ktimeGetCoarseNs is bpf_ktime_get_coarse_ns: CLOCK_MONOTONIC_COARSE (see
+// coarseNs).
+func ktimeGetCoarseNs(c *helper.Call) (uint64, error) { return coarseNs(), nil }
 
 // initialJiffies is the kernel's INITIAL_JIFFIES on 64-bit for a HZ:
 // jiffies start 300 seconds before wrapping 32 bits.
@@ -48,7 +38,7 @@ func jiffies64(c *helper.Call) (uint64, error) {
 	if r, _ := c.State.(*Run); r != nil && r.opts.HZ != 0 {
 		hz = r.opts.HZ
 	}
-	ns := clock(unix.CLOCK_MONOTONIC)
+	ns := monotonicNs()
 	return initialJiffies(hz) + ns/1e9*hz + ns%1e9*hz/1e9, nil
 }
 
@@ -76,7 +66,7 @@ func getCurrentPidTgid(c *helper.Call) (uint64, error) {
 	if t := currentTask(c); t != nil {
 		return uint64(t.TGID)<<32 | uint64(t.PID), nil
 	}
-	return uint64(uint32(unix.Getpid()))<<32 | uint64(uint32(unix.Gettid())), nil
+	return uint64(uint32(os.Getpid()))<<32 | uint64(threadID()), nil
 }
 
 // getCurrentUIDGid is bpf_get_current_uid_gid: gid << 32 | uid, of the
@@ -85,15 +75,12 @@ func getCurrentUIDGid(c *helper.Call) (uint64, error) {
 	if t := currentTask(c); t != nil {
 		return uint64(t.GID)<<32 | uint64(t.UID), nil
 	}
-	return uint64(uint32(unix.Getgid()))<<32 | uint64(uint32(unix.Getuid())), nil
+	uid, gid := userIDs()
+	return uint64(gid)<<32 | uint64(uid), nil
 }
 
 var procComm = sync.OnceValue(func() string {
-	b, err := os.ReadFile("/proc/self/comm")
-	if err != nil {
-		return ""
-	}
-	s := string(bytes.TrimRight(b, "\n"))
+	s := processComm()
 	if len(s) > 15 { // TASK_COMM_LEN - 1
 		s = s[:15]
 	}
@@ -142,9 +129,9 @@ const userHalfEnd = 1 << 47
 // probeFailure is the error code of a probe read that cannot read addr.
 func probeFailure(space addressSpace, addr uint64) uint64 {
 	if space == spaceKernel && addr < userHalfEnd {
-		return neg(unix.ERANGE)
+		return neg(errno.ERANGE)
 	}
-	return neg(unix.EFAULT)
+	return neg(errno.EFAULT)
 }
 
 // probeRead returns bpf_probe_read(_user|_kernel)(dst, size, src): copies
@@ -231,7 +218,7 @@ func readUserStr(c *helper.Call, dst []byte, addr uint64) uint64 {
 	t := currentTask(c)
 	if t == nil || t.Memory == nil || addr > 1<<63 {
 		clear(dst)
-		return neg(unix.EFAULT)
+		return neg(errno.EFAULT)
 	}
 	limit := len(dst) - 1
 	got := 0
@@ -245,7 +232,7 @@ func readUserStr(c *helper.Call, dst []byte, addr uint64) uint64 {
 		got += n
 		if n < len(chunk) {
 			clear(dst)
-			return neg(unix.EFAULT)
+			return neg(errno.EFAULT)
 		}
 	}
 	dst[limit] = 0
@@ -461,7 +448,7 @@ func perfEventOutput(c *helper.Call) (uint64, error) {
 	ctxLen := flags & bpfFCtxLenMask >> 32
 	if r != nil && (r.kind == kindXDP || r.kind == kindSKB) {
 		if flags&^(bpfFIndexMask|bpfFCtxLenMask) != 0 {
-			return neg(unix.EINVAL), nil
+			return neg(errno.EINVAL), nil
 		}
 		var avail uint64
 		if r.kind == kindXDP {
@@ -474,10 +461,10 @@ func perfEventOutput(c *helper.Call) (uint64, error) {
 			pkt = [][]byte{s.buf[s.dataOff():s.n]}
 		}
 		if ctxLen > avail {
-			return neg(unix.EFAULT), nil
+			return neg(errno.EFAULT), nil
 		}
 	} else if flags&^bpfFIndexMask != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	data, err := c.Read(c.Args[3], c.Args[4])
 	if err != nil {
@@ -488,10 +475,10 @@ func perfEventOutput(c *helper.Call) (uint64, error) {
 		index = uint32(c.CPU)
 	}
 	if index >= m.Spec().MaxEntries {
-		return neg(unix.E2BIG), nil
+		return neg(errno.E2BIG), nil
 	}
 	if r == nil || r.opts.PerfOutput == nil {
-		return neg(unix.ENOENT), nil
+		return neg(errno.ENOENT), nil
 	}
 	rec := make([]byte, 0, uint64(len(data))+ctxLen)
 	rec = append(rec, data...)

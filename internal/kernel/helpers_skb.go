@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 
 	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // The helpers of tc programs that read and change the skb (Linux 6.18's
@@ -282,7 +282,7 @@ const (
 	maxCsumLevel   = 3 // SKB_MAX_CSUM_LEVEL
 
 	// ENOTSUPP is the kernel's internal 524, which these helpers return.
-	enotsupp = unix.Errno(524)
+	enotsupp = errno.ENOTSUPP
 
 	ethP8021Q  = 0x8100
 	ethP8021AD = 0x88a8
@@ -333,11 +333,11 @@ func skbStoreBytes(c *helper.Call) (uint64, error) {
 		return 0, err
 	}
 	if flags&^(bpfFRecomputeCsum|bpfFInvalidateHash) != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if off > 1<<31-1 || !s.writable(off+n) {
 		r.skbMoved()
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	copy(s.data()[off:], from)
 	if flags&bpfFInvalidateHash != 0 {
@@ -391,17 +391,17 @@ func l3CsumReplace(c *helper.Call) (uint64, error) {
 	defer r.skbMoved()
 	from, to, flags := c.Args[2], c.Args[3], c.Args[4]
 	if flags&^bpfFHdrFieldMask != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	p, ok := csumField(s, uint32(c.Args[1]))
 	if !ok {
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	sum := binary.NativeEndian.Uint16(p)
 	switch flags & bpfFHdrFieldMask {
 	case 0:
 		if from != 0 {
-			return neg(unix.EINVAL), nil
+			return neg(errno.EINVAL), nil
 		}
 		sum = csumReplaceByDiff(sum, uint32(to))
 	case 2:
@@ -409,7 +409,7 @@ func l3CsumReplace(c *helper.Call) (uint64, error) {
 	case 4:
 		sum = csumReplace4(sum, uint32(from), uint32(to))
 	default:
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	binary.NativeEndian.PutUint16(p, sum)
 	return 0, nil
@@ -424,11 +424,11 @@ func l4CsumReplace(c *helper.Call) (uint64, error) {
 	from, to, flags := c.Args[2], c.Args[3], c.Args[4]
 	mmzero, mforce := flags&bpfFMarkMangled0 != 0, flags&bpfFMarkEnforce != 0
 	if flags&^(bpfFMarkMangled0|bpfFMarkEnforce|bpfFPseudoHdr|bpfFHdrFieldMask|bpfFIPv6) != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	p, ok := csumField(s, uint32(c.Args[1]))
 	if !ok {
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	sum := binary.NativeEndian.Uint16(p)
 	if mmzero && !mforce && sum == 0 {
@@ -441,7 +441,7 @@ func l4CsumReplace(c *helper.Call) (uint64, error) {
 	switch flags & bpfFHdrFieldMask {
 	case 0:
 		if from != 0 {
-			return neg(unix.EINVAL), nil
+			return neg(errno.EINVAL), nil
 		}
 		sum = csumReplaceByDiff(sum, uint32(to))
 	case 2:
@@ -449,7 +449,7 @@ func l4CsumReplace(c *helper.Call) (uint64, error) {
 	case 4:
 		sum = csumReplace4(sum, uint32(from), uint32(to))
 	default:
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if mmzero && sum == 0 {
 		sum = csumMangled0
@@ -486,9 +486,9 @@ func csumLevel(c *helper.Call) (uint64, error) {
 		if s.csumUnnecessary {
 			return uint64(s.csumLevel), nil
 		}
-		return neg(unix.EACCES), nil
+		return neg(errno.EACCES), nil
 	default:
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	return 0, nil
 }
@@ -504,7 +504,7 @@ func skbPullData(c *helper.Call) (uint64, error) {
 		n = uint64(s.len())
 	}
 	if !s.writable(n) {
-		return neg(unix.ENOMEM), nil
+		return neg(errno.ENOMEM), nil
 	}
 	return 0, nil
 }
@@ -532,14 +532,14 @@ func skbChangeTail(c *helper.Call) (uint64, error) {
 	defer r.skbMoved()
 	newLen, flags := uint64(uint32(c.Args[1])), c.Args[2]
 	if flags != 0 || newLen > skbMaxAlloc || newLen < uint64(s.minLen()) {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if s.encap {
 		return neg(enotsupp), nil
 	}
 	if old := uint64(s.len()); newLen > old {
 		if !s.grow(0, int(newLen-old)) {
-			return neg(unix.ENOMEM), nil
+			return neg(errno.ENOMEM), nil
 		}
 		clear(s.buf[s.n : s.n+int(newLen-old)])
 	}
@@ -559,10 +559,10 @@ func skbChangeHead(c *helper.Call) (uint64, error) {
 	room, flags := uint32(c.Args[1]), c.Args[2]
 	newLen := uint32(s.len()) + room
 	if flags != 0 || int32(room) < 0 || (!s.isGSO() && newLen > skbMaxAlloc) || newLen < uint32(s.len()) {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if !s.grow(int(room), 0) {
-		return neg(unix.ENOMEM), nil
+		return neg(errno.ENOMEM), nil
 	}
 	s.head -= int(room)
 	clear(s.buf[s.head : s.head+int(room)])
@@ -634,10 +634,10 @@ func skbAdjustRoom(c *helper.Call) (uint64, error) {
 	shrink := diff < 0
 	lenMin := s.netBaseLen()
 	if flags&^(adjRoomMask|adjRoomNoCsumReset) != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if abs > 0xfff {
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	proto := uint16(s.protocol)
 	if proto != be16(ethPIP) && proto != be16(ethPIPv6) {
@@ -653,7 +653,7 @@ func skbAdjustRoom(c *helper.Call) (uint64, error) {
 	}
 	if flags&adjRoomDecapL3Mask != 0 {
 		if !shrink {
-			return neg(unix.EINVAL), nil
+			return neg(errno.EINVAL), nil
 		}
 		switch flags & adjRoomDecapL3Mask {
 		case adjRoomDecapL3IPv4:
@@ -661,7 +661,7 @@ func skbAdjustRoom(c *helper.Call) (uint64, error) {
 		case adjRoomDecapL3IPv6:
 			lenMin = 40
 		default:
-			return neg(unix.EINVAL), nil
+			return neg(errno.EINVAL), nil
 		}
 	}
 	lenCur := uint32(s.len() - (s.network - s.head))
@@ -669,7 +669,7 @@ func skbAdjustRoom(c *helper.Call) (uint64, error) {
 		(!shrink && uint32(s.len())+abs > skbMaxAlloc && !s.isGSO()) {
 		return neg(enotsupp), nil
 	}
-	var e unix.Errno
+	var e errno.Errno
 	if shrink {
 		e = s.netShrink(int(off), int(abs), flags)
 	} else {
@@ -685,15 +685,15 @@ func skbAdjustRoom(c *helper.Call) (uint64, error) {
 }
 
 // netShrink is bpf_skb_net_shrink.
-func (s *skbState) netShrink(off, n int, flags uint64) unix.Errno {
+func (s *skbState) netShrink(off, n int, flags uint64) errno.Errno {
 	if flags&^(adjRoomFixedGSO|adjRoomDecapL3Mask|adjRoomNoCsumReset) != 0 {
-		return unix.EINVAL
+		return errno.EINVAL
 	}
 	if s.isGSO() {
 		return enotsupp // gso_type is neither TCP nor UDP_L4
 	}
 	if !s.netHdrPop(off, n) {
-		return unix.ENOMEM
+		return errno.ENOMEM
 	}
 	switch {
 	case uint16(s.protocol) == be16(ethPIP) && flags&adjRoomDecapL3IPv6 != 0:
@@ -705,7 +705,7 @@ func (s *skbState) netShrink(off, n int, flags uint64) unix.Errno {
 }
 
 // netGrow is bpf_skb_net_grow.
-func (s *skbState) netGrow(off, n int, flags uint64) unix.Errno {
+func (s *skbState) netGrow(off, n int, flags uint64) errno.Errno {
 	innerMacLen := int(flags >> adjRoomEncapL2Shift & 0xff)
 	encap := flags&adjRoomEncapL3Mask != 0
 	if s.isGSO() {
@@ -717,16 +717,16 @@ func (s *skbState) netGrow(off, n int, flags uint64) unix.Errno {
 		case flags&adjRoomEncapL3IPv4 != 0 && flags&adjRoomEncapL3IPv6 != 0,
 			flags&adjRoomEncapL4GRE != 0 && flags&adjRoomEncapL4UDP != 0,
 			flags&adjRoomEncapL2Eth != 0 && innerMacLen < ethHLen:
-			return unix.EINVAL
+			return errno.EINVAL
 		case s.encap:
-			return unix.EALREADY
+			return errno.EALREADY
 		case innerMacLen > n:
-			return unix.EINVAL
+			return errno.EINVAL
 		}
 		macLen = s.network - s.mac
 	}
 	if !s.netHdrPush(off, n) {
-		return unix.ENOMEM
+		return errno.ENOMEM
 	}
 	if !encap {
 		return 0
@@ -757,19 +757,19 @@ func skbChangeProto(c *helper.Call) (uint64, error) {
 	defer r.skbMoved()
 	to, flags := uint16(c.Args[1]), c.Args[2]
 	if flags != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	from := uint16(s.protocol)
 	off := s.network - s.mac
 	switch {
 	case from == be16(ethPIP) && to == be16(ethPIPv6):
 		if !s.netHdrPush(off, 20) {
-			return neg(unix.ENOMEM), nil
+			return neg(errno.ENOMEM), nil
 		}
 		s.setProtocol(ethPIPv6)
 	case from == be16(ethPIPv6) && to == be16(ethPIP):
 		if !s.netHdrPop(off, 20) {
-			return neg(unix.ENOMEM), nil
+			return neg(errno.ENOMEM), nil
 		}
 		s.setProtocol(ethPIP)
 	default:
@@ -786,7 +786,7 @@ func skbChangeType(c *helper.Call) (uint64, error) {
 	}
 	t := uint32(c.Args[1])
 	if s.pktType > 3 || t > 3 { // skb_pkt_type_ok: up to PACKET_OTHERHOST
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	s.pktType = t
 	return 0, nil
@@ -826,7 +826,7 @@ func (s *skbState) flowHash() (hash uint32, l4 bool) {
 		}
 	}
 	var ports []byte
-	if (proto == unix.IPPROTO_TCP || proto == unix.IPPROTO_UDP || proto == unix.IPPROTO_SCTP || proto == unix.IPPROTO_UDPLITE) && len(rest) >= 4 {
+	if (proto == ipprotoTCP || proto == ipprotoUDP || proto == ipprotoSCTP || proto == ipprotoUDPLite) && len(rest) >= 4 {
 		ports = rest[:4]
 	}
 	var sp, dp []byte
@@ -893,12 +893,12 @@ func skbVlanPush(c *helper.Call) (uint64, error) {
 	}
 	if s.vlanPresent {
 		if s.head != s.mac {
-			return neg(unix.EINVAL), nil
+			return neg(errno.EINVAL), nil
 		}
 		// __vlan_insert_tag: the tag goes between the MAC addresses and
 		// the EtherType.
 		if !s.grow(vlanHLen, 0) {
-			return neg(unix.ENOMEM), nil
+			return neg(errno.ENOMEM), nil
 		}
 		s.head -= vlanHLen
 		d := s.buf[s.head:]
@@ -921,12 +921,12 @@ func (s *skbState) isVLAN() bool {
 
 // vlanPopHeader is __skb_vlan_pop: removes the packet's outer VLAN header
 // and returns its TCI.
-func (s *skbState) vlanPopHeader() (uint16, unix.Errno) {
+func (s *skbState) vlanPopHeader() (uint16, errno.Errno) {
 	if s.head != s.mac {
-		return 0, unix.EINVAL
+		return 0, errno.EINVAL
 	}
 	if !s.writable(ethHLen + vlanHLen) {
-		return 0, unix.ENOMEM
+		return 0, errno.ENOMEM
 	}
 	d := s.buf[s.head:s.n]
 	tci := binary.BigEndian.Uint16(d[14:])
@@ -995,11 +995,11 @@ func skbLoadBytesRelative(c *helper.Call) (uint64, error) {
 		base = s.network
 	default:
 		clear(to)
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	if off > 0xffff || uint64(base)+off+n > uint64(s.n) {
 		clear(to)
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	copy(to, s.buf[uint64(base)+off:])
 	return 0, nil
@@ -1007,19 +1007,9 @@ func skbLoadBytesRelative(c *helper.Call) (uint64, error) {
 
 func getCgroupClassid(c *helper.Call) (uint64, error) { return 0, nil }
 
-// netnsCookie is the cookie of waggle's network namespace.
-var netnsCookie = sync.OnceValue(func() uint64 {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0
-	}
-	defer unix.Close(fd)
-	v, err := unix.GetsockoptUint64(fd, unix.SOL_SOCKET, unix.SO_NETNS_COOKIE)
-	if err != nil {
-		return 0
-	}
-	return v
-})
+// netnsCookie is the cookie of waggle's network namespace (0 where the
+// host has none).
+var netnsCookie = sync.OnceValue(hostNetnsCookie)
 
 func getNetnsCookie(c *helper.Call) (uint64, error) {
 	if _, err := runOf(c); err != nil {
@@ -1087,11 +1077,7 @@ func cgroupAt(level int) uint64 {
 	case mount == "":
 		return 0
 	}
-	var st unix.Stat_t
-	if unix.Stat(mount+"/"+strings.Join(parts[:level], "/"), &st) != nil {
-		return 0
-	}
-	return st.Ino
+	return cgroupInode(mount + "/" + strings.Join(parts[:level], "/"))
 }
 
 // cgroupID is the cgroup v2 ID of waggle's cgroup.
@@ -1131,13 +1117,13 @@ func cloneRedirect(c *helper.Call) (uint64, error) {
 	defer r.skbMoved()
 	ifindex, flags := uint32(c.Args[1]), c.Args[2]
 	if flags&^bpfFIngress != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if (r.fib == nil && ifindex != 1) || (r.fib != nil && r.fib.device(ifindex) == nil) {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if s.mac >= s.network || s.len() == 0 {
-		return neg(unix.ERANGE), nil
+		return neg(errno.ERANGE), nil
 	}
 	r.clones++
 	return 0, nil
@@ -1163,9 +1149,9 @@ func skAssign(c *helper.Call) (uint64, error) {
 		return 0, err
 	}
 	if c.Args[1] == 0 || c.Args[2] != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
-	return neg(unix.EOPNOTSUPP), nil
+	return neg(errno.EOPNOTSUPP), nil
 }
 
 func csumUpdate(c *helper.Call) (uint64, error) {
@@ -1280,10 +1266,10 @@ func xdpCopy(c *helper.Call, store bool) (uint64, error) {
 		return 0, err
 	}
 	if off > 0xffff || n > 0xffff {
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	if off+n > uint64(x.xdpLen()) {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	parts := append(make([][]byte, 0, 1+len(x.frags)), x.frame[x.data:x.end])
 	parts = append(parts, x.frags...)
@@ -1395,27 +1381,27 @@ func skbGetTunnelKey(c *helper.Call) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	fail := func(e unix.Errno) (uint64, error) {
+	fail := func(e errno.Errno) (uint64, error) {
 		clear(to)
 		return neg(e), nil
 	}
 	t := s.tunnel
 	if t == nil || flags&^(tunInfoIPv6|tunInfoFlags) != 0 {
-		return fail(unix.EINVAL)
+		return fail(errno.EINVAL)
 	}
 	v6 := t.Src.Is6() && !t.Src.Is4In6()
 	if v6 != (flags&tunInfoIPv6 != 0) {
-		return fail(unix.EPROTO)
+		return fail(errno.EPROTO)
 	}
 	if size != tunnelKeySize {
 		switch size {
 		case tunnelKeyLocal, tunnelKeyLabel, tunnelKeyExt:
 		case tunnelKeyRemote1:
 			if v6 {
-				return fail(unix.EINVAL)
+				return fail(errno.EINVAL)
 			}
 		default:
-			return fail(unix.EINVAL)
+			return fail(errno.EINVAL)
 		}
 	}
 	var k [tunnelKeySize]byte
@@ -1449,18 +1435,18 @@ func skbSetTunnelKey(c *helper.Call) (uint64, error) {
 		return 0, err
 	}
 	if flags&^(tunInfoIPv6|tunZeroCsumTX|tunDontFragment|tunSeqNumber|tunNoTunnelKey) != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	var k [tunnelKeySize]byte
 	switch size {
 	case tunnelKeySize, tunnelKeyLocal, tunnelKeyLabel, tunnelKeyExt, tunnelKeyRemote1:
 		copy(k[:], from)
 	default:
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	label := binary.NativeEndian.Uint32(k[24:])
 	if (flags&tunInfoIPv6 == 0 && label != 0) || binary.NativeEndian.Uint16(k[22:]) != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	t := &s.tunnelSet
 	opts := t.Options[:0]
@@ -1506,11 +1492,11 @@ func skbGetTunnelOpt(c *helper.Call) (uint64, error) {
 	t := s.tunnel
 	if t == nil || t.Flags&tunnelOptsPresent == 0 {
 		clear(to)
-		return neg(unix.ENOENT), nil
+		return neg(errno.ENOENT), nil
 	}
 	if size < uint64(len(t.Options)) {
 		clear(to)
-		return neg(unix.ENOMEM), nil
+		return neg(errno.ENOMEM), nil
 	}
 	n := copy(to, t.Options)
 	clear(to[n:])
@@ -1528,10 +1514,10 @@ func skbSetTunnelOpt(c *helper.Call) (uint64, error) {
 		return 0, err
 	}
 	if s.tunnel != &s.tunnelSet || size%4 != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if size > tunnelOptsMax {
-		return neg(unix.ENOMEM), nil
+		return neg(errno.ENOMEM), nil
 	}
 	t := s.tunnel
 	t.Options = append(t.Options[:0], from...)

@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 
 	"github.com/cilium/ebpf/asm"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // sockDefs are the helpers of the cgroup socket programs (see defs).
@@ -32,7 +32,7 @@ func sockOpsCBFlagsSet(c *helper.Call) (uint64, error) {
 	}
 	s := &r.sock
 	if binary.NativeEndian.Uint32(s.ctx[soIsFullsock:]) == 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	arg := uint32(c.Args[1])
 	binary.NativeEndian.PutUint32(s.ctx[soCBFlags:], arg&sockOpsAllCBFlags)

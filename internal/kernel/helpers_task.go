@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"golang.org/x/sys/unix"
+	"os"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
@@ -42,7 +42,7 @@ func (r *Run) currentTaskStruct() uint64 {
 	if t := r.task; t != nil {
 		pid, tgid, ppid, comm = t.PID, t.TGID, t.PPID, t.Comm
 	} else {
-		pid, tgid, ppid = uint32(unix.Gettid()), uint32(unix.Getpid()), uint32(unix.Getppid())
+		pid, tgid, ppid = threadID(), uint32(os.Getpid()), uint32(os.Getppid())
 		comm = procComm()
 		if r.opts.Comm != "" {
 			comm = r.opts.Comm
@@ -107,20 +107,20 @@ func getStack(c *helper.Call) (uint64, error) {
 		return 0, err
 	}
 	flags := c.Args[3]
-	fail := func(e unix.Errno) (uint64, error) {
+	fail := func(e errno.Errno) (uint64, error) {
 		clear(buf)
 		return neg(e), nil
 	}
 	user, buildID := flags&stackUser != 0, flags&stackUserBuild != 0
 	if flags&^stackFlagsKnown != 0 || (buildID && !user) {
-		return fail(unix.EINVAL)
+		return fail(errno.EINVAL)
 	}
 	elem := uint64(8)
 	if buildID {
 		elem = buildIDSize
 	}
 	if size%elem != 0 {
-		return fail(unix.EINVAL)
+		return fail(errno.EINVAL)
 	}
 	skip := int(flags & stackSkipMask)
 	num := int(size / elem)
@@ -129,11 +129,11 @@ func getStack(c *helper.Call) (uint64, error) {
 	if user {
 		var ok bool
 		if ips, ok = userStack(currentTask(c), stackRegs(c), depth); !ok {
-			return fail(unix.EFAULT)
+			return fail(errno.EFAULT)
 		}
 	}
 	if len(ips) < skip {
-		return fail(unix.EFAULT)
+		return fail(errno.EFAULT)
 	}
 	ips = ips[skip:]
 	ips = ips[:min(len(ips), num)]
@@ -238,18 +238,18 @@ func getStackID(c *helper.Call) (uint64, error) {
 	}
 	flags := c.Args[2]
 	if flags&^stackIDFlags != 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	skip := int(flags & stackSkipMask)
 	depth := min(int(m.Spec().ValueSize)/st.Elem()+skip, stackMaxDepth)
 	var ips []uint64
 	if flags&stackUser != 0 {
 		if ips, ok = userStack(currentTask(c), stackRegs(c), depth); !ok {
-			return neg(unix.EFAULT), nil
+			return neg(errno.EFAULT), nil
 		}
 	}
 	if len(ips) <= skip {
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	id, e := st.StackID(ips[skip:], flags)
 	if e != nil {

@@ -1,9 +1,8 @@
 package kernel
 
 import (
-	"golang.org/x/sys/unix"
-
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // copyFromUser is bpf_copy_from_user(dst, size, user_ptr) (helper 148), a
@@ -27,5 +26,5 @@ func copyFromUser(c *helper.Call) (uint64, error) {
 		return 0, err
 	}
 	clear(dst)
-	return neg(unix.EFAULT), nil
+	return neg(errno.EFAULT), nil
 }

@@ -6,7 +6,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 func TestCopyFromUser(t *testing.T) {
@@ -21,7 +22,7 @@ func TestCopyFromUser(t *testing.T) {
 			t.Fatalf("src %s: %v", src, r.err)
 		}
 		want := append(bytes.Repeat([]byte{0xaa}, 8), make([]byte, 8)...)
-		if r.ret != neg(unix.EFAULT) || !bytes.Equal(r.out.Context, want) {
+		if r.ret != neg(errno.EFAULT) || !bytes.Equal(r.out.Context, want) {
 			t.Errorf("copy_from_user from %s: %#x, context % x", src, r.ret, r.out.Context)
 		}
 	}

@@ -6,16 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/engine"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
@@ -123,8 +124,8 @@ miss:
 		want uint64
 	}{
 		{fmt.Sprintf("stw [%%r10-4], 9\nlddw %%r1, %#x\nmov %%r2, %%r10\nadd %%r2, -4\ncall 1\nexit", arr.handle), 0},
-		{fmt.Sprintf("stw [%%r10-4], 1\nstdw [%%r10-16], 0\nlddw %%r1, %#x\nmov %%r2, %%r10\nadd %%r2, -4\nmov %%r3, %%r10\nadd %%r3, -16\nmov %%r4, 1\ncall 2\nexit", arr.handle), neg(unix.EEXIST)},
-		{fmt.Sprintf("stw [%%r10-4], 1\nlddw %%r1, %#x\nmov %%r2, %%r10\nadd %%r2, -4\ncall 3\nexit", arr.handle), neg(unix.EINVAL)},
+		{fmt.Sprintf("stw [%%r10-4], 1\nstdw [%%r10-16], 0\nlddw %%r1, %#x\nmov %%r2, %%r10\nadd %%r2, -4\nmov %%r3, %%r10\nadd %%r3, -16\nmov %%r4, 1\ncall 2\nexit", arr.handle), neg(errno.EEXIST)},
+		{fmt.Sprintf("stw [%%r10-4], 1\nlddw %%r1, %#x\nmov %%r2, %%r10\nadd %%r2, -4\ncall 3\nexit", arr.handle), neg(errno.EINVAL)},
 	} {
 		if r := raw(t, Options{}, c.src, nil, regions...); r.err != nil || r.ret != c.want {
 			t.Errorf("%s: %#x %v, want %#x", c.src, r.ret, r.err, c.want)
@@ -196,7 +197,7 @@ miss:
 	or %%r0, %%r7
 	exit`, q.handle)
 	r := raw(t, Options{}, src, nil)
-	if want := neg(unix.ENOENT)<<32 | uint64(byte(neg(unix.E2BIG)))<<16 | 22<<8 | 11; r.err != nil || r.ret != want {
+	if want := neg(errno.ENOENT)<<32 | uint64(byte(neg(errno.E2BIG)))<<16 | 22<<8 | 11; r.err != nil || r.ret != want {
 		t.Errorf("queue: %#x %v, want %#x", r.ret, r.err, want)
 	}
 }
@@ -269,9 +270,9 @@ out:
 		nr, flags string
 		ret, sum  uint64
 	}{
-		{"3", "0", 3, 3}, {"10", "0", 6, 15}, {"0", "0", 0, 0}, {"3", "1", neg(unix.EINVAL), 0},
+		{"3", "0", 3, 3}, {"10", "0", 6, 15}, {"0", "0", 0, 0}, {"3", "1", neg(errno.EINVAL), 0},
 		// 32-bit, as the kernel's inlined bpf_loop gives it.
-		{"0x800001", "0", uint64(uint32(neg(unix.E2BIG))), 0},
+		{"0x800001", "0", uint64(uint32(neg(errno.E2BIG))), 0},
 	} {
 		s := strings.NewReplacer("%NR", c.nr, "%FLAGS", c.flags).Replace(src)
 		s = strings.Replace(s, "mov %r1, 0x800001", "lddw %r1, 0x800001", 1)
@@ -318,7 +319,7 @@ out:
 		t.Error("the callback wrote the key")
 	}
 	flags := strings.Replace(src, "mov %r4, 0\n\tcall 164", "mov %r4, 1\n\tcall 164", 1)
-	if r := raw(t, Options{}, flags, make([]byte, 8), arr.Regions()...); r.ret != neg(unix.EINVAL) {
+	if r := raw(t, Options{}, flags, make([]byte, 8), arr.Regions()...); r.ret != neg(errno.EINVAL) {
 		t.Errorf("for_each flags 1: %#x %v", r.ret, r.err)
 	}
 }
@@ -366,7 +367,7 @@ func TestPrintf(t *testing.T) {
 			t.Fatal(r.err)
 		}
 		if !c.ok {
-			if r.ret != neg(unix.EINVAL) {
+			if r.ret != neg(errno.EINVAL) {
 				t.Errorf("snprintf %q: %#x, want -EINVAL", c.format, r.ret)
 			}
 			continue
@@ -388,11 +389,11 @@ func TestPrintf(t *testing.T) {
 		t.Errorf("trace_printk: %d %q %v", r.ret, trace.String(), r.err)
 	}
 	copy(mem, "%d%d%d%d\x00")
-	if r := raw(t, opts, src, mem); r.ret != neg(unix.EINVAL) {
+	if r := raw(t, opts, src, mem); r.ret != neg(errno.EINVAL) {
 		t.Errorf("trace_printk with 4 conversions: %#x", r.ret)
 	}
 	copy(mem, "no nul in size")
-	if r := raw(t, opts, "mov %r2, 4\ncall 6\nexit", mem); r.ret != neg(unix.EINVAL) {
+	if r := raw(t, opts, "mov %r2, 4\ncall 6\nexit", mem); r.ret != neg(errno.EINVAL) {
 		t.Errorf("trace_printk without NUL: %#x", r.ret)
 	}
 	// snprintf with size 0 writes nothing and returns the length; a %s of
@@ -404,7 +405,7 @@ func TestPrintf(t *testing.T) {
 	if r := raw(t, opts, src, mem); r.ret != 3 || r.out.Data[48] != 0 {
 		t.Errorf("snprintf size 0: %d", r.ret)
 	}
-	if r := raw(t, opts, strings.Replace(src, "mov %r5, 8", "mov %r5, 4", 1), mem); r.ret != neg(unix.EINVAL) {
+	if r := raw(t, opts, strings.Replace(src, "mov %r5, 8", "mov %r5, 4", 1), mem); r.ret != neg(errno.EINVAL) {
 		t.Errorf("snprintf data_len 4: %#x", r.ret)
 	}
 }
@@ -421,10 +422,10 @@ func TestProbeReadAndStrings(t *testing.T) {
 		addr string
 		want uint64
 	}{
-		{4, "0x1000", neg(unix.EFAULT)},
-		{112, "0x1000", neg(unix.EFAULT)},
-		{113, "0x1000", neg(unix.ERANGE)},
-		{113, "0xffff888000000000", neg(unix.EFAULT)},
+		{4, "0x1000", neg(errno.EFAULT)},
+		{112, "0x1000", neg(errno.EFAULT)},
+		{113, "0x1000", neg(errno.ERANGE)},
+		{113, "0xffff888000000000", neg(errno.EFAULT)},
 	} {
 		src := fmt.Sprintf("mov %%r2, 8\nlddw %%r3, %s\ncall %d\nexit", c.addr, c.id)
 		r := raw(t, Options{}, src, mem)
@@ -435,7 +436,7 @@ func TestProbeReadAndStrings(t *testing.T) {
 	// User memory: waggle has none, so even the program's own memory
 	// fails, as a kernel address does in the kernel.
 	r := raw(t, Options{}, "mov %r3, %r1\nadd %r3, 32\nmov %r2, 3\ncall 112\nexit", mem)
-	if r.ret != neg(unix.EFAULT) {
+	if r.ret != neg(errno.EFAULT) {
 		t.Errorf("probe_read_user of program memory: %#x", r.ret)
 	}
 	r = raw(t, Options{}, "mov %r3, %r1\nadd %r3, 32\nmov %r2, 3\ncall 113\nexit", mem)
@@ -455,11 +456,11 @@ func TestProbeReadAndStrings(t *testing.T) {
 		}
 	}
 	r = raw(t, Options{}, "mov %r2, 8\nmov %r3, 0x1000\ncall 115\nexit", mem)
-	if r.ret != neg(unix.ERANGE) || !bytes.Equal(r.out.Data[:8], make([]byte, 8)) {
+	if r.ret != neg(errno.ERANGE) || !bytes.Equal(r.out.Data[:8], make([]byte, 8)) {
 		t.Errorf("probe_read_kernel_str of a user-half address: %#x", r.ret)
 	}
 	r = raw(t, Options{}, "mov %r2, 8\nmov %r3, 0x1000\ncall 114\nexit", mem)
-	if r.ret != neg(unix.EFAULT) {
+	if r.ret != neg(errno.EFAULT) {
 		t.Errorf("probe_read_user_str: %#x", r.ret)
 	}
 	// strncmp: the kernel's -1, 0, 1.
@@ -484,7 +485,11 @@ func TestTaskAndTimeHelpers(t *testing.T) {
 		t.Errorf("pid_tgid %#x", r.ret)
 	}
 	r = raw(t, Options{}, "call 15\nexit", nil)
-	if r.ret != uint64(os.Getgid())<<32|uint64(os.Getuid()) {
+	uid, gid := uint64(os.Getuid()), uint64(os.Getgid())
+	if runtime.GOOS == "windows" { // no uid or gid: the kernel's overflowuid and overflowgid
+		uid, gid = 65534, 65534
+	}
+	if r.ret != gid<<32|uid {
 		t.Errorf("uid_gid %#x", r.ret)
 	}
 	r = raw(t, Options{Comm: "averyveryverylongname"}, "mov %r2, 20\ncall 16\nexit", bytes.Repeat([]byte{'x'}, 20))
@@ -506,7 +511,7 @@ func TestTaskAndTimeHelpers(t *testing.T) {
 	if r := raw(t, Options{}, "call 42\nexit", nil); r.ret != 0 {
 		t.Errorf("numa %d", r.ret)
 	}
-	mono := uint64(time.Duration(clock(unix.CLOCK_MONOTONIC)))
+	mono := uint64(time.Duration(monotonicNs()))
 	for _, id := range []int{5, 125, 160} {
 		r := raw(t, Options{}, fmt.Sprintf("call %d\nexit", id), nil)
 		if d := int64(r.ret) - int64(mono); d < -int64(time.Second) || d > int64(time.Hour*24*365) {
@@ -514,7 +519,7 @@ func TestTaskAndTimeHelpers(t *testing.T) {
 		}
 	}
 	r = raw(t, Options{HZ: 1000}, "call 118\nexit", nil)
-	if want := initialJiffies(1000) + clock(unix.CLOCK_MONOTONIC)/1e6; r.ret > want || want-r.ret > 1000 {
+	if want := initialJiffies(1000) + monotonicNs()/1e6; r.ret > want || want-r.ret > 1000 {
 		t.Errorf("jiffies64 %d, want about %d", r.ret, want)
 	}
 	a := raw(t, Options{}, "call 7\nmov %r6, %r0\ncall 7\nxor %r0, %r6\nexit", nil)
@@ -604,7 +609,7 @@ fail:
 	// buffer's pending records, known only after Reserve, so the test
 	// engine gets a region over all the fake's future records instead.
 	r := execRing(t, rb, src)
-	if r.err != nil || r.ret != (neg(unix.EINVAL)<<8|102) {
+	if r.err != nil || r.ret != (neg(errno.EINVAL)<<8|102) {
 		t.Fatalf("ringbuf: %#x %v", r.ret, r.err)
 	}
 	if len(rb.records) != 2 || rb.records[0][0] != 0x77 || rb.records[1][0] != 0x99 || len(rb.pending) != 0 {
@@ -664,12 +669,12 @@ func TestPerfEventOutput(t *testing.T) {
 	}{
 		{ebpf.XDP, opts, "0xffffffff", 0, "A"},
 		{ebpf.XDP, opts, "0x300000001", 0, "A\x00\x01\x02"},
-		{ebpf.XDP, opts, "0x4100000000", neg(unix.EFAULT), ""},
-		{ebpf.XDP, opts, "2", neg(unix.E2BIG), ""},
-		{ebpf.XDP, opts, "0x10000000000000", neg(unix.EINVAL), ""},
-		{ebpf.XDP, Options{}, "0", neg(unix.ENOENT), ""},
+		{ebpf.XDP, opts, "0x4100000000", neg(errno.EFAULT), ""},
+		{ebpf.XDP, opts, "2", neg(errno.E2BIG), ""},
+		{ebpf.XDP, opts, "0x10000000000000", neg(errno.EINVAL), ""},
+		{ebpf.XDP, Options{}, "0", neg(errno.ENOENT), ""},
 		{ebpf.SocketFilter, opts, "0x200000000", 0, "A\x0e\x0f"},
-		{RawMemory, opts, "0x100000000", neg(unix.EINVAL), ""},
+		{RawMemory, opts, "0x100000000", neg(errno.EINVAL), ""},
 		{RawMemory, opts, "1", 0, "A"},
 	} {
 		got = nil
@@ -707,7 +712,7 @@ func TestOtherContexts(t *testing.T) {
 			t.Errorf("raw_tp %q: %#x %v", c.src, r.ret, r.err)
 		}
 	}
-	if r := exec(t, ebpf.RawTracepoint, Options{}, "mov %r0, 0\nexit", Input{Context: make([]byte, 104)}); !errors.Is(r.err, unix.EINVAL) {
+	if r := exec(t, ebpf.RawTracepoint, Options{}, "mov %r0, 0\nexit", Input{Context: make([]byte, 104)}); !errors.Is(r.err, errno.EINVAL) {
 		t.Errorf("raw_tp 13 args: %v", r.err)
 	}
 	if r := exec(t, ebpf.RawTracepoint, Options{}, "mov %r0, %r1\nexit", Input{}); r.err != nil || r.ret != 0 {
@@ -718,7 +723,7 @@ func TestOtherContexts(t *testing.T) {
 	if r.err != nil || !bytes.Equal(r.out.Context, []byte{2, 0, 0, 0}) {
 		t.Errorf("syscall: % x %v", r.out.Context, r.err)
 	}
-	if r := exec(t, ebpf.Syscall, Options{}, "mov %r0, 0\nexit", Input{Data: []byte{1}}); !errors.Is(r.err, unix.EINVAL) {
+	if r := exec(t, ebpf.Syscall, Options{}, "mov %r0, 0\nexit", Input{Data: []byte{1}}); !errors.Is(r.err, errno.EINVAL) {
 		t.Errorf("syscall with data: %v", r.err)
 	}
 	// kprobe, tracepoint, perf_event: read-only context memory.

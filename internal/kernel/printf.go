@@ -8,9 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // Limits of the kernel's bpf_bprintf_prepare.
@@ -213,11 +212,11 @@ func tracePrintk(c *helper.Call) (uint64, error) {
 	}
 	end := bytes.IndexByte(f, 0)
 	if end < 0 {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	s, ok := bprintf(c, f[:end], c.Args[2:5])
 	if !ok {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	n := len(s)
 	if len(s) > maxBprintfBuf-1 {
@@ -246,7 +245,7 @@ func snprintf(c *helper.Call) (uint64, error) {
 	strSize := uint64(uint32(c.Args[1]))
 	dataLen := uint64(uint32(c.Args[4]))
 	if dataLen%8 != 0 || dataLen > 8*maxSnprintfArgs || (dataLen != 0 && c.Args[3] == 0) {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	var f []byte
 	for i := uint64(0); ; i++ {
@@ -272,7 +271,7 @@ func snprintf(c *helper.Call) (uint64, error) {
 	}
 	s, ok := bprintf(c, f, args)
 	if !ok {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if strSize > 0 {
 		dst, err := c.Write(c.Args[0], strSize)

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // ProgramType is everything waggle knows of one program type, in one
@@ -112,7 +112,7 @@ func (pt *ProgramType) ForAttach(a ebpf.AttachType) (*CtxDesc, *Range, error) {
 	for i, at := range pt.Attach {
 		names[i] = at.Name
 	}
-	return nil, nil, fmt.Errorf("%s programs take the expected attach types %s, not %s: %w", pt.Name, strings.Join(names, ", "), attachName(a), unix.EINVAL)
+	return nil, nil, fmt.Errorf("%s programs take the expected attach types %s, not %s: %w", pt.Name, strings.Join(names, ", "), attachName(a), errno.EINVAL)
 }
 
 // AttachNamed returns the attach type of the type that is named name, as

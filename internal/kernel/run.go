@@ -6,9 +6,9 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
@@ -148,8 +148,8 @@ func NewRun(t ebpf.ProgramType, opts Options) (*Run, error) {
 	return r, nil
 }
 
-// errno returns an error for Setup that matches the kernel's errno.
-func errno(e unix.Errno, format string, args ...any) error {
+// errnof returns an error for Setup that matches the kernel's errno.
+func errnof(e errno.Errno, format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), e)
 }
 
@@ -161,7 +161,7 @@ func checkTailZero(ctx []byte, size int) error {
 	}
 	for _, b := range ctx[size:] {
 		if b != 0 {
-			return errno(unix.E2BIG, "the context is %d bytes, and those past the %d of the structure are not all zero", len(ctx), size)
+			return errnof(errno.E2BIG, "the context is %d bytes, and those past the %d of the structure are not all zero", len(ctx), size)
 		}
 	}
 	return nil

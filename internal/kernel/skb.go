@@ -3,9 +3,8 @@ package kernel
 import (
 	"encoding/binary"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
@@ -177,10 +176,10 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 	s := &r.skb
 	n := len(data)
 	if n < ethHLen {
-		return errno(unix.EINVAL, "a packet of %d bytes is shorter than an Ethernet header", n)
+		return errnof(errno.EINVAL, "a packet of %d bytes is shorter than an Ethernet header", n)
 	}
 	if n > skbMaxData {
-		return errno(unix.EINVAL, "a packet of %d bytes is larger than the %d bytes an skb test run takes", n, skbMaxData)
+		return errnof(errno.EINVAL, "a packet of %d bytes is larger than the %d bytes an skb test run takes", n, skbMaxData)
 	}
 	if err := checkTailZero(ctxIn, skbSize); err != nil {
 		return err
@@ -199,7 +198,7 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 			}
 		}
 		if !ok {
-			return errno(unix.EINVAL, "__sk_buff: byte %d is set, but ctx_in may set only mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len, gso_segs, gso_size and hwtstamp", i)
+			return errnof(errno.EINVAL, "__sk_buff: byte %d is set, but ctx_in may set only mark, priority, ingress_ifindex, ifindex, cb, tstamp, wire_len, gso_segs, gso_size and hwtstamp", i)
 		}
 	}
 	u32 := func(off int) uint32 { return binary.NativeEndian.Uint32(ctx[off:]) }
@@ -259,11 +258,11 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 	switch et {
 	case 0x0800:
 		if n < ethHLen+20 {
-			return errno(unix.EINVAL, "an IPv4 packet of %d bytes is shorter than its headers", n)
+			return errnof(errno.EINVAL, "an IPv4 packet of %d bytes is shorter than its headers", n)
 		}
 	case 0x86dd:
 		if n < ethHLen+40 {
-			return errno(unix.EINVAL, "an IPv6 packet of %d bytes is shorter than its headers", n)
+			return errnof(errno.EINVAL, "an IPv6 packet of %d bytes is shorter than its headers", n)
 		}
 	}
 
@@ -278,11 +277,11 @@ func (r *Run) setupSKB(data, ctxIn []byte) error {
 	if s.wireLen == 0 {
 		s.wireLen = uint32(s.len())
 	} else if s.wireLen < uint32(s.len()) || s.wireLen > 65536 {
-		return errno(unix.EINVAL, "__sk_buff: wire_len %d is not between the packet's length %d and 65536", s.wireLen, s.len())
+		return errnof(errno.EINVAL, "__sk_buff: wire_len %d is not between the packet's length %d and 65536", s.wireLen, s.len())
 	}
 	s.gsoSegs = u32(skbGSOSegs)
 	if s.gsoSegs > 65535 {
-		return errno(unix.EINVAL, "__sk_buff: gso_segs %d is above 65535", s.gsoSegs)
+		return errnof(errno.EINVAL, "__sk_buff: gso_segs %d is above 65535", s.gsoSegs)
 	}
 	s.gsoSize = u32(skbGSOSize)
 	return nil
@@ -502,11 +501,11 @@ func (s *skbState) fillSock() {
 	nh := s.buf[s.network:s.n]
 	switch binary.BigEndian.Uint16(s.buf[s.mac+12:]) {
 	case 0x0800:
-		binary.NativeEndian.PutUint32(s.sk[bsFamily:], unix.AF_INET)
+		binary.NativeEndian.PutUint32(s.sk[bsFamily:], afInet)
 		copy(s.sk[bsSrcIP4:bsSrcIP4+4], nh[12:16])
 		copy(s.sk[bsDstIP4:bsDstIP4+4], nh[16:20])
 	case 0x86dd:
-		binary.NativeEndian.PutUint32(s.sk[bsFamily:], unix.AF_INET6)
+		binary.NativeEndian.PutUint32(s.sk[bsFamily:], afInet6)
 		copy(s.sk[bsSrcIP6:bsSrcIP6+16], nh[8:24])
 		copy(s.sk[bsDstIP6:bsDstIP6+16], nh[24:40])
 	}
@@ -535,9 +534,9 @@ func (s *skbState) sockField(off, size uint64) (uint64, bool) {
 	case slot == skbFamily:
 		switch {
 		case ip4:
-			binary.NativeEndian.PutUint32(v[:], unix.AF_INET)
+			binary.NativeEndian.PutUint32(v[:], afInet)
 		case ip6:
-			binary.NativeEndian.PutUint32(v[:], unix.AF_INET6)
+			binary.NativeEndian.PutUint32(v[:], afInet6)
 		}
 	case ip4 && slot == skbFamily+4: // remote_ip4
 		copy(v[:], nh[16:20])
@@ -580,7 +579,7 @@ func skbLoadBytes(c *helper.Call) (uint64, error) {
 	pkt := s.buf[s.dataOff():s.n]
 	if off > 1<<31-1 || off+n > uint64(len(pkt)) {
 		clear(to)
-		return neg(unix.EFAULT), nil
+		return neg(errno.EFAULT), nil
 	}
 	copy(to, pkt[off:off+n])
 	return 0, nil

@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 func ipv4Packet(n int) []byte {
@@ -150,7 +151,7 @@ func TestSKBData(t *testing.T) {
 	or %%r0, %%r1
 	exit`, off)
 	}
-	efault := uint64(neg(unix.EFAULT)) << 32
+	efault := uint64(neg(errno.EFAULT)) << 32
 	for _, c := range []struct {
 		typ  ebpf.ProgramType
 		off  int
@@ -193,7 +194,7 @@ func TestSKBData(t *testing.T) {
 			p[12], p[13] = c.et[0], c.et[1]
 		}
 		r := exec(t, ebpf.SchedCLS, Options{}, "mov %r0, 0\nexit", Input{Data: p})
-		if (r.err != nil) != c.err || (c.err && !errors.Is(r.err, unix.EINVAL)) {
+		if (r.err != nil) != c.err || (c.err && !errors.Is(r.err, errno.EINVAL)) {
 			t.Errorf("ethertype % x, %d bytes: %v", c.et, c.n, r.err)
 		}
 	}
@@ -241,15 +242,15 @@ func TestSKBContextInOut(t *testing.T) {
 		ctx map[int]uint32
 		err error
 	}{
-		{map[int]uint32{160: 63}, unix.EINVAL}, {map[int]uint32{160: 64}, nil}, {map[int]uint32{160: 65536}, nil},
-		{map[int]uint32{160: 65537}, unix.EINVAL}, {map[int]uint32{164: 65535}, nil}, {map[int]uint32{164: 65536}, unix.EINVAL},
+		{map[int]uint32{160: 63}, errno.EINVAL}, {map[int]uint32{160: 64}, nil}, {map[int]uint32{160: 65536}, nil},
+		{map[int]uint32{160: 65537}, errno.EINVAL}, {map[int]uint32{164: 65535}, nil}, {map[int]uint32{164: 65536}, errno.EINVAL},
 	} {
 		r := exec(t, ebpf.SchedCLS, Options{}, "mov %r0, 0\nexit", Input{Data: ipv4Packet(64), Context: skbCtx(c.ctx)})
 		if !errors.Is(r.err, c.err) && (c.err != nil || r.err != nil) {
 			t.Errorf("ctx %v: %v, kernel %v", c.ctx, r.err, c.err)
 		}
 	}
-	if r := exec(t, ebpf.SchedCLS, Options{}, "mov %r0, 0\nexit", Input{Data: ipv4Packet(64), Context: append(skbCtx(nil), 1)}); !errors.Is(r.err, unix.E2BIG) {
+	if r := exec(t, ebpf.SchedCLS, Options{}, "mov %r0, 0\nexit", Input{Data: ipv4Packet(64), Context: append(skbCtx(nil), 1)}); !errors.Is(r.err, errno.E2BIG) {
 		t.Errorf("long ctx_in: %v", r.err)
 	}
 	// Fields read back what ctx_in set.

@@ -3,8 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
@@ -270,10 +269,10 @@ func (k sockKind) alloc(r *Run) {
 func (k sockKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 	s := &r.sock
 	if !k.data && len(data) != 0 {
-		return errno(unix.EINVAL, "%s programs take no data, only a context (%s)", k.name, s.desc.Name)
+		return errnof(errno.EINVAL, "%s programs take no data, only a context (%s)", k.name, s.desc.Name)
 	}
 	if len(data) > skbMaxData {
-		return errno(unix.EINVAL, "the skb's data is %d bytes, more than the %d a run takes", len(data), skbMaxData)
+		return errnof(errno.EINVAL, "the skb's data is %d bytes, more than the %d a run takes", len(data), skbMaxData)
 	}
 	if err := checkTailZero(ctx, k.size); err != nil {
 		return err
@@ -286,7 +285,7 @@ func (k sockKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 		}
 		for _, b := range s.ctx[f.Off : f.Off+f.Size] {
 			if b != 0 {
-				return errno(unix.EINVAL, "%s: %s (bytes %d to %d) is a pointer that the run sets; the context in must leave it 0", s.desc.Name, f.Name, f.Off, f.Off+f.Size-1)
+				return errnof(errno.EINVAL, "%s: %s (bytes %d to %d) is a pointer that the run sets; the context in must leave it 0", s.desc.Name, f.Name, f.Off, f.Off+f.Size-1)
 			}
 		}
 	}
@@ -307,8 +306,8 @@ func (k sockKind) setup(r *Run, mem *memory.Memory, data, ctx []byte) error {
 		}
 		if s.fullSock = get(soIsFullsock) != 0; s.fullSock {
 			put(bsFamily, get(soFamily))
-			put(bsType, unix.SOCK_STREAM)
-			put(bsProtocol, unix.IPPROTO_TCP)
+			put(bsType, sockStream)
+			put(bsProtocol, ipprotoTCP)
 			put(bsSrcIP4, get(soLocalIP4))
 			copy(s.sk[bsSrcIP6:bsSrcIP6+16], s.ctx[soLocalIP6:soLocalIP6+16])
 			put(bsSrcPort, get(soLocalPort))

@@ -3,9 +3,8 @@ package kernel
 import (
 	"encoding/binary"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
@@ -47,7 +46,7 @@ func (r *Run) setupXDP(pkt, ctxIn []byte) error {
 	}
 	size := uint32(len(pkt))
 	if uint64(len(pkt)) > 1<<32-1 {
-		return errno(unix.EINVAL, "a packet of %d bytes is too large", len(pkt))
+		return errnof(errno.EINVAL, "a packet of %d bytes is too large", len(pkt))
 	}
 	headroom := uint32(xdpHeadroom)
 	linear := size
@@ -55,11 +54,11 @@ func (r *Run) setupXDP(pkt, ctxIn []byte) error {
 	if hasCtx {
 		// There can be no data before the metadata.
 		if dataMeta != 0 || dataEnd > size || data > dataEnd {
-			return errno(unix.EINVAL, "xdp_md: data_meta must be 0 and data <= data_end <= the packet's %d bytes (data %d, data_end %d, data_meta %d)", size, data, dataEnd, dataMeta)
+			return errnof(errno.EINVAL, "xdp_md: data_meta must be 0 and data <= data_end <= the packet's %d bytes (data %d, data_end %d, data_meta %d)", size, data, dataEnd, dataMeta)
 		}
 		metaSz = data
 		if metaSz%4 != 0 || metaSz > xdpHeadroom-xdpFrameSize {
-			return errno(unix.EINVAL, "xdp_md: %d bytes of metadata (data) is not a multiple of 4 of at most %d", metaSz, xdpHeadroom-xdpFrameSize)
+			return errnof(errno.EINVAL, "xdp_md: %d bytes of metadata (data) is not a multiple of 4 of at most %d", metaSz, xdpHeadroom-xdpFrameSize)
 		}
 		headroom -= metaSz
 		linear = dataEnd
@@ -67,17 +66,17 @@ func (r *Run) setupXDP(pkt, ctxIn []byte) error {
 	maxLinear := pageSize - headroom - sharedInfoSize
 	linear = min(linear, maxLinear)
 	if size-metaSz < ethHLen {
-		return errno(unix.EINVAL, "a packet of %d bytes (after %d bytes of metadata) is shorter than an Ethernet header", size-metaSz, metaSz)
+		return errnof(errno.EINVAL, "a packet of %d bytes (after %d bytes of metadata) is shorter than an Ethernet header", size-metaSz, metaSz)
 	}
 	if egress != 0 {
-		return errno(unix.EINVAL, "xdp_md: egress_ifindex must be 0")
+		return errnof(errno.EINVAL, "xdp_md: egress_ifindex must be 0")
 	}
 	if ingress == 0 && rxq != 0 {
-		return errno(unix.EINVAL, "xdp_md: rx_queue_index needs an ingress_ifindex")
+		return errnof(errno.EINVAL, "xdp_md: rx_queue_index needs an ingress_ifindex")
 	}
 	if rxq != 0 {
 		// waggle's devices have one receive queue, as the loopback device.
-		return errno(unix.EINVAL, "xdp_md: rx_queue_index %d: the device has 1 receive queue", rxq)
+		return errnof(errno.EINVAL, "xdp_md: rx_queue_index %d: the device has 1 receive queue", rxq)
 	}
 
 	// The frame is zero but where the last run's packet was.
@@ -94,7 +93,7 @@ func (r *Run) setupXDP(pkt, ctxIn []byte) error {
 	if len(rest) > 0 {
 		n := (len(rest) + pageSize - 1) / pageSize
 		if n > maxSkbFrags {
-			return errno(unix.ENOMEM, "a packet of %d bytes needs %d frags past its %d linear bytes; at most %d", len(pkt), n, linear, maxSkbFrags)
+			return errnof(errno.ENOMEM, "a packet of %d bytes needs %d frags past its %d linear bytes; at most %d", len(pkt), n, linear, maxSkbFrags)
 		}
 		if cap(x.fragBuf) < n*pageSize {
 			x.fragBuf = make([]byte, n*pageSize)
@@ -214,7 +213,7 @@ func xdpAdjustHead(c *helper.Call) (uint64, error) {
 	metalen := x.data - x.meta
 	data := x.data + off
 	if data < xdpFrameSize+metalen || data > x.end-ethHLen {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if metalen > 0 {
 		copy(x.frame[x.meta+off:], x.frame[x.meta:x.data])
@@ -238,7 +237,7 @@ func xdpAdjustTail(c *helper.Call) (uint64, error) {
 		if off > 0 {
 			last := &x.frags[len(x.frags)-1]
 			if off > cap(*last)-len(*last) {
-				return neg(unix.EINVAL), nil
+				return neg(errno.EINVAL), nil
 			}
 			n := len(*last)
 			*last = (*last)[:n+off]
@@ -247,7 +246,7 @@ func xdpAdjustTail(c *helper.Call) (uint64, error) {
 		}
 		shrink := -off
 		if shrink > x.xdpLen()-ethHLen {
-			return neg(unix.EINVAL), nil
+			return neg(errno.EINVAL), nil
 		}
 		for i := len(x.frags) - 1; i >= 0 && shrink > 0; i-- {
 			k := min(shrink, len(x.frags[i]))
@@ -265,7 +264,7 @@ func xdpAdjustTail(c *helper.Call) (uint64, error) {
 	}
 	end := x.end + off
 	if end > xdpHardEnd || end < x.data+ethHLen {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if off > 0 {
 		clear(x.frame[x.end:end])
@@ -286,10 +285,10 @@ func xdpAdjustMeta(c *helper.Call) (uint64, error) {
 	x := &r.xdp
 	meta := x.meta + int(int32(c.Args[1]))
 	if meta < xdpFrameSize || meta > x.data {
-		return neg(unix.EINVAL), nil
+		return neg(errno.EINVAL), nil
 	}
 	if metalen := x.data - meta; metalen%4 != 0 || metalen > 255 {
-		return neg(unix.EACCES), nil
+		return neg(errno.EACCES), nil
 	}
 	x.meta = meta
 	r.xdpMoved()

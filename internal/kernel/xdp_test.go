@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/maps"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
@@ -102,18 +102,18 @@ func TestXDPContextIn(t *testing.T) {
 		{ctx: xdpMD(8, 64, 0, 0, 0, 0), n: 56, meta: 8, outLn: 64, ingress: 1, ctxOutEnd: 64},
 		{ctx: xdpMD(8, 40, 0, 0, 0, 0), n: 32, meta: 8, outLn: 64, ingress: 1, ctxOutEnd: 40},
 		{ctx: xdpMD(0, 0, 0, 0, 0, 0), n: 0, outLn: 64, ingress: 1, ctxOutEnd: 0},
-		{ctx: xdpMD(3, 64, 0, 0, 0, 0), err: unix.EINVAL},
-		{ctx: xdpMD(0, 65, 0, 0, 0, 0), err: unix.EINVAL},
-		{ctx: xdpMD(0, 64, 4, 0, 0, 0), err: unix.EINVAL},
+		{ctx: xdpMD(3, 64, 0, 0, 0, 0), err: errno.EINVAL},
+		{ctx: xdpMD(0, 65, 0, 0, 0, 0), err: errno.EINVAL},
+		{ctx: xdpMD(0, 64, 4, 0, 0, 0), err: errno.EINVAL},
 		{ctx: xdpMD(0, 64, 0, 1, 0, 0), n: 64, outLn: 64, ingress: 1, ctxOutEnd: 64},
 		{ctx: xdpMD(0, 64, 0, 4, 0, 0), n: 64, outLn: 64, ingress: 4, ctxOutEnd: 64},
-		{ctx: xdpMD(0, 64, 0, 1, 1, 0), err: unix.EINVAL},
-		{ctx: xdpMD(0, 64, 0, 0, 1, 0), err: unix.EINVAL},
-		{ctx: xdpMD(0, 64, 0, 0, 0, 1), err: unix.EINVAL},
+		{ctx: xdpMD(0, 64, 0, 1, 1, 0), err: errno.EINVAL},
+		{ctx: xdpMD(0, 64, 0, 0, 1, 0), err: errno.EINVAL},
+		{ctx: xdpMD(0, 64, 0, 0, 0, 1), err: errno.EINVAL},
 		{ctx: xdpMD(20, 33, 0, 0, 0, 0), n: 13, meta: 20, outLn: 64, ingress: 1, ctxOutEnd: 33},
-		{ctx: xdpMD(220, 64, 0, 0, 0, 0), err: unix.EINVAL},
+		{ctx: xdpMD(220, 64, 0, 0, 0, 0), err: errno.EINVAL},
 		{ctx: append(xdpMD(0, 64, 0, 0, 0, 0), 0, 0, 0, 0), n: 64, outLn: 64, ingress: 1, ctxOutEnd: 64},
-		{ctx: append(xdpMD(0, 64, 0, 0, 0, 0), 1, 0, 0, 0), err: unix.E2BIG},
+		{ctx: append(xdpMD(0, 64, 0, 0, 0, 0), 1, 0, 0, 0), err: errno.E2BIG},
 		{ctx: xdpMD(0, 64), n: 64, outLn: 64, ingress: 1, ctxOutEnd: 64},
 	}
 	src := adjustProg(54, 0)
@@ -160,11 +160,11 @@ func TestXDPSizes(t *testing.T) {
 		}
 	}
 	for _, n := range []int{13, 0} {
-		if r := exec(t, ebpf.XDP, Options{}, "mov %r0, 0\nexit", Input{Data: packet(n)}); !errors.Is(r.err, unix.EINVAL) {
+		if r := exec(t, ebpf.XDP, Options{}, "mov %r0, 0\nexit", Input{Data: packet(n)}); !errors.Is(r.err, errno.EINVAL) {
 			t.Errorf("n=%d: %v", n, r.err)
 		}
 	}
-	if r := exec(t, ebpf.XDP, Options{}, "mov %r0, 0\nexit", Input{Data: packet(3520 + 18*4096)}); !errors.Is(r.err, unix.ENOMEM) {
+	if r := exec(t, ebpf.XDP, Options{}, "mov %r0, 0\nexit", Input{Data: packet(3520 + 18*4096)}); !errors.Is(r.err, errno.ENOMEM) {
 		t.Errorf("too many frags: %v", r.err)
 	}
 	// adjust_tail on a 4000-byte packet (3520 linear + a 480-byte frag).

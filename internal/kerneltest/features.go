@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"unicode"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
-	"golang.org/x/sys/unix"
 )
 
 // What the host kernel has: kernels are built with different
@@ -78,14 +76,6 @@ func firstLine(s string) string {
 	}
 	return s
 }
-
-var release = sync.OnceValue(func() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return "(unknown release)"
-	}
-	return unix.ByteSliceToString(u.Release[:])
-})
 
 // Release is the host kernel's release, as uname -r prints it.
 func Release() string { return release() }
@@ -209,8 +199,14 @@ func lacks(spec *ebpf.CollectionSpec) (progs, maps map[string]*UnsupportedError,
 // (programs, maps, and the prog array and map-in-map slots that name them)
 // and the rest is loaded; if prog or one of the maps named is left out,
 // the error is an *UnsupportedError (see SkipIfUnsupported). A refusal
-// that no missing feature explains is returned as it is.
+// that no missing feature explains is returned as it is. Off Linux, and
+// under user-mode emulation (EmulatedEnv), it loads nothing and returns an
+// *UnsupportedError.
 func LoadCollection(spec *ebpf.CollectionSpec, opts ebpf.CollectionOptions, prog string, maps ...string) (*ebpf.Collection, error) {
+	if err := foreignKernel(); err != nil {
+		return nil, &UnsupportedError{Kernel: Release(), Feature: "a kernel that runs this machine's programs", Program: prog,
+			Probe: fmt.Errorf("%w: %w", err, ebpf.ErrNotSupported)}
+	}
 	coll, refusal := ebpf.NewCollectionWithOptions(spec, opts)
 	if refusal == nil {
 		return coll, nil

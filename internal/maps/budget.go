@@ -12,7 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // Budget is an account of the memory that maps hold: the bytes of their
@@ -182,7 +182,7 @@ func (b *Budget) refusal(s *Spec, n, left uint64, what string) error {
 }
 
 // errNoMem reports a map that would need more memory than waggle allows.
-var errNoMem = &Error{unix.ENOMEM, "cannot allocate memory"}
+var errNoMem = &Error{errno.ENOMEM, "cannot allocate memory"}
 
 // DefaultLimit is the default limit of the process's budget for maps, and
 // where it comes from: half of the memory the process can have, which is
@@ -197,17 +197,8 @@ var errNoMem = &Error{unix.ENOMEM, "cannot allocate memory"}
 // map more than all the memory. Where nothing is known, 64 GiB.
 func DefaultLimit() (uint64, string) {
 	status := procStatus()
-	room := func(res int, used uint64) uint64 {
-		var rl unix.Rlimit
-		if unix.Getrlimit(res, &rl) != nil || rl.Cur == unix.RLIM_INFINITY {
-			return 0
-		}
-		if used >= rl.Cur {
-			return 1 // nothing left
-		}
-		return rl.Cur - used
-	}
-	return defaultLimit(memTotal(), cgroupLimit(), room(unix.RLIMIT_AS, status["VmSize"]), room(unix.RLIMIT_DATA, status["VmData"]))
+	asRoom, dataRoom := rlimitRoom(status["VmSize"], status["VmData"])
+	return defaultLimit(memTotal(), cgroupLimit(), asRoom, dataRoom)
 }
 
 // defaultLimit is DefaultLimit for a machine with mem bytes of memory, a
@@ -250,11 +241,12 @@ func procStatus() map[string]uint64 {
 	return m
 }
 
-// memTotal is MemTotal of /proc/meminfo, or 0.
+// memTotal is MemTotal of /proc/meminfo, or else the machine's memory as
+// the system tells it (machineMemory), or 0.
 func memTotal() uint64 {
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
-		return 0
+		return machineMemory()
 	}
 	for line := range strings.Lines(string(b)) {
 		var kb uint64

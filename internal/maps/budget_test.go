@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // budgetSpecs are maps of every type, each of a few MiB.
@@ -72,7 +73,7 @@ func TestBudgetCreateClose(t *testing.T) {
 					t.Fatalf("round %d: two maps hold %d bytes, want %d", i, got, 2*one)
 				}
 				_, err3 := New(&s)
-				if !errors.Is(err3, unix.ENOMEM) {
+				if !errors.Is(err3, errno.ENOMEM) {
 					t.Fatalf("round %d: a third map: %v, want ENOMEM", i, err3)
 				}
 				for _, want := range []string{fmt.Sprintf("map %q (%s)", s.Name, s.Type), fmt.Sprintf("need %d bytes of memory", one),
@@ -102,14 +103,14 @@ func TestBudgetNested(t *testing.T) {
 		t.Fatalf("the collection holds %d bytes, the process %d more than before", coll.Used(), Process.Used()-before)
 	}
 	_, err := New(&Spec{Name: "big", Type: ebpf.Array, KeySize: 4, ValueSize: 1024, MaxEntries: 1024, Budget: coll})
-	if !errors.Is(err, unix.ENOMEM) || !strings.Contains(err.Error(), "limit of the maps of this collection (CollectionOptions.MemoryLimit)") {
+	if !errors.Is(err, errno.ENOMEM) || !strings.Contains(err.Error(), "limit of the maps of this collection (CollectionOptions.MemoryLimit)") {
 		t.Fatalf("a map beyond the collection's limit: %v", err)
 	}
 	// The process's limit applies as well: lower it below what is used.
 	old := Process.SetLimit(Process.Used(), "TestBudgetNested")
 	_, err = New(&Spec{Name: "tiny", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, Budget: coll})
 	Process.SetLimit(old, "restored")
-	if !errors.Is(err, unix.ENOMEM) || !strings.Contains(err.Error(), "limit of the maps of this process (TestBudgetNested)") {
+	if !errors.Is(err, errno.ENOMEM) || !strings.Contains(err.Error(), "limit of the maps of this process (TestBudgetNested)") {
 		t.Fatalf("a map beyond the process's limit: %v", err)
 	}
 	used := coll.Used()
@@ -148,7 +149,7 @@ func TestBudgetGrowth(t *testing.T) {
 		// A budget with no room for nodes refuses inserts with ENOMEM.
 		b.SetLimit(empty, "full")
 		err := m.UpdateUser(keys[0], u64(1), UpdateAny)
-		checkErr(t, "update without memory", err, unix.ENOMEM)
+		checkErr(t, "update without memory", err, errno.ENOMEM)
 		if l, _ := m.(*lpmTrie); l.count != 0 || len(l.free) != 1024 {
 			t.Fatalf("a refused insert took a slot: count %d, %d free", l.count, len(l.free))
 		}
@@ -178,7 +179,7 @@ func TestBudgetGrowth(t *testing.T) {
 		b = NewBudget(nil, 1<<30, "the maps of this test", "a test")
 		m = mustNew(t, Spec{Name: "rb", Type: ebpf.RingBuf, MaxEntries: 1 << 16, Budget: b})
 		b.SetLimit(b.Used(), "full")
-		checkErr(t, "output without memory", m.(*ringBuf).Output([]byte{1}), unix.EAGAIN)
+		checkErr(t, "output without memory", m.(*ringBuf).Output([]byte{1}), errno.EAGAIN)
 	})
 	t.Run("perf", func(t *testing.T) {
 		b := NewBudget(nil, 1<<30, "the maps of this test", "a test")
@@ -225,7 +226,7 @@ func TestBudgetConcurrent(t *testing.T) {
 					t.Errorf("%d bytes used, more than the limit %d", used, b.Limit())
 				}
 				if err != nil {
-					if !errors.Is(err, unix.ENOMEM) {
+					if !errors.Is(err, errno.ENOMEM) {
 						t.Error(err)
 					}
 					continue

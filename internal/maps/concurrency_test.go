@@ -9,7 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // TestConcurrentCounters runs 8 goroutines that count, as programs do, with
@@ -67,7 +68,7 @@ func TestConcurrentCounters(t *testing.T) {
 						if err := m.NextKey(k, next); err != nil {
 							break
 						}
-						if err := m.LookupUser(next, buf); err != nil && !errors.Is(err, unix.ENOENT) {
+						if err := m.LookupUser(next, buf); err != nil && !errors.Is(err, errno.ENOENT) {
 							t.Error(err)
 						}
 						k = next
@@ -100,7 +101,7 @@ func TestConcurrentCounters(t *testing.T) {
 						p := m.Lookup(k, w)
 						if p == nil {
 							err := m.Update(k, zero, UpdateNoExist, w)
-							if err != nil && !errors.Is(err, unix.EEXIST) {
+							if err != nil && !errors.Is(err, errno.EEXIST) {
 								t.Error(err)
 								return
 							}
@@ -173,7 +174,7 @@ func TestConcurrentHashChurn(t *testing.T) {
 						}
 						if i%3 == 0 {
 							err := m.Delete(k)
-							if err != nil && (typ == ebpf.Hash || !errors.Is(err, unix.ENOENT)) {
+							if err != nil && (typ == ebpf.Hash || !errors.Is(err, errno.ENOENT)) {
 								t.Error(err)
 								return
 							}
@@ -199,7 +200,7 @@ func TestConcurrentHashChurn(t *testing.T) {
 				n++
 			}
 			if typ == ebpf.Hash {
-				checkErr(t, "full", m.UpdateUser(u64(1<<62), u64(0), UpdateNoExist), unix.E2BIG)
+				checkErr(t, "full", m.UpdateUser(u64(1<<62), u64(0), UpdateNoExist), errno.E2BIG)
 			}
 		})
 	}

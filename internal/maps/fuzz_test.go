@@ -7,7 +7,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // FuzzHashOps applies a sequence of operations, 3 bytes each (operation,
@@ -40,14 +41,14 @@ func FuzzHashOps(f *testing.F) {
 				} else {
 					err = m.UpdateUser(k[:], v[:], flags)
 				}
-				var want unix.Errno
+				var want errno.Errno
 				switch {
 				case exists && flags == UpdateNoExist:
-					want = unix.EEXIST
+					want = errno.EEXIST
 				case !exists && flags == UpdateExist:
-					want = unix.ENOENT
+					want = errno.ENOENT
 				case !exists && len(model) == max:
-					want = unix.E2BIG
+					want = errno.E2BIG
 				}
 				checkErr(t, "update", err, want)
 				if want == 0 {
@@ -59,7 +60,7 @@ func FuzzHashOps(f *testing.F) {
 					checkErr(t, "delete", err, 0)
 					delete(model, k)
 				} else {
-					checkErr(t, "delete", err, unix.ENOENT)
+					checkErr(t, "delete", err, errno.ENOENT)
 				}
 			case 4: // program-side lookup
 				p := m.Lookup(k[:], 0)
@@ -73,7 +74,7 @@ func FuzzHashOps(f *testing.F) {
 				var buf [5]byte
 				err := m.LookupUser(k[:], buf[:])
 				if !exists {
-					checkErr(t, "lookup", err, unix.ENOENT)
+					checkErr(t, "lookup", err, errno.ENOENT)
 				} else if err != nil || buf != model[k] {
 					t.Fatalf("lookup %x = %x, %v; want %x", k, buf, err, model[k])
 				}
@@ -81,7 +82,7 @@ func FuzzHashOps(f *testing.F) {
 				var buf [5]byte
 				err := m.(LookupAndDeleter).LookupAndDeleteUser(k[:], buf[:])
 				if !exists {
-					checkErr(t, "lookup and delete", err, unix.ENOENT)
+					checkErr(t, "lookup and delete", err, errno.ENOENT)
 				} else if err != nil || buf != model[k] {
 					t.Fatalf("lookup and delete %x = %x, %v; want %x", k, buf, err, model[k])
 				}
@@ -90,8 +91,8 @@ func FuzzHashOps(f *testing.F) {
 				next := make([]byte, 3)
 				err := m.NextKey(k[:], next)
 				if len(model) == 0 || len(model) == 1 && exists {
-					checkErr(t, "next", err, unix.ENOENT)
-				} else if errors.Is(err, unix.ENOENT) {
+					checkErr(t, "next", err, errno.ENOENT)
+				} else if errors.Is(err, errno.ENOENT) {
 					// k was the last key.
 					if !exists {
 						t.Fatalf("next of missing key %x: no first key, model has %d", k, len(model))
@@ -107,7 +108,7 @@ func FuzzHashOps(f *testing.F) {
 		for {
 			next := make([]byte, 3)
 			if err := m.NextKey(key, next); err != nil {
-				checkErr(t, "next", err, unix.ENOENT)
+				checkErr(t, "next", err, errno.ENOENT)
 				break
 			}
 			k := [3]byte(next)
@@ -134,6 +135,6 @@ func FuzzHashOps(f *testing.F) {
 			k := binary.BigEndian.AppendUint16([]byte{0xee}, uint16(i))
 			checkErr(t, "fill", m.UpdateUser(k, make([]byte, 5), UpdateNoExist), 0)
 		}
-		checkErr(t, "overfill", m.UpdateUser([]byte{0xff, 0xff, 0xff}, make([]byte, 5), UpdateNoExist), unix.E2BIG)
+		checkErr(t, "overfill", m.UpdateUser([]byte{0xff, 0xff, 0xff}, make([]byte, 5), UpdateNoExist), errno.E2BIG)
 	})
 }

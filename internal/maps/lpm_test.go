@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // lpmKey is an IPv4 LPM key: prefix length (host order), address.
@@ -32,7 +33,7 @@ func TestLPMTrie(t *testing.T) {
 	m := newLPM(t, 5)
 	// The example of the kernel's lpm_trie.c.
 	runSteps(t, m, []step{
-		{op: "next", key: nil, err: unix.ENOENT},
+		{op: "next", key: nil, err: errno.ENOENT},
 		{op: "updateUser", key: lpmKey("192.168.0.0/16"), val: u32(1)},
 		{op: "updateUser", key: lpmKey("192.168.0.0/24"), val: u32(2)},
 		{op: "updateUser", key: lpmKey("192.168.128.0/24"), val: u32(3)},
@@ -43,38 +44,38 @@ func TestLPMTrie(t *testing.T) {
 		{op: "lookup", key: lpmKey("192.168.128.9/32"), want: u32(3)},
 		{op: "lookup", key: lpmKey("192.168.129.9/32"), want: u32(1)},
 		{op: "lookup", key: lpmKey("10.0.0.1/32")},
-		{op: "lookupUser", key: lpmKey("10.0.0.1/32"), err: unix.ENOENT},
+		{op: "lookupUser", key: lpmKey("10.0.0.1/32"), err: errno.ENOENT},
 		// The key's prefix length limits the match.
 		{op: "lookup", key: lpmKey("192.168.1.1/20"), want: u32(1)},
 		{op: "lookup", key: lpmKey("192.168.1.1/8")},
 		{op: "lookup", key: cat(u32(33), []byte{192, 168, 0, 1})},
 		{op: "lookupUser", key: lpmKey("192.168.1.1/32"), want: u32(5)},
 		// Flags.
-		{op: "updateUser", key: lpmKey("192.168.0.0/16"), val: u32(9), flags: UpdateNoExist, err: unix.EEXIST},
-		{op: "updateUser", key: lpmKey("192.168.0.0/23"), val: u32(9), flags: UpdateExist, err: unix.ENOENT},
-		{op: "updateUser", key: lpmKey("10.0.0.0/8"), val: u32(9), flags: UpdateExist, err: unix.ENOENT},
+		{op: "updateUser", key: lpmKey("192.168.0.0/16"), val: u32(9), flags: UpdateNoExist, err: errno.EEXIST},
+		{op: "updateUser", key: lpmKey("192.168.0.0/23"), val: u32(9), flags: UpdateExist, err: errno.ENOENT},
+		{op: "updateUser", key: lpmKey("10.0.0.0/8"), val: u32(9), flags: UpdateExist, err: errno.ENOENT},
 		{op: "updateUser", key: lpmKey("192.168.0.0/16"), val: u32(11), flags: UpdateExist},
 		{op: "lookup", key: lpmKey("192.168.2.1/32"), want: u32(11)},
-		{op: "updateUser", key: cat(u32(33), []byte{1, 2, 3, 4}), val: u32(1), err: unix.EINVAL},
-		{op: "updateUser", key: lpmKey("1.0.0.0/8"), val: u32(1), flags: 4, err: unix.EINVAL},
+		{op: "updateUser", key: cat(u32(33), []byte{1, 2, 3, 4}), val: u32(1), err: errno.EINVAL},
+		{op: "updateUser", key: lpmKey("1.0.0.0/8"), val: u32(1), flags: 4, err: errno.EINVAL},
 		// Postorder: more specific first.
 		{op: "next", key: nil, want: lpmKey("192.168.0.0/24")},
 		{op: "next", key: lpmKey("192.168.0.0/24"), want: lpmKey("192.168.1.0/24")},
 		{op: "next", key: lpmKey("192.168.1.0/24"), want: lpmKey("192.168.128.0/24")},
 		{op: "next", key: lpmKey("192.168.128.0/24"), want: lpmKey("192.168.0.0/16")},
-		{op: "next", key: lpmKey("192.168.0.0/16"), err: unix.ENOENT},
+		{op: "next", key: lpmKey("192.168.0.0/16"), err: errno.ENOENT},
 		{op: "next", key: lpmKey("192.168.0.0/23"), want: lpmKey("192.168.0.0/24")},
 		// The intermediate node 192.168.0.0/23 becomes real on demand.
 		{op: "updateUser", key: lpmKey("192.168.0.0/23"), val: u32(23), flags: UpdateNoExist},
 		{op: "lookup", key: lpmKey("192.168.0.1/23"), want: u32(23)},
 		{op: "next", key: lpmKey("192.168.1.0/24"), want: lpmKey("192.168.0.0/23")},
 		// Full: ENOSPC for a new prefix, replacing still works.
-		{op: "updateUser", key: lpmKey("10.0.0.0/8"), val: u32(1), err: unix.ENOSPC},
+		{op: "updateUser", key: lpmKey("10.0.0.0/8"), val: u32(1), err: errno.ENOSPC},
 		{op: "updateUser", key: lpmKey("192.168.0.0/23"), val: u32(24)},
 		// Delete is exact.
-		{op: "delete", key: lpmKey("192.168.0.0/22"), err: unix.ENOENT},
-		{op: "delete", key: lpmKey("192.168.0.5/32"), err: unix.ENOENT},
-		{op: "delete", key: cat(u32(40), []byte{1, 2, 3, 4}), err: unix.EINVAL},
+		{op: "delete", key: lpmKey("192.168.0.0/22"), err: errno.ENOENT},
+		{op: "delete", key: lpmKey("192.168.0.5/32"), err: errno.ENOENT},
+		{op: "delete", key: cat(u32(40), []byte{1, 2, 3, 4}), err: errno.EINVAL},
 		{op: "delete", key: lpmKey("192.168.0.0/24")},
 		{op: "lookup", key: lpmKey("192.168.0.1/32"), want: u32(24)},
 		{op: "delete", key: lpmKey("192.168.0.0/23")},
@@ -128,7 +129,7 @@ func TestLPMTrieRandom(t *testing.T) {
 			err := m.UpdateUser(key(plen, d), u32(v), UpdateAny)
 			_, exists := model[e]
 			if !exists && len(model) == max {
-				checkErr(t, "update full", err, unix.ENOSPC)
+				checkErr(t, "update full", err, errno.ENOSPC)
 				break
 			}
 			checkErr(t, "update", err, 0)
@@ -139,7 +140,7 @@ func TestLPMTrieRandom(t *testing.T) {
 				checkErr(t, "delete", err, 0)
 				delete(model, e)
 			} else {
-				checkErr(t, "delete", err, unix.ENOENT)
+				checkErr(t, "delete", err, errno.ENOENT)
 			}
 		default:
 			q := uint16(rng.Uint32())
@@ -153,7 +154,7 @@ func TestLPMTrieRandom(t *testing.T) {
 			buf := make([]byte, 4)
 			err := m.LookupUser(key(qlen, q), buf)
 			if !found {
-				checkErr(t, fmt.Sprintf("op %d: lookup %#x", i, q), err, unix.ENOENT)
+				checkErr(t, fmt.Sprintf("op %d: lookup %#x", i, q), err, errno.ENOENT)
 				break
 			}
 			checkErr(t, "lookup", err, 0)
@@ -237,7 +238,7 @@ func TestLPMTrieRandomSizes(t *testing.T) {
 					v := rng.Uint32()
 					err := m.UpdateUser(key, u32(v), UpdateAny)
 					if _, exists := model[e]; !exists && len(model) == max {
-						checkErr(t, "update full", err, unix.ENOSPC)
+						checkErr(t, "update full", err, errno.ENOSPC)
 						break
 					}
 					checkErr(t, "update", err, 0)
@@ -248,7 +249,7 @@ func TestLPMTrieRandomSizes(t *testing.T) {
 						checkErr(t, "delete", err, 0)
 						delete(model, e)
 					} else {
-						checkErr(t, "delete", err, unix.ENOENT)
+						checkErr(t, "delete", err, errno.ENOENT)
 					}
 				default:
 					best, found := entry{}, false
@@ -260,7 +261,7 @@ func TestLPMTrieRandomSizes(t *testing.T) {
 					buf := make([]byte, 4)
 					err := m.LookupUser(key, buf)
 					if !found {
-						checkErr(t, fmt.Sprintf("op %d: lookup %x/%d", i, d, plen), err, unix.ENOENT)
+						checkErr(t, fmt.Sprintf("op %d: lookup %x/%d", i, d, plen), err, errno.ENOENT)
 						break
 					}
 					checkErr(t, "lookup", err, 0)

@@ -47,8 +47,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
@@ -65,7 +65,7 @@ const (
 // for ENOENT, ebpf.ErrKeyExist for EEXIST), so that code written against
 // cilium/ebpf keeps working.
 type Error struct {
-	Errno unix.Errno
+	Errno errno.Errno
 	Msg   string
 }
 
@@ -77,9 +77,9 @@ func (e *Error) Is(target error) bool {
 	case e.Errno:
 		return true
 	case ebpf.ErrKeyNotExist:
-		return e.Errno == unix.ENOENT
+		return e.Errno == errno.ENOENT
 	case ebpf.ErrKeyExist:
-		return e.Errno == unix.EEXIST
+		return e.Errno == errno.EEXIST
 	}
 	if t, ok := target.(*Error); ok {
 		return t.Errno == e.Errno
@@ -89,13 +89,13 @@ func (e *Error) Is(target error) bool {
 
 // The errors of map operations. A helper returns -Errno to the program.
 var (
-	ErrKeyNotExist = &Error{unix.ENOENT, "key does not exist"}
-	ErrKeyExist    = &Error{unix.EEXIST, "key already exists"}
-	ErrFull        = &Error{unix.E2BIG, "map is full"}                  // max_entries reached
-	ErrInvalid     = &Error{unix.EINVAL, "invalid argument"}            // bad flags, index out of range...
-	ErrNotSupp     = &Error{unix.EOPNOTSUPP, "operation not supported"} // not for this map type
-	ErrNoSpace     = &Error{unix.ENOSPC, "no space left"}
-	ErrAgain       = &Error{unix.EAGAIN, "try again"} // ring buffer full
+	ErrKeyNotExist = &Error{errno.ENOENT, "key does not exist"}
+	ErrKeyExist    = &Error{errno.EEXIST, "key already exists"}
+	ErrFull        = &Error{errno.E2BIG, "map is full"}                  // max_entries reached
+	ErrInvalid     = &Error{errno.EINVAL, "invalid argument"}            // bad flags, index out of range...
+	ErrNotSupp     = &Error{errno.EOPNOTSUPP, "operation not supported"} // not for this map type
+	ErrNoSpace     = &Error{errno.ENOSPC, "no space left"}
+	ErrAgain       = &Error{errno.EAGAIN, "try again"} // ring buffer full
 )
 
 // Errorf returns an error with base's errno and a more specific message.

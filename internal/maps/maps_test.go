@@ -9,7 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 func u32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
@@ -26,7 +27,7 @@ func mustNew(t testing.TB, s Spec) Map {
 }
 
 // checkErr fails unless err has errno want (0: no error).
-func checkErr(t testing.TB, what string, err error, want unix.Errno) {
+func checkErr(t testing.TB, what string, err error, want errno.Errno) {
 	t.Helper()
 	switch {
 	case want == 0 && err != nil:
@@ -48,62 +49,62 @@ func TestNewValidation(t *testing.T) {
 	tests := []struct {
 		name  string
 		spec  Spec
-		errno unix.Errno
+		errno errno.Errno
 		msg   string // a part of the message
 	}{
 		{"array ok", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 3, MaxEntries: 10}, 0, ""},
-		{"array key 8", Spec{Type: ebpf.Array, KeySize: 8, ValueSize: 8, MaxEntries: 10}, unix.EINVAL, "key_size"},
-		{"array value 0", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 0, MaxEntries: 10}, unix.EINVAL, "value_size"},
-		{"array max 0", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8}, unix.EINVAL, "max_entries"},
-		{"array no prealloc", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, Flags: FlagNoPrealloc}, unix.EINVAL, "flags"},
+		{"array key 8", Spec{Type: ebpf.Array, KeySize: 8, ValueSize: 8, MaxEntries: 10}, errno.EINVAL, "key_size"},
+		{"array value 0", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 0, MaxEntries: 10}, errno.EINVAL, "value_size"},
+		{"array max 0", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8}, errno.EINVAL, "max_entries"},
+		{"array no prealloc", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, Flags: FlagNoPrealloc}, errno.EINVAL, "flags"},
 		{"array mmapable", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, Flags: FlagMmapable}, 0, ""},
-		{"array rdonly+wronly prog", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, Flags: FlagRdOnlyProg | FlagWrOnlyProg}, unix.EINVAL, "flags"},
-		{"array map_extra", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, MapExtra: 1}, unix.EINVAL, "map_extra"},
-		{"percpu array no CPUs", Spec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}, unix.EINVAL, "CPUs"},
-		{"percpu array huge value", Spec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 40000, MaxEntries: 1, CPUs: 2}, unix.E2BIG, "value_size"},
-		{"percpu array mmapable", Spec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1, CPUs: 2, Flags: FlagMmapable}, unix.EINVAL, "MMAPABLE"},
-		{"array too big", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 1 << 20, MaxEntries: 1 << 20}, unix.ENOMEM, "bytes"},
+		{"array rdonly+wronly prog", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, Flags: FlagRdOnlyProg | FlagWrOnlyProg}, errno.EINVAL, "flags"},
+		{"array map_extra", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1, MapExtra: 1}, errno.EINVAL, "map_extra"},
+		{"percpu array no CPUs", Spec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}, errno.EINVAL, "CPUs"},
+		{"percpu array huge value", Spec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 40000, MaxEntries: 1, CPUs: 2}, errno.E2BIG, "value_size"},
+		{"percpu array mmapable", Spec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1, CPUs: 2, Flags: FlagMmapable}, errno.EINVAL, "MMAPABLE"},
+		{"array too big", Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 1 << 20, MaxEntries: 1 << 20}, errno.ENOMEM, "bytes"},
 		{"hash ok", Spec{Type: ebpf.Hash, KeySize: 3, ValueSize: 5, MaxEntries: 7}, 0, ""},
 		{"hash no prealloc", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagNoPrealloc | FlagZeroSeed}, 0, ""},
-		{"hash key 0", Spec{Type: ebpf.Hash, KeySize: 0, ValueSize: 8, MaxEntries: 7}, unix.EINVAL, "key_size"},
-		{"hash value 0", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 0, MaxEntries: 7}, unix.EINVAL, "value_size"},
-		{"hash mmapable", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagMmapable}, unix.EINVAL, "flags"},
-		{"hash common lru", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagNoCommonLRU}, unix.EINVAL, "NO_COMMON_LRU"},
-		{"hash huge", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 4 << 20, MaxEntries: 7}, unix.E2BIG, "too large"},
-		{"hash too many", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1<<31 + 1}, unix.E2BIG, "max_entries"},
-		{"lru no prealloc", Spec{Type: ebpf.LRUHash, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagNoPrealloc}, unix.EOPNOTSUPP, "PREALLOC"},
+		{"hash key 0", Spec{Type: ebpf.Hash, KeySize: 0, ValueSize: 8, MaxEntries: 7}, errno.EINVAL, "key_size"},
+		{"hash value 0", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 0, MaxEntries: 7}, errno.EINVAL, "value_size"},
+		{"hash mmapable", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagMmapable}, errno.EINVAL, "flags"},
+		{"hash common lru", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagNoCommonLRU}, errno.EINVAL, "NO_COMMON_LRU"},
+		{"hash huge", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 4 << 20, MaxEntries: 7}, errno.E2BIG, "too large"},
+		{"hash too many", Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1<<31 + 1}, errno.E2BIG, "max_entries"},
+		{"lru no prealloc", Spec{Type: ebpf.LRUHash, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagNoPrealloc}, errno.EOPNOTSUPP, "PREALLOC"},
 		{"lru common", Spec{Type: ebpf.LRUHash, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagNoCommonLRU}, 0, ""},
 		{"lru percpu ok", Spec{Type: ebpf.LRUCPUHash, KeySize: 4, ValueSize: 8, MaxEntries: 7, CPUs: 3}, 0, ""},
-		{"percpu hash numa", Spec{Type: ebpf.PerCPUHash, KeySize: 4, ValueSize: 8, MaxEntries: 7, CPUs: 3, Flags: FlagNUMANode}, unix.EINVAL, "NUMA"},
+		{"percpu hash numa", Spec{Type: ebpf.PerCPUHash, KeySize: 4, ValueSize: 8, MaxEntries: 7, CPUs: 3, Flags: FlagNUMANode}, errno.EINVAL, "NUMA"},
 		{"lpm ok", Spec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 8, MaxEntries: 7, Flags: FlagNoPrealloc}, 0, ""},
-		{"lpm prealloc", Spec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 8, MaxEntries: 7}, unix.EINVAL, "NO_PREALLOC"},
-		{"lpm key 4", Spec{Type: ebpf.LPMTrie, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagNoPrealloc}, unix.EINVAL, "key_size"},
-		{"lpm key 261", Spec{Type: ebpf.LPMTrie, KeySize: 261, ValueSize: 8, MaxEntries: 7, Flags: FlagNoPrealloc}, unix.EINVAL, "key_size"},
-		{"lpm value 0", Spec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 0, MaxEntries: 7, Flags: FlagNoPrealloc}, unix.EINVAL, "value_size"},
+		{"lpm prealloc", Spec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 8, MaxEntries: 7}, errno.EINVAL, "NO_PREALLOC"},
+		{"lpm key 4", Spec{Type: ebpf.LPMTrie, KeySize: 4, ValueSize: 8, MaxEntries: 7, Flags: FlagNoPrealloc}, errno.EINVAL, "key_size"},
+		{"lpm key 261", Spec{Type: ebpf.LPMTrie, KeySize: 261, ValueSize: 8, MaxEntries: 7, Flags: FlagNoPrealloc}, errno.EINVAL, "key_size"},
+		{"lpm value 0", Spec{Type: ebpf.LPMTrie, KeySize: 8, ValueSize: 0, MaxEntries: 7, Flags: FlagNoPrealloc}, errno.EINVAL, "value_size"},
 		{"queue ok", Spec{Type: ebpf.Queue, ValueSize: 8, MaxEntries: 7}, 0, ""},
-		{"queue key", Spec{Type: ebpf.Queue, KeySize: 4, ValueSize: 8, MaxEntries: 7}, unix.EINVAL, "key_size"},
-		{"stack value 0", Spec{Type: ebpf.Stack, MaxEntries: 7}, unix.EINVAL, "value_size"},
-		{"stack zero seed", Spec{Type: ebpf.Stack, ValueSize: 8, MaxEntries: 7, Flags: FlagZeroSeed}, unix.EINVAL, "flags"},
+		{"queue key", Spec{Type: ebpf.Queue, KeySize: 4, ValueSize: 8, MaxEntries: 7}, errno.EINVAL, "key_size"},
+		{"stack value 0", Spec{Type: ebpf.Stack, MaxEntries: 7}, errno.EINVAL, "value_size"},
+		{"stack zero seed", Spec{Type: ebpf.Stack, ValueSize: 8, MaxEntries: 7, Flags: FlagZeroSeed}, errno.EINVAL, "flags"},
 		{"ringbuf ok", Spec{Type: ebpf.RingBuf, MaxEntries: 4096}, 0, ""},
-		{"ringbuf not pow2", Spec{Type: ebpf.RingBuf, MaxEntries: 3 * 4096}, unix.EINVAL, "power of 2"},
-		{"ringbuf small", Spec{Type: ebpf.RingBuf, MaxEntries: 2048}, unix.EINVAL, "page size"},
-		{"ringbuf key", Spec{Type: ebpf.RingBuf, KeySize: 4, MaxEntries: 4096}, unix.EINVAL, "key_size"},
-		{"ringbuf value", Spec{Type: ebpf.RingBuf, ValueSize: 4, MaxEntries: 4096}, unix.EINVAL, "value_size"},
-		{"ringbuf flags", Spec{Type: ebpf.RingBuf, MaxEntries: 4096, Flags: FlagRdOnlyProg}, unix.EINVAL, "flags"},
+		{"ringbuf not pow2", Spec{Type: ebpf.RingBuf, MaxEntries: 3 * 4096}, errno.EINVAL, "power of 2"},
+		{"ringbuf small", Spec{Type: ebpf.RingBuf, MaxEntries: 2048}, errno.EINVAL, "page size"},
+		{"ringbuf key", Spec{Type: ebpf.RingBuf, KeySize: 4, MaxEntries: 4096}, errno.EINVAL, "key_size"},
+		{"ringbuf value", Spec{Type: ebpf.RingBuf, ValueSize: 4, MaxEntries: 4096}, errno.EINVAL, "value_size"},
+		{"ringbuf flags", Spec{Type: ebpf.RingBuf, MaxEntries: 4096, Flags: FlagRdOnlyProg}, errno.EINVAL, "flags"},
 		{"bloom ok", Spec{Type: ebpf.BloomFilter, ValueSize: 8, MaxEntries: 100, MapExtra: 3}, 0, ""},
-		{"bloom key", Spec{Type: ebpf.BloomFilter, KeySize: 4, ValueSize: 8, MaxEntries: 100}, unix.EINVAL, "key_size"},
-		{"bloom extra", Spec{Type: ebpf.BloomFilter, ValueSize: 8, MaxEntries: 100, MapExtra: 0x10}, unix.EINVAL, "map_extra"},
-		{"bloom value 0", Spec{Type: ebpf.BloomFilter, MaxEntries: 100}, unix.EINVAL, "value_size"},
+		{"bloom key", Spec{Type: ebpf.BloomFilter, KeySize: 4, ValueSize: 8, MaxEntries: 100}, errno.EINVAL, "key_size"},
+		{"bloom extra", Spec{Type: ebpf.BloomFilter, ValueSize: 8, MaxEntries: 100, MapExtra: 0x10}, errno.EINVAL, "map_extra"},
+		{"bloom value 0", Spec{Type: ebpf.BloomFilter, MaxEntries: 100}, errno.EINVAL, "value_size"},
 		{"prog array ok", Spec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 8}, 0, ""},
-		{"prog array value 8", Spec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 8, MaxEntries: 8}, unix.EINVAL, "value_size"},
-		{"prog array rdonly prog", Spec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 8, Flags: FlagRdOnlyProg}, unix.EINVAL, "flags"},
+		{"prog array value 8", Spec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 8, MaxEntries: 8}, errno.EINVAL, "value_size"},
+		{"prog array rdonly prog", Spec{Type: ebpf.ProgramArray, KeySize: 4, ValueSize: 4, MaxEntries: 8, Flags: FlagRdOnlyProg}, errno.EINVAL, "flags"},
 		{"array of maps ok", Spec{Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 8, InnerMap: inner}, 0, ""},
-		{"array of maps no inner", Spec{Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 8}, unix.EINVAL, "InnerMap"},
+		{"array of maps no inner", Spec{Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 8}, errno.EINVAL, "InnerMap"},
 		{"array of maps nested", Spec{Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 8,
-			InnerMap: &Spec{Type: ebpf.HashOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1}}, unix.EINVAL, "InnerMap"},
+			InnerMap: &Spec{Type: ebpf.HashOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1}}, errno.EINVAL, "InnerMap"},
 		{"hash of maps ok", Spec{Type: ebpf.HashOfMaps, KeySize: 12, ValueSize: 4, MaxEntries: 8, InnerMap: inner}, 0, ""},
-		{"hash of maps value 8", Spec{Type: ebpf.HashOfMaps, KeySize: 12, ValueSize: 8, MaxEntries: 8, InnerMap: inner}, unix.EINVAL, "value_size"},
-		{"unsupported", Spec{Type: ebpf.CPUMap, KeySize: 4, ValueSize: 4, MaxEntries: 8}, unix.EINVAL, "CPUMap"},
+		{"hash of maps value 8", Spec{Type: ebpf.HashOfMaps, KeySize: 12, ValueSize: 8, MaxEntries: 8, InnerMap: inner}, errno.EINVAL, "value_size"},
+		{"unsupported", Spec{Type: ebpf.CPUMap, KeySize: 4, ValueSize: 4, MaxEntries: 8}, errno.EINVAL, "CPUMap"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +122,7 @@ func TestNewValidation(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(nil); !errors.Is(err, unix.EINVAL) {
+	if _, err := New(nil); !errors.Is(err, errno.EINVAL) {
 		t.Errorf("New(nil) = %v", err)
 	}
 }
@@ -149,21 +150,21 @@ func TestHandles(t *testing.T) {
 func TestErrorMatching(t *testing.T) {
 	m := mustNew(t, Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	err := m.Delete(u32(1))
-	if !errors.Is(err, unix.ENOENT) || !errors.Is(err, ebpf.ErrKeyNotExist) || errors.Is(err, ebpf.ErrKeyExist) {
+	if !errors.Is(err, errno.ENOENT) || !errors.Is(err, ebpf.ErrKeyNotExist) || errors.Is(err, ebpf.ErrKeyExist) {
 		t.Fatalf("missing key: %v does not match ENOENT/ErrKeyNotExist only", err)
 	}
 	checkErr(t, "update", m.UpdateUser(u32(1), u64(1), UpdateAny), 0)
 	err = m.UpdateUser(u32(1), u64(1), UpdateNoExist)
-	if !errors.Is(err, unix.EEXIST) || !errors.Is(err, ebpf.ErrKeyExist) {
+	if !errors.Is(err, errno.EEXIST) || !errors.Is(err, ebpf.ErrKeyExist) {
 		t.Fatalf("existing key: %v does not match EEXIST/ErrKeyExist", err)
 	}
 	// Wrong sizes from Go code are EINVAL, not a panic.
-	checkErr(t, "short key", m.UpdateUser(u32(1)[:3], u64(1), UpdateAny), unix.EINVAL)
-	checkErr(t, "long value", m.UpdateUser(u32(1), make([]byte, 9), UpdateAny), unix.EINVAL)
-	checkErr(t, "short value", m.LookupUser(u32(1), make([]byte, 7)), unix.EINVAL)
-	checkErr(t, "next key size", m.NextKey(nil, make([]byte, 8)), unix.EINVAL)
+	checkErr(t, "short key", m.UpdateUser(u32(1)[:3], u64(1), UpdateAny), errno.EINVAL)
+	checkErr(t, "long value", m.UpdateUser(u32(1), make([]byte, 9), UpdateAny), errno.EINVAL)
+	checkErr(t, "short value", m.LookupUser(u32(1), make([]byte, 7)), errno.EINVAL)
+	checkErr(t, "next key size", m.NextKey(nil, make([]byte, 8)), errno.EINVAL)
 	a := mustNew(t, Spec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 1, CPUs: 2})
-	checkErr(t, "per-CPU value", a.LookupUser(u32(0), make([]byte, 8)), unix.EINVAL)
+	checkErr(t, "per-CPU value", a.LookupUser(u32(0), make([]byte, 8)), errno.EINVAL)
 	checkErr(t, "per-CPU value", a.LookupUser(u32(0), make([]byte, 16)), 0)
 }
 
@@ -174,7 +175,7 @@ type step struct {
 	val   []byte
 	flags uint64
 	cpu   int
-	err   unix.Errno
+	err   errno.Errno
 	want  []byte // value read or next key; for lookup nil means a nil pointer
 }
 

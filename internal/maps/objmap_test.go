@@ -4,7 +4,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // fakeProg stands for a loaded program in a prog_array.
@@ -15,11 +16,11 @@ func TestProgramArray(t *testing.T) {
 	om := m.(ObjectMap)
 	p1, p2 := &fakeProg{"a"}, &fakeProg{"b"}
 	checkErr(t, "update", om.UpdateObject(u32(1), p1, UpdateAny), 0)
-	checkErr(t, "update flags", om.UpdateObject(u32(2), p2, UpdateNoExist), unix.EINVAL)
-	checkErr(t, "update index", om.UpdateObject(u32(4), p2, UpdateAny), unix.E2BIG)
-	checkErr(t, "update nil", om.UpdateObject(u32(2), nil, UpdateAny), unix.EINVAL)
+	checkErr(t, "update flags", om.UpdateObject(u32(2), p2, UpdateNoExist), errno.EINVAL)
+	checkErr(t, "update index", om.UpdateObject(u32(4), p2, UpdateAny), errno.E2BIG)
+	checkErr(t, "update nil", om.UpdateObject(u32(2), nil, UpdateAny), errno.EINVAL)
 	inner := mustNew(t, Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
-	checkErr(t, "update map", om.UpdateObject(u32(2), inner, UpdateAny), unix.EINVAL)
+	checkErr(t, "update map", om.UpdateObject(u32(2), inner, UpdateAny), errno.EINVAL)
 	if om.LookupObject(u32(1)) != p1 || om.LookupObject(u32(0)) != nil || om.LookupObject(u32(9)) != nil {
 		t.Fatal("LookupObject")
 	}
@@ -31,14 +32,14 @@ func TestProgramArray(t *testing.T) {
 		t.Fatal("programs cannot address prog_array values")
 	}
 	runSteps(t, m, []step{
-		{op: "lookupUser", key: u32(1), err: unix.EOPNOTSUPP},
-		{op: "updateUser", key: u32(1), val: u32(1), err: unix.EOPNOTSUPP},
-		{op: "update", key: u32(1), val: u32(1), err: unix.EOPNOTSUPP},
+		{op: "lookupUser", key: u32(1), err: errno.EOPNOTSUPP},
+		{op: "updateUser", key: u32(1), val: u32(1), err: errno.EOPNOTSUPP},
+		{op: "update", key: u32(1), val: u32(1), err: errno.EOPNOTSUPP},
 		{op: "next", key: nil, want: u32(0)},
 		{op: "next", key: u32(2), want: u32(3)},
-		{op: "next", key: u32(3), err: unix.ENOENT},
-		{op: "delete", key: u32(0), err: unix.ENOENT},
-		{op: "delete", key: u32(4), err: unix.E2BIG},
+		{op: "next", key: u32(3), err: errno.ENOENT},
+		{op: "delete", key: u32(0), err: errno.ENOENT},
+		{op: "delete", key: u32(4), err: errno.E2BIG},
 		{op: "delete", key: u32(1)},
 	})
 	if om.LookupObject(u32(1)) != nil {
@@ -66,9 +67,9 @@ func TestMapsOfMaps(t *testing.T) {
 			}
 			for _, s := range bad {
 				b := mustNew(t, s)
-				checkErr(t, "update mismatched", om.UpdateObject(u32(0), b, UpdateAny), unix.EINVAL)
+				checkErr(t, "update mismatched", om.UpdateObject(u32(0), b, UpdateAny), errno.EINVAL)
 			}
-			checkErr(t, "update non-map", om.UpdateObject(u32(0), &fakeProg{}, UpdateAny), unix.EINVAL)
+			checkErr(t, "update non-map", om.UpdateObject(u32(0), &fakeProg{}, UpdateAny), errno.EINVAL)
 			checkErr(t, "update", om.UpdateObject(u32(0), inner, UpdateAny), 0)
 			if got := om.LookupObject(u32(0)); got != inner {
 				t.Fatalf("LookupObject = %v", got)
@@ -77,8 +78,8 @@ func TestMapsOfMaps(t *testing.T) {
 				t.Fatal("empty slot has an object")
 			}
 			if typ == ebpf.HashOfMaps {
-				checkErr(t, "noexist", om.UpdateObject(u32(0), inner, UpdateNoExist), unix.EEXIST)
-				checkErr(t, "exist", om.UpdateObject(u32(1), inner, UpdateExist), unix.ENOENT)
+				checkErr(t, "noexist", om.UpdateObject(u32(0), inner, UpdateNoExist), errno.EEXIST)
+				checkErr(t, "exist", om.UpdateObject(u32(1), inner, UpdateExist), errno.ENOENT)
 				checkErr(t, "second key", om.UpdateObject(u32(1), inner, UpdateAny), 0)
 				checkErr(t, "delete", outer.Delete(u32(1)), 0)
 				if len(collectKeys(t, outer)) != 1 {
@@ -95,7 +96,7 @@ func TestMapsOfMaps(t *testing.T) {
 			if ByHandle(h) != nil {
 				t.Fatal("inner map still registered after its last reference went")
 			}
-			checkErr(t, "store closed", om.UpdateObject(u32(0), inner, UpdateAny), unix.EINVAL)
+			checkErr(t, "store closed", om.UpdateObject(u32(0), inner, UpdateAny), errno.EINVAL)
 
 			// Closing the outer map releases its inner maps.
 			inner2 := mustNew(t, Spec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1})
@@ -112,7 +113,7 @@ func TestMapsOfMaps(t *testing.T) {
 	arr := &Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 16}
 	outer := mustNew(t, Spec{Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: arr})
 	small := mustNew(t, Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 8})
-	checkErr(t, "array max_entries", outer.(ObjectMap).UpdateObject(u32(0), small, UpdateAny), unix.EINVAL)
+	checkErr(t, "array max_entries", outer.(ObjectMap).UpdateObject(u32(0), small, UpdateAny), errno.EINVAL)
 	flex := &Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 16, Flags: FlagInnerMap}
 	outer2 := mustNew(t, Spec{Type: ebpf.ArrayOfMaps, KeySize: 4, ValueSize: 4, MaxEntries: 1, InnerMap: flex})
 	small2 := mustNew(t, Spec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 8, Flags: FlagInnerMap})
@@ -137,9 +138,9 @@ func TestHashOfMapsInterfaces(t *testing.T) {
 	if m.Lookup(u32(0), 0) != nil {
 		t.Error("Lookup of a map of maps returned a pointer")
 	}
-	checkErr(t, "update", m.Update(u32(0), u32(0), 0, 0), unix.EOPNOTSUPP)
-	checkErr(t, "updateUser", m.UpdateUser(u32(0), u32(0), 0), unix.EOPNOTSUPP)
-	checkErr(t, "lookupUser", m.LookupUser(u32(0), make([]byte, 4)), unix.EOPNOTSUPP)
+	checkErr(t, "update", m.Update(u32(0), u32(0), 0, 0), errno.EOPNOTSUPP)
+	checkErr(t, "updateUser", m.UpdateUser(u32(0), u32(0), 0), errno.EOPNOTSUPP)
+	checkErr(t, "lookupUser", m.LookupUser(u32(0), make([]byte, 4)), errno.EOPNOTSUPP)
 }
 
 // fakeEntry is a ProgramEntry whose code compiled code may enter directly

@@ -6,7 +6,8 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 func TestQueueStack(t *testing.T) {
@@ -25,17 +26,17 @@ func TestQueueStack(t *testing.T) {
 			q := m.(Queue)
 			v := make([]byte, 4)
 			v[0] = 0xff
-			checkErr(t, "pop empty", q.Pop(v), unix.ENOENT)
+			checkErr(t, "pop empty", q.Pop(v), errno.ENOENT)
 			if binary.NativeEndian.Uint32(v) != 0 {
 				t.Fatal("pop on an empty map does not zero the value")
 			}
-			checkErr(t, "peek empty", q.Peek(v), unix.ENOENT)
+			checkErr(t, "peek empty", q.Peek(v), errno.ENOENT)
 			for i := uint32(1); i <= 3; i++ {
 				checkErr(t, "push", q.Push(u32(i), 0), 0)
 			}
-			checkErr(t, "push full", q.Push(u32(4), 0), unix.E2BIG)
-			checkErr(t, "push noexist", q.Push(u32(4), UpdateNoExist), unix.EINVAL)
-			checkErr(t, "push bad flags", q.Push(u32(4), 4), unix.EINVAL)
+			checkErr(t, "push full", q.Push(u32(4), 0), errno.E2BIG)
+			checkErr(t, "push noexist", q.Push(u32(4), UpdateNoExist), errno.EINVAL)
+			checkErr(t, "push bad flags", q.Push(u32(4), 4), errno.EINVAL)
 			checkErr(t, "push exist", q.Push(u32(4), UpdateExist), 0)
 			checkErr(t, "peek", m.LookupUser(nil, v), 0)
 			if got := binary.NativeEndian.Uint32(v); got != tt.want[0] {
@@ -47,7 +48,7 @@ func TestQueueStack(t *testing.T) {
 					t.Fatalf("pop %d = %d, want %d", i, got, want)
 				}
 			}
-			checkErr(t, "pop empty", q.Pop(v), unix.ENOENT)
+			checkErr(t, "pop empty", q.Pop(v), errno.ENOENT)
 			// Wrap around the ring many times.
 			for i := range uint32(100) {
 				checkErr(t, "push", m.UpdateUser(nil, u32(i), 0), 0)
@@ -62,9 +63,9 @@ func TestQueueStack(t *testing.T) {
 				}
 				checkErr(t, "pop", q.Pop(v), 0)
 			}
-			checkErr(t, "update", m.Update(nil, v, 0, 0), unix.EINVAL)
-			checkErr(t, "delete", m.Delete(nil), unix.EINVAL)
-			checkErr(t, "next", m.NextKey(nil, nil), unix.EINVAL)
+			checkErr(t, "update", m.Update(nil, v, 0, 0), errno.EINVAL)
+			checkErr(t, "delete", m.Delete(nil), errno.EINVAL)
+			checkErr(t, "next", m.NextKey(nil, nil), errno.EINVAL)
 			if m.Lookup(nil, 0) != nil || m.Regions() != nil {
 				t.Fatal("queues have no addressable values")
 			}
@@ -79,7 +80,7 @@ func TestBloomFilter(t *testing.T) {
 		for i := range uint64(1000) {
 			checkErr(t, "push", q.Push(u64(i*7919), 0), 0)
 		}
-		checkErr(t, "push flags", q.Push(u64(1), UpdateExist), unix.EINVAL)
+		checkErr(t, "push flags", q.Push(u64(1), UpdateExist), errno.EINVAL)
 		for i := range uint64(1000) {
 			checkErr(t, "peek (no false negatives)", q.Peek(u64(i*7919)), 0)
 			checkErr(t, "lookup", m.LookupUser(nil, u64(i*7919)), 0)
@@ -101,8 +102,8 @@ func TestBloomFilter(t *testing.T) {
 		if float64(fp) > 1.3*want+50 {
 			t.Errorf("%d hashes: %d false positives in 10000, expected about %.0f", hashes, fp, want)
 		}
-		checkErr(t, "pop", q.Pop(make([]byte, 8)), unix.EOPNOTSUPP)
-		checkErr(t, "delete", m.Delete(nil), unix.EOPNOTSUPP)
+		checkErr(t, "pop", q.Pop(make([]byte, 8)), errno.EOPNOTSUPP)
+		checkErr(t, "delete", m.Delete(nil), errno.EOPNOTSUPP)
 		checkErr(t, "update", m.UpdateUser(nil, u64(5), 0), 0)
 		checkErr(t, "peek", q.Peek(u64(5)), 0)
 	}

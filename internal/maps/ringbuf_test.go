@@ -12,7 +12,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 func newRing(t *testing.T, size uint32) (RingBuffer, RingReader) {
@@ -82,9 +83,9 @@ func TestRingBufBasics(t *testing.T) {
 		t.Fatalf("read past a busy record: %v", err)
 	}
 	checkErr(t, "discard a", r.Commit(a, true), 0)
-	checkErr(t, "commit a again", r.Commit(a, false), unix.EINVAL)
-	checkErr(t, "commit foreign pointer", r.Commit(unsafe.Pointer(&hdr[0]), false), unix.EINVAL)
-	checkErr(t, "commit misaligned", r.Commit(unsafe.Add(c, 1), false), unix.EINVAL)
+	checkErr(t, "commit a again", r.Commit(a, false), errno.EINVAL)
+	checkErr(t, "commit foreign pointer", r.Commit(unsafe.Pointer(&hdr[0]), false), errno.EINVAL)
+	checkErr(t, "commit misaligned", r.Commit(unsafe.Add(c, 1), false), errno.EINVAL)
 	mustRead(t, r, []byte("second"))
 	if got := r.Query(RingConsPos); got != 32 {
 		t.Fatalf("consumer position %d, want 32 (past the discarded record)", got)
@@ -114,7 +115,7 @@ func TestRingBufLimits(t *testing.T) {
 	if r.Reserve(0) != nil {
 		t.Fatal("reserved in a full ring")
 	}
-	checkErr(t, "output to full ring", r.Output([]byte{1}), unix.EAGAIN)
+	checkErr(t, "output to full ring", r.Output([]byte{1}), errno.EAGAIN)
 	checkErr(t, "commit", r.Commit(p, false), 0)
 	if got, err := tryRead(r); err != nil || len(got) != 4080 {
 		t.Fatalf("read %d bytes, %v", len(got), err)
@@ -204,7 +205,7 @@ func TestRingBufBlockingRead(t *testing.T) {
 		go func() {
 			defer pw.Done()
 			for i := 0; i < 25; {
-				if err := r.Output(fmt.Appendf(nil, "w%d-%d", w, i)); errors.Is(err, unix.EAGAIN) {
+				if err := r.Output(fmt.Appendf(nil, "w%d-%d", w, i)); errors.Is(err, errno.EAGAIN) {
 					time.Sleep(time.Millisecond)
 					continue
 				}

@@ -9,7 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 func TestArraySemantics(t *testing.T) {
@@ -21,24 +22,24 @@ func TestArraySemantics(t *testing.T) {
 		{op: "lookup", key: u32(0), want: zero},
 		{op: "lookup", key: u32(3)},
 		{op: "lookupUser", key: u32(2), want: zero},
-		{op: "lookupUser", key: u32(3), err: unix.ENOENT},
+		{op: "lookupUser", key: u32(3), err: errno.ENOENT},
 		{op: "update", key: u32(1), val: v},
 		{op: "lookup", key: u32(1), want: v},
 		{op: "updateUser", key: u32(1), val: w, flags: UpdateExist},
 		{op: "lookupUser", key: u32(1), want: w},
-		{op: "update", key: u32(1), val: v, flags: UpdateNoExist, err: unix.EEXIST},
-		{op: "updateUser", key: u32(1), val: v, flags: UpdateNoExist, err: unix.EEXIST},
-		{op: "update", key: u32(3), val: v, err: unix.E2BIG},
-		{op: "updateUser", key: u32(1 << 31), val: v, err: unix.E2BIG},
-		{op: "update", key: u32(0), val: v, flags: 3, err: unix.EINVAL},
-		{op: "update", key: u32(0), val: v, flags: UpdateLock, err: unix.EINVAL},
-		{op: "update", key: u32(0), val: v, flags: 8, err: unix.EINVAL},
-		{op: "delete", key: u32(0), err: unix.EINVAL},
-		{op: "delete", key: u32(7), err: unix.EINVAL},
+		{op: "update", key: u32(1), val: v, flags: UpdateNoExist, err: errno.EEXIST},
+		{op: "updateUser", key: u32(1), val: v, flags: UpdateNoExist, err: errno.EEXIST},
+		{op: "update", key: u32(3), val: v, err: errno.E2BIG},
+		{op: "updateUser", key: u32(1 << 31), val: v, err: errno.E2BIG},
+		{op: "update", key: u32(0), val: v, flags: 3, err: errno.EINVAL},
+		{op: "update", key: u32(0), val: v, flags: UpdateLock, err: errno.EINVAL},
+		{op: "update", key: u32(0), val: v, flags: 8, err: errno.EINVAL},
+		{op: "delete", key: u32(0), err: errno.EINVAL},
+		{op: "delete", key: u32(7), err: errno.EINVAL},
 		{op: "next", key: nil, want: u32(0)},
 		{op: "next", key: u32(0), want: u32(1)},
 		{op: "next", key: u32(1), want: u32(2)},
-		{op: "next", key: u32(2), err: unix.ENOENT},
+		{op: "next", key: u32(2), err: errno.ENOENT},
 		{op: "next", key: u32(3), want: u32(0)},
 		{op: "next", key: u32(1 << 30), want: u32(0)},
 	})
@@ -74,8 +75,8 @@ func TestPerCPUArraySemantics(t *testing.T) {
 		{op: "lookup", key: u32(0), cpu: 3},
 		{op: "update", key: u32(0), val: u32(7), cpu: 1},
 		{op: "lookupUser", key: u32(0), want: cat(u32(1), u32(0), u32(7), u32(0), u32(3), u32(0))},
-		{op: "update", key: u32(0), val: u32(7), cpu: 5, err: unix.EINVAL},
-		{op: "update", key: u32(1), val: u32(7), flags: UpdateNoExist, err: unix.EEXIST},
+		{op: "update", key: u32(0), val: u32(7), cpu: 5, err: errno.EINVAL},
+		{op: "update", key: u32(1), val: u32(7), flags: UpdateNoExist, err: errno.EEXIST},
 	})
 	var seen int
 	m.(Iterable).ForEach(2, func(k []byte, v unsafe.Pointer) bool {
@@ -98,25 +99,25 @@ func TestHashSemantics(t *testing.T) {
 			a, b := []byte{1, 2, 3}, []byte{4, 5, 6}
 			steps := []step{
 				{op: "lookup", key: k1},
-				{op: "lookupUser", key: k1, err: unix.ENOENT},
-				{op: "delete", key: k1, err: unix.ENOENT},
-				{op: "next", key: nil, err: unix.ENOENT},
-				{op: "update", key: k1, val: a, flags: UpdateExist, err: unix.ENOENT},
+				{op: "lookupUser", key: k1, err: errno.ENOENT},
+				{op: "delete", key: k1, err: errno.ENOENT},
+				{op: "next", key: nil, err: errno.ENOENT},
+				{op: "update", key: k1, val: a, flags: UpdateExist, err: errno.ENOENT},
 				{op: "update", key: k1, val: a, flags: UpdateNoExist},
 				{op: "lookup", key: k1, want: a},
-				{op: "update", key: k1, val: b, flags: UpdateNoExist, err: unix.EEXIST},
+				{op: "update", key: k1, val: b, flags: UpdateNoExist, err: errno.EEXIST},
 				{op: "updateUser", key: k1, val: b, flags: UpdateExist},
 				{op: "lookupUser", key: k1, want: b},
 				{op: "updateUser", key: k2, val: a},
-				{op: "update", key: k1, val: a, flags: 3, err: unix.EINVAL},
-				{op: "update", key: k1, val: a, flags: UpdateLock, err: unix.EINVAL},
+				{op: "update", key: k1, val: a, flags: 3, err: errno.EINVAL},
+				{op: "update", key: k1, val: a, flags: UpdateLock, err: errno.EINVAL},
 				{op: "updateUser", key: k1, val: a}, // replacing works when full
 			}
 			if typ == ebpf.Hash {
 				steps = append(steps,
-					step{op: "update", key: k3, val: a, err: unix.E2BIG},
-					step{op: "updateUser", key: k3, val: a, flags: UpdateNoExist, err: unix.E2BIG},
-					step{op: "update", key: k3, val: a, flags: UpdateExist, err: unix.ENOENT},
+					step{op: "update", key: k3, val: a, err: errno.E2BIG},
+					step{op: "updateUser", key: k3, val: a, flags: UpdateNoExist, err: errno.E2BIG},
+					step{op: "update", key: k3, val: a, flags: UpdateExist, err: errno.ENOENT},
 					step{op: "delete", key: k2},
 					step{op: "lookup", key: k2},
 					step{op: "update", key: k3, val: b},
@@ -230,7 +231,7 @@ func TestPerCPUHash(t *testing.T) {
 				// A reused slot starts from zero on the other CPUs.
 				{op: "update", key: u32(3), val: u32(9), cpu: 0},
 				{op: "lookupUser", key: u32(3), want: cat(u32(9), u32(0), u32(0), u32(0))},
-				{op: "update", key: u32(3), val: u32(9), cpu: 2, err: unix.EINVAL},
+				{op: "update", key: u32(3), val: u32(9), cpu: 2, err: errno.EINVAL},
 			})
 			ld := m.(LookupAndDeleter)
 			buf := make([]byte, 16)
@@ -238,7 +239,7 @@ func TestPerCPUHash(t *testing.T) {
 			if !bytes.Equal(buf, cat(u32(6), u32(0), u32(5), u32(0))) {
 				t.Fatalf("lookup and delete read %x", buf)
 			}
-			checkErr(t, "lookup and delete", ld.LookupAndDeleteUser(u32(1), buf), unix.ENOENT)
+			checkErr(t, "lookup and delete", ld.LookupAndDeleteUser(u32(1), buf), errno.ENOENT)
 			sum := 0
 			m.(Iterable).ForEach(0, func(k []byte, v unsafe.Pointer) bool {
 				sum += int(binary.NativeEndian.Uint32(readPtr(v, 4)))
@@ -286,7 +287,7 @@ func TestLRUEviction(t *testing.T) {
 	if got := len(collectKeys(t, m)); got != n {
 		t.Fatalf("LRU map holds %d keys, want %d", got, n)
 	}
-	checkErr(t, "update", m.UpdateUser(u32(1099), u64(1), UpdateNoExist), unix.EEXIST)
+	checkErr(t, "update", m.UpdateUser(u32(1099), u64(1), UpdateNoExist), errno.EEXIST)
 }
 
 func TestHashForEach(t *testing.T) {

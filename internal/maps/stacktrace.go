@@ -6,8 +6,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 )
 
@@ -33,7 +32,7 @@ const (
 
 // errNoFrame is bpf_get_stackid's EFAULT: no frame left after the
 // skipped ones.
-var errNoFrame = &Error{unix.EFAULT, "no frame left after the skipped ones"}
+var errNoFrame = &Error{errno.EFAULT, "no frame left after the skipped ones"}
 
 // StackTrace is a stack trace map (BPF_MAP_TYPE_STACK_TRACE), which
 // bpf_get_stackid fills: its keys are stack IDs, the hash of a stack

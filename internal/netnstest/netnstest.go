@@ -6,8 +6,8 @@
 //
 // with static neighbour entries (no ARP) and IPv6 off (no stray packets),
 // so that UDP from A to B crosses W, where the test attaches waggle. It
-// needs root and the ip command (iproute2); without them the test is
-// skipped with a message saying what is missing.
+// needs Linux, root and the ip command (iproute2); without them the test
+// is skipped with a message saying what is missing.
 package netnstest
 
 import (
@@ -21,7 +21,7 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
 // The MAC addresses of vA and vB.
@@ -40,6 +40,12 @@ type Net struct {
 // process and the test.
 func New(t *testing.T, prefix string) *Net {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skipf("skipped: network namespaces, veth pairs and AF_PACKET need Linux, this is %s", runtime.GOOS)
+	}
+	if emu := kerneltest.Emulator(); emu != "" {
+		t.Skipf("skipped: the tests run under user-mode emulation (%s=%s), which does not carry network namespaces and AF_PACKET rings", kerneltest.EmulatedEnv, emu)
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("skipped: needs root (CAP_NET_ADMIN for network namespaces and veth pairs, CAP_NET_RAW for AF_PACKET)")
 	}
@@ -104,12 +110,12 @@ func (n *Net) In(t *testing.T, ns string, fn func()) {
 		t.Fatal(err)
 	}
 	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+	if err := setns(target); err != nil {
 		runtime.UnlockOSThread()
 		t.Fatalf("setns %s: %v", ns, err)
 	}
 	defer func() {
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+		if err := setns(orig); err != nil {
 			// Leave the thread locked: Go ends it with the goroutine.
 			t.Errorf("setns back: %v", err)
 			return

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package notify is the supervisor's side of seccomp user notification
 // (seccomp_unotify(2)): a Listener receives the system calls that a
 // filter sent to user space (SECCOMP_RET_USER_NOTIF), answers them (let

@@ -10,8 +10,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
-	"golang.org/x/sys/unix"
 )
 
 // KernelVerdict loads c into the running kernel, as the process's user
@@ -98,7 +98,7 @@ func kernelLoad(c Case, level ebpf.LogLevel) (accept bool, log string, err error
 		License:      "GPL",
 	}
 	if c.Type == ebpf.Syscall {
-		spec.Flags = unix.BPF_F_SLEEPABLE
+		spec.Flags = bpfFSleepable
 	}
 	prog, err := ebpf.NewProgramWithOptions(spec, ebpf.ProgramOptions{
 		LogLevel:     level,
@@ -119,7 +119,7 @@ func kernelLoad(c Case, level ebpf.LogLevel) (accept bool, log string, err error
 	}
 	// Refused before the verifier ran (E2BIG for too many instructions,
 	// for instance): the error is the verdict.
-	if errors.Is(err, unix.E2BIG) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+	if errors.Is(err, errno.E2BIG) || errors.Is(err, errno.EINVAL) || errors.Is(err, errno.EACCES) || errors.Is(err, errno.EPERM) {
 		return false, err.Error(), nil
 	}
 	return false, "", fmt.Errorf("verifiertest: %s: load: %w", c.Name, err)
@@ -204,3 +204,7 @@ func errString(ue *kerneltest.UnsupportedError) string {
 	}
 	return ue.Error()
 }
+
+// bpfFSleepable is BPF_F_SLEEPABLE, which golang.org/x/sys/unix defines on
+// Linux only.
+const bpfFSleepable = 1 << 4

@@ -37,37 +37,3 @@ func liveActionOf(a Action) liveAction {
 	}
 	return liveActDrop
 }
-
-// liveActions lists the actions of a kind's return values, in order.
-func liveActions(k Kind) []Action {
-	var first, last Action
-	switch k {
-	case XDP:
-		first, last = XDPAborted, XDPUnknown
-	case TC:
-		first, last = TCUnspec, TCUnknown
-	case SocketFilter:
-		first, last = SocketDrop, SocketTruncate
-	default:
-		return nil
-	}
-	var out []Action
-	for a := first; a <= last; a++ {
-		out = append(out, a)
-	}
-	return out
-}
-
-// LiveVerdictNames lists the verdict names (Action.String) that programs
-// of kind k can produce on the live path (LiveObserver.ObserveRun,
-// LiveStats.Verdicts), in the order of their return values: for XDP
-// aborted, drop, pass, tx, redirect, unknown; for tc unspec, pass,
-// reclassify, drop, pipe, stolen, queued, repeat, redirect, trap, unknown;
-// for socket filters drop, pass, truncate.
-func LiveVerdictNames(k Kind) []string {
-	var names []string
-	for _, a := range liveActions(k) {
-		names = append(names, a.String())
-	}
-	return names
-}
