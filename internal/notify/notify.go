@@ -189,29 +189,17 @@ func (l *Listener) Valid(id uint64) bool {
 // (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND, Linux 5.14);
 // cloexec sets O_CLOEXEC on the new descriptor.
 func (l *Listener) SendFD(id uint64, fd int, cloexec bool) (int, error) {
-	a := addfd{ID: id, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, SrcFD: uint32(fd)}
-	if cloexec {
-		a.NewFDFlags = unix.O_CLOEXEC
-	}
-	for {
-		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(l.fd), unix.SECCOMP_IOCTL_NOTIF_ADDFD, uintptr(unsafe.Pointer(&a)))
-		switch errno {
-		case unix.EINTR:
-			continue
-		case 0:
-			return int(r), nil
-		case unix.ENOENT:
-			return -1, ErrGone
-		}
-		return -1, fmt.Errorf("notify: install the file descriptor in the caller (SECCOMP_IOCTL_NOTIF_ADDFD): %w", errno)
-	}
+	return l.addFD(addfd{ID: id, Flags: unix.SECCOMP_ADDFD_FLAG_SEND, SrcFD: uint32(fd)}, cloexec)
 }
 
 // AddFD installs a copy of fd in the calling thread's process without
 // answering the call (SECCOMP_IOCTL_NOTIF_ADDFD, Linux 5.9) and returns
 // its number there; Return then answers.
 func (l *Listener) AddFD(id uint64, fd int, cloexec bool) (int, error) {
-	a := addfd{ID: id, SrcFD: uint32(fd)}
+	return l.addFD(addfd{ID: id, SrcFD: uint32(fd)}, cloexec)
+}
+
+func (l *Listener) addFD(a addfd, cloexec bool) (int, error) {
 	if cloexec {
 		a.NewFDFlags = unix.O_CLOEXEC
 	}
