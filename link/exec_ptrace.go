@@ -131,6 +131,7 @@ func (s *supervisor) traceLoop(cmd *exec.Cmd) {
 			threads[tid] = t
 			if sig == unix.SIGSTOP {
 				// A new thread's or process's first stop.
+				s.traceChildExit(tid, &h)
 				_ = ptraceResume(unix.PTRACE_CONT, tid, 0)
 				continue
 			}
@@ -150,7 +151,24 @@ func (s *supervisor) traceLoop(cmd *exec.Cmd) {
 				_ = ptraceResume(unix.PTRACE_CONT, tid, 0)
 			}
 		case sig == unix.SIGTRAP && ws.TrapCause() > 0: // clone, fork, vfork, exec
-			_ = ptraceResume(unix.PTRACE_CONT, tid, 0)
+			if ws.TrapCause() == unix.PTRACE_EVENT_EXEC {
+				// An execve by another thread of the process: the thread
+				// now has the leader's id, and its call goes on there.
+				if former, err := unix.PtraceGetEventMsg(tid); err == nil && int(former) != tid {
+					if ft := threads[int(former)]; ft != nil {
+						*t = *ft
+						delete(threads, int(former))
+					}
+				}
+			}
+			// A call that stops at an event (execve, clone, fork) still
+			// has its exit stop to come when it is traced: resuming with
+			// PTRACE_CONT would skip it.
+			req := unix.PTRACE_CONT
+			if t.inCall {
+				req = unix.PTRACE_SYSCALL
+			}
+			_ = ptraceResume(req, tid, 0)
 		default:
 			// A signal for the thread: deliver it. A group-stop (no
 			// siginfo) is resumed: job control of traced commands stops
@@ -253,6 +271,28 @@ func (s *supervisor) traceExit(tid int, t *tracedThread, h *handling) {
 	s.setTask(uint32(tid), nr, true, h)
 	h.call = t.call
 	h.call.Ret = resultOf(&regs)
+	for _, tp := range s.exit[nr] {
+		s.runTrace(tp, h)
+	}
+}
+
+// traceChildExit runs the exit programs of the clone, fork or vfork that
+// made a new thread or process, at its first stop: the kernel reports
+// the call's exit in the new task too (returning 0 there), and a tool
+// that counts a process's calls counts it.
+func (s *supervisor) traceChildExit(tid int, h *handling) {
+	var regs unix.PtraceRegs
+	if err := ptraceRegs(unix.PTRACE_GETREGS, tid, &regs); err != nil {
+		return
+	}
+	nr, _, args := callOf(&regs)
+	if nr < 0 || nr >= seccomp.TableSize || len(s.exit[nr]) == 0 || resultOf(&regs) != 0 {
+		return
+	}
+	start := time.Now()
+	defer func() { s.handling.Add(int64(time.Since(start))) }()
+	s.setTask(uint32(tid), nr, true, h)
+	h.call = syscalls.Call{PID: uint32(tid), Nr: int32(nr), Args: args}
 	for _, tp := range s.exit[nr] {
 		s.runTrace(tp, h)
 	}

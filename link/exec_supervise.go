@@ -679,7 +679,7 @@ func (s *supervisor) setTask(pid uint32, nr int, inTable bool, h *handling) {
 				s.statusMu.Unlock()
 			}
 		}
-		h.task.TGID, h.task.UID, h.task.GID, h.task.Comm = st.TGID, st.UID, st.GID, st.Comm
+		h.task.TGID, h.task.PPID, h.task.UID, h.task.GID, h.task.Comm = st.TGID, st.PPID, st.UID, st.GID, st.Comm
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/link"
 	"github.com/waggle-ebpf/waggle/metrics"
+	"github.com/waggle-ebpf/waggle/ringbuf"
 )
 
 // exitStatus ends waggle with a status of its own (the command's, for
@@ -386,9 +387,11 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// eventReaders print the records of ring buffers and perf event arrays:
-// every 50 ms and at the end, each map is drained (Map.Dump).
+// eventReaders print the records of ring buffers (as they come) and of
+// perf event arrays (every 50 ms and at the end, each map is drained with
+// Map.Dump).
 type eventReaders struct {
+	rings  []*ringbuf.Reader
 	drains []func()
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -426,13 +429,28 @@ func startEvents(objects []*execObject, w *lineWriter, asJSON bool) *eventReader
 				t = ringEventType(o.spec)
 			}
 			switch m.Type() {
-			case ebpf.RingBuf, ebpf.PerfEventArray:
-				if m.Type() == ebpf.PerfEventArray {
-					// Open every slot, as a user of the kernel's perf
-					// buffers does.
-					for i := range m.MaxEntries() {
-						_ = m.Put(i, uint32(0))
+			case ebpf.RingBuf:
+				// A reader woken by each record, as the tools' own: a
+				// ring fills up in a burst far shorter than a polling
+				// period (opensnoop's 256 KiB hold 31 records).
+				rd, err := ringbuf.NewReader(m)
+				if err != nil {
+					continue
+				}
+				ev.rings = append(ev.rings, rd)
+				ev.wg.Add(1)
+				go func() {
+					defer ev.wg.Done()
+					var rec ringbuf.Record
+					for rd.ReadInto(&rec) == nil {
+						print(name, t, rec.RawSample)
 					}
+				}()
+			case ebpf.PerfEventArray:
+				// Open every slot, as a user of the kernel's perf
+				// buffers does.
+				for i := range m.MaxEntries() {
+					_ = m.Put(i, uint32(0))
 				}
 				// Map.Dump drains the records written since.
 				drain := func() {
@@ -468,7 +486,13 @@ func startEvents(objects []*execObject, w *lineWriter, asJSON bool) *eventReader
 // stop stops the readers and prints the records still waiting.
 func (ev *eventReaders) stop() {
 	close(ev.done)
+	for _, rd := range ev.rings {
+		_ = rd.Flush() // its reader returns once the ring is empty
+	}
 	ev.wg.Wait()
+	for _, rd := range ev.rings {
+		_ = rd.Close()
+	}
 	for _, drain := range ev.drains {
 		drain()
 	}

@@ -252,12 +252,12 @@ func (m Memory) ReadAt(p []byte, off int64) (int, error) {
 
 // Status is what /proc/PID/status says of a thread.
 type Status struct {
-	TGID, UID, GID uint32
-	Comm           string
+	TGID, PPID, UID, GID uint32
+	Comm                 string
 }
 
-// ReadStatus reads a thread's process ID, real user and group IDs and
-// name from /proc/PID/status.
+// ReadStatus reads a thread's process ID, its parent's, the real user
+// and group IDs and the name from /proc/PID/status.
 func ReadStatus(pid uint32) (Status, error) {
 	var st Status
 	path := "/proc/" + strconv.FormatUint(uint64(pid), 10) + "/status"
@@ -274,8 +274,8 @@ func ReadStatus(pid uint32) (Status, error) {
 	return parseStatus(pid, buf[:max(n, 0)])
 }
 
-// parseStatus reads Name, Tgid, Uid and Gid (the real IDs) from the text
-// of /proc/PID/status.
+// parseStatus reads Name, Tgid, PPid, Uid and Gid (the real IDs) from
+// the text of /proc/PID/status.
 func parseStatus(pid uint32, b []byte) (Status, error) {
 	var st Status
 	seen := 0
@@ -295,6 +295,13 @@ func parseStatus(pid uint32, b []byte) (Status, error) {
 			}
 			st.TGID = uint32(v)
 			seen |= 2
+		case "PPid":
+			v, err := strconv.ParseUint(value, 10, 32)
+			if err != nil {
+				return st, fmt.Errorf("/proc/%d/status: PPid %q: %w", pid, value, err)
+			}
+			st.PPID = uint32(v)
+			seen |= 16
 		case "Uid", "Gid":
 			first, _, _ := strings.Cut(value, "\t")
 			v, err := strconv.ParseUint(first, 10, 32)
@@ -310,8 +317,8 @@ func parseStatus(pid uint32, b []byte) (Status, error) {
 			}
 		}
 	}
-	if seen != 15 {
-		return st, fmt.Errorf("/proc/%d/status lacks one of Name, Tgid, Uid and Gid", pid)
+	if seen != 31 {
+		return st, fmt.Errorf("/proc/%d/status lacks one of Name, Tgid, PPid, Uid and Gid", pid)
 	}
 	return st, nil
 }

@@ -19,10 +19,10 @@ func TestParseStatus(t *testing.T) {
 		want Status
 		err  string
 	}{
-		{"status_cat.txt", Status{TGID: 23705, UID: 1000, GID: 2000, Comm: "cat"}, ""},
+		{"status_cat.txt", Status{TGID: 23705, PPID: 23700, UID: 1000, GID: 2000, Comm: "cat"}, ""},
 		{"status_bad_tgid.txt", Status{}, `Tgid "abc"`},
 		{"status_bad_uid.txt", Status{}, `Uid "-1\t0\t0\t0"`},
-		{"status_no_ids.txt", Status{}, "lacks one of Name, Tgid, Uid and Gid"},
+		{"status_no_ids.txt", Status{}, "lacks one of Name, Tgid, PPid, Uid and Gid"},
 	} {
 		b, err := os.ReadFile("testdata/" + c.file)
 		if err != nil {
