@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -65,7 +66,7 @@ func TestCiliumProgramsAgainstKernel(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	compared, programs, skipped := 0, 0, 0
+	compared, programs, skipped, mapsCompared := 0, 0, 0, 0
 	for _, obj := range objs {
 		spec, err := ebpf.LoadCollectionSpec(obj)
 		if err != nil {
@@ -135,13 +136,81 @@ func TestCiliumProgramsAgainstKernel(t *testing.T) {
 				}
 				compared++
 			}
+			ownValues := known[filepath.Base(obj)+" "+name+" *"] != ""
+			mapsCompared += compareCiliumMaps(t, filepath.Base(obj)+" "+name, kcoll, wcolls, ownValues)
 			for _, wc := range wcolls {
 				wc.Close()
 			}
 			kcoll.Close()
 		}
 	}
-	t.Logf("%d Cilium programs run on %d packets each: %d runs compared with the kernel on %d engines (%d output packets with the kernel's own values, testdata/skb/cilium_known.txt, not compared)", programs, len(names), compared, len(engines), skipped)
+	t.Logf("%d Cilium programs run on %d packets each: %d runs compared with the kernel on %d engines (%d output packets with the kernel's own values, testdata/skb/cilium_known.txt, not compared); %d maps holding something afterwards compared", programs, len(names), compared, len(engines), skipped, mapsCompared)
+}
+
+// compareCiliumMaps compares every map of a program's collections after
+// its runs, in the kernel and in waggle (per-CPU values summed over the
+// CPUs, as counters), and returns how many held something. For a program
+// whose packets hold the kernel's own values (ownValues: a random NAT
+// port, a hash keyed by a secret), which its maps keep too, only the
+// number of elements is compared.
+func compareCiliumMaps(t *testing.T, what string, kcoll *ebpf.Collection, wcolls map[Engine]*Collection, ownValues bool) int {
+	t.Helper()
+	n := 0
+	for name, km := range kcoll.Maps {
+		kkv, err := kerneltest.DumpMap(kcoll, km)
+		if err != nil {
+			continue // a ring buffer, a map of sockets...: nothing to compare by contents
+		}
+		perCPU := km.Type() == ebpf.PerCPUArray || km.Type() == ebpf.PerCPUHash || km.Type() == ebpf.LRUCPUHash
+		sum := func(kvs []kerneltest.KV) []kerneltest.KV {
+			if !perCPU {
+				return kvs
+			}
+			out := make([]kerneltest.KV, len(kvs))
+			for i, kv := range kvs {
+				out[i] = kerneltest.KV{Key: kv.Key, Value: kerneltest.SumPerCPU(kv.Value, int(km.ValueSize()))}
+			}
+			return out
+		}
+		kkv = sum(kkv)
+		if km.Type() == ebpf.Array || km.Type() == ebpf.PerCPUArray {
+			kkv = nonZero(kkv)
+		}
+		if len(kkv) > 0 {
+			n++
+		}
+		for e, wc := range wcolls {
+			wkv, err := dumpForKerneltest(wc, wc.Maps[name])
+			if err != nil {
+				t.Errorf("%s (%s): map %s: %v", what, e, name, err)
+				continue
+			}
+			wkv = sum(wkv)
+			if km.Type() == ebpf.Array || km.Type() == ebpf.PerCPUArray {
+				wkv = nonZero(wkv)
+			}
+			slices.SortFunc(wkv, func(a, b kerneltest.KV) int { return bytes.Compare(a.Key, b.Key) })
+			slices.SortFunc(kkv, func(a, b kerneltest.KV) int { return bytes.Compare(a.Key, b.Key) })
+			if ownValues && len(wkv) != len(kkv) {
+				t.Errorf("%s (%s): map %s has %d elements after the runs, the kernel's %d", what, e, name, len(wkv), len(kkv))
+			}
+			if !ownValues && !equalKVs(wkv, kkv) {
+				t.Errorf("%s (%s): map %s after the runs:\nwaggle %s\nkernel %s", what, e, name, kvString(wkv), kvString(kkv))
+			}
+		}
+	}
+	return n
+}
+
+// nonZero leaves out an array's elements that are all zeros.
+func nonZero(kvs []kerneltest.KV) []kerneltest.KV {
+	var out []kerneltest.KV
+	for _, kv := range kvs {
+		if slices.ContainsFunc(kv.Value, func(b byte) bool { return b != 0 }) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func firstLine(err error) string {

@@ -89,7 +89,7 @@ func Run(objPath, progName string, in Input) (*Result, error) {
 		if r := perfReaders[name]; r != nil {
 			kvs, err = drainPerf(r)
 		} else {
-			kvs, err = dumpMap(coll, coll.Maps[name])
+			kvs, err = DumpMap(coll, coll.Maps[name])
 		}
 		if err != nil {
 			return nil, fmt.Errorf("kerneltest: dump %s: %w", name, err)
@@ -179,8 +179,11 @@ func runPinned(prog *ebpf.Program, in Input, res *Result) error {
 	return nil
 }
 
-// dumpMap returns the contents of m as Result.Maps describes them.
-func dumpMap(coll *ebpf.Collection, m *ebpf.Map) ([]KV, error) {
+// DumpMap returns the contents of the kernel's map m of coll as
+// Result.Maps describes them (sorted by key; per-CPU values as every
+// CPU's slot in a row; prog arrays and maps of maps by the names of what
+// their slots hold).
+func DumpMap(coll *ebpf.Collection, m *ebpf.Map) ([]KV, error) {
 	switch m.Type() {
 	case ebpf.RingBuf:
 		return drainRingbuf(m)
