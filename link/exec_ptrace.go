@@ -113,6 +113,9 @@ func (s *supervisor) traceLoop(cmd *exec.Cmd) {
 		switch {
 		case ws.Exited() || ws.Signaled():
 			delete(threads, tid)
+			if s.guard != nil {
+				s.guard.forget(tid)
+			}
 			if tid == pid {
 				if ws.Signaled() {
 					code = 128 + int(ws.Signal())
@@ -152,13 +155,25 @@ func (s *supervisor) traceLoop(cmd *exec.Cmd) {
 			}
 		case sig == unix.SIGTRAP && ws.TrapCause() > 0: // clone, fork, vfork, exec
 			if ws.TrapCause() == unix.PTRACE_EVENT_EXEC {
+				former := tid
+				if msg, err := unix.PtraceGetEventMsg(tid); err == nil {
+					former = int(msg)
+				}
 				// An execve by another thread of the process: the thread
 				// now has the leader's id, and its call goes on there.
-				if former, err := unix.PtraceGetEventMsg(tid); err == nil && int(former) != tid {
-					if ft := threads[int(former)]; ft != nil {
+				if former != tid {
+					if ft := threads[former]; ft != nil {
 						*t = *ft
-						delete(threads, int(former))
+						delete(threads, former)
 					}
+				}
+				if s.guard != nil && !s.guard.loaded(tid, former) {
+					// The kernel loaded another program than the one
+					// the policy allowed: the path changed after the
+					// check. The process dies before it runs.
+					s.guard.caught.Add(1)
+					s.killed.Add(1)
+					_ = unix.Kill(tid, unix.SIGKILL)
 				}
 			}
 			// A call that stops at an event (execve, clone, fork) still
@@ -216,6 +231,14 @@ func (s *supervisor) traceEntry(tid int, t *tracedThread, h *handling) bool {
 		binary.NativeEndian.PutUint64(data[16+8*i:], a)
 	}
 	s.setTask(uint32(tid), nr, nr >= 0 && nr < seccomp.TableSize, h)
+	ec, isExec := execCalls[nr]
+	isExec = isExec && s.guard != nil
+	var pathErr error
+	if isExec {
+		var data []byte
+		data, pathErr = readPath(tid, args[ec.path])
+		h.mem.snap = snapshot{addr: args[ec.path], data: data}
+	}
 	action := uint32(seccomp.RetAllow)
 	if s.policy != nil {
 		action = s.runPolicy(data[:], h)
@@ -227,6 +250,23 @@ func (s *supervisor) traceEntry(tid int, t *tracedThread, h *handling) bool {
 	switch action & 0xffff0000 {
 	case seccomp.RetAllow, seccomp.RetLog:
 		s.allowed.Add(1)
+		switch {
+		case isExec && h.mem.read && pathErr != nil:
+			s.guard.forget(tid)
+			var errno syscall.Errno
+			if !errors.As(pathErr, &errno) {
+				errno = unix.EFAULT
+			}
+			deny(errno)
+			return false
+		case isExec && h.mem.read:
+			if err := s.guard.expect(tid, ec, args, string(h.mem.snap.data[:len(h.mem.snap.data)-1])); err != nil {
+				deny(errnoOf(err))
+				return false
+			}
+		case isExec:
+			s.guard.forget(tid)
+		}
 	case seccomp.RetErrno:
 		s.denied.Add(1)
 		deny(syscall.Errno(action & 0xffff))

@@ -86,6 +86,11 @@ type ExecStats struct {
 	// that what the policy checked is what the call uses (see
 	// docs/ARCHITECTURE.md, "No time-of-check/time-of-use hole").
 	Emulated uint64
+	// ExecsChanged counts the processes killed at their exec because the
+	// kernel loaded another program than the one the policy allowed: the
+	// path was rewritten after the check (see docs/ARCHITECTURE.md). They
+	// count in Killed too.
+	ExecsChanged uint64
 	// PtraceStops counts the stops of calls that exit programs name (two
 	// a call: at the seccomp check and at the exit).
 	PtraceStops uint64
@@ -135,7 +140,10 @@ type supervisor struct {
 	// waggle makes (whether the policy read the path or not) to give the
 	// exit programs the result.
 	emulateExit [seccomp.TableSize]bool
-	tr          *tracer // the ptrace tracer, when there are exit programs
+	tr          *tracer // the ptrace tracer, when there are exit programs or guard
+	// guard checks at their exec stops the execve and execveat calls that
+	// the policy allowed on their paths (nil when none reach the policy).
+	guard       *execGuard
 	ptraceStops atomic.Uint64
 	opts        Runs
 
@@ -291,7 +299,14 @@ func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error
 		}
 		other = seccomp.RetUserNotif
 	}
-	if exits {
+	if policy != nil && !opts.ContinuePathCalls {
+		for nr := range execCalls {
+			if table[nr] == seccomp.RetUserNotif || table[nr] == seccomp.RetTrace {
+				s.guard = newExecGuard()
+			}
+		}
+	}
+	if exits || s.guard != nil {
 		s.tr = &tracer{}
 	}
 	if s.needStatus {
@@ -577,12 +592,19 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 		isPath  bool
 		pathErr error
 	)
+	ec, isExec := execCalls[nr]
+	isExec = isExec && inTable && s.guard != nil
 	if s.policy != nil && inTable && !s.continuePaths {
 		if pc, isPath = pathCalls[nr]; isPath {
 			var data []byte
 			data, pathErr = readPath(int(n.PID), n.Arg(pc.path))
 			h.mem.snap = snapshot{addr: n.Arg(pc.path), data: data}
 		}
+	}
+	if isExec {
+		var data []byte
+		data, pathErr = readPath(int(n.PID), n.Arg(ec.path))
+		h.mem.snap = snapshot{addr: n.Arg(ec.path), data: data}
 	}
 	action := uint32(seccomp.RetAllow)
 	if s.policy != nil {
@@ -611,6 +633,26 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 			}
 		}
 		switch {
+		case isExec && h.mem.read && pathErr != nil:
+			var errno syscall.Errno
+			if !errors.As(pathErr, &errno) {
+				errno = unix.EFAULT
+			}
+			s.guard.forget(int(n.PID))
+			err = s.lis.Fail(n.ID, errno)
+		case isExec && h.mem.read:
+			var args [6]uint64
+			for i := range args {
+				args[i] = n.Arg(i)
+			}
+			if gerr := s.guard.expect(int(n.PID), ec, args, string(h.mem.snap.data[:len(h.mem.snap.data)-1])); gerr != nil {
+				err = s.lis.Fail(n.ID, errnoOf(gerr))
+			} else {
+				err = s.lis.Continue(n.ID)
+			}
+		case isExec:
+			s.guard.forget(int(n.PID))
+			err = s.lis.Continue(n.ID)
 		case isPath && (h.mem.read || s.emulateExit[nr]) && pathErr != nil:
 			// The policy decided on a path it could not read whole; the
 			// kernel must not read another.
@@ -760,6 +802,9 @@ func (s *supervisor) stats() ExecStats {
 		Allowed: s.allowed.Load(), Denied: s.denied.Load(), Killed: s.killed.Load(), Trapped: s.trapped.Load(),
 		Emulated: s.emulated.Load(), PtraceStops: s.ptraceStops.Load(), Handling: time.Duration(s.handling.Load()),
 		Syscalls: map[string]uint64{},
+	}
+	if s.guard != nil {
+		st.ExecsChanged = s.guard.caught.Load()
 	}
 	if s.policy != nil {
 		ps := ProgramStats{Name: s.policy.Name(), Attach: "policy", Runs: s.policyRuns.Load(), Errors: s.policyErrs.Load()}

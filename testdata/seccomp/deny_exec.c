@@ -2,10 +2,10 @@
  * whose last component is "id" kills the process (SECCOMP_RET_KILL_PROCESS).
  *
  * The path is read from the command's memory (bpf_probe_read_user_str),
- * so the policy runs in waggle, on execve and execveat only. Note that
- * waggle cannot make an execve itself: a thread that rewrites the path
- * after an allowed check can still run what it likes (see
- * docs/ARCHITECTURE.md); killing on a match is the safe direction.
+ * so the policy runs in waggle, on execve and execveat only. waggle cannot
+ * make an execve itself: a thread may rewrite the path after an allowed
+ * check, so waggle kills a process whose exec loaded another file than
+ * the one the path named at the check (see docs/ARCHITECTURE.md).
  */
 #include "policy.h"
 
