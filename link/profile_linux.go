@@ -222,6 +222,37 @@ func paranoid() string {
 	return strings.TrimSpace(string(b))
 }
 
+// ProfilingAvailable tells whether AttachProfile can sample: it opens a
+// software CPU clock event of the calling thread, user mode only, as
+// perf_event_paranoid 2 allows, and closes it. The error is the one
+// AttachProfile would give (naming kernel.perf_event_paranoid when
+// refused).
+func ProfilingAvailable() error {
+	if runtime.GOARCH != "amd64" {
+		return fmt.Errorf("profile: sampled user registers are decoded for x86-64 only, not %s: %w", runtime.GOARCH, errors.ErrUnsupported)
+	}
+	attr := unix.PerfEventAttr{Type: unix.PERF_TYPE_SOFTWARE, Config: unix.PERF_COUNT_SW_CPU_CLOCK,
+		Sample: 10_000_000, Bits: unix.PerfBitDisabled | unix.PerfBitExcludeKernel | unix.PerfBitExcludeHv}
+	attr.Size = uint32(unsafe.Sizeof(attr))
+	fd, err := unix.PerfEventOpen(&attr, 0, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+	if err != nil {
+		return perfOpenError(err, 0, -1)
+	}
+	return unix.Close(fd)
+}
+
+// perfOpenError explains a failed perf_event_open of thread tid (0: the
+// caller) on cpu (-1: any).
+func perfOpenError(err error, tid, cpu int) error {
+	switch {
+	case errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM):
+		return fmt.Errorf("profile: perf_event_open of thread %d refused (%w): kernel.perf_event_paranoid is %s; sampling needs it at 2 or less (sysctl -w kernel.perf_event_paranoid=2), or CAP_PERFMON, or root", tid, err, paranoid())
+	case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS):
+		return fmt.Errorf("profile: perf_event_open: this kernel has no software CPU clock events (%w)", err)
+	}
+	return fmt.Errorf("profile: perf_event_open of thread %d on CPU %d: %w", tid, cpu, err)
+}
+
 // openThread opens the events of a thread, one per CPU, each writing to
 // its CPU's ring (made with the first thread's events). ESRCH (the
 // thread is gone) is no error.
@@ -240,12 +271,8 @@ func (s *profileSys) openThread(l *ProfileLink, tid int) error {
 		switch {
 		case errors.Is(err, unix.ESRCH):
 			return nil
-		case errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM):
-			return fmt.Errorf("profile: perf_event_open of thread %d refused (%w): kernel.perf_event_paranoid is %s; sampling another process needs it at 2 or less (sysctl -w kernel.perf_event_paranoid=2), or CAP_PERFMON, or root", tid, err, paranoid())
-		case errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS):
-			return fmt.Errorf("profile: perf_event_open: this kernel has no software CPU clock events (%w)", err)
 		case err != nil:
-			return fmt.Errorf("profile: perf_event_open of thread %d on CPU %d: %w", tid, cpu, err)
+			return perfOpenError(err, tid, cpu)
 		}
 		s.fds = append(s.fds, fd)
 		if len(s.rings) <= i {

@@ -17,3 +17,9 @@ type profileSys struct{}
 func AttachProfile(prog *waggle.Program, opts ProfileOptions) (*ProfileLink, error) {
 	return nil, fmt.Errorf("profile: sampling with perf events needs Linux: %w", errors.ErrUnsupported)
 }
+
+// ProfilingAvailable tells whether AttachProfile can sample: never off
+// Linux (an error wrapping errors.ErrUnsupported).
+func ProfilingAvailable() error {
+	return fmt.Errorf("profile: sampling with perf events needs Linux: %w", errors.ErrUnsupported)
+}

@@ -90,8 +90,9 @@ type Frame struct {
 	// Module is the path of the mapped file that holds Addr; empty when
 	// no file mapping does ([anon], [vdso] and the like give their name).
 	Module string
-	// Offset is Addr's offset from the function's start, or from the
-	// module's first address when Func is empty.
+	// Offset is Addr's offset from the function's start; when Func is
+	// empty, its offset in the module's file (from the mapping's start
+	// for a mapping of no file).
 	Offset uint64
 }
 
@@ -206,12 +207,13 @@ func (s *Symbolizer) Symbolize(addr uint64) Frame {
 	if m.Path == "" || !strings.HasPrefix(m.Path, "/") {
 		return f
 	}
+	// Without a symbol, a file's address is its offset in the file.
+	fileOff := addr - m.Start + m.Offset
+	f.Offset = fileOff
 	file, err := s.file(m.Path)
 	if err != nil {
 		return f
 	}
-	fileOff := addr - m.Start + m.Offset
-	f.Offset = fileOff
 	vaddr, ok := file.vaddrOf(fileOff)
 	if !ok {
 		return f
