@@ -6,6 +6,11 @@
 // samples, under main;warm. With a second argument "fork", it runs the
 // loop in a child process too (the children of a profiled command are
 // profiled), and with "thread" in a second thread.
+//
+// hot calls start() so that it is no leaf: gcc gives a leaf function no
+// frame of its own whatever the flags, and a frame-pointer walk (the
+// kernel's and waggle's) from inside a frameless function misses its
+// caller (warm).
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +20,15 @@
 
 static unsigned long n = 200000000UL;
 
+__attribute__((noinline)) unsigned long start(unsigned long count)
+{
+	__asm__ volatile("" : "+r"(count));
+	return count & 1;
+}
+
 __attribute__((noinline)) unsigned long hot(unsigned long count)
 {
-	unsigned long x = 0;
+	unsigned long x = start(count);
 	for (unsigned long i = 0; i < count; i++)
 		x = x * 31 + i;
 	return x;

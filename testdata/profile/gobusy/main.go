@@ -1,7 +1,9 @@
 // A CPU-bound Go program for the profiler's tests: two goroutines spin in
 // main.spin (called from main.work) for N iterations each (the first
 // argument, default 100 million), which must get at least 90 % of the
-// samples.
+// samples. spin calls start so that it is no leaf: the Go compiler gives
+// a leaf function no frame, and a frame-pointer walk (the kernel's and
+// waggle's) from inside a frameless function misses its caller.
 package main
 
 import (
@@ -12,8 +14,11 @@ import (
 )
 
 //go:noinline
+func start(n int) uint64 { return uint64(n) & 1 }
+
+//go:noinline
 func spin(n int) uint64 {
-	var x uint64
+	x := start(n)
 	for i := 0; i < n; i++ {
 		x = x*31 + uint64(i)
 	}
