@@ -473,7 +473,7 @@ func readProfile(coll *waggle.Collection, spec *ebpf.CollectionSpec, syms *profi
 	}
 	note := ""
 	if missing > 0 {
-		note = fmt.Sprintf("%d samples without a stack (frame pointers missing, or the stack trace map %s full)", missing, lay.stacks)
+		note = fmt.Sprintf("%d samples without a stack: bpf_get_stackid failed (as in the kernel: the stack trace map %s's bucket held another stack, EEXIST, or the map was full; or no frame)", missing, lay.stacks)
 	}
 	return stacks, note, nil
 }

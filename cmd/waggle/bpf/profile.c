@@ -25,7 +25,7 @@ struct sample_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 65536);
 	__type(key, __u32);
 	__type(value, __u64[MAX_DEPTH]);
 } stacks SEC(".maps");
