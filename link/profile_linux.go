@@ -116,9 +116,6 @@ func AttachProfile(prog *waggle.Program, opts ProfileOptions) (*ProfileLink, err
 	if t := prog.Type(); t != ebpf.PerfEvent {
 		return nil, fmt.Errorf("profile: program %s is of type %v, not a perf_event program (SEC(\"perf_event\"))", prog.Name(), t)
 	}
-	if runtime.GOARCH != "amd64" {
-		return nil, fmt.Errorf("profile: sampled user registers are decoded for x86-64 only, not %s: %w", runtime.GOARCH, errors.ErrUnsupported)
-	}
 	freq := opts.Frequency
 	if freq == 0 {
 		freq = 99
@@ -140,6 +137,9 @@ func AttachProfile(prog *waggle.Program, opts ProfileOptions) (*ProfileLink, err
 		return nil, errors.New("profile: no process (PID) and no command (Path)")
 	case opts.PID != 0 && opts.Path != "":
 		return nil, errors.New("profile: a process (PID) and a command (Path): choose one")
+	}
+	if runtime.GOARCH != "amd64" {
+		return nil, fmt.Errorf("profile: sampled user registers are decoded for x86-64 only, not %s: %w", runtime.GOARCH, errors.ErrUnsupported)
 	}
 	l := &ProfileLink{prog: prog}
 	l.exit.Store(-1)

@@ -275,6 +275,9 @@ func TestProfileObjectUpToDate(t *testing.T) {
 		t.Skipf("skipped: uname -m: %v", err)
 	}
 	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
+	if _, err := os.Stat(filepath.Join(include, "asm")); err != nil {
+		t.Skipf("skipped: no %s/asm: %v", include, err)
+	}
 	if _, err := os.Stat("/usr/include/bpf/bpf_helpers.h"); err != nil {
 		t.Skipf("skipped: no libbpf headers (libbpf-dev): %v", err)
 	}
