@@ -117,3 +117,5 @@ func (l *ProfileLink) Info() Info {
 }
 
 func (l *ProfileLink) isLink() {}
+
+var _ Link = (*ProfileLink)(nil)

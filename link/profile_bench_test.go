@@ -21,7 +21,9 @@ import (
 // pairs' ratios (profiled / plain - 1) of wall time (wall-overhead-%) and
 // of the program's own CPU time, user and system (cpu-overhead-%: the
 // kernel's sampling work, charged to the sampled program, without the
-// noise of other load on the machine).
+// noise of other load on the machine), and waggle's own CPU time while
+// profiling (the sampler, the program's runs) as a share of the
+// program's (waggle-cpu-%).
 //
 //	go test ./link -run '^$' -bench BenchmarkProfileOverhead -benchtime 15x -count 3
 func BenchmarkProfileOverhead(b *testing.B) {
@@ -37,18 +39,22 @@ func BenchmarkProfileOverhead(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer coll.Close()
-			// run gives a run's wall time and the CPU time (user and
-			// system) of the processes it waited for.
-			run := func(f func()) (wall, cpu time.Duration) {
-				var before, after syscall.Rusage
+			// run gives a run's wall time, the CPU time (user and
+			// system) of the processes it waited for, and this
+			// process's own (waggle's: the sampler).
+			run := func(f func()) (wall, cpu, self time.Duration) {
+				var before, after, selfBefore, selfAfter syscall.Rusage
 				_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
+				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &selfBefore)
 				start := time.Now()
 				f()
 				wall = time.Since(start)
 				_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
+				_ = syscall.Getrusage(syscall.RUSAGE_SELF, &selfAfter)
 				tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
 				cpu = tv(after.Utime) - tv(before.Utime) + tv(after.Stime) - tv(before.Stime)
-				return wall, cpu
+				self = tv(selfAfter.Utime) - tv(selfBefore.Utime) + tv(selfAfter.Stime) - tv(selfBefore.Stime)
+				return wall, cpu, self
 			}
 			plainRun := func() {
 				if err := exec.Command(busy, iterations).Run(); err != nil {
@@ -65,25 +71,27 @@ func BenchmarkProfileOverhead(b *testing.B) {
 				}
 				_ = l.Close()
 			}
-			var plain, profiled, wallRatios, cpuRatios []float64
+			var plain, profiled, wallRatios, cpuRatios, waggleShares []float64
 			for i := 0; b.Loop(); i++ {
-				var pw, pc, qw, qc time.Duration
+				var pw, pc, qw, qc, qs time.Duration
 				if i%2 == 0 {
-					pw, pc = run(plainRun)
-					qw, qc = run(profiledRun)
+					pw, pc, _ = run(plainRun)
+					qw, qc, qs = run(profiledRun)
 				} else {
-					qw, qc = run(profiledRun)
-					pw, pc = run(plainRun)
+					qw, qc, qs = run(profiledRun)
+					pw, pc, _ = run(plainRun)
 				}
 				plain = append(plain, float64(pw.Milliseconds()))
 				profiled = append(profiled, float64(qw.Milliseconds()))
 				wallRatios = append(wallRatios, float64(qw)/float64(pw))
 				cpuRatios = append(cpuRatios, float64(qc)/float64(pc))
+				waggleShares = append(waggleShares, float64(qs)/float64(qc))
 			}
 			b.ReportMetric(median(plain), "plain-ms")
 			b.ReportMetric(median(profiled), "profiled-ms")
 			b.ReportMetric(100*(median(wallRatios)-1), "wall-overhead-%")
 			b.ReportMetric(100*(median(cpuRatios)-1), "cpu-overhead-%")
+			b.ReportMetric(100*median(waggleShares), "waggle-cpu-%")
 		})
 	}
 }

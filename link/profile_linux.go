@@ -433,8 +433,9 @@ func (s *profileSys) release() {
 // sampler runs the program on the samples of the rings.
 type sampler struct {
 	l     *ProfileLink
+	ctx   context.Context // the loop's: Close stops a run in progress
 	opts  ProfileOptions
-	ctx   [perfCtxSize]byte
+	data  [perfCtxSize]byte // the program's context
 	tasks map[uint32]*sampledTask
 	procs map[uint32]*sampledProc
 	rec   []byte // a record that wraps around the ring's end, copied
@@ -447,6 +448,7 @@ type sampledTask struct{ comm string }
 type sampledProc struct{ uid, gid, ppid uint32 }
 
 func (sm *sampler) loop(ctx context.Context) error {
+	sm.ctx = ctx
 	s := &sm.l.sys
 	tick := time.NewTicker(profileDrain)
 	defer tick.Stop()
@@ -458,6 +460,9 @@ func (sm *sampler) loop(ctx context.Context) error {
 				_ = s.cmd.Process.Kill()
 				<-s.waited
 			}
+			// The samples still in the rings run, without the
+			// cancelled context (their budget and timeout bound them).
+			sm.ctx = nil
 			sm.drain()
 			return ctx.Err()
 		case <-tick.C:
@@ -542,11 +547,11 @@ func (sm *sampler) sample(b []byte) {
 		dyn := int(u64(off + stackSize))
 		stack = b[off : off+min(dyn, stackSize)]
 	}
-	clear(sm.ctx[:])
+	clear(sm.data[:])
 	var ur helper.UserRegs
 	for i, r := range profileRegs {
 		v := binary.NativeEndian.Uint64(regs[8*i:])
-		binary.NativeEndian.PutUint64(sm.ctx[r.ptRegs:], v)
+		binary.NativeEndian.PutUint64(sm.data[r.ptRegs:], v)
 		switch r.perf {
 		case perfRegIP:
 			ur.IP = v
@@ -556,7 +561,7 @@ func (sm *sampler) sample(b []byte) {
 			ur.BP = v
 		}
 	}
-	binary.NativeEndian.PutUint64(sm.ctx[perfCtxPeriod:], period)
+	binary.NativeEndian.PutUint64(sm.data[perfCtxPeriod:], period)
 	if ip := u64(0); ip != ur.IP {
 		c.kernel.Add(1)
 	}
@@ -567,7 +572,7 @@ func (sm *sampler) sample(b []byte) {
 	task.Regs = &ur
 	task.Memory = &sampleMemory{sp: ur.SP, stack: stack, rest: notify.Memory{PID: int(tgid)}}
 	start := time.Now()
-	_, err := sm.l.prog.Run(&waggle.RunOptions{Context: sm.ctx[:], Task: task, Budget: sm.opts.Budget, Timeout: sm.opts.Timeout})
+	_, err := sm.l.prog.Run(&waggle.RunOptions{Context: sm.data[:], Task: task, Budget: sm.opts.Budget, Timeout: sm.opts.Timeout, Cancel: sm.ctx})
 	d := time.Since(start)
 	c.samples.Add(1)
 	if err != nil {
