@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -32,7 +33,9 @@ import (
 
 const (
 	profileRingPages = 128 // data pages of each CPU's ring (512 KiB)
-	profileDrain     = 10 * time.Millisecond
+	// The kernel wakes the sampler when a ring is a quarter full; it
+	// drains them at least this often anyway.
+	profilePoll = 100 * time.Millisecond
 
 	// The samples' content: ip, pid/tid, period, user registers, user
 	// stack.
@@ -85,6 +88,22 @@ type profileSys struct {
 	pidfd  int            // --pid: the process, to see it exit; else -1
 	cmd    *exec.Cmd
 	waited chan struct{} // closed when the command has been waited for
+
+	// wake is a pipe whose write end wakes the sampler's poll: when the
+	// command has exited, when the link is closed.
+	wakeMu     sync.Mutex
+	wakeR      int
+	wakeW      int
+	wakeClosed bool
+}
+
+// wake wakes the sampler, unless the pipe is closed.
+func (s *profileSys) wake() {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	if !s.wakeClosed && s.wakeW >= 0 {
+		_, _ = unix.Write(s.wakeW, []byte{0})
+	}
 }
 
 // profileRing is a CPU's ring of samples.
@@ -144,8 +163,13 @@ func AttachProfile(prog *waggle.Program, opts ProfileOptions) (*ProfileLink, err
 	l := &ProfileLink{prog: prog}
 	l.exit.Store(-1)
 	s := &l.sys
-	s.pidfd = -1
+	s.pidfd, s.wakeR, s.wakeW = -1, -1, -1
 	s.opened = map[int]bool{}
+	var pipe [2]int
+	if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil, fmt.Errorf("profile: pipe: %w", err)
+	}
+	s.wakeR, s.wakeW = pipe[0], pipe[1]
 	var mask uint64
 	for _, r := range profileRegs {
 		mask |= 1 << r.perf
@@ -155,7 +179,8 @@ func AttachProfile(prog *waggle.Program, opts ProfileOptions) (*ProfileLink, err
 		Config:            unix.PERF_COUNT_SW_CPU_CLOCK,
 		Sample:            uint64(time.Second) / uint64(freq),
 		Sample_type:       profileSampleType,
-		Bits:              unix.PerfBitInherit | unix.PerfBitExcludeHv,
+		Bits:              unix.PerfBitInherit | unix.PerfBitExcludeHv | unix.PerfBitWatermark,
+		Wakeup:            uint32(profileRingPages * os.Getpagesize() / 4),
 		Sample_regs_user:  mask,
 		Sample_stack_user: uint32(stack),
 	}
@@ -395,6 +420,7 @@ func (s *profileSys) startCommand(l *ProfileLink, opts ProfileOptions) error {
 		}
 		l.exit.Store(int64(code))
 		close(s.waited)
+		s.wake()
 	}()
 	return nil
 }
@@ -428,6 +454,13 @@ func (s *profileSys) release() {
 		_ = unix.Close(s.pidfd)
 		s.pidfd = -1
 	}
+	s.wakeMu.Lock()
+	if !s.wakeClosed {
+		s.wakeClosed = true
+		_ = unix.Close(s.wakeR)
+		_ = unix.Close(s.wakeW)
+	}
+	s.wakeMu.Unlock()
 }
 
 // sampler runs the program on the samples of the rings.
@@ -450,11 +483,37 @@ type sampledProc struct{ uid, gid, ppid uint32 }
 func (sm *sampler) loop(ctx context.Context) error {
 	sm.ctx = ctx
 	s := &sm.l.sys
-	tick := time.NewTicker(profileDrain)
-	defer tick.Stop()
+	stop := context.AfterFunc(ctx, s.wake)
+	defer stop()
+	// The poll waits for a ring a quarter full (the events' watermark),
+	// the wake pipe, the process's pidfd, or the timeout.
+	fds := make([]unix.PollFd, 0, len(s.rings)+2)
+	for _, r := range s.rings {
+		fds = append(fds, unix.PollFd{Fd: int32(r.fd), Events: unix.POLLIN})
+	}
+	fds = append(fds, unix.PollFd{Fd: int32(s.wakeR), Events: unix.POLLIN})
+	if s.pidfd >= 0 {
+		fds = append(fds, unix.PollFd{Fd: int32(s.pidfd), Events: unix.POLLIN})
+	}
+	var junk [64]byte
 	for {
-		select {
-		case <-ctx.Done():
+		if _, err := unix.Poll(fds, int(profilePoll/time.Millisecond)); err != nil && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("profile: poll: %w", err)
+		}
+		for i := range s.rings {
+			// A ring whose event's thread has exited polls as hung up
+			// from then on: the other threads' samples still come into
+			// it, found by the timeout and the other rings' wake-ups.
+			if fds[i].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+				fds[i].Fd = -1
+			}
+		}
+		for {
+			if n, err := unix.Read(s.wakeR, junk[:]); n <= 0 || err != nil {
+				break
+			}
+		}
+		if ctx.Err() != nil {
 			if s.cmd != nil {
 				// Close kills the command it started.
 				_ = s.cmd.Process.Kill()
@@ -465,7 +524,6 @@ func (sm *sampler) loop(ctx context.Context) error {
 			sm.ctx = nil
 			sm.drain()
 			return ctx.Err()
-		case <-tick.C:
 		}
 		done := s.ended()
 		sm.drain()

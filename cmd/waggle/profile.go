@@ -299,7 +299,7 @@ func newProfileSymbols() *profileSymbols {
 
 // sampled is link.ProfileOptions.Sampled: it runs on the sampler's
 // goroutine, before the program, while the process lives.
-func (s *profileSymbols) sampled(tgid, _ uint32, ip uint64) {
+func (s *profileSymbols) sampled(tgid, tid uint32, ip uint64) {
 	p := s.procs[tgid]
 	if p == nil {
 		p = &profileProc{sym: symtab.NewSymbolizer(nil, s.files)}
@@ -309,7 +309,13 @@ func (s *profileSymbols) sampled(tgid, _ uint32, ip uint64) {
 		return
 	}
 	p.read = time.Now()
-	if ms, err := symtab.ReadMaps(int(tgid)); err == nil {
+	// A process whose main thread has exited shows no mappings under its
+	// own ID: the sampled thread's are the process's.
+	ms, err := symtab.ReadMaps(int(tgid))
+	if err != nil || len(ms) == 0 {
+		ms, err = symtab.ReadMaps(int(tid))
+	}
+	if err == nil {
 		p.sym.SetMappings(ms)
 	}
 }

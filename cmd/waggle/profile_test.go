@@ -168,7 +168,7 @@ func TestProfileC(t *testing.T) {
 // the Go line table.
 func TestProfileGo(t *testing.T) {
 	needProfiling(t)
-	r := runProfile(t, "--freq", "499", "--", buildBusyGo(t), "60000000")
+	r := runProfile(t, "--freq", "499", "--", buildBusyGo(t), "100000000")
 	checkHot(t, r, "main.spin", "main.work")
 	if r.summary.Threads < 2 {
 		t.Errorf("%d threads sampled, want the two goroutines' threads", r.summary.Threads)
