@@ -2,9 +2,13 @@ package link
 
 import (
 	"bytes"
+	"errors"
 	"os"
+	"strings"
 	"testing"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/internal/notify"
 )
@@ -42,5 +46,30 @@ func TestSampleMemory(t *testing.T) {
 	got := make([]byte, 8)
 	if n, err := m.ReadAt(got, 8); err == nil || n == 8 {
 		t.Errorf("a read of address 8 gave %d bytes, %v; want a failure", n, err)
+	}
+}
+
+// TestPerfOpenError checks what a refused or impossible perf_event_open
+// says: the sysctl and its value, or that the kernel lacks the events.
+func TestPerfOpenError(t *testing.T) {
+	cases := []struct {
+		err  error
+		want []string
+	}{
+		{unix.EACCES, []string{"thread 42 refused", "kernel.perf_event_paranoid is ", "sysctl -w kernel.perf_event_paranoid=2", "CAP_PERFMON"}},
+		{unix.EPERM, []string{"kernel.perf_event_paranoid is "}},
+		{unix.ENOENT, []string{"no software CPU clock events"}},
+		{unix.EMFILE, []string{"thread 42 on CPU 3"}},
+	}
+	for _, c := range cases {
+		err := perfOpenError(c.err, 42, 3)
+		if !errors.Is(err, c.err) {
+			t.Errorf("%v: %v does not wrap it", c.err, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: %q lacks %q", c.err, err, w)
+			}
+		}
 	}
 }
