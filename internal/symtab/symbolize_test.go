@@ -86,9 +86,9 @@ func FuzzParseMaps(f *testing.F) {
 	})
 }
 
-// loadedAt gives the mappings of the executable segments of the ELF file
+// symTestLoadedAt gives the mappings of the executable segments of the ELF file
 // at path as the loader maps them at base.
-func loadedAt(t *testing.T, path string, base uint64) []Mapping {
+func symTestLoadedAt(t *testing.T, path string, base uint64) []Mapping {
 	t.Helper()
 	ef, err := elf.Open(path)
 	if err != nil {
@@ -106,8 +106,8 @@ func loadedAt(t *testing.T, path string, base uint64) []Mapping {
 	return ms
 }
 
-// symbolAddr gives the address of function name in the ELF file.
-func symbolAddr(t *testing.T, path, name string) uint64 {
+// symTestELFAddr gives the address of function name in the ELF file.
+func symTestELFAddr(t *testing.T, path, name string) uint64 {
 	t.Helper()
 	ef, err := elf.Open(path)
 	if err != nil {
@@ -159,9 +159,9 @@ func TestSymbolizeC(t *testing.T) {
 			}
 			addrs := map[string]uint64{}
 			for _, fn := range []string{"hot", "exported", "main"} {
-				addrs[fn] = symbolAddr(t, bin, fn)
+				addrs[fn] = symTestELFAddr(t, bin, fn)
 			}
-			s := NewSymbolizer(loadedAt(t, bin, c.base), nil)
+			s := NewSymbolizer(symTestLoadedAt(t, bin, c.base), nil)
 			for fn, a := range addrs {
 				f := s.Symbolize(c.base + a + 1)
 				if f.Func != fn || f.Offset != 1 || f.Module != bin {
@@ -178,7 +178,7 @@ func TestSymbolizeC(t *testing.T) {
 			if out, err := exec.Command("strip", "-o", stripped, bin).CombinedOutput(); err != nil {
 				t.Skipf("skipped the stripped case: strip: %v\n%s", err, out)
 			}
-			s = NewSymbolizer(loadedAt(t, stripped, c.base), nil)
+			s = NewSymbolizer(symTestLoadedAt(t, stripped, c.base), nil)
 			for _, fn := range c.dyn {
 				if f := s.Symbolize(c.base + addrs[fn]); f.Func != fn {
 					t.Errorf("stripped: %s at %#x: got %s, want it from .dynsym", fn, c.base+addrs[fn], f)
@@ -189,7 +189,7 @@ func TestSymbolizeC(t *testing.T) {
 }
 
 //go:noinline
-func symbolizeTarget() int { return 42 }
+func symTestTarget() int { return 42 }
 
 // TestSymbolizeGo symbolises functions of this very test binary (a Go
 // program, through .gopclntab) from its own mappings.
@@ -206,7 +206,7 @@ func TestSymbolizeGo(t *testing.T) {
 		fn   any
 		name string
 	}{
-		{symbolizeTarget, "github.com/waggle-ebpf/waggle/internal/symtab.symbolizeTarget"},
+		{symTestTarget, "github.com/waggle-ebpf/waggle/internal/symtab.symTestTarget"},
 		{TestSymbolizeGo, "github.com/waggle-ebpf/waggle/internal/symtab.TestSymbolizeGo"},
 		{strings.ToUpper, "strings.ToUpper"},
 	}
