@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/symtab"
 	"github.com/waggle-ebpf/waggle/link"
 )
 
@@ -271,4 +272,86 @@ func loadObject(path string) (*waggle.Collection, error) {
 		return nil, err
 	}
 	return waggle.NewCollection(spec)
+}
+
+// TestAttachProfileGetStack profiles busy.c with testdata/profile/stack.c
+// (built with clang here), whose program copies each sample's four
+// innermost user frames with bpf_get_stack into its map's keys, and
+// symbolises them (internal/symtab, from the process's mappings read at
+// its first sample): hot, warm, spin and main in at least 90 % of the
+// samples.
+func TestAttachProfileGetStack(t *testing.T) {
+	needProfiling(t)
+	clang, err := exec.LookPath("clang")
+	if err != nil {
+		t.Skip("skipped: clang is not installed; it builds testdata/profile/stack.c")
+	}
+	machine, err := exec.Command("uname", "-m").Output()
+	if err != nil {
+		t.Skipf("skipped: uname -m: %v", err)
+	}
+	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
+	obj := filepath.Join(t.TempDir(), "stack.o")
+	if out, err := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I"+include,
+		"-c", "../testdata/profile/stack.c", "-o", obj).CombinedOutput(); err != nil {
+		t.Skipf("skipped: clang could not build stack.c here (libbpf headers?): %v\n%s", err, out)
+	}
+	busy := buildBusy(t)
+	coll, err := loadObject(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	var sym *symtab.Symbolizer
+	l, err := link.AttachProfile(coll.Programs["stack"], link.ProfileOptions{
+		Path: busy, Args: []string{busy, "150000000"}, Frequency: 499,
+		Sampled: func(tgid, _ uint32, _ uint64) {
+			if sym == nil {
+				ms, err := symtab.ReadMaps(int(tgid))
+				if err != nil {
+					t.Errorf("maps of %d: %v", tgid, err)
+				}
+				sym = symtab.NewSymbolizer(ms, nil)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	_ = l.Close()
+	if sym == nil {
+		t.Fatal("no sample")
+	}
+	var total, want uint64
+	it := coll.Maps["leaves"].Iterate()
+	var key [4]uint64
+	var count uint64
+	stacks := map[string]uint64{}
+	for it.Next(&key, &count) {
+		var names []string
+		for i, ip := range key {
+			if i > 0 {
+				ip-- // a return address: the call is before it
+			}
+			names = append(names, sym.Symbolize(ip).String())
+		}
+		s := strings.Join(names, " < ")
+		stacks[s] += count
+		total += count
+		if s == "hot < warm < spin < main" {
+			want += count
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); total != st.Samples || total == 0 {
+		t.Errorf("%d samples counted, %d taken", total, st.Samples)
+	}
+	if want*10 < total*9 {
+		t.Errorf("hot < warm < spin < main in %d of %d samples; want at least 90 %%: %v", want, total, stacks)
+	}
 }
