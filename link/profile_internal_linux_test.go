@@ -2,6 +2,7 @@ package link
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"strings"
@@ -72,4 +73,82 @@ func TestPerfOpenError(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sampleRecord builds a sample's body as the kernel writes it.
+func sampleRecord(ip uint64, tgid, tid uint32, period uint64, regs []uint64, stack []byte, dyn uint64) []byte {
+	var b []byte
+	b = binary.NativeEndian.AppendUint64(b, ip)
+	b = binary.NativeEndian.AppendUint32(b, tgid)
+	b = binary.NativeEndian.AppendUint32(b, tid)
+	b = binary.NativeEndian.AppendUint64(b, period)
+	if regs == nil {
+		b = binary.NativeEndian.AppendUint64(b, unix.PERF_SAMPLE_REGS_ABI_NONE)
+	} else {
+		b = binary.NativeEndian.AppendUint64(b, unix.PERF_SAMPLE_REGS_ABI_64)
+		for _, r := range regs {
+			b = binary.NativeEndian.AppendUint64(b, r)
+		}
+	}
+	b = binary.NativeEndian.AppendUint64(b, uint64(len(stack)))
+	if len(stack) > 0 {
+		b = append(b, stack...)
+		b = binary.NativeEndian.AppendUint64(b, dyn)
+	}
+	return b
+}
+
+// TestParseSample checks the parser of sample records on the shapes the
+// kernel writes and on cut ones.
+func TestParseSample(t *testing.T) {
+	regs := make([]uint64, len(profileRegs))
+	for i := range regs {
+		regs[i] = uint64(i + 1)
+	}
+	stack := bytes.Repeat([]byte{7}, 64)
+	full := sampleRecord(0x401000, 10, 11, 2000, regs, stack, 48)
+	cases := []struct {
+		name      string
+		b         []byte
+		ok, user  bool
+		stackSize int
+	}{
+		{"user sample", full, true, true, 48},
+		{"dynamic size above the copy's", sampleRecord(1, 2, 3, 4, regs, stack, 1<<40), true, true, 64},
+		{"no stack", sampleRecord(1, 2, 3, 4, regs, nil, 0), true, true, 0},
+		{"no user context", sampleRecord(1, 2, 3, 4, nil, nil, 0), true, false, 0},
+		{"cut in the stack", full[:len(full)-9], false, false, 0},
+		{"cut in the registers", full[:40], false, false, 0},
+		{"cut in the header", full[:20], false, false, 0},
+	}
+	for _, c := range cases {
+		p, ok := parseSample(c.b)
+		if ok != c.ok || (ok && (p.userRegs != c.user || len(p.stack) != c.stackSize)) {
+			t.Errorf("%s: ok %v, user %v, stack %d bytes; want %v, %v, %d", c.name, ok, p.userRegs, len(p.stack), c.ok, c.user, c.stackSize)
+		}
+	}
+	p, _ := parseSample(full)
+	if p.ip != 0x401000 || p.tgid != 10 || p.tid != 11 || p.period != 2000 || binary.NativeEndian.Uint64(p.regs[8*8:]) != 9 {
+		t.Errorf("fields %+v", p)
+	}
+}
+
+// FuzzParseSample checks that no record makes the parser fail other
+// than by saying so, and that what it gives lies within the record.
+func FuzzParseSample(f *testing.F) {
+	regs := make([]uint64, len(profileRegs))
+	f.Add(sampleRecord(1, 2, 3, 4, regs, bytes.Repeat([]byte{1}, 32), 16))
+	f.Add(sampleRecord(1, 2, 3, 4, nil, nil, 0))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, ok := parseSample(b)
+		if !ok {
+			return
+		}
+		if p.userRegs && len(p.regs) != 8*len(profileRegs) {
+			t.Fatalf("%d bytes of registers", len(p.regs))
+		}
+		if len(p.stack) > len(b) {
+			t.Fatalf("a stack of %d bytes from a record of %d", len(p.stack), len(b))
+		}
+	})
 }

@@ -578,37 +578,70 @@ func (sm *sampler) copyRing(r *profileRing, off uint64, p []byte) {
 	copy(p[n:], r.data)
 }
 
-// sample runs the program on one sample's body: ip, pid, tid, period,
-// the user registers (abi, then the registers), the user stack (size,
-// data, dynamic size).
-func (sm *sampler) sample(b []byte) {
-	c := &sm.l.c
-	need := 8 + 8 + 8 + 8 + 8*len(profileRegs) + 8
-	if len(b) < need {
-		return
+// perfSample is a sample record's body, parsed.
+type perfSample struct {
+	ip, period uint64 // the sampled instruction (a kernel one in the kernel), the period
+	tgid, tid  uint32
+	userRegs   bool   // the thread had a user context (abi != NONE)
+	regs       []byte // the user registers, in profileRegs' order
+	stack      []byte // the copy of the user stack from sp (its valid part)
+}
+
+// parseSample parses a sample's body: ip, pid, tid, period, the user
+// registers (abi, then the registers), the user stack (size, data,
+// dynamic size); false when it is too short for its fields.
+func parseSample(b []byte) (perfSample, bool) {
+	var p perfSample
+	regsEnd := 32 + 8*len(profileRegs)
+	if len(b) < 32 {
+		return p, false
 	}
 	u64 := func(off int) uint64 { return binary.NativeEndian.Uint64(b[off:]) }
-	tgid := binary.NativeEndian.Uint32(b[8:])
-	tid := binary.NativeEndian.Uint32(b[12:])
-	period := u64(16)
-	abi := u64(24)
-	if abi == unix.PERF_SAMPLE_REGS_ABI_NONE {
+	p.ip = u64(0)
+	p.tgid = binary.NativeEndian.Uint32(b[8:])
+	p.tid = binary.NativeEndian.Uint32(b[12:])
+	p.period = u64(16)
+	off := 32
+	if u64(24) != unix.PERF_SAMPLE_REGS_ABI_NONE {
+		if len(b) < regsEnd {
+			return p, false
+		}
+		p.userRegs = true
+		p.regs = b[32:regsEnd]
+		off = regsEnd
+	}
+	if len(b) < off+8 {
+		return p, false
+	}
+	size := u64(off)
+	off += 8
+	if size == 0 {
+		return p, true
+	}
+	if size > uint64(len(b)-off) || uint64(len(b)-off)-size < 8 {
+		return p, false
+	}
+	dyn := min(u64(off+int(size)), size)
+	p.stack = b[off : off+int(dyn)]
+	return p, true
+}
+
+// sample runs the program on one sample's body.
+func (sm *sampler) sample(b []byte) {
+	c := &sm.l.c
+	p, ok := parseSample(b)
+	if !ok {
+		return
+	}
+	if !p.userRegs {
 		c.noRegs.Add(1)
 		return
 	}
-	regs := b[32 : 32+8*len(profileRegs)]
-	off := 32 + 8*len(profileRegs)
-	stackSize := int(u64(off))
-	off += 8
-	var stack []byte
-	if stackSize > 0 && off+stackSize+8 <= len(b) {
-		dyn := int(u64(off + stackSize))
-		stack = b[off : off+min(dyn, stackSize)]
-	}
+	tgid, tid, stack := p.tgid, p.tid, p.stack
 	clear(sm.data[:])
 	var ur helper.UserRegs
 	for i, r := range profileRegs {
-		v := binary.NativeEndian.Uint64(regs[8*i:])
+		v := binary.NativeEndian.Uint64(p.regs[8*i:])
 		binary.NativeEndian.PutUint64(sm.data[r.ptRegs:], v)
 		switch r.perf {
 		case perfRegIP:
@@ -619,8 +652,8 @@ func (sm *sampler) sample(b []byte) {
 			ur.BP = v
 		}
 	}
-	binary.NativeEndian.PutUint64(sm.data[perfCtxPeriod:], period)
-	if ip := u64(0); ip != ur.IP {
+	binary.NativeEndian.PutUint64(sm.data[perfCtxPeriod:], p.period)
+	if p.ip != ur.IP {
 		c.kernel.Add(1)
 	}
 	if sm.opts.Sampled != nil {
