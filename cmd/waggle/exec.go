@@ -211,15 +211,11 @@ func cmdExec(args []string, e *env) error {
 		}
 	}
 
-	out := e.stderr
-	if *output != "" {
-		f, err := os.Create(*output)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		out = f
+	out, closeOut, err := openOutput(e.stderr, *output)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	w := &lineWriter{w: out}
 	// The command's standard error and waggle's lines may go to the same
 	// writer: one lock for both (an exec.Cmd copies a command's output
@@ -230,7 +226,6 @@ func cmdExec(args []string, e *env) error {
 	}
 	events := startEvents(objects, w, *asJSON)
 	var l *link.ExecLink
-	var err error
 	ctx := context.Background()
 	runs := link.Runs{Budget: *budget, Timeout: *timeout}
 	firstName := ""
@@ -282,23 +277,8 @@ func cmdExec(args []string, e *env) error {
 	ob.stop()
 	events.stop()
 	if *dumpMaps {
-		for _, o := range objects {
-			dumped, err := dumpAll(o.coll, o.spec)
-			if err != nil {
-				return err
-			}
-			if *asJSON {
-				b, err := json.Marshal(map[string]any{"object": o.path, "maps": dumped})
-				if err != nil {
-					return err
-				}
-				w.line(string(b))
-				continue
-			}
-			var buf strings.Builder
-			fmt.Fprintf(&buf, "%s:\n", o.path)
-			printMaps(&buf, dumped)
-			w.line(strings.TrimSuffix(buf.String(), "\n"))
+		if err := dumpObjects(w, objects, *asJSON); err != nil {
+			return err
 		}
 	}
 	if l.Supervised() {
@@ -365,6 +345,45 @@ func explainExec(w io.Writer, policy *waggle.Program, traces []link.Trace, lower
 	}
 	fmt.Fprintf(w, "%s: supervised; a classic pre-filter of %d instructions decides in the kernel every system call but %d, which leave it for waggle: %s\n%s",
 		strings.Join(names, ", "), len(filter), len(leave), strings.Join(leave, " "), filter)
+	return nil
+}
+
+// openOutput opens --output's FILE for the lines of exec and profile
+// (events, map dumps, summaries), or gives stderr when there is none;
+// the function closes it.
+func openOutput(stderr io.Writer, path string) (io.Writer, func(), error) {
+	if path == "" {
+		return stderr, func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--output: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// dumpObjects prints every map of each object (--dump-maps): a JSON line
+// per object with --json, else the object's path and its maps as
+// printMaps draws them.
+func dumpObjects(w *lineWriter, objects []*execObject, asJSON bool) error {
+	for _, o := range objects {
+		dumped, err := dumpAll(o.coll, o.spec)
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			b, err := json.Marshal(map[string]any{"object": o.path, "maps": dumped})
+			if err != nil {
+				return err
+			}
+			w.line(string(b))
+			continue
+		}
+		var buf strings.Builder
+		fmt.Fprintf(&buf, "%s:\n", o.path)
+		printMaps(&buf, dumped)
+		w.line(strings.TrimSuffix(buf.String(), "\n"))
+	}
 	return nil
 }
 

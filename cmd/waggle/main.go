@@ -48,6 +48,7 @@ func init() {
 		{"exec", "--policy OBJ.o -- CMD", "run a command under a system call policy (seccomp)", cmdExec},
 		{"gen", "BPF2GO-ARGS | FILE.go", "write bpf2go's code with waggle's types (to switch a bpf2go project)", cmdGen},
 		{"inspect", "OBJ.o", "list an object's programs and maps", cmdInspect},
+		{"profile", "[PROG.o] -- CMD | --pid PID", "sample a command's stacks with a perf_event program: top functions, folded stacks, flame graph", cmdProfile},
 		{"run", "[options] FILE", "run a program and print its return value", cmdRun},
 		{"verify", "[options] FILE", "prove an object's programs safe, as the kernel's verifier", cmdVerify},
 		{"completion", "bash|zsh|fish", "print a shell completion script", cmdCompletion},

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/link"
+)
+
+// needProfiling skips a test where perf events cannot be opened.
+func needProfiling(t *testing.T) {
+	t.Helper()
+	if err := link.ProfilingAvailable(); err != nil {
+		t.Skipf("skipped: perf events are not permitted here: %v", err)
+	}
+}
+
+// buildBusyC compiles testdata/profile/busy.c as the profiler wants C:
+// frame pointers, leaf functions' too.
+func buildBusyC(t *testing.T) string {
+	t.Helper()
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("skipped: gcc is not installed; it builds the program to profile")
+	}
+	bin := filepath.Join(t.TempDir(), "busy")
+	cmd := exec.Command(gcc, "-O1", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-pthread",
+		"-o", bin, "../../testdata/profile/busy.c")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// buildBusyGo builds testdata/profile/gobusy, stripped of its ELF symbols
+// (-s) so that only the Go line table names its functions.
+func buildBusyGo(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("skipped: no go command to build the Go program to profile")
+	}
+	bin := filepath.Join(t.TempDir(), "gobusy")
+	cmd := exec.Command(goTool, "build", "-ldflags=-s", "-o", bin, ".")
+	cmd.Dir = "../../testdata/profile/gobusy"
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0", "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// profileResult is what a waggle profile run gave.
+type profileResult struct {
+	summary profileJSON
+	folded  string
+	stdout  string
+	stderr  string
+}
+
+// runProfile runs waggle profile with --json, --folded and --svg, checks
+// that it succeeded and that the SVG is well-formed, and reads the
+// summary and the folded stacks.
+func runProfile(t *testing.T, args ...string) profileResult {
+	t.Helper()
+	dir := t.TempDir()
+	folded, svg := filepath.Join(dir, "out.folded"), filepath.Join(dir, "out.svg")
+	all := append([]string{"profile", "--json", "--folded", folded, "--svg", svg}, args...)
+	code, stdout, stderr := runCLI(t, "", all...)
+	if code != 0 {
+		t.Fatalf("waggle %s: exit %d\n%s", strings.Join(all, " "), code, stderr)
+	}
+	var r profileResult
+	r.stdout, r.stderr = stdout, stderr
+	for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(line), &m) != nil || m["profile"] == nil {
+			continue
+		}
+		if err := json.Unmarshal(m["profile"], &r.summary); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.summary.Samples == 0 {
+		t.Fatalf("no summary with samples in:\n%s", stderr)
+	}
+	b, err := os.ReadFile(folded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.folded = string(b)
+	s, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		XMLName xml.Name `xml:"svg"`
+		Groups  []struct {
+			Title string `xml:"title"`
+		} `xml:"g"`
+	}
+	if err := xml.Unmarshal(s, &doc); err != nil {
+		t.Fatalf("the SVG is not well-formed: %v", err)
+	}
+	if len(doc.Groups) < 2 {
+		t.Errorf("the SVG has %d frames", len(doc.Groups))
+	}
+	return r
+}
+
+// checkHot checks that fn has at least 90 % of the samples as the leaf,
+// and that the folded stacks have it under callers.
+func checkHot(t *testing.T, r profileResult, fn, callers string) {
+	t.Helper()
+	s := r.summary
+	if len(s.Top) == 0 || s.Top[0].Function != fn {
+		t.Fatalf("hottest functions %+v; want %s first\n%s", s.Top, fn, r.stderr)
+	}
+	if s.Top[0].Self*10 < s.Counted*9 || s.Counted != s.Samples {
+		t.Errorf("%s has %d of %d samples (%d counted); want at least 90 %%", fn, s.Top[0].Self, s.Samples, s.Counted)
+	}
+	if !strings.Contains(r.folded, callers+";"+fn+" ") {
+		t.Errorf("no folded stack with %s;%s:\n%s", callers, fn, r.folded)
+	}
+}
+
+// TestProfileC profiles a C program: its hottest function is found in
+// at least 90 % of the samples, symbolised under its callers; the
+// command's output stays on standard output, waggle's on standard error.
+func TestProfileC(t *testing.T) {
+	needProfiling(t)
+	busy := buildBusyC(t)
+	for _, mode := range []string{"", "fork"} {
+		t.Run("mode="+mode, func(t *testing.T) {
+			args := []string{"--freq", "499", "--", busy, "150000000"}
+			if mode != "" {
+				args = append(args, mode)
+			}
+			r := runProfile(t, args...)
+			checkHot(t, r, "hot", "main;spin;warm")
+			lines := strings.Fields(r.stdout)
+			if (mode == "" && len(lines) != 1) || (mode == "fork" && len(lines) != 2) {
+				t.Errorf("the command's standard output is %q", r.stdout)
+			}
+			if strings.Contains(r.stdout, "samples") {
+				t.Errorf("waggle wrote to the command's standard output: %q", r.stdout)
+			}
+			if mode == "fork" && r.summary.Processes != 2 {
+				t.Errorf("%d processes sampled, want 2 (the child too)", r.summary.Processes)
+			}
+			if !strings.HasPrefix(r.folded, "busy;") {
+				t.Errorf("folded stacks do not start with the command's name:\n%s", r.folded)
+			}
+		})
+	}
+}
+
+// TestProfileGo profiles a stripped Go program: its frames are named by
+// the Go line table.
+func TestProfileGo(t *testing.T) {
+	needProfiling(t)
+	r := runProfile(t, "--freq", "499", "--", buildBusyGo(t), "100000000")
+	checkHot(t, r, "main.spin", "main.work")
+	if r.summary.Threads < 2 {
+		t.Errorf("%d threads sampled, want the two goroutines' threads", r.summary.Threads)
+	}
+}
+
+// TestProfileText checks the table printed without --json, to standard
+// error, and --dump-maps.
+func TestProfileText(t *testing.T) {
+	needProfiling(t)
+	busy := buildBusyC(t)
+	code, stdout, stderr := runCLI(t, "", "profile", "--top", "3", "--dump-maps", "--", busy, "100000000")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	wantContains(t, "stderr", stderr, []string{"waggle profile: " + busy + " 100000000: exit status 0", "SELF%", "  hot\n", "counts", "stacks"})
+	if strings.Contains(stdout, "SELF") {
+		t.Errorf("the table went to the command's standard output: %q", stdout)
+	}
+	out := filepath.Join(t.TempDir(), "out.txt")
+	code, _, stderr = runCLI(t, "", "profile", "--output", out, "--", busy, "10000000")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "waggle profile: ") {
+		t.Errorf("--output has %q (%v)", b, err)
+	}
+	if code, _, stderr = runCLI(t, "", "profile", "--", "/bin/sh", "-c", "exit 3"); code != 3 {
+		t.Errorf("a command's exit status 3 gave %d\n%s", code, stderr)
+	}
+}
+
+// TestProfileErrors checks that bad arguments are refused with a message
+// naming what is wrong.
+func TestProfileErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"profile"}, "expected a command after -- or --pid PID"},
+		{[]string{"profile", "--pid", "5", "--", "true"}, "--pid and a command: choose one"},
+		{[]string{"profile", "--pid", "-5"}, "--pid -5: not a process ID"},
+		{[]string{"profile", "--freq", "0", "--", "true"}, "--freq 0: want 1 to 100000"},
+		{[]string{"profile", "--top", "-1", "--", "true"}, "--top -1 must not be negative"},
+		{[]string{"profile", "a.o", "b.o", "--", "true"}, "expected at most one object"},
+		{[]string{"profile", "-p", "x", "--", "true"}, "-p names a program of PROG.o"},
+		{[]string{"profile", "/nonexistent.o", "--", "true"}, "/nonexistent.o"},
+		{[]string{"profile", "../../testdata/progs/xdp_parse.o", "--", "true"}, "no perf_event program"},
+		{[]string{"profile", "--set", "nope=1", "--", "true"}, "no global variable \"nope\""},
+		{[]string{"profile", "--bogus", "--", "true"}, "flag provided but not defined: -bogus"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCLI(t, "", c.args...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("waggle %s: exit %d, stderr %q; want a failure saying %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+}
+
+// TestProfileBCC runs bcc's libbpf-tools profile.bpf.c, built from a bcc
+// checkout (WAGGLE_BCC, else /work/ext/bcc), on the C program: its
+// counts and stack trace maps give the same hottest function.
+func TestProfileBCC(t *testing.T) {
+	bcc := os.Getenv("WAGGLE_BCC")
+	if bcc == "" {
+		bcc = "/work/ext/bcc"
+	}
+	src := filepath.Join(bcc, "libbpf-tools")
+	if _, err := os.Stat(filepath.Join(src, "profile.bpf.c")); err != nil {
+		t.Skipf("skipped: no bcc checkout with libbpf-tools/profile.bpf.c at %s (set WAGGLE_BCC to one): %v", bcc, err)
+	}
+	if _, err := os.Stat(filepath.Join(src, "x86", "vmlinux.h")); err != nil {
+		t.Skipf("skipped: the bcc checkout at %s has no libbpf-tools/x86/vmlinux.h: %v", bcc, err)
+	}
+	clang, err := exec.LookPath("clang")
+	if err != nil {
+		t.Skip("skipped: clang is not installed, and it builds bcc's profile.bpf.c")
+	}
+	needProfiling(t)
+	obj := filepath.Join(t.TempDir(), "profile.bpf.o")
+	cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86",
+		"-I"+src, "-I"+filepath.Join(src, "x86"), "-c", filepath.Join(src, "profile.bpf.c"), "-o", obj)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building profile.bpf.c: %v\n%s", err, out)
+	}
+	busy := buildBusyC(t)
+	// As bcc's profile -U (user stacks only).
+	r := runProfile(t, "--freq", "499", "--set", "user_stacks_only=true", obj, "--", busy, "150000000")
+	checkHot(t, r, "hot", "main;spin;warm")
+	r = runProfile(t, "--freq", "499", obj, "--", busy, "100000000")
+	checkHot(t, r, "hot", "main;spin;warm")
+}
+
+// TestProfileObjectUpToDate rebuilds bpf/profile.c, when clang is
+// installed, and checks that the embedded object holds the same program
+// and maps.
+func TestProfileObjectUpToDate(t *testing.T) {
+	clang, err := exec.LookPath("clang")
+	if err != nil {
+		t.Skip("skipped: clang is not installed; cannot check that bpf/profile.o matches its source")
+	}
+	machine, err := exec.Command("uname", "-m").Output()
+	if err != nil {
+		t.Skipf("skipped: uname -m: %v", err)
+	}
+	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
+	if _, err := os.Stat(filepath.Join(include, "asm")); err != nil {
+		t.Skipf("skipped: no %s/asm: %v", include, err)
+	}
+	if _, err := os.Stat("/usr/include/bpf/bpf_helpers.h"); err != nil {
+		t.Skipf("skipped: no libbpf headers (libbpf-dev): %v", err)
+	}
+	fresh := filepath.Join(t.TempDir(), "profile.o")
+	cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I"+include, "-c", "bpf/profile.c", "-o", fresh)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, out)
+	}
+	committed, err := waggle.LoadCollectionSpec("bpf/profile.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, err := waggle.LoadCollectionSpec(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b *ebpf.CollectionSpec) bool {
+		if len(a.Programs) != len(b.Programs) || len(a.Maps) != len(b.Maps) {
+			return false
+		}
+		for name, p := range a.Programs {
+			q := b.Programs[name]
+			if q == nil || fmt.Sprint(p.Instructions) != fmt.Sprint(q.Instructions) {
+				return false
+			}
+		}
+		for name, m := range a.Maps {
+			n := b.Maps[name]
+			if n == nil || m.Type != n.Type || m.KeySize != n.KeySize || m.ValueSize != n.ValueSize || m.MaxEntries != n.MaxEntries {
+				return false
+			}
+		}
+		return true
+	}
+	if !same(rebuilt, committed) {
+		t.Error("cmd/waggle/bpf/profile.o is out of date: run make in cmd/waggle/bpf")
+	}
+}
