@@ -464,8 +464,16 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 			}
 		} else if loops := old.openLoops(); v.statesEqual(old, cur, insn, cmpModeFor(loops)) {
 			e.hit++
+			if v.prevInsn >= 0 && v.prevInsn != insn-1 {
+				// The jump that led here, which backtracking follows
+				// (the kernel's push_jmp_history before
+				// propagate_precision): without it, it would take the
+				// instruction before insn for its predecessor.
+				cur.hist = append(cur.hist, histEntry{idx: int32(insn), prev: int32(v.prevInsn)})
+				v.histCur = len(cur.hist) - 1
+			}
 			v.propagateLiveness(old)
-			v.propagatePrecision(old, cur, insn)
+			v.markPreciseFrom(old, cur, len(loops) == 0)
 			for _, a := range loops {
 				v.markLoop(cur, a)
 			}
@@ -851,12 +859,6 @@ func scalarForSlot(s *stackSlot) (reg, bool) {
 		return r, true
 	}
 	return unknownReg(-1), true
-}
-
-// propagatePrecision marks, in the current path, the registers that were
-// precise in the state that covers it (see precision.go).
-func (v *verifier) propagatePrecision(old, cur *state, insn int) {
-	v.markPreciseFrom(old, cur)
 }
 
 // checkStackDepth checks the combined stack of every chain of calls, as the
