@@ -159,3 +159,58 @@ func kernelObjectVerdict(path, prog string) (processed, usec int, accepted bool,
 	parse(strings.Split(coll.Programs[prog].VerifierLog, "\n"))
 	return processed, usec, true, "", nil
 }
+
+// BenchmarkVerifyCilium verifies every program of each of Cilium's
+// objects (WAGGLE_EBPF_SAMPLES/cilium-core) once per iteration. Metrics:
+// insns/op is the instructions processed, rejected/op the programs
+// rejected (at the instruction limit or otherwise).
+//
+//	WAGGLE_EBPF_SAMPLES=... go test ./verifier -run XXX -bench VerifyCilium -benchtime 1x -count 3
+func BenchmarkVerifyCilium(b *testing.B) {
+	dir := os.Getenv("WAGGLE_EBPF_SAMPLES")
+	if dir == "" {
+		b.Skip("skipped: set WAGGLE_EBPF_SAMPLES to a copy of github.com/vbpf/ebpf-samples")
+	}
+	objs, _ := filepath.Glob(filepath.Join(dir, "cilium-core", "*.o"))
+	if len(objs) == 0 {
+		b.Skipf("skipped: no objects in %s", filepath.Join(dir, "cilium-core"))
+	}
+	for _, obj := range objs {
+		spec, err := ebpf.LoadCollectionSpec(obj)
+		if err != nil {
+			b.Fatalf("%s: %v", obj, err)
+		}
+		var progs []*Program
+		for _, n := range sortedKeys(spec.Programs) {
+			p, err := ProgramFromSpec(spec.Programs[n], spec.Maps)
+			if err != nil {
+				b.Fatalf("%s: %s: %v", obj, n, err)
+			}
+			progs = append(progs, p)
+		}
+		b.Run(filepath.Base(obj), func(b *testing.B) {
+			insns, rejected := 0, 0
+			for i := 0; i < b.N; i++ {
+				insns, rejected = 0, 0
+				for _, p := range progs {
+					st, err := Verify(p, Options{})
+					insns += st.InstructionsProcessed
+					if err != nil {
+						rejected++
+					}
+				}
+			}
+			b.ReportMetric(float64(insns), "insns/op")
+			b.ReportMetric(float64(rejected), "rejected/op")
+		})
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
