@@ -416,6 +416,7 @@ func (v *verifier) constMapKey(p *reg, keySize uint32) int64 {
 	if spi >= len(fr.stack) {
 		return -1
 	}
+	v.markStackRead(int(p.frame), spi)
 	s := &fr.stack[spi]
 	zeros := 0
 	for i := b; i < regSize && s.kind[i] == stZero; i++ {
@@ -518,6 +519,7 @@ func (v *verifier) helperStack(regno int, ptr *reg, size int64, write, uninit bo
 	sp := &v.prog.subprogs[fr.subprog]
 	sp.stack = max(sp.stack, int(-lo))
 	if !uninit {
+		v.markStackReadRange(int(ptr.frame), lo, hi)
 		for off := lo; off < hi; off++ {
 			spi, b := slotOf(int(off))
 			var s stackSlot
@@ -749,6 +751,7 @@ func (v *verifier) localCall(insn int, ins isa.Instruction) (int, *vErr) {
 	caller := st.cur()
 	f := v.pool.newFrame()
 	f.callsite, f.subprog = insn, v.prog.subOf[target]
+	f.serial = v.newSerial()
 	for i := range f.regs {
 		f.regs[i] = notInit(insn)
 	}
@@ -828,7 +831,7 @@ func (v *verifier) pushCallback(insn int, pr *proto, meta *callMeta) *vErr {
 	sub := v.prog.subprogs[meta.fn]
 	cb := v.pool.clone(st)
 	caller := cb.cur()
-	f := &frame{callsite: insn, subprog: int(meta.fn), callback: true, cbHelper: int32(v.prog.insns[insn].Imm)}
+	f := &frame{callsite: insn, subprog: int(meta.fn), callback: true, cbHelper: int32(v.prog.insns[insn].Imm), serial: v.newSerial()}
 	for i := range f.regs {
 		f.regs[i] = notInit(insn)
 	}

@@ -657,8 +657,18 @@ func slotOf(off int) (spi, b int) {
 func (v *verifier) stackFixed(regno int, fr *frame, off, size int, a access, p *reg) (reg, *vErr) {
 	spi, b := slotOf(off)
 	if a.write {
-		return reg{}, v.stackWriteFixed(regno, fr, spi, b, off, size, a, p)
+		if size != regSize && v.strict {
+			// The check of a partial write depends on what the slot
+			// holds (a spilled pointer may not be overwritten in part).
+			v.markStackRead(int(p.frame), spi)
+		}
+		err := v.stackWriteFixed(regno, fr, spi, b, off, size, a, p)
+		if err == nil && size == regSize {
+			markStackWritten(fr, spi)
+		}
+		return reg{}, err
 	}
+	v.markStackRead(int(p.frame), spi)
 	var slot stackSlot
 	if spi < len(fr.stack) {
 		slot = fr.stack[spi]
@@ -871,6 +881,7 @@ func (v *verifier) stackVar(regno int, fr *frame, lo, hi, size int, a access) (r
 		}
 		return reg{}, nil
 	}
+	v.markStackReadRange(v.frameIndex(fr), int64(lo), int64(hi))
 	zero := true
 	for off := lo; off < hi; off++ {
 		spi, b := slotOf(off)

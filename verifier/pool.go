@@ -32,6 +32,12 @@ func (p *statePool) newFrame() *frame {
 	return f
 }
 
+// newSerial returns the serial of a new frame (frame.serial).
+func (v *verifier) newSerial() uint32 {
+	v.frameSerial++
+	return v.frameSerial
+}
+
 // putFrame takes back a frame nothing refers to any more.
 func (p *statePool) putFrame(f *frame) {
 	p.frames = append(p.frames, f)

@@ -63,8 +63,9 @@ func (v *verifier) markPreciseSlot(frame, spi int) {
 
 // markPreciseFrom marks in cur's path the scalars that are precise (and
 // live) in old, after old was found to cover cur: cur's future is old's,
-// which depended on them.
-func (v *verifier) markPreciseFrom(old, cur *state) {
+// which depended on them. liveOnly leaves out the stack slots old has no
+// read mark for (when the marks are complete: see liveness.go).
+func (v *verifier) markPreciseFrom(old, cur *state, liveOnly bool) {
 	if v.strict {
 		return
 	}
@@ -80,6 +81,10 @@ func (v *verifier) markPreciseFrom(old, cur *state) {
 		for spi := range f.stack {
 			if spi >= 64 {
 				break
+			}
+			if liveOnly && f.read&(1<<spi) == 0 {
+				// Dead in old: its value does not matter.
+				continue
 			}
 			s := &f.stack[spi]
 			if _, ok := s.spilled(); ok && s.spill.typ == regScalar && s.spill.precise {

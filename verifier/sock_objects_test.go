@@ -1,9 +1,11 @@
 package verifier
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -44,7 +46,7 @@ func TestSockObjects(t *testing.T) {
 				t.Errorf("%s: %s: %v", obj, n, err)
 				continue
 			}
-			_, werr := Verify(p, Options{})
+			wst, werr := Verify(p, Options{})
 			if !kernelOK {
 				if werr != nil {
 					t.Errorf("%s: waggle rejects %s: %v", filepath.Base(obj), n, werr)
@@ -57,6 +59,13 @@ func TestSockObjects(t *testing.T) {
 				continue
 			}
 			total++
+			kernelInsns := 0
+			for _, line := range strings.Split(log, "\n") {
+				if strings.HasPrefix(line, "processed ") {
+					fmt.Sscanf(line, "processed %d insns", &kernelInsns)
+				}
+			}
+			t.Logf("%s: %s: processed waggle %d, kernel %d instructions; accepted waggle %v, kernel %v", filepath.Base(obj), n, wst.InstructionsProcessed, kernelInsns, werr == nil, kok)
 			if kok == (werr == nil) {
 				agree++
 				continue

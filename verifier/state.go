@@ -155,6 +155,17 @@ type frame struct {
 	// callsite is the helper call); cbHelper is that helper.
 	callback bool
 	cbHelper int32
+	// serial identifies the invocation: frames of a checkpoint and of a
+	// later state with the same serial are the same frame.
+	serial uint32
+	// written marks (bit spi) the slots the path wrote whole (8 bytes)
+	// since its last checkpoint: a later read of them does not read the
+	// checkpoint's value (the kernel's REG_LIVE_WRITTEN).
+	written uint64
+	// read marks, in a checkpoint, the slots that some path from it read
+	// before writing them whole (the kernel's REG_LIVE_READ): the others
+	// are dead there and do not keep states apart.
+	read uint64
 }
 
 // slot returns the stack slot spi, growing the stack.

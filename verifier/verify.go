@@ -39,11 +39,13 @@ type verifier struct {
 	// packet (subprogChangesPacket); nil until a global call needs it.
 	changesPkt []bool
 
-	idGen    uint32
-	cur      *state
-	insn     int // the instruction being checked
-	prevInsn int // the instruction before it on the path, or -1
-	histCur  int // the index of insn's entry in cur.hist, or -1
+	idGen uint32
+	// frameSerial numbers the frames (frame.serial).
+	frameSerial uint32
+	cur         *state
+	insn        int // the instruction being checked
+	prevInsn    int // the instruction before it on the path, or -1
+	histCur     int // the index of insn's entry in cur.hist, or -1
 
 	pending  []pending
 	explored [][]*visited
@@ -259,7 +261,7 @@ const (
 // initialState is the state at the program's entry.
 func (v *verifier) initialState() *state {
 	st := &state{first: 0}
-	f := &frame{callsite: -1, subprog: 0}
+	f := &frame{callsite: -1, subprog: 0, serial: v.newSerial()}
 	for i := range f.regs {
 		f.regs[i] = reg{typ: regNotInit, aux: -1, origin: -1}
 	}
@@ -287,7 +289,7 @@ func (v *verifier) newID() uint32 {
 func (v *verifier) globalState(k int) *state {
 	gf := v.globals[k]
 	st := &state{first: v.prog.subprogs[k].start}
-	f := &frame{callsite: -1, subprog: k}
+	f := &frame{callsite: -1, subprog: k, serial: v.newSerial()}
 	for i := range f.regs {
 		f.regs[i] = notInit(-1)
 	}
@@ -462,7 +464,16 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 			}
 		} else if loops := old.openLoops(); v.statesEqual(old, cur, insn, cmpModeFor(loops)) {
 			e.hit++
-			v.propagatePrecision(old, cur, insn)
+			if v.prevInsn >= 0 && v.prevInsn != insn-1 {
+				// The jump that led here, which backtracking follows
+				// (the kernel's push_jmp_history before
+				// propagate_precision): without it, it would take the
+				// instruction before insn for its predecessor.
+				cur.hist = append(cur.hist, histEntry{idx: int32(insn), prev: int32(v.prevInsn)})
+				v.histCur = len(cur.hist) - 1
+			}
+			v.propagateLiveness(old)
+			v.markPreciseFrom(old, cur, len(loops) == 0)
 			for _, a := range loops {
 				v.markLoop(cur, a)
 			}
@@ -498,6 +509,12 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 	cp.branches = 1
 	cp.parent = cur.parent
 	cur.parent = cp
+	for _, f := range cp.frames {
+		f.read = 0
+	}
+	for _, f := range cur.frames {
+		f.written = 0
+	}
 	cur.first = insn
 	cur.hist = cur.hist[:0]
 	v.prevJmps, v.prevInsns = v.jmps, v.processed
@@ -754,6 +771,11 @@ func (v *verifier) stacksafe(of, cf *frame, ids *idMap, mode int) bool {
 	n := max(len(of.stack), len(cf.stack))
 	var empty stackSlot
 	for spi := 0; spi < n; spi++ {
+		if mode == cmpRange && spi < 64 && of.read&(1<<spi) == 0 {
+			// Dead in old: no path from it read the slot before
+			// writing it whole (liveness.go).
+			continue
+		}
 		os, cs := &empty, &empty
 		if spi < len(of.stack) {
 			os = &of.stack[spi]
@@ -806,9 +828,9 @@ func (v *verifier) stacksafe(of, cf *frame, ids *idMap, mode int) bool {
 	return true
 }
 
-// scalarForSlot returns the register a load of the whole slot gives, when
-// it is a scalar: a spilled 8-byte scalar, or 8 bytes of data (unknown) or
-// zeros.
+// scalarForSlot returns the register a load of the slot gives, when it is
+// a scalar: a spilled 8-byte scalar, or 8 bytes of data (unknown) or of
+// zeros (zero, whatever part of the slot is loaded).
 func scalarForSlot(s *stackSlot) (reg, bool) {
 	if n, ok := s.spilled(); ok {
 		if n == regSize && s.spill.typ == regScalar {
@@ -816,28 +838,27 @@ func scalarForSlot(s *stackSlot) (reg, bool) {
 		}
 		return reg{}, false
 	}
-	zero := true
+	zeros := 0
 	for _, k := range s.kind {
 		switch k {
 		case stZero:
+			zeros++
 		case stMisc:
-			zero = false
 		default:
 			return reg{}, false
 		}
 	}
-	if zero {
+	if zeros != 0 && zeros != regSize {
+		// Some known zero bytes: a load of part of the slot may give a
+		// known zero, so the bytes compare one by one.
+		return reg{}, false
+	}
+	if zeros == regSize {
 		r := constReg(0, -1)
 		r.precise = true
 		return r, true
 	}
 	return unknownReg(-1), true
-}
-
-// propagatePrecision marks, in the current path, the registers that were
-// precise in the state that covers it (see precision.go).
-func (v *verifier) propagatePrecision(old, cur *state, insn int) {
-	v.markPreciseFrom(old, cur)
 }
 
 // checkStackDepth checks the combined stack of every chain of calls, as the
