@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/features"
 )
 
 // ciliumObjectStats is one program of Cilium's objects: waggle's verdict
@@ -151,6 +153,9 @@ func kernelObjectVerdict(path, prog string) (processed, usec int, accepted bool,
 					break
 				}
 			}
+			if lack := kernelLacksHelper(msg, spec.Programs[prog].Type); lack != nil {
+				return processed, usec, false, msg, lack
+			}
 			return processed, usec, false, msg, nil
 		}
 		return 0, 0, false, "", err
@@ -158,6 +163,26 @@ func kernelObjectVerdict(path, prog string) (processed, usec int, accepted bool,
 	defer coll.Close()
 	parse(strings.Split(coll.Programs[prog].VerifierLog, "\n"))
 	return processed, usec, true, "", nil
+}
+
+// kernelLacksHelper says, for a refusal of a program of type typ that
+// names a helper its type cannot use, whether this kernel lacks the helper
+// for the type altogether (probed): then the refusal is about the host's
+// kernel, not about the program, and the verdict is not compared.
+func kernelLacksHelper(msg string, typ ebpf.ProgramType) error {
+	i := strings.Index(msg, "cannot use helper ")
+	if i < 0 {
+		return nil
+	}
+	var name string
+	var id int
+	if _, err := fmt.Sscanf(strings.ReplaceAll(msg[i+len("cannot use helper "):], "#", " "), "%s %d", &name, &id); err != nil {
+		return nil
+	}
+	if err := features.HaveProgramHelper(typ, asm.BuiltinFunc(id)); err != nil {
+		return fmt.Errorf("this kernel (probed) lacks %s for %s programs: %w", name, typ, err)
+	}
+	return nil
 }
 
 // BenchmarkVerifyCilium verifies every program of each of Cilium's
