@@ -290,8 +290,6 @@ func firstDiff(a, b string) string {
 	return a[start:min(len(a), i+160)]
 }
 
-
-
 // TestSubsetUnreadable: when what stays refers into a hidden section (a
 // program array initialised with programs of other sections), reading
 // the subset fails, for the caller to read the whole object.
