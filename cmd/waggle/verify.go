@@ -85,16 +85,23 @@ func cmdVerify(args []string, e *env) error {
 			return &usageError{fmt.Sprintf("--attach %q is not one of %s", *attach, strings.Join(names, ", "))}
 		}
 	}
-	data, err := readInput(pos[0], e)
+	data, release, err := mapInput(pos[0], e)
 	if err != nil {
 		return err
 	}
+	defer release()
 	var progs []*verifier.Program
-	if bytes.HasPrefix(data, elfMagic) {
-		spec, err := loadSpecFor(data, *prog)
-		if err != nil {
-			return fmt.Errorf("%s: %w", pos[0], err)
+	var spec *ebpf.CollectionSpec
+	isELF := false
+	if err := guardMapped(data, func() (err error) {
+		if isELF = bytes.HasPrefix(data, elfMagic); isELF {
+			spec, err = loadSpecFor(data, *prog)
 		}
+		return err
+	}); err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	if isELF {
 		if err := sets.apply(spec); err != nil {
 			return &usageError{err.Error()}
 		}
