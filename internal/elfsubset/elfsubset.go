@@ -4,21 +4,26 @@
 // -p NAME` of one program of a Cilium object, whose other programs are a
 // hundred times its size, reads only what that program needs.
 //
-// The subset is the same file with two changes, made in an overlay
+// The subset is the same file with a few changes, made in an overlay
 // (Subset is an io.ReaderAt; the object's bytes are not copied):
 //
 //   - every other program section loses SHF_EXECINSTR in its section
 //     header, so the reader takes it for data it has no use for; .text
 //     (the functions programs call) and the program's own section stay;
-//   - .BTF.ext keeps the function, line and CO-RE records of the sections
-//     that stay, in the same layout, and drops the others.
+//   - in the program's own section, the other programs' symbols become
+//     local labels (STB_LOCAL, STT_NOTYPE), which the reader skips, so it
+//     decodes only the program's instructions — when the program calls
+//     nothing in its own section and nothing that stays refers to them;
+//   - .BTF.ext keeps the function, line and CO-RE records of what stays,
+//     the program's moved to where the reader now counts its instructions
+//     from, and drops the others.
 //
 // Everything else — symbols, relocations, maps, data sections, BTF — is
-// read as before. When the program's section or .text refers to something
-// in a dropped section (a call into another program's section, a map
-// initialised with a program), cilium/ebpf's reader refuses the subset
-// ("reference to ... in section"): the caller then reads the whole object
-// (see Program's contract), which is what it would have done anyway.
+// read as before. When what stays refers to something hidden (a call into
+// another program's section, a map initialised with a program), the reader
+// refuses the subset ("reference to ... in section"): the caller then
+// reads the whole object (see Program's contract), which is what it would
+// have done anyway.
 package elfsubset
 
 import (
@@ -43,8 +48,9 @@ type Subset struct {
 	data    []byte
 	patches []patch
 	// Kept is the number of program sections that stay (the program's
-	// and .text when it has one), Dropped the number hidden.
-	Kept, Dropped int
+	// and .text when it has one), Dropped the number hidden, Hidden the
+	// number of the other programs of the program's section hidden.
+	Kept, Dropped, Hidden int
 }
 
 type patch struct {
@@ -83,6 +89,8 @@ type file struct {
 	bo       binary.ByteOrder
 	shoff    uint64
 	sections []section
+	funcs    []symbol           // symtab's
+	shndx    []elf.SectionIndex // symtab's
 }
 
 type section struct {
@@ -114,7 +122,7 @@ func Program(obj []byte, name string) (s *Subset, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	keep, ok := f.programSection(name)
+	fn, ok := f.function(name)
 	if !ok {
 		return nil, false
 	}
@@ -124,7 +132,7 @@ func Program(obj []byte, name string) (s *Subset, ok bool) {
 		if !isProgramSection(sec) {
 			continue
 		}
-		if i == keep || sec.name == ".text" {
+		if i == fn.section || sec.name == ".text" {
 			keptNames[sec.name] = true
 			s.Kept++
 			continue
@@ -134,11 +142,26 @@ func Program(obj []byte, name string) (s *Subset, ok bool) {
 		f.bo.PutUint64(flags, uint64(sec.flags&^elf.SHF_EXECINSTR))
 		s.patches = append(s.patches, patch{int64(sec.hdr + shFlagsOff), flags})
 	}
-	if s.Dropped == 0 {
-		return nil, false
+	hidden, window, alone := f.alone(fn)
+	if !alone {
+		window = nil
 	}
-	if p, ok := f.filterExt(keptNames); ok {
-		s.patches = append(s.patches, p...)
+	ext, extOK := f.filterExt(keptNames, f.sections[fn.section].name, window)
+	switch {
+	case extOK:
+		s.patches = append(s.patches, ext...)
+	case alone && f.hasExt():
+		// Its records cannot be moved: leave the section's other programs.
+		alone = false
+	}
+	if alone {
+		for _, off := range hidden {
+			s.patches = append(s.patches, patch{int64(off + 4), []byte{byte(elf.ST_INFO(elf.STB_LOCAL, elf.STT_NOTYPE))}})
+		}
+		s.Hidden = len(hidden)
+	}
+	if s.Dropped == 0 && s.Hidden == 0 {
+		return nil, false
 	}
 	return s, true
 }
@@ -224,35 +247,48 @@ func cstring(tab []byte, off uint64) (string, bool) {
 	return string(tab[off : off+uint64(end)]), true
 }
 
-// programSection returns the index of the section holding the function
-// name: exactly one function symbol of that name in a program section
-// other than .text, and no function name twice among program sections.
-func (f *file) programSection(name string) (int, bool) {
+// symbol is a function symbol of a program section, as cilium/ebpf takes
+// it.
+type symbol struct {
+	name      string
+	section   int
+	value     uint64 // offset in its section
+	size      uint64
+	entry     uint64 // offset of its symbol table entry in the file
+	symtabIdx int
+}
+
+// symtab returns the file's function symbols of program sections, in the
+// order of the symbol table, and the section indexes of every symbol by
+// its index; ok false when there is not exactly one readable symbol table
+// or a function's name appears twice (which cilium/ebpf refuses).
+func (f *file) symtab() (funcs []symbol, shndx []elf.SectionIndex, ok bool) {
 	var symtab *section
 	for i := range f.sections {
 		if f.sections[i].typ == elf.SHT_SYMTAB {
 			if symtab != nil {
-				return 0, false
+				return nil, nil, false
 			}
 			symtab = &f.sections[i]
 		}
 	}
 	if symtab == nil || !symtab.dataInRange || symtab.size%symSize != 0 || uint64(symtab.link) >= uint64(len(f.sections)) {
-		return 0, false
+		return nil, nil, false
 	}
 	strs := f.sections[symtab.link]
 	if strs.typ != elf.SHT_STRTAB || !strs.dataInRange {
-		return 0, false
+		return nil, nil, false
 	}
 	names := f.data[strs.off : strs.off+strs.size]
-	found := -1
 	seen := map[string]bool{}
-	syms := f.data[symtab.off : symtab.off+symtab.size]
-	for o := 0; o+symSize <= len(syms); o += symSize {
-		sym := syms[o : o+symSize]
-		info, shndx := sym[4], elf.SectionIndex(f.bo.Uint16(sym[6:]))
+	shndx = make([]elf.SectionIndex, symtab.size/symSize)
+	for i := range shndx {
+		o := symtab.off + uint64(i)*symSize
+		sym := f.data[o : o+symSize]
+		info, sec := sym[4], elf.SectionIndex(f.bo.Uint16(sym[6:]))
+		shndx[i] = sec
 		typ, bind := elf.ST_TYPE(info), elf.ST_BIND(info)
-		if int(shndx) >= len(f.sections) || shndx == elf.SHN_UNDEF || !isProgramSection(f.sections[shndx]) {
+		if int(sec) >= len(f.sections) || sec == elf.SHN_UNDEF || !isProgramSection(f.sections[sec]) {
 			continue
 		}
 		// The symbols cilium/ebpf takes for functions of a program section.
@@ -261,29 +297,150 @@ func (f *file) programSection(name string) (int, bool) {
 		}
 		n, ok := cstring(names, uint64(f.bo.Uint32(sym[0:])))
 		if !ok {
-			return 0, false
+			return nil, nil, false
 		}
 		if n == "" {
 			continue
 		}
 		if seen[n] {
-			return 0, false
+			return nil, nil, false
 		}
 		seen[n] = true
-		if n == name {
-			found = int(shndx)
+		funcs = append(funcs, symbol{name: n, section: int(sec), value: f.bo.Uint64(sym[8:]), size: f.bo.Uint64(sym[16:]), entry: o, symtabIdx: i})
+	}
+	f.funcs, f.shndx = funcs, shndx
+	return funcs, shndx, true
+}
+
+// function returns the function name: exactly one function symbol of that
+// name in a program section other than .text.
+func (f *file) function(name string) (symbol, bool) {
+	funcs, _, ok := f.symtab()
+	if !ok {
+		return symbol{}, false
+	}
+	for _, fn := range funcs {
+		if fn.name == name && f.sections[fn.section].name != ".text" {
+			return fn, true
 		}
 	}
-	if found < 0 || f.sections[found].name == ".text" {
-		return 0, false
+	return symbol{}, false
+}
+
+// alone reports whether fn can be read without the other functions of its
+// section: they are laid out one after the other without overlapping, fn
+// calls none of them (every call and function address of fn is a
+// relocation to a symbol outside its section), and neither do .text's
+// relocations refer into fn's section. It returns the symbol table entries
+// to hide and the window of fn's section's .BTF.ext records that are fn's:
+// [window[0], window[1]) in bytes, where the reader counts fn's
+// instructions from in the whole object (the instructions of the
+// functions before it).
+func (f *file) alone(fn symbol) (hidden []uint64, window []uint64, ok bool) {
+	var before uint64
+	var others []symbol
+	for _, g := range f.funcs {
+		if g.section != fn.section {
+			continue
+		}
+		if g.value%8 != 0 || g.size%8 != 0 || g.size == 0 || g.value > f.sections[fn.section].size || g.size > f.sections[fn.section].size-g.value {
+			return nil, nil, false
+		}
+		if g.symtabIdx == fn.symtabIdx {
+			continue
+		}
+		if g.value < fn.value+fn.size && fn.value < g.value+g.size {
+			return nil, nil, false // overlapping, or at the same offset
+		}
+		if g.value < fn.value {
+			before += g.size
+		}
+		others = append(others, g)
 	}
-	return found, true
+	if len(others) == 0 {
+		return nil, nil, false
+	}
+	for i, g := range others {
+		for _, h := range others[i+1:] {
+			if g.value < h.value+h.size && h.value < g.value+g.size {
+				return nil, nil, false
+			}
+		}
+		hidden = append(hidden, g.entry)
+	}
+	// Relocations: fn's, by offset, must not refer into fn's section;
+	// .text's neither.
+	relocated := map[uint64]bool{}
+	for i, rel := range f.sections {
+		if rel.typ == elf.SHT_RELA && (int(rel.info) == fn.section || f.sections[min(int(rel.info), len(f.sections)-1)].name == ".text") {
+			return nil, nil, false
+		}
+		if rel.typ != elf.SHT_REL || uint64(rel.info) >= uint64(len(f.sections)) {
+			continue
+		}
+		target := int(rel.info)
+		text := f.sections[target].name == ".text" && isProgramSection(f.sections[target])
+		if target != fn.section && !text {
+			continue
+		}
+		if !rel.dataInRange || rel.size%16 != 0 || i == target {
+			return nil, nil, false
+		}
+		for o := rel.off; o < rel.off+rel.size; o += 16 {
+			off, info := f.bo.Uint64(f.data[o:]), f.bo.Uint64(f.data[o+8:])
+			symIdx := info >> 32
+			if symIdx >= uint64(len(f.shndx)) {
+				return nil, nil, false
+			}
+			if target == fn.section && (off < fn.value || off >= fn.value+fn.size) {
+				continue // in a function that is hidden
+			}
+			if int(f.shndx[symIdx]) == fn.section {
+				return nil, nil, false
+			}
+			if target == fn.section {
+				relocated[off] = true
+			}
+		}
+	}
+	// Calls and function addresses without a relocation are relative to
+	// fn's section.
+	sec := f.sections[fn.section]
+	code := f.data[sec.off+fn.value : sec.off+fn.value+fn.size]
+	for o := 0; o+8 <= len(code); o += 8 {
+		op, regs := code[o], code[o+1]
+		src := regs >> 4
+		if f.bo == binary.BigEndian {
+			src = regs & 0xf
+		}
+		if (op == 0x85 && src == 1) || (op == 0x18 && src == 4) {
+			if !relocated[fn.value+uint64(o)] {
+				return nil, nil, false
+			}
+		}
+		if op == 0x18 {
+			o += 8 // the second half of lddw
+		}
+	}
+	return hidden, []uint64{before, before + fn.size}, true
+}
+
+// hasExt reports whether the object has a .BTF.ext section.
+func (f *file) hasExt() bool {
+	for _, sec := range f.sections {
+		if sec.name == ".BTF.ext" {
+			return true
+		}
+	}
+	return false
 }
 
 // filterExt returns the patches that rewrite .BTF.ext with the records of
-// the sections in keep only, or ok false when there is no .BTF.ext or it
-// is not laid out as expected.
-func (f *file) filterExt(keep map[string]bool) ([]patch, bool) {
+// the sections in keep only — of section windowed, when window is not nil,
+// the records whose instruction offsets are in [window[0], window[1]),
+// moved back by window[0] — or ok false when there is no .BTF.ext or it is
+// not laid out as expected.
+func (f *file) filterExt(keep map[string]bool, windowed string, window []uint64) ([]patch, bool) {
 	var ext, btf *section
 	for i := range f.sections {
 		switch f.sections[i].name {
@@ -325,7 +482,7 @@ func (f *file) filterExt(keep map[string]bool) ([]patch, bool) {
 		}
 		start := uint64(len(out)) - hdrLen
 		if n > 0 {
-			kept, ok := f.filterInfos(body[off:off+n], strs, keep)
+			kept, ok := f.filterInfos(body[off:off+n], strs, keep, windowed, window)
 			if !ok {
 				return nil, false
 			}
@@ -341,8 +498,10 @@ func (f *file) filterExt(keep map[string]bool) ([]patch, bool) {
 
 // filterInfos keeps, of one part of .BTF.ext (a record size, then for
 // each section its name's offset in the BTF strings, its record count and
-// its records), the sections whose names are in keep.
-func (f *file) filterInfos(part, strs []byte, keep map[string]bool) ([]byte, bool) {
+// its records, each starting with its instruction's offset in bytes), the
+// sections whose names are in keep, and of section windowed the records
+// in window (see filterExt).
+func (f *file) filterInfos(part, strs []byte, keep map[string]bool, windowed string, window []uint64) ([]byte, bool) {
 	if len(part) < 4 {
 		return nil, false
 	}
@@ -361,7 +520,27 @@ func (f *file) filterInfos(part, strs []byte, keep map[string]bool) ([]byte, boo
 			return nil, false
 		}
 		n := 8 + count*recSize
-		if keep[name] {
+		switch {
+		case keep[name] && name == windowed && window != nil:
+			head := len(out)
+			out = append(out, rest[:8]...)
+			kept := 0
+			for r := uint64(8); r < n; r += recSize {
+				rec := rest[r : r+recSize]
+				off := uint64(f.bo.Uint32(rec))
+				if off < window[0] || off >= window[1] {
+					continue
+				}
+				out = append(out, rec...)
+				f.bo.PutUint32(out[len(out)-int(recSize):], uint32(off-window[0]))
+				kept++
+			}
+			if kept == 0 {
+				out = out[:head] // cilium/ebpf refuses a section without records
+			} else {
+				f.bo.PutUint32(out[head+4:], uint32(kept))
+			}
+		case keep[name]:
 			out = append(out, rest[:n]...)
 		}
 		rest = rest[n:]

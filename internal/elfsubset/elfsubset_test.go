@@ -18,7 +18,7 @@ import (
 // repoObjects are the project's compiled objects (testdata and examples).
 func repoObjects(t *testing.T) []string {
 	var objs []string
-	for _, root := range []string{"../../testdata", "../../examples"} {
+	for _, root := range []string{"../../testdata", "../../examples", "testdata"} {
 		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".o") {
 				objs = append(objs, path)
@@ -125,16 +125,19 @@ func TestSubsetSameProgram(t *testing.T) {
 // TestProgramRefuses lists what Program leaves to the whole object.
 func TestProgramRefuses(t *testing.T) {
 	for _, tc := range []struct {
-		name, obj, prog string
-		want            bool
+		name, obj, prog         string
+		want                    bool
+		wantDropped, wantHidden int
 	}{
-		{"one of several", "../../testdata/sock/sock_progs.o", "connect4_redirect", true},
-		{"program with functions", "../../testdata/progs/subprogs.o", "sock_subprogs", true},
-		{"global function of .text", "../../testdata/progs/subprogs.o", "global_scale", false},
-		{"static function of .text", "../../testdata/progs/subprogs.o", "add5", false},
-		{"no such program", "../../testdata/progs/subprogs.o", "nope", false},
-		{"programs of one section", "../../testdata/progs/xdp_parse.o", "xdp_parse", false},
-		{"only program", "../../examples/firewall/firewall.o", "firewall", false},
+		{"one of several", "../../testdata/sock/sock_progs.o", "connect4_redirect", true, 7, 0},
+		{"program with functions", "../../testdata/progs/subprogs.o", "sock_subprogs", true, 1, 0},
+		{"programs of one section", "../../testdata/progs/xdp_parse.o", "xdp_parse", true, 0, 1},
+		{"calling a function of its section", "testdata/same_section.o", "xdp_caller", true, 1, 0},
+		{"its section's other functions", "testdata/same_section.o", "xdp_plain", true, 1, 2},
+		{"global function of .text", "../../testdata/progs/subprogs.o", "global_scale", false, 0, 0},
+		{"static function of .text", "../../testdata/progs/subprogs.o", "add5", false, 0, 0},
+		{"no such program", "../../testdata/progs/subprogs.o", "nope", false, 0, 0},
+		{"only program", "../../examples/firewall/firewall.o", "firewall", false, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, err := os.ReadFile(tc.obj)
@@ -145,8 +148,8 @@ func TestProgramRefuses(t *testing.T) {
 			if ok != tc.want {
 				t.Fatalf("Program(%s, %q) ok = %v, want %v", tc.obj, tc.prog, ok, tc.want)
 			}
-			if ok && (sub.Kept == 0 || sub.Dropped == 0 || sub.Size() != int64(len(data))) {
-				t.Errorf("kept %d, dropped %d, size %d of %d", sub.Kept, sub.Dropped, sub.Size(), len(data))
+			if ok && (sub.Kept == 0 || sub.Dropped != tc.wantDropped || sub.Hidden != tc.wantHidden || sub.Size() != int64(len(data))) {
+				t.Errorf("kept %d, dropped %d (want %d), hidden %d (want %d), size %d of %d", sub.Kept, sub.Dropped, tc.wantDropped, sub.Hidden, tc.wantHidden, sub.Size(), len(data))
 			}
 		})
 	}
