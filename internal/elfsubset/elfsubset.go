@@ -12,8 +12,9 @@
 //     (the functions programs call) and the program's own section stay;
 //   - in the program's own section, the other programs' symbols become
 //     local labels (STB_LOCAL, STT_NOTYPE), which the reader skips, so it
-//     decodes only the program's instructions — when the program calls
-//     nothing in its own section and nothing that stays refers to them;
+//     decodes only the program's instructions, and the section's
+//     relocations shrink to the program's — when the program calls nothing
+//     in its own section and nothing that stays refers to them;
 //   - .BTF.ext keeps the function, line and CO-RE records of what stays,
 //     the program's moved to where the reader now counts its instructions
 //     from, and drops the others.
@@ -159,6 +160,7 @@ func Program(obj []byte, name string) (s *Subset, ok bool) {
 			s.patches = append(s.patches, patch{int64(off + 4), []byte{byte(elf.ST_INFO(elf.STB_LOCAL, elf.STT_NOTYPE))}})
 		}
 		s.Hidden = len(hidden)
+		s.patches = append(s.patches, f.keepRelocations(fn)...)
 	}
 	if s.Dropped == 0 && s.Hidden == 0 {
 		return nil, false
@@ -423,6 +425,30 @@ func (f *file) alone(fn symbol) (hidden []uint64, window []uint64, ok bool) {
 		}
 	}
 	return hidden, []uint64{before, before + fn.size}, true
+}
+
+// keepRelocations returns the patches that keep, of the relocations of
+// fn's section, fn's (the others apply to hidden functions, which the
+// reader would parse one by one for nothing): they are moved to the start
+// of the relocation section, whose size shrinks to theirs. alone checked
+// the section's layout.
+func (f *file) keepRelocations(fn symbol) []patch {
+	var patches []patch
+	for _, rel := range f.sections {
+		if rel.typ != elf.SHT_REL || int(rel.info) != fn.section {
+			continue
+		}
+		var kept []byte
+		for o := rel.off; o < rel.off+rel.size; o += 16 {
+			if off := f.bo.Uint64(f.data[o:]); off >= fn.value && off < fn.value+fn.size {
+				kept = append(kept, f.data[o:o+16]...)
+			}
+		}
+		size := make([]byte, 8)
+		f.bo.PutUint64(size, uint64(len(kept)))
+		patches = append(patches, patch{int64(rel.off), kept}, patch{int64(rel.hdr + 32), size})
+	}
+	return patches
 }
 
 // hasExt reports whether the object has a .BTF.ext section.
