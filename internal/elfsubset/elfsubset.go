@@ -339,6 +339,9 @@ func (f *file) function(name string) (symbol, bool) {
 // instructions from in the whole object (the instructions of the
 // functions before it).
 func (f *file) alone(fn symbol) (hidden []uint64, window []uint64, ok bool) {
+	if !f.sections[fn.section].dataInRange {
+		return nil, nil, false
+	}
 	var before uint64
 	var others []symbol
 	for _, g := range f.funcs {

@@ -12,6 +12,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/verifier"
 )
 
@@ -185,7 +186,7 @@ func TestReadAt(t *testing.T) {
 }
 
 // FuzzProgram: whatever the bytes, Program and reading what it returns
-// neither panic nor hang.
+// (as cmd/waggle reads it) neither panic nor hang.
 func FuzzProgram(f *testing.F) {
 	for _, obj := range []string{"../../testdata/progs/xdp_parse.o", "../../testdata/progs/subprogs.o"} {
 		data, err := os.ReadFile(obj)
@@ -203,7 +204,8 @@ func FuzzProgram(f *testing.F) {
 		if sub.Size() != int64(len(data)) {
 			t.Fatalf("size %d, want %d", sub.Size(), len(data))
 		}
-		ebpf.LoadCollectionSpecFromReader(sub) //nolint:errcheck // only that it returns
+		// As cmd/waggle reads it: waggle's checks of the ELF structure first.
+		waggle.LoadCollectionSpecFromReader(sub) //nolint:errcheck // only that it returns
 	})
 }
 
