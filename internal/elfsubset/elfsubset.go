@@ -109,9 +109,11 @@ type section struct {
 // when it cannot tell that subsetting is safe and cheaper: obj is not a
 // little- or big-endian ELF64 object it can read, name is not exactly one
 // function of a program section other than .text, a function's name
-// appears twice in program sections (which cilium/ebpf refuses), or no
-// other program section would be hidden. It never fails otherwise: a
-// .BTF.ext it does not understand is left whole.
+// appears twice in program sections (which cilium/ebpf refuses), two
+// program sections have the same name, or there is no other program
+// section and no other function of the program's section to hide. It
+// never fails otherwise: a .BTF.ext it does not understand is left whole
+// (and then the program's section whole too).
 //
 // The caller must read the whole object instead when ok is false or when
 // reading the subset fails, so that every error is the one the whole
@@ -129,10 +131,15 @@ func Program(obj []byte, name string) (s *Subset, ok bool) {
 	}
 	s = &Subset{data: obj}
 	keptNames := map[string]bool{}
+	names := map[string]bool{}
 	for i, sec := range f.sections {
 		if !isProgramSection(sec) {
 			continue
 		}
+		if names[sec.name] {
+			return nil, false // .BTF.ext names sections: which would be whose?
+		}
+		names[sec.name] = true
 		if i == fn.section || sec.name == ".text" {
 			keptNames[sec.name] = true
 			s.Kept++
