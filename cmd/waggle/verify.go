@@ -13,6 +13,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/elfsubset"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/verifier"
 )
@@ -84,16 +85,23 @@ func cmdVerify(args []string, e *env) error {
 			return &usageError{fmt.Sprintf("--attach %q is not one of %s", *attach, strings.Join(names, ", "))}
 		}
 	}
-	data, err := readInput(pos[0], e)
+	data, release, err := mapInput(pos[0], e)
 	if err != nil {
 		return err
 	}
+	defer release()
 	var progs []*verifier.Program
-	if bytes.HasPrefix(data, elfMagic) {
-		spec, err := waggle.LoadCollectionSpecFromReader(bytes.NewReader(data))
-		if err != nil {
-			return fmt.Errorf("%s: %w", pos[0], err)
+	var spec *ebpf.CollectionSpec
+	isELF := false
+	if err := guardMapped(data, func() (err error) {
+		if isELF = bytes.HasPrefix(data, elfMagic); isELF {
+			spec, err = loadSpecFor(data, *prog)
 		}
+		return err
+	}); err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	if isELF {
 		if err := sets.apply(spec); err != nil {
 			return &usageError{err.Error()}
 		}
@@ -219,4 +227,22 @@ func printVerify(e *env, results []*verifyResult) error {
 		}
 	}
 	return nil
+}
+
+// loadSpecFor reads an object for verifying its program prog, or all its
+// programs when prog is "". With a program named, it reads the object as
+// if that program were its only one (elfsubset): the others' instructions,
+// relocations and line information are not decoded, which is most of the
+// time it takes to read a large object (Cilium's). When the subset cannot
+// be made or read, it reads the whole object, so that every error is the
+// one the whole object gives.
+func loadSpecFor(data []byte, prog string) (*ebpf.CollectionSpec, error) {
+	if prog != "" {
+		if sub, ok := elfsubset.Program(data, prog); ok {
+			if spec, err := waggle.LoadCollectionSpecFromReader(sub); err == nil && spec.Programs[prog] != nil {
+				return spec, nil
+			}
+		}
+	}
+	return waggle.LoadCollectionSpecFromReader(bytes.NewReader(data))
 }

@@ -42,17 +42,35 @@ type Budget struct {
 	// what maps hold and the garbage past the limit runs the collector.
 	garbage      atomic.Uint64
 	garbageCycle uint64 // collections completed when a map was last freed (mu)
+
+	// defaults, when set, gives the limit and its origin the first time
+	// either is needed (the process's budget: DefaultLimit reads /proc and
+	// the cgroup's files, which a process that creates no map, such as
+	// waggle verify, need not pay for).
+	defaults     func() (uint64, string)
+	defaultsOnce sync.Once
 }
 
 // Process is the budget of every map of the process. Its limit defaults to
-// DefaultLimit.
+// DefaultLimit, worked out when first needed.
 var Process = newProcessBudget()
 
 func newProcessBudget() *Budget {
-	b := &Budget{scope: "the maps of this process"}
-	limit, origin := DefaultLimit()
-	b.limit.Store(limit)
-	b.origin = origin
+	return &Budget{scope: "the maps of this process", defaults: DefaultLimit}
+}
+
+// ready sets the default limit, the first time, of a budget that has one
+// (defaults), and returns b.
+func (b *Budget) ready() *Budget {
+	if b.defaults != nil {
+		b.defaultsOnce.Do(func() {
+			limit, origin := b.defaults()
+			b.mu.Lock()
+			b.limit.Store(limit)
+			b.origin = origin
+			b.mu.Unlock()
+		})
+	}
 	return b
 }
 
@@ -70,7 +88,7 @@ func NewBudget(parent *Budget, limit uint64, scope, origin string) *Budget {
 }
 
 // Limit is the most bytes the account's maps may hold together.
-func (b *Budget) Limit() uint64 { return b.limit.Load() }
+func (b *Budget) Limit() uint64 { return b.ready().limit.Load() }
 
 // Used is the bytes the account's live maps hold.
 func (b *Budget) Used() uint64 { return b.used.Load() }
@@ -79,6 +97,7 @@ func (b *Budget) Used() uint64 { return b.used.Load() }
 // and returns the previous one. Maps that already hold more keep their
 // memory; new charges fail until enough is given back.
 func (b *Budget) SetLimit(limit uint64, origin string) uint64 {
+	b.ready()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.origin = origin
@@ -87,6 +106,7 @@ func (b *Budget) SetLimit(limit uint64, origin string) uint64 {
 
 // Origin says where the limit comes from.
 func (b *Budget) Origin() string {
+	b.ready()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.origin
@@ -95,6 +115,7 @@ func (b *Budget) Origin() string {
 // take charges n bytes to b alone; it reports the bytes that were left if
 // they are not enough.
 func (b *Budget) take(n uint64) (left uint64, ok bool) {
+	b.ready()
 	for {
 		used, limit := b.used.Load(), b.limit.Load()
 		if used > limit || n > limit-used {
@@ -146,7 +167,7 @@ func (b *Budget) collectGarbage() {
 		b.garbage.Add(-g)
 		return
 	}
-	if b.used.Load()+g <= b.limit.Load() {
+	if b.used.Load()+g <= b.ready().limit.Load() {
 		return
 	}
 	b.garbage.Add(-g)
@@ -176,7 +197,7 @@ func (b *Budget) refund(n uint64) {
 
 // refusal is the ENOMEM of a charge that does not fit.
 func (b *Budget) refusal(s *Spec, n, left uint64, what string) error {
-	limit := b.limit.Load()
+	limit := b.ready().limit.Load()
 	return specErrno(errNoMem, s, "%s need %d bytes of memory, more than the %d bytes left of the %d-byte (%s) memory limit of %s (%s)",
 		whatOr(what), n, left, limit, FormatSize(limit), b.scope, b.Origin())
 }

@@ -310,3 +310,47 @@ func TestSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetDefaultsOnce: a budget with defaults (the process's) works its
+// limit out when first needed, once, whichever method needs it first; a
+// limit set before that replaces the default.
+func TestBudgetDefaultsOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		first      func(b *Budget) uint64
+		wantLimit  uint64
+		wantOrigin string
+	}{
+		{"Limit", func(b *Budget) uint64 { return b.Limit() }, 1 << 20, "the default"},
+		{"Origin", func(b *Budget) uint64 { b.Origin(); return b.Limit() }, 1 << 20, "the default"},
+		{"SetLimit", func(b *Budget) uint64 { return b.SetLimit(2<<20, "set") }, 2 << 20, "set"},
+		{"charge", func(b *Budget) uint64 {
+			if _, ok := b.take(4096); !ok {
+				t.Error("take(4096) refused")
+			}
+			return b.Limit()
+		}, 1 << 20, "the default"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			b := &Budget{scope: "a test", defaults: func() (uint64, string) { calls++; return 1 << 20, "the default" }}
+			if calls != 0 {
+				t.Fatal("defaults called before any use")
+			}
+			got := tc.first(b)
+			if tc.name == "SetLimit" && got != 1<<20 {
+				t.Errorf("SetLimit returned %d, want the default 1 MiB", got)
+			}
+			for range 3 {
+				b.Limit()
+				b.Origin()
+			}
+			if calls != 1 {
+				t.Errorf("defaults called %d times, want once", calls)
+			}
+			if b.Limit() != tc.wantLimit || b.Origin() != tc.wantOrigin {
+				t.Errorf("limit %d (%s), want %d (%s)", b.Limit(), b.Origin(), tc.wantLimit, tc.wantOrigin)
+			}
+		})
+	}
+}
