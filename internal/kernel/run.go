@@ -128,6 +128,9 @@ type Run struct {
 	// Go (tailCall), each retained: a prog_array slot cleared meanwhile
 	// does not release their maps under the run.
 	heldPrograms []maps.ProgramEntry
+	// argsRegions is the number of regions of a run prepared by
+	// PrepareArgs.
+	argsRegions int
 }
 
 // NewRun prepares runs of programs of type t.
