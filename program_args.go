@@ -1,11 +1,11 @@
 package waggle
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 )
@@ -50,9 +50,9 @@ type ArgsRunner struct {
 // whoever holds the slot.
 type argsState struct {
 	st   *runState
-	ctx  []byte // the run's arguments (kernel.Run.ArgsBuffer)
-	runs uint64 // runs that returned
-	errs uint64 // runs that failed
+	args *[MaxArgs]uint64 // the run's arguments: kernel.Run.ArgsBuffer as words
+	runs uint64           // runs that returned
+	errs uint64           // runs that failed
 	_    [32]byte
 }
 
@@ -84,7 +84,13 @@ func (p *Program) NewArgsRunner(nargs int, opts ArgsOptions) (*ArgsRunner, error
 		}
 		st.args.R1, st.args.CPU, st.args.Budget = r1, j, opts.Budget
 		st.args.Timeout = opts.Timeout
-		r.states[j] = argsState{st: st, ctx: st.run.ArgsBuffer()}
+		buf := st.run.ArgsBuffer()[:0]
+		if cap(buf) < 8*MaxArgs || uintptr(unsafe.Pointer(unsafe.SliceData(buf)))%8 != 0 {
+			return nil, fmt.Errorf("program %s: the arguments' buffer holds %d bytes at %p, not %d aligned", displayName(p.name), cap(buf), unsafe.SliceData(buf), 8*MaxArgs)
+		}
+		// The words are the buffer's bytes in the host's byte order, as
+		// the program reads them.
+		r.states[j] = argsState{st: st, args: (*[MaxArgs]uint64)(unsafe.Pointer(unsafe.SliceData(buf)))}
 	}
 	return r, nil
 }
@@ -102,7 +108,10 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 		return 0, fmt.Errorf("run program %s: %d arguments, not %d", displayName(r.p.name), len(args), r.nargs)
 	}
 	p := r.p
-	j := p.cpus.acquire(0)
+	j := 0 // slot 0 first, inlined: a service that fires from one goroutine at a time finds it free
+	if !p.cpus.tryTake(0) {
+		j = p.cpus.acquire(1)
+	}
 	// Close and Program.Close set their flag, then wait for the slots
 	// held (as begin does).
 	if r.closed.Load() || p.life.userClosed.Load() {
@@ -111,10 +120,7 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 	}
 	as := &r.states[j]
 	st := as.st
-	ctx := as.ctx
-	for i, a := range args {
-		binary.NativeEndian.PutUint64(ctx[8*i:], a)
-	}
+	copy(as.args[:], args)
 	st.run.Rearm()
 	if r.opts.Timeout != 0 {
 		st.args.Deadline = time.Now().Add(r.opts.Timeout)

@@ -33,7 +33,7 @@ func BenchmarkFire(b *testing.B) {
 		typ  ebpf.MapType
 	}{{"array", ebpf.Array}, {"percpu", ebpf.PerCPUArray}} {
 		for _, eng := range []waggle.Engine{waggle.EngineJIT, waggle.EngineInterpreter} {
-			name := c.name + "/" + eng.String()
+			name := c.name + "-" + eng.String()
 			b.Run(name, func(b *testing.B) {
 				p, m, prog := benchCounter(b, c.typ, eng)
 				for i := 0; b.Loop(); i++ {
@@ -41,7 +41,7 @@ func BenchmarkFire(b *testing.B) {
 				}
 				checkCount(b, m, prog, b.N)
 			})
-			b.Run(name+"/parallel", func(b *testing.B) {
+			b.Run(name+"-parallel", func(b *testing.B) {
 				p, m, prog := benchCounter(b, c.typ, eng)
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {

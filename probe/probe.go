@@ -250,7 +250,11 @@ func (p *Point) fire(atts []*Attachment, args []uint64) {
 		}
 	}
 	for _, a := range atts {
-		a.run(args)
+		if a.observe != nil {
+			a.runObserved(args)
+		} else if _, err := a.runner.Run(args); err != nil {
+			a.failed(err)
+		}
 	}
 }
 
@@ -337,13 +341,7 @@ func (p *Point) Attach(prog *waggle.Program, opts Options) (*Attachment, error) 
 	return a, nil
 }
 
-func (a *Attachment) run(args []uint64) {
-	if a.observe == nil {
-		if _, err := a.runner.Run(args); err != nil {
-			a.failed(err)
-		}
-		return
-	}
+func (a *Attachment) runObserved(args []uint64) {
 	start := time.Now()
 	v, err := a.runner.Run(args)
 	d := time.Since(start)
