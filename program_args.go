@@ -3,6 +3,7 @@ package waggle
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -144,7 +145,7 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 // so it waits for the runs in progress.
 func (r *ArgsRunner) Counts() (runs, errs uint64) {
 	for j := range r.states {
-		r.p.cpus.acquireSlot(j)
+		takeSlot(r.p.cpus, j)
 		runs += r.states[j].runs
 		errs += r.states[j].errs
 		r.p.cpus.release(j)
@@ -159,7 +160,54 @@ func (r *ArgsRunner) Counts() (runs, errs uint64) {
 // call it.
 func (r *ArgsRunner) Close() error {
 	if r.closed.CompareAndSwap(false, true) {
-		r.p.cpus.drain()
+		quiesce(r.p.cpus)
 	}
 	return nil
+}
+
+// spins is how many times takeSlot and quiesce look at a slot before
+// they yield between looks, and yields how many times they yield before
+// they wait as Program.Close does. A service that fires from all its
+// goroutines all along gives a slot back and takes it again at once: the
+// waits of cpuSlots, woken by a release, then wait for the waker's
+// processor to be scheduled (up to Go's 10 ms time slice, many times),
+// and so does a yield, while a look between two runs finds the slot free
+// within a few hundred looks.
+const (
+	spins  = 1 << 14
+	yields = 100
+)
+
+// free waits until cond holds, looking, then yielding between looks;
+// false if it did not.
+func free(cond func() bool) bool {
+	for n := 0; n < spins+yields; n++ {
+		if cond() {
+			return true
+		}
+		if n >= spins {
+			runtime.Gosched()
+		}
+	}
+	return false
+}
+
+// quiesce waits until every slot has been seen free once since it was
+// called. A run holding a slot when it was called has then ended: the
+// slot stays taken until that run gives it back. Runs that take a slot
+// later see what the caller set before calling (ArgsRunner.closed).
+func quiesce(s *cpuSlots) {
+	for j := range s.busy {
+		if !free(func() bool { return !s.busy[j].Load() }) {
+			s.drain()
+			return
+		}
+	}
+}
+
+// takeSlot takes slot j as acquireSlot does, looking for it free first.
+func takeSlot(s *cpuSlots, j int) {
+	if !free(func() bool { return s.tryTake(j) }) {
+		s.acquireSlot(j)
+	}
 }

@@ -1,7 +1,6 @@
 package link
 
 import (
-	"context"
 	"time"
 
 	"github.com/waggle-ebpf/waggle"
@@ -50,10 +49,7 @@ func AttachProbe(p *probe.Point, prog *waggle.Program, opts ProbeOptions) (*Prob
 		return nil, err
 	}
 	l := &ProbeLink{att: att}
-	l.r.start(func(ctx context.Context) error {
-		<-ctx.Done()
-		return nil
-	}, func() error {
+	l.r.startIdle(func() error {
 		att.Detach()
 		return nil
 	})

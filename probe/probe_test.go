@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,7 +216,7 @@ func TestAttachDetachWhileFiring(t *testing.T) {
 				}()
 			}
 			var runs uint64
-			for round := range 20 {
+			for round := range 10 {
 				l, err := link.AttachProbe(p, coll.Programs["on_request"], link.ProbeOptions{})
 				if err != nil {
 					t.Fatal(err)
@@ -224,7 +225,7 @@ func TestAttachDetachWhileFiring(t *testing.T) {
 				// this.
 				before := fired.Load()
 				for fired.Load() < before+200 {
-					// Let the goroutines fire while attached.
+					runtime.Gosched() // let the goroutines fire while attached
 				}
 				if err := l.Close(); err != nil {
 					t.Fatal(err)
@@ -244,6 +245,7 @@ func TestAttachDetachWhileFiring(t *testing.T) {
 			// Detached: the count does not move while the goroutines fire.
 			after := fired.Load()
 			for fired.Load() < after+1000 {
+				runtime.Gosched()
 			}
 			stop.Store(true)
 			wg.Wait()
