@@ -14,8 +14,12 @@ func plainCall(a, b uint64) uint64 { return a + b }
 
 var sink uint64
 
-// BenchmarkFire: a probe point's cost on a service's hot path, against a
-// plain function call of the same run (ratio = probe/call).
+// BenchmarkFire: a probe point's cost on a service's hot path: with
+// nothing attached against a plain function call of the same run
+// (call, detached), and with a counting program attached (an atomic add
+// in an array, or an add in a per-CPU array's slot) on each engine, from
+// one goroutine, from GOMAXPROCS goroutines (-parallel), and the same
+// program through Program.Run (-programrun) for comparison.
 func BenchmarkFire(b *testing.B) {
 	b.Run("call", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
@@ -40,6 +44,20 @@ func BenchmarkFire(b *testing.B) {
 					p.Fire(uint64(i), 2)
 				}
 				checkCount(b, m, prog, b.N)
+			})
+			b.Run(name+"-programrun", func(b *testing.B) {
+				// The same runs through Program.Run, for comparison.
+				m, prog := newCounter(b, c.typ, eng)
+				ctx := make([]byte, 16)
+				opts := &waggle.RunOptions{Context: ctx}
+				for b.Loop() {
+					if _, err := prog.Run(opts); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if n := count(b, m); n != uint64(b.N) {
+					b.Fatalf("the map counts %d runs, want %d", n, b.N)
+				}
 			})
 			b.Run(name+"-parallel", func(b *testing.B) {
 				p, m, prog := benchCounter(b, c.typ, eng)

@@ -93,8 +93,8 @@ func benchCounter(b *testing.B, typ ebpf.MapType, eng waggle.Engine) (*probe.Poi
 
 func checkCount(b *testing.B, m *waggle.Map, l *link.ProbeLink, n int) {
 	b.Helper()
-	if got := count(b, m); got < uint64(n) {
-		b.Fatalf("the map counts %d fires, want at least %d", got, n)
+	if got := count(b, m); got != uint64(n) {
+		b.Fatalf("the map counts %d fires, want %d", got, n)
 	}
 	if s := l.Stats(); s.Errors != 0 {
 		b.Fatalf("%d runs failed: %v", s.Errors, s.LastError)

@@ -274,6 +274,9 @@ func (r *Run) End() { r.release() }
 
 // release frees the lock and the reservations the run still holds.
 func (r *Run) release() {
+	if len(r.held) == 0 && len(r.heldPrograms) == 0 && r.lock == nil && len(r.reserved) == 0 {
+		return // the common case, at the end of every run
+	}
 	clear(r.held)
 	r.held = r.held[:0]
 	for i, p := range r.heldPrograms {
