@@ -106,7 +106,7 @@ func (r *ArgsRunner) Program() *Program { return r.p }
 // wrong length. It allocates only for an error.
 func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 	if len(args) != r.nargs {
-		return 0, fmt.Errorf("run program %s: %d arguments, not %d", displayName(r.p.name), len(args), r.nargs)
+		return 0, r.errCount(len(args))
 	}
 	p := r.p
 	j := 0 // slot 0 first, inlined: a service that fires from one goroutine at a time finds it free
@@ -117,11 +117,15 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 	// held (as begin does).
 	if r.closed.Load() || p.life.userClosed.Load() {
 		p.cpus.release(j)
-		return 0, fmt.Errorf("run program %s: %w", displayName(p.name), os.ErrClosed)
+		return 0, r.errRun(os.ErrClosed)
 	}
 	as := &r.states[j]
 	st := as.st
-	copy(as.args[:], args)
+	w := as.args[:len(args)] // len(args) == r.nargs <= MaxArgs
+	args = args[:len(w)]
+	for i := range w {
+		w[i] = args[i] // stores, not a call of memmove
+	}
 	st.run.Rearm()
 	if r.opts.Timeout != 0 {
 		st.args.Deadline = time.Now().Add(r.opts.Timeout)
@@ -135,9 +139,22 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 	}
 	p.cpus.release(j)
 	if err != nil {
-		return 0, fmt.Errorf("run program %s: %w", displayName(p.name), err)
+		return 0, r.errRun(err)
 	}
 	return v, nil
+}
+
+// errCount and errRun make Run's errors, out of its line (which keeps its
+// registers for the run).
+//
+//go:noinline
+func (r *ArgsRunner) errCount(n int) error {
+	return fmt.Errorf("run program %s: %d arguments, not %d", displayName(r.p.name), n, r.nargs)
+}
+
+//go:noinline
+func (r *ArgsRunner) errRun(err error) error {
+	return fmt.Errorf("run program %s: %w", displayName(r.p.name), err)
 }
 
 // Counts are the runner's runs so far that returned and that failed

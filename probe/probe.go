@@ -234,7 +234,7 @@ func (p *Point) Fire(args ...uint64) {
 
 func (p *Point) fire(atts []*Attachment, args []uint64) {
 	if len(args) != len(p.args) {
-		p.bad(fmt.Errorf("probe %s: fired with %d arguments, declared %d", p.name, len(args), len(p.args)))
+		p.badCount(len(args))
 		return
 	}
 	for _, c := range p.checks {
@@ -244,8 +244,7 @@ func (p *Point) fire(atts []*Attachment, args []uint64) {
 			ok = int64(v)<<c.shift>>c.shift == int64(v)
 		}
 		if !ok {
-			a := p.args[c.index]
-			p.bad(fmt.Errorf("probe %s: argument %d (%s %v) is %#x, outside its type", p.name, c.index, a.Name, a.Type, v))
+			p.badValue(c.index, v)
 			return
 		}
 	}
@@ -256,6 +255,20 @@ func (p *Point) fire(atts []*Attachment, args []uint64) {
 			a.failed(err)
 		}
 	}
+}
+
+// badCount and badValue count a bad fire, out of fire's line (which
+// keeps its registers for the runs).
+//
+//go:noinline
+func (p *Point) badCount(n int) {
+	p.bad(fmt.Errorf("probe %s: fired with %d arguments, declared %d", p.name, n, len(p.args)))
+}
+
+//go:noinline
+func (p *Point) badValue(i int, v uint64) {
+	a := p.args[i]
+	p.bad(fmt.Errorf("probe %s: argument %d (%s %v) is %#x, outside its type", p.name, i, a.Name, a.Type, v))
 }
 
 func (p *Point) bad(err error) {

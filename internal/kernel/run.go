@@ -270,7 +270,11 @@ func (r *Run) Finish(out *Output) {
 // the lock, the ring buffer reservations and the tail-called programs the
 // run still holds, so that a run aborted by an error leaves no map value
 // locked and no program retained. Finish calls it too.
-func (r *Run) End() { r.release() }
+func (r *Run) End() {
+	if len(r.held)|len(r.heldPrograms)|len(r.reserved) != 0 || r.lock != nil {
+		r.release() // inlined: most runs hold nothing at their end
+	}
+}
 
 // release frees the lock and the reservations the run still holds.
 func (r *Run) release() {
