@@ -2,11 +2,13 @@ package probe_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 
@@ -119,8 +121,8 @@ func TestBadFires(t *testing.T) {
 	}
 }
 
-// TestFailingRuns: a program that faults, or exhausts its budget, fails
-// every run; the runs are counted as errors with the reason, and the
+// TestFailingRuns: a program that faults, exhausts its budget or passes
+// its timeout fails every run; the runs are counted as errors with the reason, and the
 // programs attached after it still run.
 func TestFailingRuns(t *testing.T) {
 	for _, eng := range engines() {
@@ -148,6 +150,11 @@ func TestFailingRuns(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ll.Close()
+			lt, err := link.AttachProbe(p, loop, link.ProbeOptions{Runs: link.Runs{Budget: 1 << 50, Timeout: time.Millisecond}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lt.Close()
 			lc, err := link.AttachProbe(p, counter, link.ProbeOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -162,6 +169,9 @@ func TestFailingRuns(t *testing.T) {
 			}
 			if s := ll.Stats(); s.Runs != 0 || s.Errors != 10 || !errors.Is(s.LastError, waggle.ErrBudgetExhausted) {
 				t.Errorf("loop: %+v, want 10 errors, the budget exhausted", s)
+			}
+			if s := lt.Stats(); s.Runs != 0 || s.Errors != 10 || !errors.Is(s.LastError, context.DeadlineExceeded) {
+				t.Errorf("loop with a timeout: %+v, want 10 errors, the deadline exceeded", s)
 			}
 			if i := ll.Info(); i.RunErrors != 10 || i.Runs != 0 {
 				t.Errorf("loop: Info %+v", i)

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cilium/ebpf"
+
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/link"
@@ -212,6 +214,9 @@ func TestAttachDetachWhileFiring(t *testing.T) {
 					for i := uint64(0); !stop.Load(); i++ {
 						p.Fire(uint64(g)<<32|i%1024, uint64(i), 1, 1)
 						fired.Add(1)
+						if i%64 == 0 {
+							runtime.Gosched() // 8 goroutines on few cores: let the test's run too
+						}
 					}
 				}()
 			}
@@ -332,5 +337,48 @@ func TestAttachErrors(t *testing.T) {
 	}
 	if p.Enabled() {
 		t.Error("a refused program is attached")
+	}
+}
+
+// TestConcurrentCounts: 8 goroutines fire at once; the map read from Go
+// counts every fire, as the link's Stats do, with an array (the C
+// program's atomic add) and a per-CPU array (each slot's own value,
+// summed).
+func TestConcurrentCounts(t *testing.T) {
+	obj := buildObject(t)
+	const goroutines, each = 8, 2000
+	fire := func(p *probe.Point) {
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					p.Fire(uint64(g*each+i), 0, 0, 0)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	for _, eng := range engines() {
+		t.Run(eng.String(), func(t *testing.T) {
+			coll := loadObject(t, obj, eng)
+			p := newRequest(t)
+			l := attach(t, p, coll.Programs["on_request"], link.ProbeOptions{})
+			m, counter := newCounter(t, ebpf.PerCPUArray, eng)
+			lc := attach(t, p, counter, link.ProbeOptions{})
+			fire(p)
+			if n := fires(t, coll); n != goroutines*each {
+				t.Errorf("array: the map counts %d fires, want %d", n, goroutines*each)
+			}
+			if n := count(t, m); n != goroutines*each {
+				t.Errorf("per-CPU array: the map counts %d fires, want %d", n, goroutines*each)
+			}
+			for _, s := range []probe.Stats{l.Stats(), lc.Stats()} {
+				if s.Runs != goroutines*each || s.Errors != 0 {
+					t.Errorf("Stats %+v, want %d runs", s, goroutines*each)
+				}
+			}
+		})
 	}
 }
