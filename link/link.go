@@ -144,6 +144,19 @@ func (r *runner) start(loop func(ctx context.Context) error, release func() erro
 	}()
 }
 
+// startIdle is start for a hook without a loop of its own, whose events
+// come from other goroutines (the probe hook's: the service's, which
+// fire): it runs until Close, which then calls release, once, without
+// waiting for a goroutine to be scheduled.
+func (r *runner) startIdle(release func() error) {
+	r.attached = time.Now()
+	r.release, r.done = release, make(chan struct{})
+	r.cancel = func() {
+		r.ended = time.Now()
+		close(r.done)
+	}
+}
+
 // Close cancels the loop's context, waits for the loop to return and
 // releases the hook's resources, the first time; later calls wait for the
 // first and return its error.

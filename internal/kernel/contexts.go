@@ -228,7 +228,18 @@ func (argsKind) finish(r *Run, out *Output) {
 
 func (argsKind) sync(*Run) {}
 
-func (argsKind) mirror(int, int, bool) ContextField { return ContextField{Virtual: true} }
+// mirror: the arguments are their own mirror. Compiled code loads an
+// aligned read straight from ctxBuf, which holds them: the verifier allows
+// only aligned reads within the arguments (of 8*maxRawTPArgs bytes), and
+// Setup refuses a context shorter than the program reads (RequireContext),
+// so what Load would check holds already. Writes are refused by the
+// verifier; they stay emulated.
+func (argsKind) mirror(off, size int, write bool) ContextField {
+	if write || size <= 0 || off < 0 || off%size != 0 || off+size > 8*maxRawTPArgs {
+		return ContextField{Virtual: true}
+	}
+	return ContextField{Virtual: true, Found: true, Off: int32(off), Size: size}
+}
 
 // memoryKind is a context of plain memory, a copy of the caller's: read-only
 // for kprobe, tracepoint and perf_event programs (which the kernel cannot

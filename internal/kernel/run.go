@@ -128,6 +128,9 @@ type Run struct {
 	// Go (tailCall), each retained: a prog_array slot cleared meanwhile
 	// does not release their maps under the run.
 	heldPrograms []maps.ProgramEntry
+	// argsRegions is the number of regions of a run prepared by
+	// PrepareArgs.
+	argsRegions int
 }
 
 // NewRun prepares runs of programs of type t.
@@ -267,10 +270,17 @@ func (r *Run) Finish(out *Output) {
 // the lock, the ring buffer reservations and the tail-called programs the
 // run still holds, so that a run aborted by an error leaves no map value
 // locked and no program retained. Finish calls it too.
-func (r *Run) End() { r.release() }
+func (r *Run) End() {
+	if len(r.held)|len(r.heldPrograms)|len(r.reserved) != 0 || r.lock != nil {
+		r.release() // inlined: most runs hold nothing at their end
+	}
+}
 
 // release frees the lock and the reservations the run still holds.
 func (r *Run) release() {
+	if len(r.held) == 0 && len(r.heldPrograms) == 0 && r.lock == nil && len(r.reserved) == 0 {
+		return // the common case, at the end of every run
+	}
 	clear(r.held)
 	r.held = r.held[:0]
 	for i, p := range r.heldPrograms {

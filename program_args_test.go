@@ -1,0 +1,94 @@
+package waggle
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/assembler"
+	"github.com/waggle-ebpf/waggle/internal/jit"
+)
+
+// TestArgsRunner: runs on arguments return what the program computes from
+// them, run after run on every slot, with the regions a helper added in
+// one run gone in the next (bpf_get_current_task adds the task's); the
+// counts; the refusals.
+func TestArgsRunner(t *testing.T) {
+	src := `mov %r6, %r1
+		call 35
+		ldxdw %r0, [%r6]
+		ldxdw %r1, [%r6+8]
+		add %r0, %r1
+		exit`
+	insns, err := assembler.Assemble(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eng := range []Engine{EngineInterpreter, EngineJIT} {
+		if eng == EngineJIT && !jit.Supported {
+			continue
+		}
+		t.Run(eng.String(), func(t *testing.T) {
+			p, err := NewProgramWithOptions(&ProgramSpec{Name: "sum", Type: ebpf.RawTracepoint, Instructions: insns, License: "GPL"},
+				ProgramOptions{Engine: eng, CPUs: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if _, err := p.NewArgsRunner(1, ArgsOptions{}); err == nil || !strings.Contains(err.Error(), "reads its arguments up to byte 16 (args[1]), and there are 1 arguments") {
+				t.Errorf("1 argument: %v", err)
+			}
+			if _, err := p.NewArgsRunner(13, ArgsOptions{}); err == nil || !strings.Contains(err.Error(), "13 arguments: a raw tracepoint has 0 to 12") {
+				t.Errorf("13 arguments: %v", err)
+			}
+			r, err := p.NewArgsRunner(2, ArgsOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			regions := len(r.states[0].st.mem.Regions)
+			for i := range uint64(100) {
+				v, err := r.Run([]uint64{i, 1 << 40})
+				if err != nil || v != i+1<<40 {
+					t.Fatalf("run %d: %#x, %v; want %#x", i, v, err, i+1<<40)
+				}
+				if n := len(r.states[0].st.mem.Regions); n != regions+1 {
+					t.Fatalf("run %d: %d regions after the run, want %d (the prepared ones and the task's)", i, n, regions+1)
+				}
+			}
+			if _, err := r.Run([]uint64{1}); err == nil || !strings.Contains(err.Error(), "1 arguments, not 2") {
+				t.Errorf("1 argument: %v", err)
+			}
+			if runs, errs := r.Counts(); runs != 100 || errs != 0 {
+				t.Errorf("Counts %d, %d; want 100, 0", runs, errs)
+			}
+			// Program.Run is unchanged beside it.
+			if v, err := p.Run(&RunOptions{Context: []uint64{2, 3}}); err != nil || v != 5 {
+				t.Errorf("Program.Run: %d, %v", v, err)
+			}
+			r.Close()
+			r.Close()
+			if _, err := r.Run([]uint64{1, 2}); !errors.Is(err, os.ErrClosed) {
+				t.Errorf("after Close: %v, want os.ErrClosed", err)
+			}
+			p.Close()
+			if _, err := p.NewArgsRunner(2, ArgsOptions{}); !errors.Is(err, os.ErrClosed) {
+				t.Errorf("closed program: %v, want os.ErrClosed", err)
+			}
+		})
+	}
+	ret, err := assembler.Assemble("mov %r0, 2\nexit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	xdp, err := NewProgram(&ProgramSpec{Name: "x", Type: ebpf.XDP, Instructions: ret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer xdp.Close()
+	if _, err := xdp.NewArgsRunner(0, ArgsOptions{}); err == nil || !strings.Contains(err.Error(), "arguments are for raw tracepoint programs") {
+		t.Errorf("XDP: %v", err)
+	}
+}
