@@ -54,7 +54,7 @@ func TestFIBLookupAgainstKernel(t *testing.T) {
 		}
 		kernel := newKernelSkb(t)
 		runners := map[Engine]skbRunner{}
-		for _, e := range engines {
+		for _, e := range skbEngines(t) {
 			w := newWaggleSkb(t, e)
 			w.fib = fib
 			runners[e] = w

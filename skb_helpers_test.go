@@ -18,6 +18,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
+	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
@@ -496,7 +497,7 @@ func TestSkbHelpersAgainstKernel(t *testing.T) {
 	cases := loadSkbCases(t)
 	kernel := newKernelSkb(t)
 	runners := map[Engine]skbRunner{}
-	for _, e := range engines {
+	for _, e := range skbEngines(t) {
 		runners[e] = newWaggleSkb(t, e)
 	}
 	digests := compareSkb(t, "cases.txt", cases, kernel, runners)
@@ -505,6 +506,16 @@ func TestSkbHelpersAgainstKernel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// skbEngines are the engines that run here: the JIT only where it is
+// supported.
+func skbEngines(t *testing.T) []Engine {
+	if jit.Supported {
+		return engines
+	}
+	t.Logf("the interpreter only: %s", jit.Unsupported)
+	return []Engine{EngineInterpreter}
 }
 
 // compareSkb runs every case in the kernel and in each of runners, and
@@ -521,6 +532,9 @@ func compareSkb(t *testing.T, file string, cases []skbCase, kernel skbRunner, ru
 		}
 		digests.add(c, want)
 		for _, e := range engines {
+			if runners[e] == nil {
+				continue
+			}
 			got, err := runners[e].run(c)
 			if err != nil {
 				t.Errorf("%s:%d %s (%s): waggle: %v", file, c.line, c.name, e, err)
@@ -532,7 +546,7 @@ func compareSkb(t *testing.T, file string, cases []skbCase, kernel skbRunner, ru
 		}
 		compared++
 	}
-	t.Logf("%d cases (argument and flag combinations) of %s compared with the kernel on %d engines", compared, file, len(engines))
+	t.Logf("%d cases (argument and flag combinations) of %s compared with the kernel on %d engines", compared, file, len(runners))
 	return digests
 }
 
@@ -541,7 +555,13 @@ func compareSkb(t *testing.T, file string, cases []skbCase, kernel skbRunner, ru
 // testdata/skb/kernel.txt was recorded.
 func TestSkbHelperCases(t *testing.T) {
 	cases := loadSkbCases(t)
-	interp, jit := newWaggleSkb(t, EngineInterpreter), newWaggleSkb(t, EngineJIT)
+	interp := newWaggleSkb(t, EngineInterpreter)
+	var compiled *waggleSkb // nil where there is no JIT: the interpreter alone is checked
+	if jit.Supported {
+		compiled = newWaggleSkb(t, EngineJIT)
+	} else {
+		t.Logf("the interpreter only: %s", jit.Unsupported)
+	}
 	digests := newSkbDigests()
 	for i := range cases {
 		c := &cases[i]
@@ -549,12 +569,14 @@ func TestSkbHelperCases(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cases.txt:%d %s: %v", c.line, c.name, err)
 		}
-		b, err := jit.run(c)
-		if err != nil {
-			t.Fatalf("cases.txt:%d %s (JIT): %v", c.line, c.name, err)
-		}
-		if d := b.diff(a); d != "" {
-			t.Errorf("cases.txt:%d %s: the engines differ (\"waggle\" is the JIT, \"kernel\" the interpreter):\n%s", c.line, c.name, d)
+		if compiled != nil {
+			b, err := compiled.run(c)
+			if err != nil {
+				t.Fatalf("cases.txt:%d %s (JIT): %v", c.line, c.name, err)
+			}
+			if d := b.diff(a); d != "" {
+				t.Errorf("cases.txt:%d %s: the engines differ (\"waggle\" is the JIT, \"kernel\" the interpreter):\n%s", c.line, c.name, d)
+			}
 		}
 		digests.add(c, a)
 	}
@@ -661,7 +683,11 @@ func FuzzSkbScript(f *testing.F) {
 	f.Add([]byte{8, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2}, uint8(1))
 	f.Add([]byte{11, 0, 0, 0, 0, 0, 0, 0, 0, 0x81}, uint8(4))
 	names := []string{"tcp4", "udp4", "tcp6", "udp6", "vlan4", "arp", "icmp4", "other", "minimal", "ect4", "ce6", "big"}
-	interp, jit := newWaggleSkb(f, EngineInterpreter), newWaggleSkb(f, EngineJIT)
+	interp := newWaggleSkb(f, EngineInterpreter)
+	var compiled *waggleSkb // nil where there is no JIT: the interpreter alone runs
+	if jit.Supported {
+		compiled = newWaggleSkb(f, EngineJIT)
+	}
 	f.Fuzz(func(t *testing.T, b []byte, pkt uint8) {
 		c := &skbCase{name: "fuzz", packet: names[int(pkt)%len(names)], gso: pkt&0x80 != 0, xdp: pkt&0x40 != 0}
 		if c.xdp && pkt&0x20 != 0 {
@@ -682,7 +708,10 @@ func FuzzSkbScript(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%v: %v", c.ops, err)
 		}
-		j, err := jit.run(c)
+		if compiled == nil {
+			return
+		}
+		j, err := compiled.run(c)
 		if err != nil {
 			t.Fatalf("%v (JIT): %v", c.ops, err)
 		}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/ringbuf"
@@ -103,7 +101,17 @@ func TestCiliumExampleTCPRTT(t *testing.T) {
 		binary.BigEndian.PutUint32(b[:], v)
 		return binary.NativeEndian.Uint32(b[:])
 	}
-	conn := waggle.SockOps{Family: unix.AF_INET, IsFullsock: 1, State: 1,
+	// Linux's numbers (<linux/bpf.h>, <linux/socket.h>), which the
+	// program compares with on every host.
+	const (
+		afInet                     = 2
+		sockOpsActiveEstablishedCB = 4  // BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB
+		sockOpsRTTCB               = 12 // BPF_SOCK_OPS_RTT_CB
+		sockOpsStateCB             = 10 // BPF_SOCK_OPS_STATE_CB
+		sockOpsRTTCBFlag           = 8  // BPF_SOCK_OPS_RTT_CB_FLAG
+		sockOpsStateCBFlag         = 4  // BPF_SOCK_OPS_STATE_CB_FLAG
+	)
+	conn := waggle.SockOps{Family: afInet, IsFullsock: 1, State: 1,
 		LocalIP4: be32(0x0a010203), RemoteIP4: be32(0xc0a80101), LocalPort: 40000, RemotePort: be32(443), SrttUs: 8 * 25000}
 	run := func(op uint32, args0 uint32) waggle.SockOps {
 		t.Helper()
@@ -116,15 +124,15 @@ func TestCiliumExampleTCPRTT(t *testing.T) {
 		}
 		return out
 	}
-	out := run(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB, 0)
-	if want := uint32(unix.BPF_SOCK_OPS_RTT_CB_FLAG | unix.BPF_SOCK_OPS_STATE_CB_FLAG); out.BPFSockOpsCBFlags != want {
+	out := run(sockOpsActiveEstablishedCB, 0)
+	if want := uint32(sockOpsRTTCBFlag | sockOpsStateCBFlag); out.BPFSockOpsCBFlags != want {
 		t.Errorf("callback flags %#x, want %#x", out.BPFSockOpsCBFlags, want)
 	}
 	key := []uint32{0x0a010203, 0xc0a80101, 40000, 443} // sk_key, host order
 	if n := len(dump(t, coll.Maps["map_estab_sk"])); n != 1 {
 		t.Fatalf("map_estab_sk has %d entries after the connection, want 1", n)
 	}
-	run(unix.BPF_SOCK_OPS_RTT_CB, 0)
+	run(sockOpsRTTCB, 0)
 	rd.SetDeadline(time.Now().Add(5 * time.Second))
 	rec, err := rd.Read()
 	if err != nil {
@@ -136,7 +144,7 @@ func TestCiliumExampleTCPRTT(t *testing.T) {
 		binary.NativeEndian.Uint32(ev[4:]) != key[0] || binary.NativeEndian.Uint32(ev[8:]) != key[1] || binary.NativeEndian.Uint32(ev[12:]) != 25 {
 		t.Errorf("rtt event %x: want ports %d > %d, addresses %#x > %#x, srtt 25 ms", ev, key[2], key[3], key[0], key[1])
 	}
-	run(unix.BPF_SOCK_OPS_STATE_CB, 1 /* TCP_ESTABLISHED, the state it leaves */)
+	run(sockOpsStateCB, 1 /* TCP_ESTABLISHED, the state it leaves */)
 	if n := len(dump(t, coll.Maps["map_estab_sk"])); n != 0 {
 		t.Errorf("map_estab_sk has %d entries after the state callback, want 0", n)
 	}

@@ -10,8 +10,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/jit"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
@@ -19,6 +19,23 @@ import (
 )
 
 const sockProgs = "testdata/sock/sock_progs.o"
+
+// Linux's numbers, which the contexts carry and the programs compare
+// with on every host (AF_INET6 is 30 on macOS); TestSockConstants checks
+// them against Linux's headers.
+const (
+	afInet                     = 2
+	afInet6                    = 10
+	sockStream                 = 1
+	sockDgram                  = 2
+	sockRaw                    = 3
+	ipprotoICMP                = 1
+	ipprotoTCP                 = 6
+	ipprotoUDP                 = 17
+	sockOpsTimeoutInit         = 1  // BPF_SOCK_OPS_TIMEOUT_INIT
+	sockOpsActiveEstablishedCB = 4  // BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB
+	sockOpsRTTCB               = 12 // BPF_SOCK_OPS_RTT_CB
+)
 
 // ip4 is an IPv4 address as the kernel's structures hold it: network
 // byte order in memory.
@@ -54,40 +71,40 @@ type sockRun struct {
 }
 
 func sockRuns() []sockRun {
-	tcp4 := SockAddr{UserFamily: unix.AF_INET, Family: unix.AF_INET, Type: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP}
+	tcp4 := SockAddr{UserFamily: afInet, Family: afInet, Type: sockStream, Protocol: ipprotoTCP}
 	to := func(a SockAddr, ip string, p uint16) SockAddr { a.UserIP4, a.UserPort = ip4(ip), port(p); return a }
-	udp4 := SockAddr{UserFamily: unix.AF_INET, Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP}
-	tcp6 := SockAddr{UserFamily: unix.AF_INET6, Family: unix.AF_INET6, Type: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP,
+	udp4 := SockAddr{UserFamily: afInet, Family: afInet, Type: sockDgram, Protocol: ipprotoUDP}
+	tcp6 := SockAddr{UserFamily: afInet6, Family: afInet6, Type: sockStream, Protocol: ipprotoTCP,
 		UserIP6: [4]uint32{ip4("32.1.13.184"), 0, 0, ip4("0.0.0.5")}, UserPort: port(80)}
 	tcp6Out := tcp6
 	tcp6Out.UserIP6, tcp6Out.UserPort = [4]uint32{0, 0, 0, ip4("0.0.0.1")}, port(8080)
 	dns := to(udp4, "10.0.0.53", 53)
 	dnsOut := to(udp4, "10.53.0.1", 53)
 	dnsOut.MsgSrcIP4 = ip4("10.9.9.9")
-	stream := Sock{Family: unix.AF_INET, Type: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP}
+	stream := Sock{Family: afInet, Type: sockStream, Protocol: ipprotoTCP}
 	marked := stream
 	marked.Mark, marked.Priority = 0x42, 3
-	raw := Sock{Family: unix.AF_INET, Type: unix.SOCK_RAW, Protocol: unix.IPPROTO_ICMP}
+	raw := Sock{Family: afInet, Type: sockRaw, Protocol: ipprotoICMP}
 	bound := func(p uint32) Sock { s := stream; s.SrcIP4, s.SrcPort = ip4("10.1.2.3"), p; return s }
 	ops := func(op uint32) SockOps {
-		return SockOps{Op: op, Family: unix.AF_INET, IsFullsock: 1, LocalIP4: ip4("10.1.2.3"), RemoteIP4: ip4("10.0.0.1"),
+		return SockOps{Op: op, Family: afInet, IsFullsock: 1, LocalIP4: ip4("10.1.2.3"), RemoteIP4: ip4("10.0.0.1"),
 			RemotePort: port32(80), LocalPort: 40000, SrttUs: 8 * 1500, State: 1 /* TCP_ESTABLISHED */}
 	}
 	withReply := func(o SockOps, r uint32) SockOps { o.Reply = r; return o }
 	withFlags := func(o SockOps, f uint32) SockOps { o.BPFSockOpsCBFlags = f; return o }
-	notFull := ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
+	notFull := ops(sockOpsActiveEstablishedCB)
 	notFull.IsFullsock = 0
-	rttNotFull := ops(unix.BPF_SOCK_OPS_RTT_CB)
+	rttNotFull := ops(sockOpsRTTCB)
 	rttNotFull.IsFullsock = 0
 	// Without a full socket the TCP fields are 0, in the program and out.
 	tcpZero := func(o SockOps) SockOps { o.SrttUs = 0; return o }
-	e := unix.EINVAL
+	e := errno.EINVAL
 	einval := -uint64(e)
 	return []sockRun{
-		{"redirect", "connect4_redirect", to(tcp4, "10.0.0.1", 80), 1, to(tcp4, "127.0.0.1", 8080), map[uint32]uint64{0: 1, 1: unix.IPPROTO_TCP}},
-		{"other_address", "connect4_redirect", to(tcp4, "10.0.0.2", 80), 1, to(tcp4, "10.0.0.2", 80), map[uint32]uint64{0: 0, 1: unix.IPPROTO_TCP}},
+		{"redirect", "connect4_redirect", to(tcp4, "10.0.0.1", 80), 1, to(tcp4, "127.0.0.1", 8080), map[uint32]uint64{0: 1, 1: ipprotoTCP}},
+		{"other_address", "connect4_redirect", to(tcp4, "10.0.0.2", 80), 1, to(tcp4, "10.0.0.2", 80), map[uint32]uint64{0: 0, 1: ipprotoTCP}},
 		{"telnet_refused", "connect4_redirect", to(tcp4, "10.0.0.1", 23), 0, to(tcp4, "10.0.0.1", 23), map[uint32]uint64{0: 0}},
-		{"udp", "connect4_redirect", to(udp4, "10.0.0.1", 80), 1, to(udp4, "127.0.0.1", 8080), map[uint32]uint64{0: 1, 1: unix.IPPROTO_UDP}},
+		{"udp", "connect4_redirect", to(udp4, "10.0.0.1", 80), 1, to(udp4, "127.0.0.1", 8080), map[uint32]uint64{0: 1, 1: ipprotoUDP}},
 		{"redirect6", "connect6_redirect", tcp6, 1, tcp6Out, nil},
 		{"dns", "sendmsg4_dns", dns, 1, dnsOut, map[uint32]uint64{2: uint64(ip4("10.0.0.53"))}},
 		{"not_dns", "sendmsg4_dns", to(udp4, "10.0.0.53", 123), 1, to(udp4, "10.0.0.53", 123), map[uint32]uint64{2: 0}},
@@ -98,11 +115,11 @@ func sockRuns() []sockRun {
 		{"raw_refused", "sock_create_mark", raw, 0, raw, nil},
 		{"port_8000", "post_bind4_deny", bound(8000), 0, bound(8000), nil},
 		{"port_8001", "post_bind4_deny", bound(8001), 1, bound(8001), nil},
-		{"timeout_init", "sockops_tcp", ops(unix.BPF_SOCK_OPS_TIMEOUT_INIT), 1, withReply(ops(unix.BPF_SOCK_OPS_TIMEOUT_INIT), 200), nil},
+		{"timeout_init", "sockops_tcp", ops(sockOpsTimeoutInit), 1, withReply(ops(sockOpsTimeoutInit), 200), nil},
 		// cb_flags_set keeps RTT|STATE (12) and returns the bit it does not know (0x100).
-		{"established", "sockops_tcp", ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB), 1, withFlags(ops(unix.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB), 12), map[uint32]uint64{3: 0x100}},
+		{"established", "sockops_tcp", ops(sockOpsActiveEstablishedCB), 1, withFlags(ops(sockOpsActiveEstablishedCB), 12), map[uint32]uint64{3: 0x100}},
 		{"established_not_fullsock", "sockops_tcp", notFull, 1, tcpZero(notFull), map[uint32]uint64{3: einval}},
-		{"rtt", "sockops_tcp", ops(unix.BPF_SOCK_OPS_RTT_CB), 1, ops(unix.BPF_SOCK_OPS_RTT_CB), map[uint32]uint64{4: 8 * 1500, 5: 1, 6: uint64(port(80))}},
+		{"rtt", "sockops_tcp", ops(sockOpsRTTCB), 1, ops(sockOpsRTTCB), map[uint32]uint64{4: 8 * 1500, 5: 1, 6: uint64(port(80))}},
 		// Without a full socket, srtt_us reads 0 and sk is NULL.
 		{"rtt_no_socket", "sockops_tcp", rttNotFull, 1, tcpZero(rttNotFull), map[uint32]uint64{4: 0, 5: 99, 6: 99}},
 	}
@@ -219,11 +236,11 @@ func TestSockContextErrors(t *testing.T) {
 		name  string
 		opts  RunOptions
 		want  string
-		errno unix.Errno
+		errno errno.Errno
 	}{
-		{"sk_set", RunOptions{Context: SockAddr{Sk: 1}}, "sk (bytes 64 to 71) is a pointer", unix.EINVAL},
-		{"long", RunOptions{Context: append(make([]byte, unsafe.Sizeof(SockAddr{})), 1)}, "past the 72", unix.E2BIG},
-		{"data", RunOptions{Data: []byte{1}, Context: SockAddr{}}, "take no data", unix.EINVAL},
+		{"sk_set", RunOptions{Context: SockAddr{Sk: 1}}, "sk (bytes 64 to 71) is a pointer", errno.EINVAL},
+		{"long", RunOptions{Context: append(make([]byte, unsafe.Sizeof(SockAddr{})), 1)}, "past the 72", errno.E2BIG},
+		{"data", RunOptions{Data: []byte{1}, Context: SockAddr{}}, "take no data", errno.EINVAL},
 	} {
 		_, err := connect.Run(&c.opts)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, c.errno) {
@@ -238,7 +255,7 @@ func TestSockContextErrors(t *testing.T) {
 		t.Errorf("connect4 program as recvmsg6: %v; want a refusal naming user_ip4", err)
 	}
 	ps.AttachType = ebpf.AttachCGroupInetEgress
-	if _, err := NewCollection(bad); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "connect4") {
+	if _, err := NewCollection(bad); !errors.Is(err, errno.EINVAL) || !strings.Contains(err.Error(), "connect4") {
 		t.Errorf("cgroup_sock_addr program with attach type egress: %v; want EINVAL naming the attach types", err)
 	}
 }
@@ -254,7 +271,7 @@ func TestSockNewProgram(t *testing.T) {
 		{Opcode: isa.OpMov64, Dst: isa.R0, Imm: 1},
 		{Opcode: isa.OpExit},
 	}
-	if _, err := NewProgram(&ProgramSpec{Name: "noattach", Type: ebpf.CGroupSockAddr, Instructions: insns}); !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "connect4") {
+	if _, err := NewProgram(&ProgramSpec{Name: "noattach", Type: ebpf.CGroupSockAddr, Instructions: insns}); !errors.Is(err, errno.EINVAL) || !strings.Contains(err.Error(), "connect4") {
 		t.Errorf("cgroup_sock_addr without an attach type: %v; want EINVAL naming the attach types", err)
 	}
 	prog, err := NewProgram(&ProgramSpec{Name: "port", Type: ebpf.CGroupSockAddr, AttachType: ebpf.AttachCGroupInet6Connect, Instructions: insns})
@@ -263,8 +280,8 @@ func TestSockNewProgram(t *testing.T) {
 	}
 	defer prog.Close()
 	var out SockAddr
-	res, err := prog.Run(&RunOptions{Context: &SockAddr{UserFamily: unix.AF_INET6, UserPort: port(80)}, ContextOut: &out})
-	if err != nil || uint64(res) != 1 || out.UserPort != port(8080) || out.UserFamily != unix.AF_INET6 {
+	res, err := prog.Run(&RunOptions{Context: &SockAddr{UserFamily: afInet6, UserPort: port(80)}, ContextOut: &out})
+	if err != nil || uint64(res) != 1 || out.UserPort != port(8080) || out.UserFamily != afInet6 {
 		t.Errorf("run: %v, return %d, context out %+v; want 1 and user_port 8080", err, uint64(res), out)
 	}
 	// A getsockname4 program must return 1.
@@ -365,12 +382,12 @@ func TestSockCORE(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := SockOps{Op: unix.BPF_SOCK_OPS_RTT_CB, Family: unix.AF_INET6, IsFullsock: 1, RemotePort: port32(443), LocalPort: 40000, SrttUs: 1234}
+		in := SockOps{Op: sockOpsRTTCB, Family: afInet6, IsFullsock: 1, RemotePort: port32(443), LocalPort: 40000, SrttUs: 1234}
 		res, err := coll.Programs["core_rtt"].Run(&RunOptions{Context: &in})
 		if err != nil || uint64(res) != 1 {
 			t.Fatalf("%s: %v, return %d", eng, err, uint64(res))
 		}
-		for k, want := range []uint64{443, 40000, 1234, unix.AF_INET6} {
+		for k, want := range []uint64{443, 40000, 1234, afInet6} {
 			var got uint64
 			if err := coll.Maps["core_res"].Lookup(uint32(k), &got); err != nil {
 				t.Fatal(err)
@@ -398,7 +415,7 @@ func TestSockUnverified(t *testing.T) {
 			{Opcode: isa.OpExit},
 		}
 	}
-	ctx := SockAddr{UserFamily: unix.AF_INET6, UserIP4: 0x01020304, UserPort: port(443)}
+	ctx := SockAddr{UserFamily: afInet6, UserIP4: 0x01020304, UserPort: port(443)}
 	for _, eng := range engines {
 		bad, err := NewProgramWithOptions(&ProgramSpec{Name: "bad", Type: ebpf.CGroupSockAddr, AttachType: ebpf.AttachCGroupInet6Connect, Instructions: read(4)},
 			ProgramOptions{SkipVerification: true, Engine: eng})

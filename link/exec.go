@@ -1,17 +1,11 @@
 package link
 
 import (
-	"context"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"runtime"
-	"strings"
+	"sort"
 	"sync/atomic"
-	"syscall"
+	"time"
 
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/internal/seccomp"
@@ -72,56 +66,18 @@ type Trace struct {
 // those of every thread and process it starts. See AttachExec.
 type ExecLink struct {
 	r      runner
-	cmd    *exec.Cmd
+	pid    int // the command's or the traced process's ID
 	policy *waggle.Program
-	filter seccomp.Filter
-	sup    *supervisor // nil when the kernel runs the lowered policy
-	proc   *attacher   // a running process traced (AttachProcess)
+	traces []*waggle.Program // the tracing programs, for Info
+	filter seccomp.Filter    // the lowered policy or the pre-filter; nil for a traced running process
+	// stats reads the supervisor's counts; nil when the kernel runs the
+	// lowered policy.
+	stats  func() ExecStats
 	target string
 	exit   atomic.Int64 // the exit code, 128+signal for a killed command; -1 while it runs
 }
 
 var _ Link = (*ExecLink)(nil)
-
-// Environment variables through which AttachExec hands the filter and the
-// command to its shim; shimListenEnv asks for a filter with a listener
-// (the supervised path), whose handshake goes through file descriptor 3.
-const (
-	shimFilterEnv = "WAGGLE_SECCOMP_FILTER"
-	shimPathEnv   = "WAGGLE_SECCOMP_PATH"
-	shimListenEnv = "WAGGLE_SECCOMP_LISTEN"
-)
-
-// The shim: a process that AttachExec starts from this very executable
-// (/proc/self/exe) with the filter in its environment installs the filter
-// on all its threads and executes the command, before anything else of
-// the program runs. So the command runs under the policy from its first
-// instruction, and keeps running under it whatever happens to waggle:
-// the kernel enforces the filter.
-func init() {
-	filter, ok := os.LookupEnv(shimFilterEnv)
-	if !ok {
-		return
-	}
-	path := os.Getenv(shimPathEnv)
-	_, listen := os.LookupEnv(shimListenEnv)
-	os.Unsetenv(shimFilterEnv)
-	os.Unsetenv(shimPathEnv)
-	os.Unsetenv(shimListenEnv)
-	b, err := hex.DecodeString(filter)
-	if err == nil {
-		var f seccomp.Filter
-		if f, err = seccomp.FilterFromBytes(b); err == nil {
-			if listen {
-				err = supervisedShim(f, path)
-			} else {
-				err = seccomp.Exec(f, path, os.Args, os.Environ())
-			}
-		}
-	}
-	fmt.Fprintf(os.Stderr, "waggle: %v\n", err)
-	os.Exit(126)
-}
 
 // AttachExec starts a command under a system call policy and tracing
 // programs: policy, a program of type waggle.Seccomp (or nil when there
@@ -149,80 +105,11 @@ func init() {
 // which installs the filter and then executes the command (the package's
 // init does so when the process is such a shim): an executable that
 // imports package link serves.
+//
+// System call hooks need Linux (seccomp, ptrace): on other systems
+// AttachExec fails with an error matching errors.ErrUnsupported.
 func AttachExec(policy *waggle.Program, opts ExecOptions) (*ExecLink, error) {
-	if runtime.GOOS != "linux" {
-		return nil, fmt.Errorf("attach exec: waggle: system call policies need Linux (seccomp), this is %s: %w", runtime.GOOS, errors.ErrUnsupported)
-	}
-	if policy == nil && len(opts.Traces) == 0 {
-		return nil, errors.New("attach exec: no policy program and no traces")
-	}
-	if policy != nil && policy.Type() != waggle.Seccomp {
-		return nil, fmt.Errorf("attach exec: program %s is of type %s; a system call policy is a waggle.Seccomp program (SEC(\"seccomp\"))", policy.Name(), policy.Type())
-	}
-	var (
-		f   seccomp.Filter
-		sup *supervisor
-		err error
-	)
-	if policy != nil && len(opts.Traces) == 0 && !opts.Supervise && !opts.NotifyAll {
-		f, err = seccomp.Lower(policy.Instructions())
-		var nl *seccomp.NotLowerableError
-		if err != nil && !errors.As(err, &nl) {
-			return nil, fmt.Errorf("attach exec: policy %s: %w", policy.Name(), err)
-		}
-	}
-	if f == nil {
-		if sup, err = newSupervisor(policy, opts); err != nil {
-			return nil, fmt.Errorf("attach exec: %w", err)
-		}
-		f = sup.filter
-	}
-	if opts.Path == "" {
-		return nil, errors.New("attach exec: no command")
-	}
-	path, err := exec.LookPath(opts.Path)
-	if err != nil {
-		return nil, fmt.Errorf("attach exec: %w", err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("attach exec: find this executable, which starts the command: %w", err)
-	}
-	args := opts.Args
-	if len(args) == 0 {
-		args = []string{opts.Path}
-	}
-	env := opts.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	env = append(env[:len(env):len(env)], shimFilterEnv+"="+hex.EncodeToString(f.Bytes()), shimPathEnv+"="+path)
-	if sup != nil {
-		env = append(env, shimListenEnv+"=1")
-	}
-	cmd := &exec.Cmd{
-		Path:   self,
-		Args:   args,
-		Env:    env,
-		Dir:    opts.Dir,
-		Stdin:  opts.Stdin,
-		Stdout: opts.Stdout,
-		Stderr: opts.Stderr,
-	}
-	l := &ExecLink{cmd: cmd, policy: policy, filter: f, sup: sup, target: strings.Join(args, " ")}
-	l.exit.Store(-1)
-	if sup != nil {
-		if err := sup.start(cmd); err != nil {
-			return nil, fmt.Errorf("attach exec: %s: %w", path, err)
-		}
-		l.r.start(l.supervise, sup.release)
-		return l, nil
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("attach exec: start %s: %w", path, err)
-	}
-	l.r.start(l.wait, func() error { return nil })
-	return l, nil
+	return attachExec(policy, opts)
 }
 
 // Filter lowers a Seccomp program to the classic BPF seccomp filter that
@@ -233,27 +120,6 @@ func Filter(policy *waggle.Program) (seccomp.Filter, error) {
 		return nil, fmt.Errorf("policy %s cannot run as a classic seccomp filter: %w (policies with maps, helpers or loops run supervised, in waggle)", policy.Name(), err)
 	}
 	return f, nil
-}
-
-// wait waits for the command; Close kills it.
-func (l *ExecLink) wait(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { _ = l.cmd.Process.Kill() })
-	defer stop()
-	err := l.cmd.Wait()
-	if st := l.cmd.ProcessState; st != nil {
-		l.exit.Store(int64(exitCode(st)))
-		return nil
-	}
-	return fmt.Errorf("wait for %s: %w", l.target, err)
-}
-
-// exitCode is a command's status as a shell reports it: its exit code, or
-// 128 + the signal that killed it.
-func exitCode(st *os.ProcessState) int {
-	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return st.ExitCode()
 }
 
 // Close kills the command if it still runs and waits for it.
@@ -267,33 +133,23 @@ func (l *ExecLink) Wait() error { return l.r.Wait() }
 func (l *ExecLink) ExitCode() int { return int(l.exit.Load()) }
 
 // Pid is the command's process ID, or the traced process's.
-func (l *ExecLink) Pid() int {
-	if l.proc != nil {
-		return l.proc.pid
-	}
-	return l.cmd.Process.Pid
-}
+func (l *ExecLink) Pid() int { return l.pid }
 
 // Filter is the classic filter the kernel runs: the lowered policy, or
 // the pre-filter of a supervised link; none for a traced running process
 // (AttachProcess).
-func (l *ExecLink) Filter() seccomp.Filter {
-	if l.proc != nil {
-		return nil
-	}
-	return l.filter
-}
+func (l *ExecLink) Filter() seccomp.Filter { return l.filter }
 
 // Supervised reports whether programs run in waggle (on notifications)
 // rather than only in the kernel.
-func (l *ExecLink) Supervised() bool { return l.sup != nil }
+func (l *ExecLink) Supervised() bool { return l.stats != nil }
 
 // Stats are the counts of a supervised link (zero for a lowered policy).
 func (l *ExecLink) Stats() ExecStats {
-	if l.sup == nil {
+	if l.stats == nil {
 		return ExecStats{}
 	}
-	return l.sup.stats()
+	return l.stats()
 }
 
 // Info describes the link: hook "syscalls", the command line as target,
@@ -309,13 +165,11 @@ func (l *ExecLink) Info() Info {
 	if l.policy != nil {
 		i.Programs = append(i.Programs, l.policy)
 	}
-	if l.sup == nil {
+	if l.stats == nil {
 		i.Counts = []Count{{Name: "classic instructions", Value: uint64(len(l.filter))}}
 	} else {
-		for _, t := range l.sup.traces {
-			i.Programs = append(i.Programs, t.prog)
-		}
-		st := l.sup.stats()
+		i.Programs = append(i.Programs, l.traces...)
+		st := l.stats()
 		i.Runs, i.RunErrors = st.Runs, st.RunErrors
 		i.Counts = []Count{{Name: "notified", Value: st.Notifications}, {Name: "denied", Value: st.Denied}, {Name: "killed", Value: st.Killed}}
 	}
@@ -326,3 +180,89 @@ func (l *ExecLink) Info() Info {
 }
 
 func (l *ExecLink) isLink() {}
+
+// ExecStats are the counts of a supervised command.
+type ExecStats struct {
+	// Notifications are the system calls that reached waggle; Gone those
+	// whose thread went away (killed, interrupted) before the answer.
+	Notifications, Gone uint64
+	// Runs and RunErrors count the runs of all the programs.
+	Runs, RunErrors uint64
+	// The decisions on the notified calls: allowed (ALLOW, LOG), denied
+	// (ERRNO, and a failed run of the policy: EPERM), killed (KILL_*),
+	// trapped (TRAP, TRACE: ENOSYS).
+	Allowed, Denied, Killed, Trapped uint64
+	// Emulated counts the calls waggle made itself for the thread, so
+	// that what the policy checked is what the call uses (see
+	// docs/ARCHITECTURE.md, "No time-of-check/time-of-use hole").
+	Emulated uint64
+	// ExecsChanged counts the processes killed at their exec because the
+	// kernel loaded another program than the one the policy allowed: the
+	// path was rewritten after the check (see docs/ARCHITECTURE.md). They
+	// count in Killed too.
+	ExecsChanged uint64
+	// PtraceStops counts the stops of calls that exit programs name (two
+	// a call: at the seccomp check and at the exit).
+	PtraceStops uint64
+	// Handling is the time waggle spent on notified calls, from reading
+	// each to answering it.
+	Handling time.Duration
+	// Programs are the runs of each program.
+	Programs []ProgramStats
+	// Syscalls count the notified calls by system call name.
+	Syscalls map[string]uint64
+}
+
+// ProgramStats are the runs of one program of a link.
+type ProgramStats struct {
+	// Name is the program's name.
+	Name string
+	// Attach is where it runs: "policy", or its tracepoint.
+	Attach string
+	// Runs and Errors count its runs that returned and that failed.
+	Runs, Errors uint64
+}
+
+// SyscallsByCount lists the notified system calls, the most frequent
+// first (ties by name).
+func (st ExecStats) SyscallsByCount() []Count {
+	out := make([]Count, 0, len(st.Syscalls))
+	for name, c := range st.Syscalls {
+		out = append(out, Count{Name: name, Value: c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Value != out[j].Value {
+			return out[i].Value > out[j].Value
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// ProcessOptions say which running process to trace.
+type ProcessOptions struct {
+	// PID is the process: all its threads, and the threads and
+	// processes they start while traced.
+	PID int
+	// Traces are the tracing programs (see Trace).
+	Traces []Trace
+	// Runs are the options of the programs' runs.
+	Runs
+}
+
+// AttachProcess traces a running process: waggle attaches to each of its
+// threads with ptrace (PTRACE_SEIZE) and stops them at every system
+// call's entry and exit (PTRACE_SYSCALL), where the entry and exit
+// programs of the calls they name run; no filter can be added to a
+// process that runs already, so every call stops twice, and the process
+// is traced, not policed. Close detaches, and the process goes on as
+// before. The link ends by itself when the process and everything it
+// started while traced have exited (ExitCode is then the process's
+// status). It needs the right to ptrace the process (the same user and a
+// kernel.yama.ptrace_scope of 0, or CAP_SYS_PTRACE).
+//
+// System call hooks need Linux (seccomp, ptrace): on other systems
+// AttachProcess fails with an error matching errors.ErrUnsupported.
+func AttachProcess(opts ProcessOptions) (*ExecLink, error) {
+	return attachProcess(opts)
+}

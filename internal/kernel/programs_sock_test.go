@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/internal/errno"
 )
 
 // TestAttachTypes: the program types with attach types find them by
@@ -62,7 +62,7 @@ func TestAttachTypes(t *testing.T) {
 		typ    ebpf.ProgramType
 		attach ebpf.AttachType
 	}{{ebpf.CGroupSockAddr, 0}, {ebpf.CGroupSockAddr, ebpf.AttachCGroupInetEgress}, {ebpf.CGroupSock, ebpf.AttachCGroupInet4Connect}, {ebpf.CGroupSKB, ebpf.AttachCGroupInetSockCreate}} {
-		if _, err := NewRun(c.typ, Options{AttachType: c.attach}); !errors.Is(err, unix.EINVAL) {
+		if _, err := NewRun(c.typ, Options{AttachType: c.attach}); !errors.Is(err, errno.EINVAL) {
 			t.Errorf("NewRun(%s, %v) = %v; want EINVAL", c.typ, c.attach, err)
 		}
 	}

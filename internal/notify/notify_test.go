@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
 // TestParseStatus: the files of testdata, and what each must give.
@@ -74,6 +76,7 @@ func TestReadStatusSelf(t *testing.T) {
 // TestMemory: process_vm_readv of this process's own memory, whole, and
 // stopping short where the memory ends.
 func TestMemory(t *testing.T) {
+	kerneltest.SkipIfEmulated(t, "the emulator does not implement process_vm_readv (ENOSYS)")
 	page := os.Getpagesize()
 	mem, err := unix.Mmap(-1, 0, 2*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {

@@ -1,5 +1,3 @@
-//go:build linux
-
 package link
 
 import (
@@ -19,7 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/internal/notify"
-	"github.com/waggle-ebpf/waggle/internal/syscalls"
 )
 
 // No time-of-check/time-of-use hole: a policy that reads the path of
@@ -34,26 +31,6 @@ import (
 // in the thread (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND) or
 // returns the call's result. Whatever the memory holds afterwards changes
 // nothing.
-
-// pathCall is a system call whose path waggle can resolve and use itself.
-type pathCall struct {
-	name   string
-	dirfd  int // the argument holding the directory fd, -1 for AT_FDCWD
-	path   int // the argument holding the path
-	flags  int // the argument holding the flags, -1 for none
-	mode   int // the argument holding the mode, -1 for none
-	unlink bool
-	creat  bool // creat(2): O_CREAT|O_WRONLY|O_TRUNC
-}
-
-// pathCalls are the path calls by x86-64 number.
-var pathCalls = map[int]pathCall{
-	syscalls.MustNumber("open"):     {name: "open", dirfd: -1, path: 0, flags: 1, mode: 2},
-	syscalls.MustNumber("creat"):    {name: "creat", dirfd: -1, path: 0, flags: -1, mode: 1, creat: true},
-	syscalls.MustNumber("openat"):   {name: "openat", dirfd: 0, path: 1, flags: 2, mode: 3},
-	syscalls.MustNumber("unlink"):   {name: "unlink", dirfd: -1, path: 0, flags: -1, mode: -1, unlink: true},
-	syscalls.MustNumber("unlinkat"): {name: "unlinkat", dirfd: 0, path: 1, flags: 2, mode: -1, unlink: true},
-}
 
 // pathMax is PATH_MAX: the longest path with its NUL.
 const pathMax = 4096

@@ -14,29 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/link"
 )
-
-// traceObject loads an object of testdata/syscalls and returns its
-// collection and its programs as traces.
-func traceObject(t *testing.T, name string) (*waggle.Collection, []link.Trace) {
-	t.Helper()
-	spec, err := waggle.LoadCollectionSpec("../testdata/syscalls/" + name + ".o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	coll, err := waggle.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(coll.Close)
-	var traces []link.Trace
-	for pname, ps := range spec.Programs {
-		traces = append(traces, link.Trace{Program: coll.Programs[pname], Section: ps.SectionName})
-	}
-	return coll, traces
-}
 
 // openEvent is struct event of testdata/syscalls/opens.c.
 type openEvent struct {

@@ -18,28 +18,8 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/syscalls"
 )
 
-// ProcessOptions say which running process to trace.
-type ProcessOptions struct {
-	// PID is the process: all its threads, and the threads and
-	// processes they start while traced.
-	PID int
-	// Traces are the tracing programs (see Trace).
-	Traces []Trace
-	// Runs are the options of the programs' runs.
-	Runs
-}
-
-// AttachProcess traces a running process: waggle attaches to each of its
-// threads with ptrace (PTRACE_SEIZE) and stops them at every system
-// call's entry and exit (PTRACE_SYSCALL), where the entry and exit
-// programs of the calls they name run; no filter can be added to a
-// process that runs already, so every call stops twice, and the process
-// is traced, not policed. Close detaches, and the process goes on as
-// before. The link ends by itself when the process and everything it
-// started while traced have exited (ExitCode is then the process's
-// status). It needs the right to ptrace the process (the same user and a
-// kernel.yama.ptrace_scope of 0, or CAP_SYS_PTRACE).
-func AttachProcess(opts ProcessOptions) (*ExecLink, error) {
+// attachProcess is AttachProcess on Linux.
+func attachProcess(opts ProcessOptions) (*ExecLink, error) {
 	if len(opts.Traces) == 0 {
 		return nil, errors.New("attach process: no traces")
 	}
@@ -60,7 +40,8 @@ func AttachProcess(opts ProcessOptions) (*ExecLink, error) {
 	if err := <-a.started; err != nil {
 		return nil, fmt.Errorf("attach process %d: %w", opts.PID, err)
 	}
-	l := &ExecLink{sup: s, proc: a, target: fmt.Sprintf("process %d (%s)", opts.PID, strings.TrimSpace(string(comm)))}
+	l := &ExecLink{pid: opts.PID, traces: s.programs(), stats: s.stats,
+		target: fmt.Sprintf("process %d (%s)", opts.PID, strings.TrimSpace(string(comm)))}
 	l.exit.Store(-1)
 	l.r.start(func(ctx context.Context) error {
 		err := a.wait(ctx)

@@ -1,5 +1,3 @@
-//go:build linux
-
 package link
 
 import (
@@ -11,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +17,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
@@ -28,7 +24,6 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/notify"
 	"github.com/waggle-ebpf/waggle/internal/seccomp"
 	"github.com/waggle-ebpf/waggle/internal/syscalls"
-	"github.com/waggle-ebpf/waggle/isa"
 )
 
 // shimGo is what the supervised shim waits on after installing its
@@ -71,78 +66,22 @@ func supervisedShim(f seccomp.Filter, path string) error {
 // shimWait bounds the handshake.
 const shimWait = 30 * time.Second
 
-// ExecStats are the counts of a supervised command.
-type ExecStats struct {
-	// Notifications are the system calls that reached waggle; Gone those
-	// whose thread went away (killed, interrupted) before the answer.
-	Notifications, Gone uint64
-	// Runs and RunErrors count the runs of all the programs.
-	Runs, RunErrors uint64
-	// The decisions on the notified calls: allowed (ALLOW, LOG), denied
-	// (ERRNO, and a failed run of the policy: EPERM), killed (KILL_*),
-	// trapped (TRAP, TRACE: ENOSYS).
-	Allowed, Denied, Killed, Trapped uint64
-	// Emulated counts the calls waggle made itself for the thread, so
-	// that what the policy checked is what the call uses (see
-	// docs/ARCHITECTURE.md, "No time-of-check/time-of-use hole").
-	Emulated uint64
-	// ExecsChanged counts the processes killed at their exec because the
-	// kernel loaded another program than the one the policy allowed: the
-	// path was rewritten after the check (see docs/ARCHITECTURE.md). They
-	// count in Killed too.
-	ExecsChanged uint64
-	// PtraceStops counts the stops of calls that exit programs name (two
-	// a call: at the seccomp check and at the exit).
-	PtraceStops uint64
-	// Handling is the time waggle spent on notified calls, from reading
-	// each to answering it.
-	Handling time.Duration
-	// Programs are the runs of each program.
-	Programs []ProgramStats
-	// Syscalls count the notified calls by system call name.
-	Syscalls map[string]uint64
-}
-
-// ProgramStats are the runs of one program of a link.
-type ProgramStats struct {
-	// Name is the program's name.
-	Name string
-	// Attach is where it runs: "policy", or its tracepoint.
-	Attach string
-	// Runs and Errors count its runs that returned and that failed.
-	Runs, Errors uint64
-}
-
-// traceProg is a tracing program and its tracepoint.
-type traceProg struct {
-	prog       *waggle.Program
-	tp         syscalls.Tracepoint
-	runs, errs atomic.Uint64
-}
-
 // supervisor runs the programs of a supervised link on its listener.
 type supervisor struct {
-	filter     seccomp.Filter
-	policy     *waggle.Program
-	policyRuns atomic.Uint64
-	policyErrs atomic.Uint64
-	needStatus bool // a program reads the task's IDs or name
+	*plan       // the pre-filter, and which programs run on which call
+	policyRuns  atomic.Uint64
+	policyErrs  atomic.Uint64
+	traceCounts []runCounts // by traceProg.i
 	// status caches what /proc/PID/status says of each thread (reading it
-	// costs tens of µs); the pre-filter sends every call that could
-	// change it to the supervisor, which then empties the cache.
-	status     map[uint32]notify.Status
-	statusMu   sync.Mutex // the receiver and the tracer share the cache
-	traces     []*traceProg
-	enter      [seccomp.TableSize][]*traceProg // by number, the entry programs (raw ones included)
-	enterOther []*traceProg                    // the raw entry programs, for numbers past the table
-	exit       [seccomp.TableSize][]*traceProg // by number, the exit programs (raw ones included)
-	// emulateExit: path calls with exit programs under a policy, which
-	// waggle makes (whether the policy read the path or not) to give the
-	// exit programs the result.
-	emulateExit [seccomp.TableSize]bool
-	tr          *tracer // the ptrace tracer, when there are exit programs or guard
-	// guard checks at their exec stops the execve and execveat calls that
-	// the policy allowed on their paths (nil when none reach the policy).
+	// costs tens of µs) when a program reads the task's IDs or name
+	// (needStatus); the pre-filter sends every call that could change it
+	// to the supervisor, which then empties the cache.
+	status      map[uint32]notify.Status
+	statusMu    sync.Mutex // the receiver and the tracer share the cache
+	tr          *tracer    // the ptrace tracer, when there are exit programs or guard
+	// guard checks, at their exec stops, the execve and execveat calls
+	// that the policy allowed on their paths (nil when no policy decides
+	// them: plan.guardExecs).
 	guard       *execGuard
 	ptraceStops atomic.Uint64
 	opts        Runs
@@ -167,161 +106,26 @@ type supervisor struct {
 	perNr                                                           [seccomp.TableSize + 1]atomic.Uint64
 }
 
-// identityCalls are the system calls that change a thread's name or IDs,
-// or create threads that may reuse the ID of one that exited: while a
-// program reads the task's status, they reach the supervisor, which
-// forgets what it cached.
-var identityCalls = func() (m [seccomp.TableSize]bool) {
-	for _, name := range []string{"execve", "execveat", "prctl", "clone", "clone3", "fork", "vfork",
-		"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "setgroups"} {
-		m[syscalls.MustNumber(name)] = true
-	}
-	return m
-}()
+// runCounts count a tracing program's runs that returned and that failed.
+type runCounts struct{ runs, errs atomic.Uint64 }
 
-// Helper IDs whose answers come from the task's /proc/PID/status.
-var statusHelpers = map[int64]bool{14: true, 15: true, 16: true} // get_current_pid_tgid, uid_gid, comm
-
-func callsAny(insns isa.Instructions, ids map[int64]bool) bool {
-	for _, ins := range insns {
-		if ins.IsHelperCall() && ids[ins.Imm] {
-			return true
-		}
-	}
-	return false
-}
-
-// newSupervisor checks the programs and builds the pre-filter.
+// newSupervisor checks the programs and builds the pre-filter (newPlan).
 func newSupervisor(policy *waggle.Program, opts ExecOptions) (*supervisor, error) {
-	if runtime.GOARCH != "amd64" {
-		return nil, fmt.Errorf("supervised system calls: waggle knows x86-64's system calls and registers, not %s's", runtime.GOARCH)
-	}
-	s := &supervisor{policy: policy, opts: opts.Runs, pidfd: -1, wake: [2]int{-1, -1},
-		continuePaths: opts.ContinuePathCalls, emuJobs: make(chan *emulation)}
-	table := make([]uint32, seccomp.TableSize)
-	other := uint32(seccomp.RetAllow)
-	for i := range table {
-		table[i] = seccomp.RetAllow
-	}
-	if policy != nil {
-		t := seccomp.Triage(policy.Instructions())
-		for nr := range table {
-			if t.Constant[nr] {
-				table[nr] = t.Table[nr]
-			} else {
-				table[nr] = seccomp.RetUserNotif
-			}
-		}
-		other = seccomp.RetUserNotif
-		if t.OtherConstant {
-			other = t.Other
-		}
-		s.needStatus = callsAny(policy.Instructions(), statusHelpers)
-	}
-	exits := false
-	// A traced call leaves the kernel unless the policy refuses it
-	// there: the kernel's tracepoints do not see calls seccomp refused.
-	name := func(nr int) {
-		if table[nr] == seccomp.RetAllow || table[nr] == seccomp.RetLog {
-			table[nr] = seccomp.RetUserNotif
-		}
-	}
-	for _, tr := range opts.Traces {
-		if tr.Program == nil {
-			return nil, fmt.Errorf("trace %q: no program", tr.Section)
-		}
-		if typ := tr.Program.Type(); typ != ebpf.TracePoint && typ != ebpf.RawTracepoint {
-			return nil, fmt.Errorf("trace %s: a program of type %s; system call tracing takes tracepoint and raw tracepoint programs", tr.Program.Name(), typ)
-		}
-		tp, err := syscalls.Parse(tr.Section)
-		if err != nil {
-			return nil, fmt.Errorf("trace %s: %w", tr.Program.Name(), err)
-		}
-		if tp.Raw != (tr.Program.Type() == ebpf.RawTracepoint) {
-			return nil, fmt.Errorf("trace %s: section %q does not fit a program of type %s", tr.Program.Name(), tr.Section, tr.Program.Type())
-		}
-		t := &traceProg{prog: tr.Program, tp: tp}
-		s.traces = append(s.traces, t)
-		if callsAny(tr.Program.Instructions(), statusHelpers) {
-			s.needStatus = true
-		}
-		if tp.Nr >= seccomp.TableSize {
-			return nil, fmt.Errorf("trace %s: system call %d is past the pre-filter's table", tr.Program.Name(), tp.Nr)
-		}
-		if tp.Kind == syscalls.Exit {
-			exits = true
-			if tp.Nr >= 0 {
-				s.exit[tp.Nr] = append(s.exit[tp.Nr], t)
-				continue
-			}
-			for nr := range table {
-				s.exit[nr] = append(s.exit[nr], t)
-			}
-			continue
-		}
-		if tp.Nr >= 0 {
-			name(tp.Nr)
-			s.enter[tp.Nr] = append(s.enter[tp.Nr], t)
-			continue
-		}
-		for nr := range table {
-			name(nr)
-			s.enter[nr] = append(s.enter[nr], t)
-		}
-		s.enterOther = append(s.enterOther, t)
-		if other == seccomp.RetAllow || other == seccomp.RetLog {
-			other = seccomp.RetUserNotif
-		}
-	}
-	// The calls with exit programs stop for the tracer instead: policy,
-	// entry and exit programs all run there.
-	// Except the path calls of a policy: waggle makes them (no TOCTOU
-	// hole, see exec_emulate.go) and so knows their results, which the
-	// exit programs get without ptrace.
-	exits = false
-	for nr := range table {
-		if len(s.exit[nr]) == 0 || (table[nr] != seccomp.RetAllow && table[nr] != seccomp.RetLog && table[nr] != seccomp.RetUserNotif) {
-			continue
-		}
-		if _, path := pathCalls[nr]; path && policy != nil && !opts.ContinuePathCalls {
-			table[nr] = seccomp.RetUserNotif
-			s.emulateExit[nr] = true
-			continue
-		}
-		table[nr] = seccomp.RetTrace
-		exits = true
-	}
-	if opts.NotifyAll {
-		for nr := range table {
-			if table[nr] != seccomp.RetTrace {
-				table[nr] = seccomp.RetUserNotif
-			}
-		}
-		other = seccomp.RetUserNotif
-	}
-	if policy != nil && !opts.ContinuePathCalls {
-		for nr := range execCalls {
-			if table[nr] == seccomp.RetUserNotif || table[nr] == seccomp.RetTrace {
-				s.guard = newExecGuard()
-			}
-		}
-	}
-	if exits || s.guard != nil {
-		s.tr = &tracer{}
-	}
-	if s.needStatus {
-		s.status = map[uint32]notify.Status{}
-		for nr, id := range identityCalls {
-			if id && (table[nr] == seccomp.RetAllow || table[nr] == seccomp.RetLog) {
-				table[nr] = seccomp.RetUserNotif
-			}
-		}
-	}
-	f, err := seccomp.Prefilter(table, other)
+	p, err := newPlan(policy, opts)
 	if err != nil {
 		return nil, err
 	}
-	s.filter = f
+	s := &supervisor{plan: p, traceCounts: make([]runCounts, len(p.traces)), opts: opts.Runs, pidfd: -1, wake: [2]int{-1, -1},
+		continuePaths: opts.ContinuePathCalls, emuJobs: make(chan *emulation)}
+	if p.ptraced {
+		s.tr = &tracer{}
+	}
+	if p.guardExecs {
+		s.guard = newExecGuard()
+	}
+	if p.needStatus {
+		s.status = map[uint32]notify.Status{}
+	}
 	return s, nil
 }
 
@@ -435,15 +239,14 @@ func exited(pidfd int) bool {
 // supervise is the link's loop: the receiver answers notifications until
 // no process runs under the filter; the command's exit code is its
 // status.
-func (l *ExecLink) supervise(ctx context.Context) error {
-	s := l.sup
+func (l *ExecLink) supervise(ctx context.Context, s *supervisor) error {
 	recvErr := make(chan error, 1)
 	go func() { recvErr <- s.receive() }()
 	stop := context.AfterFunc(ctx, func() {
 		if s.tr != nil {
 			s.tr.closing.Store(true)
 		}
-		_ = l.cmd.Process.Kill()
+		_ = s.cmd.Process.Kill()
 		s.stopReceiver()
 	})
 	defer stop()
@@ -452,11 +255,11 @@ func (l *ExecLink) supervise(ctx context.Context) error {
 		// The tracer reaps the command (its wait4 sees every tracee);
 		// cmd.Wait then only ends the copying of its output.
 		code := <-s.tr.done
-		_ = l.cmd.Wait()
+		_ = s.cmd.Wait()
 		l.exit.Store(int64(code))
 	} else {
-		err = l.cmd.Wait()
-		if st := l.cmd.ProcessState; st != nil {
+		err = s.cmd.Wait()
+		if st := s.cmd.ProcessState; st != nil {
 			l.exit.Store(int64(exitCode(st)))
 			err = nil
 		} else {
@@ -766,13 +569,13 @@ func (s *supervisor) runTrace(t *traceProg, h *handling) {
 	_, err := t.prog.Run(&waggle.RunOptions{Context: ctx, Task: &h.task, Budget: s.opts.Budget, Timeout: s.opts.Timeout})
 	d := time.Since(start)
 	if err != nil {
-		t.errs.Add(1)
+		s.traceCounts[t.i].errs.Add(1)
 		if s.opts.Observer != nil {
 			s.opts.Observer.ObserveError(d)
 		}
 		return
 	}
-	t.runs.Add(1)
+	s.traceCounts[t.i].runs.Add(1)
 	if s.opts.Observer != nil {
 		s.opts.Observer.ObserveRun("traced", d)
 	}
@@ -811,7 +614,7 @@ func (s *supervisor) stats() ExecStats {
 		st.Programs = append(st.Programs, ps)
 	}
 	for _, t := range s.traces {
-		st.Programs = append(st.Programs, ProgramStats{Name: t.prog.Name(), Attach: t.tp.String(), Runs: t.runs.Load(), Errors: t.errs.Load()})
+		st.Programs = append(st.Programs, ProgramStats{Name: t.prog.Name(), Attach: t.tp.String(), Runs: s.traceCounts[t.i].runs.Load(), Errors: s.traceCounts[t.i].errs.Load()})
 	}
 	for _, p := range st.Programs {
 		st.Runs += p.Runs
@@ -827,53 +630,6 @@ func (s *supervisor) stats() ExecStats {
 		}
 	}
 	return st
-}
-
-// SyscallsByCount lists the notified system calls, the most frequent
-// first (ties by name).
-func (st ExecStats) SyscallsByCount() []Count {
-	out := make([]Count, 0, len(st.Syscalls))
-	for name, c := range st.Syscalls {
-		out = append(out, Count{Name: name, Value: c})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Value != out[j].Value {
-			return out[i].Value > out[j].Value
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
-}
-
-// Prefilter is the classic filter that a supervised link with these
-// programs would install, and the system calls it sends to waggle (by
-// name, "other" for calls past the table or of another architecture;
-// "NAME (ptrace)" for those that stop for the tracer because exit
-// programs name them), for --explain.
-func Prefilter(policy *waggle.Program, traces []Trace) (seccomp.Filter, []string, error) {
-	s, err := newSupervisor(policy, ExecOptions{Traces: traces})
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []string
-	for nr := range seccomp.TableSize {
-		var d [seccomp.DataSize]byte
-		binary.NativeEndian.PutUint32(d[0:], uint32(nr))
-		binary.NativeEndian.PutUint32(d[4:], seccomp.AuditArchX86_64)
-		a, err := s.filter.Run(&d)
-		switch {
-		case err != nil:
-		case a == seccomp.RetUserNotif:
-			out = append(out, syscalls.Name(nr))
-		case a == seccomp.RetTrace:
-			out = append(out, syscalls.Name(nr)+" (ptrace)")
-		}
-	}
-	var d [seccomp.DataSize]byte
-	if a, err := s.filter.Run(&d); err == nil && a == seccomp.RetUserNotif {
-		out = append(out, "other")
-	}
-	return s.filter, out, nil
 }
 
 // statusMaskHas reports whether /proc/PID/status shows sig blocked,
@@ -912,4 +668,13 @@ func statusField(status []byte, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// programs are the tracing programs, in the order of the link's traces.
+func (p *plan) programs() []*waggle.Program {
+	out := make([]*waggle.Program, len(p.traces))
+	for i, t := range p.traces {
+		out[i] = t.prog
+	}
+	return out
 }
