@@ -1,0 +1,90 @@
+/* The traced program of the uprobe tests (built with gcc -O0
+ * -fno-omit-frame-pointer by the tests):
+ *   target threads N    4 threads call work(i, j) for j < N
+ *   target fact N K     K calls of the recursive fact(N)
+ *   target slow MS      calls work for MS milliseconds, then checks
+ *                       every result it got
+ *   target wait         calls work(7, j) once every millisecond until
+ *                       its standard input closes
+ * It exits 0 when every call returned what it should, else 3. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+long work(long a, long b)
+{
+	return a * 1000 + b;
+}
+
+long fact(long n)
+{
+	if (n <= 1)
+		return 1;
+	return n * fact(n - 1);
+}
+
+static long n_calls;
+static int bad;
+
+static void *worker(void *arg)
+{
+	long a = (long)arg;
+	for (long j = 0; j < n_calls; j++)
+		if (work(a, j) != a * 1000 + j)
+			__atomic_store_n(&bad, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "threads")) {
+		pthread_t t[4];
+		n_calls = atol(argv[2]);
+		for (long i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, worker, (void *)i);
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+	} else if (argc >= 4 && !strcmp(argv[1], "fact")) {
+		long n = atol(argv[2]), k = atol(argv[3]), want = 1;
+		for (long i = 2; i <= n; i++)
+			want *= i;
+		for (long i = 0; i < k; i++)
+			if (fact(n) != want)
+				bad = 1;
+	} else if (argc >= 3 && !strcmp(argv[1], "slow")) {
+		double end = now_ms() + atol(argv[2]);
+		long j = 0;
+		while (now_ms() < end) {
+			if (work(j % 10, j) != (j % 10) * 1000 + j || fact(5) != 120)
+				bad = 1;
+			j++;
+			usleep(100);
+		}
+	} else if (argc >= 2 && !strcmp(argv[1], "wait")) {
+		char c;
+		fcntl(0, F_SETFL, O_NONBLOCK);
+		for (long j = 0;; j++) {
+			if (work(7, j) != 7000 + j)
+				bad = 1;
+			if (read(0, &c, 1) == 0)
+				break;
+			usleep(1000);
+		}
+	} else {
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait\n");
+		return 2;
+	}
+	printf("done\n");
+	return bad ? 3 : 0;
+}
