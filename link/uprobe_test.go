@@ -383,3 +383,97 @@ func TestParseUprobeSection(t *testing.T) {
 		}
 	}
 }
+
+// TestUprobeLibc: a probe on a function of libc named by the library's
+// name, placed where the process maps libc (its load base from
+// /proc/PID/maps and the function's file offset), sees every call with
+// its arguments and results.
+func TestUprobeLibc(t *testing.T) {
+	needPtrace(t)
+	target := buildTarget(t)
+	coll := callsObject(t)
+	const n = 100
+	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "libc", "100"},
+		Probes: []link.Uprobe{
+			{Program: coll.Programs["enter"], Path: "libc.so.6", Symbol: "strtol"},
+			{Program: coll.Programs["leave"], Path: "libc.so.6", Symbol: "strtol", Return: true},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if l.ExitCode() != 0 {
+		t.Fatalf("exit %d", l.ExitCode())
+	}
+	// main's atol("100") is a strtol("100", NULL, 10) too.
+	for m, want := range map[string][2]uint64{"entries": {n + 1, 0}, "returns": {n + 1, n*(n-1)/2 + n}} {
+		for _, c := range readCalls(t, coll.Maps[m]) {
+			got := c.sum2 // strtol(s, NULL, 10): the second argument
+			if m == "returns" {
+				got = c.sum1
+			}
+			if c.count != want[0] || got != want[1] {
+				t.Errorf("%s: %d calls, sum %d; want %d, %d", m, c.count, got, want[0], want[1])
+			}
+		}
+	}
+	// An indirect function is refused with the reason.
+	_, err = link.AttachUprobe(link.UprobeOptions{Path: target, Probes: []link.Uprobe{{Program: coll.Programs["enter"], Path: "libc.so.6", Symbol: "strlen"}}})
+	if err == nil || !strings.Contains(err.Error(), "indirect function") {
+		t.Errorf("strlen: %v; want an error saying it is an indirect function", err)
+	}
+}
+
+// TestUprobeGo: a probe on a Go function (from .gopclntab, in a binary
+// with its symbol table and in a stripped one) sees Go's register
+// arguments in every goroutine's thread; Go's prologue is single-stepped.
+func TestUprobeGo(t *testing.T) {
+	needPtrace(t)
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not in PATH: the traced Go program is built from testdata/uprobe/gotarget")
+	}
+	for _, stripped := range []bool{false, true} {
+		name := map[bool]string{false: "symbols", true: "stripped"}[stripped]
+		t.Run(name, func(t *testing.T) {
+			bin := filepath.Join(t.TempDir(), "gotarget")
+			args := []string{"build", "-o", bin}
+			if stripped {
+				args = append(args, "-ldflags=-s -w")
+			}
+			cmd := exec.Command(goTool, append(args, "../testdata/uprobe/gotarget/main.go")...)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("go build: %v\n%s", err, out)
+			}
+			coll := callsObject(t)
+			const n = 200
+			var out bytes.Buffer
+			l, err := link.AttachUprobe(link.UprobeOptions{Path: bin, Args: []string{"gotarget", "200"}, Stdout: &out,
+				Probes: []link.Uprobe{{Program: coll.Programs["enter_go"], Path: bin, Symbol: "main.add"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if err := l.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if l.ExitCode() != 0 || out.String() != "done\n" {
+				t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
+			}
+			var count, sum1, sum2 uint64
+			for _, c := range readCalls(t, coll.Maps["entries"]) {
+				count += c.count
+				sum1 += c.sum1
+				sum2 += c.sum2
+			}
+			// add(g, i) for g < 4, i < n.
+			if count != 4*n || sum1 != n*(0+1+2+3) || sum2 != 4*n*(n-1)/2 {
+				t.Fatalf("%d calls, argument sums %d, %d; want %d, %d, %d", count, sum1, sum2, 4*n, n*6, 4*n*(n-1)/2)
+			}
+		})
+	}
+}

@@ -68,4 +68,12 @@ int BPF_KRETPROBE(leave, long ret)
 	return 0;
 }
 
+/* Go's register ABI (ABIInternal): the first arguments in rax, rbx. */
+SEC("uprobe")
+int enter_go(struct pt_regs *ctx)
+{
+	add(&entries, ctx->rax, ctx->rbx);
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -6,6 +6,7 @@
  *                       every result it got
  *   target wait         calls work(7, j) once every millisecond until
  *                       its standard input closes
+ *   target libc N       calls libc's strtol on "0" ... "N-1" (base 10)
  * It exits 0 when every call returned what it should, else 3. */
 #include <pthread.h>
 #include <stdio.h>
@@ -81,8 +82,16 @@ int main(int argc, char **argv)
 				break;
 			usleep(1000);
 		}
+	} else if (argc >= 3 && !strcmp(argv[1], "libc")) {
+		long n = atol(argv[2]);
+		char buf[32];
+		for (long j = 0; j < n; j++) {
+			snprintf(buf, sizeof(buf), "%ld", j);
+			if (strtol(buf, NULL, 10) != j)
+				bad = 1;
+		}
 	} else {
-		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait\n");
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | libc N\n");
 		return 2;
 	}
 	printf("done\n");
