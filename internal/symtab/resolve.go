@@ -242,14 +242,17 @@ func Address(maps []Mapping, path string, off uint64) (uint64, error) {
 	}
 	ino := inodeOf(abs)
 	mapped := false
-	for _, m := range maps {
-		same := m.Path == abs || (ino != 0 && m.Inode == ino && filepath.Base(m.Path) == filepath.Base(abs))
-		if !same {
-			continue
-		}
-		mapped = true
-		if off >= m.Offset && off-m.Offset < m.End-m.Start {
-			return m.Start + off - m.Offset, nil
+	// Executable mappings first: the code is there.
+	for _, exec := range []bool{true, false} {
+		for _, m := range maps {
+			same := m.Path == abs || (ino != 0 && m.Inode == ino && filepath.Base(m.Path) == filepath.Base(abs))
+			if !same || strings.Contains(m.Perms, "x") != exec {
+				continue
+			}
+			mapped = true
+			if off >= m.Offset && off-m.Offset < m.End-m.Start {
+				return m.Start + off - m.Offset, nil
+			}
 		}
 	}
 	if mapped {
