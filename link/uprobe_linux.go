@@ -972,9 +972,15 @@ func (t *uprobeTracer) run(p *probe, th *uthread, regs *unix.PtraceRegs, verdict
 	t.mem = notify.Memory{PID: th.tid}
 	t.regsBuf = helper.UserRegs{IP: regs.Rip, SP: regs.Rsp, BP: regs.Rbp}
 	t.task = helper.Task{PID: uint32(th.tid), TGID: uint32(th.sp.tgid), UID: st.UID, GID: st.GID, Comm: st.Comm, Regs: &t.regsBuf, Memory: t.mem}
-	start := time.Now()
+	var start time.Time
+	if t.opts.Observer != nil {
+		start = time.Now()
+	}
 	_, err := p.u.Program.Run(&waggle.RunOptions{Context: ctx, Task: &t.task, Budget: t.opts.Budget, Timeout: t.opts.Timeout})
-	d := time.Since(start)
+	var d time.Duration
+	if t.opts.Observer != nil {
+		d = time.Since(start)
+	}
 	if err != nil {
 		p.errs.Add(1)
 		if t.opts.Observer != nil {

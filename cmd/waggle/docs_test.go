@@ -44,6 +44,9 @@ func TestDocumentedCommands(t *testing.T) {
 						args[i] = filepath.Join(t.TempDir(), filepath.Base(a))
 					}
 				}
+				if args[0] == "trace" {
+					skipUnlessTrace(t)
+				}
 				code, stdout, stderr := runCLI(t, "", args...)
 				if code != 0 {
 					t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)

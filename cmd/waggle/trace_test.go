@@ -22,16 +22,7 @@ const uprobeData = "../../testdata/uprobe/"
 // test when ptrace or gcc is missing.
 func traceTarget(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command("sleep", "10")
-	if err := cmd.Start(); err != nil {
-		t.Skipf("cannot start sleep to probe ptrace: %v", err)
-	}
-	_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(cmd.Process.Pid), 0, 0, 0, 0)
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-	if errno != 0 {
-		t.Skipf("ptrace is not permitted here (PTRACE_SEIZE of a child: %v)", errno)
-	}
+	skipUnlessTrace(t)
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("gcc is not installed: the traced test program is built from testdata/uprobe/target.c")
 	}

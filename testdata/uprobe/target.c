@@ -7,6 +7,9 @@
  *   target wait         calls work(7, j) once every millisecond until
  *                       its standard input closes
  *   target libc N       calls libc's strtol on "0" ... "N-1" (base 10)
+ *   target bench N      calls work N times (the benchmark's probed loop)
+ *   target trap N       executes int3 N times (the benchmark's raw
+ *                       ptrace stops: its tracer just continues it)
  * It exits 0 when every call returned what it should, else 3. */
 #include <pthread.h>
 #include <stdio.h>
@@ -90,8 +93,17 @@ int main(int argc, char **argv)
 			if (strtol(buf, NULL, 10) != j)
 				bad = 1;
 		}
+	} else if (argc >= 3 && !strcmp(argv[1], "bench")) {
+		long n = atol(argv[2]);
+		for (long j = 0; j < n; j++)
+			if (work(1, j) != 1000 + j)
+				bad = 1;
+	} else if (argc >= 3 && !strcmp(argv[1], "trap")) {
+		long n = atol(argv[2]);
+		for (long j = 0; j < n; j++)
+			__asm__ volatile("int3");
 	} else {
-		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | libc N\n");
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | libc N | bench N | trap N\n");
 		return 2;
 	}
 	printf("done\n");
