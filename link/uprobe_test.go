@@ -243,6 +243,40 @@ func TestUprobeDetach(t *testing.T) {
 	}
 }
 
+// TestUprobeDetachThreads: closing the link while 4 threads run through
+// an emulated entry probe, a single-stepped probe (the other threads
+// stopped) and a return probe leaves them all running correctly to the
+// program's normal exit.
+func TestUprobeDetachThreads(t *testing.T) {
+	needPtrace(t)
+	target := buildTarget(t)
+	coll := callsObject(t)
+	var out bytes.Buffer
+	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "threads", "20000"}, Stdout: &out,
+		Probes: []link.Uprobe{
+			{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
+			{Program: coll.Programs["enter_at"], Path: target, Symbol: "work", Offset: 4},
+			{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Stats().Returns < 500 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := l.Stats()
+	if l.ExitCode() != 0 || out.String() != "done\n" {
+		t.Fatalf("after the detach: exit %d, output %q (stats %+v)", l.ExitCode(), out.String(), st)
+	}
+	if st.Hits == 0 || st.Returns == 0 || st.Hits >= 2*4*20000 {
+		t.Fatalf("the detach did not come mid-run: %+v", st)
+	}
+}
+
 // TestUprobePID: probes put into a running process (--pid), then
 // detached from; the process goes on and exits normally.
 func TestUprobePID(t *testing.T) {
