@@ -112,9 +112,11 @@ type uprobeTracer struct {
 	started chan error
 	done    chan struct{}
 	detach  atomic.Bool
-	code    atomic.Int64
-	leader  int // the process started or attached to
-	cmd     *exec.Cmd
+	// detached is closed once every thread was let go.
+	detached chan struct{}
+	code     atomic.Int64
+	leader   int // the process started or attached to
+	cmd      *exec.Cmd
 
 	threads map[int]*uthread
 	newborn map[int]event // first stops of threads whose creator's event has not come yet
@@ -189,7 +191,7 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 			return nil, fmt.Errorf("attach uprobe: process %d: %w", opts.PID, err)
 		}
 	}
-	t := &uprobeTracer{opts: opts.Runs, started: make(chan error, 1), done: make(chan struct{}),
+	t := &uprobeTracer{opts: opts.Runs, started: make(chan error, 1), done: make(chan struct{}), detached: make(chan struct{}),
 		threads: map[int]*uthread{}, newborn: map[int]event{}, parents: map[int]*uthread{}, forked: map[int]bool{}}
 	t.code.Store(-1)
 	for _, u := range opts.Probes {
@@ -270,6 +272,11 @@ func (t *uprobeTracer) wait(ctx context.Context) error {
 		select {
 		case <-t.done:
 			return ctx.Err()
+		case <-t.detached:
+			// Detached: no more signals (a started command may run on
+			// for long, untraced; Close waits for it).
+			<-t.done
+			return ctx.Err()
 		case <-time.After(time.Second):
 		}
 	}
@@ -308,6 +315,7 @@ func (t *uprobeTracer) loop(cmd *exec.Cmd) {
 	for len(t.threads) > 0 || len(t.newborn) > 0 {
 		if t.detach.Load() {
 			t.detachAll()
+			close(t.detached)
 			break
 		}
 		var ev event
