@@ -31,7 +31,8 @@ import (
 // with SIGTRAP; waggle runs the entry programs on its registers (a struct
 // pt_regs, ip the probed address, as the kernel's), then executes the
 // displaced instruction: it emulates the usual first instructions of a
-// function (push REG, mov %rsp,%rbp, endbr64, nops) on the registers, as
+// function (push REG, mov %rsp,%rbp, a 64-bit mov from a rip-relative
+// address, endbr64, nops) on the registers, as
 // the kernel's uprobes emulate some, and single-steps any other with the
 // original byte back in place while every other thread of the process is
 // stopped, so that none runs past the missing breakpoint. Return probes
@@ -60,6 +61,7 @@ const (
 	insnNop                    // endbr64, nops: only rip moves
 	insnPush                   // push REG
 	insnMovRBP                 // mov %rsp,%rbp
+	insnMovRIP                 // mov disp32(%rip),REG (64-bit)
 )
 
 // breakpoint is an int3 in a process's memory.
@@ -68,7 +70,8 @@ type breakpoint struct {
 	orig   byte
 	kind   insnKind
 	length uint64 // of the displaced instruction, when emulated
-	reg    int    // push: the register's number (0 rax ... 15 r15)
+	reg    int    // push, mov: the register's number (0 rax ... 15 r15)
+	disp   int64  // mov disp32(%rip): the displacement
 	entry  []*probe
 	ret    []*probe
 }
@@ -687,6 +690,9 @@ func (t *uprobeTracer) insert(sp *space, tid int, strict bool) error {
 			}
 			bp = &breakpoint{addr: addr, orig: code[0]}
 			bp.kind, bp.length, bp.reg = decodeDisplaced(code[:])
+			if bp.kind == insnMovRIP {
+				bp.disp = int64(int32(binary.LittleEndian.Uint32(code[3:])))
+			}
 			sp.bps[addr] = bp
 			writes = append(writes, write{bp, true})
 		}
@@ -728,6 +734,12 @@ func decodeDisplaced(code []byte) (insnKind, uint64, int) {
 		return insnPush, 2, 8 + int(code[1]-0x50)
 	case code[0] == 0x48 && code[1] == 0x89 && code[2] == 0xe5, code[0] == 0x48 && code[1] == 0x8b && code[2] == 0xec:
 		return insnMovRBP, 3, 0
+	case (code[0] == 0x48 || code[0] == 0x4c) && code[1] == 0x8b && code[2]&0xc7 == 0x05: // mov disp32(%rip),REG
+		reg := int(code[2] >> 3 & 7)
+		if code[0] == 0x4c {
+			reg += 8
+		}
+		return insnMovRIP, 7, reg
 	case code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa: // endbr64
 		return insnNop, 4, 0
 	case code[0] == 0x90:
@@ -909,6 +921,14 @@ func (t *uprobeTracer) trap(th *uthread) {
 		regs.Rip += bp.length
 	case insnMovRBP:
 		regs.Rbp = regs.Rsp
+		regs.Rip += bp.length
+	case insnMovRIP:
+		var b [8]byte
+		if n, err := (notify.Memory{PID: th.tid}).ReadAt(b[:], int64(bp.addr+bp.length)+bp.disp); err != nil || n != 8 {
+			t.stepOver(th, bp, &regs)
+			return
+		}
+		*regPtr(&regs, bp.reg) = binary.LittleEndian.Uint64(b[:])
 		regs.Rip += bp.length
 	case insnPush:
 		v := *regPtr(&regs, bp.reg)
