@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/link"
@@ -154,6 +156,7 @@ func cmdTrace(args []string, e *env) error {
 		ups = append(ups, p.u)
 	}
 	obs := outFlags.obs
+	obs.histVariables = true
 	if err := obs.check(coll, spec); err != nil {
 		return err
 	}
@@ -186,6 +189,11 @@ func cmdTrace(args []string, e *env) error {
 	runErr := runLink(ctx, l)
 	if err := o.finish(objects); err != nil {
 		return err
+	}
+	if obs.hist != "" && !*outFlags.asJSON {
+		if err := drawVariableHists(o.w, coll, obs.hist); err != nil {
+			return err
+		}
 	}
 	traceSummary(o.w, l, *outFlags.asJSON)
 	if runErr != nil {
@@ -240,4 +248,41 @@ func traceSummary(w *lineWriter, l *link.UprobeLink, asJSON bool) {
 	fmt.Fprintf(&b, "  %d breakpoint hits, %d returns, %d displaced instructions single-stepped\n", st.Hits, st.Returns, st.Stepped)
 	fmt.Fprintf(&b, "  added cost: %v of waggle per stop (%v in all), besides the kernel's round trip", time.Duration(per), st.Handling.Round(time.Microsecond))
 	w.line(b.String())
+}
+
+// drawVariableHists draws the global integer arrays that --hist names
+// (libbpf-tools' funclatency keeps its histogram in one: __u32
+// hist[MAX_SLOTS]) as log2 histograms, as bcc's tools draw them, with the
+// variable's name for the values' unit.
+func drawVariableHists(w *lineWriter, coll *waggle.Collection, names string) error {
+	for name := range strings.SplitSeq(names, ",") {
+		v := coll.Variables[name]
+		if v == nil {
+			continue // a map: --watch draws it
+		}
+		arr, ok := btf.UnderlyingType(v.Type().Type).(*btf.Array)
+		var elem *btf.Int
+		if ok {
+			elem, ok = btf.UnderlyingType(arr.Type).(*btf.Int)
+		}
+		if !ok || (elem.Size != 4 && elem.Size != 8) || arr.Nelems == 0 || arr.Nelems > 64 {
+			return fmt.Errorf("--hist %s: a global variable drawn as a histogram is an array of at most 64 32- or 64-bit integers; %s is %s", name, name, v.Type().Type)
+		}
+		b := make([]byte, v.Size())
+		if err := v.Get(&b); err != nil {
+			return err
+		}
+		counts := make([]uint64, arr.Nelems)
+		for i := range counts {
+			if elem.Size == 4 {
+				counts[i] = uint64(binary.NativeEndian.Uint32(b[4*i:]))
+			} else {
+				counts[i] = binary.NativeEndian.Uint64(b[8*i:])
+			}
+		}
+		var buf strings.Builder
+		renderLog2Hist(&buf, name, counts)
+		w.line(strings.TrimSuffix(buf.String(), "\n"))
+	}
+	return nil
 }

@@ -123,3 +123,47 @@ func TestTraceInterrupt(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestTraceFunclatency: bcc's funclatency.bpf.c (built from WAGGLE_BCC,
+// default /work/ext/bcc) in uprobe mode, as funclatency -u runs it:
+// --uprobe places its kprobe programs on libc's strtol, its fentry ones
+// are left out, and --hist draws its histogram (a global array) as bcc
+// draws it, every call counted once.
+func TestTraceFunclatency(t *testing.T) {
+	target := traceTarget(t)
+	bcc := os.Getenv("WAGGLE_BCC")
+	if bcc == "" {
+		bcc = "/work/ext/bcc"
+	}
+	src := filepath.Join(bcc, "libbpf-tools")
+	if _, err := os.Stat(filepath.Join(src, "x86", "vmlinux.h")); err != nil {
+		t.Skipf("no bcc checkout with libbpf-tools/x86/vmlinux.h at %s (set WAGGLE_BCC to one): %v", bcc, err)
+	}
+	if _, err := exec.LookPath("clang"); err != nil {
+		t.Skip("clang is not installed, and it builds bcc's libbpf-tools")
+	}
+	obj := filepath.Join(t.TempDir(), "funclatency.bpf.o")
+	if out, err := exec.Command("clang", "-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I"+src, "-I"+filepath.Join(src, "x86"),
+		"-c", filepath.Join(src, "funclatency.bpf.c"), "-o", obj).CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, out)
+	}
+	code, out, errOut := runCLI(t, "", "trace", "--uprobe", "libc.so.6:strtol", "--set", "units=1", "--hist", "hist", obj, "--", target, "libc", "200")
+	if code != 0 || out != "done\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	wantContains(t, "stderr", errOut, []string{"program dummy_fentry (section fentry/dummy_fentry) left out", "     hist                : count    distribution\n         0 -> 1          : ",
+		"uprobe/libc.so.6:strtol dummy_kprobe: 201 runs, 0 failed"})
+	total := 0
+	for line := range strings.SplitSeq(errOut, "\n") {
+		if _, rest, ok := strings.Cut(line, " : "); ok && strings.Contains(rest, "|") {
+			n, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(rest, "|", 2)[0]))
+			if err != nil {
+				t.Fatalf("histogram line %q: %v", line, err)
+			}
+			total += n
+		}
+	}
+	if total != 201 {
+		t.Errorf("the histogram counts %d calls, want 201 (200 and main's atol):\n%s", total, errOut)
+	}
+}
