@@ -72,8 +72,15 @@ func TestTrace(t *testing.T) {
 func TestTraceInterrupt(t *testing.T) {
 	target := traceTarget(t)
 	calls := uprobeData + "calls.o"
+	// interrupt sends SIGINT to this process once a process named
+	// "target" is traced (waggle trace then has its handler in place),
+	// and a little later, so that probes fired.
 	interrupt := func() {
-		time.Sleep(300 * time.Millisecond)
+		deadline := time.Now().Add(10 * time.Second)
+		for !tracedTarget() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
 		_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
 	}
 	t.Run("command", func(t *testing.T) {
@@ -166,4 +173,20 @@ func TestTraceFunclatency(t *testing.T) {
 	if total != 201 {
 		t.Errorf("the histogram counts %d calls, want 201 (200 and main's atol):\n%s", total, errOut)
 	}
+}
+
+// tracedTarget reports whether a process named "target" has a tracer.
+func tracedTarget() bool {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/status")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		if strings.Contains(st, "Name:\ttarget\n") && !strings.Contains(st, "TracerPid:\t0\n") {
+			return true
+		}
+	}
+	return false
 }
