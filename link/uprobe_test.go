@@ -243,6 +243,39 @@ func TestUprobeDetach(t *testing.T) {
 	}
 }
 
+// TestUprobeDetachPendingReturn: detaching while a function with a
+// return probe is still running (its return address replaced on the
+// stack) writes the original address back: the function returns where
+// it should, with its value.
+func TestUprobeDetachPendingReturn(t *testing.T) {
+	needPtrace(t)
+	target := buildTarget(t)
+	coll := callsObject(t)
+	var out bytes.Buffer
+	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "block", "400"}, Stdout: &out,
+		Probes: []link.Uprobe{
+			{Program: coll.Programs["enter"], Path: target, Symbol: "blocker"},
+			{Program: coll.Programs["leave"], Path: target, Symbol: "blocker", Return: true},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Stats().Hits == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); st.Hits != 1 || st.Returns != 0 {
+		t.Fatalf("stats %+v: want the call entered and not returned at the detach", st)
+	}
+	if l.ExitCode() != 0 || out.String() != "done\n" {
+		t.Fatalf("after the detach: exit %d, output %q", l.ExitCode(), out.String())
+	}
+}
+
 // TestUprobeDetachThreads: closing the link while 4 threads run through
 // an emulated entry probe, a single-stepped probe (the other threads
 // stopped) and a return probe leaves them all running correctly to the

@@ -7,6 +7,8 @@
  *   target wait         calls work(7, j) once every millisecond until
  *                       its standard input closes
  *   target libc N       calls libc's strtol on "0" ... "N-1" (base 10)
+ *   target block MS     calls blocker(MS), which sleeps MS milliseconds
+ *                       and returns MS (a return pending for long)
  *   target bench N      calls work N times (the benchmark's probed loop)
  *   target trap N       executes int3 N times (the benchmark's raw
  *                       ptrace stops: its tracer just continues it)
@@ -29,6 +31,12 @@ long fact(long n)
 	if (n <= 1)
 		return 1;
 	return n * fact(n - 1);
+}
+
+long blocker(long ms)
+{
+	usleep(ms * 1000);
+	return ms;
 }
 
 static long n_calls;
@@ -93,6 +101,10 @@ int main(int argc, char **argv)
 			if (strtol(buf, NULL, 10) != j)
 				bad = 1;
 		}
+	} else if (argc >= 3 && !strcmp(argv[1], "block")) {
+		long ms = atol(argv[2]);
+		if (blocker(ms) != ms)
+			bad = 1;
 	} else if (argc >= 3 && !strcmp(argv[1], "bench")) {
 		long n = atol(argv[2]);
 		for (long j = 0; j < n; j++)
@@ -103,7 +115,7 @@ int main(int argc, char **argv)
 		for (long j = 0; j < n; j++)
 			__asm__ volatile("int3");
 	} else {
-		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | libc N | bench N | trap N\n");
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | libc N | block MS | bench N | trap N\n");
 		return 2;
 	}
 	printf("done\n");
