@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -83,6 +84,7 @@ type space struct {
 	entry  uint64 // AT_ENTRY: the trampoline of return probes
 	armed  bool   // the probes are in; before, the only int3 is at entry
 	status notify.Status
+	ppid   uint32 // the parent process
 }
 
 // retFrame is a pending return of a probed function.
@@ -615,6 +617,7 @@ func (t *uprobeTracer) prepare(sp *space, tid int) error {
 		return fmt.Errorf("process %d: no entry point (AT_ENTRY) in its auxiliary vector", tid)
 	}
 	sp.status, _ = notify.ReadStatus(uint32(tid))
+	sp.ppid = readPPID(tid)
 	return nil
 }
 
@@ -830,6 +833,7 @@ func (t *uprobeTracer) adopt(tid int, parent *uthread) {
 			sp.bps[a] = bp
 		}
 		sp.status, _ = notify.ReadStatus(uint32(tid))
+		sp.ppid = readPPID(tid)
 		th.sp = sp
 		th.shadow = append([]retFrame(nil), parent.shadow...)
 	}
@@ -999,7 +1003,7 @@ func (t *uprobeTracer) run(p *probe, th *uthread, regs *unix.PtraceRegs, verdict
 	st := th.sp.status
 	t.mem = notify.Memory{PID: th.tid}
 	t.regsBuf = helper.UserRegs{IP: regs.Rip, SP: regs.Rsp, BP: regs.Rbp}
-	t.task = helper.Task{PID: uint32(th.tid), TGID: uint32(th.sp.tgid), UID: st.UID, GID: st.GID, Comm: st.Comm, Regs: &t.regsBuf, Memory: t.mem}
+	t.task = helper.Task{PID: uint32(th.tid), TGID: uint32(th.sp.tgid), UID: st.UID, GID: st.GID, Comm: st.Comm, PPID: th.sp.ppid, Regs: &t.regsBuf, Memory: t.mem}
 	var start time.Time
 	if t.opts.Observer != nil {
 		start = time.Now()
@@ -1208,3 +1212,21 @@ func pokeByte(tid int, addr uint64, v byte) error {
 
 // atEntry is AT_ENTRY of the auxiliary vector: the program's entry point.
 const atEntry = 9
+
+// readPPID is the parent process of pid (PPid in /proc/PID/status), or 0.
+func readPPID(pid int) uint32 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, ok := strings.Cut(string(b), "\nPPid:\t")
+	if !ok {
+		return 0
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	n, err := strconv.ParseUint(line, 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(n)
+}
