@@ -168,6 +168,14 @@ func seizeThreads(pid int, options uintptr) (map[int]bool, error) {
 				if errors.Is(err, unix.ESRCH) {
 					continue // it exited
 				}
+				if errors.Is(err, unix.EPERM) && tracedBy(tid, unix.Gettid()) {
+					// Started by a thread seized with
+					// PTRACE_O_TRACECLONE: attached already, and it
+					// reports a stop of its own.
+					threads[tid] = true
+					added = true
+					continue
+				}
 				for t := range threads {
 					_ = ptraceReq(unix.PTRACE_DETACH, t, 0, 0)
 				}
@@ -181,6 +189,21 @@ func seizeThreads(pid int, options uintptr) (map[int]bool, error) {
 			return threads, nil
 		}
 	}
+}
+
+// tracedBy reports whether thread tid's tracer is thread tracer
+// (TracerPid in /proc/TID/status).
+func tracedBy(tid, tracer int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	if err != nil {
+		return false
+	}
+	_, rest, ok := strings.Cut(string(b), "\nTracerPid:\t")
+	if !ok {
+		return false
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	return line == strconv.Itoa(tracer)
 }
 
 // loop attaches to every thread, then serves their stops.

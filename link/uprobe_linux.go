@@ -849,6 +849,9 @@ func (t *uprobeTracer) event(th *uthread, cause int) {
 			return
 		}
 		child := int(msg)
+		if t.threads[child] != nil {
+			return // seized while it started (seizeThreads)
+		}
 		if cause != unix.PTRACE_EVENT_CLONE {
 			t.forked[child] = true
 		} else if st, err := notify.ReadStatus(uint32(child)); err == nil && int(st.TGID) != th.sp.tgid {
@@ -1070,7 +1073,7 @@ func (t *uprobeTracer) stepOver(th *uthread, bp *breakpoint, regs *unix.PtraceRe
 		if ws.Stopped() && ws.TrapCause() <= 0 {
 			// A signal came first: hold it, deliver it once stepped.
 			var info unix.Siginfo
-			if ptraceGetSiginfo(th.tid, &info) == nil {
+			if ptraceGetSiginfo(th.tid, &info) == nil && !wakeSignal(&info) {
 				th.sig = int(ws.StopSignal())
 			}
 		}
@@ -1103,8 +1106,71 @@ func (t *uprobeTracer) detachAll() {
 	for _, th := range t.threads {
 		t.collect(th)
 	}
-	// Serve what came meanwhile: new threads are adopted (and then
-	// stopped), breakpoints undone, signals kept for the detach.
+	t.undoQueued()
+	// A thread that executed an int3 just before its interrupt reported
+	// the interrupt first (job control traps come before signals) and
+	// still has the breakpoint's SIGTRAP pending: let it take the signal
+	// (it stops at its delivery before any instruction), undo it, and
+	// drop it, so that no SIGTRAP reaches the detached process.
+	for _, th := range t.threads {
+		for range 8 {
+			if th.running || !sigtrapPending(th.tid) {
+				break
+			}
+			if ptraceResume(unix.PTRACE_CONT, th.tid, 0) != nil {
+				break
+			}
+			th.running = true
+			var ws unix.WaitStatus
+			for {
+				if _, err := unix.Wait4(th.tid, &ws, unix.WALL, nil); !errors.Is(err, unix.EINTR) {
+					break
+				}
+			}
+			th.running = false
+			t.queue = append(t.queue, event{tid: th.tid, ws: ws})
+			t.undoQueued()
+		}
+	}
+	// Pending returns: the original return addresses back on the stacks.
+	for _, th := range t.threads {
+		for i := len(th.shadow) - 1; i >= 0; i-- {
+			f := th.shadow[i]
+			var b [8]byte
+			if _, err := unix.PtracePeekData(th.tid, uintptr(f.sp), b[:]); err != nil || binary.LittleEndian.Uint64(b[:]) != th.sp.entry {
+				continue
+			}
+			binary.LittleEndian.PutUint64(b[:], f.ret)
+			_, _ = unix.PtracePokeData(th.tid, uintptr(f.sp), b[:])
+		}
+		th.shadow = nil
+	}
+	// The original bytes, once per address space.
+	done := map[*space]bool{}
+	for _, th := range t.threads {
+		if done[th.sp] {
+			continue
+		}
+		done[th.sp] = true
+		for _, bp := range th.sp.bps {
+			_ = pokeByte(th.tid, bp.addr, bp.orig)
+		}
+	}
+	for _, th := range t.threads {
+		_ = ptraceReq(unix.PTRACE_DETACH, th.tid, 0, uintptr(th.sig))
+	}
+	for tid := range t.newborn {
+		_ = ptraceReq(unix.PTRACE_DETACH, tid, 0, 0)
+	}
+	t.threads = map[int]*uthread{}
+	t.newborn = map[int]event{}
+}
+
+// undoQueued serves the stops queued while detaching: new threads are
+// adopted (and then stopped), breakpoints undone (the thread put back
+// before the int3, or sent to its return address from the trampoline),
+// other signals kept for the detach, waggle's wake-up dropped.
+func (t *uprobeTracer) undoQueued() {
 	for len(t.queue) > 0 {
 		ev := t.queue[0]
 		t.queue = t.queue[1:]
@@ -1162,38 +1228,22 @@ func (t *uprobeTracer) detachAll() {
 			}
 		}
 	}
-	// Pending returns: the original return addresses back on the stacks.
-	for _, th := range t.threads {
-		for i := len(th.shadow) - 1; i >= 0; i-- {
-			f := th.shadow[i]
-			var b [8]byte
-			if _, err := unix.PtracePeekData(th.tid, uintptr(f.sp), b[:]); err != nil || binary.LittleEndian.Uint64(b[:]) != th.sp.entry {
-				continue
-			}
-			binary.LittleEndian.PutUint64(b[:], f.ret)
-			_, _ = unix.PtracePokeData(th.tid, uintptr(f.sp), b[:])
-		}
-		th.shadow = nil
+}
+
+// sigtrapPending reports whether thread tid has a SIGTRAP pending
+// (SigPnd of /proc/TID/status).
+func sigtrapPending(tid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	if err != nil {
+		return false
 	}
-	// The original bytes, once per address space.
-	done := map[*space]bool{}
-	for _, th := range t.threads {
-		if done[th.sp] {
-			continue
-		}
-		done[th.sp] = true
-		for _, bp := range th.sp.bps {
-			_ = pokeByte(th.tid, bp.addr, bp.orig)
-		}
+	_, rest, ok := strings.Cut(string(b), "\nSigPnd:\t")
+	if !ok {
+		return false
 	}
-	for _, th := range t.threads {
-		_ = ptraceReq(unix.PTRACE_DETACH, th.tid, 0, uintptr(th.sig))
-	}
-	for tid := range t.newborn {
-		_ = ptraceReq(unix.PTRACE_DETACH, tid, 0, 0)
-	}
-	t.threads = map[int]*uthread{}
-	t.newborn = map[int]event{}
+	line, _, _ := strings.Cut(rest, "\n")
+	mask, err := strconv.ParseUint(line, 16, 64)
+	return err == nil && mask&(1<<(unix.SIGTRAP-1)) != 0
 }
 
 // peekByte reads one byte of a stopped tracee's memory.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -118,10 +119,9 @@ func TestTraceInterrupt(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-		// Traced by this test already: a second tracer is refused.
-		if _, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(cmd.Process.Pid), 0, 0, 0, 0); errno != 0 {
-			t.Fatal(errno)
-		}
+		// Traced by another thread of this test already: a second tracer
+		// is refused.
+		seizeFromOtherThread(t, cmd.Process.Pid)
 		code, _, errOut := runCLI(t, "", "trace", "--pid", itoa(cmd.Process.Pid), "--uprobe", target+":work", calls)
 		if code != 1 || !strings.Contains(errOut, "may not ptrace") {
 			t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -189,4 +189,27 @@ func tracedTarget() bool {
 		}
 	}
 	return false
+}
+
+// seizeFromOtherThread makes pid traced by a thread of this process that
+// stays locked to its goroutine until the test ends, so that no other
+// goroutine (waggle's tracer) can run on it and be that tracer.
+func seizeFromOtherThread(t *testing.T, pid int) {
+	t.Helper()
+	errc, done := make(chan error), make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, 0, 0, 0)
+		if errno != 0 {
+			errc <- errno
+			return
+		}
+		errc <- nil
+		<-done
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(done) })
 }
