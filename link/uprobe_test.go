@@ -359,6 +359,58 @@ func TestUprobePID(t *testing.T) {
 	}
 }
 
+// TestUprobePIDThreads: probes put into a running process whose 4
+// threads call the function: every thread runs them, and the process
+// goes on after the detach and ends normally.
+func TestUprobePIDThreads(t *testing.T) {
+	needPtrace(t)
+	target := buildTarget(t)
+	coll := callsObject(t)
+	cmd := exec.Command(target, "waitthreads")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(50 * time.Millisecond)
+	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
+		{Program: coll.Programs["enter_at"], Path: target, Symbol: "work", Offset: 4},
+		{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if calls := readCalls(t, coll.Maps["returns"]); len(calls) == 4 && l.Stats().Returns >= 100 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := readCalls(t, coll.Maps["entries_at"])
+	if len(calls) != 4 {
+		t.Fatalf("entries in %d threads, want 4: %v", len(calls), calls)
+	}
+	for tid, c := range calls {
+		if c.tgid != uint32(cmd.Process.Pid) || c.count == 0 || c.sum1%c.count != 0 || c.sum1/c.count > 3 {
+			t.Errorf("thread %d: %+v", tid, c)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	stdin.Close()
+	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
+		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+	}
+}
+
 // TestUprobeErrors: what cannot be probed is an error before anything
 // starts or changes.
 func TestUprobeErrors(t *testing.T) {

@@ -6,6 +6,8 @@
  *                       every result it got
  *   target wait         calls work(7, j) once every millisecond until
  *                       its standard input closes
+ *   target waitthreads  4 threads call work(i, j) every millisecond
+ *                       until standard input closes
  *   target libc N       calls libc's strtol on "0" ... "N-1" (base 10)
  *   target block MS     calls blocker(MS), which sleeps MS milliseconds
  *                       and returns MS (a return pending for long)
@@ -51,6 +53,19 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static volatile int stop_threads;
+
+static void *waiter(void *arg)
+{
+	long a = (long)arg;
+	for (long j = 0; !stop_threads; j++) {
+		if (work(a, j) != a * 1000 + j)
+			__atomic_store_n(&bad, 1, __ATOMIC_SEQ_CST);
+		usleep(1000);
+	}
+	return NULL;
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -93,6 +108,16 @@ int main(int argc, char **argv)
 				break;
 			usleep(1000);
 		}
+	} else if (argc >= 2 && !strcmp(argv[1], "waitthreads")) {
+		pthread_t t[4];
+		char c;
+		for (long i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, waiter, (void *)i);
+		while (read(0, &c, 1) > 0)
+			;
+		stop_threads = 1;
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
 	} else if (argc >= 3 && !strcmp(argv[1], "libc")) {
 		long n = atol(argv[2]);
 		char buf[32];
@@ -115,7 +140,7 @@ int main(int argc, char **argv)
 		for (long j = 0; j < n; j++)
 			__asm__ volatile("int3");
 	} else {
-		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | libc N | block MS | bench N | trap N\n");
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N\n");
 		return 2;
 	}
 	printf("done\n");
