@@ -210,14 +210,15 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 			return nil, fmt.Errorf("attach uprobe: program %s: a uretprobe takes no offset", u.Program.Name())
 		}
 		file, err := symtab.FindLibrary(maps, u.Path)
+		if err != nil && !strings.Contains(u.Path, "/") {
+			// Not a library the process maps or the loader finds: a
+			// command's name, in PATH.
+			if p, lerr := exec.LookPath(u.Path); lerr == nil {
+				file, err = p, nil
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("attach uprobe: program %s: %w", u.Program.Name(), err)
-		}
-		if !strings.Contains(u.Path, "/") && !strings.Contains(file, ".so") {
-			// A command's name.
-			if p, err := exec.LookPath(u.Path); err == nil {
-				file = p
-			}
 		}
 		sym, err := symtab.Resolve(file, u.Symbol)
 		if err != nil {
