@@ -110,7 +110,18 @@ type UprobeStats struct {
 	// ptrace requests, not the kernel's round trip to waggle.
 	Handling time.Duration
 	// Programs are the runs of each probe's program.
-	Programs []ProgramStats
+	Programs []UprobeProgram
+}
+
+// UprobeProgram are the runs of one probe's program.
+type UprobeProgram struct {
+	// Name is the program's name.
+	Name string
+	// Attach is where it runs: "uprobe/PATH:SYMBOL[+OFFSET]" or
+	// "uretprobe/PATH:SYMBOL".
+	Attach string
+	// Runs and Errors count its runs that returned and that failed.
+	Runs, Errors uint64
 }
 
 // UprobeLink is a process whose functions run uprobe programs. See

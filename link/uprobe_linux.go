@@ -161,7 +161,7 @@ func (t *uprobeTracer) stats() UprobeStats {
 		if p.u.Offset != 0 {
 			at += fmt.Sprintf("+%#x", p.u.Offset)
 		}
-		st.Programs = append(st.Programs, ProgramStats{Name: p.u.Program.Name(), Attach: kind + "/" + at, Runs: p.runs.Load(), Errors: p.errs.Load()})
+		st.Programs = append(st.Programs, UprobeProgram{Name: p.u.Program.Name(), Attach: kind + "/" + at, Runs: p.runs.Load(), Errors: p.errs.Load()})
 	}
 	return st
 }
