@@ -125,41 +125,76 @@ func ptraceReq(req, tid int, addr, data uintptr) error {
 	return nil
 }
 
-// loop attaches to every thread, then serves their stops.
-func (a *attacher) loop() {
-	runtime.LockOSThread() // every ptrace request comes from this thread
-	defer close(a.done)
+// seizeThreads attaches to every thread of process pid with ptrace
+// options (PTRACE_SEIZE) and asks each to stop (PTRACE_INTERRUPT; the
+// stops are the caller's to collect), until a pass over /proc/PID/task
+// finds no new thread. On failure it detaches from those it attached to.
+// The uprobe hook (uprobe_linux.go) shares it.
+func seizeThreads(pid int, options uintptr) (map[int]bool, error) {
 	threads := map[int]bool{}
-	// Threads may start while we attach: attach until a pass finds no
-	// new one.
 	for pass := 0; ; pass++ {
-		tids, err := threadsOf(a.pid)
+		tids, err := threadsOf(pid)
 		if err != nil {
-			a.started <- err
-			return
+			for t := range threads {
+				_ = ptraceReq(unix.PTRACE_DETACH, t, 0, 0)
+			}
+			return nil, err
 		}
 		added := false
 		for _, tid := range tids {
 			if threads[tid] {
 				continue
 			}
-			if err := ptraceReq(unix.PTRACE_SEIZE, tid, 0, attachOptions); err != nil {
+			if err := ptraceReq(unix.PTRACE_SEIZE, tid, 0, options); err != nil {
 				if errors.Is(err, unix.ESRCH) {
 					continue // it exited
+				}
+				if errors.Is(err, unix.EPERM) && tracedBy(tid, unix.Gettid()) {
+					// Started by a thread seized with
+					// PTRACE_O_TRACECLONE: attached already, and it
+					// reports a stop of its own.
+					threads[tid] = true
+					added = true
+					continue
 				}
 				for t := range threads {
 					_ = ptraceReq(unix.PTRACE_DETACH, t, 0, 0)
 				}
-				a.started <- fmt.Errorf("PTRACE_SEIZE of thread %d: %w%s", tid, err, ptraceScopeHint(err))
-				return
+				return nil, fmt.Errorf("PTRACE_SEIZE of thread %d: %w%s", tid, err, ptraceScopeHint(err))
 			}
 			threads[tid] = true
 			added = true
 			_ = ptraceReq(unix.PTRACE_INTERRUPT, tid, 0, 0)
 		}
 		if !added || pass > 100 {
-			break
+			return threads, nil
 		}
+	}
+}
+
+// tracedBy reports whether thread tid's tracer is thread tracer
+// (TracerPid in /proc/TID/status).
+func tracedBy(tid, tracer int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
+	if err != nil {
+		return false
+	}
+	_, rest, ok := strings.Cut(string(b), "\nTracerPid:\t")
+	if !ok {
+		return false
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	return line == strconv.Itoa(tracer)
+}
+
+// loop attaches to every thread, then serves their stops.
+func (a *attacher) loop() {
+	runtime.LockOSThread() // every ptrace request comes from this thread
+	defer close(a.done)
+	threads, err := seizeThreads(a.pid, attachOptions)
+	if err != nil {
+		a.started <- err
+		return
 	}
 	a.started <- nil
 	var (

@@ -76,9 +76,9 @@ type supervisor struct {
 	// costs tens of µs) when a program reads the task's IDs or name
 	// (needStatus); the pre-filter sends every call that could change it
 	// to the supervisor, which then empties the cache.
-	status      map[uint32]notify.Status
-	statusMu    sync.Mutex // the receiver and the tracer share the cache
-	tr          *tracer    // the ptrace tracer, when there are exit programs or guard
+	status   map[uint32]notify.Status
+	statusMu sync.Mutex // the receiver and the tracer share the cache
+	tr       *tracer    // the ptrace tracer, when there are exit programs or guard
 	// guard checks, at their exec stops, the execve and execveat calls
 	// that the policy allowed on their paths (nil when no policy decides
 	// them: plan.guardExecs).

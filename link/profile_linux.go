@@ -694,35 +694,15 @@ func (sm *sampler) task(tgid, tid uint32) *helper.Task {
 	if p == nil {
 		p = &sampledProc{}
 		if st, err := notify.ReadStatus(tgid); err == nil {
-			p.uid, p.gid = st.UID, st.GID
+			p.uid, p.gid, p.ppid = st.UID, st.GID, st.PPID
 			if t.comm == "" {
 				t.comm = st.Comm
 			}
 		}
-		p.ppid = readPPID(tgid)
 		sm.procs[tgid] = p
 		sm.l.c.processes.Add(1)
 	}
 	return &helper.Task{PID: tid, TGID: tgid, UID: p.uid, GID: p.gid, Comm: t.comm, PPID: p.ppid}
-}
-
-// readPPID reads a process's parent from /proc/PID/stat (the field after
-// the parenthesised name); 0 when it cannot.
-func readPPID(pid uint32) uint32 {
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(pid), 10) + "/stat")
-	if err != nil {
-		return 0
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return 0
-	}
-	v, _ := strconv.ParseUint(f[1], 10, 32)
-	return uint32(v)
 }
 
 // sampleMemory is a sampled thread's memory: the sample's copy of its

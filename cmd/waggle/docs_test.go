@@ -47,6 +47,9 @@ func TestDocumentedCommands(t *testing.T) {
 						args[i] = filepath.Join(t.TempDir(), filepath.Base(a))
 					}
 				}
+				if args[0] == "trace" {
+					skipUnlessTrace(t)
+				}
 				code, stdout, stderr := runCLI(t, "", args...)
 				if code != 0 && args[0] == "exec" {
 					// The README's Platforms: system call hooks need

@@ -84,10 +84,8 @@ func cmdExec(args []string, e *env) error {
 	sets := addSetFlag(fs)
 	supervise := fs.Bool("supervise", false, "run the policy in waggle even when the kernel could run it")
 	explain := fs.Bool("explain", false, "print the classic seccomp filter the kernel runs")
-	asJSON := fs.Bool("json", false, "print events, map dumps and the summary as JSON lines")
-	output := fs.String("output", "", "write events, map dumps and the summary to `FILE` instead of standard error")
-	dumpMaps := fs.Bool("dump-maps", false, "print every map of the programs when CMD has exited")
-	obs := addObserveFlags(fs)
+	outFlags := addOutputFlags(fs, "CMD has exited")
+	obs := outFlags.obs
 	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions; a policy's failed run denies the call with EPERM (0: waggle's default, 2^30)")
 	timeout := fs.Duration("timeout", 0, "stop a run after `DURATION` (Go syntax: 10ms; 0: none), as --budget")
 	pid := fs.Int("pid", 0, "trace the running process `PID` (and what it starts) instead of a command, until it exits or waggle is interrupted")
@@ -211,20 +209,12 @@ func cmdExec(args []string, e *env) error {
 		}
 	}
 
-	out, closeOut, err := openOutput(e.stderr, *output)
+	o, err := outFlags.open(e, objects)
 	if err != nil {
 		return err
 	}
-	defer closeOut()
-	w := &lineWriter{w: out}
-	// The command's standard error and waggle's lines may go to the same
-	// writer: one lock for both (an exec.Cmd copies a command's output
-	// from a goroutine of its own when the writer is not a file).
-	cmdStderr := e.stderr
-	if out == e.stderr {
-		cmdStderr = w
-	}
-	events := startEvents(objects, w, *asJSON)
+	defer o.close()
+	w, asJSON := o.w, outFlags.asJSON
 	var l *link.ExecLink
 	ctx := context.Background()
 	runs := link.Runs{Budget: *budget, Timeout: *timeout}
@@ -246,7 +236,7 @@ func cmdExec(args []string, e *env) error {
 		defer stop()
 	} else {
 		l, err = link.AttachExec(policy, link.ExecOptions{Path: cmd[0], Args: cmd, Traces: attached, Supervise: *supervise,
-			Stdin: e.stdin, Stdout: e.stdout, Stderr: cmdStderr, Runs: runs})
+			Stdin: e.stdin, Stdout: e.stdout, Stderr: o.cmdStderr, Runs: runs})
 		// SIGINT and SIGTERM reach the command as they would without
 		// waggle (its process group gets them from the terminal);
 		// waggle only waits.
@@ -254,32 +244,15 @@ func cmdExec(args []string, e *env) error {
 		defer signal.Reset(os.Interrupt, syscall.SIGTERM)
 	}
 	if err != nil {
-		events.stop()
 		return err
 	}
-	// --watch draws to waggle's output, never into the command's: the
-	// terminal itself when it is one (so that frames clear the screen),
-	// else through the lock.
-	var watchOut io.Writer = w
-	if f, ok := out.(*os.File); ok {
-		watchOut = f
-	}
-	ob, err := obs.start(first.coll, first.spec, progMetrics, &env{stdin: e.stdin, stdout: watchOut, stderr: w}, linkHeader("exec", l))
-	if err != nil {
+	if err := o.observe("exec", first, progMetrics, l, e); err != nil {
 		_ = l.Close()
-		events.stop()
 		return err
-	}
-	if addr := ob.MetricsAddr(); addr != "" {
-		w.line("waggle exec: metrics at http://" + addr + "/metrics")
 	}
 	runErr := runLink(ctx, l)
-	ob.stop()
-	events.stop()
-	if *dumpMaps {
-		if err := dumpObjects(w, objects, *asJSON); err != nil {
-			return err
-		}
+	if err := o.finish(objects); err != nil {
+		return err
 	}
 	if l.Supervised() {
 		summary(w, l, *asJSON)

@@ -41,6 +41,10 @@ type observeFlags struct {
 	hist        string
 	eventType   string
 
+	// histVariables: --hist may also name global integer arrays, which
+	// the command (waggle trace) draws when the run ends.
+	histVariables bool
+
 	// Resolved by check.
 	histMaps   map[string]bool
 	eventTypes map[string]btf.Type
@@ -76,6 +80,9 @@ func (o *observeFlags) check(coll *waggle.Collection, spec *ebpf.CollectionSpec)
 		o.histMaps = map[string]bool{}
 		for name := range strings.SplitSeq(o.hist, ",") {
 			if _, ok := coll.Maps[name]; !ok {
+				if _, isVar := coll.Variables[name]; isVar && o.histVariables {
+					continue // waggle trace draws it at the end
+				}
 				return &usageError{fmt.Sprintf("--hist: the object has no map %q", name)}
 			}
 			o.histMaps[name] = true

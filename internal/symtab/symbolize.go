@@ -1,85 +1,12 @@
 package symtab
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 )
-
-// Mapping is one line of /proc/PID/maps: the addresses [Start, End) map
-// Path from file offset Offset with permissions Perms ("r-xp").
-type Mapping struct {
-	Start, End, Offset uint64
-	Perms              string
-	Path               string
-}
-
-// ParseMaps reads the lines of a /proc/PID/maps file. A line that is not
-// of its format is an error naming the line.
-func ParseMaps(r io.Reader) ([]Mapping, error) {
-	var out []Mapping
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		m, err := parseMapsLine(text)
-		if err != nil {
-			return nil, fmt.Errorf("maps line %d %q: %w", line, text, err)
-		}
-		out = append(out, m)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("maps: %w", err)
-	}
-	return out, nil
-}
-
-// parseMapsLine parses "start-end perms offset dev inode [path]".
-func parseMapsLine(s string) (Mapping, error) {
-	fields := strings.Fields(s)
-	if len(fields) < 5 {
-		return Mapping{}, fmt.Errorf("want at least 5 fields (range, perms, offset, device, inode), have %d", len(fields))
-	}
-	lo, hi, ok := strings.Cut(fields[0], "-")
-	if !ok {
-		return Mapping{}, fmt.Errorf("address range %q is not START-END", fields[0])
-	}
-	start, err := strconv.ParseUint(lo, 16, 64)
-	if err != nil {
-		return Mapping{}, fmt.Errorf("start address %q: not hexadecimal", lo)
-	}
-	end, err := strconv.ParseUint(hi, 16, 64)
-	if err != nil {
-		return Mapping{}, fmt.Errorf("end address %q: not hexadecimal", hi)
-	}
-	if end < start {
-		return Mapping{}, fmt.Errorf("end address %#x before start %#x", end, start)
-	}
-	if len(fields[1]) != 4 {
-		return Mapping{}, fmt.Errorf("permissions %q: want 4 characters (r-xp)", fields[1])
-	}
-	off, err := strconv.ParseUint(fields[2], 16, 64)
-	if err != nil {
-		return Mapping{}, fmt.Errorf("offset %q: not hexadecimal", fields[2])
-	}
-	m := Mapping{Start: start, End: end, Offset: off, Perms: fields[1]}
-	if len(fields) >= 6 {
-		// The path is the rest of the line, spaces included.
-		i := strings.Index(s, fields[5])
-		m.Path = strings.TrimRight(s[i:], " ")
-	}
-	return m, nil
-}
 
 // Frame is a symbolised address.
 type Frame struct {

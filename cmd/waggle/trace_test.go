@@ -1,0 +1,215 @@
+//go:build linux && amd64
+
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const uprobeData = "../../testdata/uprobe/"
+
+// traceTarget builds testdata/uprobe/target.c with gcc, or skips the
+// test when ptrace or gcc is missing.
+func traceTarget(t *testing.T) string {
+	t.Helper()
+	skipUnlessTrace(t)
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc is not installed: the traced test program is built from testdata/uprobe/target.c")
+	}
+	bin := filepath.Join(t.TempDir(), "target")
+	if out, err := exec.Command("gcc", "-O0", "-fno-omit-frame-pointer", "-pthread", "-o", bin, uprobeData+"target.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestTrace: waggle trace runs uprobe programs on a command's functions
+// and exits with its status; bad input is refused before anything runs.
+func TestTrace(t *testing.T) {
+	target := traceTarget(t)
+	calls := uprobeData + "calls.o"
+	for _, c := range []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+	}{
+		{"libc by section", []string{"--dump-maps", uprobeData + "malloc_sizes.o", "--", "ls", "/"}, 0, "usr", "uretprobe/libc.so.6:malloc malloc_return: "},
+		{"dump maps", []string{"--uprobe", target + ":work", "--dump-maps", calls, "--", target, "threads", "10"}, 0, "done", "uretprobe/" + target + ":work leave: 40 runs, 0 failed"},
+		{"synopsis order", []string{"--uprobe", target + ":fact", "--", target, "fact", "5", "2", calls}, 0, "done", "uprobe/" + target + ":fact enter: 10 runs"},
+		{"flags after the object", []string{calls, "--uprobe", target + ":fact", "--json", "--", target, "fact", "5", "2"}, 0, "done", `{"summary":{"target":"` + target + ` fact 5 2","exit_code":0`},
+		{"exit status", []string{"--uprobe", target + ":work", calls, "--", target, "nonsense"}, 2, "", "usage: target"},
+		{"missing symbol", []string{"--uprobe", target + ":no_such_function", calls, "--", target, "fact", "1", "1"}, 1, "", "no such symbol no_such_function"},
+		{"no such file", []string{"--uprobe", "/no/such/file:work", calls, "--", target, "fact", "1", "1"}, 1, "", "/no/such/file: no such file or directory"},
+		{"no place", []string{calls, "--", target, "fact", "1", "1"}, 1, "", "names no function: give --uprobe PATH:SYMBOL"},
+		{"bad place", []string{"--uprobe", "work", calls, "--", target}, 2, "", `--uprobe "work": want PATH:SYMBOL[+OFFSET]`},
+		{"no object", []string{"--pid", "1"}, 2, "", "expected PROG.o"},
+		{"no command", []string{calls}, 2, "", "expected a command or --pid"},
+		{"pid and command", []string{"--pid", "1", calls, "--", target}, 2, "", "choose one"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", append([]string{"trace"}, c.args...)...)
+			if code != c.code || !strings.Contains(out, c.out) || !strings.Contains(errOut, c.err) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out, errOut, c.code, c.out, c.err)
+			}
+		})
+	}
+}
+
+// TestTraceInterrupt: SIGINT detaches. A started command then runs to
+// its normal end (it checks every result itself) and waggle exits with
+// its status; a process traced with --pid goes on.
+func TestTraceInterrupt(t *testing.T) {
+	target := traceTarget(t)
+	calls := uprobeData + "calls.o"
+	// interrupt sends SIGINT to this process once a process named
+	// "target" is traced (waggle trace then has its handler in place),
+	// and a little later, so that probes fired.
+	interrupt := func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for !tracedTarget() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+	}
+	t.Run("command", func(t *testing.T) {
+		go interrupt()
+		code, out, errOut := runCLI(t, "", "trace", "--uprobe", target+":fact", calls, "--", target, "slow", "800")
+		if code != 0 || out != "done\n" || !strings.Contains(errOut, "exit status 0") {
+			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+	})
+	t.Run("pid", func(t *testing.T) {
+		cmd := exec.Command(target, "wait")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		go interrupt()
+		code, _, errOut := runCLI(t, "", "trace", "--pid", itoa(cmd.Process.Pid), "--uprobe", target+":work", calls)
+		if code != 0 || !strings.Contains(errOut, "detached after") || strings.Contains(errOut, "enter: 0 runs") {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+		stdin.Close()
+		if err := cmd.Wait(); err != nil || out.String() != "done\n" {
+			t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+		}
+	})
+	t.Run("not permitted", func(t *testing.T) {
+		cmd := exec.Command("sleep", "10")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		// Traced by another thread of this test already: a second tracer
+		// is refused.
+		seizeFromOtherThread(t, cmd.Process.Pid)
+		code, _, errOut := runCLI(t, "", "trace", "--pid", itoa(cmd.Process.Pid), "--uprobe", target+":work", calls)
+		if code != 1 || !strings.Contains(errOut, "may not ptrace") {
+			t.Fatalf("exit %d, stderr %q", code, errOut)
+		}
+	})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestTraceFunclatency: bcc's funclatency.bpf.c (built from WAGGLE_BCC,
+// default /work/ext/bcc) in uprobe mode, as funclatency -u runs it:
+// --uprobe places its kprobe programs on libc's strtol, its fentry ones
+// are left out, and --hist draws its histogram (a global array) as bcc
+// draws it, every call counted once.
+func TestTraceFunclatency(t *testing.T) {
+	target := traceTarget(t)
+	bcc := os.Getenv("WAGGLE_BCC")
+	if bcc == "" {
+		bcc = "/work/ext/bcc"
+	}
+	src := filepath.Join(bcc, "libbpf-tools")
+	if _, err := os.Stat(filepath.Join(src, "x86", "vmlinux.h")); err != nil {
+		t.Skipf("no bcc checkout with libbpf-tools/x86/vmlinux.h at %s (set WAGGLE_BCC to one): %v", bcc, err)
+	}
+	if _, err := exec.LookPath("clang"); err != nil {
+		t.Skip("clang is not installed, and it builds bcc's libbpf-tools")
+	}
+	obj := filepath.Join(t.TempDir(), "funclatency.bpf.o")
+	if out, err := exec.Command("clang", "-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I"+src, "-I"+filepath.Join(src, "x86"),
+		"-c", filepath.Join(src, "funclatency.bpf.c"), "-o", obj).CombinedOutput(); err != nil {
+		t.Fatalf("clang: %v\n%s", err, out)
+	}
+	code, out, errOut := runCLI(t, "", "trace", "--uprobe", "libc.so.6:strtol", "--set", "units=1", "--hist", "hist", obj, "--", target, "libc", "200")
+	if code != 0 || out != "done\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	wantContains(t, "stderr", errOut, []string{"program dummy_fentry (section fentry/dummy_fentry) left out", "     hist                : count    distribution\n         0 -> 1          : ",
+		"uprobe/libc.so.6:strtol dummy_kprobe: 201 runs, 0 failed"})
+	total := 0
+	for line := range strings.SplitSeq(errOut, "\n") {
+		if _, rest, ok := strings.Cut(line, " : "); ok && strings.Contains(rest, "|") {
+			n, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(rest, "|", 2)[0]))
+			if err != nil {
+				t.Fatalf("histogram line %q: %v", line, err)
+			}
+			total += n
+		}
+	}
+	if total != 201 {
+		t.Errorf("the histogram counts %d calls, want 201 (200 and main's atol):\n%s", total, errOut)
+	}
+}
+
+// tracedTarget reports whether a process named "target" has a tracer.
+func tracedTarget() bool {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/status")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		if strings.Contains(st, "Name:\ttarget\n") && !strings.Contains(st, "TracerPid:\t0\n") {
+			return true
+		}
+	}
+	return false
+}
+
+// seizeFromOtherThread makes pid traced by a thread of this process that
+// stays locked to its goroutine until the test ends, so that no other
+// goroutine (waggle's tracer) can run on it and be that tracer.
+func seizeFromOtherThread(t *testing.T, pid int) {
+	t.Helper()
+	errc, done := make(chan error), make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, 0, 0, 0)
+		if errno != 0 {
+			errc <- errno
+			return
+		}
+		errc <- nil
+		<-done
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { close(done) })
+}

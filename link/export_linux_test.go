@@ -1,0 +1,7 @@
+//go:build linux
+
+package link
+
+// WaitStop is waitStop, for the uprobe benchmark's raw ptrace stops: the
+// same wait for both.
+var WaitStop = waitStop

@@ -1,0 +1,148 @@
+/* The traced program of the uprobe tests (built with gcc -O0
+ * -fno-omit-frame-pointer by the tests):
+ *   target threads N    4 threads call work(i, j) for j < N
+ *   target fact N K     K calls of the recursive fact(N)
+ *   target slow MS      calls work for MS milliseconds, then checks
+ *                       every result it got
+ *   target wait         calls work(7, j) once every millisecond until
+ *                       its standard input closes
+ *   target waitthreads  4 threads call work(i, j) every millisecond
+ *                       until standard input closes
+ *   target libc N       calls libc's strtol on "0" ... "N-1" (base 10)
+ *   target block MS     calls blocker(MS), which sleeps MS milliseconds
+ *                       and returns MS (a return pending for long)
+ *   target bench N      calls work N times (the benchmark's probed loop)
+ *   target trap N       executes int3 N times (the benchmark's raw
+ *                       ptrace stops: its tracer just continues it)
+ * It exits 0 when every call returned what it should, else 3. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+long work(long a, long b)
+{
+	return a * 1000 + b;
+}
+
+long fact(long n)
+{
+	if (n <= 1)
+		return 1;
+	return n * fact(n - 1);
+}
+
+long blocker(long ms)
+{
+	usleep(ms * 1000);
+	return ms;
+}
+
+static long n_calls;
+static int bad;
+
+static void *worker(void *arg)
+{
+	long a = (long)arg;
+	for (long j = 0; j < n_calls; j++)
+		if (work(a, j) != a * 1000 + j)
+			__atomic_store_n(&bad, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static volatile int stop_threads;
+
+static void *waiter(void *arg)
+{
+	long a = (long)arg;
+	for (long j = 0; !stop_threads; j++) {
+		if (work(a, j) != a * 1000 + j)
+			__atomic_store_n(&bad, 1, __ATOMIC_SEQ_CST);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "threads")) {
+		pthread_t t[4];
+		n_calls = atol(argv[2]);
+		for (long i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, worker, (void *)i);
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+	} else if (argc >= 4 && !strcmp(argv[1], "fact")) {
+		long n = atol(argv[2]), k = atol(argv[3]), want = 1;
+		for (long i = 2; i <= n; i++)
+			want *= i;
+		for (long i = 0; i < k; i++)
+			if (fact(n) != want)
+				bad = 1;
+	} else if (argc >= 3 && !strcmp(argv[1], "slow")) {
+		double end = now_ms() + atol(argv[2]);
+		long j = 0;
+		while (now_ms() < end) {
+			if (work(j % 10, j) != (j % 10) * 1000 + j || fact(5) != 120)
+				bad = 1;
+			j++;
+			usleep(100);
+		}
+	} else if (argc >= 2 && !strcmp(argv[1], "wait")) {
+		char c;
+		fcntl(0, F_SETFL, O_NONBLOCK);
+		for (long j = 0;; j++) {
+			if (work(7, j) != 7000 + j)
+				bad = 1;
+			if (read(0, &c, 1) == 0)
+				break;
+			usleep(1000);
+		}
+	} else if (argc >= 2 && !strcmp(argv[1], "waitthreads")) {
+		pthread_t t[4];
+		char c;
+		for (long i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, waiter, (void *)i);
+		while (read(0, &c, 1) > 0)
+			;
+		stop_threads = 1;
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+	} else if (argc >= 3 && !strcmp(argv[1], "libc")) {
+		long n = atol(argv[2]);
+		char buf[32];
+		for (long j = 0; j < n; j++) {
+			snprintf(buf, sizeof(buf), "%ld", j);
+			if (strtol(buf, NULL, 10) != j)
+				bad = 1;
+		}
+	} else if (argc >= 3 && !strcmp(argv[1], "block")) {
+		long ms = atol(argv[2]);
+		if (blocker(ms) != ms)
+			bad = 1;
+	} else if (argc >= 3 && !strcmp(argv[1], "bench")) {
+		long n = atol(argv[2]);
+		for (long j = 0; j < n; j++)
+			if (work(1, j) != 1000 + j)
+				bad = 1;
+	} else if (argc >= 3 && !strcmp(argv[1], "trap")) {
+		long n = atol(argv[2]);
+		for (long j = 0; j < n; j++)
+			__asm__ volatile("int3");
+	} else {
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N\n");
+		return 2;
+	}
+	printf("done\n");
+	return bad ? 3 : 0;
+}
