@@ -380,10 +380,13 @@ func toolOnKernel(t *testing.T, obj string, set map[string]any, events string, t
 		}
 		return decodeRecords(typ, raw)
 	}
-	// The command's records are in the buffers when it has exited: read
-	// until they stay empty for a while.
-	rd.setDeadline(time.Now().Add(300 * time.Millisecond))
-	if err := <-done; !errors.Is(err, os.ErrDeadlineExceeded) {
+	// The command's records are in the buffers when it has exited (its
+	// tracepoints ran in its own system calls): the reader returns them,
+	// then ErrFlushed.
+	if err := rd.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, ciringbuf.ErrFlushed) && !errors.Is(err, perf.ErrFlushed) {
 		t.Fatal(err)
 	}
 	return decodeRecords(typ, raw)
@@ -392,12 +395,12 @@ func toolOnKernel(t *testing.T, obj string, set map[string]any, events string, t
 // recordReader reads the kernel's ring or perf buffer records.
 type recordReader interface {
 	next() ([]byte, error)
-	setDeadline(time.Time)
+	flush() error
 }
 
 type ringRecords struct{ r *ciringbuf.Reader }
 
-func (rr ringRecords) setDeadline(d time.Time) { rr.r.SetDeadline(d) }
+func (rr ringRecords) flush() error { return rr.r.Flush() }
 
 func (rr ringRecords) next() ([]byte, error) {
 	rec, err := rr.r.Read()
@@ -406,7 +409,7 @@ func (rr ringRecords) next() ([]byte, error) {
 
 type perfRecords struct{ r *perf.Reader }
 
-func (pr perfRecords) setDeadline(d time.Time) { pr.r.SetDeadline(d) }
+func (pr perfRecords) flush() error { return pr.r.Flush() }
 
 func (pr perfRecords) next() ([]byte, error) {
 	rec, err := pr.r.Read()
