@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/internal/notify"
 )
 
@@ -19,6 +20,7 @@ import (
 // own memory, with a "copy" of a buffer's first half that differs from
 // the buffer, so that the test sees which one answered.
 func TestSampleMemory(t *testing.T) {
+	kerneltest.SkipIfEmulated(t, "qemu-user does not implement process_vm_readv")
 	backing := bytes.Repeat([]byte{0xaa}, 64)
 	for i := range backing {
 		backing[i] = byte(i)
