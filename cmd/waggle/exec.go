@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -360,6 +361,17 @@ func dumpObjects(w *lineWriter, objects []*execObject, asJSON bool) error {
 	return nil
 }
 
+// hexRecord is a record that no BTF type decodes, in hex, its trailing
+// zeros counted rather than printed (libbpf-tools' records hold paths
+// of several KiB, mostly zeros).
+func hexRecord(rec []byte) string {
+	data := bytes.TrimRight(rec, "\x00")
+	if zeros := len(rec) - len(data); zeros > 8 {
+		return fmt.Sprintf("%x (and %d zero bytes: no struct of the object's BTF decodes it; --event-type names one)", data, zeros)
+	}
+	return fmt.Sprintf("%x", rec)
+}
+
 // lineWriter writes whole lines from several goroutines.
 type lineWriter struct {
 	mu sync.Mutex
@@ -403,7 +415,7 @@ func startEvents(objects []*execObject, w *lineWriter, asJSON bool) *eventReader
 			w.line(name + ": " + v.String())
 			return
 		}
-		w.line(fmt.Sprintf("%s: %x", name, rec))
+		w.line(name + ": " + hexRecord(rec))
 	}
 	for _, o := range objects {
 		names := make([]string, 0, len(o.coll.Maps))

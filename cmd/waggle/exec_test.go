@@ -132,3 +132,20 @@ func TestExec(t *testing.T) {
 		t.Errorf("the protected file: %q, %v", b, err)
 	}
 }
+
+// TestHexRecord: a record no BTF type decodes is printed in hex, its
+// trailing zeros counted when there are more than 8.
+func TestHexRecord(t *testing.T) {
+	for _, tc := range []struct {
+		rec  []byte
+		want string
+	}{
+		{[]byte{1, 2, 0, 0}, "01020000"},
+		{append([]byte{0xab}, make([]byte, 9)...), "ab (and 9 zero bytes: no struct of the object's BTF decodes it; --event-type names one)"},
+		{nil, ""},
+	} {
+		if got := hexRecord(tc.rec); got != tc.want {
+			t.Errorf("hexRecord(%x) = %q, want %q", tc.rec, got, tc.want)
+		}
+	}
+}
