@@ -45,6 +45,11 @@ func TestDocumentedCommands(t *testing.T) {
 				for i, a := range args {
 					if strings.HasPrefix(a, "/tmp/") {
 						args[i] = filepath.Join(t.TempDir(), filepath.Base(a))
+						// A bcc tool the README builds with clang
+						// before: built here from a bcc checkout.
+						if tool, ok := strings.CutSuffix(filepath.Base(a), ".bpf.o"); ok {
+							buildBCCTool(t, tool, args[i])
+						}
 					}
 				}
 				if args[0] == "trace" {

@@ -232,28 +232,9 @@ func TestProfileErrors(t *testing.T) {
 // checkout (WAGGLE_BCC, else /work/ext/bcc), on the C program: its
 // counts and stack trace maps give the same hottest function.
 func TestProfileBCC(t *testing.T) {
-	bcc := os.Getenv("WAGGLE_BCC")
-	if bcc == "" {
-		bcc = "/work/ext/bcc"
-	}
-	src := filepath.Join(bcc, "libbpf-tools")
-	if _, err := os.Stat(filepath.Join(src, "profile.bpf.c")); err != nil {
-		t.Skipf("skipped: no bcc checkout with libbpf-tools/profile.bpf.c at %s (set WAGGLE_BCC to one): %v", bcc, err)
-	}
-	if _, err := os.Stat(filepath.Join(src, "x86", "vmlinux.h")); err != nil {
-		t.Skipf("skipped: the bcc checkout at %s has no libbpf-tools/x86/vmlinux.h: %v", bcc, err)
-	}
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		t.Skip("skipped: clang is not installed, and it builds bcc's profile.bpf.c")
-	}
 	needProfiling(t)
 	obj := filepath.Join(t.TempDir(), "profile.bpf.o")
-	cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86",
-		"-I"+src, "-I"+filepath.Join(src, "x86"), "-c", filepath.Join(src, "profile.bpf.c"), "-o", obj)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building profile.bpf.c: %v\n%s", err, out)
-	}
+	buildBCCTool(t, "profile", obj)
 	busy := buildBusyC(t)
 	// As bcc's profile -U (user stacks only).
 	r := runProfile(t, "--freq", "499", "--set", "user_stacks_only=true", obj, "--", busy, "150000000")

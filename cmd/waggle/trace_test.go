@@ -138,22 +138,8 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // draws it, every call counted once.
 func TestTraceFunclatency(t *testing.T) {
 	target := traceTarget(t)
-	bcc := os.Getenv("WAGGLE_BCC")
-	if bcc == "" {
-		bcc = "/work/ext/bcc"
-	}
-	src := filepath.Join(bcc, "libbpf-tools")
-	if _, err := os.Stat(filepath.Join(src, "x86", "vmlinux.h")); err != nil {
-		t.Skipf("no bcc checkout with libbpf-tools/x86/vmlinux.h at %s (set WAGGLE_BCC to one): %v", bcc, err)
-	}
-	if _, err := exec.LookPath("clang"); err != nil {
-		t.Skip("clang is not installed, and it builds bcc's libbpf-tools")
-	}
 	obj := filepath.Join(t.TempDir(), "funclatency.bpf.o")
-	if out, err := exec.Command("clang", "-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I"+src, "-I"+filepath.Join(src, "x86"),
-		"-c", filepath.Join(src, "funclatency.bpf.c"), "-o", obj).CombinedOutput(); err != nil {
-		t.Fatalf("clang: %v\n%s", err, out)
-	}
+	buildBCCTool(t, "funclatency", obj)
 	code, out, errOut := runCLI(t, "", "trace", "--uprobe", "libc.so.6:strtol", "--set", "units=1", "--hist", "hist", obj, "--", target, "libc", "200")
 	if code != 0 || out != "done\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
