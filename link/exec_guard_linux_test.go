@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/link"
 )
 
@@ -22,14 +23,8 @@ import (
 // are logged.
 func TestExecExecveRace(t *testing.T) {
 	needSupervision(t)
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("skipped: gcc is not installed, and it builds the racing program")
-	}
+	racer := proctest.BuildC(t, "testdata/exec_race.c", "-O1", "-pthread")
 	dir := t.TempDir()
-	racer := filepath.Join(dir, "racer")
-	if out, err := exec.Command("gcc", "-O1", "-pthread", "-o", racer, "testdata/exec_race.c").CombinedOutput(); err != nil {
-		t.Fatalf("building the racer: %v\n%s", err, out)
-	}
 	ok, id := filepath.Join(dir, "ok"), filepath.Join(dir, "id")
 	for bin, src := range map[string]string{ok: "true", id: "false"} {
 		path, err := exec.LookPath(src)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/link"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkProfileOverhead(b *testing.B) {
 	if err := link.ProfilingAvailable(); err != nil {
 		b.Skipf("skipped: perf events are not permitted here: %v", err)
 	}
-	busy := buildBusyBench(b)
+	busy := proctest.BuildC(b, "../testdata/profile/busy.c", "-O1", "-fno-omit-frame-pointer", "-pthread")
 	const iterations = "1500000000"
 	for _, hz := range []int{99, 999} {
 		b.Run(strconv.Itoa(hz)+"Hz", func(b *testing.B) {
@@ -94,18 +95,4 @@ func BenchmarkProfileOverhead(b *testing.B) {
 			b.ReportMetric(100*median(waggleShares), "waggle-cpu-%")
 		})
 	}
-}
-
-// buildBusyBench compiles busy.c for the benchmark.
-func buildBusyBench(b *testing.B) string {
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		b.Skip("skipped: gcc is not installed; it builds the program to profile")
-	}
-	bin := b.TempDir() + "/busy"
-	cmd := exec.Command(gcc, "-O1", "-fno-omit-frame-pointer", "-pthread", "-o", bin, "../testdata/profile/busy.c")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("gcc: %v\n%s", err, out)
-	}
-	return bin
 }

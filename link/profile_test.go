@@ -12,9 +12,14 @@ import (
 	"testing"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/internal/symtab"
 	"github.com/waggle-ebpf/waggle/link"
 )
+
+// busyFlags build testdata/profile/busy.c as the profiler wants C: frame
+// pointers, leaf functions' too.
+var busyFlags = []string{"-O1", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-pthread"}
 
 // profileObject is waggle profile's default program.
 const profileObject = "../cmd/waggle/bpf/profile.o"
@@ -25,22 +30,6 @@ func needProfiling(t *testing.T) {
 	if err := link.ProfilingAvailable(); err != nil {
 		t.Skipf("skipped: perf events are not permitted here: %v", err)
 	}
-}
-
-// buildBusy compiles testdata/profile/busy.c with frame pointers.
-func buildBusy(t *testing.T) string {
-	t.Helper()
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("skipped: gcc is not installed; it builds the program to profile")
-	}
-	bin := filepath.Join(t.TempDir(), "busy")
-	cmd := exec.Command(gcc, "-O1", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-pthread",
-		"-o", bin, "../testdata/profile/busy.c")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func loadProfile(t *testing.T) *waggle.Collection {
@@ -85,7 +74,7 @@ func readCounts(t *testing.T, coll *waggle.Collection) map[sampleKey]uint64 {
 // is in busy's code.
 func TestAttachProfile(t *testing.T) {
 	needProfiling(t)
-	busy := buildBusy(t)
+	busy := proctest.BuildC(t, "../testdata/profile/busy.c", busyFlags...)
 	cases := []struct {
 		mode       string
 		processes  int
@@ -167,7 +156,7 @@ func TestAttachProfile(t *testing.T) {
 // TestAttachProfilePID profiles a running process until it exits.
 func TestAttachProfilePID(t *testing.T) {
 	needProfiling(t)
-	busy := buildBusy(t)
+	busy := proctest.BuildC(t, "../testdata/profile/busy.c", busyFlags...)
 	cmd := exec.Command(busy, "150000000", "thread")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -296,7 +285,7 @@ func TestAttachProfileGetStack(t *testing.T) {
 		"-c", "../testdata/profile/stack.c", "-o", obj).CombinedOutput(); err != nil {
 		t.Skipf("skipped: clang could not build stack.c here (libbpf headers?): %v\n%s", err, out)
 	}
-	busy := buildBusy(t)
+	busy := proctest.BuildC(t, "../testdata/profile/busy.c", busyFlags...)
 	coll, err := loadObject(obj)
 	if err != nil {
 		t.Fatal(err)

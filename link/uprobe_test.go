@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/link"
 )
 
@@ -463,7 +463,7 @@ func TestUprobeNotPermitted(t *testing.T) {
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	// Another thread of this process traces it already: a second tracer
 	// is refused (EPERM), as for another user's process.
-	seizeFromOtherThread(t, cmd.Process.Pid)
+	proctest.SeizeFromOtherThread(t, cmd.Process.Pid)
 	_, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{{Program: coll.Programs["enter"], Path: target, Symbol: "work"}}})
 	if err == nil || !strings.Contains(err.Error(), "may not ptrace") {
 		t.Fatalf("error %v; want one saying waggle may not ptrace the process", err)
@@ -594,27 +594,4 @@ func TestUprobeGo(t *testing.T) {
 			}
 		})
 	}
-}
-
-// seizeFromOtherThread makes pid traced by a thread of this process that
-// stays locked to its goroutine until the test ends, so that no other
-// goroutine (waggle's tracer) can run on it and be that tracer.
-func seizeFromOtherThread(t *testing.T, pid int) {
-	t.Helper()
-	errc, done := make(chan error), make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, 0, 0, 0)
-		if errno != 0 {
-			errc <- errno
-			return
-		}
-		errc <- nil
-		<-done
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { close(done) })
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/internal/symtab"
 )
 
@@ -32,15 +32,7 @@ func TestProfileKernel(t *testing.T) {
 		t.Skipf("skipped: the kernel cannot run the program here: %v", err)
 	}
 	needProfiling(t)
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("skipped: gcc is not installed; it builds the program to profile")
-	}
-	busy := filepath.Join(t.TempDir(), "busy")
-	if out, err := exec.Command(gcc, "-O1", "-fno-omit-frame-pointer", "-no-pie", "-pthread", "-o", busy,
-		"../../testdata/profile/busy.c").CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	busy := proctest.BuildC(t, "../../testdata/profile/busy.c", "-O1", "-fno-omit-frame-pointer", "-no-pie", "-pthread")
 	// The frames in busy itself, from main to the leaf.
 	own := map[string]bool{"main": true, "spin": true, "warm": true, "hot": true, "start": true}
 	keepOwn := func(frames []string) string {

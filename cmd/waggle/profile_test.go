@@ -13,8 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/link"
 )
+
+// busyFlags build testdata/profile/busy.c as the profiler wants C: frame
+// pointers, leaf functions' too.
+var busyFlags = []string{"-O1", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-pthread"}
 
 // needProfiling skips a test where perf events cannot be opened.
 func needProfiling(t *testing.T) {
@@ -22,23 +27,6 @@ func needProfiling(t *testing.T) {
 	if err := link.ProfilingAvailable(); err != nil {
 		t.Skipf("skipped: perf events are not permitted here: %v", err)
 	}
-}
-
-// buildBusyC compiles testdata/profile/busy.c as the profiler wants C:
-// frame pointers, leaf functions' too.
-func buildBusyC(t *testing.T) string {
-	t.Helper()
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("skipped: gcc is not installed; it builds the program to profile")
-	}
-	bin := filepath.Join(t.TempDir(), "busy")
-	cmd := exec.Command(gcc, "-O1", "-fno-omit-frame-pointer", "-mno-omit-leaf-frame-pointer", "-pthread",
-		"-o", bin, "../../testdata/profile/busy.c")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // buildBusyGo builds testdata/profile/gobusy, stripped of its ELF symbols
@@ -138,7 +126,7 @@ func checkHot(t *testing.T, r profileResult, fn, callers string) {
 // command's output stays on standard output, waggle's on standard error.
 func TestProfileC(t *testing.T) {
 	needProfiling(t)
-	busy := buildBusyC(t)
+	busy := proctest.BuildC(t, "../../testdata/profile/busy.c", busyFlags...)
 	for _, mode := range []string{"", "fork"} {
 		t.Run("mode="+mode, func(t *testing.T) {
 			args := []string{"--freq", "499", "--", busy, "150000000"}
@@ -179,7 +167,7 @@ func TestProfileGo(t *testing.T) {
 // error, and --dump-maps.
 func TestProfileText(t *testing.T) {
 	needProfiling(t)
-	busy := buildBusyC(t)
+	busy := proctest.BuildC(t, "../../testdata/profile/busy.c", busyFlags...)
 	code, stdout, stderr := runCLI(t, "", "profile", "--top", "3", "--dump-maps", "--", busy, "100000000")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
@@ -235,7 +223,7 @@ func TestProfileBCC(t *testing.T) {
 	needProfiling(t)
 	obj := filepath.Join(t.TempDir(), "profile.bpf.o")
 	buildBCCTool(t, "profile", obj)
-	busy := buildBusyC(t)
+	busy := proctest.BuildC(t, "../../testdata/profile/busy.c", busyFlags...)
 	// As bcc's profile -U (user stacks only).
 	r := runProfile(t, "--freq", "499", "--set", "user_stacks_only=true", obj, "--", busy, "150000000")
 	checkHot(t, r, "hot", "main;spin;warm")

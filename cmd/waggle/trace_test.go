@@ -7,14 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 )
 
 const uprobeData = "../../testdata/uprobe/"
@@ -24,14 +23,7 @@ const uprobeData = "../../testdata/uprobe/"
 func traceTarget(t *testing.T) string {
 	t.Helper()
 	skipUnlessTrace(t)
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc is not installed: the traced test program is built from testdata/uprobe/target.c")
-	}
-	bin := filepath.Join(t.TempDir(), "target")
-	if out, err := exec.Command("gcc", "-O0", "-fno-omit-frame-pointer", "-pthread", "-o", bin, uprobeData+"target.c").CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.BuildC(t, uprobeData+"target.c", "-O0", "-fno-omit-frame-pointer", "-pthread")
 }
 
 // TestTrace: waggle trace runs uprobe programs on a command's functions
@@ -121,7 +113,7 @@ func TestTraceInterrupt(t *testing.T) {
 		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 		// Traced by another thread of this test already: a second tracer
 		// is refused.
-		seizeFromOtherThread(t, cmd.Process.Pid)
+		proctest.SeizeFromOtherThread(t, cmd.Process.Pid)
 		code, _, errOut := runCLI(t, "", "trace", "--pid", itoa(cmd.Process.Pid), "--uprobe", target+":work", calls)
 		if code != 1 || !strings.Contains(errOut, "may not ptrace") {
 			t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -175,27 +167,4 @@ func tracedTarget() bool {
 		}
 	}
 	return false
-}
-
-// seizeFromOtherThread makes pid traced by a thread of this process that
-// stays locked to its goroutine until the test ends, so that no other
-// goroutine (waggle's tracer) can run on it and be that tracer.
-func seizeFromOtherThread(t *testing.T, pid int) {
-	t.Helper()
-	errc, done := make(chan error), make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, 0, 0, 0)
-		if errno != 0 {
-			errc <- errno
-			return
-		}
-		errc <- nil
-		<-done
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { close(done) })
 }
