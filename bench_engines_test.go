@@ -7,8 +7,6 @@ import (
 	"hash/fnv"
 	"maps"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -553,51 +551,9 @@ func TestBenchProgramsAgree(t *testing.T) {
 // is installed, and checks that the committed objects hold the same
 // programs (instructions) and maps.
 func TestBenchObjectsUpToDate(t *testing.T) {
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		t.Skip("clang is not installed; cannot check that the objects match their sources")
-	}
-	machine, err := exec.Command("uname", "-m").Output()
-	if err != nil {
-		t.Skipf("uname -m: %v", err)
-	}
-	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
-	if _, err := os.Stat(filepath.Join(include, "asm")); err != nil {
-		t.Skipf("no %s/asm: %v", include, err)
-	}
-	tmp := t.TempDir()
+	var sources []string
 	for _, bp := range benchPrograms {
-		fresh := filepath.Join(tmp, bp.name+".o")
-		cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I"+include, "-c", bp.name+".c", "-o", fresh)
-		cmd.Dir = filepath.Join("testdata", "bench")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("%s.c: clang: %v\n%s", bp.name, err, out)
-			continue
-		}
-		committed, err := ebpf.LoadCollectionSpec(benchObject(bp.name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rebuilt, err := ebpf.LoadCollectionSpec(fresh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stale := fmt.Sprintf("testdata/bench/%s.o is out of date (run make in testdata/bench)", bp.name)
-		if len(committed.Programs) != len(rebuilt.Programs) || len(committed.Maps) != len(rebuilt.Maps) {
-			t.Errorf("%s: programs or maps differ", stale)
-			continue
-		}
-		for name, p := range rebuilt.Programs {
-			q := committed.Programs[name]
-			if q == nil || fmt.Sprint(p.Instructions) != fmt.Sprint(q.Instructions) {
-				t.Errorf("%s: program %s differs", stale, name)
-			}
-		}
-		for name, m := range rebuilt.Maps {
-			n := committed.Maps[name]
-			if n == nil || m.Type != n.Type || m.KeySize != n.KeySize || m.ValueSize != n.ValueSize || m.MaxEntries != n.MaxEntries {
-				t.Errorf("%s: map %s differs", stale, name)
-			}
-		}
+		sources = append(sources, filepath.Join("testdata", "bench", bp.name+".c"))
 	}
+	kerneltest.ObjectsUpToDate(t, sources...)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -271,54 +270,9 @@ func TestCOREKernel(t *testing.T) {
 // is installed, and checks that the committed objects hold the same
 // programs (instructions) and maps.
 func TestCoreObjectsUpToDate(t *testing.T) {
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		t.Skip("skipped: clang is not installed; cannot check that the objects match their sources")
-	}
-	machine, err := exec.Command("uname", "-m").Output()
-	if err != nil {
-		t.Skipf("skipped: uname -m: %v", err)
-	}
-	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
-	if _, err := os.Stat(filepath.Join(include, "asm")); err != nil {
-		t.Skipf("skipped: no %s/asm: %v", include, err)
-	}
 	sources, err := filepath.Glob("testdata/core/*.c")
-	if err != nil || len(sources) == 0 {
-		t.Fatalf("no C sources in testdata/core: %v", err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tmp := t.TempDir()
-	for _, src := range sources {
-		name := strings.TrimSuffix(filepath.Base(src), ".c")
-		fresh := filepath.Join(tmp, name+".o")
-		cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I"+include, "-c", name+".c", "-o", fresh)
-		cmd.Dir = "testdata/core"
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("%s: clang: %v\n%s", src, err, out)
-			continue
-		}
-		committed, err := ebpf.LoadCollectionSpec(strings.TrimSuffix(src, ".c") + ".o")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rebuilt, err := ebpf.LoadCollectionSpec(fresh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stale := fmt.Sprintf("testdata/core/%s.o is out of date (run make in testdata/core)", name)
-		if len(committed.Programs) != len(rebuilt.Programs) || len(committed.Maps) != len(rebuilt.Maps) {
-			t.Errorf("%s: programs or maps differ", stale)
-			continue
-		}
-		for pname, p := range rebuilt.Programs {
-			if q := committed.Programs[pname]; q == nil || fmt.Sprint(p.Instructions) != fmt.Sprint(q.Instructions) {
-				t.Errorf("%s: program %s differs", stale, pname)
-			}
-		}
-		for mname, m := range rebuilt.Maps {
-			if n := committed.Maps[mname]; n == nil || m.Type != n.Type || m.KeySize != n.KeySize || m.ValueSize != n.ValueSize || m.MaxEntries != n.MaxEntries {
-				t.Errorf("%s: map %s differs", stale, mname)
-			}
-		}
-	}
+	kerneltest.ObjectsUpToDate(t, sources...)
 }

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -127,34 +124,5 @@ func fillFirewallKernel(t *testing.T, coll *ebpf.Collection) {
 // TestObjectsUpToDate rebuilds testdata/verdicts.c when clang is installed
 // and compares the programs' instructions with the committed object.
 func TestObjectsUpToDate(t *testing.T) {
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		t.Skip("clang is not installed")
-	}
-	machine, err := exec.Command("uname", "-m").Output()
-	if err != nil {
-		t.Skipf("uname -m: %v", err)
-	}
-	fresh := filepath.Join(t.TempDir(), "verdicts.o")
-	cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-mcpu=v3",
-		"-I/usr/include/"+strings.TrimSpace(string(machine))+"-linux-gnu", "-c", "testdata/verdicts.c", "-o", fresh)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("clang: %v\n%s", err, out)
-	}
-	a, err := ebpf.LoadCollectionSpec("testdata/verdicts.o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := ebpf.LoadCollectionSpec(fresh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(a.Programs) != len(b.Programs) {
-		t.Fatalf("testdata/verdicts.o has %d programs, the source %d (run make in testdata)", len(a.Programs), len(b.Programs))
-	}
-	for name, p := range b.Programs {
-		if q := a.Programs[name]; q == nil || fmt.Sprint(q.Instructions) != fmt.Sprint(p.Instructions) {
-			t.Errorf("testdata/verdicts.o: program %s differs from the source (run make in testdata)", name)
-		}
-	}
+	kerneltest.ObjectsUpToDate(t, "testdata/verdicts.c")
 }

@@ -3,16 +3,13 @@ package main
 import (
 	"encoding/json"
 	"encoding/xml"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/cilium/ebpf"
-
-	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/link"
 )
@@ -235,53 +232,8 @@ func TestProfileBCC(t *testing.T) {
 // installed, and checks that the embedded object holds the same program
 // and maps.
 func TestProfileObjectUpToDate(t *testing.T) {
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		t.Skip("skipped: clang is not installed; cannot check that bpf/profile.o matches its source")
-	}
-	machine, err := exec.Command("uname", "-m").Output()
-	if err != nil {
-		t.Skipf("skipped: uname -m: %v", err)
-	}
-	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
-	if _, err := os.Stat(filepath.Join(include, "asm")); err != nil {
-		t.Skipf("skipped: no %s/asm: %v", include, err)
-	}
 	if _, err := os.Stat("/usr/include/bpf/bpf_helpers.h"); err != nil {
-		t.Skipf("skipped: no libbpf headers (libbpf-dev): %v", err)
+		t.Skipf("skipped: no libbpf headers (libbpf-dev), which bpf/profile.c includes: %v", err)
 	}
-	fresh := filepath.Join(t.TempDir(), "profile.o")
-	cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I"+include, "-c", "bpf/profile.c", "-o", fresh)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("clang: %v\n%s", err, out)
-	}
-	committed, err := waggle.LoadCollectionSpec("bpf/profile.o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rebuilt, err := waggle.LoadCollectionSpec(fresh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	same := func(a, b *ebpf.CollectionSpec) bool {
-		if len(a.Programs) != len(b.Programs) || len(a.Maps) != len(b.Maps) {
-			return false
-		}
-		for name, p := range a.Programs {
-			q := b.Programs[name]
-			if q == nil || fmt.Sprint(p.Instructions) != fmt.Sprint(q.Instructions) {
-				return false
-			}
-		}
-		for name, m := range a.Maps {
-			n := b.Maps[name]
-			if n == nil || m.Type != n.Type || m.KeySize != n.KeySize || m.ValueSize != n.ValueSize || m.MaxEntries != n.MaxEntries {
-				return false
-			}
-		}
-		return true
-	}
-	if !same(rebuilt, committed) {
-		t.Error("cmd/waggle/bpf/profile.o is out of date: run make in cmd/waggle/bpf")
-	}
+	kerneltest.ObjectsUpToDate(t, "bpf/profile.c")
 }

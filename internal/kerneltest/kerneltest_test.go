@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -178,78 +177,13 @@ func TestVerifyRejects(t *testing.T) {
 // committed objects. Object bytes differ with the build paths recorded in
 // the debug information, so the bytes are not compared.
 func TestObjectsUpToDate(t *testing.T) {
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		t.Skip("clang is not installed; cannot check that the objects match their sources")
-	}
-	machine, err := exec.Command("uname", "-m").Output()
-	if err != nil {
-		t.Skipf("uname -m: %v", err)
-	}
-	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
 	root := RepoRoot()
 	var sources []string
 	for _, pattern := range []string{"testdata/progs/*.c", "testdata/progs/reject/*.c", "testdata/skb/*.c", "examples/*/*.c"} {
 		m, _ := filepath.Glob(filepath.Join(root, pattern))
 		sources = append(sources, m...)
 	}
-	tmp := t.TempDir()
-	for i, src := range sources {
-		rel, _ := filepath.Rel(root, src)
-		committed := strings.TrimSuffix(src, ".c") + ".o"
-		fresh := filepath.Join(tmp, fmt.Sprintf("%d.o", i))
-		cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I"+include, "-c", filepath.Base(src), "-o", fresh)
-		cmd.Dir = filepath.Dir(src)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("%s: clang: %v\n%s", rel, err, out)
-			continue
-		}
-		if err := sameObject(committed, fresh); err != nil {
-			t.Errorf("%s: the committed object is out of date (run make in its folder): %v", rel, err)
-		}
-	}
-}
-
-func sameObject(committedPath, freshPath string) error {
-	committed, err := ebpf.LoadCollectionSpec(committedPath)
-	if err != nil {
-		return err
-	}
-	fresh, err := ebpf.LoadCollectionSpec(freshPath)
-	if err != nil {
-		return err
-	}
-	if len(committed.Programs) != len(fresh.Programs) {
-		return fmt.Errorf("%d programs, the source gives %d", len(committed.Programs), len(fresh.Programs))
-	}
-	for name, p := range fresh.Programs {
-		q := committed.Programs[name]
-		if q == nil {
-			return fmt.Errorf("program %s is missing", name)
-		}
-		if p.SectionName != q.SectionName || p.Type != q.Type {
-			return fmt.Errorf("program %s: section %q type %s, the source gives %q %s", name, q.SectionName, q.Type, p.SectionName, p.Type)
-		}
-		if a, b := fmt.Sprint(q.Instructions), fmt.Sprint(p.Instructions); a != b {
-			return fmt.Errorf("program %s: instructions differ", name)
-		}
-	}
-	if len(committed.Maps) != len(fresh.Maps) {
-		return fmt.Errorf("%d maps, the source gives %d", len(committed.Maps), len(fresh.Maps))
-	}
-	for name, m := range fresh.Maps {
-		n := committed.Maps[name]
-		if n == nil {
-			return fmt.Errorf("map %s is missing", name)
-		}
-		if m.Type != n.Type || m.KeySize != n.KeySize || m.ValueSize != n.ValueSize || m.MaxEntries != n.MaxEntries || m.Flags != n.Flags {
-			return fmt.Errorf("map %s differs", name)
-		}
-		if fmt.Sprint(m.Contents) != fmt.Sprint(n.Contents) {
-			return fmt.Errorf("map %s: contents differ", name)
-		}
-	}
-	return nil
+	ObjectsUpToDate(t, sources...)
 }
 
 // examplePackets are the input frames committed next to the examples.

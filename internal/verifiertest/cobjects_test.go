@@ -2,13 +2,11 @@ package verifiertest
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/cilium/ebpf"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 )
 
@@ -86,72 +84,9 @@ func TestCProgramsKernelVerdicts(t *testing.T) {
 // clang, when it is installed, and compares the programs and maps with the
 // committed objects.
 func TestCObjectsUpToDate(t *testing.T) {
-	clang, err := exec.LookPath("clang")
-	if err != nil {
-		t.Skip("clang is not installed; cannot check that the objects match their sources")
-	}
-	machine, err := exec.Command("uname", "-m").Output()
-	if err != nil {
-		t.Skipf("uname -m: %v", err)
-	}
-	include := "/usr/include/" + strings.TrimSpace(string(machine)) + "-linux-gnu"
 	sources, err := filepath.Glob(filepath.Join(RepoRoot(), "testdata/verifier/c/*.c"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sources) == 0 {
-		t.Fatal("no C sources in testdata/verifier/c")
-	}
-	tmp := t.TempDir()
-	for i, src := range sources {
-		fresh := filepath.Join(tmp, fmt.Sprintf("%d.o", i))
-		cmd := exec.Command(clang, "-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I"+include, "-c", filepath.Base(src), "-o", fresh)
-		cmd.Dir = filepath.Dir(src)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("%s: clang: %v\n%s", filepath.Base(src), err, out)
-			continue
-		}
-		if err := sameObject(strings.TrimSuffix(src, ".c")+".o", fresh); err != nil {
-			t.Errorf("%s: the committed object is out of date (run make in testdata/verifier/c): %v", filepath.Base(src), err)
-		}
-	}
-}
-
-func sameObject(committedPath, freshPath string) error {
-	committed, err := ebpf.LoadCollectionSpec(committedPath)
-	if err != nil {
-		return err
-	}
-	fresh, err := ebpf.LoadCollectionSpec(freshPath)
-	if err != nil {
-		return err
-	}
-	if len(committed.Programs) != len(fresh.Programs) {
-		return fmt.Errorf("%d programs, the source gives %d", len(committed.Programs), len(fresh.Programs))
-	}
-	for name, p := range fresh.Programs {
-		q := committed.Programs[name]
-		if q == nil {
-			return fmt.Errorf("program %s is missing", name)
-		}
-		if p.SectionName != q.SectionName || p.Type != q.Type {
-			return fmt.Errorf("program %s: section %q, the source gives %q", name, q.SectionName, p.SectionName)
-		}
-		if fmt.Sprint(q.Instructions) != fmt.Sprint(p.Instructions) {
-			return fmt.Errorf("program %s: instructions differ", name)
-		}
-	}
-	if len(committed.Maps) != len(fresh.Maps) {
-		return fmt.Errorf("%d maps, the source gives %d", len(committed.Maps), len(fresh.Maps))
-	}
-	for name, m := range fresh.Maps {
-		n := committed.Maps[name]
-		if n == nil {
-			return fmt.Errorf("map %s is missing", name)
-		}
-		if m.Type != n.Type || m.KeySize != n.KeySize || m.ValueSize != n.ValueSize || m.MaxEntries != n.MaxEntries || m.Flags != n.Flags {
-			return fmt.Errorf("map %s differs", name)
-		}
-	}
-	return nil
+	kerneltest.ObjectsUpToDate(t, sources...)
 }
