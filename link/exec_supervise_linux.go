@@ -387,7 +387,14 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 	} else {
 		s.perNr[seccomp.TableSize].Add(1)
 	}
-	s.setTask(n.PID, nr, inTable, h)
+	if !s.setTask(n.PID, nr, inTable, h) && !s.lis.Valid(n.ID) {
+		// The thread was killed (another thread's exit_group) after the
+		// kernel queued its call: the call never runs, and the kernel's
+		// tracepoints, which come after seccomp, never see it.
+		s.gone.Add(1)
+		s.handling.Add(int64(time.Since(start)))
+		return
+	}
 	// A path call: the path is read once, here; the policy sees this copy
 	// and, if it allows the call, waggle makes it with this copy.
 	var (
@@ -502,7 +509,9 @@ func (s *supervisor) handle(n *notify.Notif, h *handling) {
 
 // setTask makes h's task thread pid (the call nr, in the table or not):
 // its memory, and its process, IDs and name when a program reads them.
-func (s *supervisor) setTask(pid uint32, nr int, inTable bool, h *handling) {
+// It reports false if they could not be read (the thread is gone): the
+// task is then the thread alone, its own process.
+func (s *supervisor) setTask(pid uint32, nr int, inTable bool, h *handling) bool {
 	h.mem = trackedMemory{m: notify.Memory{PID: int(pid)}}
 	h.task = helper.Task{PID: pid, TGID: pid, Memory: &h.mem}
 	if s.needStatus {
@@ -518,7 +527,10 @@ func (s *supervisor) setTask(pid uint32, nr int, inTable bool, h *handling) {
 		s.statusMu.Unlock()
 		if !ok {
 			var err error
-			if st, err = notify.ReadStatus(pid); err == nil && !identity {
+			if st, err = notify.ReadStatus(pid); err != nil {
+				return false
+			}
+			if !identity {
 				s.statusMu.Lock()
 				s.status[pid] = st
 				s.statusMu.Unlock()
@@ -526,6 +538,7 @@ func (s *supervisor) setTask(pid uint32, nr int, inTable bool, h *handling) {
 		}
 		h.task.TGID, h.task.PPID, h.task.UID, h.task.GID, h.task.Comm = st.TGID, st.PPID, st.UID, st.GID, st.Comm
 	}
+	return true
 }
 
 // runPolicy runs the policy on the notification; a run that fails denies

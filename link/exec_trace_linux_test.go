@@ -120,8 +120,12 @@ func TestExecTraceThreads(t *testing.T) {
 	if err := coll.Maps["by_pid"].Lookup(uint32(l.Pid()), &total); err != nil {
 		t.Fatalf("no count for the command's pid %d: %v", l.Pid(), err)
 	}
+	// Every call that reached waggle ran the program under the
+	// process's ID, but those of threads killed by the exit before their
+	// call was answered (the runtime's threads in futex or nanosleep),
+	// which the kernel's tracepoint would not see either.
 	st := l.Stats()
-	if total != st.Notifications || st.Runs != st.Notifications {
+	if total != st.Runs || st.Runs > st.Notifications || st.Notifications-st.Runs > st.Gone {
 		t.Errorf("the process counted %d calls, waggle saw %d (stats %+v)", total, st.Notifications, st)
 	}
 }
