@@ -92,6 +92,9 @@ type UprobeOptions struct {
 	Stdout, Stderr io.Writer
 	// Probes are the programs and the functions they run on.
 	Probes []Uprobe
+	// USDT are the programs and the USDT probes they run on (every site
+	// of each probe).
+	USDT []USDT
 	// Runs are the options of the programs' runs (their observer's
 	// verdict is "entry" or "return").
 	Runs
@@ -117,8 +120,9 @@ type UprobeStats struct {
 type UprobeProgram struct {
 	// Name is the program's name.
 	Name string
-	// Attach is where it runs: "uprobe/PATH:SYMBOL[+OFFSET]" or
-	// "uretprobe/PATH:SYMBOL".
+	// Attach is where it runs: "uprobe/PATH:SYMBOL[+OFFSET]",
+	// "uretprobe/PATH:SYMBOL" or "usdt/PATH:PROVIDER:NAME" (the runs of
+	// every site of the probe).
 	Attach string
 	// Runs and Errors count its runs that returned and that failed.
 	Runs, Errors uint64

@@ -8,9 +8,10 @@
 // times with its index, the round and the address of a long holding
 // index*1000+round; main then fires waggle:gated, which has its own
 // semaphore test, five times if the semaphore is set, and prints how many
-// times it fired. With "wait", it first reads a line from stdin (so that
-// a tracer can attach), and prints "gated N" and the semaphore's value
-// when done.
+// times it fired. With "wait", it first prints "ready" and reads a line
+// from stdin (so that a tracer can attach), and after "gated N" reads
+// another line before it exits (so that the tracer can detach while it
+// runs).
 #define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
 #include <pthread.h>
@@ -40,9 +41,10 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	int threads = atoi(argv[1]);
+	int wait = argc > 3 && strcmp(argv[3], "wait") == 0;
+	char line[16];
 	rounds = atoi(argv[2]);
-	if (argc > 3 && strcmp(argv[3], "wait") == 0) {
-		char line[16];
+	if (wait) {
 		printf("ready\n");
 		fflush(stdout);
 		if (!fgets(line, sizeof line, stdin))
@@ -65,5 +67,7 @@ int main(int argc, char **argv) {
 	}
 	printf("gated %d\n", gated);
 	fflush(stdout);
+	if (wait && !fgets(line, sizeof line, stdin))
+		return 3;
 	return 0;
 }
