@@ -168,3 +168,44 @@ func tracedTarget() bool {
 	}
 	return false
 }
+
+// TestTraceUSDT: waggle trace runs BPF_USDT programs (libbpf's
+// usdt.bpf.h) at a command's USDT probes, placed by --usdt; the gated
+// probe fires only where its semaphore is set, that is where a program
+// is attached to it.
+func TestTraceUSDT(t *testing.T) {
+	skipUnlessTrace(t)
+	target := proctest.BuildC(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	obj := "../../testdata/usdt/usdt.o"
+	tick, gated := target+":waggle:tick", target+":waggle:gated"
+	for _, c := range []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+	}{
+		{"each program placed", []string{"--usdt", "tick=" + tick, "--usdt", "gated_probe=" + gated, obj, "--", target, "3", "20"}, 0, "gated 5\n",
+			"usdt/" + gated + " gated_probe: 5 runs, 0 failed\n  usdt/" + tick + " tick: 60 runs, 0 failed\n  65 breakpoint hits"},
+		{"values in the maps", []string{"--usdt", "tick=" + tick, "--usdt", "gated_probe=" + gated, "--dump-maps", obj, "--", target, "2", "2"}, 0, "gated 5\n",
+			"key {idx: 1, round: 1} value {count: 1, value: 1001, "},
+		{"both on one probe", []string{"--usdt", tick, obj, "--", target, "1", "4"}, 0, "gated 0\n",
+			"usdt/" + tick + " gated_probe: 4 runs, 0 failed\n  usdt/" + tick + " tick: 4 runs, 0 failed"},
+		{"json", []string{"--usdt", tick, "--json", obj, "--", target, "1", "1"}, 0, "gated 0\n", `{"name":"tick","attach":"usdt/` + tick + `","runs":1,"errors":0}`},
+		{"no place", []string{obj, "--", target, "1", "1"}, 1, "", "program gated_probe (section usdt) names no USDT probe: give --usdt PATH:PROVIDER:NAME"},
+		{"one placed, the other not", []string{"--usdt", "tick=" + tick, obj, "--", target, "1", "1"}, 1, "", "program gated_probe (section usdt) names no USDT probe"},
+		{"missing probe", []string{"--usdt", target + ":waggle:tock", obj, "--", target, "1", "1"}, 1, "", "no USDT probe waggle:tock (the file has waggle:tick, waggle:gated)"},
+		{"bad place", []string{"--usdt", "tick", obj, "--", target}, 2, "", `--usdt "tick": want PATH:PROVIDER:NAME`},
+		{"twice", []string{"--usdt", tick, "--usdt", gated, obj, "--", target}, 2, "", "--usdt PATH:PROVIDER:NAME is given once"},
+		{"unknown program", []string{"--usdt", "nope=" + tick, "--usdt", tick, obj, "--", target}, 2, "", `--usdt nope=...: ` + obj + ` has no SEC("usdt") program nope`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", append([]string{"trace"}, c.args...)...)
+			if code != c.code || !strings.Contains(out, c.out) || !strings.Contains(errOut, c.err) {
+				if len(errOut) > 2000 { // the dump of __bpf_usdt_specs
+					errOut = errOut[len(errOut)-2000:]
+				}
+				t.Errorf("exit %d, stdout %q, stderr ...%q; want %d, %q, %q", code, out, errOut, c.code, c.out, c.err)
+			}
+		})
+	}
+}

@@ -3,6 +3,9 @@
 // attach cookie (bpf_get_attach_cookie) names in __bpf_usdt_specs.
 // testdata/usdt/target.c fires the probes.
 #define __TARGET_ARCH_x86
+// Room for 16 sites' specs (libbpf's default is 256), so that the maps
+// that --dump-maps prints stay short.
+#define BPF_USDT_MAX_SPEC_CNT 16
 #include <stdbool.h>
 #include <linux/types.h>
 #include <linux/bpf.h>
