@@ -64,13 +64,19 @@ func readTicks(t testing.TB, m *waggle.Map) map[[2]uint32]tickEntry {
 	}
 	out := map[[2]uint32]tickEntry{}
 	for _, e := range entries {
-		v := e.Value
-		out[[2]uint32{binary.NativeEndian.Uint32(e.Key), binary.NativeEndian.Uint32(e.Key[4:])}] = tickEntry{
-			count: binary.NativeEndian.Uint64(v), value: binary.NativeEndian.Uint64(v[8:]), tid: binary.NativeEndian.Uint32(v[16:]),
-			argc: int32(binary.NativeEndian.Uint32(v[20:])), cookie: binary.NativeEndian.Uint64(v[24:]), err: int64(binary.NativeEndian.Uint64(v[32:])),
-		}
+		out[[2]uint32{le32(e.Key), le32(e.Key[4:])}] = decodeTick(e.Value)
 	}
 	return out
+}
+
+func le32(b []byte) uint32 { return binary.NativeEndian.Uint32(b) }
+
+// decodeTick reads a struct tick_val.
+func decodeTick(v []byte) tickEntry {
+	return tickEntry{
+		count: binary.NativeEndian.Uint64(v), value: binary.NativeEndian.Uint64(v[8:]), tid: binary.NativeEndian.Uint32(v[16:]),
+		argc: int32(binary.NativeEndian.Uint32(v[20:])), cookie: binary.NativeEndian.Uint64(v[24:]), err: int64(binary.NativeEndian.Uint64(v[32:])),
+	}
 }
 
 // checkTicks checks that each of threads threads fired waggle:tick once
