@@ -341,3 +341,37 @@ func TestUSDTErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUSDTForkExec: a forked child (its memory a copy: breakpoints and
+// incremented semaphores too) and an executed one (a new image: the
+// probes and semaphores put in again at its entry point) fire the probes
+// as the parent does.
+func TestUSDTForkExec(t *testing.T) {
+	needPtrace(t)
+	target := proctest.BuildC(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	const threads, rounds = 2, 10
+	for _, c := range []struct{ mode, out string }{
+		{"fork", "child gated 5\ngated 5\n"},
+		{"exec", "gated 5\ngated 5\n"},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			coll := usdtObject(t)
+			var out strings.Builder
+			l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{target, fmt.Sprint(threads), fmt.Sprint(rounds), c.mode}, // argv[0]: what exec executes
+				Stdout: &out, Stderr: &out, USDT: usdtProbes(coll, target)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if err := l.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if l.ExitCode() != 0 || out.String() != c.out {
+				t.Fatalf("exit %d, output %q; want %q", l.ExitCode(), out.String(), c.out)
+			}
+			// The child is thread number threads.
+			checkTicks(t, coll, threads+1, rounds, uint32(l.Pid()))
+			checkGated(t, coll, 10)
+		})
+	}
+}
