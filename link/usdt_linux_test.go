@@ -375,3 +375,42 @@ func TestUSDTForkExec(t *testing.T) {
 		})
 	}
 }
+
+// TestUSDTLibrary: a probe of a shared library (USDT.Path the library)
+// fires in a program that maps it, its semaphore in the library's
+// writable mapping set while attached.
+func TestUSDTLibrary(t *testing.T) {
+	needPtrace(t)
+	lib := proctest.BuildC(t, "../testdata/usdt/usdtlib.c", "-O2", "-shared", "-fPIC")
+	// BuildC puts the flags before the source: --no-as-needed keeps the
+	// library, named before what needs it.
+	main := proctest.BuildC(t, "../testdata/usdt/libmain.c", "-O2", "-Wl,--no-as-needed", lib)
+	coll := usdtObject(t)
+	var out strings.Builder
+	l, err := link.AttachUprobe(link.UprobeOptions{Path: main, Stdout: &out, Stderr: &out, USDT: []link.USDT{{
+		Program: coll.Programs["gated_probe"], Path: lib, Provider: "waggle", Name: "libtick",
+		Specs: coll.Maps[link.USDTSpecsMap], IPs: coll.Maps[link.USDTIPsMap],
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if l.ExitCode() != 0 || out.String() != "fired 4\n" {
+		t.Fatalf("exit %d, output %q; want fired 4 (the semaphore set)", l.ExitCode(), out.String())
+	}
+	// gated_probe(long value, int constant) on libtick(i, n): the last
+	// run saw i = 3, n = 4.
+	var g struct {
+		Count           uint64
+		Value, Constant int64
+	}
+	if err := coll.Maps["gated"].Lookup(uint32(0), &g); err != nil {
+		t.Fatal(err)
+	}
+	if g.Count != 4 || g.Value != 3 || g.Constant != 4 {
+		t.Errorf("gated: %+v, want 4 runs, the last with 3 and 4", g)
+	}
+}
