@@ -28,7 +28,7 @@ import (
 // test's own holding the values waggle gives (kernel.KconfigSpec), with
 // each instruction's symbol (a function's first), source line and
 // function information kept.
-func kernelKconfig(t *testing.T, spec *ebpf.CollectionSpec) {
+func kernelKconfig(t testing.TB, spec *ebpf.CollectionSpec) {
 	t.Helper()
 	const name = "waggle_kconfig"
 	for _, ps := range spec.Programs {
