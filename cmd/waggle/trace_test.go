@@ -3,7 +3,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"debug/elf"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/waggle-ebpf/waggle/internal/proctest"
+	"github.com/waggle-ebpf/waggle/internal/symtab"
 )
 
 const uprobeData = "../../testdata/uprobe/"
@@ -208,4 +212,111 @@ func TestTraceUSDT(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTraceUSDTPid: waggle trace --pid attaches USDT programs to a
+// running process; they see what it fires while attached, and its
+// semaphores are set from the moment the probes are in.
+func TestTraceUSDTPid(t *testing.T) {
+	skipUnlessTrace(t)
+	target := proctest.BuildC(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	cmd := exec.Command(target, "2", "10", "wait")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := bufio.NewReader(stdout)
+	if s, err := lines.ReadString('\n'); err != nil || s != "ready\n" {
+		t.Fatalf("target said %q, %v", s, err)
+	}
+	type result struct {
+		code   int
+		errOut string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, errOut := runCLI(t, "", "trace", "--pid", itoa(cmd.Process.Pid), "--usdt", "tick="+target+":waggle:tick",
+			"--usdt", "gated_probe="+target+":waggle:gated", "../../testdata/usdt/usdt.o")
+		done <- result{code, errOut}
+	}()
+	// The probes are in once the gated probe's semaphore is set.
+	sem := semaphoreAddress(t, cmd.Process.Pid, target, "waggle_gated_semaphore")
+	for deadline := time.Now().Add(10 * time.Second); semaphoreAt(cmd.Process.Pid, sem) != 1; time.Sleep(10 * time.Millisecond) {
+		select {
+		case r := <-done:
+			t.Fatalf("waggle trace ended: exit %d, stderr %q", r.code, r.errOut)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the semaphore was not set within 10 s")
+		}
+	}
+	if _, err := io.WriteString(stdin, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := lines.ReadString('\n'); err != nil || s != "gated 5\n" {
+		t.Errorf("target said %q, %v; want gated 5", s, err)
+	}
+	if _, err := io.WriteString(stdin, "end\n"); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	for _, want := range []string{"usdt/" + target + ":waggle:gated gated_probe: 5 runs, 0 failed", "usdt/" + target + ":waggle:tick tick: 20 runs, 0 failed"} {
+		if r.code != 0 || !strings.Contains(r.errOut, want) {
+			t.Errorf("exit %d, stderr %q; want %q", r.code, r.errOut, want)
+		}
+	}
+}
+
+// semaphoreAddress is where the semaphore name of the PIE target is in
+// process pid.
+func semaphoreAddress(t *testing.T, pid int, target, name string) uint64 {
+	t.Helper()
+	f, err := elf.Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps, err := symtab.ReadMaps(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name != name {
+			continue
+		}
+		for _, m := range maps {
+			if m.Offset == 0 && m.Path == target {
+				return m.Start + s.Value
+			}
+		}
+	}
+	t.Fatalf("%s: no %s, or not mapped", target, name)
+	return 0
+}
+
+// semaphoreAt reads the 16-bit semaphore at addr in process pid.
+func semaphoreAt(pid int, addr uint64) int {
+	f, err := os.Open("/proc/" + itoa(pid) + "/mem")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	var b [2]byte
+	if _, err := f.ReadAt(b[:], int64(addr)); err != nil {
+		return -1
+	}
+	return int(b[0]) | int(b[1])<<8
 }
