@@ -533,6 +533,7 @@ func (t *uprobeTracer) attach() error {
 		return err
 	}
 	if err := t.insert(sp, t.leader, true); err != nil {
+		releaseSemaphores(sp, t.leader) // the USDT semaphores set before the error
 		t.release(tids)
 		return err
 	}

@@ -414,3 +414,49 @@ func TestUSDTLibrary(t *testing.T) {
 		t.Errorf("gated: %+v, want 4 runs, the last with 3 and 4", g)
 	}
 }
+
+// TestUSDTAttachPIDFails: an attach that fails once some probes are
+// placed (a probe of a library the process does not map) leaves the
+// process as it was: its semaphores back at 0, and it runs on.
+func TestUSDTAttachPIDFails(t *testing.T) {
+	needPtrace(t)
+	target := proctest.BuildC(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	lib := proctest.BuildC(t, "../testdata/usdt/usdtlib.c", "-O2", "-shared", "-fPIC")
+	coll := usdtObject(t)
+	cmd := exec.Command(target, "1", "3", "wait")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := bufio.NewReader(stdout)
+	if s, _ := lines.ReadString('\n'); s != "ready\n" {
+		t.Fatalf("target said %q", s)
+	}
+	probes := append(usdtProbes(coll, target), link.USDT{Program: coll.Programs["gated_probe"], Path: lib, Provider: "waggle", Name: "libtick"})
+	_, err = link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, USDT: probes})
+	if err == nil || !strings.Contains(err.Error(), "program gated_probe: "+lib+" is not mapped in the process") {
+		t.Fatalf("AttachUprobe: %v; want the library not mapped", err)
+	}
+	for _, sem := range []string{"waggle_tick_semaphore", "waggle_gated_semaphore"} {
+		if v := semaphoreValue(t, cmd.Process.Pid, target, sem); v != 0 {
+			t.Errorf("%s is %d after the failed attach, want 0", sem, v)
+		}
+	}
+	if _, err := io.WriteString(stdin, "go\nend\n"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := lines.ReadString('\n'); s != "gated 0\n" {
+		t.Errorf("target said %q, want gated 0", s)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("the target after the failed attach: %v", err)
+	}
+}
