@@ -24,10 +24,10 @@ import (
 func cmdTrace(args []string, e *env) error {
 	fs := newFlags("trace", "[--pid PID | -- CMD ARGS...] PROG.o, or [options] PROG.o [-- CMD ARGS...]; options: [--uprobe PATH:SYMBOL[+OFFSET]] [--usdt [PROGRAM=]PATH:PROVIDER:NAME]... [--json] [--output FILE] [--dump-maps] [--set NAME=VALUE]... [--metrics ADDR] [--watch]",
 		"Runs the uprobe, uretprobe and USDT programs of PROG.o on functions and\n"+
-			"USDT probes of CMD (which\n"+
-			"waggle starts) or of the running process PID: every thread, and the threads\n"+
-			"and processes they start. waggle exits with CMD's status. The synopsis\n"+
-			"\"waggle trace -- CMD [ARGS...] PROG.o\" is accepted too (PROG.o last).\n\n"+
+			"USDT probes of CMD (which waggle starts) or of the running process PID:\n"+
+			"every thread, and the threads and processes they start. waggle exits with\n"+
+			"CMD's status. The synopsis \"waggle trace -- CMD [ARGS...] PROG.o\" is\n"+
+			"accepted too (PROG.o last).\n\n"+
 			"Programs name their function in their section, as libbpf's:\n"+
 			"SEC(\"uprobe/PATH:SYMBOL[+OFFSET]\") runs at the function's entry (or OFFSET\n"+
 			"bytes into it), SEC(\"uretprobe/PATH:SYMBOL\") when it returns. PATH is an\n"+
