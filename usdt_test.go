@@ -18,7 +18,7 @@ import (
 // TestUSDTObjectsUpToDate rebuilds testdata/usdt's BPF programs, when
 // clang is installed, and compares them with the committed objects.
 func TestUSDTObjectsUpToDate(t *testing.T) {
-	kerneltest.ObjectsUpToDateWith(t, waggle.LoadCollectionSpec, "testdata/usdt/usdt.c", "testdata/usdt/kconfig.c")
+	kerneltest.ObjectsUpToDateWith(t, waggle.LoadCollectionSpec, "testdata/usdt/usdt.c", "testdata/usdt/kconfig.c", "testdata/usdt/named.c")
 }
 
 // userMemory is a traced thread's memory at an address, for helper.Task.

@@ -320,3 +320,23 @@ func semaphoreAt(pid int, addr uint64) int {
 	}
 	return int(b[0]) | int(b[1])<<8
 }
+
+// TestTraceUSDTSection: a program whose section names its probe
+// (usdt/./target:waggle:gated, libbpf's spelling) runs there without
+// --usdt; the path is the current directory's target.
+func TestTraceUSDTSection(t *testing.T) {
+	skipUnlessTrace(t)
+	target := proctest.BuildC(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	obj, err := filepath.Abs("../../testdata/usdt/named.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Dir(target))
+	code, out, errOut := runCLI(t, "", "trace", "--dump-maps", obj, "--", "./target", "1", "1")
+	// gated_value (-7) times -3, five times.
+	for _, want := range []string{"usdt/./target:waggle:gated named_gated: 5 runs, 0 failed", "runs: 5", "sum: 105"} {
+		if code != 0 || out != "gated 5\n" || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, stdout %q, stderr %q; want gated 5 and %q", code, out, errOut, want)
+		}
+	}
+}
