@@ -40,15 +40,24 @@ func (m userMemory) ReadAt(p []byte, off int64) (int, error) {
 // site's spec in __bpf_usdt_specs under the attach cookie. The program
 // reads its arguments through bpf_usdt_arg as the spec says.
 func TestUSDTObject(t *testing.T) {
+	for _, engine := range []waggle.Engine{waggle.EngineInterpreter, waggle.EngineAuto} {
+		t.Run(engine.String(), func(t *testing.T) { testUSDTObject(t, engine) })
+	}
+}
+
+func testUSDTObject(t *testing.T, engine waggle.Engine) {
 	spec, err := waggle.LoadCollectionSpec("testdata/usdt/usdt.o")
 	if err != nil {
 		t.Fatal(err)
 	}
-	coll, err := waggle.NewCollection(spec)
+	coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{Engine: engine})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer coll.Close()
+	if got := coll.Programs["tick"].Engine(); engine == waggle.EngineInterpreter && got != engine {
+		t.Fatalf("engine %s, want %s", got, engine)
+	}
 	kc := coll.Maps[".kconfig"]
 	if kc == nil {
 		t.Fatal("no .kconfig map")
