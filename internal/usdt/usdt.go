@@ -225,8 +225,10 @@ func Read(f *elf.File) ([]Site, error) {
 					return nil, fmt.Errorf("probe %s: argument %d %q: a symbol is an address only relative to %%rip", n, i+1, a.Text)
 				}
 				// rip is the site's address when the probe fires: the
-				// symbol is as far from it in memory as in the file.
-				a.Offset += int64(v - n.Location)
+				// symbol is as far from it in memory as in the file
+				// (from the site's address as placed, since prelinking
+				// moved the symbols but not the notes).
+				a.Offset += int64(v - s.Addr)
 			case Const:
 				if f.Type != elf.ET_EXEC {
 					return nil, fmt.Errorf("probe %s: argument %d %q: the address of a symbol as a constant is known only in a file that is not relocated (ET_EXEC), this one is %s", n, i+1, a.Text, f.Type)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -220,7 +221,7 @@ func TestReadFile(t *testing.T) {
 					if a.Symbol != "" {
 						t.Errorf("%s: argument %q: symbol %s left", s.Note, a.Text, a.Symbol)
 					}
-					if a.Reg == "rip" && uint64(a.Offset)+s.Location != gated {
+					if a.Reg == "rip" && uint64(a.Offset)+s.Addr != gated {
 						t.Errorf("%s: argument %q: %#x from the site, want gated_value %#x", s.Note, a.Text, a.Offset, gated)
 					}
 				}
@@ -258,5 +259,60 @@ func TestReadFileErrors(t *testing.T) {
 	}
 	if _, err := Find(sites, "a", "b"); err == nil || !strings.Contains(err.Error(), "the file has no USDT probes") {
 		t.Errorf("Find in no sites: %v", err)
+	}
+}
+
+// TestReadPrelinked: a file moved after its notes were made (prelink)
+// has .stapsdt.base elsewhere than the notes say; the sites move by as
+// much. Here the notes of a gcc-built target are rewritten as if made
+// 0x100 bytes lower: Read gives the same sites as from the original,
+// gated_value(%rip) at the same distance from the site.
+func TestReadPrelinked(t *testing.T) {
+	bin := proctest.BuildC(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	want, err := ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := f.Section(".note.stapsdt")
+	f.Close()
+	// Each note: 12-byte header, "stapsdt\0", then location, base and
+	// semaphore.
+	data := raw[sec.Offset : sec.Offset+sec.Size]
+	for off := 0; off+12 <= len(data); {
+		nameSz, descSz := binary.LittleEndian.Uint32(data[off:]), binary.LittleEndian.Uint32(data[off+4:])
+		desc := off + 12 + int(align4(uint64(nameSz)))
+		for i := range 3 {
+			p := data[desc+8*i:]
+			if v := binary.LittleEndian.Uint64(p); v != 0 {
+				binary.LittleEndian.PutUint64(p, v-0x100)
+			}
+		}
+		off = desc + int(align4(uint64(descSz)))
+	}
+	moved := filepath.Join(t.TempDir(), "moved")
+	if err := os.WriteFile(moved, raw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadFile(moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d sites, want %d", len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.Location != w.Location-0x100 || g.Addr != w.Addr || g.Offset != w.Offset || g.Semaphore != w.Semaphore || g.SemaphoreOffset != w.SemaphoreOffset ||
+			!reflect.DeepEqual(g.Arguments, w.Arguments) {
+			t.Errorf("site %d: %+v, want the addresses of %+v", i, g, w)
+		}
 	}
 }
