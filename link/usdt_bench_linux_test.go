@@ -31,7 +31,7 @@ import (
 // does not inflate as much. See docs/BENCHMARKS.md.
 func BenchmarkUSDT(b *testing.B) {
 	needPtrace(b)
-	target := proctest.BuildC(b, "../testdata/usdt/target.c", "-O2", "-pthread")
+	target := proctest.BuildSDT(b, "../testdata/usdt/target.c", "-O2", "-pthread")
 	sites, err := usdt.ReadFile(target)
 	if err != nil {
 		b.Fatal(err)

@@ -66,7 +66,7 @@ func TestUSDTKernel(t *testing.T) {
 	if err := kerneltest.Available(); err != nil {
 		t.Skip(err)
 	}
-	target := proctest.BuildC(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
 	const threads, rounds = 4, 50
 	args := []string{fmt.Sprint(threads), fmt.Sprint(rounds)}
 

@@ -144,7 +144,7 @@ func TestUSDTCommand(t *testing.T) {
 	const threads, rounds = 4, 50
 	for _, opt := range []string{"-O0", "-O2"} {
 		t.Run(opt, func(t *testing.T) {
-			target := proctest.BuildC(t, "../testdata/usdt/target.c", opt, "-pthread")
+			target := proctest.BuildSDT(t, "../testdata/usdt/target.c", opt, "-pthread")
 			coll := usdtObject(t)
 			var out strings.Builder
 			l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", fmt.Sprint(threads), fmt.Sprint(rounds)},
@@ -249,7 +249,7 @@ func semaphoreValue(t *testing.T, pid int, target, name string) uint16 {
 // between.
 func TestUSDTAttachPID(t *testing.T) {
 	needPtrace(t)
-	target := proctest.BuildC(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
 	coll := usdtObject(t)
 	cmd := exec.Command(target, "2", "10", "wait")
 	stdin, err := cmd.StdinPipe()
@@ -318,7 +318,7 @@ func TestUSDTAttachPID(t *testing.T) {
 // TestUSDTErrors: what cannot be attached is refused before anything
 // starts, naming the program and what is wrong.
 func TestUSDTErrors(t *testing.T) {
-	target := proctest.BuildC(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
 	coll := usdtObject(t)
 	good := usdtProbes(coll, target)[0]
 	for _, c := range []struct {
@@ -348,7 +348,7 @@ func TestUSDTErrors(t *testing.T) {
 // as the parent does.
 func TestUSDTForkExec(t *testing.T) {
 	needPtrace(t)
-	target := proctest.BuildC(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
 	const threads, rounds = 2, 10
 	for _, c := range []struct{ mode, out string }{
 		{"fork", "child gated 5\ngated 5\n"},
@@ -381,7 +381,7 @@ func TestUSDTForkExec(t *testing.T) {
 // writable mapping set while attached.
 func TestUSDTLibrary(t *testing.T) {
 	needPtrace(t)
-	lib := proctest.BuildC(t, "../testdata/usdt/usdtlib.c", "-O2", "-shared", "-fPIC")
+	lib := proctest.BuildSDT(t, "../testdata/usdt/usdtlib.c", "-O2", "-shared", "-fPIC")
 	// BuildC puts the flags before the source: --no-as-needed keeps the
 	// library, named before what needs it.
 	main := proctest.BuildC(t, "../testdata/usdt/libmain.c", "-O2", "-Wl,--no-as-needed", lib)
@@ -420,8 +420,8 @@ func TestUSDTLibrary(t *testing.T) {
 // process as it was: its semaphores back at 0, and it runs on.
 func TestUSDTAttachPIDFails(t *testing.T) {
 	needPtrace(t)
-	target := proctest.BuildC(t, "../testdata/usdt/target.c", "-O2", "-pthread")
-	lib := proctest.BuildC(t, "../testdata/usdt/usdtlib.c", "-O2", "-shared", "-fPIC")
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	lib := proctest.BuildSDT(t, "../testdata/usdt/usdtlib.c", "-O2", "-shared", "-fPIC")
 	coll := usdtObject(t)
 	cmd := exec.Command(target, "1", "3", "wait")
 	stdin, err := cmd.StdinPipe()

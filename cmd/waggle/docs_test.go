@@ -64,7 +64,7 @@ func TestDocumentedCommands(t *testing.T) {
 				// before: built here (its path is also inside --usdt's
 				// arguments).
 				if slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, usdtTarget) }) {
-					bin := proctest.BuildC(t, "testdata/usdt/target.c", "-O2", "-pthread")
+					bin := proctest.BuildSDT(t, "testdata/usdt/target.c", "-O2", "-pthread")
 					for i := range args {
 						args[i] = strings.ReplaceAll(args[i], usdtTarget, bin)
 					}

@@ -179,7 +179,7 @@ func tracedTarget() bool {
 // is attached to it.
 func TestTraceUSDT(t *testing.T) {
 	skipUnlessTrace(t)
-	target := proctest.BuildC(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	target := proctest.BuildSDT(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
 	obj := "../../testdata/usdt/usdt.o"
 	tick, gated := target+":waggle:tick", target+":waggle:gated"
 	for _, c := range []struct {
@@ -219,7 +219,7 @@ func TestTraceUSDT(t *testing.T) {
 // semaphores are set from the moment the probes are in.
 func TestTraceUSDTPid(t *testing.T) {
 	skipUnlessTrace(t)
-	target := proctest.BuildC(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	target := proctest.BuildSDT(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
 	cmd := exec.Command(target, "2", "10", "wait")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -326,7 +326,7 @@ func semaphoreAt(pid int, addr uint64) int {
 // --usdt; the path is the current directory's target.
 func TestTraceUSDTSection(t *testing.T) {
 	skipUnlessTrace(t)
-	target := proctest.BuildC(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	target := proctest.BuildSDT(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
 	obj, err := filepath.Abs("../../testdata/usdt/named.o")
 	if err != nil {
 		t.Fatal(err)

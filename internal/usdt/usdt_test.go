@@ -186,7 +186,7 @@ func TestValue(t *testing.T) {
 func TestReadFile(t *testing.T) {
 	for _, opt := range []string{"-O0", "-O2"} {
 		t.Run(opt, func(t *testing.T) {
-			bin := proctest.BuildC(t, "../../testdata/usdt/target.c", opt, "-pthread")
+			bin := proctest.BuildSDT(t, "../../testdata/usdt/target.c", opt, "-pthread")
 			sites, err := ReadFile(bin)
 			if err != nil {
 				t.Fatal(err)
@@ -268,7 +268,7 @@ func TestReadFileErrors(t *testing.T) {
 // 0x100 bytes lower: Read gives the same sites as from the original,
 // gated_value(%rip) at the same distance from the site.
 func TestReadPrelinked(t *testing.T) {
-	bin := proctest.BuildC(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	bin := proctest.BuildSDT(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
 	want, err := ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
