@@ -187,28 +187,36 @@ func TestTraceUSDT(t *testing.T) {
 		args     []string
 		code     int
 		out, err string
+		events   int // gated_probe's ring buffer records printed
 	}{
 		{"each program placed", []string{"--usdt", "tick=" + tick, "--usdt", "gated_probe=" + gated, obj, "--", target, "3", "20"}, 0, "gated 5\n",
-			"usdt/" + gated + " gated_probe: 5 runs, 0 failed\n  usdt/" + tick + " tick: 60 runs, 0 failed\n  65 breakpoint hits"},
+			"usdt/" + gated + " gated_probe: 5 runs, 0 failed\n  usdt/" + tick + " tick: 60 runs, 0 failed\n  65 breakpoint hits", 5},
+		{"events decoded by struct event", []string{"--usdt", "tick=" + tick, "--usdt", "gated_probe=" + gated, obj, "--", target, "1", "1"}, 0, "gated 5\n",
+			"events: {value: -7, constant: -3, pid: ", 5},
 		{"values in the maps", []string{"--usdt", "tick=" + tick, "--usdt", "gated_probe=" + gated, "--dump-maps", obj, "--", target, "2", "2"}, 0, "gated 5\n",
-			"key {idx: 1, round: 1} value {count: 1, value: 1001, "},
+			"key {idx: 1, round: 1} value {count: 1, value: 1001, ", 5},
 		{"both on one probe", []string{"--usdt", tick, obj, "--", target, "1", "4"}, 0, "gated 0\n",
-			"usdt/" + tick + " gated_probe: 4 runs, 0 failed\n  usdt/" + tick + " tick: 4 runs, 0 failed"},
-		{"json", []string{"--usdt", tick, "--json", obj, "--", target, "1", "1"}, 0, "gated 0\n", `{"name":"tick","attach":"usdt/` + tick + `","runs":1,"errors":0}`},
-		{"no place", []string{obj, "--", target, "1", "1"}, 1, "", "program gated_probe (section usdt) names no USDT probe: give --usdt PATH:PROVIDER:NAME"},
-		{"one placed, the other not", []string{"--usdt", "tick=" + tick, obj, "--", target, "1", "1"}, 1, "", "program gated_probe (section usdt) names no USDT probe"},
-		{"missing probe", []string{"--usdt", target + ":waggle:tock", obj, "--", target, "1", "1"}, 1, "", "no USDT probe waggle:tock (the file has waggle:tick, waggle:gated)"},
-		{"bad place", []string{"--usdt", "tick", obj, "--", target}, 2, "", `--usdt "tick": want PATH:PROVIDER:NAME`},
-		{"twice", []string{"--usdt", tick, "--usdt", gated, obj, "--", target}, 2, "", "--usdt PATH:PROVIDER:NAME is given once"},
-		{"unknown program", []string{"--usdt", "nope=" + tick, "--usdt", tick, obj, "--", target}, 2, "", `--usdt nope=...: ` + obj + ` has no SEC("usdt") program nope`},
+			"usdt/" + tick + " gated_probe: 4 runs, 0 failed\n  usdt/" + tick + " tick: 4 runs, 0 failed", 4},
+		{"json", []string{"--usdt", tick, "--json", obj, "--", target, "1", "1"}, 0, "gated 0\n", `{"map":"events","event":{"value":0,"constant":0,"pid":`, 1},
+		{"json summary", []string{"--usdt", tick, "--json", obj, "--", target, "1", "1"}, 0, "gated 0\n", `{"name":"tick","attach":"usdt/` + tick + `","runs":1,"errors":0}`, 1},
+		{"no place", []string{obj, "--", target, "1", "1"}, 1, "", "program gated_probe (section usdt) names no USDT probe: give --usdt PATH:PROVIDER:NAME", 0},
+		{"one placed, the other not", []string{"--usdt", "tick=" + tick, obj, "--", target, "1", "1"}, 1, "", "program gated_probe (section usdt) names no USDT probe", 0},
+		{"missing probe", []string{"--usdt", target + ":waggle:tock", obj, "--", target, "1", "1"}, 1, "", "no USDT probe waggle:tock (the file has waggle:tick, waggle:gated)", 0},
+		{"bad place", []string{"--usdt", "tick", obj, "--", target}, 2, "", `--usdt "tick": want PATH:PROVIDER:NAME`, 0},
+		{"twice", []string{"--usdt", tick, "--usdt", gated, obj, "--", target}, 2, "", "--usdt PATH:PROVIDER:NAME is given once", 0},
+		{"unknown program", []string{"--usdt", "nope=" + tick, "--usdt", tick, obj, "--", target}, 2, "", `--usdt nope=...: ` + obj + ` has no SEC("usdt") program nope`, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out, errOut := runCLI(t, "", append([]string{"trace"}, c.args...)...)
-			if code != c.code || !strings.Contains(out, c.out) || !strings.Contains(errOut, c.err) {
+			events := strings.Count(errOut, "events: {")
+			if strings.HasPrefix(c.name, "json") {
+				events = strings.Count(errOut, `{"map":"events"`)
+			}
+			if code != c.code || !strings.Contains(out, c.out) || !strings.Contains(errOut, c.err) || events != c.events {
 				if len(errOut) > 2000 { // the dump of __bpf_usdt_specs
 					errOut = errOut[len(errOut)-2000:]
 				}
-				t.Errorf("exit %d, stdout %q, stderr ...%q; want %d, %q, %q", code, out, errOut, c.code, c.out, c.err)
+				t.Errorf("exit %d, stdout %q, %d events, stderr ...%q; want %d, %q, %d events, %q", code, out, events, errOut, c.code, c.out, c.events, c.err)
 			}
 		})
 	}
@@ -273,6 +281,9 @@ func TestTraceUSDTPid(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.errOut, want) {
 			t.Errorf("exit %d, stderr %q; want %q", r.code, r.errOut, want)
 		}
+	}
+	if n := strings.Count(r.errOut, "events: {value: -7, constant: -3, pid: "+itoa(cmd.Process.Pid)+"}"); n != 5 {
+		t.Errorf("%d events of process %d printed, want 5:\n%s", n, cmd.Process.Pid, r.errOut)
 	}
 }
 

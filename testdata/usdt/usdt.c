@@ -69,18 +69,42 @@ int BPF_USDT(tick, int idx, int round, long *px)
 	return 0;
 }
 
+// An event per run of gated_probe, which waggle trace prints.
+struct event {
+	__s64 value;
+	__s32 constant;
+	__u32 pid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} events SEC(".maps");
+
+// Puts struct event into the object's BTF, by which waggle trace decodes
+// the records.
+struct event *unused_event __attribute__((unused));
+
 // waggle:gated(gated_value, -3): a probe behind its semaphore.
 SEC("usdt")
 int BPF_USDT(gated_probe, long value, int constant)
 {
 	__u32 zero = 0;
 	struct gated_val *g = bpf_map_lookup_elem(&gated, &zero);
+	struct event *e;
 
 	if (!g)
 		return 0;
 	g->count++;
 	g->value = value;
 	g->constant = constant;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	e->value = value;
+	e->constant = constant;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
