@@ -26,6 +26,9 @@ type Uprobe struct {
 	// Return makes it a uretprobe: it runs when the function returns,
 	// with the return value in the context's rax (PT_REGS_RC).
 	Return bool
+	// Cookie is what bpf_get_attach_cookie returns in the program's runs
+	// here (libbpf's bpf_uprobe_opts.bpf_cookie).
+	Cookie uint64
 }
 
 // ParseUprobeSection reads a uprobe program's ELF section as libbpf

@@ -233,7 +233,7 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 		if sym.Size != 0 && u.Offset >= sym.Size {
 			return nil, fmt.Errorf("attach uprobe: program %s: offset %#x is past the end of %s (%d bytes)", u.Program.Name(), u.Offset, u.Symbol, sym.Size)
 		}
-		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset})
+		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, cookie: u.Cookie})
 	}
 	if err := t.addUSDT(opts.USDT, maps); err != nil {
 		return nil, fmt.Errorf("attach uprobe: %w", err)
