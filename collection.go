@@ -57,7 +57,13 @@ func loadSpec(r io.ReaderAt) (*ebpf.CollectionSpec, error) {
 	if err := checkZeroSections(r); err != nil {
 		return nil, err
 	}
-	return ebpf.LoadCollectionSpecFromReader(r)
+	r, hidden := weakMaps(r)
+	spec, err := ebpf.LoadCollectionSpecFromReader(r)
+	if err != nil {
+		return nil, err
+	}
+	hiddenStatic(spec, hidden)
+	return spec, nil
 }
 
 // checkELF says what is wrong with an object that is not an ELF file, is
@@ -486,6 +492,11 @@ func resolveMaps(ps *ebpf.ProgramSpec, collMaps map[string]*Map) (_ isa.Instruct
 			return nil, nil, nil, fmt.Errorf("instruction %d calls a kernel function (kfunc %s), which waggle does not support", slot, ins.Reference())
 		case ins.IsLoadFromMap():
 			name := ins.Reference()
+			if _, off, ok := kernel.KconfigLoad(ins); ok {
+				// An extern __kconfig: a value of the .kconfig map.
+				name = kernel.KconfigName
+				out.Imm = int64(uint64(off) << 32)
+			}
 			m, ok := collMaps[name]
 			if !ok {
 				return nil, nil, nil, fmt.Errorf("instruction %d refers to map %q, which the object does not define", slot, name)

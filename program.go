@@ -565,6 +565,10 @@ type RunOptions struct {
 	// neighbours) that bpf_fib_lookup consults; HostFIB reads the
 	// host's. Without it every lookup answers -ENODEV.
 	FIB *FIB
+	// Cookie is the attach cookie that bpf_get_attach_cookie returns: the
+	// BPF cookie a hook gives the program's attachment (a USDT site's
+	// spec ID in link.AttachUprobe, as libbpf's USDT support gives it).
+	Cookie uint64
 }
 
 // FIB is the forwarding information of bpf_fib_lookup: see RunOptions.FIB.
@@ -669,7 +673,7 @@ func (p *Program) run(st *runState, opts *RunOptions) (RunResult, error) {
 	// the copy waits for its stores (store forwarding).
 	var in kernel.Input
 	in.Data, in.Context, in.CPU, in.Task = opts.Data, ctxIn, cpu, opts.Task
-	in.Packet, in.Tunnel, in.FIB = st.packet, opts.Tunnel, opts.FIB
+	in.Packet, in.Tunnel, in.FIB, in.Cookie = st.packet, opts.Tunnel, opts.FIB, opts.Cookie
 	r1, r2, err := st.run.SetupRegs(st.mem, &in)
 	if err != nil {
 		return RunResult{}, err

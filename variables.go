@@ -52,6 +52,9 @@ func withVariables(spec *ebpf.CollectionSpec) (map[string]*ebpf.MapSpec, error) 
 		}
 		copy(data[vs.Offset:], vs.Value)
 	}
+	if err := kconfigMap(spec, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 

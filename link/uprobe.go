@@ -26,6 +26,9 @@ type Uprobe struct {
 	// Return makes it a uretprobe: it runs when the function returns,
 	// with the return value in the context's rax (PT_REGS_RC).
 	Return bool
+	// Cookie is what bpf_get_attach_cookie returns in the program's runs
+	// here (libbpf's bpf_uprobe_opts.bpf_cookie).
+	Cookie uint64
 }
 
 // ParseUprobeSection reads a uprobe program's ELF section as libbpf
@@ -92,6 +95,9 @@ type UprobeOptions struct {
 	Stdout, Stderr io.Writer
 	// Probes are the programs and the functions they run on.
 	Probes []Uprobe
+	// USDT are the programs and the USDT probes they run on (every site
+	// of each probe).
+	USDT []USDT
 	// Runs are the options of the programs' runs (their observer's
 	// verdict is "entry" or "return").
 	Runs
@@ -117,8 +123,9 @@ type UprobeStats struct {
 type UprobeProgram struct {
 	// Name is the program's name.
 	Name string
-	// Attach is where it runs: "uprobe/PATH:SYMBOL[+OFFSET]" or
-	// "uretprobe/PATH:SYMBOL".
+	// Attach is where it runs: "uprobe/PATH:SYMBOL[+OFFSET]",
+	// "uretprobe/PATH:SYMBOL" or "usdt/PATH:PROVIDER:NAME" (the runs of
+	// every site of the probe).
 	Attach string
 	// Runs and Errors count its runs that returned and that failed.
 	Runs, Errors uint64

@@ -52,6 +52,8 @@ type uprobePoint struct {
 	file       string // the file's path (a library's found by name when the process maps it)
 	off        uint64 // the file offset of the probed instruction
 	runs, errs atomic.Uint64
+	cookie     uint64     // the runs' attach cookie (bpf_get_attach_cookie)
+	usdt       *usdtPoint // a USDT site's, or nil
 }
 
 // insnKind is how the displaced instruction is executed.
@@ -84,6 +86,7 @@ type space struct {
 	entry  uint64 // AT_ENTRY: the trampoline of return probes
 	armed  bool   // the probes are in; before, the only int3 is at entry
 	status notify.Status
+	sems   []uint64 // the USDT semaphores incremented (usdt_linux.go)
 }
 
 // retFrame is a pending return of a probed function.
@@ -151,7 +154,11 @@ func (t *uprobeTracer) programs() []*waggle.Program {
 
 func (t *uprobeTracer) stats() UprobeStats {
 	st := UprobeStats{Hits: t.hits.Load(), Returns: t.returns.Load(), Stepped: t.stepped.Load(), Handling: time.Duration(t.handling.Load())}
-	for _, p := range t.probes {
+	for i, p := range t.probes {
+		if p.usdt != nil {
+			t.usdtStats(&st, i)
+			continue
+		}
 		kind := "uprobe"
 		if p.u.Return {
 			kind = "uretprobe"
@@ -179,7 +186,7 @@ func (t *uprobeTracer) stats() UprobeStats {
 // the process is left untouched. Libraries that the process loads later
 // (dlopen) are not probed.
 func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
-	if len(opts.Probes) == 0 {
+	if len(opts.Probes) == 0 && len(opts.USDT) == 0 {
 		return nil, errors.New("attach uprobe: no probes")
 	}
 	if (opts.PID == 0) == (opts.Path == "") {
@@ -226,7 +233,10 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 		if sym.Size != 0 && u.Offset >= sym.Size {
 			return nil, fmt.Errorf("attach uprobe: program %s: offset %#x is past the end of %s (%d bytes)", u.Program.Name(), u.Offset, u.Symbol, sym.Size)
 		}
-		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset})
+		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, cookie: u.Cookie})
+	}
+	if err := t.addUSDT(opts.USDT, maps); err != nil {
+		return nil, fmt.Errorf("attach uprobe: %w", err)
 	}
 	l := &UprobeLink{t: t}
 	if opts.PID > 0 {
@@ -523,6 +533,7 @@ func (t *uprobeTracer) attach() error {
 		return err
 	}
 	if err := t.insert(sp, t.leader, true); err != nil {
+		releaseSemaphores(sp, t.leader) // the USDT semaphores set before the error
 		t.release(tids)
 		return err
 	}
@@ -703,6 +714,11 @@ func (t *uprobeTracer) insert(sp *space, tid int, strict bool) error {
 		} else {
 			bp.entry = append(bp.entry, p)
 		}
+		if p.usdt != nil {
+			if err := t.placeUSDT(sp, tid, p, addr, maps, file); err != nil && strict {
+				return fmt.Errorf("program %s: %w", p.u.Program.Name(), err)
+			}
+		}
 	}
 	for _, w := range writes {
 		if err := pokeByte(tid, w.bp.addr, 0xcc); err != nil {
@@ -827,7 +843,7 @@ func (t *uprobeTracer) adopt(tid int, parent *uthread) {
 	if t.forked[tid] {
 		delete(t.forked, tid)
 		old := parent.sp
-		sp := &space{tgid: tid, bps: make(map[uint64]*breakpoint, len(old.bps)), entry: old.entry, armed: old.armed}
+		sp := &space{tgid: tid, bps: make(map[uint64]*breakpoint, len(old.bps)), entry: old.entry, armed: old.armed, sems: old.sems[:len(old.sems):len(old.sems)]}
 		for a, bp := range old.bps {
 			sp.bps[a] = bp
 		}
@@ -1009,7 +1025,7 @@ func (t *uprobeTracer) run(p *uprobePoint, th *uthread, regs *unix.PtraceRegs, v
 	if t.opts.Observer != nil {
 		start = time.Now()
 	}
-	_, err := p.u.Program.Run(&waggle.RunOptions{Context: ctx, Task: &t.task, Budget: t.opts.Budget, Timeout: t.opts.Timeout})
+	_, err := p.u.Program.Run(&waggle.RunOptions{Context: ctx, Task: &t.task, Budget: t.opts.Budget, Timeout: t.opts.Timeout, Cookie: p.cookie})
 	var d time.Duration
 	if t.opts.Observer != nil {
 		d = time.Since(start)
@@ -1153,6 +1169,7 @@ func (t *uprobeTracer) detachAll() {
 		for _, bp := range th.sp.bps {
 			_ = pokeByte(th.tid, bp.addr, bp.orig)
 		}
+		releaseSemaphores(th.sp, th.tid)
 	}
 	for _, th := range t.threads {
 		_ = ptraceReq(unix.PTRACE_DETACH, th.tid, 0, uintptr(th.sig))

@@ -88,9 +88,26 @@ func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Prog
 		}
 		name := ins.Reference()
 		out := &p.Instructions[i]
+		var kconfig *ebpf.MapSpec
+		if ds, off, ok := kernel.KconfigLoad(ins); ok {
+			// An extern __kconfig: a value of the .kconfig map that the
+			// loader makes (kernel.KconfigSpec).
+			name = kernel.KconfigName
+			out.Imm = int64(uint64(off) << 32)
+			if _, made := index[name]; !made {
+				ms, err := kernel.KconfigSpec(ds)
+				if err != nil {
+					return nil, fmt.Errorf("instruction %d: %w", i, err)
+				}
+				kconfig = ms
+			}
+		}
 		idx, ok := index[name]
 		if !ok {
 			ms, found := maps[name]
+			if kconfig != nil {
+				ms, found = kconfig, true
+			}
 			if !found {
 				if ins.Map() != nil {
 					return nil, fmt.Errorf("instruction %d refers to a map by file descriptor, which the verifier cannot inspect", i)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 )
 
 // TestDocumentedCommands runs every "go run ./cmd/waggle ..." line of the
@@ -18,6 +20,9 @@ import (
 // file the command writes under /tmp is written in the test's own
 // temporary folder instead, so that the test neither leaves files in /tmp
 // nor fails on one that another user left there.
+// usdtTarget is where the README builds testdata/usdt/target.c.
+const usdtTarget = "/tmp/usdt_target"
+
 func TestDocumentedCommands(t *testing.T) {
 	t.Chdir("../..")
 	docs, err := filepath.Glob("examples/*/README.md")
@@ -43,7 +48,7 @@ func TestDocumentedCommands(t *testing.T) {
 			t.Run(doc+": "+rest, func(t *testing.T) {
 				args := slices.Clone(args)
 				for i, a := range args {
-					if strings.HasPrefix(a, "/tmp/") {
+					if strings.HasPrefix(a, "/tmp/") && a != usdtTarget {
 						args[i] = filepath.Join(t.TempDir(), filepath.Base(a))
 						// A bcc tool the README builds with clang
 						// before: built here from a bcc checkout.
@@ -54,6 +59,15 @@ func TestDocumentedCommands(t *testing.T) {
 				}
 				if args[0] == "trace" {
 					skipUnlessTrace(t)
+				}
+				// The USDT test program the README builds with gcc
+				// before: built here (its path is also inside --usdt's
+				// arguments).
+				if slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, usdtTarget) }) {
+					bin := proctest.BuildSDT(t, "testdata/usdt/target.c", "-O2", "-pthread")
+					for i := range args {
+						args[i] = strings.ReplaceAll(args[i], usdtTarget, bin)
+					}
 				}
 				code, stdout, stderr := runCLI(t, "", args...)
 				if code != 0 && args[0] == "exec" {

@@ -46,7 +46,7 @@ func init() {
 		{"attach", "[options] PROG.o", "run a packet program on a network interface (AF_PACKET)", cmdAttach},
 		{"disasm", "[--syntax S] FILE", "disassemble bytecode or an ELF object", cmdDisasm},
 		{"exec", "--policy OBJ.o -- CMD", "run a command under a system call policy (seccomp)", cmdExec},
-		{"trace", "[--pid PID | -- CMD ARGS...] PROG.o", "run uprobe programs on a process's functions (ptrace)", cmdTrace},
+		{"trace", "[--pid PID | -- CMD ARGS...] PROG.o", "run uprobe and USDT programs on a process's functions and probes (ptrace)", cmdTrace},
 		{"gen", "BPF2GO-ARGS | FILE.go", "write bpf2go's code with waggle's types (to switch a bpf2go project)", cmdGen},
 		{"inspect", "OBJ.o", "list an object's programs and maps", cmdInspect},
 		{"profile", "[PROG.o] -- CMD | --pid PID", "sample a command's stacks with a perf_event program: top functions, folded stacks, flame graph", cmdProfile},

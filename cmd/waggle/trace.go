@@ -22,11 +22,12 @@ import (
 )
 
 func cmdTrace(args []string, e *env) error {
-	fs := newFlags("trace", "[--pid PID | -- CMD ARGS...] PROG.o, or [options] PROG.o [-- CMD ARGS...]; options: [--uprobe PATH:SYMBOL[+OFFSET]] [--json] [--output FILE] [--dump-maps] [--set NAME=VALUE]... [--metrics ADDR] [--watch]",
-		"Runs the uprobe and uretprobe programs of PROG.o on functions of CMD (which\n"+
-			"waggle starts) or of the running process PID: every thread, and the threads\n"+
-			"and processes they start. waggle exits with CMD's status. The synopsis\n"+
-			"\"waggle trace -- CMD [ARGS...] PROG.o\" is accepted too (PROG.o last).\n\n"+
+	fs := newFlags("trace", "[--pid PID | -- CMD ARGS...] PROG.o, or [options] PROG.o [-- CMD ARGS...]; options: [--uprobe PATH:SYMBOL[+OFFSET]] [--usdt [PROGRAM=]PATH:PROVIDER:NAME]... [--json] [--output FILE] [--dump-maps] [--set NAME=VALUE]... [--metrics ADDR] [--watch]",
+		"Runs the uprobe, uretprobe and USDT programs of PROG.o on functions and\n"+
+			"USDT probes of CMD (which waggle starts) or of the running process PID:\n"+
+			"every thread, and the threads and processes they start. waggle exits with\n"+
+			"CMD's status. The synopsis \"waggle trace -- CMD [ARGS...] PROG.o\" is\n"+
+			"accepted too (PROG.o last).\n\n"+
 			"Programs name their function in their section, as libbpf's:\n"+
 			"SEC(\"uprobe/PATH:SYMBOL[+OFFSET]\") runs at the function's entry (or OFFSET\n"+
 			"bytes into it), SEC(\"uretprobe/PATH:SYMBOL\") when it returns. PATH is an\n"+
@@ -35,6 +36,11 @@ func cmdTrace(args []string, e *env) error {
 			"--uprobe PATH:SYMBOL places the programs whose section names no function:\n"+
 			"SEC(\"uprobe\"), SEC(\"uretprobe\"), and kprobe/kretprobe programs (as\n"+
 			"libbpf-tools' funclatency attaches its kprobe programs to user functions).\n"+
+			"SEC(\"usdt/PATH:PROVIDER:NAME\") runs at every site of a USDT probe\n"+
+			"(<sys/sdt.h>'s DTRACE_PROBE, from the file's .note.stapsdt notes), with its\n"+
+			"semaphore set while attached; programs written with libbpf's usdt.bpf.h\n"+
+			"(BPF_USDT, bpf_usdt_arg) read the arguments. --usdt PATH:PROVIDER:NAME places\n"+
+			"the SEC(\"usdt\") programs, --usdt PROGRAM=PATH:PROVIDER:NAME one of them.\n"+
 			"Programs of other types in PROG.o are left out. The context is the\n"+
 			"thread's registers as an x86-64 struct pt_regs (PT_REGS_PARM1..., PT_REGS_RC,\n"+
 			"BPF_KPROBE, BPF_KRETPROBE); helpers see the thread as the current task.\n\n"+
@@ -47,6 +53,8 @@ func cmdTrace(args []string, e *env) error {
 	pid := fs.Int("pid", 0, "trace the running process `PID` instead of a command, until it exits or waggle is interrupted")
 	var places stringList
 	fs.Var(&places, "uprobe", "place the programs whose section names no function at `PATH:SYMBOL[+OFFSET]`")
+	var usdtPlaces stringList
+	fs.Var(&usdtPlaces, "usdt", "place the SEC(\"usdt\") programs (or, with PROGRAM=, one of them) at the USDT probe `[PROGRAM=]PATH:PROVIDER:NAME`")
 	sets := addSetFlag(fs)
 	outFlags := addOutputFlags(fs, "the process has exited or waggle detached")
 	budget := fs.Uint64("budget", 0, "stop a run after `N` instructions (0: waggle's default, 2^30)")
@@ -108,6 +116,15 @@ func cmdTrace(args []string, e *env) error {
 		u    link.Uprobe
 	}
 	var probes []placed
+	type placedUSDT struct {
+		name string
+		u    link.USDT
+	}
+	var usdts []placedUSDT
+	usdtFor, err := parseUSDTPlaces(usdtPlaces)
+	if err != nil {
+		return err
+	}
 	for _, name := range names {
 		ps := spec.Programs[name]
 		sec := ps.SectionName
@@ -115,6 +132,26 @@ func cmdTrace(args []string, e *env) error {
 		var u link.Uprobe
 		hasPlace := false
 		switch kind {
+		case "usdt", "usdt.s":
+			us, placed, err := link.ParseUSDTSection(sec)
+			if err != nil {
+				return fmt.Errorf("%s: program %s: %w", obj, name, err)
+			}
+			if !placed {
+				target, ok := usdtFor[name]
+				if !ok {
+					target, ok = usdtFor[""]
+				}
+				if !ok {
+					return fmt.Errorf("%s: program %s (section %s) names no USDT probe: give --usdt PATH:PROVIDER:NAME (or --usdt %s=PATH:PROVIDER:NAME), or name it in the section (usdt/PATH:PROVIDER:NAME)", obj, name, sec, name)
+				}
+				if err := us.SetTarget(target); err != nil {
+					return &usageError{"--usdt " + err.Error()}
+				}
+			}
+			delete(usdtFor, name)
+			usdts = append(usdts, placedUSDT{name, us})
+			continue
 		case "uprobe", "uretprobe", "uprobe.s", "uretprobe.s":
 			if u, hasPlace, err = link.ParseUprobeSection(sec); err != nil {
 				return fmt.Errorf("%s: program %s: %w", obj, name, err)
@@ -141,8 +178,12 @@ func cmdTrace(args []string, e *env) error {
 		}
 		probes = append(probes, placed{name, u})
 	}
-	if len(probes) == 0 {
-		return fmt.Errorf("%s: no uprobe or uretprobe programs to run", obj)
+	delete(usdtFor, "")
+	for name := range usdtFor {
+		return &usageError{fmt.Sprintf("--usdt %s=...: %s has no SEC(\"usdt\") program %s", name, obj, name)}
+	}
+	if len(probes) == 0 && len(usdts) == 0 {
+		return fmt.Errorf("%s: no uprobe, uretprobe or usdt programs to run", obj)
 	}
 	coll, err := waggle.NewCollectionWithOptions(spec, waggle.CollectionOptions{Trace: e.stderr})
 	if err != nil {
@@ -151,9 +192,23 @@ func cmdTrace(args []string, e *env) error {
 	objects := []*execObject{{path: obj, spec: spec, coll: coll}}
 	defer coll.Close()
 	var ups []link.Uprobe
+	first := ""
 	for _, p := range probes {
 		p.u.Program = coll.Programs[p.name]
 		ups = append(ups, p.u)
+		if first == "" {
+			first = p.name
+		}
+	}
+	var uss []link.USDT
+	for _, p := range usdts {
+		p.u.Program = coll.Programs[p.name]
+		// usdt.bpf.h's maps, which the link fills.
+		p.u.Specs, p.u.IPs = coll.Maps[link.USDTSpecsMap], coll.Maps[link.USDTIPsMap]
+		uss = append(uss, p.u)
+		if first == "" {
+			first = p.name
+		}
 	}
 	obs := outFlags.obs
 	obs.histVariables = true
@@ -166,11 +221,11 @@ func cmdTrace(args []string, e *env) error {
 	}
 	defer o.close()
 	runs := link.Runs{Budget: *budget, Timeout: *timeout}
-	progMetrics := obs.programMetrics(probes[0].name, nil)
+	progMetrics := obs.programMetrics(first, nil)
 	if progMetrics != nil {
 		runs.Observer = progMetrics
 	}
-	opts := link.UprobeOptions{PID: *pid, Probes: ups, Runs: runs}
+	opts := link.UprobeOptions{PID: *pid, Probes: ups, USDT: uss, Runs: runs}
 	if len(cmd) > 0 {
 		opts.Path, opts.Args = cmd[0], cmd
 		opts.Stdin, opts.Stdout, opts.Stderr = e.stdin, e.stdout, o.cmdStderr
@@ -203,6 +258,30 @@ func cmdTrace(args []string, e *env) error {
 		return &exitStatus{code}
 	}
 	return nil
+}
+
+// parseUSDTPlaces reads the --usdt flags: PROGRAM → PATH:PROVIDER:NAME,
+// "" for the one without a program.
+func parseUSDTPlaces(places []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range places {
+		name, target, ok := strings.Cut(p, "=")
+		if !ok {
+			name, target = "", p
+		}
+		if _, dup := out[name]; dup {
+			if name == "" {
+				return nil, &usageError{"--usdt PATH:PROVIDER:NAME is given once: it places every SEC(\"usdt\") program (--usdt PROGRAM=PATH:PROVIDER:NAME places one)"}
+			}
+			return nil, &usageError{fmt.Sprintf("--usdt %s= is given twice", name)}
+		}
+		var u link.USDT
+		if err := u.SetTarget(target); err != nil {
+			return nil, &usageError{"--usdt " + err.Error()}
+		}
+		out[name] = target
+	}
+	return out, nil
 }
 
 // traceSummary is the summary's JSON line.

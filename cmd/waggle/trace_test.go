@@ -3,7 +3,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"debug/elf"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/waggle-ebpf/waggle/internal/proctest"
+	"github.com/waggle-ebpf/waggle/internal/symtab"
 )
 
 const uprobeData = "../../testdata/uprobe/"
@@ -167,4 +171,183 @@ func tracedTarget() bool {
 		}
 	}
 	return false
+}
+
+// TestTraceUSDT: waggle trace runs BPF_USDT programs (libbpf's
+// usdt.bpf.h) at a command's USDT probes, placed by --usdt; the gated
+// probe fires only where its semaphore is set, that is where a program
+// is attached to it.
+func TestTraceUSDT(t *testing.T) {
+	skipUnlessTrace(t)
+	target := proctest.BuildSDT(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	obj := "../../testdata/usdt/usdt.o"
+	tick, gated := target+":waggle:tick", target+":waggle:gated"
+	for _, c := range []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+		events   int // gated_probe's ring buffer records printed
+	}{
+		{"each program placed", []string{"--usdt", "tick=" + tick, "--usdt", "gated_probe=" + gated, obj, "--", target, "3", "20"}, 0, "gated 5\n",
+			"usdt/" + gated + " gated_probe: 5 runs, 0 failed\n  usdt/" + tick + " tick: 60 runs, 0 failed\n  65 breakpoint hits", 5},
+		{"events decoded by struct event", []string{"--usdt", "tick=" + tick, "--usdt", "gated_probe=" + gated, obj, "--", target, "1", "1"}, 0, "gated 5\n",
+			"events: {value: -7, constant: -3, pid: ", 5},
+		{"values in the maps", []string{"--usdt", "tick=" + tick, "--usdt", "gated_probe=" + gated, "--dump-maps", obj, "--", target, "2", "2"}, 0, "gated 5\n",
+			"key {idx: 1, round: 1} value {count: 1, value: 1001, ", 5},
+		{"both on one probe", []string{"--usdt", tick, obj, "--", target, "1", "4"}, 0, "gated 0\n",
+			"usdt/" + tick + " gated_probe: 4 runs, 0 failed\n  usdt/" + tick + " tick: 4 runs, 0 failed", 4},
+		{"json", []string{"--usdt", tick, "--json", obj, "--", target, "1", "1"}, 0, "gated 0\n", `{"map":"events","event":{"value":0,"constant":0,"pid":`, 1},
+		{"json summary", []string{"--usdt", tick, "--json", obj, "--", target, "1", "1"}, 0, "gated 0\n", `{"name":"tick","attach":"usdt/` + tick + `","runs":1,"errors":0}`, 1},
+		{"no place", []string{obj, "--", target, "1", "1"}, 1, "", "program gated_probe (section usdt) names no USDT probe: give --usdt PATH:PROVIDER:NAME", 0},
+		{"one placed, the other not", []string{"--usdt", "tick=" + tick, obj, "--", target, "1", "1"}, 1, "", "program gated_probe (section usdt) names no USDT probe", 0},
+		{"missing probe", []string{"--usdt", target + ":waggle:tock", obj, "--", target, "1", "1"}, 1, "", "no USDT probe waggle:tock (the file has waggle:tick, waggle:gated)", 0},
+		{"bad place", []string{"--usdt", "tick", obj, "--", target}, 2, "", `--usdt "tick": want PATH:PROVIDER:NAME`, 0},
+		{"twice", []string{"--usdt", tick, "--usdt", gated, obj, "--", target}, 2, "", "--usdt PATH:PROVIDER:NAME is given once", 0},
+		{"unknown program", []string{"--usdt", "nope=" + tick, "--usdt", tick, obj, "--", target}, 2, "", `--usdt nope=...: ` + obj + ` has no SEC("usdt") program nope`, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, "", append([]string{"trace"}, c.args...)...)
+			events := strings.Count(errOut, "events: {")
+			if strings.HasPrefix(c.name, "json") {
+				events = strings.Count(errOut, `{"map":"events"`)
+			}
+			if code != c.code || !strings.Contains(out, c.out) || !strings.Contains(errOut, c.err) || events != c.events {
+				if len(errOut) > 2000 { // the dump of __bpf_usdt_specs
+					errOut = errOut[len(errOut)-2000:]
+				}
+				t.Errorf("exit %d, stdout %q, %d events, stderr ...%q; want %d, %q, %d events, %q", code, out, events, errOut, c.code, c.out, c.events, c.err)
+			}
+		})
+	}
+}
+
+// TestTraceUSDTPid: waggle trace --pid attaches USDT programs to a
+// running process; they see what it fires while attached, and its
+// semaphores are set from the moment the probes are in.
+func TestTraceUSDTPid(t *testing.T) {
+	skipUnlessTrace(t)
+	target := proctest.BuildSDT(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	cmd := exec.Command(target, "2", "10", "wait")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	lines := bufio.NewReader(stdout)
+	if s, err := lines.ReadString('\n'); err != nil || s != "ready\n" {
+		t.Fatalf("target said %q, %v", s, err)
+	}
+	type result struct {
+		code   int
+		errOut string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, errOut := runCLI(t, "", "trace", "--pid", itoa(cmd.Process.Pid), "--usdt", "tick="+target+":waggle:tick",
+			"--usdt", "gated_probe="+target+":waggle:gated", "../../testdata/usdt/usdt.o")
+		done <- result{code, errOut}
+	}()
+	// The probes are in once the gated probe's semaphore is set.
+	sem := semaphoreAddress(t, cmd.Process.Pid, target, "waggle_gated_semaphore")
+	for deadline := time.Now().Add(10 * time.Second); semaphoreAt(cmd.Process.Pid, sem) != 1; time.Sleep(10 * time.Millisecond) {
+		select {
+		case r := <-done:
+			t.Fatalf("waggle trace ended: exit %d, stderr %q", r.code, r.errOut)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the semaphore was not set within 10 s")
+		}
+	}
+	if _, err := io.WriteString(stdin, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := lines.ReadString('\n'); err != nil || s != "gated 5\n" {
+		t.Errorf("target said %q, %v; want gated 5", s, err)
+	}
+	if _, err := io.WriteString(stdin, "end\n"); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	for _, want := range []string{"usdt/" + target + ":waggle:gated gated_probe: 5 runs, 0 failed", "usdt/" + target + ":waggle:tick tick: 20 runs, 0 failed"} {
+		if r.code != 0 || !strings.Contains(r.errOut, want) {
+			t.Errorf("exit %d, stderr %q; want %q", r.code, r.errOut, want)
+		}
+	}
+	if n := strings.Count(r.errOut, "events: {value: -7, constant: -3, pid: "+itoa(cmd.Process.Pid)+"}"); n != 5 {
+		t.Errorf("%d events of process %d printed, want 5:\n%s", n, cmd.Process.Pid, r.errOut)
+	}
+}
+
+// semaphoreAddress is where the semaphore name of the PIE target is in
+// process pid.
+func semaphoreAddress(t *testing.T, pid int, target, name string) uint64 {
+	t.Helper()
+	f, err := elf.Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps, err := symtab.ReadMaps(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name != name {
+			continue
+		}
+		for _, m := range maps {
+			if m.Offset == 0 && m.Path == target {
+				return m.Start + s.Value
+			}
+		}
+	}
+	t.Fatalf("%s: no %s, or not mapped", target, name)
+	return 0
+}
+
+// semaphoreAt reads the 16-bit semaphore at addr in process pid.
+func semaphoreAt(pid int, addr uint64) int {
+	f, err := os.Open("/proc/" + itoa(pid) + "/mem")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	var b [2]byte
+	if _, err := f.ReadAt(b[:], int64(addr)); err != nil {
+		return -1
+	}
+	return int(b[0]) | int(b[1])<<8
+}
+
+// TestTraceUSDTSection: a program whose section names its probe
+// (usdt/./target:waggle:gated, libbpf's spelling) runs there without
+// --usdt; the path is the current directory's target.
+func TestTraceUSDTSection(t *testing.T) {
+	skipUnlessTrace(t)
+	target := proctest.BuildSDT(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	obj, err := filepath.Abs("../../testdata/usdt/named.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Dir(target))
+	code, out, errOut := runCLI(t, "", "trace", "--dump-maps", obj, "--", "./target", "1", "1")
+	// gated_value (-7) times -3, five times.
+	for _, want := range []string{"usdt/./target:waggle:gated named_gated: 5 runs, 0 failed", "runs: 5", "sum: 105"} {
+		if code != 0 || out != "gated 5\n" || !strings.Contains(errOut, want) {
+			t.Errorf("exit %d, stdout %q, stderr %q; want gated 5 and %q", code, out, errOut, want)
+		}
+	}
 }

@@ -298,6 +298,11 @@ var defs = slices.Concat([]def{
 		doc:   "the restricted printf with ≤ 12 u64 arguments; data_len not a multiple of 8 or > 96 → -EINVAL; returns the full length + 1",
 	},
 	{
+		id: asm.FnGetAttachCookie, types: tKprobe | tTracepoint | tRawTP | tPerf, fn: getAttachCookie, // 174 bpf_get_attach_cookie
+		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
+		doc:   "the cookie of the attachment that runs the program (`RunOptions.Cookie`: a USDT site's spec ID in `waggle trace`), 0 without one",
+	},
+	{
 		id: asm.FnLoop, types: tAll, fn: loop, // 181 bpf_loop
 		inline: true,
 		proto:  helper.Proto{Args: []helper.ArgKind{helper.ArgAnything, helper.ArgFunc, helper.ArgStackOrNull, helper.ArgAnything}, Ret: helper.RetInteger},

@@ -261,3 +261,13 @@ func getStackID(c *helper.Call) (uint64, error) {
 // stackIDFlags are bpf_get_stackid's flags: the skip field,
 // BPF_F_USER_STACK, BPF_F_FAST_STACK_CMP, BPF_F_REUSE_STACKID.
 const stackIDFlags = stackSkipMask | stackUser | 1<<9 | 1<<10
+
+// getAttachCookie is bpf_get_attach_cookie: the cookie of the attachment
+// that runs the program (Input.Cookie).
+func getAttachCookie(c *helper.Call) (uint64, error) {
+	r, err := runOf(c)
+	if err != nil {
+		return 0, err
+	}
+	return r.attachCookie, nil
+}

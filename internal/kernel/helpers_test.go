@@ -245,7 +245,7 @@ func TestHelpersFor(t *testing.T) {
 		89: "YYYYYYYYY", 93: "YYYYYYYYY", 94: "YYYYYYYYY", 112: "YYYYYYYYY", 113: "YYYYYYYYY", 114: "YYYYYYYYY",
 		115: "YYYYYYYYY", 118: "YYYYYYYYY", 125: "YYYYYYYYY", 130: "YYYYYYYYY", 131: "YYYYYYYYY",
 		132: "YYYYYYYYY", 133: "YYYYYYYYY", 134: "YYYYYYYYY", 148: "-------Y-", 160: "YYYY-----", 164: "YYYYYYYYY",
-		165: "YYYYYYYYY", 181: "YYYYYYYYY", 182: "YYYYYYYYY",
+		165: "YYYYYYYYY", 174: "----YYY-Y", 181: "YYYYYYYYY", 182: "YYYYYYYYY",
 		// The skb helpers. The kernel also gives syscall programs a
 		// bpf_get_socket_cookie (46) of a socket pointer, which waggle
 		// does not have.

@@ -35,6 +35,9 @@ type Input struct {
 	Tunnel *TunnelKey
 	// FIB is what bpf_fib_lookup consults; nil for nothing.
 	FIB *FIB
+	// Cookie is the attach cookie of the hook that runs the program
+	// (bpf_get_attach_cookie).
+	Cookie uint64
 }
 
 // Output is what a run leaves, as BPF_PROG_TEST_RUN's data_out and ctx_out.
@@ -110,14 +113,15 @@ type Run struct {
 	taskRegion memory.Region
 	taskAdded  bool
 
-	redirect    Redirect
-	redirectSet bool
-	tunnelIn    *TunnelKey         // Input.Tunnel
-	fib         *FIB               // Input.FIB
-	clones      int                // bpf_clone_redirect copies sent
-	cookie      uint64             // the run's socket cookie (bpf_get_socket_cookie), 0 until asked
-	lock        *uint32            // the bpf_spin_lock this run holds
-	reserved    map[uint64]reserve // ring buffer records not yet committed
+	redirect     Redirect
+	redirectSet  bool
+	tunnelIn     *TunnelKey         // Input.Tunnel
+	fib          *FIB               // Input.FIB
+	clones       int                // bpf_clone_redirect copies sent
+	cookie       uint64             // the run's socket cookie (bpf_get_socket_cookie), 0 until asked
+	attachCookie uint64             // Input.Cookie (bpf_get_attach_cookie)
+	lock         *uint32            // the bpf_spin_lock this run holds
+	reserved     map[uint64]reserve // ring buffer records not yet committed
 	// r1 and r2 are the program's first arguments (the others are 0),
 	// which the program type's contextImpl sets in Setup.
 	r1, r2 uint64
@@ -190,6 +194,7 @@ func (r *Run) SetupRegs(mem *memory.Memory, in *Input) (r1, r2 uint64, err error
 	r.release()
 	r.mem, r.cpu, r.task, r.ldPacket = mem, in.CPU, in.Task, in.Packet
 	r.tunnelIn, r.cookie, r.fib, r.clones = in.Tunnel, 0, in.FIB, 0
+	r.attachCookie = in.Cookie
 	r.ctxIdx, r.pktIdx = -1, -1
 	r.redirect, r.redirectSet = Redirect{}, false
 	r.keyDepth = 0

@@ -19,6 +19,14 @@ import (
 // saying why, when clang or the headers are missing.
 func ObjectsUpToDate(tb testing.TB, sources ...string) {
 	tb.Helper()
+	ObjectsUpToDateWith(tb, ebpf.LoadCollectionSpec, sources...)
+}
+
+// ObjectsUpToDateWith is ObjectsUpToDate reading the objects with load
+// (waggle.LoadCollectionSpec, for objects that only waggle's reader
+// takes, as those with libbpf's weak maps).
+func ObjectsUpToDateWith(tb testing.TB, load func(string) (*ebpf.CollectionSpec, error), sources ...string) {
+	tb.Helper()
 	clang, err := exec.LookPath("clang")
 	if err != nil {
 		tb.Skip("skipped: clang is not installed; cannot check that the objects match their sources")
@@ -43,7 +51,7 @@ func ObjectsUpToDate(tb testing.TB, sources ...string) {
 			tb.Errorf("%s: clang: %v\n%s", src, err, out)
 			continue
 		}
-		if err := sameObject(strings.TrimSuffix(src, ".c")+".o", fresh); err != nil {
+		if err := sameObject(load, strings.TrimSuffix(src, ".c")+".o", fresh); err != nil {
 			tb.Errorf("%s: the committed object is out of date (run make in %s): %v", src, filepath.Dir(src), err)
 		}
 	}
@@ -51,12 +59,12 @@ func ObjectsUpToDate(tb testing.TB, sources ...string) {
 
 // sameObject compares the programs (sections, types, instructions) and
 // maps (shapes, flags, contents) of two objects.
-func sameObject(committedPath, freshPath string) error {
-	committed, err := ebpf.LoadCollectionSpec(committedPath)
+func sameObject(load func(string) (*ebpf.CollectionSpec, error), committedPath, freshPath string) error {
+	committed, err := load(committedPath)
 	if err != nil {
 		return err
 	}
-	fresh, err := ebpf.LoadCollectionSpec(freshPath)
+	fresh, err := load(freshPath)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,10 @@
 package proctest
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -25,4 +27,33 @@ func BuildC(tb testing.TB, src string, flags ...string) string {
 		tb.Fatalf("gcc %s: %v\n%s", src, err, out)
 	}
 	return bin
+}
+
+// BuildSDT is BuildC for a program with USDT probes: it also skips the
+// test, saying why, when <sys/sdt.h> (Debian: systemtap-sdt-dev) is not
+// installed.
+func BuildSDT(tb testing.TB, src string, flags ...string) string {
+	tb.Helper()
+	found := false
+	for _, dir := range []string{"/usr/include", "/usr/local/include", "/usr/include/" + multiarch()} {
+		if _, err := os.Stat(filepath.Join(dir, "sys", "sdt.h")); err == nil {
+			found = true
+			break
+		}
+	}
+	if !found {
+		tb.Skipf("skipped: <sys/sdt.h> is not installed (Debian: systemtap-sdt-dev), and %s includes it", filepath.Base(src))
+	}
+	return BuildC(tb, src, flags...)
+}
+
+// multiarch is Debian's name of the machine's include directory.
+func multiarch() string {
+	switch runtime.GOARCH {
+	case "amd64":
+		return "x86_64-linux-gnu"
+	case "arm64":
+		return "aarch64-linux-gnu"
+	}
+	return runtime.GOARCH + "-linux-gnu"
 }

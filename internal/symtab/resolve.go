@@ -175,6 +175,28 @@ func Address(maps []Mapping, path string, off uint64) (uint64, error) {
 	return 0, fmt.Errorf("%s is not mapped in the process", path)
 }
 
+// WritableAddress is where file offset off of the file at path is in a
+// process whose mappings are maps, in a writable private mapping of that
+// file: where the kernel finds a uprobe's reference counter (a USDT
+// semaphore, in the file's data).
+func WritableAddress(maps []Mapping, path string, off uint64) (uint64, error) {
+	abs := path
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		abs = p
+	}
+	if p, err := filepath.Abs(abs); err == nil {
+		abs = p
+	}
+	ino := inodeOf(abs)
+	for _, m := range maps {
+		same := m.Path == abs || (ino != 0 && m.Inode == ino && filepath.Base(m.Path) == filepath.Base(abs))
+		if same && len(m.Perms) == 4 && m.Perms[1] == 'w' && m.Perms[3] == 'p' && off >= m.Offset && off-m.Offset < m.End-m.Start {
+			return m.Start + off - m.Offset, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: file offset %#x is in no writable mapping of the file in the process", path, off)
+}
+
 // FindLibrary finds the file of a library named without a directory
 // ("libc.so.6", "libc"): first among the files the process has mapped
 // (maps may be nil), whose base name is the name or starts with name+"."
