@@ -51,6 +51,8 @@ type uprobePoint struct {
 	u          Uprobe
 	file       string // the file's path (a library's found by name when the process maps it)
 	off        uint64 // the file offset of the probed instruction
+	fnOff      uint64 // the file offset of its function
+	fnSize     uint64 // the function's size (0: unknown)
 	runs, errs atomic.Uint64
 }
 
@@ -75,6 +77,7 @@ type breakpoint struct {
 	disp   int64  // mov disp32(%rip): the displacement
 	entry  []*uprobePoint
 	ret    []*uprobePoint
+	xol    *xolSite // the displaced instructions run out of line (bps has it at its slot too)
 }
 
 // space is one address space: a process, with its breakpoints.
@@ -84,6 +87,7 @@ type space struct {
 	entry  uint64 // AT_ENTRY: the trampoline of return probes
 	armed  bool   // the probes are in; before, the only int3 is at entry
 	status notify.Status
+	xol    []*xolPage // pages of out-of-line code
 }
 
 // retFrame is a pending return of a probed function.
@@ -132,6 +136,7 @@ type uprobeTracer struct {
 	regsBuf helper.UserRegs
 
 	hits, returns, stepped atomic.Uint64
+	xolPlaced              atomic.Uint64 // sites whose instructions run out of line
 	handling               atomic.Int64
 }
 
@@ -226,7 +231,7 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 		if sym.Size != 0 && u.Offset >= sym.Size {
 			return nil, fmt.Errorf("attach uprobe: program %s: offset %#x is past the end of %s (%d bytes)", u.Program.Name(), u.Offset, u.Symbol, sym.Size)
 		}
-		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset})
+		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, fnOff: sym.Offset, fnSize: sym.Size})
 	}
 	l := &UprobeLink{t: t}
 	if opts.PID > 0 {
@@ -704,7 +709,15 @@ func (t *uprobeTracer) insert(sp *space, tid int, strict bool) error {
 			bp.entry = append(bp.entry, p)
 		}
 	}
+	moving := make([]*breakpoint, len(writes))
+	for i, w := range writes {
+		moving[i] = w.bp
+	}
+	t.outOfLine(sp, tid, moving)
 	for _, w := range writes {
+		if w.bp.xol != nil {
+			continue
+		}
 		if err := pokeByte(tid, w.bp.addr, 0xcc); err != nil {
 			return fmt.Errorf("breakpoint at %#x: %w", w.bp.addr, err)
 		}
@@ -831,6 +844,9 @@ func (t *uprobeTracer) adopt(tid int, parent *uthread) {
 		for a, bp := range old.bps {
 			sp.bps[a] = bp
 		}
+		for _, pg := range old.xol {
+			sp.xol = append(sp.xol, &xolPage{base: pg.base, used: pg.used})
+		}
 		sp.status, _ = notify.ReadStatus(uint32(tid))
 		th.sp = sp
 		th.shadow = append([]retFrame(nil), parent.shadow...)
@@ -920,6 +936,11 @@ func (t *uprobeTracer) trap(th *uthread) {
 	}
 	if len(bp.ret) > 0 {
 		t.pushReturn(th, bp, &regs)
+	}
+	if bp.xol != nil {
+		// rip is at the moved instructions already.
+		t.resume(th, 0)
+		return
 	}
 	switch bp.kind {
 	case insnNop:
@@ -1130,6 +1151,11 @@ func (t *uprobeTracer) detachAll() {
 			t.undoQueued()
 		}
 	}
+	// Threads inside out-of-line code: to the same instruction in the
+	// original code.
+	for _, th := range t.threads {
+		leaveXOL(th)
+	}
 	// Pending returns: the original return addresses back on the stacks.
 	for _, th := range t.threads {
 		for i := len(th.shadow) - 1; i >= 0; i-- {
@@ -1151,7 +1177,7 @@ func (t *uprobeTracer) detachAll() {
 		}
 		done[th.sp] = true
 		for _, bp := range th.sp.bps {
-			_ = pokeByte(th.tid, bp.addr, bp.orig)
+			restoreCode(th.tid, bp)
 		}
 	}
 	for _, th := range t.threads {

@@ -109,12 +109,27 @@ func readCalls(t testing.TB, m *waggle.Map) map[uint32]callCounts {
 }
 
 // TestUprobeThreads: 4 threads call work(i, j) N times each; the entry
-// probe (emulated push %rbp), a probe inside the function (single-stepped
-// with the other threads stopped) and the return probe each see 4N calls,
-// N per thread, with the thread's arguments and results.
+// probe (emulated push %rbp: the probe at work+4 is inside the
+// instructions a jmp would displace), a probe inside the function (out
+// of line; or, with out-of-line execution off, single-stepped with the
+// other threads stopped) and the return probe each see 4N calls, N per
+// thread, with the thread's arguments and results.
 func TestUprobeThreads(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
+	for _, tc := range []struct {
+		name      string
+		outOfLine bool
+	}{{"out of line", true}, {"int3", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			link.SetOutOfLine(tc.outOfLine)
+			defer link.SetOutOfLine(true)
+			testUprobeThreads(t, target, tc.outOfLine)
+		})
+	}
+}
+
+func testUprobeThreads(t *testing.T, target string, outOfLine bool) {
 	coll := callsObject(t)
 	const n = 300
 	var out bytes.Buffer
@@ -165,8 +180,16 @@ func TestUprobeThreads(t *testing.T) {
 		}
 	}
 	st := l.Stats()
-	if st.Hits != 8*n || st.Returns != 4*n || st.Stepped < 4*n {
-		t.Errorf("stats: %+v; want %d hits, %d returns, at least %d stepped", st, 8*n, 4*n, 4*n)
+	if st.Hits != 8*n || st.Returns != 4*n {
+		t.Errorf("stats: %+v; want %d hits, %d returns", st, 8*n, 4*n)
+	}
+	// The entry point's instruction is stepped once (its int3 stays for
+	// the return probes).
+	if outOfLine && (l.OutOfLine() != 1 || st.Stepped != 1) {
+		t.Errorf("%d sites out of line, %d stepped; want work+4's out of line, only the entry point's instruction stepped", l.OutOfLine(), st.Stepped)
+	}
+	if !outOfLine && (l.OutOfLine() != 0 || st.Stepped < 4*n) {
+		t.Errorf("%d sites out of line, %d stepped; want none, at least %d stepped", l.OutOfLine(), st.Stepped, 4*n)
 	}
 }
 

@@ -14,6 +14,13 @@
  *   target bench N      calls work N times (the benchmark's probed loop)
  *   target trap N       executes int3 N times (the benchmark's raw
  *                       ptrace stops: its tracer just continues it)
+ *   target shared N     calls readshared N times (it reads and writes a
+ *                       global through rip-relative operands)
+ *   target tiny N       calls tiny N times (a function shorter than a
+ *                       jmp rel32)
+ *   target fork N       forks; parent and child call work N times each
+ *   target forkexec N   forks; the child executes this program's "bench
+ *                       N", the parent calls work N times
  * It exits 0 when every call returned what it should, else 3. */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 
 long work(long a, long b)
 {
@@ -34,6 +42,17 @@ long fact(long n)
 		return 1;
 	return n * fact(n - 1);
 }
+
+static long shared = 1000;
+
+long readshared(void)
+{
+	return shared++;
+}
+
+/* tiny(x) = x + 1 in 5 bytes: lea 1(%rdi),%rax; ret. */
+__asm__(".text\n.globl tiny\n.type tiny, @function\ntiny:\n\tlea 1(%rdi), %rax\n\tret\n.size tiny, .-tiny\n");
+long tiny(long x);
 
 long blocker(long ms)
 {
@@ -139,8 +158,35 @@ int main(int argc, char **argv)
 		long n = atol(argv[2]);
 		for (long j = 0; j < n; j++)
 			__asm__ volatile("int3");
+	} else if (argc >= 3 && !strcmp(argv[1], "shared")) {
+		long n = atol(argv[2]);
+		for (long j = 0; j < n; j++)
+			if (readshared() != 1000 + j)
+				bad = 1;
+	} else if (argc >= 3 && !strcmp(argv[1], "tiny")) {
+		long n = atol(argv[2]);
+		for (long j = 0; j < n; j++)
+			if (tiny(j) != j + 1)
+				bad = 1;
+	} else if (argc >= 3 && (!strcmp(argv[1], "fork") || !strcmp(argv[1], "forkexec"))) {
+		long n = atol(argv[2]);
+		int status;
+		pid_t child = fork();
+		if (child < 0)
+			return 4;
+		if (child == 0 && !strcmp(argv[1], "forkexec")) {
+			execl("/proc/self/exe", "target", "bench", argv[2], (char *)NULL);
+			_exit(5);
+		}
+		for (long j = 0; j < n; j++)
+			if (work(2, j) != 2000 + j)
+				bad = 1;
+		if (child == 0)
+			_exit(bad ? 3 : 0);
+		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			bad = 1;
 	} else {
-		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N\n");
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N | shared N | tiny N | fork N | forkexec N\n");
 		return 2;
 	}
 	printf("done\n");

@@ -1,0 +1,10 @@
+package link
+
+// SetOutOfLine turns the out-of-line execution of displaced instructions
+// on or off (then every probe is an int3, as before it existed), for the
+// tests and the benchmark's comparison.
+func SetOutOfLine(on bool) { xolOff = !on }
+
+// OutOfLine counts the probe sites whose displaced instructions run out
+// of line.
+func (l *UprobeLink) OutOfLine() uint64 { return l.t.xolPlaced.Load() }
