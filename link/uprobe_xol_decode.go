@@ -52,7 +52,7 @@ func planXOL(code []byte, addr uint64, fn []byte, fnAddr uint64) (*xolPlan, erro
 		if addr+uint64(n) >= end || n >= len(code) {
 			return nil, fmt.Errorf("the function ends %d bytes after %#x, before %d bytes of whole instructions", end-addr, addr, jmpLen)
 		}
-		inst, err := x86asm.Decode(code[n:], 64)
+		inst, err := decodeInsn(code[n:])
 		if err != nil {
 			return nil, fmt.Errorf("instruction at %#x: %w", addr+uint64(n), err)
 		}
@@ -69,7 +69,7 @@ func planXOL(code []byte, addr uint64, fn []byte, fnAddr uint64) (*xolPlan, erro
 	p.orig = append([]byte(nil), code[:n]...)
 	// No jump may land inside the displaced instructions.
 	for off := 0; off < len(fn); {
-		inst, err := x86asm.Decode(fn[off:], 64)
+		inst, err := decodeInsn(fn[off:])
 		if err != nil {
 			return nil, fmt.Errorf("the function does not decode at %#x: %w", fnAddr+uint64(off), err)
 		}
@@ -89,6 +89,25 @@ func planXOL(code []byte, addr uint64, fn []byte, fnAddr uint64) (*xolPlan, erro
 		off += inst.Len
 	}
 	return p, nil
+}
+
+// decodeInsn decodes the 64-bit instruction at the start of code.
+// x86asm knows no endbr64 (nor endbr32), with which functions start when
+// built for CET: it is a 4-byte no-op here. An instruction that x86asm
+// does not know, or that code cuts short, is an error (x86asm returns it
+// as a 1-byte instruction without an operation).
+func decodeInsn(code []byte) (x86asm.Inst, error) {
+	if len(code) >= 4 && code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && (code[3] == 0xfa || code[3] == 0xfb) {
+		return x86asm.Inst{Op: x86asm.NOP, Mode: 64, Len: 4}, nil
+	}
+	inst, err := x86asm.Decode(code, 64)
+	if err != nil {
+		return inst, err
+	}
+	if inst.Op == 0 {
+		return inst, fmt.Errorf("unknown or truncated instruction % x", code[:min(len(code), 15)])
+	}
+	return inst, nil
 }
 
 // movable reports whether inst runs the same at another address (its
