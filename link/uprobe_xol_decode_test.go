@@ -80,50 +80,62 @@ func TestPlanXOL(t *testing.T) {
 }
 
 // checkRelocate checks that p's instructions moved to `to` are the same
-// instructions, their rip-relative operands reaching the same addresses,
-// and that origRIP maps each one's start back.
+// instructions, their rip-relative operands and branches reaching the
+// same addresses, and that origRIP maps each one's start back.
 func checkRelocate(t testing.TB, p *xolPlan, to uint64) {
 	t.Helper()
 	moved, err := p.relocate(to)
 	if err != nil {
 		// Out of reach is the only reason to refuse.
 		for _, in := range p.insns {
-			if in.rel >= 0 {
+			if in.rel >= 0 || in.branch != nil {
 				return
 			}
 		}
 		t.Fatalf("relocate to %#x: %v", to, err)
 	}
-	if len(moved) != len(p.orig) {
-		t.Fatalf("relocate: %d bytes from %d", len(moved), len(p.orig))
+	if len(moved) != p.movedLen() {
+		t.Fatalf("relocate: %d bytes, want %d", len(moved), p.movedLen())
 	}
+	pos := 0
 	for _, in := range p.insns {
 		a, err1 := decodeInsn(p.orig[in.off:])
-		b, err2 := decodeInsn(moved[in.off:])
-		if err1 != nil || err2 != nil || a.Len != b.Len || a.Op != b.Op || a.Len != in.len {
+		b, err2 := decodeInsn(moved[pos:])
+		if err1 != nil || err2 != nil || a.Op != b.Op || a.Len != in.len || b.Len != in.movedLen() {
 			t.Fatalf("instruction at +%d: %v (%v) moved to %v (%v)", in.off, a, err1, b, err2)
 		}
 		for i := range a.Args {
-			ma, ok1 := a.Args[i].(x86asm.Mem)
-			mb, ok2 := b.Args[i].(x86asm.Mem)
-			if ok1 != ok2 {
-				t.Fatalf("instruction at +%d: argument %d changed kind", in.off, i)
-			}
-			if !ok1 || ma.Base != x86asm.RIP {
+			from, got := p.addr+uint64(in.off+in.len), to+uint64(pos+b.Len)
+			switch x := a.Args[i].(type) {
+			case x86asm.Rel:
+				y, ok := b.Args[i].(x86asm.Rel)
+				if !ok || from+uint64(int64(x)) != got+uint64(int64(y)) {
+					t.Fatalf("instruction at +%d: branch to %#x moved to %v", in.off, from+uint64(int64(x)), b)
+				}
+			case x86asm.Mem:
+				y, ok := b.Args[i].(x86asm.Mem)
+				if !ok || x.Base != y.Base {
+					t.Fatalf("instruction at +%d: argument %d changed: %v, %v", in.off, i, a.Args[i], b.Args[i])
+				}
+				if x.Base == x86asm.RIP && from+uint64(x.Disp) != got+uint64(y.Disp) {
+					t.Fatalf("instruction at +%d: rip-relative operand reaches %#x moved, %#x in place", in.off, got+uint64(y.Disp), from+uint64(x.Disp))
+				}
+				if x.Base != x86asm.RIP && x != y {
+					t.Fatalf("instruction at +%d: argument %d changed: %v, %v", in.off, i, x, y)
+				}
+			default:
 				if a.Args[i] != b.Args[i] {
 					t.Fatalf("instruction at +%d: argument %d changed: %v, %v", in.off, i, a.Args[i], b.Args[i])
 				}
-				continue
-			}
-			from := p.addr + uint64(in.off+in.len) + uint64(ma.Disp)
-			got := to + uint64(in.off+in.len) + uint64(mb.Disp)
-			if from != got {
-				t.Fatalf("instruction at +%d: rip-relative operand reaches %#x moved, %#x in place", in.off, got, from)
 			}
 		}
-		if back, ok := p.origRIP(to, to+uint64(in.off)); !ok || back != p.addr+uint64(in.off) {
-			t.Fatalf("origRIP(+%d) = %#x, %v", in.off, back, ok)
+		if back, ok := p.origRIP(to, to+uint64(pos)); !ok || back != p.addr+uint64(in.off) {
+			t.Fatalf("origRIP(+%d) = %#x, %v", pos, back, ok)
 		}
+		pos += b.Len
+	}
+	if back, ok := p.origRIP(to, to+uint64(pos)); !ok || back != p.addr+uint64(len(p.orig)) {
+		t.Fatalf("origRIP(end) = %#x, %v", back, ok)
 	}
 }
 
@@ -134,6 +146,7 @@ func FuzzPlanXOL(f *testing.F) {
 	f.Add([]byte{0x55, 0x48, 0x89, 0xe5, 0x48, 0x8b, 0x05, 0x0b, 0x2e, 0x00, 0x00, 0x5d, 0xc3}, uint8(0))
 	f.Add([]byte{0x31, 0xc0, 0x48, 0x01, 0xf8, 0x48, 0xff, 0xcf, 0x75, 0xf8, 0xc3}, uint8(0))
 	f.Add([]byte{0x48, 0xc7, 0x05, 0x10, 0, 0, 0, 1, 0, 0, 0, 0xc3}, uint8(0))
+	f.Add([]byte{0x49, 0x3b, 0x66, 0x10, 0x76, 0x03, 0x55, 0x5d, 0xc3, 0xe8, 0, 0, 0, 0, 0xeb, 0xf0}, uint8(0))
 	f.Fuzz(func(t *testing.T, fn []byte, off uint8) {
 		const fnAddr = 0x7f0000001000
 		var at []byte
@@ -144,7 +157,7 @@ func FuzzPlanXOL(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(p.orig) < jmpLen || len(p.orig) > jmpLen-1+15 || int(off)+len(p.orig) > len(fn) {
+		if len(p.orig) < jmpLen || len(p.orig) > jmpLen-1+15 || int(off)+len(p.orig) > len(fn) || 1+p.movedLen()+jmpLen > xolSlotSize {
 			t.Fatalf("%d bytes moved at +%d of %d", len(p.orig), off, len(fn))
 		}
 		checkRelocate(t, p, fnAddr+0x100000)

@@ -35,9 +35,10 @@ import (
 // interrupted a thread inside a slot still returns into code that runs
 // right and jumps back.
 
-// xolSlotSize is a slot's size: an int3, the displaced instructions (at
-// most jmpLen-1 bytes and one 15-byte instruction) and the jmp back.
-const xolSlotSize = 32
+// xolSlotSize is a slot's size: an int3, the moved instructions (at most
+// jmpLen-1 bytes and one 15-byte instruction, short branches grown to
+// their rel32 forms) and the jmp back.
+const xolSlotSize = 64
 
 // xolPageSize is the size of a page of slots.
 const xolPageSize = 4096
@@ -128,6 +129,9 @@ func (t *uprobeTracer) outOfLine(sp *space, tid int, bps []*breakpoint) {
 			continue
 		}
 		back, ok := jmpRel32(slot+1+uint64(len(moved)), end)
+		if 1+len(moved)+len(back) > xolSlotSize {
+			continue
+		}
 		to, ok2 := jmpRel32(bp.addr, slot)
 		if !ok || !ok2 {
 			continue
