@@ -8,3 +8,8 @@ func SetOutOfLine(on bool) { xolOff = !on }
 // OutOfLine counts the probe sites whose displaced instructions run out
 // of line.
 func (l *UprobeLink) OutOfLine() uint64 { return l.t.xolPlaced.Load() }
+
+// SetSeccompCheck turns off (or back on) the check that keeps processes
+// with seccomp filters of their own away from the injected mmap, for the
+// test of a filter's SIGSYS.
+func SetSeccompCheck(on bool) { xolSeccompCheckOff = !on }

@@ -1256,7 +1256,11 @@ func (t *uprobeTracer) undoQueued() {
 
 // sigtrapPending reports whether thread tid has a SIGTRAP pending
 // (SigPnd of /proc/TID/status).
-func sigtrapPending(tid int) bool {
+func sigtrapPending(tid int) bool { return signalPending(tid, unix.SIGTRAP) }
+
+// signalPending reports whether thread tid has signal sig pending
+// (SigPnd of /proc/TID/status).
+func signalPending(tid int, sig unix.Signal) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
 	if err != nil {
 		return false
@@ -1267,7 +1271,7 @@ func sigtrapPending(tid int) bool {
 	}
 	line, _, _ := strings.Cut(rest, "\n")
 	mask, err := strconv.ParseUint(line, 16, 64)
-	return err == nil && mask&(1<<(unix.SIGTRAP-1)) != 0
+	return err == nil && mask&(1<<(sig-1)) != 0
 }
 
 // peekByte reads one byte of a stopped tracee's memory.

@@ -48,6 +48,10 @@ const xolPageSize = 4096
 // comparison.
 var xolOff bool
 
+// xolSeccompCheckOff, when set, skips seccompLikeOurs: for the test of
+// a filter's SIGSYS.
+var xolSeccompCheckOff bool
+
 // xolPage is a page of slots in a process.
 type xolPage struct {
 	base uint64
@@ -217,6 +221,11 @@ func dist(a, b uint64) uint64 {
 // that grows, the heap's or a stack's, loses room), by an mmap system
 // call that th executes at the process's entry point.
 func (t *uprobeTracer) mapXOLPage(sp *space, th *uthread, lo, hi uint64) (uint64, error) {
+	if !xolSeccompCheckOff && !seccompLikeOurs(th.tid) {
+		// A filter of its own might answer the injected mmap with a
+		// kill: no page, int3s.
+		return 0, fmt.Errorf("thread %d runs under seccomp filters that waggle does not", th.tid)
+	}
 	at, err := xolHole(th.tid, lo, hi)
 	if err != nil {
 		return 0, err
@@ -232,6 +241,50 @@ func (t *uprobeTracer) mapXOLPage(sp *space, th *uthread, lo, hi uint64) (uint64
 		return 0, fmt.Errorf("the page for out-of-line code came at %#x, out of reach of %#x", got, lo)
 	}
 	return got, nil
+}
+
+// seccompLikeOurs reports whether thread tid runs under no seccomp
+// filter, or under no more filters than waggle itself (those of a
+// container, say, inherited by both: a command that waggle starts is
+// probed before its own code could add one). A filter could answer
+// the injected mmap with a signal (SIGSYS: injectSyscall fails and drops
+// it), an error (no page), or a kill, which this check is for: a process
+// with filters of its own keeps int3s. It reads "Seccomp:" and
+// "Seccomp_filters:" (Linux 5.9) of /proc/PID/status.
+func seccompLikeOurs(tid int) bool {
+	mode, n, ok := seccompStatus(fmt.Sprintf("/proc/%d/status", tid))
+	if ok && mode == 0 {
+		return true
+	}
+	ownMode, own, ownOK := seccompStatus("/proc/self/status")
+	return ok && ownOK && ownMode == mode && n >= 0 && own >= n
+}
+
+// seccompStatus reads the seccomp mode and the number of filters (-1
+// when the kernel does not say) from a /proc status file.
+func seccompStatus(path string) (mode, filters int, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, false
+	}
+	field := func(name string) (int, bool) {
+		_, rest, found := strings.Cut(string(b), "\n"+name+":\t")
+		if !found {
+			return 0, false
+		}
+		line, _, _ := strings.Cut(rest, "\n")
+		v, err := strconv.Atoi(strings.TrimSpace(line))
+		return v, err == nil
+	}
+	mode, ok = field("Seccomp")
+	if !ok {
+		return 0, 0, false
+	}
+	filters, found := field("Seccomp_filters")
+	if !found {
+		filters = -1
+	}
+	return mode, filters, true
 }
 
 // xolHole finds the top page of the hole of process tid's address space
@@ -328,7 +381,7 @@ func (t *uprobeTracer) injectSyscall(th *uthread, at uint64, nr uint64, args [6]
 	if err := ptraceRegs(unix.PTRACE_SETREGS, th.tid, &regs); err != nil {
 		return 0, err
 	}
-	stepped := false
+	stepped, refused := false, false
 	for range 100 {
 		if err := ptraceResume(unix.PTRACE_SINGLESTEP, th.tid, 0); err != nil {
 			return 0, err
@@ -351,12 +404,45 @@ func (t *uprobeTracer) injectSyscall(th *uthread, at uint64, nr uint64, args [6]
 			stepped = true
 			break
 		}
+		if ws.Stopped() && ws.StopSignal() == unix.SIGSYS {
+			// A seccomp filter's answer to the injected call (the
+			// thread's own SIGSYS would come from its own code, which
+			// does not run here): dropped, and the step's trap too.
+			refused = true
+			break
+		}
 		if ws.Stopped() && ws.TrapCause() <= 0 {
 			var info unix.Siginfo
 			if ptraceGetSiginfo(th.tid, &info) == nil && !wakeSignal(&info) {
 				th.sig = int(ws.StopSignal())
 			}
 		}
+	}
+	// A filter's SIGSYS queued behind the step's trap, or the trap
+	// behind the SIGSYS: the thread takes each (it stops at its delivery
+	// before any instruction) and it is dropped.
+	for range 4 {
+		sys := signalPending(th.tid, unix.SIGSYS)
+		if !sys && !signalPending(th.tid, unix.SIGTRAP) {
+			break
+		}
+		refused = refused || sys
+		if err := ptraceResume(unix.PTRACE_CONT, th.tid, 0); err != nil {
+			return 0, err
+		}
+		var ws unix.WaitStatus
+		for {
+			if _, err := unix.Wait4(th.tid, &ws, unix.WALL, nil); !errors.Is(err, unix.EINTR) {
+				break
+			}
+		}
+		if ws.Exited() || ws.Signaled() {
+			t.queue = append(t.queue, event{tid: th.tid, ws: ws})
+			return 0, fmt.Errorf("thread %d ended", th.tid)
+		}
+	}
+	if refused {
+		return 0, fmt.Errorf("thread %d: the injected system call %d was refused by a seccomp filter (SIGSYS)", th.tid, nr)
 	}
 	if !stepped {
 		return 0, fmt.Errorf("thread %d did not execute the system call", th.tid)

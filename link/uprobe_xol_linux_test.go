@@ -213,3 +213,56 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
 	}
 }
+
+// TestUprobeOutOfLineSeccomp: a process with a seccomp filter of its own
+// (an mmap with PROT_EXEC raises SIGSYS) keeps its probes on int3s; with
+// that check off, the injected mmap meets the filter, its SIGSYS is
+// dropped, and the probes fall back to int3s all the same. Either way the
+// probes fire and the process runs on after the detach, to its normal
+// end.
+func TestUprobeOutOfLineSeccomp(t *testing.T) {
+	needPtrace(t)
+	target := buildTarget(t)
+	for _, tc := range []struct {
+		name  string
+		check bool
+	}{{"filters of its own", true}, {"SIGSYS dropped", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			link.SetSeccompCheck(tc.check)
+			defer link.SetSeccompCheck(true)
+			coll := callsObject(t)
+			cmd := exec.Command(target, "sandboxed")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			cmd.Stdout = &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			time.Sleep(50 * time.Millisecond)
+			l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
+				{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for l.Stats().Hits < 20 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if st := l.Stats(); st.Hits < 20 || l.OutOfLine() != 0 {
+				t.Errorf("%d hits, %d sites out of line; want at least 20 on an int3", st.Hits, l.OutOfLine())
+			}
+			stdin.Close()
+			if err := cmd.Wait(); err != nil || out.String() != "done\n" {
+				t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+			}
+		})
+	}
+}

@@ -21,6 +21,8 @@
  *   target fork N       forks; parent and child call work N times each
  *   target forkexec N   forks; the child executes this program's "bench
  *                       N", the parent calls work N times
+ *   target sandboxed    as wait, under a seccomp filter of its own that
+ *                       answers an mmap with PROT_EXEC with SIGSYS
  * It exits 0 when every call returned what it should, else 3. */
 #include <pthread.h>
 #include <stdio.h>
@@ -30,6 +32,12 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <stddef.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 long work(long a, long b)
 {
@@ -85,6 +93,23 @@ static void *waiter(void *arg)
 	return NULL;
 }
 
+/* sandbox: mmap with PROT_EXEC raises SIGSYS; everything else runs. */
+static int sandbox(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -117,8 +142,10 @@ int main(int argc, char **argv)
 			j++;
 			usleep(100);
 		}
-	} else if (argc >= 2 && !strcmp(argv[1], "wait")) {
+	} else if (argc >= 2 && (!strcmp(argv[1], "wait") || !strcmp(argv[1], "sandboxed"))) {
 		char c;
+		if (!strcmp(argv[1], "sandboxed") && sandbox())
+			return 6;
 		fcntl(0, F_SETFL, O_NONBLOCK);
 		for (long j = 0;; j++) {
 			if (work(7, j) != 7000 + j)
@@ -186,7 +213,7 @@ int main(int argc, char **argv)
 		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			bad = 1;
 	} else {
-		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N | shared N | tiny N | fork N | forkexec N\n");
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N | shared N | tiny N | fork N | forkexec N | sandboxed\n");
 		return 2;
 	}
 	printf("done\n");
