@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -161,4 +162,68 @@ func rusage(b *testing.B, who int) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPtraceRegs: what reading a stopped thread's registers costs,
+// per request, the way a hit can: PTRACE_GETREGS (what the uprobe hook
+// does), PTRACE_GETREGSET with NT_PRSTATUS (the same registers through
+// an iovec), and PTRACE_PEEKUSER of rip alone (what a hit would still
+// need, to know which probe fired, if its program read no registers).
+// The tracee is `target wait`, stopped at its exec. cpu-ns/op is this
+// process's CPU time per request. See docs/BENCHMARKS.md.
+func BenchmarkPtraceRegs(b *testing.B) {
+	needPtrace(b)
+	target := buildTarget(b)
+	const ntPrstatus = 1
+	ripOffset := unsafe.Offsetof(unix.PtraceRegs{}.Rip)
+	for _, tc := range []struct {
+		name string
+		req  func(pid int, r *unix.PtraceRegs) syscall.Errno
+	}{
+		{"GETREGS", func(pid int, r *unix.PtraceRegs) syscall.Errno {
+			_, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_GETREGS, uintptr(pid), 0, uintptr(unsafe.Pointer(r)), 0, 0)
+			return e
+		}},
+		{"GETREGSET", func(pid int, r *unix.PtraceRegs) syscall.Errno {
+			iov := unix.Iovec{Base: (*byte)(unsafe.Pointer(r))}
+			iov.SetLen(int(unsafe.Sizeof(*r)))
+			_, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_GETREGSET, uintptr(pid), ntPrstatus, uintptr(unsafe.Pointer(&iov)), 0, 0)
+			return e
+		}},
+		{"PEEKUSER-rip", func(pid int, r *unix.PtraceRegs) syscall.Errno {
+			_, _, e := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_PEEKUSR, uintptr(pid), ripOffset, uintptr(unsafe.Pointer(&r.Rip)), 0, 0)
+			return e
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			// The requests come from the thread that started the tracee.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cmd := exec.Command(target, "wait")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			pid := cmd.Process.Pid
+			var ws unix.WaitStatus
+			if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil || !ws.Stopped() {
+				b.Fatalf("the tracee's exec stop: %v, %v", ws, err)
+			}
+			var r unix.PtraceRegs
+			var m measure
+			for i := 0; b.Loop(); i++ {
+				if i == 0 {
+					m = startMeasure(b)
+				}
+				if e := tc.req(pid, &r); e != 0 {
+					b.Fatal(e)
+				}
+			}
+			b.ReportMetric(float64(m.stop(b).cpu)/float64(b.N), "cpu-ns/op")
+			if r.Rip == 0 {
+				b.Fatal("no rip read")
+			}
+		})
+	}
 }
