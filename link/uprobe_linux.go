@@ -719,6 +719,11 @@ func (t *uprobeTracer) insert(sp *space, tid int, strict bool) error {
 			continue
 		}
 		if err := pokeByte(tid, w.bp.addr, 0xcc); err != nil {
+			// Nothing of this image stays changed: the jmps and int3s
+			// already written are undone.
+			for _, u := range writes {
+				restoreCode(tid, u.bp)
+			}
 			return fmt.Errorf("breakpoint at %#x: %w", w.bp.addr, err)
 		}
 	}
