@@ -36,7 +36,10 @@ import (
 // address, endbr64, nops) on the registers, as
 // the kernel's uprobes emulate some, and single-steps any other with the
 // original byte back in place while every other thread of the process is
-// stopped, so that none runs past the missing breakpoint. Return probes
+// stopped, so that none runs past the missing breakpoint. Where the first
+// instructions can move, they run out of line instead, and a jmp to a
+// slot that starts with the int3 replaces them (uprobe_xol_linux.go):
+// no emulation, no step, no register write. Return probes
 // replace the return address at [rsp] with the process's entry point
 // (AT_ENTRY, _start, which runs once at the start and never again),
 // where an int3 stays; a per-thread shadow stack holds the original
