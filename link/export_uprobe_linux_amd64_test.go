@@ -13,3 +13,10 @@ func (l *UprobeLink) OutOfLine() uint64 { return l.t.xolPlaced.Load() }
 // with seccomp filters of their own away from the injected mmap, for the
 // test of a filter's SIGSYS.
 func SetSeccompCheck(on bool) { xolSeccompCheckOff = !on }
+
+// RipOnlyHits counts the hits that read rip alone, their programs
+// reading no registers.
+func (l *UprobeLink) RipOnlyHits() uint64 { return l.t.ripOnlyHits.Load() }
+
+// NeedsRegs is needsRegs, for its table test.
+var NeedsRegs = needsRegs

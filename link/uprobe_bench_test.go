@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/link"
 )
 
@@ -25,9 +26,11 @@ import (
 // work's first instructions out of line (a jmp to the probe's slot);
 // "uprobe-int3" is the same probe with out-of-line execution off (an
 // int3, the push %rbp emulated: PTRACE_POKEDATA and PTRACE_SETREGS).
-// "paired" runs the three one after the other, b.N stops each, and
+// "uprobe-noregs" runs a program that reads no registers (it calls
+// bpf_get_current_pid_tgid): out of line, a hit reads rip alone.
+// "paired" runs the four one after the other, b.N stops each, and
 // reports each one's time per stop and the ratios to the raw stop's, so
-// that a disturbance of the machine hits the three alike. All include
+// that a disturbance of the machine hits them alike. All include
 // starting and ending the process, amortized over b.N stops. Besides
 // wall time, cpu-ns is the CPU time of the tracer's process and of the
 // tracee (user and system) per stop, which other work on the machine
@@ -42,12 +45,16 @@ func BenchmarkUprobe(b *testing.B) {
 		b.ReportMetric(float64(c.cpu)/float64(b.N), "cpu-ns/op")
 	})
 	for _, tc := range []struct {
-		name      string
-		outOfLine bool
-	}{{"uprobe", true}, {"uprobe-int3", false}} {
+		name              string
+		outOfLine, noRegs bool
+	}{{"uprobe", true, false}, {"uprobe-int3", false, false}, {"uprobe-noregs", true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
+			var prog *waggle.Program
+			if tc.noRegs {
+				prog = noRegsProgram(b)
+			}
 			b.ResetTimer()
-			c := uprobeStops(b, target, b.N, tc.outOfLine)
+			c := uprobeStops(b, target, b.N, tc.outOfLine, prog)
 			b.StopTimer()
 			b.ReportMetric(float64(c.cpu)/float64(b.N), "cpu-ns/op")
 		})
@@ -55,8 +62,9 @@ func BenchmarkUprobe(b *testing.B) {
 	b.Run("paired", func(b *testing.B) {
 		b.ResetTimer()
 		raw := rawStops(b, target, b.N)
-		xol := uprobeStops(b, target, b.N, true)
-		int3 := uprobeStops(b, target, b.N, false)
+		xol := uprobeStops(b, target, b.N, true, nil)
+		int3 := uprobeStops(b, target, b.N, false, nil)
+		noRegs := uprobeStops(b, target, b.N, true, noRegsProgram(b))
 		b.StopTimer()
 		n := float64(b.N)
 		b.ReportMetric(float64(raw.wall)/n, "raw-ns/stop")
@@ -64,11 +72,15 @@ func BenchmarkUprobe(b *testing.B) {
 		b.ReportMetric(float64(int3.wall)/n, "int3-ns/stop")
 		b.ReportMetric(float64(xol.wall)/float64(raw.wall), "uprobe/raw")
 		b.ReportMetric(float64(int3.wall)/float64(raw.wall), "int3/raw")
+		b.ReportMetric(float64(noRegs.wall)/n, "noregs-ns/stop")
+		b.ReportMetric(float64(noRegs.wall)/float64(raw.wall), "noregs/raw")
 		b.ReportMetric(float64(raw.cpu)/n, "raw-cpu-ns/stop")
 		b.ReportMetric(float64(xol.cpu)/n, "uprobe-cpu-ns/stop")
 		b.ReportMetric(float64(int3.cpu)/n, "int3-cpu-ns/stop")
 		b.ReportMetric(float64(xol.cpu)/float64(raw.cpu), "uprobe-cpu/raw")
 		b.ReportMetric(float64(int3.cpu)/float64(raw.cpu), "int3-cpu/raw")
+		b.ReportMetric(float64(noRegs.cpu)/n, "noregs-cpu-ns/stop")
+		b.ReportMetric(float64(noRegs.cpu)/float64(raw.cpu), "noregs-cpu/raw")
 	})
 }
 
@@ -112,15 +124,17 @@ func rawStops(b *testing.B, target string, n int) cost {
 	return c
 }
 
-// uprobeStops runs `target bench n` with calls.o's enter on work, out of
-// line or not.
-func uprobeStops(b *testing.B, target string, n int, outOfLine bool) cost {
+// uprobeStops runs `target bench n` with calls.o's enter (or prog) on
+// work, out of line or not.
+func uprobeStops(b *testing.B, target string, n int, outOfLine bool, prog *waggle.Program) cost {
 	link.SetOutOfLine(outOfLine)
 	defer link.SetOutOfLine(true)
-	coll := callsObject(b)
+	if prog == nil {
+		prog = callsObject(b).Programs["enter"]
+	}
 	m := startMeasure(b)
 	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "bench", strconv.Itoa(n)},
-		Probes: []link.Uprobe{{Program: coll.Programs["enter"], Path: target, Symbol: "work"}}})
+		Probes: []link.Uprobe{{Program: prog, Path: target, Symbol: "work"}}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -56,6 +56,7 @@ type uprobePoint struct {
 	off        uint64 // the file offset of the probed instruction
 	fnOff      uint64 // the file offset of its function
 	fnSize     uint64 // the function's size (0: unknown)
+	regs       bool   // the program may read the registers (needsRegs)
 	runs, errs atomic.Uint64
 }
 
@@ -91,6 +92,9 @@ type space struct {
 	armed  bool   // the probes are in; before, the only int3 is at entry
 	status notify.Status
 	xol    []*xolPage // pages of out-of-line code
+	// ripOnly: every breakpoint runs out of line, has no return probe,
+	// and no program of its reads registers: a hit reads rip alone.
+	ripOnly bool
 }
 
 // retFrame is a pending return of a probed function.
@@ -140,6 +144,7 @@ type uprobeTracer struct {
 
 	hits, returns, stepped atomic.Uint64
 	xolPlaced              atomic.Uint64 // sites whose instructions run out of line
+	ripOnlyHits            atomic.Uint64 // hits that read rip alone (space.ripOnly)
 	handling               atomic.Int64
 }
 
@@ -234,7 +239,7 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 		if sym.Size != 0 && u.Offset >= sym.Size {
 			return nil, fmt.Errorf("attach uprobe: program %s: offset %#x is past the end of %s (%d bytes)", u.Program.Name(), u.Offset, u.Symbol, sym.Size)
 		}
-		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, fnOff: sym.Offset, fnSize: sym.Size})
+		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, fnOff: sym.Offset, fnSize: sym.Size, regs: needsRegs(u.Program.Instructions())})
 	}
 	l := &UprobeLink{t: t}
 	if opts.PID > 0 {
@@ -641,6 +646,7 @@ func (t *uprobeTracer) arm(th *uthread, regs *unix.PtraceRegs, first bool) error
 	if !t.anyReturn() {
 		// No return probes: the entry's int3 goes.
 		delete(sp.bps, sp.entry)
+		sp.ripOnly = ripOnly(sp)
 		_ = pokeByte(th.tid, sp.entry, bp.orig)
 		_ = ptraceRegs(unix.PTRACE_SETREGS, th.tid, regs)
 		t.resume(th, 0)
@@ -735,6 +741,7 @@ func (t *uprobeTracer) insert(sp *space, tid int, strict bool) error {
 			return fmt.Errorf("breakpoint at the entry point %#x: %w", sp.entry, err)
 		}
 	}
+	sp.ripOnly = ripOnly(sp)
 	return nil
 }
 
@@ -855,6 +862,7 @@ func (t *uprobeTracer) adopt(tid int, parent *uthread) {
 		for _, pg := range old.xol {
 			sp.xol = append(sp.xol, &xolPage{base: pg.base, used: pg.used})
 		}
+		sp.ripOnly = old.ripOnly
 		sp.status, _ = notify.ReadStatus(uint32(tid))
 		th.sp = sp
 		th.shadow = append([]retFrame(nil), parent.shadow...)
@@ -915,11 +923,17 @@ func (t *uprobeTracer) resume(th *uthread, sig int) {
 // trap serves a SIGTRAP: a breakpoint of ours, or the process's own.
 func (t *uprobeTracer) trap(th *uthread) {
 	var regs unix.PtraceRegs
-	if err := ptraceRegs(unix.PTRACE_GETREGS, th.tid, &regs); err != nil {
+	sp := th.sp
+	var err error
+	if sp.ripOnly {
+		regs.Rip, err = peekRIP(th.tid)
+	} else {
+		err = ptraceRegs(unix.PTRACE_GETREGS, th.tid, &regs)
+	}
+	if err != nil {
 		t.resume(th, 0)
 		return
 	}
-	sp := th.sp
 	bp := sp.bps[regs.Rip-1]
 	if bp == nil {
 		t.resume(th, int(unix.SIGTRAP)) // not ours
@@ -947,6 +961,9 @@ func (t *uprobeTracer) trap(th *uthread) {
 	}
 	if bp.xol != nil {
 		// rip is at the moved instructions already.
+		if sp.ripOnly {
+			t.ripOnlyHits.Add(1)
+		}
 		t.resume(th, 0)
 		return
 	}
@@ -1034,6 +1051,9 @@ func (t *uprobeTracer) run(p *uprobePoint, th *uthread, regs *unix.PtraceRegs, v
 	t.mem = notify.Memory{PID: th.tid}
 	t.regsBuf = helper.UserRegs{IP: regs.Rip, SP: regs.Rsp, BP: regs.Rbp}
 	t.task = helper.Task{PID: uint32(th.tid), TGID: uint32(th.sp.tgid), UID: st.UID, GID: st.GID, Comm: st.Comm, PPID: st.PPID, Regs: &t.regsBuf, Memory: t.mem}
+	if th.sp.ripOnly {
+		t.task.Regs = nil // not read: no program of this process's needs them
+	}
 	var start time.Time
 	if t.opts.Observer != nil {
 		start = time.Now()
