@@ -68,23 +68,31 @@ func TestUprobeRipOnly(t *testing.T) {
 	const n = 200
 	for _, tc := range []struct {
 		name    string
+		args    string // bench or fork (then twice the calls: the child's too)
 		probes  func(coll *waggle.Collection, noRegs *waggle.Program) []link.Uprobe
 		ripOnly bool
 		returns uint64
 	}{
-		{"no registers", func(_ *waggle.Collection, p *waggle.Program) []link.Uprobe {
+		{"no registers", "bench", func(_ *waggle.Collection, p *waggle.Program) []link.Uprobe {
 			return []link.Uprobe{{Program: p, Path: target, Symbol: "work"}}
 		}, true, 0},
-		{"PT_REGS_PARM1", func(coll *waggle.Collection, _ *waggle.Program) []link.Uprobe {
+		{"no registers, forked", "fork", func(_ *waggle.Collection, p *waggle.Program) []link.Uprobe {
+			return []link.Uprobe{{Program: p, Path: target, Symbol: "work"}}
+		}, true, 0},
+		{"PT_REGS_PARM1", "bench", func(coll *waggle.Collection, _ *waggle.Program) []link.Uprobe {
 			return []link.Uprobe{{Program: coll.Programs["enter"], Path: target, Symbol: "work"}}
 		}, false, 0},
-		{"a return probe", func(coll *waggle.Collection, p *waggle.Program) []link.Uprobe {
+		{"a return probe", "bench", func(coll *waggle.Collection, p *waggle.Program) []link.Uprobe {
 			return []link.Uprobe{{Program: p, Path: target, Symbol: "work"}, {Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true}}
 		}, false, n},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			coll := callsObject(t)
-			l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "bench", "200"}, Probes: tc.probes(coll, noRegsProgram(t))})
+			n := uint64(n)
+			if tc.args == "fork" {
+				n *= 2
+			}
+			l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", tc.args, "200"}, Probes: tc.probes(coll, noRegsProgram(t))})
 			if err != nil {
 				t.Fatal(err)
 			}
