@@ -92,6 +92,8 @@ type space struct {
 	armed  bool   // the probes are in; before, the only int3 is at entry
 	status notify.Status
 	xol    []*xolPage // pages of out-of-line code
+	// xolFound: pages that an earlier attach left were looked for.
+	xolFound bool
 	// ripOnly: every breakpoint runs out of line, has no return probe,
 	// and no program of its reads registers: a hit reads rip alone.
 	ripOnly bool
@@ -862,7 +864,7 @@ func (t *uprobeTracer) adopt(tid int, parent *uthread) {
 		for _, pg := range old.xol {
 			sp.xol = append(sp.xol, &xolPage{base: pg.base, used: pg.used})
 		}
-		sp.ripOnly = old.ripOnly
+		sp.ripOnly, sp.xolFound = old.ripOnly, old.xolFound
 		sp.status, _ = notify.ReadStatus(uint32(tid))
 		th.sp = sp
 		th.shadow = append([]retFrame(nil), parent.shadow...)

@@ -4,6 +4,7 @@ package link
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/internal/notify"
+	"github.com/waggle-ebpf/waggle/internal/symtab"
 )
 
 // Probes out of line (see docs/ARCHITECTURE.md, "The uprobe hook"): when
@@ -33,7 +35,8 @@ import (
 // to the same instruction in the original code, and leaves the page
 // mapped: nothing jumps to it any more, and a signal frame that
 // interrupted a thread inside a slot still returns into code that runs
-// right and jumps back.
+// right and jumps back. A later attach finds the page by its header
+// (slot 0) and uses its free slots.
 
 // xolSlotSize is a slot's size: an int3, the moved instructions (at most
 // jmpLen-1 bytes and one 15-byte instruction, short branches grown to
@@ -186,8 +189,17 @@ func planSite(mem notify.Memory, bp *breakpoint) *xolPlan {
 // reaches [lo, hi) both ways, mapping a new page near them when no page
 // has one.
 func (t *uprobeTracer) xolSlot(sp *space, th *uthread, lo, hi uint64) (uint64, error) {
+	if !sp.xolFound {
+		// Pages that an earlier attach left (their used slots stay as
+		// they are: a signal frame may still return into one).
+		sp.xolFound = true
+		sp.xol = append(sp.xol, findXOLPages(th.tid, sp.xol)...)
+	}
 	for _, pg := range sp.xol {
 		if pg.used < xolPageSize/xolSlotSize && reaches(pg.base, pg.base+xolPageSize, lo, hi) {
+			if err := writeXOLHeader(th.tid, pg.base, pg.used+1); err != nil {
+				return 0, err
+			}
 			pg.used++
 			return pg.base + uint64(pg.used-1)*xolSlotSize, nil
 		}
@@ -196,8 +208,55 @@ func (t *uprobeTracer) xolSlot(sp *space, th *uthread, lo, hi uint64) (uint64, e
 	if err != nil {
 		return 0, err
 	}
-	sp.xol = append(sp.xol, &xolPage{base: base, used: 1})
-	return base, nil
+	if err := writeXOLHeader(th.tid, base, 2); err != nil {
+		return 0, err
+	}
+	sp.xol = append(sp.xol, &xolPage{base: base, used: 2})
+	return base + xolSlotSize, nil
+}
+
+// xolMagic starts a page of slots: its slot 0 is a header, the magic
+// then the number of slots in use (the header's included) as a
+// little-endian uint64. A later attach to the process finds the page by
+// it and goes on with its free slots.
+var xolMagic = [16]byte{'w', 'a', 'g', 'g', 'l', 'e', ' ', 'x', 'o', 'l', ' ', 'p', 'a', 'g', 'e', 0}
+
+// writeXOLHeader writes the header of the page at base: used slots.
+func writeXOLHeader(tid int, base uint64, used int) error {
+	b := binary.LittleEndian.AppendUint64(xolMagic[:], uint64(used))
+	_, err := unix.PtracePokeData(tid, uintptr(base), b)
+	return err
+}
+
+// findXOLPages finds the pages of slots that earlier attaches mapped into
+// process tid (anonymous, r-x, one page, starting with xolMagic), but
+// those in known.
+func findXOLPages(tid int, known []*xolPage) []*xolPage {
+	maps, err := symtab.ReadMaps(tid)
+	if err != nil {
+		return nil
+	}
+	var out []*xolPage
+	for _, m := range maps {
+		if m.End-m.Start != xolPageSize || m.Perms != "r-xp" || m.Path != "" || m.Inode != 0 || m.Offset != 0 {
+			continue
+		}
+		dup := false
+		for _, pg := range known {
+			dup = dup || pg.base == m.Start
+		}
+		var b [24]byte
+		if dup {
+			continue
+		}
+		if _, err := unix.PtracePeekData(tid, uintptr(m.Start), b[:]); err != nil || [16]byte(b[:16]) != xolMagic {
+			continue
+		}
+		if used := binary.LittleEndian.Uint64(b[16:]); used >= 1 && used <= xolPageSize/xolSlotSize {
+			out = append(out, &xolPage{base: m.Start, used: int(used)})
+		}
+	}
+	return out
 }
 
 // reach is how far a rel32 may go, with a margin.

@@ -4,6 +4,7 @@ package link_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -143,7 +144,9 @@ func TestUprobeOutOfLine(t *testing.T) {
 
 // TestUprobeOutOfLineDetach: while attached to a running process, work
 // starts with a jmp to its slot; after the detach its code is as it was
-// before, byte for byte, and the process runs on to its normal end.
+// before, byte for byte, and the process runs on to its normal end. A
+// second attach uses the page that the first one left (one page mapped
+// in all), its next slot.
 func TestUprobeOutOfLineDetach(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
@@ -184,34 +187,59 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 	if got := read(); !bytes.Equal(got, code) {
 		t.Fatalf("work before the attach: % x, want the file's % x", got, code)
 	}
-	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-		{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
+	pages := anonCodePages(t, cmd.Process.Pid)
+	var slots []uint64
+	for round := 1; round <= 2; round++ {
+		l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
+			{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
+			{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for l.Stats().Returns < 20 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		got := read()
+		if got[0] != 0xe9 || l.OutOfLine() != 1 {
+			t.Errorf("round %d: work while attached: % x, %d sites out of line; want a jmp (e9) to its slot", round, got, l.OutOfLine())
+		}
+		slots = append(slots, addr+5+uint64(int32(binary.LittleEndian.Uint32(got[1:]))))
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if st := l.Stats(); st.Returns < 20 || st.Hits < st.Returns {
+			t.Fatalf("round %d: stats %+v: want at least 20 calls", round, st)
+		}
+		if got := read(); !bytes.Equal(got, code) {
+			t.Errorf("round %d: work after the detach: % x, want % x", round, got, code)
+		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Returns < 20 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := read(); got[0] != 0xe9 || l.OutOfLine() != 1 {
-		t.Errorf("work while attached: % x, %d sites out of line; want a jmp (e9) to its slot", got, l.OutOfLine())
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if st := l.Stats(); st.Returns < 20 || st.Hits < st.Returns {
-		t.Fatalf("stats %+v: want at least 20 calls", st)
-	}
-	if got := read(); !bytes.Equal(got, code) {
-		t.Errorf("work after the detach: % x, want % x", got, code)
+	if n := anonCodePages(t, cmd.Process.Pid); n != pages+1 || slots[1]-slots[0] != 64 {
+		t.Errorf("%d anonymous code pages after two attaches (%d before), slots %#x; want one page more, the second slot after the first", n, pages, slots)
 	}
 	time.Sleep(20 * time.Millisecond)
 	stdin.Close()
 	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
 		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
 	}
+}
+
+// anonCodePages counts process pid's anonymous executable 4 KB mappings.
+func anonCodePages(t *testing.T, pid int) int {
+	t.Helper()
+	maps, err := symtab.ReadMaps(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range maps {
+		if m.End-m.Start == 4096 && m.Perms == "r-xp" && m.Path == "" && m.Inode == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // TestUprobeOutOfLineSeccomp: a process with a seccomp filter of its own
