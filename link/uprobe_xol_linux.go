@@ -463,6 +463,11 @@ func (t *uprobeTracer) injectSyscall(th *uthread, at uint64, nr uint64, args [6]
 			stepped = true
 			break
 		}
+		if sig := ws.StopSignal(); ws.Stopped() && (sig == unix.SIGSEGV || sig == unix.SIGBUS || sig == unix.SIGILL) {
+			// The injected instruction faulted (not the thread's own
+			// code, which does not run here): dropped.
+			return 0, fmt.Errorf("thread %d: the injected system call at %#x faulted (%v)", th.tid, at, sig)
+		}
 		if ws.Stopped() && ws.StopSignal() == unix.SIGSYS {
 			// A seccomp filter's answer to the injected call (the
 			// thread's own SIGSYS would come from its own code, which
