@@ -56,7 +56,7 @@ type uprobePoint struct {
 	off        uint64 // the file offset of the probed instruction
 	fnOff      uint64 // the file offset of its function
 	fnSize     uint64 // the function's size (0: unknown)
-	regs       bool   // the program may read the registers (needsRegs)
+	noRegs     bool   // the program reads no registers (needsRegs is false); false: it may
 	runs, errs atomic.Uint64
 }
 
@@ -241,7 +241,7 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 		if sym.Size != 0 && u.Offset >= sym.Size {
 			return nil, fmt.Errorf("attach uprobe: program %s: offset %#x is past the end of %s (%d bytes)", u.Program.Name(), u.Offset, u.Symbol, sym.Size)
 		}
-		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, fnOff: sym.Offset, fnSize: sym.Size, regs: needsRegs(u.Program.Instructions())})
+		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, fnOff: sym.Offset, fnSize: sym.Size, noRegs: !needsRegs(u.Program.Instructions())})
 	}
 	l := &UprobeLink{t: t}
 	if opts.PID > 0 {

@@ -111,7 +111,7 @@ func ripOnly(sp *space) bool {
 			return false
 		}
 		for _, p := range bp.entry {
-			if p.regs {
+			if !p.noRegs {
 				return false
 			}
 		}
