@@ -36,7 +36,10 @@ import (
 // address, endbr64, nops) on the registers, as
 // the kernel's uprobes emulate some, and single-steps any other with the
 // original byte back in place while every other thread of the process is
-// stopped, so that none runs past the missing breakpoint. Return probes
+// stopped, so that none runs past the missing breakpoint. Where the first
+// instructions can move, they run out of line instead, and a jmp to a
+// slot that starts with the int3 replaces them (uprobe_xol_linux.go):
+// no emulation, no step, no register write. Return probes
 // replace the return address at [rsp] with the process's entry point
 // (AT_ENTRY, _start, which runs once at the start and never again),
 // where an int3 stays; a per-thread shadow stack holds the original
@@ -51,6 +54,9 @@ type uprobePoint struct {
 	u          Uprobe
 	file       string // the file's path (a library's found by name when the process maps it)
 	off        uint64 // the file offset of the probed instruction
+	fnOff      uint64 // the file offset of its function
+	fnSize     uint64 // the function's size (0: unknown)
+	noRegs     bool   // the program reads no registers (needsRegs is false); false: it may
 	runs, errs atomic.Uint64
 	cookie     uint64     // the runs' attach cookie (bpf_get_attach_cookie)
 	usdt       *usdtPoint // a USDT site's, or nil
@@ -77,6 +83,7 @@ type breakpoint struct {
 	disp   int64  // mov disp32(%rip): the displacement
 	entry  []*uprobePoint
 	ret    []*uprobePoint
+	xol    *xolSite // the displaced instructions run out of line (bps has it at its slot too)
 }
 
 // space is one address space: a process, with its breakpoints.
@@ -86,7 +93,13 @@ type space struct {
 	entry  uint64 // AT_ENTRY: the trampoline of return probes
 	armed  bool   // the probes are in; before, the only int3 is at entry
 	status notify.Status
-	sems   []uint64 // the USDT semaphores incremented (usdt_linux.go)
+	sems   []uint64   // the USDT semaphores incremented (usdt_linux.go)
+	xol    []*xolPage // pages of out-of-line code
+	// xolFound: pages that an earlier attach left were looked for.
+	xolFound bool
+	// ripOnly: every breakpoint runs out of line, has no return probe,
+	// and no program of its reads registers: a hit reads rip alone.
+	ripOnly bool
 }
 
 // retFrame is a pending return of a probed function.
@@ -135,6 +148,8 @@ type uprobeTracer struct {
 	regsBuf helper.UserRegs
 
 	hits, returns, stepped atomic.Uint64
+	xolPlaced              atomic.Uint64 // sites whose instructions run out of line
+	ripOnlyHits            atomic.Uint64 // hits that read rip alone (space.ripOnly)
 	handling               atomic.Int64
 }
 
@@ -233,7 +248,8 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 		if sym.Size != 0 && u.Offset >= sym.Size {
 			return nil, fmt.Errorf("attach uprobe: program %s: offset %#x is past the end of %s (%d bytes)", u.Program.Name(), u.Offset, u.Symbol, sym.Size)
 		}
-		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, cookie: u.Cookie})
+		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, cookie: u.Cookie,
+			fnOff: sym.Offset, fnSize: sym.Size, noRegs: !needsRegs(u.Program.Instructions())})
 	}
 	if err := t.addUSDT(opts.USDT, maps); err != nil {
 		return nil, fmt.Errorf("attach uprobe: %w", err)
@@ -644,6 +660,7 @@ func (t *uprobeTracer) arm(th *uthread, regs *unix.PtraceRegs, first bool) error
 	if !t.anyReturn() {
 		// No return probes: the entry's int3 goes.
 		delete(sp.bps, sp.entry)
+		sp.ripOnly = ripOnly(sp)
 		_ = pokeByte(th.tid, sp.entry, bp.orig)
 		_ = ptraceRegs(unix.PTRACE_SETREGS, th.tid, regs)
 		t.resume(th, 0)
@@ -720,8 +737,21 @@ func (t *uprobeTracer) insert(sp *space, tid int, strict bool) error {
 			}
 		}
 	}
+	moving := make([]*breakpoint, len(writes))
+	for i, w := range writes {
+		moving[i] = w.bp
+	}
+	t.outOfLine(sp, tid, moving)
 	for _, w := range writes {
+		if w.bp.xol != nil {
+			continue
+		}
 		if err := pokeByte(tid, w.bp.addr, 0xcc); err != nil {
+			// Nothing of this image stays changed: the jmps and int3s
+			// already written are undone.
+			for _, u := range writes {
+				restoreCode(tid, u.bp)
+			}
 			return fmt.Errorf("breakpoint at %#x: %w", w.bp.addr, err)
 		}
 	}
@@ -730,6 +760,7 @@ func (t *uprobeTracer) insert(sp *space, tid int, strict bool) error {
 			return fmt.Errorf("breakpoint at the entry point %#x: %w", sp.entry, err)
 		}
 	}
+	sp.ripOnly = ripOnly(sp)
 	return nil
 }
 
@@ -847,6 +878,10 @@ func (t *uprobeTracer) adopt(tid int, parent *uthread) {
 		for a, bp := range old.bps {
 			sp.bps[a] = bp
 		}
+		for _, pg := range old.xol {
+			sp.xol = append(sp.xol, &xolPage{base: pg.base, used: pg.used})
+		}
+		sp.ripOnly, sp.xolFound = old.ripOnly, old.xolFound
 		sp.status, _ = notify.ReadStatus(uint32(tid))
 		th.sp = sp
 		th.shadow = append([]retFrame(nil), parent.shadow...)
@@ -907,11 +942,17 @@ func (t *uprobeTracer) resume(th *uthread, sig int) {
 // trap serves a SIGTRAP: a breakpoint of ours, or the process's own.
 func (t *uprobeTracer) trap(th *uthread) {
 	var regs unix.PtraceRegs
-	if err := ptraceRegs(unix.PTRACE_GETREGS, th.tid, &regs); err != nil {
+	sp := th.sp
+	var err error
+	if sp.ripOnly {
+		regs.Rip, err = peekRIP(th.tid)
+	} else {
+		err = ptraceRegs(unix.PTRACE_GETREGS, th.tid, &regs)
+	}
+	if err != nil {
 		t.resume(th, 0)
 		return
 	}
-	sp := th.sp
 	bp := sp.bps[regs.Rip-1]
 	if bp == nil {
 		t.resume(th, int(unix.SIGTRAP)) // not ours
@@ -936,6 +977,14 @@ func (t *uprobeTracer) trap(th *uthread) {
 	}
 	if len(bp.ret) > 0 {
 		t.pushReturn(th, bp, &regs)
+	}
+	if bp.xol != nil {
+		// rip is at the moved instructions already.
+		if sp.ripOnly {
+			t.ripOnlyHits.Add(1)
+		}
+		t.resume(th, 0)
+		return
 	}
 	switch bp.kind {
 	case insnNop:
@@ -1021,6 +1070,9 @@ func (t *uprobeTracer) run(p *uprobePoint, th *uthread, regs *unix.PtraceRegs, v
 	t.mem = notify.Memory{PID: th.tid}
 	t.regsBuf = helper.UserRegs{IP: regs.Rip, SP: regs.Rsp, BP: regs.Rbp}
 	t.task = helper.Task{PID: uint32(th.tid), TGID: uint32(th.sp.tgid), UID: st.UID, GID: st.GID, Comm: st.Comm, PPID: st.PPID, Regs: &t.regsBuf, Memory: t.mem}
+	if th.sp.ripOnly {
+		t.task.Regs = nil // not read: no program of this process's needs them
+	}
 	var start time.Time
 	if t.opts.Observer != nil {
 		start = time.Now()
@@ -1146,6 +1198,11 @@ func (t *uprobeTracer) detachAll() {
 			t.undoQueued()
 		}
 	}
+	// Threads inside out-of-line code: to the same instruction in the
+	// original code.
+	for _, th := range t.threads {
+		leaveXOL(th)
+	}
 	// Pending returns: the original return addresses back on the stacks.
 	for _, th := range t.threads {
 		for i := len(th.shadow) - 1; i >= 0; i-- {
@@ -1167,7 +1224,7 @@ func (t *uprobeTracer) detachAll() {
 		}
 		done[th.sp] = true
 		for _, bp := range th.sp.bps {
-			_ = pokeByte(th.tid, bp.addr, bp.orig)
+			restoreCode(th.tid, bp)
 		}
 		releaseSemaphores(th.sp, th.tid)
 	}
@@ -1247,7 +1304,11 @@ func (t *uprobeTracer) undoQueued() {
 
 // sigtrapPending reports whether thread tid has a SIGTRAP pending
 // (SigPnd of /proc/TID/status).
-func sigtrapPending(tid int) bool {
+func sigtrapPending(tid int) bool { return signalPending(tid, unix.SIGTRAP) }
+
+// signalPending reports whether thread tid has signal sig pending
+// (SigPnd of /proc/TID/status).
+func signalPending(tid int, sig unix.Signal) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
 	if err != nil {
 		return false
@@ -1258,7 +1319,7 @@ func sigtrapPending(tid int) bool {
 	}
 	line, _, _ := strings.Cut(rest, "\n")
 	mask, err := strconv.ParseUint(line, 16, 64)
-	return err == nil && mask&(1<<(unix.SIGTRAP-1)) != 0
+	return err == nil && mask&(1<<(sig-1)) != 0
 }
 
 // peekByte reads one byte of a stopped tracee's memory.

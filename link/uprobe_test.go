@@ -108,13 +108,40 @@ func readCalls(t testing.TB, m *waggle.Map) map[uint32]callCounts {
 	return out
 }
 
+// needOutOfLine skips a test that expects probes out of line where the
+// host refuses them.
+func needOutOfLine(t testing.TB) {
+	t.Helper()
+	if why := link.OutOfLineRefused(); why != "" {
+		t.Skip(why)
+	}
+}
+
 // TestUprobeThreads: 4 threads call work(i, j) N times each; the entry
-// probe (emulated push %rbp), a probe inside the function (single-stepped
-// with the other threads stopped) and the return probe each see 4N calls,
-// N per thread, with the thread's arguments and results.
+// probe (emulated push %rbp: the probe at work+4 is inside the
+// instructions a jmp would displace), a probe inside the function (out
+// of line; or, with out-of-line execution off, single-stepped with the
+// other threads stopped) and the return probe each see 4N calls, N per
+// thread, with the thread's arguments and results.
 func TestUprobeThreads(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
+	for _, tc := range []struct {
+		name      string
+		outOfLine bool
+	}{{"out of line", true}, {"int3", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.outOfLine {
+				needOutOfLine(t)
+			}
+			link.SetOutOfLine(tc.outOfLine)
+			defer link.SetOutOfLine(true)
+			testUprobeThreads(t, target, tc.outOfLine)
+		})
+	}
+}
+
+func testUprobeThreads(t *testing.T, target string, outOfLine bool) {
 	coll := callsObject(t)
 	const n = 300
 	var out bytes.Buffer
@@ -165,8 +192,16 @@ func TestUprobeThreads(t *testing.T) {
 		}
 	}
 	st := l.Stats()
-	if st.Hits != 8*n || st.Returns != 4*n || st.Stepped < 4*n {
-		t.Errorf("stats: %+v; want %d hits, %d returns, at least %d stepped", st, 8*n, 4*n, 4*n)
+	if st.Hits != 8*n || st.Returns != 4*n {
+		t.Errorf("stats: %+v; want %d hits, %d returns", st, 8*n, 4*n)
+	}
+	// The entry point's instruction is stepped once (its int3 stays for
+	// the return probes).
+	if outOfLine && (l.OutOfLine() != 1 || st.Stepped != 1) {
+		t.Errorf("%d sites out of line, %d stepped; want work+4's out of line, only the entry point's instruction stepped", l.OutOfLine(), st.Stepped)
+	}
+	if !outOfLine && (l.OutOfLine() != 0 || st.Stepped < 4*n) {
+		t.Errorf("%d sites out of line, %d stepped; want none, at least %d stepped", l.OutOfLine(), st.Stepped, 4*n)
 	}
 }
 
@@ -547,7 +582,12 @@ func TestUprobeLibc(t *testing.T) {
 
 // TestUprobeGo: a probe on a Go function (from .gopclntab, in a binary
 // with its symbol table and in a stripped one) sees Go's register
-// arguments in every goroutine's thread; Go's prologue is single-stepped.
+// arguments in every goroutine's thread: on add, shorter than a jmp, its
+// first instruction is single-stepped; on addFrame, Go's prologue (cmp,
+// jbe to morestack) runs out of line. A call of addFrame whose stack
+// check fails (the stack grows, or the runtime asks the goroutine to
+// yield) runs morestack and starts over: the probe fires again, as a
+// kernel uprobe would, with the same arguments.
 func TestUprobeGo(t *testing.T) {
 	needPtrace(t)
 	goTool, err := exec.LookPath("go")
@@ -567,30 +607,44 @@ func TestUprobeGo(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("go build: %v\n%s", err, out)
 			}
-			coll := callsObject(t)
 			const n = 200
-			var out bytes.Buffer
-			l, err := link.AttachUprobe(link.UprobeOptions{Path: bin, Args: []string{"gotarget", "200"}, Stdout: &out,
-				Probes: []link.Uprobe{{Program: coll.Programs["enter_go"], Path: bin, Symbol: "main.add"}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			if err := l.Wait(); err != nil {
-				t.Fatal(err)
-			}
-			if l.ExitCode() != 0 || out.String() != "done\n" {
-				t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
-			}
-			var count, sum1, sum2 uint64
-			for _, c := range readCalls(t, coll.Maps["entries"]) {
-				count += c.count
-				sum1 += c.sum1
-				sum2 += c.sum2
-			}
-			// add(g, i) for g < 4, i < n.
-			if count != 4*n || sum1 != n*(0+1+2+3) || sum2 != 4*n*(n-1)/2 {
-				t.Fatalf("%d calls, argument sums %d, %d; want %d, %d, %d", count, sum1, sum2, 4*n, n*6, 4*n*(n-1)/2)
+			for _, tc := range []struct {
+				symbol             string
+				outOfLine, stepped uint64
+			}{{"main.add", 0, 4 * n}, {"main.addFrame", 1, 0}} {
+				if tc.outOfLine > 0 {
+					needOutOfLine(t)
+				}
+				coll := callsObject(t)
+				var out bytes.Buffer
+				l, err := link.AttachUprobe(link.UprobeOptions{Path: bin, Args: []string{"gotarget", "200"}, Stdout: &out,
+					Probes: []link.Uprobe{{Program: coll.Programs["enter_go"], Path: bin, Symbol: tc.symbol}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := l.Wait(); err != nil {
+					t.Fatal(err)
+				}
+				l.Close()
+				if l.ExitCode() != 0 || out.String() != "done\n" {
+					t.Fatalf("%s: exit %d, output %q", tc.symbol, l.ExitCode(), out.String())
+				}
+				var count, sum1, sum2 uint64
+				for _, c := range readCalls(t, coll.Maps["entries"]) {
+					count += c.count
+					sum1 += c.sum1
+					sum2 += c.sum2
+				}
+				// add(g, i) for g < 4, i < n; addFrame's calls again
+				// after morestack, each (g, i) with g < 4, i < n.
+				again := count - 4*n
+				if tc.symbol == "main.add" && again != 0 || count < 4*n || again > n/4 ||
+					sum1 < n*6 || sum1-n*6 > 3*again || sum2 < 4*n*(n-1)/2 || sum2-4*n*(n-1)/2 > (n-1)*again {
+					t.Fatalf("%s: %d calls, argument sums %d, %d; want %d, %d, %d", tc.symbol, count, sum1, sum2, 4*n, n*6, 4*n*(n-1)/2)
+				}
+				if st := l.Stats(); l.OutOfLine() != tc.outOfLine || st.Stepped != tc.stepped {
+					t.Errorf("%s: %d sites out of line, %d stepped; want %d, %d", tc.symbol, l.OutOfLine(), st.Stepped, tc.outOfLine, tc.stepped)
+				}
 			}
 		})
 	}

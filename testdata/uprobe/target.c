@@ -14,6 +14,15 @@
  *   target bench N      calls work N times (the benchmark's probed loop)
  *   target trap N       executes int3 N times (the benchmark's raw
  *                       ptrace stops: its tracer just continues it)
+ *   target shared N     calls readshared N times (it reads and writes a
+ *                       global through rip-relative operands)
+ *   target tiny N       calls tiny N times (a function shorter than a
+ *                       jmp rel32)
+ *   target fork N       forks; parent and child call work N times each
+ *   target forkexec N   forks; the child executes this program's "bench
+ *                       N", the parent calls work N times
+ *   target sandboxed    as wait, under a seccomp filter of its own that
+ *                       answers an mmap with PROT_EXEC with SIGSYS
  * It exits 0 when every call returned what it should, else 3. */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/wait.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <stddef.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 long work(long a, long b)
 {
@@ -34,6 +50,17 @@ long fact(long n)
 		return 1;
 	return n * fact(n - 1);
 }
+
+static long shared = 1000;
+
+long readshared(void)
+{
+	return shared++;
+}
+
+/* tiny(x) = x + 1 in 5 bytes: lea 1(%rdi),%rax; ret. */
+__asm__(".text\n.globl tiny\n.type tiny, @function\ntiny:\n\tlea 1(%rdi), %rax\n\tret\n.size tiny, .-tiny\n");
+long tiny(long x);
 
 long blocker(long ms)
 {
@@ -64,6 +91,23 @@ static void *waiter(void *arg)
 		usleep(1000);
 	}
 	return NULL;
+}
+
+/* sandbox: mmap with PROT_EXEC raises SIGSYS; everything else runs. */
+static int sandbox(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
 static double now_ms(void)
@@ -98,8 +142,10 @@ int main(int argc, char **argv)
 			j++;
 			usleep(100);
 		}
-	} else if (argc >= 2 && !strcmp(argv[1], "wait")) {
+	} else if (argc >= 2 && (!strcmp(argv[1], "wait") || !strcmp(argv[1], "sandboxed"))) {
 		char c;
+		if (!strcmp(argv[1], "sandboxed") && sandbox())
+			return 6;
 		fcntl(0, F_SETFL, O_NONBLOCK);
 		for (long j = 0;; j++) {
 			if (work(7, j) != 7000 + j)
@@ -139,8 +185,35 @@ int main(int argc, char **argv)
 		long n = atol(argv[2]);
 		for (long j = 0; j < n; j++)
 			__asm__ volatile("int3");
+	} else if (argc >= 3 && !strcmp(argv[1], "shared")) {
+		long n = atol(argv[2]);
+		for (long j = 0; j < n; j++)
+			if (readshared() != 1000 + j)
+				bad = 1;
+	} else if (argc >= 3 && !strcmp(argv[1], "tiny")) {
+		long n = atol(argv[2]);
+		for (long j = 0; j < n; j++)
+			if (tiny(j) != j + 1)
+				bad = 1;
+	} else if (argc >= 3 && (!strcmp(argv[1], "fork") || !strcmp(argv[1], "forkexec"))) {
+		long n = atol(argv[2]);
+		int status;
+		pid_t child = fork();
+		if (child < 0)
+			return 4;
+		if (child == 0 && !strcmp(argv[1], "forkexec")) {
+			execl("/proc/self/exe", "target", "bench", argv[2], (char *)NULL);
+			_exit(5);
+		}
+		for (long j = 0; j < n; j++)
+			if (work(2, j) != 2000 + j)
+				bad = 1;
+		if (child == 0)
+			_exit(bad ? 3 : 0);
+		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			bad = 1;
 	} else {
-		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N\n");
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N | shared N | tiny N | fork N | forkexec N | sandboxed\n");
 		return 2;
 	}
 	printf("done\n");

@@ -1,0 +1,165 @@
+//go:build linux && amd64
+
+package link
+
+import (
+	"bufio"
+	"encoding/hex"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/arch/x86/x86asm"
+)
+
+// TestPlanXOL: the cases of testdata/uprobe/xol_plans.txt; every plan
+// also relocates right (checkRelocate).
+func TestPlanXOL(t *testing.T) {
+	f, err := os.Open("../testdata/uprobe/xol_plans.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	cases := 0
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fields := strings.Split(text, "|")
+		if len(fields) != 4 {
+			t.Fatalf("xol_plans.txt:%d: %d fields, want 4", line, len(fields))
+		}
+		for i := range fields {
+			fields[i] = strings.TrimSpace(fields[i])
+		}
+		name, code, want := fields[0], fields[1], fields[3]
+		var fn []byte
+		if code != "none" {
+			if fn, err = hex.DecodeString(strings.ReplaceAll(code, " ", "")); err != nil {
+				t.Fatalf("xol_plans.txt:%d: %v", line, err)
+			}
+		}
+		off, err := strconv.Atoi(fields[2])
+		if err != nil {
+			t.Fatalf("xol_plans.txt:%d: offset: %v", line, err)
+		}
+		cases++
+		t.Run(name, func(t *testing.T) {
+			const fnAddr = 0x401000
+			var at []byte
+			if off < len(fn) {
+				at = fn[off:]
+			}
+			p, err := planXOL(at, fnAddr+uint64(off), fn, fnAddr)
+			if wantErr, ok := strings.CutPrefix(want, "error: "); ok {
+				if err == nil || !strings.Contains(err.Error(), wantErr) {
+					t.Fatalf("planXOL: %v; want an error with %q", err, wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strconv.Itoa(len(p.orig)) != want {
+				t.Fatalf("%d bytes moved, want %s", len(p.orig), want)
+			}
+			for _, to := range []uint64{fnAddr + 0x10000, fnAddr - 0x10000, fnAddr + 0x7fff0000} {
+				checkRelocate(t, p, to)
+			}
+		})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cases == 0 {
+		t.Fatal("no cases in xol_plans.txt")
+	}
+}
+
+// checkRelocate checks that p's instructions moved to `to` are the same
+// instructions, their rip-relative operands and branches reaching the
+// same addresses, and that origRIP maps each one's start back.
+func checkRelocate(t testing.TB, p *xolPlan, to uint64) {
+	t.Helper()
+	moved, err := p.relocate(to)
+	if err != nil {
+		// Out of reach is the only reason to refuse.
+		for _, in := range p.insns {
+			if in.rel >= 0 || in.branch != nil {
+				return
+			}
+		}
+		t.Fatalf("relocate to %#x: %v", to, err)
+	}
+	if len(moved) != p.movedLen() {
+		t.Fatalf("relocate: %d bytes, want %d", len(moved), p.movedLen())
+	}
+	pos := 0
+	for _, in := range p.insns {
+		a, err1 := decodeInsn(p.orig[in.off:])
+		b, err2 := decodeInsn(moved[pos:])
+		if err1 != nil || err2 != nil || a.Op != b.Op || a.Len != in.len || b.Len != in.movedLen() {
+			t.Fatalf("instruction at +%d: %v (%v) moved to %v (%v)", in.off, a, err1, b, err2)
+		}
+		for i := range a.Args {
+			from, got := p.addr+uint64(in.off+in.len), to+uint64(pos+b.Len)
+			switch x := a.Args[i].(type) {
+			case x86asm.Rel:
+				y, ok := b.Args[i].(x86asm.Rel)
+				if !ok || from+uint64(int64(x)) != got+uint64(int64(y)) {
+					t.Fatalf("instruction at +%d: branch to %#x moved to %v", in.off, from+uint64(int64(x)), b)
+				}
+			case x86asm.Mem:
+				y, ok := b.Args[i].(x86asm.Mem)
+				if !ok || x.Base != y.Base {
+					t.Fatalf("instruction at +%d: argument %d changed: %v, %v", in.off, i, a.Args[i], b.Args[i])
+				}
+				if x.Base == x86asm.RIP && from+uint64(x.Disp) != got+uint64(y.Disp) {
+					t.Fatalf("instruction at +%d: rip-relative operand reaches %#x moved, %#x in place", in.off, got+uint64(y.Disp), from+uint64(x.Disp))
+				}
+				if x.Base != x86asm.RIP && x != y {
+					t.Fatalf("instruction at +%d: argument %d changed: %v, %v", in.off, i, x, y)
+				}
+			default:
+				if a.Args[i] != b.Args[i] {
+					t.Fatalf("instruction at +%d: argument %d changed: %v, %v", in.off, i, a.Args[i], b.Args[i])
+				}
+			}
+		}
+		if back, ok := p.origRIP(to, to+uint64(pos)); !ok || back != p.addr+uint64(in.off) {
+			t.Fatalf("origRIP(+%d) = %#x, %v", pos, back, ok)
+		}
+		pos += b.Len
+	}
+	if back, ok := p.origRIP(to, to+uint64(pos)); !ok || back != p.addr+uint64(len(p.orig)) {
+		t.Fatalf("origRIP(end) = %#x, %v", back, ok)
+	}
+}
+
+// FuzzPlanXOL: any bytes as a function, any offset: planXOL never
+// panics, and what it accepts is whole instructions of at least jmpLen
+// bytes that relocate right.
+func FuzzPlanXOL(f *testing.F) {
+	f.Add([]byte{0x55, 0x48, 0x89, 0xe5, 0x48, 0x8b, 0x05, 0x0b, 0x2e, 0x00, 0x00, 0x5d, 0xc3}, uint8(0))
+	f.Add([]byte{0x31, 0xc0, 0x48, 0x01, 0xf8, 0x48, 0xff, 0xcf, 0x75, 0xf8, 0xc3}, uint8(0))
+	f.Add([]byte{0x48, 0xc7, 0x05, 0x10, 0, 0, 0, 1, 0, 0, 0, 0xc3}, uint8(0))
+	f.Add([]byte{0x49, 0x3b, 0x66, 0x10, 0x76, 0x03, 0x55, 0x5d, 0xc3, 0xe8, 0, 0, 0, 0, 0xeb, 0xf0}, uint8(0))
+	f.Fuzz(func(t *testing.T, fn []byte, off uint8) {
+		const fnAddr = 0x7f0000001000
+		var at []byte
+		if int(off) < len(fn) {
+			at = fn[off:]
+		}
+		p, err := planXOL(at, fnAddr+uint64(off), fn, fnAddr)
+		if err != nil {
+			return
+		}
+		if len(p.orig) < jmpLen || len(p.orig) > jmpLen-1+15 || int(off)+len(p.orig) > len(fn) || 1+p.movedLen()+jmpLen > xolSlotSize {
+			t.Fatalf("%d bytes moved at +%d of %d", len(p.orig), off, len(fn))
+		}
+		checkRelocate(t, p, fnAddr+0x100000)
+	})
+}

@@ -1,0 +1,299 @@
+//go:build linux && amd64
+
+package link_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/waggle-ebpf/waggle/internal/symtab"
+	"github.com/waggle-ebpf/waggle/link"
+)
+
+// funcCode is the code of function sym of the file at path, from the file.
+func funcCode(t *testing.T, path, sym string) (symtab.Symbol, []byte) {
+	t.Helper()
+	s, err := symtab.Resolve(path, sym)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	code := make([]byte, s.Size)
+	if _, err := f.ReadAt(code, int64(s.Offset)); err != nil {
+		t.Fatal(err)
+	}
+	return s, code
+}
+
+// TestUprobeOutOfLine: probes whose displaced instructions run out of
+// line, or cannot, in target.c's functions; the traced program checks
+// every result itself (exit 0), the programs count the calls and their
+// arguments.
+func TestUprobeOutOfLine(t *testing.T) {
+	needOutOfLine(t)
+	needPtrace(t)
+	target := buildTarget(t)
+	// readshared's store to its global, mov %rdx,shared(%rip): a
+	// rip-relative operand among the displaced instructions.
+	_, code := funcCode(t, target, "readshared")
+	store := bytes.Index(code, []byte{0x48, 0x89, 0x15})
+	if store < 0 {
+		t.Fatalf("no mov %%rdx,disp32(%%rip) in readshared: % x", code)
+	}
+	const n = 300
+	type want struct {
+		calls              map[string]int // map: processes (each n calls)
+		sum1               uint64         // of the first argument, all processes
+		hits, returns      uint64
+		outOfLine, stepped uint64
+	}
+	for _, tc := range []struct {
+		name   string
+		args   string
+		probes []link.Uprobe
+		want   want
+	}{
+		{
+			// The entry (its displaced instructions read the global
+			// rip-relative, unless an endbr64 comes first) and the store.
+			name: "rip-relative", args: "shared",
+			probes: []link.Uprobe{{Symbol: "readshared"}, {Symbol: "readshared", Offset: uint64(store)}},
+			want:   want{calls: map[string]int{"entries": 1, "entries_at": 1}, hits: 2 * n, outOfLine: 2},
+		},
+		{
+			// lea 1(%rdi),%rax; ret: too short for a jmp: an int3, the
+			// lea single-stepped.
+			name: "too short", args: "tiny",
+			probes: []link.Uprobe{{Symbol: "tiny"}},
+			want:   want{calls: map[string]int{"entries": 1}, sum1: n * (n - 1) / 2, hits: n, stepped: n},
+		},
+		{
+			// The child inherits the page and the jmp.
+			name: "fork", args: "fork",
+			probes: []link.Uprobe{{Symbol: "work"}, {Symbol: "work", Return: true}},
+			want:   want{calls: map[string]int{"entries": 2, "returns": 2}, sum1: 2 * 2 * n, hits: 2 * n, returns: 2 * n, outOfLine: 1, stepped: 1},
+		},
+		{
+			// The executed image gets its own page.
+			name: "fork and exec", args: "forkexec",
+			probes: []link.Uprobe{{Symbol: "work"}, {Symbol: "work", Return: true}},
+			want:   want{calls: map[string]int{"entries": 2, "returns": 2}, sum1: 2*n + n, hits: 2 * n, returns: 2 * n, outOfLine: 2, stepped: 2},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			coll := callsObject(t)
+			probes := append([]link.Uprobe(nil), tc.probes...)
+			for i := range probes {
+				probes[i].Path = target
+				switch {
+				case probes[i].Return:
+					probes[i].Program = coll.Programs["leave"]
+				case probes[i].Offset != 0:
+					probes[i].Program = coll.Programs["enter_at"]
+				default:
+					probes[i].Program = coll.Programs["enter"]
+				}
+			}
+			var out bytes.Buffer
+			l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", tc.args, strconv.Itoa(n)}, Stdout: &out, Stderr: &out, Probes: probes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if err := l.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if l.ExitCode() != 0 {
+				t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
+			}
+			st := l.Stats()
+			if st.Hits != tc.want.hits || st.Returns != tc.want.returns || st.Stepped != tc.want.stepped || l.OutOfLine() != tc.want.outOfLine {
+				t.Errorf("%d hits, %d returns, %d stepped, %d sites out of line; want %d, %d, %d, %d",
+					st.Hits, st.Returns, st.Stepped, l.OutOfLine(), tc.want.hits, tc.want.returns, tc.want.stepped, tc.want.outOfLine)
+			}
+			var sum1 uint64
+			for m, procs := range tc.want.calls {
+				calls := readCalls(t, coll.Maps[m])
+				if len(calls) != procs {
+					t.Errorf("%s: calls in %d processes, want %d: %v", m, len(calls), procs, calls)
+				}
+				for tid, c := range calls {
+					if c.count != n {
+						t.Errorf("%s: process %d: %d calls, want %d", m, tid, c.count, n)
+					}
+					if m == "entries" {
+						sum1 += c.sum1
+					}
+				}
+			}
+			if tc.want.sum1 != 0 && sum1 != tc.want.sum1 {
+				t.Errorf("entries: first arguments add up to %d, want %d", sum1, tc.want.sum1)
+			}
+		})
+	}
+}
+
+// TestUprobeOutOfLineDetach: while attached to a running process, work
+// starts with a jmp to its slot; after the detach its code is as it was
+// before, byte for byte, and the process runs on to its normal end. A
+// second attach uses the page that the first one left (one page mapped
+// in all), its next slot.
+func TestUprobeOutOfLineDetach(t *testing.T) {
+	needOutOfLine(t)
+	needPtrace(t)
+	target := buildTarget(t)
+	coll := callsObject(t)
+	sym, code := funcCode(t, target, "work")
+	cmd := exec.Command(target, "wait")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(50 * time.Millisecond)
+	maps, err := symtab.ReadMaps(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := symtab.Address(maps, target, sym.Offset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := os.Open(fmt.Sprintf("/proc/%d/mem", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	read := func() []byte {
+		b := make([]byte, len(code))
+		if _, err := mem.ReadAt(b, int64(addr)); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if got := read(); !bytes.Equal(got, code) {
+		t.Fatalf("work before the attach: % x, want the file's % x", got, code)
+	}
+	pages := anonCodePages(t, cmd.Process.Pid)
+	var slots []uint64
+	for round := 1; round <= 2; round++ {
+		l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
+			{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
+			{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for l.Stats().Returns < 20 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		got := read()
+		if got[0] != 0xe9 || l.OutOfLine() != 1 {
+			t.Errorf("round %d: work while attached: % x, %d sites out of line; want a jmp (e9) to its slot", round, got, l.OutOfLine())
+		}
+		slots = append(slots, addr+5+uint64(int32(binary.LittleEndian.Uint32(got[1:]))))
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if st := l.Stats(); st.Returns < 20 || st.Hits < st.Returns {
+			t.Fatalf("round %d: stats %+v: want at least 20 calls", round, st)
+		}
+		if got := read(); !bytes.Equal(got, code) {
+			t.Errorf("round %d: work after the detach: % x, want % x", round, got, code)
+		}
+	}
+	if n := anonCodePages(t, cmd.Process.Pid); n != pages+1 || slots[1]-slots[0] != 64 {
+		t.Errorf("%d anonymous code pages after two attaches (%d before), slots %#x; want one page more, the second slot after the first", n, pages, slots)
+	}
+	time.Sleep(20 * time.Millisecond)
+	stdin.Close()
+	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
+		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+	}
+}
+
+// anonCodePages counts process pid's anonymous executable 4 KB mappings.
+func anonCodePages(t *testing.T, pid int) int {
+	t.Helper()
+	maps, err := symtab.ReadMaps(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range maps {
+		if m.End-m.Start == 4096 && m.Perms == "r-xp" && m.Path == "" && m.Inode == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// TestUprobeOutOfLineSeccomp: a process with a seccomp filter of its own
+// (an mmap with PROT_EXEC raises SIGSYS) keeps its probes on int3s; with
+// that check off, the injected mmap meets the filter, its SIGSYS is
+// dropped, and the probes fall back to int3s all the same. Either way the
+// probes fire and the process runs on after the detach, to its normal
+// end.
+func TestUprobeOutOfLineSeccomp(t *testing.T) {
+	needOutOfLine(t)
+	needPtrace(t)
+	target := buildTarget(t)
+	for _, tc := range []struct {
+		name  string
+		check bool
+	}{{"filters of its own", true}, {"SIGSYS dropped", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			link.SetSeccompCheck(tc.check)
+			defer link.SetSeccompCheck(true)
+			coll := callsObject(t)
+			cmd := exec.Command(target, "sandboxed")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			cmd.Stdout = &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			time.Sleep(50 * time.Millisecond)
+			l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
+				{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for l.Stats().Hits < 20 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if st := l.Stats(); st.Hits < 20 || l.OutOfLine() != 0 {
+				t.Errorf("%d hits, %d sites out of line; want at least 20 on an int3", st.Hits, l.OutOfLine())
+			}
+			stdin.Close()
+			if err := cmd.Wait(); err != nil || out.String() != "done\n" {
+				t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+			}
+		})
+	}
+}
