@@ -481,7 +481,12 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 			kept = append(kept, e)
 			continue
 		}
-		e.miss++
+		if addNew {
+			// As the kernel: a miss counts only where the path would
+			// leave a checkpoint (otherwise the iterations of a loop,
+			// which add none, would evict the checkpoints that help).
+			e.miss++
+		}
 		// Forget checkpoints that do not help: they stay alive as the
 		// parents of their paths, but are no longer compared.
 		if e.miss > e.hit*3+3 && !cb && !mg {
