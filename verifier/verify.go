@@ -423,12 +423,14 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 	force := cb || mg || len(cur.hist) > 40
 	addNew := force || v.jmps-v.prevJmps >= 2 && v.processed-v.prevInsns >= 8
 	list := v.explored[insn]
-	kept := list[:0]
 	pruned := false
 	var err *vErr
-	for _, e := range list {
+	// Newest first, as the kernel's list (new states go to its head).
+	// An evicted checkpoint becomes nil, and the list is compacted after.
+	evicted := false
+	for k := len(list) - 1; k >= 0; k-- {
+		e := list[k]
 		if pruned || err != nil {
-			kept = append(kept, e)
 			continue
 		}
 		old := e.st
@@ -441,7 +443,6 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 					e.hit++
 					pruned = true
 					v.markLoop(cur, old)
-					kept = append(kept, e)
 					continue
 				}
 			} else if mg && old.mayGotoDepth != cur.mayGotoDepth && v.statesEqual(old, cur, insn, cmpRangeWithin) {
@@ -451,7 +452,6 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 				e.hit++
 				pruned = true
 				v.markLoop(cur, old)
-				kept = append(kept, e)
 				continue
 			} else if v.maybeLooping(old, cur) && old.cbDepth == cur.cbDepth && old.mayGotoDepth == cur.mayGotoDepth && v.statesEqual(old, cur, insn, cmpExact) {
 				err = &vErr{idx: insn, reg: -1,
@@ -478,7 +478,6 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 				v.markLoop(cur, a)
 			}
 			pruned = true
-			kept = append(kept, e)
 			continue
 		}
 		if addNew {
@@ -491,11 +490,20 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 		// parents of their paths, but are no longer compared.
 		if e.miss > e.hit*3+3 && !cb && !mg {
 			v.curStates--
-			continue
+			list[k] = nil
+			evicted = true
 		}
-		kept = append(kept, e)
 	}
-	clear(list[len(kept):])
+	kept := list
+	if evicted {
+		kept = list[:0]
+		for _, e := range list {
+			if e != nil {
+				kept = append(kept, e)
+			}
+		}
+		clear(list[len(kept):])
+	}
 	v.explored[insn] = kept
 	if err != nil {
 		return false, err
