@@ -741,8 +741,14 @@ func (v *verifier) regsafe(old, cur *reg, ids *idMap, mode int) bool {
 	}
 	switch old.typ {
 	case regScalar:
-		if !old.precise && !v.strict && mode != cmpRangeWithin {
-			return ids.checkScalar(old.id, cur.id)
+		if !old.precise && !v.strict && mode != cmpRangeWithin && (old.id == 0 || old.id != v.lenID) {
+			// An imprecise scalar matches any scalar, whatever its id, as
+			// the kernel's regsafe: the paths from old never needed its
+			// bounds, nor those a comparison of it gives to the registers
+			// and stack slots linked to it (a jump's linked registers are
+			// made precise together: linkHistory). The length of a raw
+			// packet keeps its id: a comparison of it bounds the packet.
+			return true
 		}
 		return old.s.within(cur.s) && ids.checkScalar(old.id, cur.id) && old.off == cur.off &&
 			old.flags&(flagAddConst|flagAddConst32) == cur.flags&(flagAddConst|flagAddConst32)
