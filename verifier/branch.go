@@ -785,18 +785,35 @@ func markPacketEnd(st *state, r isa.Register, beyond bool) {
 	}
 }
 
-// linkHistory records, for precision tracking, the registers linked to the
-// operands of a conditional jump.
+// linkHistory records, for precision tracking, the registers and spilled
+// registers (stack slots) linked to the operands of a conditional jump:
+// the jump bounds them all, so a need for the exact bounds of any of them
+// makes all of them precise before the jump (the kernel's linked
+// registers, which include stack slots).
 func (v *verifier) linkHistory(d, s *reg, srcX bool, ins isa.Instruction) {
-	var mask uint64
+	var set linkSet
+	n := 0
 	add := func(id uint32) {
 		if id == 0 {
 			return
 		}
 		for fi, f := range v.cur.frames {
+			if fi >= maxFrames {
+				break
+			}
 			for i := range f.regs {
 				if f.regs[i].typ == regScalar && f.regs[i].id == id {
-					mask |= 1 << (uint(fi)*11 + uint(i))
+					set.regs[fi] |= 1 << i
+					n++
+				}
+			}
+			for spi := range f.stack {
+				if spi >= 64 {
+					break
+				}
+				if sl := &f.stack[spi]; sl.kind[0] == stSpill && sl.spill.typ == regScalar && sl.spill.id == id {
+					set.stack[fi] |= 1 << spi
+					n++
 				}
 			}
 		}
@@ -807,7 +824,7 @@ func (v *verifier) linkHistory(d, s *reg, srcX bool, ins isa.Instruction) {
 	if srcX && s.typ == regScalar {
 		add(s.id)
 	}
-	if mask != 0 {
-		v.histEntry().linked = mask
+	if n > 1 {
+		v.histEntry().linked = &set
 	}
 }

@@ -177,8 +177,10 @@ func (v *verifier) checkALU(ins isa.Instruction) *vErr {
 
 // scalarArith applies an ALU operation to two scalars.
 func (v *verifier) scalarArith(ins isa.Instruction, alu32 bool, op uint8, d, src *reg) *vErr {
-	if src.s.isUnknown() && false {
-		return nil
+	if (op == isa.ALUAnd || op == isa.ALUOr) && src.s.isConst() {
+		if forked, err := v.forkSignMask(ins); forked || err != nil {
+			return err
+		}
 	}
 	res := aluScalar(op, d.s, src.s, alu32)
 	out := scalarReg(res, v.insn)
@@ -208,6 +210,46 @@ func (v *verifier) scalarArith(ins isa.Instruction, alu32 bool, op uint8, d, src
 	}
 	v.setReg(ins.Dst, out)
 	return nil
+}
+
+// forkSignMask splits the path at an AND or OR with a constant whose
+// destination is 0 or -1 (a sign mask, x s>> 63 or, in its low 32 bits,
+// x s>> 31), as Linux's verifier does (maybe_fork_scalars): compilers turn
+// "c ? K : 0" into (x s>> 31) & K, whose result the bounds can only
+// approximate (0 to K), so that later tests of it go both ways. The
+// current path goes on with the destination -1; a branch queued at this
+// instruction runs it again with the destination 0. Each keeps the
+// result exact. It returns true when the current path has no -1 case (its
+// bounds exclude it) and ends here.
+func (v *verifier) forkSignMask(ins isa.Instruction) (bool, *vErr) {
+	d := &v.regs()[ins.Dst]
+	var zero, ones scalar
+	switch {
+	case d.s.smin == -1 && d.s.smax == 0:
+		zero, ones = constScalar(0), constScalar(math.MaxUint64)
+	case d.s.s32min == -1 && d.s.s32max == 0:
+		zero, ones = d.s.withLow32(0), d.s.withLow32(math.MaxUint32)
+	default:
+		return false, nil
+	}
+	if zero.valid() {
+		other := v.pool.clone(v.cur)
+		r := &other.cur().regs[ins.Dst]
+		r.s, r.id, r.off = zero, 0, 0
+		r.flags &^= flagAddConst | flagAddConst32
+		other.addPath(fmt.Sprintf("insn %d: r%d is 0 or -1 (a sign mask): the path goes on with 0 here", v.insn, ins.Dst))
+		if err := v.pushChecked(other, v.insn, v.insn); err != nil {
+			return false, err
+		}
+	}
+	if !ones.valid() {
+		// Only 0 is possible: the queued branch has it.
+		return true, nil
+	}
+	d.s, d.id, d.off = ones, 0, 0
+	d.flags &^= flagAddConst | flagAddConst32
+	v.cur.addPath(fmt.Sprintf("insn %d: r%d is 0 or -1 (a sign mask): the path goes on with -1 here", v.insn, ins.Dst))
+	return false, nil
 }
 
 // checkMov handles mov and movsx.

@@ -208,12 +208,12 @@ func (v *verifier) markAllPrecise(start *state) {
 	}
 }
 
-// syncLinkedBt adds the registers linked by a conditional jump when any
-// of them is traced.
-func syncLinkedBt(bt *btState, linked uint64) {
+// syncLinkedBt adds the registers and stack slots linked by a
+// conditional jump when any of them is traced.
+func syncLinkedBt(bt *btState, linked *linkSet) {
 	var any bool
 	for fr := 0; fr < maxFrames; fr++ {
-		if uint64(bt.regs[fr])&(linked>>(uint(fr)*11))&0x7ff != 0 {
+		if bt.regs[fr]&linked.regs[fr] != 0 || bt.stack[fr]&linked.stack[fr] != 0 {
 			any = true
 		}
 	}
@@ -221,7 +221,8 @@ func syncLinkedBt(bt *btState, linked uint64) {
 		return
 	}
 	for fr := 0; fr < maxFrames; fr++ {
-		bt.regs[fr] |= uint16((linked >> (uint(fr) * 11)) & 0x7ff)
+		bt.regs[fr] |= linked.regs[fr]
+		bt.stack[fr] |= linked.stack[fr]
 	}
 }
 
@@ -230,7 +231,7 @@ func syncLinkedBt(bt *btState, linked uint64) {
 // it. It returns false when the instruction cannot be followed.
 func (v *verifier) backtrackInsn(i, subseq int, h *histEntry, bt *btState) bool {
 	ins := v.prog.insns[i]
-	if h != nil && h.linked != 0 {
+	if h != nil && h.linked != nil {
 		syncLinkedBt(bt, h.linked)
 	}
 	dst, src := ins.Dst, ins.Src
@@ -347,7 +348,7 @@ func (v *verifier) backtrackInsn(i, subseq int, h *histEntry, bt *btState) bool 
 			}
 		}
 	}
-	if h != nil && h.linked != 0 {
+	if h != nil && h.linked != nil {
 		syncLinkedBt(bt, h.linked)
 	}
 	return true

@@ -88,6 +88,17 @@ func (s scalar) within(o scalar) bool {
 		s.t.in(o.t)
 }
 
+// withLow32 is the scalar with its low 32 bits known to be v and its upper
+// 32 bits as before (the kernel's __mark_reg32_known), bounds tightened;
+// not valid when no value of s has those low bits.
+func (s scalar) withLow32(v uint32) scalar {
+	s.t = tnum{v: s.t.v&^lo32 | uint64(v), m: s.t.m &^ lo32}
+	s.s32min, s.s32max = int32(v), int32(v)
+	s.u32min, s.u32max = v, v
+	s.sync()
+	return s
+}
+
 // sync tightens every field with what the others say, as the kernel's
 // reg_bounds_sync.
 func (s *scalar) sync() {

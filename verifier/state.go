@@ -266,9 +266,15 @@ type histEntry struct {
 	// stack access: frame+1 and slot of a fill or spill at idx, or 0.
 	frame uint8
 	spi   uint8
-	// linked lists the registers linked to a conditional jump's operands
-	// (bit i of frame f: 1 << (f*11+i)) for precision backtracking.
-	linked uint64
+	// linked lists the registers and stack slots linked to a conditional
+	// jump's operands, for precision backtracking; nil for none.
+	linked *linkSet
+}
+
+// linkSet is a set of registers and stack slots per frame (as btState's).
+type linkSet struct {
+	regs  [maxFrames]uint16
+	stack [maxFrames]uint64
 }
 
 func (s *state) cur() *frame { return s.frames[len(s.frames)-1] }

@@ -423,12 +423,14 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 	force := cb || mg || len(cur.hist) > 40
 	addNew := force || v.jmps-v.prevJmps >= 2 && v.processed-v.prevInsns >= 8
 	list := v.explored[insn]
-	kept := list[:0]
 	pruned := false
 	var err *vErr
-	for _, e := range list {
+	// Newest first, as the kernel's list (new states go to its head).
+	// An evicted checkpoint becomes nil, and the list is compacted after.
+	evicted := false
+	for k := len(list) - 1; k >= 0; k-- {
+		e := list[k]
 		if pruned || err != nil {
-			kept = append(kept, e)
 			continue
 		}
 		old := e.st
@@ -441,7 +443,6 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 					e.hit++
 					pruned = true
 					v.markLoop(cur, old)
-					kept = append(kept, e)
 					continue
 				}
 			} else if mg && old.mayGotoDepth != cur.mayGotoDepth && v.statesEqual(old, cur, insn, cmpRangeWithin) {
@@ -451,7 +452,6 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 				e.hit++
 				pruned = true
 				v.markLoop(cur, old)
-				kept = append(kept, e)
 				continue
 			} else if v.maybeLooping(old, cur) && old.cbDepth == cur.cbDepth && old.mayGotoDepth == cur.mayGotoDepth && v.statesEqual(old, cur, insn, cmpExact) {
 				err = &vErr{idx: insn, reg: -1,
@@ -478,19 +478,32 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 				v.markLoop(cur, a)
 			}
 			pruned = true
-			kept = append(kept, e)
 			continue
 		}
-		e.miss++
+		if addNew {
+			// As the kernel: a miss counts only where the path would
+			// leave a checkpoint (otherwise the iterations of a loop,
+			// which add none, would evict the checkpoints that help).
+			e.miss++
+		}
 		// Forget checkpoints that do not help: they stay alive as the
 		// parents of their paths, but are no longer compared.
 		if e.miss > e.hit*3+3 && !cb && !mg {
 			v.curStates--
-			continue
+			list[k] = nil
+			evicted = true
 		}
-		kept = append(kept, e)
 	}
-	clear(list[len(kept):])
+	kept := list
+	if evicted {
+		kept = list[:0]
+		for _, e := range list {
+			if e != nil {
+				kept = append(kept, e)
+			}
+		}
+		clear(list[len(kept):])
+	}
 	v.explored[insn] = kept
 	if err != nil {
 		return false, err
@@ -728,8 +741,14 @@ func (v *verifier) regsafe(old, cur *reg, ids *idMap, mode int) bool {
 	}
 	switch old.typ {
 	case regScalar:
-		if !old.precise && !v.strict && mode != cmpRangeWithin {
-			return ids.checkScalar(old.id, cur.id)
+		if !old.precise && !v.strict && mode != cmpRangeWithin && (old.id == 0 || old.id != v.lenID) {
+			// An imprecise scalar matches any scalar, whatever its id, as
+			// the kernel's regsafe: the paths from old never needed its
+			// bounds, nor those a comparison of it gives to the registers
+			// and stack slots linked to it (a jump's linked registers are
+			// made precise together: linkHistory). The length of a raw
+			// packet keeps its id: a comparison of it bounds the packet.
+			return true
 		}
 		return old.s.within(cur.s) && ids.checkScalar(old.id, cur.id) && old.off == cur.off &&
 			old.flags&(flagAddConst|flagAddConst32) == cur.flags&(flagAddConst|flagAddConst32)
@@ -795,6 +814,12 @@ func (v *verifier) stacksafe(of, cf *frame, ids *idMap, mode int) bool {
 		// Whole spilled scalars and slots of data compare as registers.
 		or, ok1 := scalarForSlot(os)
 		cr, ok2 := scalarForSlot(cs)
+		if ok1 && !ok2 && !v.strict && spi < len(cf.stack) && miscOrInvalid(cs) {
+			// Data and bytes never written, which a privileged program
+			// may read as data: a load gives any number (the kernel's
+			// is_stack_all_misc with allow_uninit_stack).
+			cr, ok2 = unknownReg(-1), true
+		}
 		if ok1 && ok2 {
 			if !v.regsafe(&or, &cr, ids, mode) {
 				return false
@@ -823,6 +848,17 @@ func (v *verifier) stacksafe(of, cf *frame, ids *idMap, mode int) bool {
 			if !v.regsafe(&os.spill, &cs.spill, ids, mode) {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// miscOrInvalid reports whether every byte of a slot is data or never
+// written.
+func miscOrInvalid(s *stackSlot) bool {
+	for _, k := range s.kind {
+		if k != stMisc && k != stInvalid {
+			return false
 		}
 	}
 	return true
