@@ -50,8 +50,10 @@ type Subset struct {
 	patches []patch
 	// Kept is the number of program sections that stay (the program's
 	// and .text when it has one), Dropped the number hidden, Hidden the
-	// number of the other programs of the program's section hidden.
-	Kept, Dropped, Hidden int
+	// number of the other programs of the program's section hidden,
+	// MapsHidden the number of maps of .maps hidden (those that nothing
+	// which stays refers to).
+	Kept, Dropped, Hidden, MapsHidden int
 }
 
 type patch struct {
@@ -169,7 +171,13 @@ func Program(obj []byte, name string) (s *Subset, ok bool) {
 		s.Hidden = len(hidden)
 		s.patches = append(s.patches, f.keepRelocations(fn)...)
 	}
-	if s.Dropped == 0 && s.Hidden == 0 {
+	if maps, n, ok := f.keepMaps(fn, alone); ok {
+		// First: its patch of the symbol table copies the entries of
+		// functions hidden above, which the later patches change.
+		s.patches = append(maps, s.patches...)
+		s.MapsHidden = n
+	}
+	if s.Dropped == 0 && s.Hidden == 0 && s.MapsHidden == 0 {
 		return nil, false
 	}
 	return s, true
@@ -508,7 +516,10 @@ func (f *file) filterExt(keep map[string]bool, windowed string, window []uint64)
 	if hdrLen >= 32 {
 		parts = 3
 	}
-	out := make([]byte, hdrLen, len(in))
+	// Grown as records are kept: for one program of a large object a
+	// small part of the input, which would be a large allocation to make
+	// up front.
+	out := make([]byte, hdrLen, hdrLen+4096)
 	copy(out, in[:hdrLen])
 	body := in[hdrLen:]
 	for p := range parts {
