@@ -33,8 +33,8 @@ const (
 // mapSymbol is a symbol of .maps that cilium/ebpf takes for a map.
 type mapSymbol struct {
 	name  string
+	idx   int    // its index in the symbol table
 	entry uint64 // offset of its symbol table entry in the file
-	info  byte
 }
 
 // keepMaps returns the patches that hide, from cilium/ebpf's reader, the
@@ -68,8 +68,8 @@ func (f *file) keepMaps(fn symbol, alone bool) ([]patch, int, bool) {
 	if mapsIdx < 0 || f.sections[mapsIdx].typ != elf.SHT_PROGBITS {
 		return nil, 0, false
 	}
-	// The symbols of .maps the kept code refers to.
-	needed := map[uint64]bool{} // symbol table indexes
+	// The symbols of .maps the kept code refers to, by symbol table index.
+	needed := make([]bool, len(f.shndx))
 	for _, rel := range f.sections {
 		if (rel.typ != elf.SHT_REL && rel.typ != elf.SHT_RELA) || uint64(rel.info) >= uint64(len(f.sections)) {
 			continue
@@ -109,16 +109,16 @@ func (f *file) keepMaps(fn symbol, alone bool) ([]patch, int, bool) {
 		return nil, 0, false
 	}
 	hide := make(map[string]mapSymbol, len(syms))
-	for idx, s := range syms {
-		if !needed[idx] {
+	for _, s := range syms {
+		if !needed[s.idx] {
 			if _, dup := hide[s.name]; dup {
 				return nil, 0, false
 			}
 			hide[s.name] = s
 		}
 	}
-	for idx, s := range syms {
-		if needed[idx] {
+	for _, s := range syms {
+		if needed[s.idx] {
 			if _, dup := hide[s.name]; dup {
 				return nil, 0, false // a name both kept and hidden
 			}
@@ -145,8 +145,8 @@ func (f *file) keepMaps(fn symbol, alone bool) ([]patch, int, bool) {
 }
 
 // mapSymbols returns the symbols of section mapsIdx that cilium/ebpf
-// takes for maps (named, STT_NOTYPE or STT_OBJECT), by symbol table index.
-func (f *file) mapSymbols(mapsIdx int) (map[uint64]mapSymbol, bool) {
+// takes for maps (named, STT_NOTYPE or STT_OBJECT).
+func (f *file) mapSymbols(mapsIdx int) ([]mapSymbol, bool) {
 	var symtab *section
 	for i := range f.sections {
 		if f.sections[i].typ == elf.SHT_SYMTAB {
@@ -157,7 +157,7 @@ func (f *file) mapSymbols(mapsIdx int) (map[uint64]mapSymbol, bool) {
 		return nil, false
 	}
 	names := f.data[f.sections[symtab.link].off : f.sections[symtab.link].off+f.sections[symtab.link].size]
-	syms := map[uint64]mapSymbol{}
+	var syms []mapSymbol
 	for i, sec := range f.shndx {
 		if int(sec) != mapsIdx {
 			continue
@@ -174,7 +174,7 @@ func (f *file) mapSymbols(mapsIdx int) (map[uint64]mapSymbol, bool) {
 		if n == "" {
 			continue
 		}
-		syms[uint64(i)] = mapSymbol{name: n, entry: o, info: info}
+		syms = append(syms, mapSymbol{name: n, idx: i, entry: o})
 	}
 	return syms, true
 }
@@ -206,7 +206,7 @@ func (f *file) shrinkMapsDatasec(hide map[string]mapSymbol) (patch, bool) {
 	}
 	types := b[hdrLen+secOff : hdrLen+secOff+typeLen]
 	// Walk the types: the offset of every type by ID, and the .maps Datasec.
-	typeOff := make([]uint32, 1, 1+len(types)/btfTypeSize) // ID 0 is void
+	typeOff := make([]uint32, 1, 1024) // ID 0 is void
 	kinds := make([]uint8, 1, cap(typeOff))
 	dsOff, dsEnd := uint64(0), uint64(0)
 	found := false
