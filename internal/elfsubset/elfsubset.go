@@ -17,14 +17,19 @@
 //     in its own section and nothing that stays refers to them;
 //   - .BTF.ext keeps the function, line and CO-RE records of what stays,
 //     the program's moved to where the reader now counts its instructions
-//     from, and drops the others.
+//     from, and drops the others;
+//   - the maps of .maps that nothing which stays refers to are hidden:
+//     their symbols become STT_SECTION, which the reader skips, and their
+//     variables leave the .maps Datasec of .BTF (shrunk in place, every
+//     type keeping its ID), so that the reader does not resolve the types
+//     of every map's key and value (see keepMaps).
 //
-// Everything else — symbols, relocations, maps, data sections, BTF — is
-// read as before. When what stays refers to something hidden (a call into
-// another program's section, a map initialised with a program), the reader
-// refuses the subset ("reference to ... in section"): the caller then
-// reads the whole object (see Program's contract), which is what it would
-// have done anyway.
+// Everything else — symbols, relocations, data sections, the other BTF
+// types — is read as before. When what stays refers to something hidden
+// (a call into another program's section, a map initialised with a
+// program), the reader refuses the subset ("reference to ... in section"):
+// the caller then reads the whole object (see Program's contract), which
+// is what it would have done anyway.
 package elfsubset
 
 import (
@@ -156,15 +161,19 @@ type section struct {
 // function of a program section other than .text, a function's name
 // appears twice in program sections (which cilium/ebpf refuses), two
 // program sections have the same name, or there is no other program
-// section and no other function of the program's section to hide. It
-// never fails otherwise: a .BTF.ext it does not understand is left whole
-// (and then the program's section whole too).
+// section, no other function of the program's section and no map to
+// hide. It never fails otherwise: a .BTF.ext it does not understand is
+// left whole (and then the program's section whole too), as are the maps
+// when .maps or a data section has relocations or the .BTF types cannot
+// be walked.
 //
 // The caller must read the whole object instead when ok is false or when
 // reading the subset fails, so that every error is the one the whole
 // object gives. Reading the subset succeeds with the same ProgramSpec for
-// name as the whole object, the same maps and variables; what it does not
-// report are defects of the other programs' sections.
+// name as the whole object, the same variables, and of the whole object's
+// maps those that what stays refers to (every map the program uses among
+// them); what it does not report are defects of the other programs'
+// sections and of the maps hidden.
 func Program(obj []byte, name string) (s *Subset, ok bool) {
 	f, ok := parse(obj)
 	if !ok {
