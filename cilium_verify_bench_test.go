@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -36,10 +38,29 @@ import (
 // kernel metrics. Needs WAGGLE_EBPF_SAMPLES (see ciliumSamples) and the go
 // tool; the kernel's figures need root.
 //
+// With WAGGLE_VERIFY_BEFORE naming another waggle binary (an earlier
+// build, for a before and after), each iteration also runs that binary
+// on the same program, timer stopped, in turns with the others: its CPU
+// time is before-cpu-ns/op and before/cpu the ratio.
+//
+// At the end it logs a summary: for how many programs the process cost
+// no more CPU than the kernel's verification, and the medians of the
+// ratios.
+//
 //	WAGGLE_EBPF_SAMPLES=/path/to/ebpf-samples go test -run XXX -bench CiliumVerifyProcess
 func BenchmarkCiliumVerifyProcess(b *testing.B) {
 	dir := ciliumSamples(b)
 	bin := buildWaggle(b)
+	before := os.Getenv("WAGGLE_VERIFY_BEFORE")
+	if before != "" {
+		if _, err := os.Stat(before); err != nil {
+			b.Fatalf("WAGGLE_VERIFY_BEFORE: %v", err)
+		}
+	}
+	// The last figures of each program (a sub-benchmark runs again with
+	// a larger b.N until it has run long enough).
+	summary := map[string]processSummary{}
+	defer func() { logProcessSummary(b, summary) }()
 	kernelErr := kerneltest.Available()
 	if kernelErr != nil {
 		b.Logf("no kernel figures: %v", kernelErr)
@@ -63,7 +84,7 @@ func BenchmarkCiliumVerifyProcess(b *testing.B) {
 		}
 		for _, name := range names {
 			b.Run(filepath.Base(obj)+"/"+name, func(b *testing.B) {
-				var cpu, verifier, kernel time.Duration
+				var cpu, verifier, kernel, beforeCPU time.Duration
 				insns, kinsns, kernelRuns := 0, 0, 0
 				kernelOK := kmaps != nil
 				for i := 0; i < b.N; i++ {
@@ -74,6 +95,15 @@ func BenchmarkCiliumVerifyProcess(b *testing.B) {
 					cpu += r.cpu
 					verifier += r.verifier
 					insns = r.insns
+					if before != "" {
+						b.StopTimer()
+						r, err := runVerifyProcess(before, obj, name)
+						b.StartTimer()
+						if err != nil {
+							b.Fatalf("WAGGLE_VERIFY_BEFORE: %v", err)
+						}
+						beforeCPU += r.cpu
+					}
 					if kernelOK {
 						b.StopTimer()
 						d, n, err := kernelVerificationTime(spec, kmaps, name)
@@ -93,19 +123,83 @@ func BenchmarkCiliumVerifyProcess(b *testing.B) {
 				b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/op")
 				b.ReportMetric(float64(verifier.Nanoseconds())/n, "verifier-ns/op")
 				b.ReportMetric(float64(insns), "insns/op")
+				sum := processSummary{cpu: float64(cpu.Nanoseconds()) / n}
+				if before != "" {
+					sum.before = float64(beforeCPU.Nanoseconds()) / n
+					b.ReportMetric(sum.before, "before-cpu-ns/op")
+					b.ReportMetric(sum.before/sum.cpu, "before/cpu")
+				}
 				if kernelOK && kernelRuns == b.N && kernel > 0 {
 					k := float64(kernel.Nanoseconds()) / n
+					sum.kernel = k
 					b.ReportMetric(k, "kernel-ns/op")
 					b.ReportMetric(float64(kinsns), "kernel-insns/op")
 					b.ReportMetric(float64(cpu.Nanoseconds())/n/k, "cpu/kernel")
 					b.ReportMetric(float64(wall.Nanoseconds())/n/k, "wall/kernel")
 				}
+				summary[filepath.Base(obj)+"/"+name] = sum
 			})
 		}
 		for _, m := range kmaps {
 			m.Close()
 		}
 	}
+}
+
+// processSummary is one program's figures in BenchmarkCiliumVerifyProcess:
+// the process's CPU time, the before binary's and the kernel's
+// verification time, in nanoseconds (0 when not measured).
+type processSummary struct {
+	cpu, before, kernel float64
+}
+
+// logProcessSummary logs for how many programs the process cost no more
+// CPU than the kernel's verification, and the medians of the ratios.
+func logProcessSummary(b *testing.B, summary map[string]processSummary) {
+	var withKernel, atMost int
+	var cpuKernel, beforeKernel, beforeCPU []float64
+	for _, s := range summary {
+		if s.before > 0 {
+			beforeCPU = append(beforeCPU, s.before/s.cpu)
+		}
+		if s.kernel == 0 {
+			continue
+		}
+		withKernel++
+		if s.cpu <= s.kernel {
+			atMost++
+		}
+		cpuKernel = append(cpuKernel, s.cpu/s.kernel)
+		if s.before > 0 {
+			beforeKernel = append(beforeKernel, s.before/s.kernel)
+		}
+	}
+	if len(summary) == 0 {
+		return
+	}
+	b.Logf("%d programs; with the kernel's figures %d, of which the process cost no more CPU than the kernel's verification for %d; median cpu/kernel %.2f", len(summary), withKernel, atMost, median(cpuKernel))
+	if len(beforeCPU) > 0 {
+		beforeAtMost := 0
+		for _, s := range summary {
+			if s.kernel > 0 && s.before > 0 && s.before <= s.kernel {
+				beforeAtMost++
+			}
+		}
+		b.Logf("before (WAGGLE_VERIFY_BEFORE): no more than the kernel for %d; median before/kernel %.2f; median before/cpu %.2f", beforeAtMost, median(beforeKernel), median(beforeCPU))
+	}
+}
+
+// median is the median of xs, or NaN for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // buildWaggle builds cmd/waggle as releases are, into a temporary folder.

@@ -414,26 +414,28 @@ func (v *verifier) ctxAccess(regno int, p *reg, off, size int, a access) (reg, *
 			"the context may not be accessed at a variable offset")
 	}
 	d := v.ctx
-	kmsg := fmt.Sprintf("invalid bpf_context access off=%d size=%d", off, size)
+	// The kernel's message, formatted only for a refusal: every load and
+	// store of the context comes here.
+	kmsg := func() string { return fmt.Sprintf("invalid bpf_context access off=%d size=%d", off, size) }
 	bit := uint16(1) << size
 	if d.Memory {
 		if off < d.MinOff || off >= d.Size || off%size != 0 {
-			return reg{}, v.errf(regno, kmsg, "the access of %d bytes at offset %d of the context (%s) is %s", size, off, d.Name, ctxWhyOut(off, size, d))
+			return reg{}, v.errf(regno, kmsg(), "the access of %d bytes at offset %d of the context (%s) is %s", size, off, d.Name, ctxWhyOut(off, size, d))
 		}
 		if a.write && !d.Writable {
-			return reg{}, v.errf(regno, kmsg, "the context of %s programs (%s) is read-only", progTypeName(v.p.Type), d.Name)
+			return reg{}, v.errf(regno, kmsg(), "the context of %s programs (%s) is read-only", progTypeName(v.p.Type), d.Name)
 		}
 		if d.PerfSample && off < d.Size-16 && size != 8 {
-			return reg{}, v.errf(regno, kmsg, "the registers in struct bpf_perf_event_data are read 8 bytes at a time")
+			return reg{}, v.errf(regno, kmsg(), "the registers in struct bpf_perf_event_data are read 8 bytes at a time")
 		}
 		if a.signx && !v.ctxSignxOK() {
-			return reg{}, v.errf(regno, kmsg, "sign-extending loads from the context are not allowed")
+			return reg{}, v.errf(regno, kmsg(), "sign-extending loads from the context are not allowed")
 		}
 		return unknownReg(v.insn), nil
 	}
 	f, ok := d.Field(off)
 	if !ok || off+size > f.Off+f.Size || off%size != 0 {
-		return reg{}, v.errf(regno, kmsg, "%s", v.ctxFieldWhy(off, size, a.write))
+		return reg{}, v.errf(regno, kmsg(), "%s", v.ctxFieldWhy(off, size, a.write))
 	}
 	allowed := f.Read
 	verb := "read"
@@ -442,18 +444,18 @@ func (v *verifier) ctxAccess(regno int, p *reg, off, size int, a access) (reg, *
 	}
 	if allowed&bit == 0 || !a.write && !f.NarrowOK(off, size) {
 		if !a.write && allowed&bit != 0 {
-			return reg{}, v.errf(regno, kmsg, "%s.%s may be read %d bytes at a time only at %s", d.Name, f.Name, size, narrowWords(&f))
+			return reg{}, v.errf(regno, kmsg(), "%s.%s may be read %d bytes at a time only at %s", d.Name, f.Name, size, narrowWords(&f))
 		}
 		if allowed == 0 {
-			return reg{}, v.errf(regno, kmsg, "%s.%s may not be %s by %s%s", d.Name, f.Name, verb, v.progWords(), v.otherAttachWritable(off, a.write))
+			return reg{}, v.errf(regno, kmsg(), "%s.%s may not be %s by %s%s", d.Name, f.Name, verb, v.progWords(), v.otherAttachWritable(off, a.write))
 		}
-		return reg{}, v.errf(regno, kmsg, "%s.%s may not be %s %d bytes at a time (allowed: %s)", d.Name, f.Name, verb, size, sizesWords(allowed))
+		return reg{}, v.errf(regno, kmsg(), "%s.%s may not be %s %d bytes at a time (allowed: %s)", d.Name, f.Name, verb, size, sizesWords(allowed))
 	}
 	if a.signx {
-		return reg{}, v.errf(regno, kmsg, "sign-extending loads from %s are not allowed", d.Name)
+		return reg{}, v.errf(regno, kmsg(), "sign-extending loads from %s are not allowed", d.Name)
 	}
 	if v.strict && (a.write && f.PrivWrite || !a.write && f.PrivRead) {
-		return reg{}, v.errf(regno, kmsg, "%s.%s may be %s only by privileged programs (the kernel's CAP_BPF or CAP_SYS_ADMIN), not under the rules for unprivileged ones", d.Name, f.Name, verb)
+		return reg{}, v.errf(regno, kmsg(), "%s.%s may be %s only by privileged programs (the kernel's CAP_BPF or CAP_SYS_ADMIN), not under the rules for unprivileged ones", d.Name, f.Name, verb)
 	}
 	if a.write || a.atomic {
 		return reg{}, nil

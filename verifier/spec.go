@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -136,21 +137,31 @@ func ProgramFromSpec(ps *ebpf.ProgramSpec, maps map[string]*ebpf.MapSpec) (*Prog
 
 // SourceLines returns the source line of each instruction of ps (by its
 // index, as isa.FromCilium numbers them), from the object's BTF line
-// information, for Program.Source.
+// information, for Program.Source. The lines are formatted when first
+// asked for — a rejection, a log — not for every program verified: for a
+// program of a thousand instructions, formatting them all was a tenth of
+// a `waggle verify -p` process.
 func SourceLines(ps *ebpf.ProgramSpec) func(index int) string {
-	lines := make([]string, len(ps.Instructions))
-	last := ""
-	for i, ins := range ps.Instructions {
-		if src := ins.Source(); src != nil {
-			last = lineString(src)
-		}
-		lines[i] = last
+	srcs := make([]fmt.Stringer, len(ps.Instructions))
+	for i := range ps.Instructions {
+		srcs[i] = ps.Instructions[i].Source()
 	}
+	lines := sync.OnceValue(func() []string {
+		lines := make([]string, len(srcs))
+		last := ""
+		for i, src := range srcs {
+			if src != nil {
+				last = lineString(src)
+			}
+			lines[i] = last
+		}
+		return lines
+	})
 	return func(i int) string {
-		if i < 0 || i >= len(lines) {
+		if i < 0 || i >= len(srcs) {
 			return ""
 		}
-		return lines[i]
+		return lines()[i]
 	}
 }
 

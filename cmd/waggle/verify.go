@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -65,6 +67,7 @@ func cmdVerify(args []string, e *env) error {
 		return err
 	}
 	defer memLimit.apply()()
+	defer verifyGC()()
 	if len(pos) != 1 {
 		return &usageError{"expected one FILE (or - for standard input)"}
 	}
@@ -176,6 +179,29 @@ func cmdVerify(args []string, e *env) error {
 		return &silentError{fmt.Sprintf("%d of %d programs rejected", rejected, len(results))}
 	}
 	return nil
+}
+
+// verifyGCPercent is the garbage collector's target while verify runs,
+// unless GOGC is set: the heap may grow to three times what is live
+// between collections, not two.
+const verifyGCPercent = 200
+
+// verifyGC sets the collector's target for verify and returns what
+// restores the previous one (runMain also runs in-process, in tests).
+// verify is a short-lived process whose heap is the object's specs and
+// the verifier's states; at Go's default the first collections come at a
+// heap of 4 MB and 8 MB, which a program of ten thousand instructions
+// reaches. Measured on Cilium's programs (docs/BENCHMARKS.md, issue 14.5):
+// 10 to 15% less CPU for programs of 10,000 to 40,000 processed
+// instructions, no difference either way for larger ones or for those
+// that need no collection, and at most 10 MB more memory at the peak
+// (`verify -p cil_to_netdev bpf_host.o`: 46 → 57 MB resident).
+func verifyGC() (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(verifyGCPercent)
+	return func() { debug.SetGCPercent(prev) }
 }
 
 // silentError is a failure already reported on standard output: exit

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -114,5 +115,32 @@ func TestVerifyJSON(t *testing.T) {
 	}
 	if len(res) != 2 || res[0].Verdict != "accepted" || res[0].Error != nil || res[0].DurationNs <= 0 {
 		t.Errorf("unexpected result: %s", stdout)
+	}
+}
+
+// TestVerifyGC: verify sets the collector's target unless GOGC is set,
+// and restores the previous one.
+func TestVerifyGC(t *testing.T) {
+	for _, tc := range []struct {
+		name, gogc string
+		want       int
+	}{
+		{"GOGC unset", "", verifyGCPercent},
+		{"GOGC set", "50", 73},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOGC", tc.gogc)
+			prev := debug.SetGCPercent(73)
+			defer debug.SetGCPercent(prev)
+			restore := verifyGC()
+			if got := debug.SetGCPercent(-1); got != tc.want {
+				t.Errorf("GC percent while verifying %d, want %d", got, tc.want)
+			}
+			debug.SetGCPercent(tc.want)
+			restore()
+			if got := debug.SetGCPercent(73); got != 73 {
+				t.Errorf("GC percent after verifying %d, want 73 again", got)
+			}
+		})
 	}
 }

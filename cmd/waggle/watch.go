@@ -422,7 +422,7 @@ func watchHistograms(v *metrics.MapView, entries []metrics.Entry, forced bool) (
 	// struct { ... slots[N] ... }
 	var slots []int
 	for i, l := range val.Leaves {
-		if m := watchSlotsLeaf.FindStringSubmatch(l.Name); m != nil && l.Numeric() {
+		if m := watchSlotsLeaf().FindStringSubmatch(l.Name); m != nil && l.Numeric() {
 			if n, _ := strconv.Atoi(m[1]); n == len(slots) {
 				slots = append(slots, i)
 			}
@@ -449,8 +449,12 @@ func watchHistograms(v *metrics.MapView, entries []metrics.Entry, forced bool) (
 	return out, true
 }
 
-// watchSlotsLeaf matches the leaves of a "slots" array: slots[3], hist.slots[3].
-var watchSlotsLeaf = regexp.MustCompile(`(?:^|\.)slots\[(\d+)\]$`)
+// watchSlotsLeaf matches the leaves of a "slots" array: slots[3],
+// hist.slots[3]. Compiled when first needed, not at every start of the
+// CLI (waggle verify has no use for it).
+var watchSlotsLeaf = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:^|\.)slots\[(\d+)\]$`)
+})
 
 // watchHist is one histogram: its title (the key; "" for a whole map) and
 // its counts per log2 slot.

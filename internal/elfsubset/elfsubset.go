@@ -17,14 +17,19 @@
 //     in its own section and nothing that stays refers to them;
 //   - .BTF.ext keeps the function, line and CO-RE records of what stays,
 //     the program's moved to where the reader now counts its instructions
-//     from, and drops the others.
+//     from, and drops the others;
+//   - the maps of .maps that nothing which stays refers to are hidden:
+//     their symbols become STT_SECTION, which the reader skips, and their
+//     variables leave the .maps Datasec of .BTF (shrunk in place, every
+//     type keeping its ID), so that the reader does not resolve the types
+//     of every map's key and value (see keepMaps).
 //
-// Everything else — symbols, relocations, maps, data sections, BTF — is
-// read as before. When what stays refers to something hidden (a call into
-// another program's section, a map initialised with a program), the reader
-// refuses the subset ("reference to ... in section"): the caller then
-// reads the whole object (see Program's contract), which is what it would
-// have done anyway.
+// Everything else — symbols, relocations, data sections, the other BTF
+// types — is read as before. When what stays refers to something hidden
+// (a call into another program's section, a map initialised with a
+// program), the reader refuses the subset ("reference to ... in section"):
+// the caller then reads the whole object (see Program's contract), which
+// is what it would have done anyway.
 package elfsubset
 
 import (
@@ -50,8 +55,10 @@ type Subset struct {
 	patches []patch
 	// Kept is the number of program sections that stay (the program's
 	// and .text when it has one), Dropped the number hidden, Hidden the
-	// number of the other programs of the program's section hidden.
-	Kept, Dropped, Hidden int
+	// number of the other programs of the program's section hidden,
+	// MapsHidden the number of maps of .maps hidden (those that nothing
+	// which stays refers to).
+	Kept, Dropped, Hidden, MapsHidden int
 }
 
 type patch struct {
@@ -83,11 +90,54 @@ func (s *Subset) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// byteOrder is binary.LittleEndian or binary.BigEndian, told apart by a
+// flag so that its methods inline: through the binary.ByteOrder interface
+// every read in the loops over relocations and .BTF.ext records was a
+// call (a sixth of the instructions of Program for a Cilium object).
+type byteOrder struct{ big bool }
+
+func (o byteOrder) Uint16(b []byte) uint16 {
+	if o.big {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (o byteOrder) Uint32(b []byte) uint32 {
+	if o.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (o byteOrder) Uint64(b []byte) uint64 {
+	if o.big {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
+func (o byteOrder) PutUint32(b []byte, v uint32) {
+	if o.big {
+		binary.BigEndian.PutUint32(b, v)
+		return
+	}
+	binary.LittleEndian.PutUint32(b, v)
+}
+
+func (o byteOrder) PutUint64(b []byte, v uint64) {
+	if o.big {
+		binary.BigEndian.PutUint64(b, v)
+		return
+	}
+	binary.LittleEndian.PutUint64(b, v)
+}
+
 // file is the little of an ELF64 object Program needs, with every offset
 // checked against the data.
 type file struct {
 	data     []byte
-	bo       binary.ByteOrder
+	bo       byteOrder
 	shoff    uint64
 	sections []section
 	funcs    []symbol           // symtab's
@@ -111,15 +161,19 @@ type section struct {
 // function of a program section other than .text, a function's name
 // appears twice in program sections (which cilium/ebpf refuses), two
 // program sections have the same name, or there is no other program
-// section and no other function of the program's section to hide. It
-// never fails otherwise: a .BTF.ext it does not understand is left whole
-// (and then the program's section whole too).
+// section, no other function of the program's section and no map to
+// hide. It never fails otherwise: a .BTF.ext it does not understand is
+// left whole (and then the program's section whole too), as are the maps
+// when .maps or a data section has relocations or the .BTF types cannot
+// be walked.
 //
 // The caller must read the whole object instead when ok is false or when
 // reading the subset fails, so that every error is the one the whole
 // object gives. Reading the subset succeeds with the same ProgramSpec for
-// name as the whole object, the same maps and variables; what it does not
-// report are defects of the other programs' sections.
+// name as the whole object, the same variables, and of the whole object's
+// maps those that what stays refers to (every map the program uses among
+// them); what it does not report are defects of the other programs'
+// sections and of the maps hidden.
 func Program(obj []byte, name string) (s *Subset, ok bool) {
 	f, ok := parse(obj)
 	if !ok {
@@ -169,7 +223,13 @@ func Program(obj []byte, name string) (s *Subset, ok bool) {
 		s.Hidden = len(hidden)
 		s.patches = append(s.patches, f.keepRelocations(fn)...)
 	}
-	if s.Dropped == 0 && s.Hidden == 0 {
+	if maps, n, ok := f.keepMaps(fn, alone); ok {
+		// First: its patch of the symbol table copies the entries of
+		// functions hidden above, which the later patches change.
+		s.patches = append(maps, s.patches...)
+		s.MapsHidden = n
+	}
+	if s.Dropped == 0 && s.Hidden == 0 && s.MapsHidden == 0 {
 		return nil, false
 	}
 	return s, true
@@ -201,9 +261,9 @@ func parse(obj []byte) (*file, bool) {
 	f := &file{data: obj}
 	switch elf.Data(obj[elf.EI_DATA]) {
 	case elf.ELFDATA2LSB:
-		f.bo = binary.LittleEndian
+		f.bo = byteOrder{}
 	case elf.ELFDATA2MSB:
-		f.bo = binary.BigEndian
+		f.bo = byteOrder{big: true}
 	default:
 		return nil, false
 	}
@@ -422,7 +482,7 @@ func (f *file) alone(fn symbol) (hidden []uint64, window []uint64, ok bool) {
 	for o := 0; o+8 <= len(code); o += 8 {
 		op, regs := code[o], code[o+1]
 		src := regs >> 4
-		if f.bo == binary.BigEndian {
+		if f.bo.big {
 			src = regs & 0xf
 		}
 		if (op == 0x85 && src == 1) || (op == 0x18 && src == 4) {
@@ -508,7 +568,10 @@ func (f *file) filterExt(keep map[string]bool, windowed string, window []uint64)
 	if hdrLen >= 32 {
 		parts = 3
 	}
-	out := make([]byte, hdrLen, len(in))
+	// Grown as records are kept: for one program of a large object a
+	// small part of the input, which would be a large allocation to make
+	// up front.
+	out := make([]byte, hdrLen, hdrLen+4096)
 	copy(out, in[:hdrLen])
 	body := in[hdrLen:]
 	for p := range parts {
@@ -561,14 +624,18 @@ func (f *file) filterInfos(part, strs []byte, keep map[string]bool, windowed str
 			head := len(out)
 			out = append(out, rest[:8]...)
 			kept := 0
-			for r := uint64(8); r < n; r += recSize {
-				rec := rest[r : r+recSize]
-				off := uint64(f.bo.Uint32(rec))
-				if off < window[0] || off >= window[1] {
+			// Thousands of records for a Cilium object's tail calls:
+			// the bounds hoisted out of the loop.
+			lo, hi, recs, bo := window[0], window[1], rest[8:n], f.bo
+			for len(recs) > 0 {
+				rec := recs[:recSize]
+				recs = recs[recSize:]
+				off := uint64(bo.Uint32(rec[:4]))
+				if off < lo || off >= hi {
 					continue
 				}
 				out = append(out, rec...)
-				f.bo.PutUint32(out[len(out)-int(recSize):], uint32(off-window[0]))
+				bo.PutUint32(out[len(out)-int(recSize):], uint32(off-lo))
 				kept++
 			}
 			if kept == 0 {

@@ -50,7 +50,9 @@ func ciliumObjects() []string {
 // TestSubsetSameProgram reads every program of every object both ways,
 // the whole object and the subset of that program, and requires the same
 // program (instructions, their metadata: symbols, references, source
-// lines, functions, CO-RE relocations), the same maps and variables; for
+// lines, functions, CO-RE relocations), the same maps — of the whole
+// object's, those that what stays refers to, every map the program uses
+// among them — and variables; for
 // the project's objects also the same verdict and statistics of the
 // verifier. With WAGGLE_EBPF_SAMPLES, Cilium's objects too (without the
 // verification: it takes seconds). Objects whose subset cannot be made
@@ -62,7 +64,7 @@ func TestSubsetSameProgram(t *testing.T) {
 	if len(cilium) == 0 {
 		t.Log("Cilium's objects not compared: set WAGGLE_EBPF_SAMPLES to a checkout of the ebpf-samples corpus")
 	}
-	subsets, refused, unreadable := 0, 0, 0
+	subsets, refused, unreadable, mapsHidden := 0, 0, 0, 0
 	for _, obj := range append(objs, cilium...) {
 		verify := !strings.Contains(obj, "cilium-core")
 		data, err := os.ReadFile(obj)
@@ -94,7 +96,7 @@ func TestSubsetSameProgram(t *testing.T) {
 				continue
 			}
 			subsets++
-			if len(spec.Programs) >= len(whole.Programs) {
+			if sub.Dropped+sub.Hidden > 0 && len(spec.Programs) >= len(whole.Programs) {
 				t.Errorf("%s %s: the subset has %d programs, the whole object %d", obj, name, len(spec.Programs), len(whole.Programs))
 			}
 			if spec.Programs[name] == nil {
@@ -104,7 +106,18 @@ func TestSubsetSameProgram(t *testing.T) {
 			if got, want := describeProgram(spec.Programs[name]), describeProgram(whole.Programs[name]); got != want {
 				t.Errorf("%s %s: the program differs:\nsubset: %s\nwhole:  %s", obj, name, firstDiff(got, want), firstDiff(want, got))
 			}
-			if got, want := describeMaps(spec), describeMaps(whole); got != want {
+			// The subset's maps are the whole object's but those nothing
+			// that stays refers to: at least every map the program uses.
+			for _, ins := range whole.Programs[name].Instructions {
+				if ref := ins.Reference(); whole.Maps[ref] != nil && spec.Maps[ref] == nil {
+					t.Errorf("%s %s: the subset lacks map %s, which the program uses", obj, name, ref)
+				}
+			}
+			if len(whole.Maps)-len(spec.Maps) != sub.MapsHidden {
+				t.Errorf("%s %s: the subset has %d maps, the whole object %d, but %d were hidden", obj, name, len(spec.Maps), len(whole.Maps), sub.MapsHidden)
+			}
+			mapsHidden += sub.MapsHidden
+			if got, want := describeMaps(spec), describeMaps(only(whole, spec.Maps)); got != want {
 				t.Errorf("%s %s: the maps differ:\nsubset: %s\nwhole:  %s", obj, name, got, want)
 			}
 			if got, want := describeVariables(spec), describeVariables(whole); got != want {
@@ -117,7 +130,10 @@ func TestSubsetSameProgram(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d programs read as subsets, %d without a subset (objects of one program, functions of .text), %d subsets not readable", subsets, refused, unreadable)
+	t.Logf("%d programs read as subsets, %d without a subset (objects of one program, functions of .text), %d subsets not readable; %d maps hidden in all", subsets, refused, unreadable, mapsHidden)
+	if mapsHidden == 0 {
+		t.Error("no subset hid a map: several of the project's objects have maps that only some of their programs use")
+	}
 	if subsets < 40 {
 		t.Errorf("only %d programs read as subsets: the project's objects have more than 40 programs in objects of several", subsets)
 	}
@@ -250,6 +266,18 @@ func describeMaps(s *ebpf.CollectionSpec) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// only is s with the maps named in keep only.
+func only(s *ebpf.CollectionSpec, keep map[string]*ebpf.MapSpec) *ebpf.CollectionSpec {
+	c := *s
+	c.Maps = map[string]*ebpf.MapSpec{}
+	for n, m := range s.Maps {
+		if keep[n] != nil {
+			c.Maps[n] = m
+		}
+	}
+	return &c
 }
 
 func typeName(t btf.Type) string {
