@@ -396,6 +396,18 @@ func (c *compiler) loadBudget() {
 	}
 }
 
+// branchCondTo emits a conditional branch to an offset already emitted:
+// b.cond where it reaches, else b.!cond over a b.
+func (c *compiler) branchCondTo(cond uint32, target int) {
+	if inReach19(c.pos(), target) {
+		c.patch(c.bcond(cond), target)
+		return
+	}
+	skip := c.bcond(cond ^ 1)
+	c.jumpTo(target)
+	c.patch(skip, c.pos())
+}
+
 // jumpTo emits a branch to an offset already emitted.
 func (c *compiler) jumpTo(target int) { c.patch(c.branch(), target) }
 
@@ -898,7 +910,7 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 		// The entry's frame ends at the epilogue; others return.
 		c.ldCtx(tmp, offR10)
 		c.cmp(true, bpfRegs[10], tmp)
-		c.patch(c.bcond(condEQ), c.epilogue)
+		c.branchCondTo(condEQ, c.epilogue)
 		c.ret()
 		c.forget()
 		return nil
