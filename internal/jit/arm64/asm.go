@@ -198,7 +198,13 @@ func (a *asm) extend(signed, w bool, size int, dst, src reg) {
 // rev reverses the bytes of src into dst: rev16 (size 2, in each
 // halfword of the 32-bit register), rev w (4), rev x (8).
 func (a *asm) rev(size int, dst, src reg) {
-	op := map[int]uint32{2: 0x5ac00400, 4: 0x5ac00800, 8: 0xdac00c00}[size]
+	op := uint32(0xdac00c00)
+	switch size {
+	case 2:
+		op = 0x5ac00400
+	case 4:
+		op = 0x5ac00800
+	}
 	a.emit(op | uint32(src)<<5 | uint32(dst))
 }
 

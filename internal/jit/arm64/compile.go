@@ -687,7 +687,13 @@ func (c *compiler) alu(ins isa.Instruction, dst, src reg) error {
 		}
 		c.rrr(rop, w, dst, dst, c.operand(ins, src))
 	case isa.ALUOr, isa.ALUAnd, isa.ALUXor:
-		rop := map[uint8]uint32{isa.ALUOr: opORR, isa.ALUAnd: opAND, isa.ALUXor: opEOR}[op]
+		rop := uint32(opEOR)
+		switch op {
+		case isa.ALUOr:
+			rop = opORR
+		case isa.ALUAnd:
+			rop = opAND
+		}
 		c.rrr(rop, w, dst, dst, c.operand(ins, src))
 	case isa.ALUMul:
 		c.madd(w, false, dst, dst, c.operand(ins, src), xzr)
@@ -708,7 +714,13 @@ func (c *compiler) alu(ins isa.Instruction, dst, src reg) error {
 		c.rrr(div, w, t3, dst, d)
 		c.madd(w, true, dst, t3, d, dst) // dst - q*d
 	case isa.ALULsh, isa.ALURsh, isa.ALUArsh:
-		kind := map[uint8]int{isa.ALULsh: shiftLSL, isa.ALURsh: shiftLSR, isa.ALUArsh: shiftASR}[op]
+		kind, rop := shiftASR, uint32(opASRV)
+		switch op {
+		case isa.ALULsh:
+			kind, rop = shiftLSL, opLSLV
+		case isa.ALURsh:
+			kind, rop = shiftLSR, opLSRV
+		}
 		if !x {
 			n := uint32(imm) & 31
 			if w {
@@ -723,7 +735,6 @@ func (c *compiler) alu(ins isa.Instruction, dst, src reg) error {
 			c.shiftImm(kind, w, dst, dst, n)
 			return nil
 		}
-		rop := map[int]uint32{shiftLSL: opLSLV, shiftLSR: opLSRV, shiftASR: opASRV}[kind]
 		c.rrr(rop, w, dst, dst, src)
 	case isa.ALUNeg:
 		c.rrr(opSUB, w, dst, xzr, dst)
