@@ -7,7 +7,7 @@
 // (package assembler), that NewProgram loads.
 //
 // Loading verifies every program (package verifier), as the kernel does,
-// and on amd64 compiles it to machine code (see Engine); Program.Run runs it
+// and on Linux/amd64 and Linux/arm64 compiles it to machine code (see Engine); Program.Run runs it
 // with the kernel's contexts, helpers and maps. Programs loaded without
 // verification run checked: every load and store is compared with the
 // memory the program may touch, and a budget bounds the run, so that no

@@ -8,7 +8,7 @@ type Engine uint8
 // Engines.
 const (
 	// EngineAuto compiles verified programs to machine code where waggle
-	// has a compiler for the machine (amd64) and the system lets it map
+	// has a compiler for the machine (Linux on amd64 or arm64) and the system lets it map
 	// code executable, and interprets them otherwise and when
 	// verification is skipped.
 	EngineAuto Engine = iota

@@ -10,7 +10,7 @@ import (
 )
 
 // TestEngineChoiceByMachine checks what each engine gives on this machine:
-// EngineAuto compiles where there is a JIT (Linux/amd64) and interprets
+// EngineAuto compiles where there is a JIT (Linux on amd64 or arm64) and interprets
 // elsewhere; EngineJIT elsewhere is refused with the reason.
 func TestEngineChoiceByMachine(t *testing.T) {
 	insns, err := assembler.Assemble("mov %r0, 42\nexit")

@@ -40,7 +40,7 @@ func ExampleProgram_Run() {
 }
 
 // Load an object with an explicit engine. EngineAuto (the default)
-// compiles verified programs to machine code on amd64; EngineInterpreter
+// compiles verified programs to machine code on Linux/amd64 and Linux/arm64; EngineInterpreter
 // interprets them, checking every access at run time.
 func ExampleCollectionOptions_engine() {
 	spec, err := waggle.LoadCollectionSpec("examples/proto_count/proto_count.o")

@@ -148,9 +148,14 @@ func (ins Instruction) validateFields() string {
 				return "atomic operations exist only for 4 and 8 bytes"
 			}
 			switch int32(ins.Imm) {
-			case AtomicAdd, AtomicOr, AtomicAnd, AtomicXor,
-				AtomicAdd | AtomicFetch, AtomicOr | AtomicFetch, AtomicAnd | AtomicFetch, AtomicXor | AtomicFetch,
-				AtomicXchg, AtomicCmpXchg:
+			case AtomicAdd | AtomicFetch, AtomicOr | AtomicFetch, AtomicAnd | AtomicFetch, AtomicXor | AtomicFetch,
+				AtomicXchg:
+				// They return the old value in src.
+				if ins.Src == R10 {
+					return "r10 is the read-only frame pointer (a fetching atomic writes its source register)"
+				}
+				return ""
+			case AtomicAdd, AtomicOr, AtomicAnd, AtomicXor, AtomicCmpXchg:
 				return ""
 			}
 			return fmt.Sprintf("unknown atomic operation %#x", uint32(ins.Imm))

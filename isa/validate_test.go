@@ -98,6 +98,8 @@ func TestValidate(t *testing.T) {
 		{"jcond with register source", Instructions{in(0xed, 0, 0, 0, 0), exit}, "unknown jump operation 0xe0"},
 		{"jcond in JMP32", Instructions{in(0xe6, 0, 0, 0, 0), exit}, "unknown jump operation 0xe0"},
 		{"load-acquire into r10", Instructions{in(0xdb, 10, 1, 0, 0x100), exit}, "read-only frame pointer"},
+		{"fetch-add into r10", Instructions{in(0xdb, 1, 10, 0, 0x01), exit}, "read-only frame pointer"},
+		{"xchg into r10", Instructions{in(0xc3, 1, 10, 0, 0xe1), exit}, "read-only frame pointer"},
 		{"load-acquire with fetch", Instructions{in(0xdb, 0, 1, 0, 0x101), exit}, "unknown atomic operation 0x101"},
 		{"store-release with fetch", Instructions{in(0xdb, 1, 2, 0, 0x111), exit}, "unknown atomic operation 0x111"},
 		{"immediate load of 4 bytes", Instructions{in(0x00, 0, 0, 0, 0), exit}, "exist only as lddw"},

@@ -36,6 +36,7 @@ func mapCode(code []byte) (*codeMemory, error) {
 		_ = unix.Munmap(mem)
 		return nil, fmt.Errorf("make machine code executable: %w (%w)", ErrNoExecutableMemory, err)
 	}
+	syncInstructionCache(mem)
 	cm := &codeMemory{mem: mem}
 	runtime.AddCleanup(cm, func(mem []byte) { _ = unix.Munmap(mem) }, mem)
 	return cm, nil

@@ -1,5 +1,5 @@
 // Package jit runs eBPF programs compiled to machine code (package amd64 on
-// x86-64).
+// x86-64, package arm64 on AArch64).
 //
 // Compiled code runs on a stack of its own and returns to Go for what only
 // Go can do: helper calls, tail calls, and the few instructions it does not

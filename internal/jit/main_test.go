@@ -7,7 +7,7 @@ import (
 )
 
 // TestMain runs the tests where there is a JIT, and says why not
-// elsewhere (arm64, amd64 outside Linux), where every test here would
+// elsewhere (outside Linux), where every test here would
 // only meet Compile's refusal.
 func TestMain(m *testing.M) {
 	if !Supported {

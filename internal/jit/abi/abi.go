@@ -1,6 +1,6 @@
 // Package abi is what compiled eBPF code and Go agree on, whatever the
 // machine: the Context through which they talk, the reasons compiled code
-// returns to Go, and what a backend (package amd64; arm64 next) takes and
+// returns to Go, and what a backend (package amd64, package arm64) takes and
 // gives. A backend turns an Input into an Output; package jit maps the code
 // and runs it.
 package abi
@@ -13,13 +13,13 @@ import (
 )
 
 // Context is the block of memory through which compiled code and Go talk:
-// a register the backend chooses (r12 on amd64) points to it while
+// a register the backend chooses (r12 on amd64, x27 on arm64) points to it while
 // compiled code runs. The trampoline fills GoRegs on entry; compiled code
 // restores them to return to Go.
 type Context struct {
 	// GoRegs are the registers of Go's that the entry trampoline saves
 	// and every exit restores, in the machine's order: on amd64 SP, BP,
-	// R14 (g) and R15; on arm64 they would be RSP, R29 (FP), R28 (g) and
+	// R14 (g) and R15; on arm64 RSP, R29 (FP), R28 (g) and
 	// R30 (LR). They are the first field: the trampolines address them
 	// at offsets 0 to 24.
 	GoRegs [4]uint64
