@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -112,7 +113,7 @@ func (t *uprobeTracer) outOfLine(sp *space, tid int, bps []*breakpoint) {
 	}
 	addrs = append(addrs, sp.entry)
 	for _, bp := range bps {
-		plan := planSite(mem, bp)
+		plan := planSite(mem, sp, bp)
 		if plan == nil {
 			continue
 		}
@@ -161,9 +162,13 @@ func (t *uprobeTracer) outOfLine(sp *space, tid int, bps []*breakpoint) {
 	}
 }
 
-// planSite reads the function of bp from the process's memory and plans
-// its out-of-line execution; nil when it cannot move.
-func planSite(mem notify.Memory, bp *breakpoint) *xolPlan {
+// planSite reads the function of bp from the process's memory (mem, at
+// its addresses) and plans its out-of-line execution; nil when it cannot
+// move. The sites that sp already has out of line in the function (a
+// jmp and int3s over their displaced instructions) and its int3s are
+// read as the original code: a branch among another site's displaced
+// instructions that lands inside bp's must be seen.
+func planSite(mem io.ReaderAt, sp *space, bp *breakpoint) *xolPlan {
 	var p *uprobePoint
 	if len(bp.entry) > 0 {
 		p = bp.entry[0]
@@ -177,6 +182,17 @@ func planSite(mem notify.Memory, bp *breakpoint) *xolPlan {
 	fn := make([]byte, p.fnSize)
 	if n, err := mem.ReadAt(fn, int64(fnAddr)); err != nil || n != len(fn) {
 		return nil
+	}
+	for _, o := range sp.bps {
+		orig := []byte{o.orig}
+		if o.xol != nil {
+			orig = o.xol.plan.orig
+		}
+		for i, b := range orig {
+			if a := o.addr + uint64(i); a >= fnAddr && a < fnAddr+uint64(len(fn)) {
+				fn[a-fnAddr] = b
+			}
+		}
 	}
 	plan, err := planXOL(fn[bp.addr-fnAddr:], bp.addr, fn, fnAddr)
 	if err != nil {
