@@ -1225,6 +1225,12 @@ func (t *uprobeTracer) detachAll() {
 		done[th.sp] = true
 		for _, bp := range th.sp.bps {
 			restoreCode(th.tid, bp)
+			if bp.xol != nil {
+				// A signal frame of a thread interrupted between the
+				// jmp and the slot's int3 returns to the int3: a nop
+				// there now, the moved instructions run, unprobed.
+				_ = pokeByte(th.tid, bp.xol.slot, 0x90)
+			}
 		}
 		releaseSemaphores(th.sp, th.tid)
 	}

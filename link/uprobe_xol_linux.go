@@ -33,10 +33,11 @@ import (
 // PTRACE_SETREGS, no write of its memory, no single step. Fork children
 // inherit the page and the jmps; an exec drops both. Detaching writes
 // the original instructions back, moves threads that are inside a slot
-// to the same instruction in the original code, and leaves the page
-// mapped: nothing jumps to it any more, and a signal frame that
-// interrupted a thread inside a slot still returns into code that runs
-// right and jumps back. A later attach finds the page by its header
+// to the same instruction in the original code, turns each slot's int3
+// into a nop, and leaves the page mapped: nothing jumps to it any more,
+// and a signal frame that interrupted a thread inside a slot (or
+// between the jmp and the slot's int3) still returns into code that
+// runs right and jumps back. A later attach finds the page by its header
 // (slot 0) and uses its free slots.
 
 // xolSlotSize is a slot's size: an int3, the moved instructions (at most
