@@ -148,8 +148,9 @@ type uprobeTracer struct {
 	regsBuf helper.UserRegs
 
 	hits, returns, stepped atomic.Uint64
-	xolPlaced              atomic.Uint64 // sites whose instructions run out of line
-	ripOnlyHits            atomic.Uint64 // hits that read rip alone (space.ripOnly)
+	xolPlaced              atomic.Uint64        // sites whose instructions run out of line
+	fileCode               map[string]*fileCode // files' executable code (enteredFromOutside)
+	ripOnlyHits            atomic.Uint64        // hits that read rip alone (space.ripOnly)
 	handling               atomic.Int64
 }
 

@@ -163,3 +163,57 @@ func FuzzPlanXOL(f *testing.F) {
 		checkRelocate(t, p, fnAddr+0x100000)
 	})
 }
+
+// TestBranchInto: the cases of testdata/uprobe/xol_entries.txt.
+func TestBranchInto(t *testing.T) {
+	f, err := os.Open("../testdata/uprobe/xol_entries.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	cases := 0
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fields := strings.Split(text, "|")
+		if len(fields) != 5 {
+			t.Fatalf("xol_entries.txt:%d: %d fields, want 5", line, len(fields))
+		}
+		for i := range fields {
+			fields[i] = strings.TrimSpace(fields[i])
+		}
+		code, err := hex.DecodeString(strings.ReplaceAll(fields[1], " ", ""))
+		if err != nil {
+			t.Fatalf("xol_entries.txt:%d: %v", line, err)
+		}
+		var r [4]uint64
+		for i, s := range append(strings.Split(fields[2], ","), strings.Split(fields[3], ",")...) {
+			if i >= 4 {
+				t.Fatalf("xol_entries.txt:%d: more than two ranges", line)
+			}
+			if r[i], err = strconv.ParseUint(s, 16, 64); err != nil {
+				t.Fatalf("xol_entries.txt:%d: %v", line, err)
+			}
+		}
+		cases++
+		t.Run(fields[0], func(t *testing.T) {
+			at, found := branchInto(code, 0x1000, r[0], r[1], r[2], r[3])
+			got := "none"
+			if found {
+				got = "0x" + strconv.FormatUint(at, 16)
+			}
+			if got != fields[4] {
+				t.Fatalf("branchInto: %s, want %s", got, fields[4])
+			}
+		})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cases == 0 {
+		t.Fatal("no cases in xol_entries.txt")
+	}
+}

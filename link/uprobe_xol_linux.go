@@ -4,6 +4,7 @@ package link
 
 import (
 	"bufio"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -115,7 +116,7 @@ func (t *uprobeTracer) outOfLine(sp *space, tid int, bps []*breakpoint) {
 	addrs = append(addrs, sp.entry)
 	for _, bp := range bps {
 		plan := planSite(mem, sp, bp)
-		if plan == nil {
+		if plan == nil || t.enteredFromOutside(bp, plan) {
 			continue
 		}
 		end := bp.addr + uint64(len(plan.orig))
@@ -200,6 +201,69 @@ func planSite(mem io.ReaderAt, sp *space, bp *breakpoint) *xolPlan {
 		return nil
 	}
 	return plan
+}
+
+// enteredFromOutside reports whether a branch of bp's file from outside
+// its function lands inside the instructions that plan displaces
+// (branchInto), or the file's code cannot be read to tell: the site
+// stays on an int3.
+func (t *uprobeTracer) enteredFromOutside(bp *breakpoint, plan *xolPlan) bool {
+	var p *uprobePoint
+	if len(bp.entry) > 0 {
+		p = bp.entry[0]
+	} else if len(bp.ret) > 0 {
+		p = bp.ret[0]
+	}
+	if p == nil {
+		return true
+	}
+	if t.fileCode == nil {
+		t.fileCode = map[string]*fileCode{}
+	}
+	c := t.fileCode[p.file]
+	if c == nil {
+		c = readFileCode(p.file)
+		t.fileCode[p.file] = c
+	}
+	for _, seg := range c.segs {
+		if p.fnOff >= seg.off && p.fnOff < seg.off+uint64(len(seg.code)) {
+			_, found := branchInto(seg.code, seg.off, p.fnOff, p.fnOff+p.fnSize, p.off, p.off+uint64(len(plan.orig)))
+			return found
+		}
+	}
+	return true
+}
+
+// fileCode is a file's executable segments, by file offset.
+type fileCode struct {
+	segs []codeSegment
+}
+
+type codeSegment struct {
+	off  uint64
+	code []byte
+}
+
+// readFileCode reads the executable PT_LOAD segments of the ELF file at
+// path (none if it cannot be read).
+func readFileCode(path string) *fileCode {
+	c := &fileCode{}
+	f, err := elf.Open(path)
+	if err != nil {
+		return c
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_LOAD || p.Flags&elf.PF_X == 0 || p.Filesz == 0 || p.Filesz > 1<<30 {
+			continue
+		}
+		b := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(b, 0); err != nil {
+			continue
+		}
+		c.segs = append(c.segs, codeSegment{off: p.Off, code: b})
+	}
+	return c
 }
 
 // xolSlot returns a free slot of a page of sp from which a jmp rel32

@@ -8,6 +8,9 @@
  *   p_lea     lea sym(%rip),%rax           (rip-relative)
  *   p_cmpjcc  cmp $N,%rdi; jbe             (a jcc that moves)
  *   p_xor     xor %eax,%eax; test %rdi,%rdi
+ *   p_two8    mov; add, where p_pre8 jumps (jmp rel8: another entry
+ *             inside the instructions a jmp would displace)
+ *   p_two32   the same, p_pre32's jmp rel32 (as gcc's cold parts)
  *   prologues calls N    calls each N times with arguments j, -j, 3j
  *   prologues signals N  calls p_xor N times while a SIGALRM handler
  *                        (every 50 microseconds) calls it too; prints
@@ -34,9 +37,18 @@ __asm__(".text\n"
 	"\tcmp $0x10, %rdi\n\tjbe 1f\n\tlea 5(%rdi), %rax\n\tret\n1:\tlea 50(%rdi), %rax\n\tret\n.size p_cmpjcc, .-p_cmpjcc\n"
 	".globl p_xor\n.type p_xor, @function\np_xor:\n"
 	"\txor %eax, %eax\n\ttest %rdi, %rdi\n\tjs 1f\n\tlea 6(%rdi), %rax\n1:\tret\n.size p_xor, .-p_xor\n"
+	".globl p_pre8\n.type p_pre8, @function\np_pre8:\n"
+	"\tmov %rdi, %rax\n\tadd $10, %rax\n\tjmp .Lp_two8_body\n.size p_pre8, .-p_pre8\n"
+	".globl p_two8\n.type p_two8, @function\np_two8:\n"
+	"\tmov %rdi, %rax\n.Lp_two8_body:\n\tadd $7, %rax\n\tret\n.size p_two8, .-p_two8\n"
+	".globl p_pre32\n.type p_pre32, @function\np_pre32:\n"
+	"\tmov %rdi, %rax\n\tadd $20, %rax\n\t.byte 0xe9\n\t.long .Lp_two32_body - . - 4\n.size p_pre32, .-p_pre32\n"
+	".globl p_two32\n.type p_two32, @function\np_two32:\n"
+	"\tmov %rdi, %rax\n.Lp_two32_body:\n\tadd $8, %rax\n\tret\n.size p_two32, .-p_two32\n"
 	".data\n.globl p_counter\n.align 8\np_counter:\n\t.quad 0\n.text\n");
 
 long p_endbr(long), p_sub(long), p_canary(long), p_lea(long), p_cmpjcc(long), p_xor(long);
+long p_pre8(long), p_two8(long), p_pre32(long), p_two32(long);
 extern long p_counter;
 
 static int bad;
@@ -57,6 +69,10 @@ static void calls(long x)
 	check(p_lea(x), x + 4);
 	check(p_cmpjcc(x), (unsigned long)x > 16 ? x + 5 : x + 50);
 	check(p_xor(x), x < 0 ? 0 : x + 6);
+	check(p_two8(x), x + 7);
+	check(p_pre8(x), x + 17);
+	check(p_two32(x), x + 8);
+	check(p_pre32(x), x + 28);
 }
 
 static volatile long handled;
