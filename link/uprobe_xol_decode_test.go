@@ -217,3 +217,22 @@ func TestBranchInto(t *testing.T) {
 		t.Fatal("no cases in xol_entries.txt")
 	}
 }
+
+// FuzzBranchInto: any code, any function and displaced range inside it:
+// branchInto never panics, and a branch it reports is outside the
+// function.
+func FuzzBranchInto(f *testing.F) {
+	f.Add([]byte{0x48, 0x89, 0xf8, 0x48, 0x83, 0xc0, 0x0a, 0xeb, 0x03, 0x48, 0x89, 0xf8, 0x48, 0x83, 0xc0, 0x07, 0xc3}, uint16(9), uint16(8), uint8(7))
+	f.Add([]byte{0xe9, 0x08, 0, 0, 0, 0x90, 0x90, 0x90, 0x90, 0x90, 0x48, 0x89, 0xf8, 0x48, 0x83, 0xc0, 0x07, 0xc3}, uint16(10), uint16(8), uint8(7))
+	f.Fuzz(func(t *testing.T, code []byte, fnOff, fnLen uint16, moved uint8) {
+		const base = 0x400000
+		if int(fnOff)+int(fnLen) > len(code) || fnLen == 0 || moved == 0 || moved > uint8(fnLen) {
+			return
+		}
+		lo, hi := base+uint64(fnOff), base+uint64(fnOff)+uint64(fnLen)
+		at, found := branchInto(code, base, lo, hi, lo, lo+uint64(moved))
+		if found && at >= lo && at < hi {
+			t.Fatalf("a branch at %#x inside the function [%#x, %#x)", at, lo, hi)
+		}
+	})
+}
