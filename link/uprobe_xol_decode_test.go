@@ -4,8 +4,10 @@ package link
 
 import (
 	"bufio"
+	"debug/elf"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -235,4 +237,61 @@ func FuzzBranchInto(f *testing.F) {
 			t.Fatalf("a branch at %#x inside the function [%#x, %#x)", at, lo, hi)
 		}
 	})
+}
+
+// BenchmarkBranchInto: the attach-time check of one site against every
+// branch of a file's executable code (enteredFromOutside), on the
+// system's libc and python3 (each skipped where absent): every function
+// of theirs whose first instructions would move (planXOL), one check
+// each; ns/op is the time of one site.
+func BenchmarkBranchInto(b *testing.B) {
+	for _, path := range []string{"/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/python3"} {
+		b.Run(filepath.Base(path), func(b *testing.B) {
+			f, err := elf.Open(path)
+			if err != nil {
+				b.Skipf("%s: %v", path, err)
+			}
+			defer f.Close()
+			c := readFileCode(path)
+			text := f.Section(".text")
+			if text == nil || len(c.segs) == 0 {
+				b.Skipf("%s: no .text or no executable segment", path)
+			}
+			syms, _ := f.DynamicSymbols()
+			type site struct {
+				seg         codeSegment
+				lo, hi, end uint64
+			}
+			var sites []site
+			for _, s := range syms {
+				if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Size == 0 || s.Value < text.Addr || s.Value+s.Size > text.Addr+text.Size {
+					continue
+				}
+				off := s.Value - text.Addr + text.Offset
+				for _, seg := range c.segs {
+					if off >= seg.off && off+s.Size <= seg.off+uint64(len(seg.code)) {
+						fn := seg.code[off-seg.off : off-seg.off+s.Size]
+						if p, err := planXOL(fn, off, fn, off); err == nil {
+							sites = append(sites, site{seg, off, off + s.Size, off + uint64(len(p.orig))})
+						}
+					}
+				}
+			}
+			if len(sites) == 0 {
+				b.Skipf("%s: no function that moves", path)
+			}
+			refused := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s := sites[i%len(sites)]
+				if _, found := branchInto(s.seg.code, s.seg.off, s.lo, s.hi, s.lo, s.end); found && i < len(sites) {
+					refused++
+				}
+			}
+			b.ReportMetric(float64(len(sites)), "sites")
+			if b.N >= len(sites) {
+				b.ReportMetric(float64(refused), "refused")
+			}
+		})
+	}
 }
