@@ -225,3 +225,62 @@ func TestUprobeOutOfLineSignals(t *testing.T) {
 		t.Logf("the handler never ran during the calls")
 	}
 }
+
+// TestUprobeOutOfLineVfork: a child that shares its parent's memory
+// (clone with CLONE_VM and CLONE_VFORK, as posix_spawn) calls p_xor
+// through the parent's slot, then executes a new image (prologues calls
+// N), whose probes go in again, out of line; then the parent calls
+// p_xor. Every call is counted once, every result is right, the output
+// and exit status are those of a run without probes.
+func TestUprobeOutOfLineVfork(t *testing.T) {
+	needOutOfLine(t)
+	needPtrace(t)
+	target := buildPrologues(t)
+	const n = 100
+	args := []string{"vfork", strconv.Itoa(n)}
+	plain, err := exec.Command(target, args...).Output()
+	if err != nil {
+		t.Fatalf("prologues without probes: %v", err)
+	}
+	spec, err := waggle.LoadCollectionSpec("../testdata/uprobe/cookie.o")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coll, err := waggle.NewCollection(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coll.Close()
+	var probes []link.Uprobe
+	want := map[uint64]uint64{}
+	for i, p := range prologueProbes {
+		probes = append(probes, link.Uprobe{Program: coll.Programs["count_cookie"], Path: target, Symbol: p.sym, Offset: p.off, Cookie: uint64(i + 1)})
+		want[uint64(i+1)] = 3 * n // the executed image's calls
+		if p.sym == "p_xor" {
+			want[uint64(i+1)] += 2 * n // the child's before its exec, the parent's
+		}
+	}
+	var out, errOut bytes.Buffer
+	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: append([]string{target}, args...), Stdout: &out, Stderr: &errOut, Probes: probes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if l.ExitCode() != 0 || out.String() != string(plain) || errOut.Len() != 0 {
+		t.Fatalf("under waggle: exit %d, output %q, %q; without probes: exit 0, %q", l.ExitCode(), out.String(), errOut.String(), plain)
+	}
+	// Both images: every site but the three that stay on int3s.
+	if got := l.OutOfLine(); got != 2*uint64(len(prologueProbes)-3) {
+		t.Errorf("%d sites out of line, want %d", got, 2*(len(prologueProbes)-3))
+	}
+	got, err := dumpCookies(coll.Maps["by_cookie"].Dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("runs by cookie %v, want %v", got, want)
+	}
+}

@@ -15,13 +15,21 @@
  *   prologues signals N  calls p_xor N times while a SIGALRM handler
  *                        (every 50 microseconds) calls it too; prints
  *                        the handler's calls
+ *   prologues vfork N    a child sharing its memory (clone with CLONE_VM
+ *                        and CLONE_VFORK, as posix_spawn) calls p_xor N
+ *                        times, then executes "prologues calls N"; then
+ *                        the parent calls p_xor N times
  * It prints what the calls returned, summed, and exits 0 when every one
  * returned what it should, else 3. */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 __asm__(".text\n"
 	".globl p_endbr\n.type p_endbr, @function\np_endbr:\n"
@@ -85,6 +93,19 @@ static void on_alarm(int sig)
 	handled++;
 }
 
+static long vfork_n;
+static char vfork_arg[32];
+
+static int vfork_child(void *arg)
+{
+	(void)arg;
+	for (long j = 0; j < vfork_n; j++)
+		if (p_xor(j) != j + 6)
+			_exit(3);
+	execl("/proc/self/exe", "prologues", "calls", vfork_arg, (char *)NULL);
+	_exit(5);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "calls")) {
@@ -110,8 +131,20 @@ int main(int argc, char **argv)
 			check(p_xor(j), j + 6);
 		setitimer(ITIMER_REAL, &off, NULL);
 		printf("handler %ld\n", handled);
+	} else if (argc >= 3 && !strcmp(argv[1], "vfork")) {
+		static char stack[64 * 1024];
+		int status;
+		vfork_n = atol(argv[2]);
+		snprintf(vfork_arg, sizeof(vfork_arg), "%ld", vfork_n);
+		fflush(stdout);
+		pid_t child = clone(vfork_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+		if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			bad = 1;
+		for (long j = 0; j < vfork_n; j++)
+			check(p_xor(j), j + 6);
+		printf("parent %ld\n", sum);
 	} else {
-		fprintf(stderr, "usage: prologues calls N | signals N\n");
+		fprintf(stderr, "usage: prologues calls N | signals N | vfork N\n");
 		return 2;
 	}
 	return bad ? 3 : 0;
