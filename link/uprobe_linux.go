@@ -148,8 +148,9 @@ type uprobeTracer struct {
 	regsBuf helper.UserRegs
 
 	hits, returns, stepped atomic.Uint64
-	xolPlaced              atomic.Uint64 // sites whose instructions run out of line
-	ripOnlyHits            atomic.Uint64 // hits that read rip alone (space.ripOnly)
+	xolPlaced              atomic.Uint64        // sites whose instructions run out of line
+	fileCode               map[string]*fileCode // files' executable code (enteredFromOutside)
+	ripOnlyHits            atomic.Uint64        // hits that read rip alone (space.ripOnly)
 	handling               atomic.Int64
 }
 
@@ -1225,6 +1226,12 @@ func (t *uprobeTracer) detachAll() {
 		done[th.sp] = true
 		for _, bp := range th.sp.bps {
 			restoreCode(th.tid, bp)
+			if bp.xol != nil {
+				// A signal frame of a thread interrupted between the
+				// jmp and the slot's int3 returns to the int3: a nop
+				// there now, the moved instructions run, unprobed.
+				_ = pokeByte(th.tid, bp.xol.slot, 0x90)
+			}
 		}
 		releaseSemaphores(th.sp, th.tid)
 	}

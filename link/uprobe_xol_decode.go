@@ -252,3 +252,51 @@ func jmpRel32(at, to uint64) ([]byte, bool) {
 	binary.LittleEndian.PutUint32(b[1:], uint32(int32(d)))
 	return b, true
 }
+
+// branchInto looks in seg, a file's executable code (its first byte at
+// offset base; offsets here are in that code's address space: a file's
+// offsets within one segment), for a relative branch from outside the
+// function [fnLo, fnHi) that lands inside the displaced instructions,
+// (lo, hi): another entry into the middle of them, which the jmp over
+// them would break (glibc's mempcpy jumps past memcpy's first
+// instruction; gcc's cold parts jump back into their function). It finds
+// every jmp, jcc or call rel32 (each byte is tried as an opcode: a false
+// alarm only keeps a probe on an int3) and the jmp and jcc rel8 of the
+// 256 bytes on each side of the function (decoded from there on). It
+// returns the branch's offset.
+func branchInto(seg []byte, base, fnLo, fnHi, lo, hi uint64) (uint64, bool) {
+	inside := func(to uint64) bool { return to > lo && to < hi }
+	for i := 0; i+5 <= len(seg); i++ {
+		at := base + uint64(i)
+		if at >= fnLo && at < fnHi {
+			continue
+		}
+		switch {
+		case seg[i] == 0xe8 || seg[i] == 0xe9:
+			if inside(at + 5 + uint64(int64(int32(binary.LittleEndian.Uint32(seg[i+1:]))))) {
+				return at, true
+			}
+		case seg[i] == 0x0f && i+6 <= len(seg) && seg[i+1]&0xf0 == 0x80:
+			if inside(at + 6 + uint64(int64(int32(binary.LittleEndian.Uint32(seg[i+2:]))))) {
+				return at, true
+			}
+		}
+	}
+	for _, w := range [][2]uint64{{fnLo - min(fnLo-base, 256), fnLo}, {fnHi, min(fnHi+256, base+uint64(len(seg)))}} {
+		if fnLo < base || w[0] >= w[1] {
+			continue
+		}
+		for at := w[0]; at < w[1]; {
+			inst, err := x86asm.Decode(seg[at-base:], 64)
+			if err != nil || inst.Len == 0 {
+				at++
+				continue
+			}
+			if r, ok := inst.Args[0].(x86asm.Rel); ok && inst.PCRel == 1 && inside(at+uint64(inst.Len)+uint64(int64(r))) {
+				return at, true
+			}
+			at += uint64(inst.Len)
+		}
+	}
+	return 0, false
+}

@@ -4,8 +4,10 @@ package link
 
 import (
 	"bufio"
+	"debug/elf"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -162,4 +164,134 @@ func FuzzPlanXOL(f *testing.F) {
 		}
 		checkRelocate(t, p, fnAddr+0x100000)
 	})
+}
+
+// TestBranchInto: the cases of testdata/uprobe/xol_entries.txt.
+func TestBranchInto(t *testing.T) {
+	f, err := os.Open("../testdata/uprobe/xol_entries.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	cases := 0
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fields := strings.Split(text, "|")
+		if len(fields) != 5 {
+			t.Fatalf("xol_entries.txt:%d: %d fields, want 5", line, len(fields))
+		}
+		for i := range fields {
+			fields[i] = strings.TrimSpace(fields[i])
+		}
+		code, err := hex.DecodeString(strings.ReplaceAll(fields[1], " ", ""))
+		if err != nil {
+			t.Fatalf("xol_entries.txt:%d: %v", line, err)
+		}
+		var r [4]uint64
+		for i, s := range append(strings.Split(fields[2], ","), strings.Split(fields[3], ",")...) {
+			if i >= 4 {
+				t.Fatalf("xol_entries.txt:%d: more than two ranges", line)
+			}
+			if r[i], err = strconv.ParseUint(s, 16, 64); err != nil {
+				t.Fatalf("xol_entries.txt:%d: %v", line, err)
+			}
+		}
+		cases++
+		t.Run(fields[0], func(t *testing.T) {
+			at, found := branchInto(code, 0x1000, r[0], r[1], r[2], r[3])
+			got := "none"
+			if found {
+				got = "0x" + strconv.FormatUint(at, 16)
+			}
+			if got != fields[4] {
+				t.Fatalf("branchInto: %s, want %s", got, fields[4])
+			}
+		})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cases == 0 {
+		t.Fatal("no cases in xol_entries.txt")
+	}
+}
+
+// FuzzBranchInto: any code, any function and displaced range inside it:
+// branchInto never panics, and a branch it reports is outside the
+// function.
+func FuzzBranchInto(f *testing.F) {
+	f.Add([]byte{0x48, 0x89, 0xf8, 0x48, 0x83, 0xc0, 0x0a, 0xeb, 0x03, 0x48, 0x89, 0xf8, 0x48, 0x83, 0xc0, 0x07, 0xc3}, uint16(9), uint16(8), uint8(7))
+	f.Add([]byte{0xe9, 0x08, 0, 0, 0, 0x90, 0x90, 0x90, 0x90, 0x90, 0x48, 0x89, 0xf8, 0x48, 0x83, 0xc0, 0x07, 0xc3}, uint16(10), uint16(8), uint8(7))
+	f.Fuzz(func(t *testing.T, code []byte, fnOff, fnLen uint16, moved uint8) {
+		const base = 0x400000
+		if int(fnOff)+int(fnLen) > len(code) || fnLen == 0 || moved == 0 || moved > uint8(fnLen) {
+			return
+		}
+		lo, hi := base+uint64(fnOff), base+uint64(fnOff)+uint64(fnLen)
+		at, found := branchInto(code, base, lo, hi, lo, lo+uint64(moved))
+		if found && at >= lo && at < hi {
+			t.Fatalf("a branch at %#x inside the function [%#x, %#x)", at, lo, hi)
+		}
+	})
+}
+
+// BenchmarkBranchInto: the attach-time check of one site against every
+// branch of a file's executable code (enteredFromOutside), on the
+// system's libc and python3 (each skipped where absent): every function
+// of theirs whose first instructions would move (planXOL), one check
+// each; ns/op is the time of one site.
+func BenchmarkBranchInto(b *testing.B) {
+	for _, path := range []string{"/lib/x86_64-linux-gnu/libc.so.6", "/usr/bin/python3"} {
+		b.Run(filepath.Base(path), func(b *testing.B) {
+			f, err := elf.Open(path)
+			if err != nil {
+				b.Skipf("%s: %v", path, err)
+			}
+			defer f.Close()
+			c := readFileCode(path)
+			text := f.Section(".text")
+			if text == nil || len(c.segs) == 0 {
+				b.Skipf("%s: no .text or no executable segment", path)
+			}
+			syms, _ := f.DynamicSymbols()
+			type site struct {
+				seg         codeSegment
+				lo, hi, end uint64
+			}
+			var sites []site
+			for _, s := range syms {
+				if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Size == 0 || s.Value < text.Addr || s.Value+s.Size > text.Addr+text.Size {
+					continue
+				}
+				off := s.Value - text.Addr + text.Offset
+				for _, seg := range c.segs {
+					if off >= seg.off && off+s.Size <= seg.off+uint64(len(seg.code)) {
+						fn := seg.code[off-seg.off : off-seg.off+s.Size]
+						if p, err := planXOL(fn, off, fn, off); err == nil {
+							sites = append(sites, site{seg, off, off + s.Size, off + uint64(len(p.orig))})
+						}
+					}
+				}
+			}
+			if len(sites) == 0 {
+				b.Skipf("%s: no function that moves", path)
+			}
+			refused := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s := sites[i%len(sites)]
+				if _, found := branchInto(s.seg.code, s.seg.off, s.lo, s.hi, s.lo, s.end); found && i < len(sites) {
+					refused++
+				}
+			}
+			b.ReportMetric(float64(len(sites)), "sites")
+			if b.N >= len(sites) {
+				b.ReportMetric(float64(refused), "refused")
+			}
+		})
+	}
 }

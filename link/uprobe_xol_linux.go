@@ -4,9 +4,11 @@ package link
 
 import (
 	"bufio"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -32,10 +34,11 @@ import (
 // PTRACE_SETREGS, no write of its memory, no single step. Fork children
 // inherit the page and the jmps; an exec drops both. Detaching writes
 // the original instructions back, moves threads that are inside a slot
-// to the same instruction in the original code, and leaves the page
-// mapped: nothing jumps to it any more, and a signal frame that
-// interrupted a thread inside a slot still returns into code that runs
-// right and jumps back. A later attach finds the page by its header
+// to the same instruction in the original code, turns each slot's int3
+// into a nop, and leaves the page mapped: nothing jumps to it any more,
+// and a signal frame that interrupted a thread inside a slot (or
+// between the jmp and the slot's int3) still returns into code that
+// runs right and jumps back. A later attach finds the page by its header
 // (slot 0) and uses its free slots.
 
 // xolSlotSize is a slot's size: an int3, the moved instructions (at most
@@ -112,8 +115,8 @@ func (t *uprobeTracer) outOfLine(sp *space, tid int, bps []*breakpoint) {
 	}
 	addrs = append(addrs, sp.entry)
 	for _, bp := range bps {
-		plan := planSite(mem, bp)
-		if plan == nil {
+		plan := planSite(mem, sp, bp)
+		if plan == nil || t.enteredFromOutside(bp, plan) {
 			continue
 		}
 		end := bp.addr + uint64(len(plan.orig))
@@ -161,9 +164,13 @@ func (t *uprobeTracer) outOfLine(sp *space, tid int, bps []*breakpoint) {
 	}
 }
 
-// planSite reads the function of bp from the process's memory and plans
-// its out-of-line execution; nil when it cannot move.
-func planSite(mem notify.Memory, bp *breakpoint) *xolPlan {
+// planSite reads the function of bp from the process's memory (mem, at
+// its addresses) and plans its out-of-line execution; nil when it cannot
+// move. The sites that sp already has out of line in the function (a
+// jmp and int3s over their displaced instructions) and its int3s are
+// read as the original code: a branch among another site's displaced
+// instructions that lands inside bp's must be seen.
+func planSite(mem io.ReaderAt, sp *space, bp *breakpoint) *xolPlan {
 	var p *uprobePoint
 	if len(bp.entry) > 0 {
 		p = bp.entry[0]
@@ -178,11 +185,85 @@ func planSite(mem notify.Memory, bp *breakpoint) *xolPlan {
 	if n, err := mem.ReadAt(fn, int64(fnAddr)); err != nil || n != len(fn) {
 		return nil
 	}
+	for _, o := range sp.bps {
+		orig := []byte{o.orig}
+		if o.xol != nil {
+			orig = o.xol.plan.orig
+		}
+		for i, b := range orig {
+			if a := o.addr + uint64(i); a >= fnAddr && a < fnAddr+uint64(len(fn)) {
+				fn[a-fnAddr] = b
+			}
+		}
+	}
 	plan, err := planXOL(fn[bp.addr-fnAddr:], bp.addr, fn, fnAddr)
 	if err != nil {
 		return nil
 	}
 	return plan
+}
+
+// enteredFromOutside reports whether a branch of bp's file from outside
+// its function lands inside the instructions that plan displaces
+// (branchInto), or the file's code cannot be read to tell: the site
+// stays on an int3.
+func (t *uprobeTracer) enteredFromOutside(bp *breakpoint, plan *xolPlan) bool {
+	var p *uprobePoint
+	if len(bp.entry) > 0 {
+		p = bp.entry[0]
+	} else if len(bp.ret) > 0 {
+		p = bp.ret[0]
+	}
+	if p == nil {
+		return true
+	}
+	if t.fileCode == nil {
+		t.fileCode = map[string]*fileCode{}
+	}
+	c := t.fileCode[p.file]
+	if c == nil {
+		c = readFileCode(p.file)
+		t.fileCode[p.file] = c
+	}
+	for _, seg := range c.segs {
+		if p.fnOff >= seg.off && p.fnOff < seg.off+uint64(len(seg.code)) {
+			_, found := branchInto(seg.code, seg.off, p.fnOff, p.fnOff+p.fnSize, p.off, p.off+uint64(len(plan.orig)))
+			return found
+		}
+	}
+	return true
+}
+
+// fileCode is a file's executable segments, by file offset.
+type fileCode struct {
+	segs []codeSegment
+}
+
+type codeSegment struct {
+	off  uint64
+	code []byte
+}
+
+// readFileCode reads the executable PT_LOAD segments of the ELF file at
+// path (none if it cannot be read).
+func readFileCode(path string) *fileCode {
+	c := &fileCode{}
+	f, err := elf.Open(path)
+	if err != nil {
+		return c
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type != elf.PT_LOAD || p.Flags&elf.PF_X == 0 || p.Filesz == 0 || p.Filesz > 1<<30 {
+			continue
+		}
+		b := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(b, 0); err != nil {
+			continue
+		}
+		c.segs = append(c.segs, codeSegment{off: p.Off, code: b})
+	}
+	return c
 }
 
 // xolSlot returns a free slot of a page of sp from which a jmp rel32

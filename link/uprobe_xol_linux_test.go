@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/waggle-ebpf/waggle/internal/symtab"
 	"github.com/waggle-ebpf/waggle/link"
 )
@@ -295,5 +297,106 @@ func TestUprobeOutOfLineSeccomp(t *testing.T) {
 				t.Fatalf("the process after the detach: %v, output %q", err, out.String())
 			}
 		})
+	}
+}
+
+// TestUprobeOutOfLineDetachSlot: after a detach, a thread that returns
+// to the first byte of a slot (a signal frame of one interrupted between
+// the jmp and the slot's int3) runs the moved instructions and goes on,
+// unprobed: target slotcall calls work through its slot after the
+// detach, and must get work's result (with the slot's int3 left, it
+// would die of SIGTRAP).
+func TestUprobeOutOfLineDetachSlot(t *testing.T) {
+	needOutOfLine(t)
+	needPtrace(t)
+	target := buildTarget(t)
+	coll := callsObject(t)
+	cmd := exec.Command(target, "slotcall")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(50 * time.Millisecond)
+	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
+		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Stats().Hits < 5 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); st.Hits < 5 || l.OutOfLine() != 1 {
+		t.Fatalf("%d hits, %d sites out of line; want at least 5, out of line", st.Hits, l.OutOfLine())
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
+		t.Fatalf("the process that called the slot after the detach: %v, output %q", err, out.String())
+	}
+}
+
+// TestUprobeOutOfLineNoRoom: a process whose RLIMIT_AS leaves no room
+// for another page refuses the injected mmap (ENOMEM): its probes stay
+// on int3s, fire, and the process runs on to its normal end.
+func TestUprobeOutOfLineNoRoom(t *testing.T) {
+	needOutOfLine(t)
+	needPtrace(t)
+	target := buildTarget(t)
+	coll := callsObject(t)
+	cmd := exec.Command(target, "wait")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(50 * time.Millisecond)
+	maps, err := symtab.ReadMaps(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size uint64
+	for _, m := range maps {
+		if m.Start < 1<<47 {
+			size += m.End - m.Start
+		}
+	}
+	lim := unix.Rlimit{Cur: size, Max: size}
+	if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_AS, &lim, nil); err != nil {
+		t.Skipf("prlimit of the target (RLIMIT_AS): %v", err)
+	}
+	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
+		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Stats().Hits < 5 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.Stats(); st.Hits < 5 || l.OutOfLine() != 0 {
+		t.Errorf("%d hits, %d sites out of line; want at least 5 on an int3", st.Hits, l.OutOfLine())
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
+		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
 	}
 }

@@ -23,6 +23,10 @@
  *                       N", the parent calls work N times
  *   target sandboxed    as wait, under a seccomp filter of its own that
  *                       answers an mmap with PROT_EXEC with SIGSYS
+ *   target slotcall     as wait; then calls work(7, 42) through the
+ *                       first slot of waggle's page of out-of-line code
+ *                       (where a signal frame of a thread interrupted
+ *                       between the jmp and the slot's int3 returns)
  * It exits 0 when every call returned what it should, else 3. */
 #include <pthread.h>
 #include <stdio.h>
@@ -66,6 +70,24 @@ long blocker(long ms)
 {
 	usleep(ms * 1000);
 	return ms;
+}
+
+/* slot1 is the first slot of waggle's page of out-of-line code (an
+ * anonymous r-x page that starts with "waggle xol page"), or NULL. */
+static long (*slot1(void))(long, long)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512], perms[8];
+	unsigned long lo, hi, off, ino;
+	unsigned dmaj, dmin;
+	long (*slot)(long, long) = NULL;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms, &off, &dmaj, &dmin, &ino) == 7 &&
+		    hi - lo == 4096 && !strcmp(perms, "r-xp") && ino == 0 && !memcmp((void *)lo, "waggle xol page", 16))
+			slot = (long (*)(long, long))(lo + 64);
+	if (f)
+		fclose(f);
+	return slot;
 }
 
 static long n_calls;
@@ -142,7 +164,7 @@ int main(int argc, char **argv)
 			j++;
 			usleep(100);
 		}
-	} else if (argc >= 2 && (!strcmp(argv[1], "wait") || !strcmp(argv[1], "sandboxed"))) {
+	} else if (argc >= 2 && (!strcmp(argv[1], "wait") || !strcmp(argv[1], "sandboxed") || !strcmp(argv[1], "slotcall"))) {
 		char c;
 		if (!strcmp(argv[1], "sandboxed") && sandbox())
 			return 6;
@@ -153,6 +175,11 @@ int main(int argc, char **argv)
 			if (read(0, &c, 1) == 0)
 				break;
 			usleep(1000);
+		}
+		if (!strcmp(argv[1], "slotcall")) {
+			long (*slot)(long, long) = slot1();
+			if (!slot || slot(7, 42) != 7042)
+				bad = 1;
 		}
 	} else if (argc >= 2 && !strcmp(argv[1], "waitthreads")) {
 		pthread_t t[4];
@@ -213,7 +240,7 @@ int main(int argc, char **argv)
 		if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			bad = 1;
 	} else {
-		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N | shared N | tiny N | fork N | forkexec N | sandboxed\n");
+		fprintf(stderr, "usage: target threads N | fact N K | slow MS | wait | waitthreads | libc N | block MS | bench N | trap N | shared N | tiny N | fork N | forkexec N | sandboxed | slotcall\n");
 		return 2;
 	}
 	printf("done\n");
