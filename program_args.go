@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/internal/jit"
 )
 
 // MaxArgs is the most arguments an ArgsRunner passes: the u64 slots of
@@ -33,28 +35,39 @@ type ArgsOptions struct {
 // It keeps one run state per CPU slot of the program, built when it is
 // made, so that a run takes a free slot, writes the arguments into that
 // slot's context, enters the engine and gives the slot back: no
-// RunOptions, no pool, no allocation. The runs are the same as
+// RunOptions, no pool, no allocation. With the JIT, each slot's machine
+// is set up for the program once (jit.Program.PrepareOnce) and a run
+// enters the compiled code directly; only a run that came back to Go
+// (a helper call, a budget refill, an error) has anything to end and
+// rearm after it. The runs are the same as
 // Program.Run's with RunOptions{Context: the arguments, Budget, Timeout}
 // (same context, helpers, CPU slots and per-CPU values), without a Task
 // (the waggle process) or a Cancel context. Program.Run is unaffected.
 //
 // It is safe for concurrent use; Close ends it.
 type ArgsRunner struct {
-	p      *Program
-	nargs  int
-	opts   ArgsOptions
-	closed atomic.Bool
-	states []argsState // by CPU slot
+	p     *Program
+	nargs int
+	opts  ArgsOptions
+	// jit is the program's compiled code when the JIT runs it: each
+	// slot's machine is then prepared once for its runs (RunOnce).
+	jit *jit.Program
+	// closed is the runner's own flag, userClosed the program's
+	// (programLife.userClosed), looked up once.
+	closed     atomic.Bool
+	userClosed *atomic.Bool
+	states     []argsState // by CPU slot
 }
 
 // argsState is one CPU slot's run state; its fields are used only by
 // whoever holds the slot.
 type argsState struct {
 	st   *runState
+	jm   *jit.Machine     // st.machine, with ArgsRunner.jit
 	args *[MaxArgs]uint64 // the run's arguments: kernel.Run.ArgsBuffer as words
 	runs uint64           // runs that returned
 	errs uint64           // runs that failed
-	_    [32]byte
+	_    [24]byte
 }
 
 // NewArgsRunner prepares runs of p, a raw tracepoint program, on nargs
@@ -75,7 +88,8 @@ func (p *Program) NewArgsRunner(nargs int, opts ArgsOptions) (*ArgsRunner, error
 	if p.life.userClosed.Load() {
 		return nil, p.errClosed()
 	}
-	r := &ArgsRunner{p: p, nargs: nargs, opts: opts, states: make([]argsState, p.cpus.count())}
+	r := &ArgsRunner{p: p, nargs: nargs, opts: opts, userClosed: &p.life.userClosed, states: make([]argsState, p.cpus.count())}
+	r.jit, _ = p.code.(*jit.Program)
 	for j := range r.states {
 		st := p.states.New().(*runState)
 		st.cpu = j
@@ -92,6 +106,16 @@ func (p *Program) NewArgsRunner(nargs int, opts ArgsOptions) (*ArgsRunner, error
 		// The words are the buffer's bytes in the host's byte order, as
 		// the program reads them.
 		r.states[j] = argsState{st: st, args: (*[MaxArgs]uint64)(unsafe.Pointer(unsafe.SliceData(buf)))}
+		if r.jit != nil {
+			jm, ok := st.machine.(*jit.Machine)
+			if !ok {
+				return nil, fmt.Errorf("program %s: compiled code with a %T machine", displayName(p.name), st.machine)
+			}
+			// The run is armed (PrepareArgs): each run that exits to Go
+			// rearms it after its end, for the next.
+			r.jit.PrepareOnce(jm, st.args)
+			r.states[j].jm = jm
+		}
 	}
 	return r, nil
 }
@@ -115,23 +139,33 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 	}
 	// Close and Program.Close set their flag, then wait for the slots
 	// held (as begin does).
-	if r.closed.Load() || p.life.userClosed.Load() {
+	if r.closed.Load() || r.userClosed.Load() {
 		p.cpus.release(j)
 		return 0, r.errRun(os.ErrClosed)
 	}
 	as := &r.states[j]
-	st := as.st
 	w := as.args[:len(args)] // len(args) == r.nargs <= MaxArgs
 	args = args[:len(w)]
 	for i := range w {
 		w[i] = args[i] // stores, not a call of memmove
 	}
-	st.run.Rearm()
-	if r.opts.Timeout != 0 {
-		st.args.Deadline = time.Now().Add(r.opts.Timeout)
+	var v uint64
+	var err error
+	if r.jit != nil {
+		if r.opts.Timeout != 0 {
+			as.jm.SetDeadline(time.Now().Add(r.opts.Timeout))
+		}
+		var exited bool
+		v, exited, err = r.jit.RunOnce(as.jm)
+		if exited {
+			// Only a run that came back to Go may have held or changed
+			// anything of the run's (helpers run in Go).
+			as.st.run.End()
+			as.st.run.Rearm()
+		}
+	} else {
+		v, err = r.runEngine(as)
 	}
-	v, err := p.code.Exec(st.machine, &st.args, 1)
-	st.run.End()
 	if err != nil {
 		as.errs++
 	} else {
@@ -142,6 +176,19 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 		return 0, r.errRun(err)
 	}
 	return v, nil
+}
+
+// runEngine is a run by an engine without a prepared fast entry (the
+// interpreter), through engine.Code.
+func (r *ArgsRunner) runEngine(as *argsState) (uint64, error) {
+	st := as.st
+	if r.opts.Timeout != 0 {
+		st.args.Deadline = time.Now().Add(r.opts.Timeout)
+	}
+	v, err := r.p.code.Exec(st.machine, &st.args, 1)
+	st.run.End()
+	st.run.Rearm()
+	return v, err
 }
 
 // errCount and errRun make Run's errors, out of its line (which keeps its

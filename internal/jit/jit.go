@@ -368,6 +368,10 @@ type Machine struct {
 	prog                    *Program   // the program of the last exit
 	progs                   []*Program // the run's programs: the first, then tail-call targets
 	stackFor                uint64     // the r10 whose stack region m.call has
+	// once is the program PrepareOnce set the machine up for, while no
+	// other run changed it; nil if none (see RunOnce).
+	once     *Program
+	onceArgs engine.RunArgs // its arguments, for checked code
 }
 
 // NewMachine allocates a machine.
@@ -414,35 +418,7 @@ func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
 // BPF_PROG_TEST_RUN's repeat does, and returns the last run's r0. It stops
 // at the first error.
 func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64, error) {
-	if args.Context != nil || m.cancel != nil {
-		m.cancel = args.Context
-		m.call.Context = args.Context
-		if m.call.Context == nil {
-			m.call.Context = context.Background()
-		}
-	}
-	if args.Timeout != 0 || m.timeout != 0 {
-		m.deadline, m.timeout = args.Deadline, args.Timeout
-	}
-	if args.Budget != m.budget {
-		m.setBudget(args.Budget)
-	}
-	m.call.CPU = args.CPU
-	m.ctx.CPU = uint64(args.CPU)
-	m.call.State = args.State
-	m.prog = p
-	if len(m.progs) == 0 || m.progs[0] != p || len(m.progs) > maxProgs {
-		// m.progs keeps the code of every program the run enters (this
-		// one, then each tail-call target once, as Go meets it) alive and
-		// mapped while it runs; they stay referenced until a run of
-		// another program, so that the exits of tail-call targets find
-		// them quickly run after run.
-		m.progs = append(m.progs[:0], p)
-	}
-	m.ctx.Args[0], m.ctx.Args[1], m.ctx.Args[2], m.ctx.Args[3], m.ctx.Args[4] = args.R1, args.R2, args.R3, args.R4, args.R5
-	m.ctx.TailCallsAtEntry = 0
-	m.ctx.StackTop = m.stackTop
-	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
+	p.setup(m, args)
 	// Compiled code repeats verified programs itself. Checked code runs
 	// once per entry, each run with its own budget.
 	left := max(n, 1) // runs still to do
@@ -474,6 +450,42 @@ func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64,
 		}
 		m.prog = p
 	}
+}
+
+// setup sets m up for runs of p on args: everything but what each run of
+// a repeat sets (Repeat, NativeSP, restRepeat, checked code's windows and
+// budget).
+func (p *Program) setup(m *Machine, args *engine.RunArgs) {
+	m.once = nil // a run of its own: a RunOnce must be prepared again
+	if args.Context != nil || m.cancel != nil {
+		m.cancel = args.Context
+		m.call.Context = args.Context
+		if m.call.Context == nil {
+			m.call.Context = context.Background()
+		}
+	}
+	if args.Timeout != 0 || m.timeout != 0 {
+		m.deadline, m.timeout = args.Deadline, args.Timeout
+	}
+	if args.Budget != m.budget {
+		m.setBudget(args.Budget)
+	}
+	m.call.CPU = args.CPU
+	m.ctx.CPU = uint64(args.CPU)
+	m.call.State = args.State
+	m.prog = p
+	if len(m.progs) == 0 || m.progs[0] != p || len(m.progs) > maxProgs {
+		// m.progs keeps the code of every program the run enters (this
+		// one, then each tail-call target once, as Go meets it) alive and
+		// mapped while it runs; they stay referenced until a run of
+		// another program, so that the exits of tail-call targets find
+		// them quickly run after run.
+		m.progs = append(m.progs[:0], p)
+	}
+	m.ctx.Args[0], m.ctx.Args[1], m.ctx.Args[2], m.ctx.Args[3], m.ctx.Args[4] = args.R1, args.R2, args.R3, args.R4, args.R5
+	m.ctx.TailCallsAtEntry = 0
+	m.ctx.StackTop = m.stackTop
+	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
 }
 
 // maxProgs bounds Machine.progs across runs of one program.
@@ -567,8 +579,15 @@ func (m *Machine) charge(n uint64) error {
 // loop enters compiled code at entry and serves its exits until the
 // function the entry called returns.
 func (m *Machine) loop(entry uintptr) (uint64, error) {
+	enter(entry, &m.ctx)
+	return m.serve()
+}
+
+// serve serves the exit compiled code just made, entering it again where
+// it continues, until the function the entry called returns.
+func (m *Machine) serve() (uint64, error) {
 	for {
-		enter(entry, &m.ctx)
+		var entry uintptr
 		switch m.ctx.ExitCode {
 		case abi.ExitDone:
 			return m.ctx.Ret, nil
@@ -616,6 +635,7 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 		default:
 			return 0, fmt.Errorf("compiled code exited with unknown code %d", m.ctx.ExitCode)
 		}
+		enter(entry, &m.ctx)
 	}
 }
 
