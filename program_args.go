@@ -50,8 +50,12 @@ type ArgsRunner struct {
 	nargs int
 	opts  ArgsOptions
 	// jit is the program's compiled code when the JIT runs it: each
-	// slot's machine is then prepared once for its runs (RunOnce).
+	// slot's machine is then prepared once for its runs (PrepareOnce).
 	jit *jit.Program
+	// fast: runs go straight into compiled code (the JIT, without a
+	// timeout, which each run would set).
+	fast  bool
+	slots *cpuSlots // p.cpus
 	// closed is the runner's own flag, userClosed the program's
 	// (programLife.userClosed), looked up once.
 	closed     atomic.Bool
@@ -90,6 +94,7 @@ func (p *Program) NewArgsRunner(nargs int, opts ArgsOptions) (*ArgsRunner, error
 	}
 	r := &ArgsRunner{p: p, nargs: nargs, opts: opts, userClosed: &p.life.userClosed, states: make([]argsState, p.cpus.count())}
 	r.jit, _ = p.code.(*jit.Program)
+	r.fast, r.slots = r.jit != nil && opts.Timeout == 0, p.cpus
 	for j := range r.states {
 		st := p.states.New().(*runState)
 		st.cpu = j
@@ -132,16 +137,15 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 	if len(args) != r.nargs {
 		return 0, r.errCount(len(args))
 	}
-	p := r.p
+	s := r.slots
 	j := 0 // slot 0 first, inlined: a service that fires from one goroutine at a time finds it free
-	if !p.cpus.tryTake(0) {
-		j = p.cpus.acquire(1)
+	if !s.tryTake(0) {
+		j = s.acquire(1)
 	}
 	// Close and Program.Close set their flag, then wait for the slots
 	// held (as begin does).
 	if r.closed.Load() || r.userClosed.Load() {
-		p.cpus.release(j)
-		return 0, r.errRun(os.ErrClosed)
+		return 0, r.refuse(j)
 	}
 	as := &r.states[j]
 	w := as.args[:len(args)] // len(args) == r.nargs <= MaxArgs
@@ -149,46 +153,72 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 	for i := range w {
 		w[i] = args[i] // stores, not a call of memmove
 	}
-	var v uint64
-	var err error
+	if !r.fast {
+		return r.runSlow(as, j)
+	}
+	m := as.jm
+	m.EnterOnce() // m.RunOnce, with the call of compiled code inlined
+	if !m.Done() {
+		v, err := m.FinishOnce()
+		return r.afterExit(as, j, v, err)
+	}
+	// The run never left compiled code: no helper ran, nothing is held.
+	v := m.Result()
+	as.runs++
+	s.busy[j].Store(false) // s.release(j), inlined
+	if s.waiters.Load() > 0 {
+		s.wake(j)
+	}
+	return v, nil
+}
+
+// runSlow is a run of another engine than the JIT (through engine.Code),
+// or with a timeout, on slot j, which it gives back.
+//
+//go:noinline
+func (r *ArgsRunner) runSlow(as *argsState, j int) (uint64, error) {
 	if r.jit != nil {
 		if r.opts.Timeout != 0 {
 			as.jm.SetDeadline(time.Now().Add(r.opts.Timeout))
 		}
-		var exited bool
-		v, exited, err = r.jit.RunOnce(as.jm)
-		if exited {
-			// Only a run that came back to Go may have held or changed
-			// anything of the run's (helpers run in Go).
-			as.st.run.End()
-			as.st.run.Rearm()
-		}
-	} else {
-		v, err = r.runEngine(as)
+		v, _, err := as.jm.RunOnce()
+		return r.afterExit(as, j, v, err)
 	}
+	st := as.st
+	if r.opts.Timeout != 0 {
+		st.args.Deadline = time.Now().Add(r.opts.Timeout)
+	}
+	v, err := r.p.code.Exec(st.machine, &st.args, 1)
+	return r.afterExit(as, j, v, err)
+}
+
+// afterExit ends a run on slot j that came back to Go, where helpers may
+// have held or changed what End and Rearm undo, counts it, and gives the
+// slot back.
+//
+//go:noinline
+func (r *ArgsRunner) afterExit(as *argsState, j int, v uint64, err error) (uint64, error) {
+	as.st.run.End()
+	as.st.run.Rearm()
 	if err != nil {
 		as.errs++
 	} else {
 		as.runs++
 	}
-	p.cpus.release(j)
+	r.slots.release(j)
 	if err != nil {
 		return 0, r.errRun(err)
 	}
 	return v, nil
 }
 
-// runEngine is a run by an engine without a prepared fast entry (the
-// interpreter), through engine.Code.
-func (r *ArgsRunner) runEngine(as *argsState) (uint64, error) {
-	st := as.st
-	if r.opts.Timeout != 0 {
-		st.args.Deadline = time.Now().Add(r.opts.Timeout)
-	}
-	v, err := r.p.code.Exec(st.machine, &st.args, 1)
-	st.run.End()
-	st.run.Rearm()
-	return v, err
+// refuse is Run's refusal of a run on slot j, which it gives back, by a
+// closed runner or program.
+//
+//go:noinline
+func (r *ArgsRunner) refuse(j int) error {
+	r.slots.release(j)
+	return r.errRun(os.ErrClosed)
 }
 
 // errCount and errRun make Run's errors, out of its line (which keeps its

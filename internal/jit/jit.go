@@ -368,10 +368,13 @@ type Machine struct {
 	prog                    *Program   // the program of the last exit
 	progs                   []*Program // the run's programs: the first, then tail-call targets
 	stackFor                uint64     // the r10 whose stack region m.call has
-	// once is the program PrepareOnce set the machine up for, while no
-	// other run changed it; nil if none (see RunOnce).
-	once     *Program
-	onceArgs engine.RunArgs // its arguments, for checked code
+	// once is the program of verified code PrepareOnce set the machine up
+	// for, while no other run changed it, onceChecked that of checked
+	// code; nil if none (see RunOnce). onceEntry is where RunOnce enters
+	// the code, onceArgs the arguments, for checked code.
+	once, onceChecked *Program
+	onceEntry         uintptr
+	onceArgs          engine.RunArgs
 }
 
 // NewMachine allocates a machine.
@@ -456,7 +459,7 @@ func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64,
 // a repeat sets (Repeat, NativeSP, restRepeat, checked code's windows and
 // budget).
 func (p *Program) setup(m *Machine, args *engine.RunArgs) {
-	m.once = nil // a run of its own: a RunOnce must be prepared again
+	m.once, m.onceChecked = nil, nil // a run of its own: a RunOnce must be prepared again
 	if args.Context != nil || m.cancel != nil {
 		m.cancel = args.Context
 		m.call.Context = args.Context

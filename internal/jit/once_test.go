@@ -84,7 +84,7 @@ func TestRunOnce(t *testing.T) {
 				args := engine.RunArgs{Budget: tc.budget, CPU: 1}
 				p.PrepareOnce(m, args)
 				for run := range 3 {
-					got, exited, err := p.RunOnce(m)
+					got, exited, err := m.RunOnce()
 					want, wantErr := ref.Run(mref, args)
 					if tc.wantErr != "" {
 						if err == nil || !strings.Contains(err.Error(), tc.wantErr) || wantErr == nil {
@@ -105,10 +105,11 @@ func TestRunOnce(t *testing.T) {
 	}
 }
 
-// TestRunOncePrepared checks that RunOnce refuses a machine not prepared
-// for the program, or one that ran something else since, and runs again
-// once it is prepared again; and that the arguments PrepareOnce took stay
-// those of every run (r1, the CPU slot, which an inlined helper reads).
+// TestRunOncePrepared checks that a machine runs the program it was
+// prepared for on the arguments PrepareOnce took (r1, the CPU slot, which
+// an inlined helper reads), with EnterOnce and Done alone when the run
+// does not exit; and that FinishOnce refuses a machine not prepared, or
+// one that ran something else since, until it is prepared again.
 func TestRunOncePrepared(t *testing.T) {
 	h := &runtimeHelpers{}
 	table := h.table(t)
@@ -121,25 +122,25 @@ func TestRunOncePrepared(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := NewMachine()
-	if _, _, err := p.RunOnce(m); !errors.Is(err, errNotPrepared) {
+	if _, _, err := m.RunOnce(); !errors.Is(err, errNotPrepared) {
 		t.Fatalf("unprepared: error %v, want errNotPrepared", err)
 	}
 	p.PrepareOnce(m, engine.RunArgs{R1: 42})
-	if _, _, err := q.RunOnce(m); !errors.Is(err, errNotPrepared) {
-		t.Fatalf("prepared for another program: error %v, want errNotPrepared", err)
-	}
-	if r, _, err := p.RunOnce(m); err != nil || r != 42 {
-		t.Fatalf("prepared: r0 %d, %v; want 42", r, err)
+	if m.EnterOnce(); !m.Done() || m.Result() != 42 {
+		t.Fatalf("prepared: done %v, r0 %d; want done, 42", m.Done(), m.Result())
 	}
 	if r, err := q.Run(m, engine.RunArgs{}); err != nil || r != 7 {
 		t.Fatalf("Run between: r0 %d, %v; want 7", r, err)
 	}
-	if _, _, err := p.RunOnce(m); !errors.Is(err, errNotPrepared) {
+	if m.EnterOnce(); m.Done() {
+		t.Fatal("after another run: done, want not entered")
+	}
+	if _, _, err := m.RunOnce(); !errors.Is(err, errNotPrepared) {
 		t.Fatalf("after another run: error %v, want errNotPrepared", err)
 	}
 	p.PrepareOnce(m, engine.RunArgs{R1: 43})
-	if r, _, err := p.RunOnce(m); err != nil || r != 43 {
-		t.Fatalf("prepared again: r0 %d, %v; want 43", r, err)
+	if r, exited, err := m.RunOnce(); err != nil || r != 43 || exited {
+		t.Fatalf("prepared again: r0 %d, exited %v, %v; want 43 without an exit", r, exited, err)
 	}
 
 	// The CPU slot: bpf_get_smp_processor_id (8) is compiled inline.
@@ -153,7 +154,7 @@ func TestRunOncePrepared(t *testing.T) {
 	}
 	cpu.PrepareOnce(m, engine.RunArgs{CPU: 3})
 	for range 2 {
-		if r, exited, err := cpu.RunOnce(m); err != nil || r != 3 || exited {
+		if r, exited, err := m.RunOnce(); err != nil || r != 3 || exited {
 			t.Fatalf("get_smp_processor_id: r0 %d, exited %v, %v; want 3 without an exit", r, exited, err)
 		}
 	}
@@ -170,7 +171,7 @@ func TestRunOnceDeadline(t *testing.T) {
 	p.PrepareOnce(m, engine.RunArgs{Timeout: time.Millisecond})
 	for range 2 {
 		m.SetDeadline(time.Now().Add(time.Millisecond))
-		_, exited, err := p.RunOnce(m)
+		_, exited, err := m.RunOnce()
 		var te *engine.TimeoutError
 		if !errors.As(err, &te) || !exited {
 			t.Fatalf("error %v, exited %v; want a TimeoutError after exits", err, exited)
@@ -179,7 +180,7 @@ func TestRunOnceDeadline(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	p.PrepareOnce(m, engine.RunArgs{Context: ctx})
-	if _, _, err := p.RunOnce(m); !errors.Is(err, context.Canceled) {
+	if _, _, err := m.RunOnce(); !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
 }
