@@ -2,6 +2,7 @@ package waggle
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -90,5 +91,71 @@ func TestArgsRunner(t *testing.T) {
 	defer xdp.Close()
 	if _, err := xdp.NewArgsRunner(0, ArgsOptions{}); err == nil || !strings.Contains(err.Error(), "arguments are for raw tracepoint programs") {
 		t.Errorf("XDP: %v", err)
+	}
+}
+
+// TestArgsRunnerMixedRuns: runs that stay in compiled code and runs that
+// call a helper (exiting to Go with the JIT), in turn on one slot, each
+// with its own result, the helper's region gone after each run, and the
+// counts.
+func TestArgsRunnerMixedRuns(t *testing.T) {
+	data, err := os.ReadFile("testdata/args_runner/mixed.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs [][2]uint64
+	for i, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var run [2]uint64
+		if _, err := fmt.Sscan(line, &run[0], &run[1]); err != nil {
+			t.Fatalf("testdata/args_runner/mixed.txt:%d: %v", i+1, err)
+		}
+		runs = append(runs, run)
+	}
+	insns, err := assembler.Assemble(`ldxdw %r6, [%r1]
+		mov %r0, %r6
+		jset %r6, 1, +1
+		exit
+		call 35
+		mov %r0, %r6
+		add %r0, 1000
+		exit`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eng := range []Engine{EngineInterpreter, EngineJIT} {
+		if eng == EngineJIT && !jit.Supported {
+			continue
+		}
+		t.Run(eng.String(), func(t *testing.T) {
+			p, err := NewProgramWithOptions(&ProgramSpec{Name: "mixed", Type: ebpf.RawTracepoint, Instructions: insns, License: "GPL"},
+				ProgramOptions{Engine: eng, CPUs: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			r, err := p.NewArgsRunner(1, ArgsOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			regions := len(r.states[0].st.mem.Regions)
+			for round := range 2 {
+				for i, run := range runs {
+					v, err := r.Run([]uint64{run[0]})
+					if err != nil || v != run[1] {
+						t.Fatalf("round %d, run %d (%d): %d, %v; want %d", round, i, run[0], v, err, run[1])
+					}
+					if n := len(r.states[0].st.mem.Regions); n != regions {
+						t.Fatalf("round %d, run %d: %d regions after the run, want %d", round, i, n, regions)
+					}
+				}
+			}
+			if n, errs := r.Counts(); n != uint64(2*len(runs)) || errs != 0 {
+				t.Errorf("Counts %d, %d; want %d, 0", n, errs, 2*len(runs))
+			}
+		})
 	}
 }
