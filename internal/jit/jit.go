@@ -368,14 +368,23 @@ type Machine struct {
 	prog                    *Program   // the program of the last exit
 	progs                   []*Program // the run's programs: the first, then tail-call targets
 	stackFor                uint64     // the r10 whose stack region m.call has
-	// once is the program of verified code PrepareOnce set the machine up
-	// for, while no other run changed it, onceChecked that of checked
-	// code; nil if none (see RunOnce). onceEntry is where RunOnce enters
-	// the code, onceArgs the arguments, for checked code.
-	once, onceChecked *Program
-	onceEntry         uintptr
-	onceArgs          engine.RunArgs
+	// once is the program PrepareOnce set the machine up for, onceArgs
+	// its arguments (for checked code), onceEntry where EnterOnce enters
+	// its code; onceState says whether the machine is still prepared, and
+	// for which code (a byte: RunRepeat unprepares it without a write
+	// barrier).
+	once      *Program
+	onceEntry uintptr
+	onceArgs  engine.RunArgs
+	onceState uint8
 }
+
+// The states of a machine for RunOnce.
+const (
+	onceNone     = iota // not prepared, or it ran something else since
+	onceVerified        // prepared for verified code: EnterOnce enters it
+	onceChecked         // prepared for checked code: FinishOnce runs it
+)
 
 // NewMachine allocates a machine.
 func NewMachine() *Machine {
@@ -459,7 +468,7 @@ func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64,
 // a repeat sets (Repeat, NativeSP, restRepeat, checked code's windows and
 // budget).
 func (p *Program) setup(m *Machine, args *engine.RunArgs) {
-	m.once, m.onceChecked = nil, nil // a run of its own: a RunOnce must be prepared again
+	m.onceState = onceNone // a run of its own: a RunOnce must be prepared again
 	if args.Context != nil || m.cancel != nil {
 		m.cancel = args.Context
 		m.call.Context = args.Context
@@ -583,6 +592,9 @@ func (m *Machine) charge(n uint64) error {
 // function the entry called returns.
 func (m *Machine) loop(entry uintptr) (uint64, error) {
 	enter(entry, &m.ctx)
+	if m.ctx.ExitCode == abi.ExitDone {
+		return m.ctx.Ret, nil
+	}
 	return m.serve()
 }
 

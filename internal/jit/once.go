@@ -26,10 +26,10 @@ func (p *Program) PrepareOnce(m *Machine, args engine.RunArgs) {
 	m.onceArgs = args
 	m.onceEntry = p.base + uintptr(p.out.Entry)
 	m.rearmOnce(p)
+	m.once = p
+	m.onceState = onceVerified
 	if p.checked {
-		m.onceChecked = p
-	} else {
-		m.once = p
+		m.onceState = onceChecked
 	}
 }
 
@@ -71,7 +71,7 @@ func (m *Machine) RunOnce() (r uint64, exited bool, err error) {
 func (m *Machine) EnterOnce() {
 	// What else a run starts from (NativeSP, restRepeat, prog) only an
 	// exit changes: PrepareOnce and FinishOnce set it.
-	if m.once != nil {
+	if m.onceState == onceVerified {
 		m.ctx.Repeat = 1
 		enter(m.onceEntry, &m.ctx)
 	}
@@ -79,7 +79,7 @@ func (m *Machine) EnterOnce() {
 
 // Done reports whether the run EnterOnce started ended in compiled code,
 // without exiting to Go, with r0 = Result.
-func (m *Machine) Done() bool { return m.ctx.ExitCode == abi.ExitDone && m.once != nil }
+func (m *Machine) Done() bool { return m.ctx.ExitCode == abi.ExitDone && m.onceState == onceVerified }
 
 // Result is r0 of a run that Done says ended.
 func (m *Machine) Result() uint64 { return m.ctx.Ret }
@@ -89,21 +89,21 @@ func (m *Machine) Result() uint64 { return m.ctx.Ret }
 //
 //go:noinline
 func (m *Machine) FinishOnce() (r uint64, err error) {
-	if p := m.once; p != nil {
+	p := m.once
+	switch m.onceState {
+	case onceVerified:
 		r, err = m.serve()
 		if len(m.progs) > maxProgs {
 			m.progs = append(m.progs[:0], p) // as RunRepeat's next run would
 		}
 		m.rearmOnce(p)
 		return r, err
+	case onceChecked:
+		r, err = p.RunRepeat(m, &m.onceArgs, 1)
+		m.onceState = onceChecked // RunRepeat's setup undid it; the arguments are the same
+		return r, err
 	}
-	p := m.onceChecked
-	if p == nil {
-		return 0, errNotPrepared
-	}
-	r, err = p.RunRepeat(m, &m.onceArgs, 1)
-	m.onceChecked = p // RunRepeat's setup undid it; the arguments are the same
-	return r, err
+	return 0, errNotPrepared
 }
 
 // rearmOnce sets what a run of a prepared machine starts from besides
