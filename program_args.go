@@ -154,6 +154,24 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 		w[i] = args[i] // stores, not a call of memmove
 	}
 	if !r.fast {
+		if r.jit == nil && r.opts.Timeout == 0 {
+			// The interpreter (through engine.Code), in line: as
+			// afterExit.
+			st := as.st
+			v, err := r.p.code.Exec(st.machine, &st.args, 1)
+			st.run.End()
+			st.run.Rearm()
+			if err != nil {
+				as.errs++
+			} else {
+				as.runs++
+			}
+			s.release(j)
+			if err != nil {
+				return 0, r.errRun(err)
+			}
+			return v, nil
+		}
 		return r.runSlow(as, j)
 	}
 	m := as.jm
@@ -172,23 +190,25 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 	return v, nil
 }
 
-// runSlow is a run of another engine than the JIT (through engine.Code),
-// or with a timeout, on slot j, which it gives back.
+// runSlow is a run with a timeout (which sets a deadline per run), on
+// slot j, which it gives back.
 //
 //go:noinline
 func (r *ArgsRunner) runSlow(as *argsState, j int) (uint64, error) {
+	st := as.st
+	var v uint64
+	var err error
 	if r.jit != nil {
 		if r.opts.Timeout != 0 {
 			as.jm.SetDeadline(time.Now().Add(r.opts.Timeout))
 		}
-		v, _, err := as.jm.RunOnce()
-		return r.afterExit(as, j, v, err)
+		v, _, err = as.jm.RunOnce()
+	} else {
+		if r.opts.Timeout != 0 {
+			st.args.Deadline = time.Now().Add(r.opts.Timeout)
+		}
+		v, err = r.p.code.Exec(st.machine, &st.args, 1)
 	}
-	st := as.st
-	if r.opts.Timeout != 0 {
-		st.args.Deadline = time.Now().Add(r.opts.Timeout)
-	}
-	v, err := r.p.code.Exec(st.machine, &st.args, 1)
 	return r.afterExit(as, j, v, err)
 }
 

@@ -6,11 +6,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/internal/jit"
+	"github.com/waggle-ebpf/waggle/isa"
 )
 
 // TestArgsRunner: runs on arguments return what the program computes from
@@ -129,33 +131,42 @@ func TestArgsRunnerMixedRuns(t *testing.T) {
 		if eng == EngineJIT && !jit.Supported {
 			continue
 		}
-		t.Run(eng.String(), func(t *testing.T) {
-			p, err := NewProgramWithOptions(&ProgramSpec{Name: "mixed", Type: ebpf.RawTracepoint, Instructions: insns, License: "GPL"},
-				ProgramOptions{Engine: eng, CPUs: 1})
-			if err != nil {
-				t.Fatal(err)
+		// With a timeout, each run sets its deadline (out of Run's line).
+		for _, opts := range []ArgsOptions{{}, {Timeout: time.Minute}} {
+			t.Run(fmt.Sprintf("%v/timeout=%v", eng, opts.Timeout), func(t *testing.T) {
+				testArgsRunnerRuns(t, eng, opts, insns, runs)
+			})
+		}
+	}
+}
+
+// testArgsRunnerRuns makes the runs of TestArgsRunnerMixedRuns on one engine
+// with opts.
+func testArgsRunnerRuns(t *testing.T, eng Engine, opts ArgsOptions, insns isa.Instructions, runs [][2]uint64) {
+	p, err := NewProgramWithOptions(&ProgramSpec{Name: "mixed", Type: ebpf.RawTracepoint, Instructions: insns, License: "GPL"},
+		ProgramOptions{Engine: eng, CPUs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r, err := p.NewArgsRunner(1, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	regions := len(r.states[0].st.mem.Regions)
+	for round := range 2 {
+		for i, run := range runs {
+			v, err := r.Run([]uint64{run[0]})
+			if err != nil || v != run[1] {
+				t.Fatalf("round %d, run %d (%d): %d, %v; want %d", round, i, run[0], v, err, run[1])
 			}
-			defer p.Close()
-			r, err := p.NewArgsRunner(1, ArgsOptions{})
-			if err != nil {
-				t.Fatal(err)
+			if n := len(r.states[0].st.mem.Regions); n != regions {
+				t.Fatalf("round %d, run %d: %d regions after the run, want %d", round, i, n, regions)
 			}
-			defer r.Close()
-			regions := len(r.states[0].st.mem.Regions)
-			for round := range 2 {
-				for i, run := range runs {
-					v, err := r.Run([]uint64{run[0]})
-					if err != nil || v != run[1] {
-						t.Fatalf("round %d, run %d (%d): %d, %v; want %d", round, i, run[0], v, err, run[1])
-					}
-					if n := len(r.states[0].st.mem.Regions); n != regions {
-						t.Fatalf("round %d, run %d: %d regions after the run, want %d", round, i, n, regions)
-					}
-				}
-			}
-			if n, errs := r.Counts(); n != uint64(2*len(runs)) || errs != 0 {
-				t.Errorf("Counts %d, %d; want %d, 0", n, errs, 2*len(runs))
-			}
-		})
+		}
+	}
+	if n, errs := r.Counts(); n != uint64(2*len(runs)) || errs != 0 {
+		t.Errorf("Counts %d, %d; want %d, 0", n, errs, 2*len(runs))
 	}
 }
