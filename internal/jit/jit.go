@@ -381,9 +381,10 @@ type Machine struct {
 
 // The states of a machine for RunOnce.
 const (
-	onceNone     = iota // not prepared, or it ran something else since
-	onceVerified        // prepared for verified code: EnterOnce enters it
-	onceChecked         // prepared for checked code: FinishOnce runs it
+	onceNone      = iota // not prepared, or it ran something else since
+	onceVerified         // prepared for verified code: EnterOnce enters it
+	onceChecked          // prepared for checked code: FinishOnce runs it
+	oncePreparing        // PrepareOnce's call of RunRepeat: the setup only
 )
 
 // NewMachine allocates a machine.
@@ -430,7 +431,43 @@ func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
 // BPF_PROG_TEST_RUN's repeat does, and returns the last run's r0. It stops
 // at the first error.
 func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64, error) {
-	p.setup(m, args)
+	// A run of its own unprepares a machine for RunOnce; PrepareOnce
+	// calls RunRepeat for the setup alone (no call of a setup function:
+	// every run of Program.Run would pay for it).
+	preparing := m.onceState == oncePreparing
+	m.onceState = onceNone
+	if args.Context != nil || m.cancel != nil {
+		m.cancel = args.Context
+		m.call.Context = args.Context
+		if m.call.Context == nil {
+			m.call.Context = context.Background()
+		}
+	}
+	if args.Timeout != 0 || m.timeout != 0 {
+		m.deadline, m.timeout = args.Deadline, args.Timeout
+	}
+	if args.Budget != m.budget {
+		m.setBudget(args.Budget)
+	}
+	m.call.CPU = args.CPU
+	m.ctx.CPU = uint64(args.CPU)
+	m.call.State = args.State
+	m.prog = p
+	if len(m.progs) == 0 || m.progs[0] != p || len(m.progs) > maxProgs {
+		// m.progs keeps the code of every program the run enters (this
+		// one, then each tail-call target once, as Go meets it) alive and
+		// mapped while it runs; they stay referenced until a run of
+		// another program, so that the exits of tail-call targets find
+		// them quickly run after run.
+		m.progs = append(m.progs[:0], p)
+	}
+	m.ctx.Args[0], m.ctx.Args[1], m.ctx.Args[2], m.ctx.Args[3], m.ctx.Args[4] = args.R1, args.R2, args.R3, args.R4, args.R5
+	m.ctx.TailCallsAtEntry = 0
+	m.ctx.StackTop = m.stackTop
+	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
+	if preparing {
+		return 0, nil
+	}
 	// Compiled code repeats verified programs itself. Checked code runs
 	// once per entry, each run with its own budget.
 	left := max(n, 1) // runs still to do
@@ -462,42 +499,6 @@ func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64,
 		}
 		m.prog = p
 	}
-}
-
-// setup sets m up for runs of p on args: everything but what each run of
-// a repeat sets (Repeat, NativeSP, restRepeat, checked code's windows and
-// budget).
-func (p *Program) setup(m *Machine, args *engine.RunArgs) {
-	m.onceState = onceNone // a run of its own: a RunOnce must be prepared again
-	if args.Context != nil || m.cancel != nil {
-		m.cancel = args.Context
-		m.call.Context = args.Context
-		if m.call.Context == nil {
-			m.call.Context = context.Background()
-		}
-	}
-	if args.Timeout != 0 || m.timeout != 0 {
-		m.deadline, m.timeout = args.Deadline, args.Timeout
-	}
-	if args.Budget != m.budget {
-		m.setBudget(args.Budget)
-	}
-	m.call.CPU = args.CPU
-	m.ctx.CPU = uint64(args.CPU)
-	m.call.State = args.State
-	m.prog = p
-	if len(m.progs) == 0 || m.progs[0] != p || len(m.progs) > maxProgs {
-		// m.progs keeps the code of every program the run enters (this
-		// one, then each tail-call target once, as Go meets it) alive and
-		// mapped while it runs; they stay referenced until a run of
-		// another program, so that the exits of tail-call targets find
-		// them quickly run after run.
-		m.progs = append(m.progs[:0], p)
-	}
-	m.ctx.Args[0], m.ctx.Args[1], m.ctx.Args[2], m.ctx.Args[3], m.ctx.Args[4] = args.R1, args.R2, args.R3, args.R4, args.R5
-	m.ctx.TailCallsAtEntry = 0
-	m.ctx.StackTop = m.stackTop
-	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
 }
 
 // maxProgs bounds Machine.progs across runs of one program.

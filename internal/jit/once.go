@@ -22,7 +22,8 @@ import (
 // the run's memory, is prepared too: FinishOnce runs it through
 // RunRepeat.
 func (p *Program) PrepareOnce(m *Machine, args engine.RunArgs) {
-	p.setup(m, &args)
+	m.onceState = oncePreparing
+	_, _ = p.RunRepeat(m, &args, 1) // the setup alone: it returns before any run, with no error
 	m.onceArgs = args
 	m.onceEntry = p.base + uintptr(p.out.Entry)
 	m.rearmOnce(p)
