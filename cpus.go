@@ -97,11 +97,20 @@ func (s *cpuSlots) acquireSlot(j int) {
 func (s *cpuSlots) release(j int) {
 	s.busy[j].Store(false)
 	if s.waiters.Load() > 0 {
-		s.mu.Lock()
-		s.epoch[j]++
-		s.freed.Broadcast()
-		s.mu.Unlock()
+		s.wake(j)
 	}
+	// ArgsRunner.Run has a copy of these lines.
+}
+
+// wake wakes the waiters after a release of slot j (out of release's
+// line, which the runs' hot paths inline).
+//
+//go:noinline
+func (s *cpuSlots) wake(j int) {
+	s.mu.Lock()
+	s.epoch[j]++
+	s.freed.Broadcast()
+	s.mu.Unlock()
 }
 
 // drain waits until every run that holds a slot now has given it back. It

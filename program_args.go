@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/internal/jit"
 )
 
 // MaxArgs is the most arguments an ArgsRunner passes: the u64 slots of
@@ -33,28 +35,43 @@ type ArgsOptions struct {
 // It keeps one run state per CPU slot of the program, built when it is
 // made, so that a run takes a free slot, writes the arguments into that
 // slot's context, enters the engine and gives the slot back: no
-// RunOptions, no pool, no allocation. The runs are the same as
+// RunOptions, no pool, no allocation. With the JIT, each slot's machine
+// is set up for the program once (jit.Program.PrepareOnce) and a run
+// enters the compiled code directly; only a run that came back to Go
+// (a helper call, a budget refill, an error) has anything to end and
+// rearm after it. The runs are the same as
 // Program.Run's with RunOptions{Context: the arguments, Budget, Timeout}
 // (same context, helpers, CPU slots and per-CPU values), without a Task
 // (the waggle process) or a Cancel context. Program.Run is unaffected.
 //
 // It is safe for concurrent use; Close ends it.
 type ArgsRunner struct {
-	p      *Program
-	nargs  int
-	opts   ArgsOptions
-	closed atomic.Bool
-	states []argsState // by CPU slot
+	p     *Program
+	nargs int
+	opts  ArgsOptions
+	// jit is the program's compiled code when the JIT runs it: each
+	// slot's machine is then prepared once for its runs (PrepareOnce).
+	jit *jit.Program
+	// fast: runs go straight into compiled code (the JIT, without a
+	// timeout, which each run would set).
+	fast  bool
+	slots *cpuSlots // p.cpus
+	// closed is the runner's own flag, userClosed the program's
+	// (programLife.userClosed), looked up once.
+	closed     atomic.Bool
+	userClosed *atomic.Bool
+	states     []argsState // by CPU slot
 }
 
 // argsState is one CPU slot's run state; its fields are used only by
 // whoever holds the slot.
 type argsState struct {
 	st   *runState
+	jm   *jit.Machine     // st.machine, with ArgsRunner.jit
 	args *[MaxArgs]uint64 // the run's arguments: kernel.Run.ArgsBuffer as words
 	runs uint64           // runs that returned
 	errs uint64           // runs that failed
-	_    [32]byte
+	_    [24]byte
 }
 
 // NewArgsRunner prepares runs of p, a raw tracepoint program, on nargs
@@ -75,7 +92,9 @@ func (p *Program) NewArgsRunner(nargs int, opts ArgsOptions) (*ArgsRunner, error
 	if p.life.userClosed.Load() {
 		return nil, p.errClosed()
 	}
-	r := &ArgsRunner{p: p, nargs: nargs, opts: opts, states: make([]argsState, p.cpus.count())}
+	r := &ArgsRunner{p: p, nargs: nargs, opts: opts, userClosed: &p.life.userClosed, states: make([]argsState, p.cpus.count())}
+	r.jit, _ = p.code.(*jit.Program)
+	r.fast, r.slots = r.jit != nil && opts.Timeout == 0, p.cpus
 	for j := range r.states {
 		st := p.states.New().(*runState)
 		st.cpu = j
@@ -92,6 +111,16 @@ func (p *Program) NewArgsRunner(nargs int, opts ArgsOptions) (*ArgsRunner, error
 		// The words are the buffer's bytes in the host's byte order, as
 		// the program reads them.
 		r.states[j] = argsState{st: st, args: (*[MaxArgs]uint64)(unsafe.Pointer(unsafe.SliceData(buf)))}
+		if r.jit != nil {
+			jm, ok := st.machine.(*jit.Machine)
+			if !ok {
+				return nil, fmt.Errorf("program %s: compiled code with a %T machine", displayName(p.name), st.machine)
+			}
+			// The run is armed (PrepareArgs): each run that exits to Go
+			// rearms it after its end, for the next.
+			r.jit.PrepareOnce(jm, st.args)
+			r.states[j].jm = jm
+		}
 	}
 	return r, nil
 }
@@ -108,40 +137,108 @@ func (r *ArgsRunner) Run(args []uint64) (uint64, error) {
 	if len(args) != r.nargs {
 		return 0, r.errCount(len(args))
 	}
-	p := r.p
+	s := r.slots
 	j := 0 // slot 0 first, inlined: a service that fires from one goroutine at a time finds it free
-	if !p.cpus.tryTake(0) {
-		j = p.cpus.acquire(1)
+	if !s.tryTake(0) {
+		j = s.acquire(1)
 	}
 	// Close and Program.Close set their flag, then wait for the slots
 	// held (as begin does).
-	if r.closed.Load() || p.life.userClosed.Load() {
-		p.cpus.release(j)
-		return 0, r.errRun(os.ErrClosed)
+	if r.closed.Load() || r.userClosed.Load() {
+		return 0, r.refuse(j)
 	}
 	as := &r.states[j]
-	st := as.st
 	w := as.args[:len(args)] // len(args) == r.nargs <= MaxArgs
 	args = args[:len(w)]
 	for i := range w {
 		w[i] = args[i] // stores, not a call of memmove
 	}
-	st.run.Rearm()
-	if r.opts.Timeout != 0 {
-		st.args.Deadline = time.Now().Add(r.opts.Timeout)
+	if !r.fast {
+		if r.jit == nil && r.opts.Timeout == 0 {
+			// The interpreter (through engine.Code), in line: as
+			// afterExit.
+			st := as.st
+			v, err := r.p.code.Exec(st.machine, &st.args, 1)
+			st.run.End()
+			st.run.Rearm()
+			if err != nil {
+				as.errs++
+			} else {
+				as.runs++
+			}
+			s.release(j)
+			if err != nil {
+				return 0, r.errRun(err)
+			}
+			return v, nil
+		}
+		return r.runSlow(as, j)
 	}
-	v, err := p.code.Exec(st.machine, &st.args, 1)
-	st.run.End()
+	m := as.jm
+	m.EnterOnce() // m.RunOnce, with the call of compiled code inlined
+	if !m.Done() {
+		v, err := m.FinishOnce()
+		return r.afterExit(as, j, v, err)
+	}
+	// The run never left compiled code: no helper ran, nothing is held.
+	v := m.Result()
+	as.runs++
+	s.busy[j].Store(false) // s.release(j), inlined
+	if s.waiters.Load() > 0 {
+		s.wake(j)
+	}
+	return v, nil
+}
+
+// runSlow is a run with a timeout (which sets a deadline per run), on
+// slot j, which it gives back.
+//
+//go:noinline
+func (r *ArgsRunner) runSlow(as *argsState, j int) (uint64, error) {
+	st := as.st
+	var v uint64
+	var err error
+	if r.jit != nil {
+		if r.opts.Timeout != 0 {
+			as.jm.SetDeadline(time.Now().Add(r.opts.Timeout))
+		}
+		v, _, err = as.jm.RunOnce()
+	} else {
+		if r.opts.Timeout != 0 {
+			st.args.Deadline = time.Now().Add(r.opts.Timeout)
+		}
+		v, err = r.p.code.Exec(st.machine, &st.args, 1)
+	}
+	return r.afterExit(as, j, v, err)
+}
+
+// afterExit ends a run on slot j that came back to Go, where helpers may
+// have held or changed what End and Rearm undo, counts it, and gives the
+// slot back.
+//
+//go:noinline
+func (r *ArgsRunner) afterExit(as *argsState, j int, v uint64, err error) (uint64, error) {
+	as.st.run.End()
+	as.st.run.Rearm()
 	if err != nil {
 		as.errs++
 	} else {
 		as.runs++
 	}
-	p.cpus.release(j)
+	r.slots.release(j)
 	if err != nil {
 		return 0, r.errRun(err)
 	}
 	return v, nil
+}
+
+// refuse is Run's refusal of a run on slot j, which it gives back, by a
+// closed runner or program.
+//
+//go:noinline
+func (r *ArgsRunner) refuse(j int) error {
+	r.slots.release(j)
+	return r.errRun(os.ErrClosed)
 }
 
 // errCount and errRun make Run's errors, out of its line (which keeps its

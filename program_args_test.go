@@ -2,19 +2,22 @@ package waggle
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 
 	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/internal/jit"
+	"github.com/waggle-ebpf/waggle/isa"
 )
 
 // TestArgsRunner: runs on arguments return what the program computes from
 // them, run after run on every slot, with the regions a helper added in
-// one run gone in the next (bpf_get_current_task adds the task's); the
+// one run gone after it (bpf_get_current_task adds the task's); the
 // counts; the refusals.
 func TestArgsRunner(t *testing.T) {
 	src := `mov %r6, %r1
@@ -54,8 +57,8 @@ func TestArgsRunner(t *testing.T) {
 				if err != nil || v != i+1<<40 {
 					t.Fatalf("run %d: %#x, %v; want %#x", i, v, err, i+1<<40)
 				}
-				if n := len(r.states[0].st.mem.Regions); n != regions+1 {
-					t.Fatalf("run %d: %d regions after the run, want %d (the prepared ones and the task's)", i, n, regions+1)
+				if n := len(r.states[0].st.mem.Regions); n != regions {
+					t.Fatalf("run %d: %d regions after the run, want %d (the prepared ones: the task's is gone)", i, n, regions)
 				}
 			}
 			if _, err := r.Run([]uint64{1}); err == nil || !strings.Contains(err.Error(), "1 arguments, not 2") {
@@ -90,5 +93,80 @@ func TestArgsRunner(t *testing.T) {
 	defer xdp.Close()
 	if _, err := xdp.NewArgsRunner(0, ArgsOptions{}); err == nil || !strings.Contains(err.Error(), "arguments are for raw tracepoint programs") {
 		t.Errorf("XDP: %v", err)
+	}
+}
+
+// TestArgsRunnerMixedRuns: runs that stay in compiled code and runs that
+// call a helper (exiting to Go with the JIT), in turn on one slot, each
+// with its own result, the helper's region gone after each run, and the
+// counts.
+func TestArgsRunnerMixedRuns(t *testing.T) {
+	data, err := os.ReadFile("testdata/args_runner/mixed.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs [][2]uint64
+	for i, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var run [2]uint64
+		if _, err := fmt.Sscan(line, &run[0], &run[1]); err != nil {
+			t.Fatalf("testdata/args_runner/mixed.txt:%d: %v", i+1, err)
+		}
+		runs = append(runs, run)
+	}
+	insns, err := assembler.Assemble(`ldxdw %r6, [%r1]
+		mov %r0, %r6
+		jset %r6, 1, +1
+		exit
+		call 35
+		mov %r0, %r6
+		add %r0, 1000
+		exit`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eng := range []Engine{EngineInterpreter, EngineJIT} {
+		if eng == EngineJIT && !jit.Supported {
+			continue
+		}
+		// With a timeout, each run sets its deadline (out of Run's line).
+		for _, opts := range []ArgsOptions{{}, {Timeout: time.Minute}} {
+			t.Run(fmt.Sprintf("%v/timeout=%v", eng, opts.Timeout), func(t *testing.T) {
+				testArgsRunnerRuns(t, eng, opts, insns, runs)
+			})
+		}
+	}
+}
+
+// testArgsRunnerRuns makes the runs of TestArgsRunnerMixedRuns on one engine
+// with opts.
+func testArgsRunnerRuns(t *testing.T, eng Engine, opts ArgsOptions, insns isa.Instructions, runs [][2]uint64) {
+	p, err := NewProgramWithOptions(&ProgramSpec{Name: "mixed", Type: ebpf.RawTracepoint, Instructions: insns, License: "GPL"},
+		ProgramOptions{Engine: eng, CPUs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	r, err := p.NewArgsRunner(1, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	regions := len(r.states[0].st.mem.Regions)
+	for round := range 2 {
+		for i, run := range runs {
+			v, err := r.Run([]uint64{run[0]})
+			if err != nil || v != run[1] {
+				t.Fatalf("round %d, run %d (%d): %d, %v; want %d", round, i, run[0], v, err, run[1])
+			}
+			if n := len(r.states[0].st.mem.Regions); n != regions {
+				t.Fatalf("round %d, run %d: %d regions after the run, want %d", round, i, n, regions)
+			}
+		}
+	}
+	if n, errs := r.Counts(); n != uint64(2*len(runs)) || errs != 0 {
+		t.Errorf("Counts %d, %d; want %d, 0", n, errs, 2*len(runs))
 	}
 }

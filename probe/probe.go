@@ -237,16 +237,8 @@ func (p *Point) fire(atts []*Attachment, args []uint64) {
 		p.badCount(len(args))
 		return
 	}
-	for _, c := range p.checks {
-		v := args[c.index]
-		ok := v<<c.shift>>c.shift == v
-		if c.signed {
-			ok = int64(v)<<c.shift>>c.shift == int64(v)
-		}
-		if !ok {
-			p.badValue(c.index, v)
-			return
-		}
+	if p.checks != nil && !p.valid(args) {
+		return // counted
 	}
 	for _, a := range atts {
 		if a.observe != nil {
@@ -255,6 +247,23 @@ func (p *Point) fire(atts []*Attachment, args []uint64) {
 			a.failed(err)
 		}
 	}
+}
+
+// valid checks the values of the narrow arguments (p.checks), counting a
+// bad fire; a point with only 64-bit arguments has none to check.
+func (p *Point) valid(args []uint64) bool {
+	for _, c := range p.checks {
+		v := args[c.index]
+		ok := v<<c.shift>>c.shift == v
+		if c.signed {
+			ok = int64(v)<<c.shift>>c.shift == int64(v)
+		}
+		if !ok {
+			p.badValue(c.index, v)
+			return false
+		}
+	}
+	return true
 }
 
 // badCount and badValue count a bad fire, out of fire's line (which

@@ -368,7 +368,24 @@ type Machine struct {
 	prog                    *Program   // the program of the last exit
 	progs                   []*Program // the run's programs: the first, then tail-call targets
 	stackFor                uint64     // the r10 whose stack region m.call has
+	// once is the program PrepareOnce set the machine up for, onceArgs
+	// its arguments (for checked code), onceEntry where EnterOnce enters
+	// its code; onceState says whether the machine is still prepared, and
+	// for which code (a byte: RunRepeat unprepares it without a write
+	// barrier).
+	once      *Program
+	onceEntry uintptr
+	onceArgs  engine.RunArgs
+	onceState uint8
 }
+
+// The states of a machine for RunOnce.
+const (
+	onceNone      = iota // not prepared, or it ran something else since
+	onceVerified         // prepared for verified code: EnterOnce enters it
+	onceChecked          // prepared for checked code: FinishOnce runs it
+	oncePreparing        // PrepareOnce's call of RunRepeat: the setup only
+)
 
 // NewMachine allocates a machine.
 func NewMachine() *Machine {
@@ -414,6 +431,11 @@ func (p *Program) Run(m *Machine, args engine.RunArgs) (uint64, error) {
 // BPF_PROG_TEST_RUN's repeat does, and returns the last run's r0. It stops
 // at the first error.
 func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64, error) {
+	// A run of its own unprepares a machine for RunOnce; PrepareOnce
+	// calls RunRepeat for the setup alone (no call of a setup function:
+	// every run of Program.Run would pay for it).
+	preparing := m.onceState == oncePreparing
+	m.onceState = onceNone
 	if args.Context != nil || m.cancel != nil {
 		m.cancel = args.Context
 		m.call.Context = args.Context
@@ -443,6 +465,9 @@ func (p *Program) RunRepeat(m *Machine, args *engine.RunArgs, n uint32) (uint64,
 	m.ctx.TailCallsAtEntry = 0
 	m.ctx.StackTop = m.stackTop
 	m.ctx.Target = uint64(p.base) + uint64(p.out.Slots[0])
+	if preparing {
+		return 0, nil
+	}
 	// Compiled code repeats verified programs itself. Checked code runs
 	// once per entry, each run with its own budget.
 	left := max(n, 1) // runs still to do
@@ -567,8 +592,18 @@ func (m *Machine) charge(n uint64) error {
 // loop enters compiled code at entry and serves its exits until the
 // function the entry called returns.
 func (m *Machine) loop(entry uintptr) (uint64, error) {
+	enter(entry, &m.ctx)
+	if m.ctx.ExitCode == abi.ExitDone {
+		return m.ctx.Ret, nil
+	}
+	return m.serve()
+}
+
+// serve serves the exit compiled code just made, entering it again where
+// it continues, until the function the entry called returns.
+func (m *Machine) serve() (uint64, error) {
 	for {
-		enter(entry, &m.ctx)
+		var entry uintptr
 		switch m.ctx.ExitCode {
 		case abi.ExitDone:
 			return m.ctx.Ret, nil
@@ -616,6 +651,7 @@ func (m *Machine) loop(entry uintptr) (uint64, error) {
 		default:
 			return 0, fmt.Errorf("compiled code exited with unknown code %d", m.ctx.ExitCode)
 		}
+		enter(entry, &m.ctx)
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 // program on n arguments on CPU slot cpu, as the probe hook makes them
 // (waggle.ArgsRunner): Setup's work is done here, with zero arguments, and
 // mem keeps the run's regions. Each run then writes its arguments into
-// ArgsBuffer, calls Rearm, runs the program and calls End. It returns the
+// ArgsBuffer and runs the program; after it, End and Rearm make the run
+// ready for the next (a run in which no helper ran, the program never
+// having left compiled code, has nothing to end or rearm). It returns the
 // program's r1 (r2 to r5 are 0). It fails for another program type, for
 // more than MAX_BPF_FUNC_ARGS arguments, or for fewer than the program
 // reads (RequireContext).
@@ -32,7 +34,7 @@ func (r *Run) PrepareArgs(mem *memory.Memory, cpu, n int) (uint64, error) {
 // 8 bytes each, in the host's byte order.
 func (r *Run) ArgsBuffer() []byte { return r.ctxBuf[:r.rawLen] }
 
-// Rearm undoes, before a run prepared by PrepareArgs, what the previous
+// Rearm undoes, after a run prepared by PrepareArgs and its End, what the
 // run may have left that End does not release: the regions helpers added
 // to the memory (bpf_get_current_task's task_structs) and the per-run
 // state that Setup resets and a raw tracepoint's helpers change.
