@@ -292,18 +292,14 @@ func (v *verifier) checkMov(ins isa.Instruction, alu32 bool) *vErr {
 		// unsigned maximum, not its signed range, so that a range with
 		// negative numbers never links.
 		if src.s.umax < 1<<(8*size-1) {
-			if src.id == 0 && !src.s.isConst() {
-				src.id = v.newID()
-			}
+			v.idBeforeCopy(src)
 			out.id, out.off, out.flags = src.id, src.off, src.flags
 		}
 		v.setReg(dst, out)
 		return nil
 	}
 	if !alu32 {
-		if src.typ == regScalar && src.id == 0 && !src.s.isConst() {
-			src.id = v.newID()
-		}
+		v.idBeforeCopy(src)
 		c := *src
 		v.setReg(dst, c)
 		return nil
@@ -318,8 +314,8 @@ func (v *verifier) checkMov(ins isa.Instruction, alu32 bool) *vErr {
 		return nil
 	}
 	fits := src.s.umax <= math.MaxUint32
-	if fits && src.id == 0 && !src.s.isConst() {
-		src.id = v.newID()
+	if fits {
+		v.idBeforeCopy(src)
 	}
 	out := *src
 	out.s = src.s.zext32()

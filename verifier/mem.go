@@ -685,6 +685,12 @@ func (v *verifier) stackFixed(regno int, fr *frame, off, size int, a access, p *
 			}
 			if size <= n && b == 0 {
 				v.recordStack(fr, spi)
+				if size == 4 && n == 4 && scalarWidth(&sp) <= 32 {
+					// A 4-byte fill of a 4-byte spill links the
+					// register and the slot, as the kernel's fill.
+					v.idBeforeCopy(&fr.stack[spi].spill)
+					sp = fr.stack[spi].spill
+				}
 				out := sp
 				if scalarWidth(&sp) > 8*size {
 					out.id = 0
@@ -776,6 +782,15 @@ func (v *verifier) stackWriteFixed(regno int, fr *frame, spi, b, off, size int, 
 	cur := v.cur.cur()
 	switch {
 	case val != nil && val.typ == regScalar && b == 0 && !v.strict:
+		if !a.atomic && a.valueReg >= 0 && scalarWidth(val) <= 8*size {
+			// The spilled copy and the register share an id, as a
+			// register move's copies (the kernel's
+			// assign_scalar_id_before_mov on a spill): a later test of
+			// either bounds both.
+			r := &v.regs()[a.valueReg]
+			v.idBeforeCopy(r)
+			val.id, val.off, val.flags = r.id, r.off, r.flags
+		}
 		v.spill(slot, val, size)
 		v.recordStack(fr, spi)
 	case val == nil && b == 0 && !v.strict && !a.atomic:
@@ -815,6 +830,24 @@ func (v *verifier) stackWriteFixed(regno int, fr *frame, spi, b, off, size int, 
 		}
 	}
 	return nil
+}
+
+// idBeforeCopy gives scalar r an id before it is copied (a spill, a fill,
+// a move), so that the copies are linked, as the kernel's
+// assign_scalar_id_before_mov: a register linked to another by a constant
+// offset (flagAddConst) leaves that link and starts its own, and a
+// constant needs none.
+func (v *verifier) idBeforeCopy(r *reg) {
+	if r.typ != regScalar {
+		return
+	}
+	if r.flags&(flagAddConst|flagAddConst32) != 0 {
+		r.id, r.off = 0, 0
+		r.flags &^= flagAddConst | flagAddConst32
+	}
+	if r.id == 0 && !r.s.isConst() {
+		r.id = v.newID()
+	}
 }
 
 // spill records a scalar stored at the start of a slot.

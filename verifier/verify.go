@@ -515,7 +515,11 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 	v.totalStates++
 	v.curStates++
 	v.peakStates = max(v.peakStates, v.curStates)
-	v.clearSingularIDs(cur)
+	// Ids that one register or slot holds alone are kept, as Linux 6.18
+	// keeps them (its level-2 log shows checkpoints with ids no other
+	// register or slot shares): a later copy (a move, a fill) links to
+	// it, and a checkpoint and a path that had dropped different ones
+	// would compare unequal.
 	cp := v.pool.clone(cur)
 	cp.insn = insn
 	cp.last = v.prevInsn
@@ -571,24 +575,6 @@ func (v *verifier) maybeLooping(old, cur *state) bool {
 		}
 	}
 	return true
-}
-
-// clearSingularIDs drops the ids of scalars that are linked to no other
-// register, so that they do not keep states apart.
-func (v *verifier) clearSingularIDs(st *state) {
-	count := map[uint32]int{}
-	st.forEachReg(func(r *reg) {
-		if r.typ == regScalar && r.id != 0 {
-			count[r.id]++
-		}
-	})
-	st.forEachReg(func(r *reg) {
-		if r.typ == regScalar && r.id != 0 && count[r.id] == 1 && r.id != v.lenID {
-			r.id = 0
-			r.off = 0
-			r.flags &^= flagAddConst | flagAddConst32
-		}
-	})
 }
 
 // Comparison modes of statesEqual.

@@ -200,6 +200,17 @@ func TestCiliumVisits(t *testing.T) {
 	for i, sl := range slots {
 		idx[sl] = i
 	}
+	if os.Getenv("WAGGLE_VISITS_ALL") != "" {
+		// Every slot where the visits or prunes differ, in program
+		// order: the first is where the explorations part.
+		sort.Slice(rows, func(i, j int) bool { return rows[i].slot < rows[j].slot })
+		for _, r := range rows {
+			if r.w != r.k || wc.safe[r.slot] != kc.safe[r.slot] {
+				t.Logf("%6d %8d %8d %8d %8d  %v", r.slot, r.w, r.k, wc.safe[r.slot], kc.safe[r.slot], p.Instructions[idx[r.slot]])
+			}
+		}
+		return
+	}
 	for i, r := range rows {
 		if i == 60 || r.w <= r.k {
 			break
