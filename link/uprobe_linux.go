@@ -136,6 +136,8 @@ type uprobeTracer struct {
 
 	hits, returns, stepped atomic.Uint64
 	handling               atomic.Int64
+
+	specs []specID // the USDT spec IDs taken (usdt_linux.go), freed when the loop ends
 }
 
 func (t *uprobeTracer) exitCode() int { return int(t.code.Load()) }
@@ -236,12 +238,14 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 		t.probes = append(t.probes, &uprobePoint{u: u, file: file, off: sym.Offset + u.Offset, cookie: u.Cookie})
 	}
 	if err := t.addUSDT(opts.USDT, maps); err != nil {
+		t.releaseSpecs()
 		return nil, fmt.Errorf("attach uprobe: %w", err)
 	}
 	l := &UprobeLink{t: t}
 	if opts.PID > 0 {
 		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", opts.PID))
 		if err != nil {
+			t.releaseSpecs()
 			return nil, fmt.Errorf("attach uprobe: %w", err)
 		}
 		t.leader = opts.PID
@@ -250,6 +254,7 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 	} else {
 		path, err := exec.LookPath(opts.Path)
 		if err != nil {
+			t.releaseSpecs()
 			return nil, fmt.Errorf("attach uprobe: %w", err)
 		}
 		args := opts.Args
@@ -311,6 +316,7 @@ func wakeSignal(info *unix.Siginfo) bool {
 func (t *uprobeTracer) loop(cmd *exec.Cmd) {
 	runtime.LockOSThread() // every ptrace request comes from this thread
 	defer close(t.done)
+	defer t.releaseSpecs() // before done: a closed link's USDT spec IDs are free
 	if cmd != nil {
 		if err := t.start(cmd); err != nil {
 			t.started <- err
@@ -426,7 +432,7 @@ func (t *uprobeTracer) start(cmd *exec.Cmd) error {
 		_ = cmd.Process.Kill()
 		for t.threads[pid] != nil {
 			var ws unix.WaitStatus
-			tid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+			tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
 			if err != nil && !errors.Is(err, unix.EINTR) {
 				break
 			}

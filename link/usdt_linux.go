@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -40,7 +41,6 @@ func (t *uprobeTracer) addUSDT(probes []USDT, maps []symtab.Mapping) error {
 		spec string
 	}
 	ids := map[specKey]uint32{}
-	next := map[*waggle.Map]uint32{}
 	files := map[string][]usdt.Site{}
 	for _, u := range probes {
 		if u.Program == nil {
@@ -85,11 +85,11 @@ func (t *uprobeTracer) addUSDT(probes []USDT, maps []symtab.Mapping) error {
 				key := specKey{u.Specs, string(spec)}
 				id, ok := ids[key]
 				if !ok {
-					id = next[u.Specs]
-					if id >= u.Specs.MaxEntries() {
-						return fmt.Errorf("program %s: %s: more USDT sites with different arguments than the %d specs %s holds (BPF_USDT_MAX_SPEC_CNT)", u.Program.Name(), file, u.Specs.MaxEntries(), USDTSpecsMap)
+					id, ok = specIDs.alloc(u.Specs)
+					if !ok {
+						return fmt.Errorf("program %s: %s: more USDT sites with different arguments than the %d specs %s holds (BPF_USDT_MAX_SPEC_CNT), counting those of the object's other attached links", u.Program.Name(), file, u.Specs.MaxEntries(), USDTSpecsMap)
 					}
-					next[u.Specs] = id + 1
+					t.specs = append(t.specs, specID{u.Specs, id})
 					if err := u.Specs.Update(id, spec, ebpf.UpdateAny); err != nil {
 						return fmt.Errorf("program %s: write the spec of %s into %s: %w", u.Program.Name(), s.Note, USDTSpecsMap, err)
 					}
@@ -107,6 +107,57 @@ func (t *uprobeTracer) addUSDT(probes []USDT, maps []symtab.Mapping) error {
 		}
 	}
 	return nil
+}
+
+// specID is a spec's ID in a __bpf_usdt_specs map.
+type specID struct {
+	m  *waggle.Map
+	id uint32
+}
+
+// specIDs are the IDs in use in each __bpf_usdt_specs map, by every
+// link: an object's programs may be in several links at once (each its
+// own process or probes), and each link's specs need IDs of their own,
+// as libbpf's per-object allocator gives them. A link frees its IDs when
+// it ends (releaseSpecs).
+var specIDs = &specAllocator{used: map[*waggle.Map]map[uint32]bool{}}
+
+// specAllocator is the type of specIDs.
+type specAllocator struct {
+	sync.Mutex
+	used map[*waggle.Map]map[uint32]bool
+}
+
+// alloc takes the lowest free ID of m; false: all are in use.
+func (s *specAllocator) alloc(m *waggle.Map) (uint32, bool) {
+	s.Lock()
+	defer s.Unlock()
+	used := s.used[m]
+	if used == nil {
+		used = map[uint32]bool{}
+		s.used[m] = used
+	}
+	for id := range m.MaxEntries() {
+		if !used[id] {
+			used[id] = true
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// releaseSpecs frees the spec IDs of t's USDT probes (when its link has
+// ended, or its attach failed).
+func (t *uprobeTracer) releaseSpecs() {
+	specIDs.Lock()
+	defer specIDs.Unlock()
+	for _, s := range t.specs {
+		delete(specIDs.used[s.m], s.id)
+		if len(specIDs.used[s.m]) == 0 {
+			delete(specIDs.used, s.m)
+		}
+	}
+	t.specs = nil
 }
 
 // checkUSDTMaps checks that the maps of u are usdt.bpf.h's.

@@ -1,0 +1,99 @@
+//go:build linux && amd64
+
+package link_test
+
+import (
+	"bufio"
+	"io"
+	"os/exec"
+	"testing"
+
+	"github.com/waggle-ebpf/waggle/internal/proctest"
+	"github.com/waggle-ebpf/waggle/link"
+)
+
+// waitingTarget starts target.c in wait mode with threads threads and
+// rounds rounds, and returns it once it said "ready", with its stdin
+// and its output's lines.
+func waitingTarget(t *testing.T, target, threads, rounds string) (*exec.Cmd, io.Writer, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(target, threads, rounds, "wait")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewReader(stdout)
+	if s, _ := lines.ReadString('\n'); s != "ready\n" {
+		t.Fatalf("target said %q", s)
+	}
+	return cmd, stdin, lines
+}
+
+// TestUSDTSpecsTwoLinks: two links of one object's programs (each its
+// own process and probe) share the object's __bpf_usdt_specs, so each
+// needs spec IDs of its own, as libbpf's per-object ID allocator gives:
+// the second attach must not overwrite the first one's specs (it did:
+// each AttachUprobe numbered its specs from 0, so the tick probe of the
+// first process read the gated probe's arguments and cookie). The IDs
+// are free again once a link is closed.
+func TestUSDTSpecsTwoLinks(t *testing.T) {
+	needPtrace(t)
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	coll := usdtObject(t)
+	probes := usdtProbes(coll, target)
+	a, aIn, aOut := waitingTarget(t, target, "1", "3")
+	b, bIn, bOut := waitingTarget(t, target, "1", "0")
+	la, err := link.AttachUprobe(link.UprobeOptions{PID: a.Process.Pid, USDT: probes[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer la.Close()
+	lb, err := link.AttachUprobe(link.UprobeOptions{PID: b.Process.Pid, USDT: probes[1:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lb.Close()
+	for _, in := range []io.Writer{aIn, bIn} {
+		if _, err := io.WriteString(in, "go\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, _ := aOut.ReadString('\n'); s != "gated 0\n" {
+		t.Errorf("first target said %q, want gated 0 (its gated probe not attached)", s)
+	}
+	if s, _ := bOut.ReadString('\n'); s != "gated 5\n" {
+		t.Errorf("second target said %q, want gated 5", s)
+	}
+	if err := la.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkTicks(t, coll, 1, 3, uint32(a.Process.Pid))
+	checkGated(t, coll, 5)
+	// Both links closed: their IDs are free again, so that more links
+	// one after the other than the map has IDs for (two specs each)
+	// attach (a long-running tracer does not run out of specs).
+	for i := range coll.Maps[link.USDTSpecsMap].MaxEntries()/2 + 1 {
+		l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "1", "0"}, USDT: probes})
+		if err != nil {
+			t.Fatalf("attach %d after the others were closed: %v", i, err)
+		}
+		if err := l.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+	}
+	for _, in := range []io.Writer{aIn, bIn} {
+		_, _ = io.WriteString(in, "end\n")
+	}
+}
