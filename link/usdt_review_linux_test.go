@@ -5,7 +5,10 @@ package link_test
 import (
 	"bufio"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/waggle-ebpf/waggle/internal/proctest"
@@ -95,5 +98,46 @@ func TestUSDTSpecsTwoLinks(t *testing.T) {
 	}
 	for _, in := range []io.Writer{aIn, bIn} {
 		_, _ = io.WriteString(in, "end\n")
+	}
+}
+
+// TestUSDTAttachPIDReplaced: the target's executable was replaced on
+// disk after it started (/proc/PID/exe deleted, the mapping "PATH
+// (deleted)"), so PATH now names another file than the process runs:
+// the attach fails saying so (it said only that PATH is not mapped), and
+// the process runs on untouched.
+func TestUSDTAttachPIDReplaced(t *testing.T) {
+	needPtrace(t)
+	built := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	target := filepath.Join(t.TempDir(), "target")
+	copyFile := func() {
+		b, err := os.ReadFile(built)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(target, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile()
+	coll := usdtObject(t)
+	cmd, in, out := waitingTarget(t, target, "1", "1")
+	if err := os.Remove(target); err != nil {
+		t.Fatal(err)
+	}
+	copyFile() // the same contents, another file
+	_, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, USDT: usdtProbes(coll, target)})
+	want := target + " was deleted or replaced on disk after the process mapped it"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("AttachUprobe: %v; want an error with %q", err, want)
+	}
+	if _, err := io.WriteString(in, "go\nend\n"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := out.ReadString('\n'); s != "gated 0\n" {
+		t.Errorf("target said %q, want gated 0", s)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("the target after the failed attach: %v", err)
 	}
 }
