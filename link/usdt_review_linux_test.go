@@ -4,12 +4,15 @@ package link_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/link"
@@ -139,5 +142,36 @@ func TestUSDTAttachPIDReplaced(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("the target after the failed attach: %v", err)
+	}
+}
+
+// TestUSDTAttachPIDExited: a process that exited before the attach (a
+// zombie, not yet reaped; then reaped) is refused with an error that
+// says so (PTRACE_SEIZE's EPERM was reported as another user's or an
+// already traced process), without hanging.
+func TestUSDTAttachPIDExited(t *testing.T) {
+	needPtrace(t)
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	coll := usdtObject(t)
+	cmd := exec.Command(target, "1", "1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	// Wait for the exit without reaping it.
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := link.AttachUprobe(link.UprobeOptions{PID: pid, USDT: usdtProbes(coll, target)})
+	if want := fmt.Sprintf("process %d has exited", pid); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("AttachUprobe of a zombie: %v; want an error with %q", err, want)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = link.AttachUprobe(link.UprobeOptions{PID: pid, USDT: usdtProbes(coll, target)})
+	if want := fmt.Sprintf("process %d: ", pid); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("AttachUprobe of a reaped process: %v; want an error with %q", err, want)
 	}
 }
