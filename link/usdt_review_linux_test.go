@@ -4,6 +4,8 @@ package link_test
 
 import (
 	"bufio"
+	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -173,5 +175,87 @@ func TestUSDTAttachPIDExited(t *testing.T) {
 	_, err = link.AttachUprobe(link.UprobeOptions{PID: pid, USDT: usdtProbes(coll, target)})
 	if want := fmt.Sprintf("process %d: ", pid); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("AttachUprobe of a reaped process: %v; want an error with %q", err, want)
+	}
+}
+
+// patchNote rewrites, in a copy of the ELF file bin, the note of probe
+// waggle:NAME with edit (given the note's description: location, base
+// and semaphore, then the strings), and returns the copy's path.
+func patchNote(t *testing.T, bin, name string, edit func(f *elf.File, desc []byte)) string {
+	t.Helper()
+	raw, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sec := f.Section(".note.stapsdt")
+	data := raw[sec.Offset : sec.Offset+sec.Size]
+	patched := false
+	for off := 0; off+12 <= len(data); {
+		nameSz, descSz := binary.NativeEndian.Uint32(data[off:]), binary.NativeEndian.Uint32(data[off+4:])
+		desc := data[off+12+int((nameSz+3)&^3):][:descSz]
+		if strs := strings.SplitN(string(desc[24:]), "\x00", 3); strs[1] == name {
+			edit(f, desc)
+			patched = true
+		}
+		off += 12 + int((nameSz+3)&^3) + int((descSz+3)&^3)
+	}
+	if !patched {
+		t.Fatalf("no note of waggle:%s", name)
+	}
+	out := filepath.Join(t.TempDir(), "patched")
+	if err := os.WriteFile(out, raw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestUSDTBadNotes: notes that cannot be probed fail the attach of
+// their probe with an error naming the probe and what is wrong, before
+// or when the probes go in, and leave the target to run; the file's
+// other probes still attach.
+func TestUSDTBadNotes(t *testing.T) {
+	needPtrace(t)
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	for _, c := range []struct {
+		name string
+		edit func(f *elf.File, desc []byte)
+		err  string
+	}{
+		{"semaphore in a read-only mapping", func(f *elf.File, desc []byte) {
+			binary.NativeEndian.PutUint64(desc[16:], f.Section(".rodata").Addr)
+		}, "the semaphore of waggle:gated at "},
+		{"site outside any segment", func(f *elf.File, desc []byte) {
+			binary.NativeEndian.PutUint64(desc, 0x7fff_0000_0000)
+		}, "its address: 0x7fff00000000 is in no loaded segment of the file"},
+		{"site in data", func(f *elf.File, desc []byte) {
+			binary.NativeEndian.PutUint64(desc, f.Section(".rodata").Addr)
+		}, "is in a segment that is not executable"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bad := patchNote(t, target, "gated", c.edit)
+			coll := usdtObject(t)
+			_, err := link.AttachUprobe(link.UprobeOptions{Path: bad, Args: []string{"target", "1", "1"}, USDT: usdtProbes(coll, bad)})
+			if err == nil || !strings.Contains(err.Error(), "program gated_probe: ") || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("AttachUprobe: %v; want an error of gated_probe with %q", err, c.err)
+			}
+			var out strings.Builder
+			l, err := link.AttachUprobe(link.UprobeOptions{Path: bad, Args: []string{"target", "1", "2"}, Stdout: &out, USDT: usdtProbes(coll, bad)[:1]})
+			if err != nil {
+				t.Fatalf("AttachUprobe of the file's good probe: %v", err)
+			}
+			defer l.Close()
+			if err := l.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if l.ExitCode() != 0 || out.String() != "gated 0\n" {
+				t.Errorf("exit %d, output %q", l.ExitCode(), out.String())
+			}
+			checkTicks(t, coll, 1, 2, uint32(l.Pid()))
+		})
 	}
 }
