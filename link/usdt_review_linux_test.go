@@ -259,3 +259,49 @@ func TestUSDTBadNotes(t *testing.T) {
 		})
 	}
 }
+
+// TestUSDTTwoProgramsOneProbe: two programs of one object on the same
+// probe, with different cookies, both run at every site, each with its
+// own spec (its own bpf_usdt_cookie) and the same arguments, and the
+// probe's semaphore is set once.
+func TestUSDTTwoProgramsOneProbe(t *testing.T) {
+	needPtrace(t)
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	coll := usdtObject(t)
+	probes := usdtProbes(coll, target)
+	second := probes[1] // gated_probe(long value, int constant), cookie 78
+	second.Name = "tick"
+	var out strings.Builder
+	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "2", "3"}, Stdout: &out,
+		USDT: []link.USDT{probes[0], second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if l.ExitCode() != 0 || out.String() != "gated 0\n" {
+		t.Fatalf("exit %d, output %q; want gated 0 (its semaphore not set)", l.ExitCode(), out.String())
+	}
+	checkTicks(t, coll, 2, 3, uint32(l.Pid())) // cookie 77 in every tick
+	var g struct {
+		Count           uint64
+		Value, Constant int64
+	}
+	if err := coll.Maps["gated"].Lookup(uint32(0), &g); err != nil {
+		t.Fatal(err)
+	}
+	if g.Count != 6 || g.Value < 0 || g.Value > 1 || g.Constant < 0 || g.Constant > 2 {
+		t.Errorf("gated_probe on waggle:tick: %+v; want 6 runs with a thread index and a round", g)
+	}
+	st := l.Stats()
+	if st.Hits != 6 || len(st.Programs) != 2 {
+		t.Errorf("stats %+v; want 6 hits, an entry per program", st)
+	}
+	for _, p := range st.Programs {
+		if p.Runs != 6 || p.Errors != 0 || p.Attach != "usdt/"+target+":waggle:tick" {
+			t.Errorf("program %+v; want 6 runs at waggle:tick", p)
+		}
+	}
+}
