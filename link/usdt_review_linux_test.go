@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -303,5 +304,50 @@ func TestUSDTTwoProgramsOneProbe(t *testing.T) {
 		if p.Runs != 6 || p.Errors != 0 || p.Attach != "usdt/"+target+":waggle:tick" {
 			t.Errorf("program %+v; want 6 runs at waggle:tick", p)
 		}
+	}
+}
+
+// TestUSDTDetachWhileFiring: a detach while four threads fire a probe
+// as fast as they can leaves the process as it was: no breakpoint's trap
+// reaches it (it exits 0), its semaphores are 0 again, and the runs
+// before the detach were counted.
+func TestUSDTDetachWhileFiring(t *testing.T) {
+	needPtrace(t)
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	coll := usdtObject(t)
+	cmd, in, out := waitingTarget(t, target, "4", "1000000")
+	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, USDT: usdtProbes(coll, target)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := io.WriteString(in, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Detach once the probes have fired a while on every thread.
+	for deadline := time.Now().Add(time.Minute); l.Stats().Hits < 200; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d hits in a minute", l.Stats().Hits)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, sem := range []string{"waggle_tick_semaphore", "waggle_gated_semaphore"} {
+		if v := semaphoreValue(t, cmd.Process.Pid, target, sem); v != 0 {
+			t.Errorf("%s is %d after the detach, want 0", sem, v)
+		}
+	}
+	if s, _ := out.ReadString('\n'); s != "gated 0\n" {
+		t.Errorf("target said %q, want gated 0 (detached before)", s)
+	}
+	if _, err := io.WriteString(in, "end\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("the target after the detach: %v", err)
+	}
+	if st := l.Stats(); st.Hits < 200 || st.Programs[0].Errors != 0 {
+		t.Errorf("stats %+v; want at least 200 hits, no errors", st)
 	}
 }
