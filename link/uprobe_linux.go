@@ -137,7 +137,8 @@ type uprobeTracer struct {
 	hits, returns, stepped atomic.Uint64
 	handling               atomic.Int64
 
-	specs []specID // the USDT spec IDs taken (usdt_linux.go), freed when the loop ends
+	specs []specID  // the USDT spec IDs taken (usdt_linux.go), freed by Close
+	ips   []ipEntry // the USDT IP map entries written, deleted by Close
 }
 
 func (t *uprobeTracer) exitCode() int { return int(t.code.Load()) }
@@ -267,10 +268,14 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 	}
 	if err := <-t.started; err != nil {
 		<-t.done
+		t.releaseSpecs()
 		return nil, fmt.Errorf("attach uprobe: %s: %w", l.target, err)
 	}
 	l.pid = t.leader
-	l.r.start(t.wait, func() error { return nil })
+	// Close frees the USDT spec IDs and IP map entries, once the tracer
+	// has ended: they stay for the maps' readers until then, as a
+	// libbpf link's do until it is destroyed.
+	l.r.start(t.wait, func() error { t.releaseSpecs(); return nil })
 	return l, nil
 }
 
@@ -316,7 +321,6 @@ func wakeSignal(info *unix.Siginfo) bool {
 func (t *uprobeTracer) loop(cmd *exec.Cmd) {
 	runtime.LockOSThread() // every ptrace request comes from this thread
 	defer close(t.done)
-	defer t.releaseSpecs() // before done: a closed link's USDT spec IDs are free
 	if cmd != nil {
 		if err := t.start(cmd); err != nil {
 			t.started <- err

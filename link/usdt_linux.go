@@ -119,7 +119,7 @@ type specID struct {
 // link: an object's programs may be in several links at once (each its
 // own process or probes), and each link's specs need IDs of their own,
 // as libbpf's per-object allocator gives them. A link frees its IDs when
-// it ends (releaseSpecs).
+// it is closed (releaseSpecs).
 var specIDs = &specAllocator{used: map[*waggle.Map]map[uint32]bool{}}
 
 // specAllocator is the type of specIDs.
@@ -146,9 +146,28 @@ func (s *specAllocator) alloc(m *waggle.Map) (uint32, bool) {
 	return 0, false
 }
 
-// releaseSpecs frees the spec IDs of t's USDT probes (when its link has
-// ended, or its attach failed).
+// ipEntry is an entry that a link wrote into a __bpf_usdt_ip_to_spec_id
+// map: a site's address in a process, and its spec's ID.
+type ipEntry struct {
+	m    *waggle.Map
+	addr uint64
+	spec uint32
+}
+
+// releaseSpecs frees the spec IDs of t's USDT probes and deletes the
+// entries it wrote into the IP maps, as libbpf does on detach (when its
+// link is closed, or its attach failed): a tracer that attaches to one
+// process after another does not fill the map. An entry that another
+// link has overwritten since (the same address in another process) is
+// left to it.
 func (t *uprobeTracer) releaseSpecs() {
+	for _, e := range t.ips {
+		var id uint32
+		if err := e.m.Lookup(e.addr, &id); err == nil && id == e.spec {
+			_ = e.m.Delete(e.addr)
+		}
+	}
+	t.ips = nil
 	specIDs.Lock()
 	defer specIDs.Unlock()
 	for _, s := range t.specs {
@@ -180,6 +199,7 @@ func (t *uprobeTracer) placeUSDT(sp *space, tid int, p *uprobePoint, addr uint64
 		if err := pt.probe.IPs.Update(addr, pt.spec, ebpf.UpdateAny); err != nil {
 			return fmt.Errorf("write the address %#x of %s into %s: %w", addr, pt.site.Note, USDTIPsMap, err)
 		}
+		t.ips = append(t.ips, ipEntry{pt.probe.IPs, addr, pt.spec})
 	}
 	if pt.site.SemaphoreOffset == 0 {
 		return nil

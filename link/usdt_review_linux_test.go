@@ -351,3 +351,31 @@ func TestUSDTDetachWhileFiring(t *testing.T) {
 		t.Errorf("stats %+v; want at least 200 hits, no errors", st)
 	}
 }
+
+// TestUSDTIPsFreed: a link's entries of __bpf_usdt_ip_to_spec_id go
+// when it ends, as libbpf deletes them on detach: a tracer that attaches
+// to one process after another (each PIE at another address) does not
+// fill the map (usdt.c's holds 64) and fail its attaches.
+func TestUSDTIPsFreed(t *testing.T) {
+	needPtrace(t)
+	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
+	coll := usdtObject(t)
+	ips := coll.Maps[link.USDTIPsMap]
+	for i := range 40 {
+		l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "1", "1"}, USDT: usdtProbes(coll, target)})
+		if err != nil {
+			t.Fatalf("attach %d: %v", i, err)
+		}
+		if err := l.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+	}
+	entries, err := ips.Dump()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("%d entries left in %s after every link ended", len(entries), link.USDTIPsMap)
+	}
+}
