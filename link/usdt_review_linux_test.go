@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +23,16 @@ import (
 )
 
 // waitingTarget starts target.c in wait mode with threads threads and
-// rounds rounds, and returns it once it said "ready", with its stdin
-// and its output's lines.
-func waitingTarget(t *testing.T, target, threads, rounds string) (*exec.Cmd, io.Writer, *bufio.Reader) {
+// rounds rounds, and returns it once it said "ready": the command (a
+// shell that waits for it, with its status), its process ID, its stdin
+// and its output's lines. The shell is its parent, not this process: a
+// child of this process traced by one link (by PID) would have its stops
+// reported also to the thread that forked it, as if to its tracer (the
+// kernel's rule for a tracer in its real parent's thread group), and
+// that thread may be another link's tracer.
+func waitingTarget(t *testing.T, target, threads, rounds string) (*exec.Cmd, int, io.Writer, *bufio.Reader) {
 	t.Helper()
-	cmd := exec.Command(target, threads, rounds, "wait")
+	cmd := exec.Command("/bin/sh", "-c", `exec 3<&0; "$0" "$@" <&3 3<&- & echo $!; wait $!`, target, threads, rounds, "wait")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -38,12 +44,28 @@ func waitingTarget(t *testing.T, target, threads, rounds string) (*exec.Cmd, io.
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	pid := 0
+	t.Cleanup(func() {
+		if pid > 0 {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
 	lines := bufio.NewReader(stdout)
-	if s, _ := lines.ReadString('\n'); s != "ready\n" {
-		t.Fatalf("target said %q", s)
+	ready := false
+	for pid == 0 || !ready { // the shell's "$!" and the target's "ready", in either order
+		s, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatalf("target: %v", err)
+		}
+		if s == "ready\n" {
+			ready = true
+		} else if pid, err = strconv.Atoi(strings.TrimSpace(s)); err != nil {
+			t.Fatalf("target said %q", s)
+		}
 	}
-	return cmd, stdin, lines
+	return cmd, pid, stdin, lines
 }
 
 // TestUSDTSpecsTwoLinks: two links of one object's programs (each its
@@ -58,14 +80,14 @@ func TestUSDTSpecsTwoLinks(t *testing.T) {
 	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
 	coll := usdtObject(t)
 	probes := usdtProbes(coll, target)
-	a, aIn, aOut := waitingTarget(t, target, "1", "3")
-	b, bIn, bOut := waitingTarget(t, target, "1", "0")
-	la, err := link.AttachUprobe(link.UprobeOptions{PID: a.Process.Pid, USDT: probes[:1]})
+	_, aPid, aIn, aOut := waitingTarget(t, target, "1", "3")
+	_, bPid, bIn, bOut := waitingTarget(t, target, "1", "0")
+	la, err := link.AttachUprobe(link.UprobeOptions{PID: aPid, USDT: probes[:1]})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer la.Close()
-	lb, err := link.AttachUprobe(link.UprobeOptions{PID: b.Process.Pid, USDT: probes[1:]})
+	lb, err := link.AttachUprobe(link.UprobeOptions{PID: bPid, USDT: probes[1:]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +109,7 @@ func TestUSDTSpecsTwoLinks(t *testing.T) {
 	if err := lb.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkTicks(t, coll, 1, 3, uint32(a.Process.Pid))
+	checkTicks(t, coll, 1, 3, uint32(aPid))
 	checkGated(t, coll, 5)
 	// Both links closed: their IDs are free again, so that more links
 	// one after the other than the map has IDs for (two specs each)
@@ -127,12 +149,12 @@ func TestUSDTAttachPIDReplaced(t *testing.T) {
 	}
 	copyFile()
 	coll := usdtObject(t)
-	cmd, in, out := waitingTarget(t, target, "1", "1")
+	cmd, pid, in, out := waitingTarget(t, target, "1", "1")
 	if err := os.Remove(target); err != nil {
 		t.Fatal(err)
 	}
 	copyFile() // the same contents, another file
-	_, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, USDT: usdtProbes(coll, target)})
+	_, err := link.AttachUprobe(link.UprobeOptions{PID: pid, USDT: usdtProbes(coll, target)})
 	want := target + " was deleted or replaced on disk after the process mapped it"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("AttachUprobe: %v; want an error with %q", err, want)
@@ -315,8 +337,8 @@ func TestUSDTDetachWhileFiring(t *testing.T) {
 	needPtrace(t)
 	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
 	coll := usdtObject(t)
-	cmd, in, out := waitingTarget(t, target, "4", "1000000")
-	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, USDT: usdtProbes(coll, target)})
+	cmd, pid, in, out := waitingTarget(t, target, "4", "1000000")
+	l, err := link.AttachUprobe(link.UprobeOptions{PID: pid, USDT: usdtProbes(coll, target)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +356,7 @@ func TestUSDTDetachWhileFiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sem := range []string{"waggle_tick_semaphore", "waggle_gated_semaphore"} {
-		if v := semaphoreValue(t, cmd.Process.Pid, target, sem); v != 0 {
+		if v := semaphoreValue(t, pid, target, sem); v != 0 {
 			t.Errorf("%s is %d after the detach, want 0", sem, v)
 		}
 	}
