@@ -1,6 +1,7 @@
 package link
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -159,6 +160,14 @@ func seizeThreads(pid int, options uintptr) (map[int]bool, error) {
 				}
 				for t := range threads {
 					_ = ptraceReq(unix.PTRACE_DETACH, t, 0, 0)
+				}
+				if errors.Is(err, unix.EPERM) && zombie(tid) {
+					// Not a permission: the kernel refuses to seize
+					// a thread that has exited.
+					if tid == pid {
+						return nil, fmt.Errorf("process %d has exited (a zombie: its parent has not reaped it)", pid)
+					}
+					return nil, fmt.Errorf("thread %d of process %d has exited (a zombie)", tid, pid)
 				}
 				return nil, fmt.Errorf("PTRACE_SEIZE of thread %d: %w%s", tid, err, ptraceScopeHint(err))
 			}
@@ -332,4 +341,20 @@ func ptraceScopeHint(err error) string {
 		return " (waggle may not ptrace this process: another user's, or already traced)"
 	}
 	return fmt.Sprintf(" (waggle may not ptrace this process: kernel.yama.ptrace_scope is %s; 1 allows only descendants, 2 needs CAP_SYS_PTRACE, 3 forbids it)", s)
+}
+
+// zombie reports whether thread tid has exited and is not yet reaped
+// (state Z or X in /proc/TID/stat).
+func zombie(tid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tid))
+	if err != nil {
+		return false
+	}
+	// "PID (COMM) STATE ...": COMM may hold parentheses; the state
+	// follows the last one.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	return b[i+2] == 'Z' || b[i+2] == 'X'
 }

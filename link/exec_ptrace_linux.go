@@ -341,7 +341,10 @@ func (s *supervisor) traceChildExit(tid int, h *handling) {
 // spinWait is how long waitStop polls for the next stop before it blocks.
 const spinWait = 50 * time.Microsecond
 
-// waitStop waits for the next stop or exit of any tracee. It first polls
+// waitStop waits for the next stop or exit of any tracee of the calling
+// thread (__WNOTHREAD: not the tracees or children of the process's other
+// threads, which may be another link's tracer or the program's own
+// exec.Cmd, whose events a wait for any child would take). It first polls
 // (wait4 with WNOHANG, which never blocks) for a little while: a traced
 // call's exit stop, or the next call's stop, usually comes within
 // microseconds, and a blocking wait4 would hand the thread's processor to
@@ -349,7 +352,7 @@ const spinWait = 50 * time.Microsecond
 func waitStop(ws *unix.WaitStatus) (int, error) {
 	deadline := time.Now().Add(spinWait)
 	for time.Now().Before(deadline) {
-		tid, _, errno := unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)), unix.WALL|unix.WNOHANG, 0, 0, 0)
+		tid, _, errno := unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)), unix.WALL|unix.WNOTHREAD|unix.WNOHANG, 0, 0, 0)
 		switch {
 		case errno == unix.EINTR:
 			continue
@@ -359,7 +362,7 @@ func waitStop(ws *unix.WaitStatus) (int, error) {
 			return int(tid), nil
 		}
 	}
-	return unix.Wait4(-1, ws, unix.WALL, nil)
+	return unix.Wait4(-1, ws, unix.WALL|unix.WNOTHREAD, nil)
 }
 
 // ptraceRegs gets or sets a stopped thread's registers. Requests to a

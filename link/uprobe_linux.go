@@ -152,6 +152,9 @@ type uprobeTracer struct {
 	fileCode               map[string]*fileCode // files' executable code (enteredFromOutside)
 	ripOnlyHits            atomic.Uint64        // hits that read rip alone (space.ripOnly)
 	handling               atomic.Int64
+
+	specs []specID  // the USDT spec IDs taken (usdt_linux.go), freed by Close
+	ips   []ipEntry // the USDT IP map entries written, deleted by Close
 }
 
 func (t *uprobeTracer) exitCode() int { return int(t.code.Load()) }
@@ -253,12 +256,14 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 			fnOff: sym.Offset, fnSize: sym.Size, noRegs: !needsRegs(u.Program.Instructions())})
 	}
 	if err := t.addUSDT(opts.USDT, maps); err != nil {
+		t.releaseSpecs()
 		return nil, fmt.Errorf("attach uprobe: %w", err)
 	}
 	l := &UprobeLink{t: t}
 	if opts.PID > 0 {
 		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", opts.PID))
 		if err != nil {
+			t.releaseSpecs()
 			return nil, fmt.Errorf("attach uprobe: %w", err)
 		}
 		t.leader = opts.PID
@@ -267,6 +272,7 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 	} else {
 		path, err := exec.LookPath(opts.Path)
 		if err != nil {
+			t.releaseSpecs()
 			return nil, fmt.Errorf("attach uprobe: %w", err)
 		}
 		args := opts.Args
@@ -279,10 +285,14 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 	}
 	if err := <-t.started; err != nil {
 		<-t.done
+		t.releaseSpecs()
 		return nil, fmt.Errorf("attach uprobe: %s: %w", l.target, err)
 	}
 	l.pid = t.leader
-	l.r.start(t.wait, func() error { return nil })
+	// Close frees the USDT spec IDs and IP map entries, once the tracer
+	// has ended: they stay for the maps' readers until then, as a
+	// libbpf link's do until it is destroyed.
+	l.r.start(t.wait, func() error { t.releaseSpecs(); return nil })
 	return l, nil
 }
 
@@ -443,7 +453,7 @@ func (t *uprobeTracer) start(cmd *exec.Cmd) error {
 		_ = cmd.Process.Kill()
 		for t.threads[pid] != nil {
 			var ws unix.WaitStatus
-			tid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+			tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
 			if err != nil && !errors.Is(err, unix.EINTR) {
 				break
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -40,7 +41,6 @@ func (t *uprobeTracer) addUSDT(probes []USDT, maps []symtab.Mapping) error {
 		spec string
 	}
 	ids := map[specKey]uint32{}
-	next := map[*waggle.Map]uint32{}
 	files := map[string][]usdt.Site{}
 	for _, u := range probes {
 		if u.Program == nil {
@@ -85,11 +85,11 @@ func (t *uprobeTracer) addUSDT(probes []USDT, maps []symtab.Mapping) error {
 				key := specKey{u.Specs, string(spec)}
 				id, ok := ids[key]
 				if !ok {
-					id = next[u.Specs]
-					if id >= u.Specs.MaxEntries() {
-						return fmt.Errorf("program %s: %s: more USDT sites with different arguments than the %d specs %s holds (BPF_USDT_MAX_SPEC_CNT)", u.Program.Name(), file, u.Specs.MaxEntries(), USDTSpecsMap)
+					id, ok = specIDs.alloc(u.Specs)
+					if !ok {
+						return fmt.Errorf("program %s: %s: more USDT sites with different arguments than the %d specs %s holds (BPF_USDT_MAX_SPEC_CNT), counting those of the object's other attached links", u.Program.Name(), file, u.Specs.MaxEntries(), USDTSpecsMap)
 					}
-					next[u.Specs] = id + 1
+					t.specs = append(t.specs, specID{u.Specs, id})
 					if err := u.Specs.Update(id, spec, ebpf.UpdateAny); err != nil {
 						return fmt.Errorf("program %s: write the spec of %s into %s: %w", u.Program.Name(), s.Note, USDTSpecsMap, err)
 					}
@@ -107,6 +107,76 @@ func (t *uprobeTracer) addUSDT(probes []USDT, maps []symtab.Mapping) error {
 		}
 	}
 	return nil
+}
+
+// specID is a spec's ID in a __bpf_usdt_specs map.
+type specID struct {
+	m  *waggle.Map
+	id uint32
+}
+
+// specIDs are the IDs in use in each __bpf_usdt_specs map, by every
+// link: an object's programs may be in several links at once (each its
+// own process or probes), and each link's specs need IDs of their own,
+// as libbpf's per-object allocator gives them. A link frees its IDs when
+// it is closed (releaseSpecs).
+var specIDs = &specAllocator{used: map[*waggle.Map]map[uint32]bool{}}
+
+// specAllocator is the type of specIDs.
+type specAllocator struct {
+	sync.Mutex
+	used map[*waggle.Map]map[uint32]bool
+}
+
+// alloc takes the lowest free ID of m; false: all are in use.
+func (s *specAllocator) alloc(m *waggle.Map) (uint32, bool) {
+	s.Lock()
+	defer s.Unlock()
+	used := s.used[m]
+	if used == nil {
+		used = map[uint32]bool{}
+		s.used[m] = used
+	}
+	for id := range m.MaxEntries() {
+		if !used[id] {
+			used[id] = true
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// ipEntry is an entry that a link wrote into a __bpf_usdt_ip_to_spec_id
+// map: a site's address in a process, and its spec's ID.
+type ipEntry struct {
+	m    *waggle.Map
+	addr uint64
+	spec uint32
+}
+
+// releaseSpecs frees the spec IDs of t's USDT probes and deletes the
+// entries it wrote into the IP maps, as libbpf does on detach (when its
+// link is closed, or its attach failed): a tracer that attaches to one
+// process after another does not fill the map. An entry that another
+// link has overwritten since (the same address in another process) is
+// left to it.
+func (t *uprobeTracer) releaseSpecs() {
+	for _, e := range t.ips {
+		var id uint32
+		if err := e.m.Lookup(e.addr, &id); err == nil && id == e.spec {
+			_ = e.m.Delete(e.addr)
+		}
+	}
+	t.ips = nil
+	specIDs.Lock()
+	defer specIDs.Unlock()
+	for _, s := range t.specs {
+		delete(specIDs.used[s.m], s.id)
+		if len(specIDs.used[s.m]) == 0 {
+			delete(specIDs.used, s.m)
+		}
+	}
+	t.specs = nil
 }
 
 // checkUSDTMaps checks that the maps of u are usdt.bpf.h's.
@@ -129,6 +199,7 @@ func (t *uprobeTracer) placeUSDT(sp *space, tid int, p *uprobePoint, addr uint64
 		if err := pt.probe.IPs.Update(addr, pt.spec, ebpf.UpdateAny); err != nil {
 			return fmt.Errorf("write the address %#x of %s into %s: %w", addr, pt.site.Note, USDTIPsMap, err)
 		}
+		t.ips = append(t.ips, ipEntry{pt.probe.IPs, addr, pt.spec})
 	}
 	if pt.site.SemaphoreOffset == 0 {
 		return nil

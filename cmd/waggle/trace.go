@@ -148,6 +148,8 @@ func cmdTrace(args []string, e *env) error {
 				if err := us.SetTarget(target); err != nil {
 					return &usageError{"--usdt " + err.Error()}
 				}
+			} else if _, ok := usdtFor[name]; ok {
+				return &usageError{fmt.Sprintf("--usdt %s=...: program %s's section %s names its probe already (--usdt places SEC(\"usdt\") programs)", name, name, sec)}
 			}
 			delete(usdtFor, name)
 			usdts = append(usdts, placedUSDT{name, us})

@@ -350,4 +350,10 @@ func TestTraceUSDTSection(t *testing.T) {
 			t.Errorf("exit %d, stdout %q, stderr %q; want gated 5 and %q", code, out, errOut, want)
 		}
 	}
+	// --usdt for a program whose section names its probe is refused,
+	// not silently ignored.
+	code, _, errOut = runCLI(t, "", "trace", "--usdt", "named_gated=./target:waggle:tick", obj, "--", "./target", "1", "1")
+	if want := `--usdt named_gated=...: program named_gated's section usdt/./target:waggle:gated names its probe already`; code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, want)
+	}
 }

@@ -300,7 +300,7 @@ var defs = slices.Concat([]def{
 	{
 		id: asm.FnGetAttachCookie, types: tKprobe | tTracepoint | tRawTP | tPerf, fn: getAttachCookie, // 174 bpf_get_attach_cookie
 		proto: helper.Proto{Args: []helper.ArgKind{helper.ArgCtx}, Ret: helper.RetInteger},
-		doc:   "the cookie of the attachment that runs the program (`RunOptions.Cookie`: a USDT site's spec ID in `waggle trace`), 0 without one",
+		doc:   "the cookie of the attachment that runs the program (`RunOptions.Cookie`: in `link.AttachUprobe` and `waggle trace`, a USDT site's spec ID, or a uprobe's `link.Uprobe.Cookie`), 0 without one",
 	},
 	{
 		id: asm.FnLoop, types: tAll, fn: loop, // 181 bpf_loop

@@ -172,7 +172,22 @@ func Address(maps []Mapping, path string, off uint64) (uint64, error) {
 	if mapped {
 		return 0, fmt.Errorf("%s is mapped, but not its file offset %#x", path, off)
 	}
+	if replaced(maps, abs) {
+		return 0, fmt.Errorf("%s was deleted or replaced on disk after the process mapped it (its mapping is %q): the file there now is not what the process runs; restart the process to probe it", path, abs+" (deleted)")
+	}
 	return 0, fmt.Errorf("%s is not mapped in the process", path)
+}
+
+// replaced reports whether the process maps a file that was at path
+// and has been deleted or replaced since (the kernel shows its mapping
+// as "PATH (deleted)").
+func replaced(maps []Mapping, path string) bool {
+	for _, m := range maps {
+		if m.Path == path+" (deleted)" {
+			return true
+		}
+	}
+	return false
 }
 
 // WritableAddress is where file offset off of the file at path is in a

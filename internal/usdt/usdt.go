@@ -124,6 +124,11 @@ type Site struct {
 	SemaphoreOffset uint64
 	// Arguments are the parsed arguments.
 	Arguments []Arg
+	// Err is why the site cannot be probed (its address outside the
+	// file's code, an argument that does not parse or names a missing
+	// symbol), nil if it can: Find reports it for the probe asked for,
+	// so that one odd probe does not hide a file's others.
+	Err error
 }
 
 // ReadFile reads the probe sites of the ELF executable or shared library
@@ -196,51 +201,60 @@ func Read(f *elf.File) ([]Site, error) {
 				s.Semaphore += base - n.Base
 			}
 		}
-		off, err := fileOffset(f, s.Addr, true)
-		if err != nil {
-			return nil, fmt.Errorf("probe %s: its address: %w", n, err)
+		if err := s.place(f, lookup); err != nil {
+			s.Err = fmt.Errorf("probe %s: %w", n, err)
 		}
-		s.Offset = off
-		if s.Semaphore != 0 {
-			if s.SemaphoreOffset, err = fileOffset(f, s.Semaphore, false); err != nil {
-				return nil, fmt.Errorf("probe %s: its semaphore: %w", n, err)
-			}
-		}
-		args, err := ParseArgs(n.Args)
-		if err != nil {
-			return nil, fmt.Errorf("probe %s: %w", n, err)
-		}
-		for i := range args {
-			a := &args[i]
-			if a.Symbol == "" {
-				continue
-			}
-			v, ok := lookup(a.Symbol)
-			if !ok {
-				return nil, fmt.Errorf("probe %s: argument %d %q: no symbol %s in the file", n, i+1, a.Text, a.Symbol)
-			}
-			switch a.Kind {
-			case RegDeref:
-				if a.Reg != "rip" {
-					return nil, fmt.Errorf("probe %s: argument %d %q: a symbol is an address only relative to %%rip", n, i+1, a.Text)
-				}
-				// rip is the site's address when the probe fires: the
-				// symbol is as far from it in memory as in the file
-				// (from the site's address as placed, since prelinking
-				// moved the symbols but not the notes).
-				a.Offset += int64(v - s.Addr)
-			case Const:
-				if f.Type != elf.ET_EXEC {
-					return nil, fmt.Errorf("probe %s: argument %d %q: the address of a symbol as a constant is known only in a file that is not relocated (ET_EXEC), this one is %s", n, i+1, a.Text, f.Type)
-				}
-				a.Offset += int64(v)
-			}
-			a.Symbol = ""
-		}
-		s.Arguments = args
 		sites = append(sites, s)
 	}
 	return sites, nil
+}
+
+// place finds the file offsets of the site and its semaphore and parses
+// and resolves its arguments.
+func (s *Site) place(f *elf.File, lookup func(string) (uint64, bool)) error {
+	off, err := fileOffset(f, s.Addr, true)
+	if err != nil {
+		return fmt.Errorf("its address: %w", err)
+	}
+	s.Offset = off
+	if s.Semaphore != 0 {
+		if s.SemaphoreOffset, err = fileOffset(f, s.Semaphore, false); err != nil {
+			return fmt.Errorf("its semaphore: %w", err)
+		}
+	}
+	args, err := ParseArgs(s.Args)
+	if err != nil {
+		return err
+	}
+	for i := range args {
+		a := &args[i]
+		if a.Symbol == "" {
+			continue
+		}
+		v, ok := lookup(a.Symbol)
+		if !ok {
+			return fmt.Errorf("argument %d %q: no symbol %s in the file", i+1, a.Text, a.Symbol)
+		}
+		switch a.Kind {
+		case RegDeref:
+			if a.Reg != "rip" {
+				return fmt.Errorf("argument %d %q: a symbol is an address only relative to %%rip", i+1, a.Text)
+			}
+			// rip is the site's address when the probe fires: the
+			// symbol is as far from it in memory as in the file (from
+			// the site's address as placed, since prelinking moved the
+			// symbols but not the notes).
+			a.Offset += int64(v - s.Addr)
+		case Const:
+			if f.Type != elf.ET_EXEC {
+				return fmt.Errorf("argument %d %q: the address of a symbol as a constant is known only in a file that is not relocated (ET_EXEC), this one is %s", i+1, a.Text, f.Type)
+			}
+			a.Offset += int64(v)
+		}
+		a.Symbol = ""
+	}
+	s.Arguments = args
+	return nil
 }
 
 // fileOffset is the file offset of virtual address vaddr, through the
@@ -261,12 +275,20 @@ func fileOffset(f *elf.File, vaddr uint64, code bool) (uint64, error) {
 	return 0, fmt.Errorf("%#x is in no loaded segment of the file", vaddr)
 }
 
+// maxListed is how many probes the error of Find lists at most.
+const maxListed = 10
+
 // Find returns the sites of provider:name among sites; an error says
-// that there is none, and lists the probes there are.
+// that there is none, and lists the probes there are (the first ten,
+// and how many more), or gives the error of a site of the probe that
+// cannot be probed (Site.Err).
 func Find(sites []Site, provider, name string) ([]Site, error) {
 	var out []Site
 	for _, s := range sites {
 		if s.Provider == provider && s.Name == name {
+			if s.Err != nil {
+				return nil, s.Err
+			}
 			out = append(out, s)
 		}
 	}
@@ -284,7 +306,11 @@ func Find(sites []Site, provider, name string) ([]Site, error) {
 	if len(have) == 0 {
 		return nil, fmt.Errorf("no USDT probe %s:%s: the file has no USDT probes (no .note.stapsdt notes)", provider, name)
 	}
-	return nil, fmt.Errorf("no USDT probe %s:%s (the file has %s)", provider, name, strings.Join(have, ", "))
+	list := strings.Join(have[:min(len(have), maxListed)], ", ")
+	if len(have) > maxListed {
+		list += fmt.Sprintf(" and %d more", len(have)-maxListed)
+	}
+	return nil, fmt.Errorf("no USDT probe %s:%s (the file has %s)", provider, name, list)
 }
 
 // ArgKind is how an argument is found, as libbpf's enum

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -249,6 +250,9 @@ func TestReadFileErrors(t *testing.T) {
 	if _, err := ReadFile("testdata/args.json"); err == nil || !strings.Contains(err.Error(), "read the USDT notes of testdata/args.json") {
 		t.Errorf("not an ELF file: %v", err)
 	}
+	if _, err := ReadFile("testdata"); err == nil || !strings.Contains(err.Error(), "read the USDT notes of testdata: ") || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("a directory: %v", err)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -314,5 +318,72 @@ func TestReadPrelinked(t *testing.T) {
 			!reflect.DeepEqual(g.Arguments, w.Arguments) {
 			t.Errorf("site %d: %+v, want the addresses of %+v", i, g, w)
 		}
+	}
+}
+
+// TestReadOneBadProbe: a probe that cannot be read (here the gated
+// probe's first argument rewritten to size 3) fails only the probe, when
+// it is asked for, not the file: its other probes are still there, as
+// libbpf parses only the notes of the probe it attaches (a library with
+// one probe of, say, an %xmm argument has others to trace).
+func TestReadOneBadProbe(t *testing.T) {
+	bin := proctest.BuildSDT(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
+	raw, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := f.Section(".note.stapsdt")
+	f.Close()
+	data := raw[sec.Offset : sec.Offset+sec.Size]
+	patched := false
+	for off := 0; off+12 <= len(data); {
+		nameSz, descSz := binary.LittleEndian.Uint32(data[off:]), binary.LittleEndian.Uint32(data[off+4:])
+		desc := off + 12 + int(align4(uint64(nameSz)))
+		strs := bytes.SplitN(data[desc+24:desc+int(descSz)], []byte{0}, 3)
+		if string(strs[1]) == "gated" {
+			args := desc + 24 + len(strs[0]) + 1 + len(strs[1]) + 1
+			if data[args] == '-' {
+				args++
+			}
+			data[args] = '3'
+			patched = true
+		}
+		off = desc + int(align4(uint64(descSz)))
+	}
+	if !patched {
+		t.Fatal("no waggle:gated note to rewrite")
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	if err := os.WriteFile(bad, raw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sites, err := ReadFile(bad)
+	if err != nil {
+		t.Fatalf("ReadFile: %v; want the file read, its bad probe failing only when asked for", err)
+	}
+	if got, err := Find(sites, "waggle", "tick"); err != nil || len(got) == 0 {
+		t.Errorf("Find(waggle:tick) = %v, %v; want its sites", got, err)
+	}
+	if _, err := Find(sites, "waggle", "gated"); err == nil || !strings.Contains(err.Error(), "probe waggle:gated at ") || !strings.Contains(err.Error(), "want 1, 2, 4 or 8 bytes") {
+		t.Errorf("Find(waggle:gated): %v; want its argument's error", err)
+	}
+}
+
+// TestFindLongList: a missing probe of a file with many probes (a JVM's
+// libjvm.so has hundreds) lists the first few and how many more, not
+// all of them.
+func TestFindLongList(t *testing.T) {
+	var sites []Site
+	for i := range 100 {
+		sites = append(sites, Site{Note: Note{Provider: "p", Name: "probe" + strconv.Itoa(i)}})
+	}
+	_, err := Find(sites, "p", "missing")
+	want := "no USDT probe p:missing (the file has p:probe0, p:probe1, p:probe2, p:probe3, p:probe4, p:probe5, p:probe6, p:probe7, p:probe8, p:probe9 and 90 more)"
+	if err == nil || err.Error() != want {
+		t.Errorf("Find: %v\nwant %s", err, want)
 	}
 }
