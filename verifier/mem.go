@@ -813,7 +813,11 @@ func (v *verifier) stackWriteFixed(regno int, fr *frame, spi, b, off, size int, 
 		v.recordStack(fr, spi)
 	default:
 		if _, ok := slot.spilled(); ok || slot.hasSpillBytes() {
-			slot.scrub()
+			// Data written into a slot that holds a spilled register
+			// makes every written byte of the slot data, its zero bytes
+			// too, as the kernel's scrub_spilled_slot: its checkpoints
+			// then match paths whose slot is all data.
+			slot.scrubAll()
 		}
 		kind := stMisc
 		if val != nil && val.isNull() || val == nil && !a.atomic && a.imm == 0 {
@@ -880,6 +884,17 @@ func (s *stackSlot) hasSpillBytes() bool {
 		}
 	}
 	return false
+}
+
+// scrubAll turns a spilled register and every other written byte of its
+// slot (zero bytes too) into plain data; bytes never written stay so.
+func (s *stackSlot) scrubAll() {
+	for i, k := range s.kind {
+		if k != stInvalid {
+			s.kind[i] = stMisc
+		}
+	}
+	s.spill = reg{}
 }
 
 // scrub turns a spilled register into plain data.
