@@ -149,46 +149,19 @@ func Compile(in abi.Input) (*abi.Output, error) {
 }
 
 func compile(in abi.Input, long []bool) (*compiler, error) {
-	c := &compiler{in: in, ctxAccess: make([]bool, len(in.Instructions)), long: long, slot: -1, mayGotos: hasMayGoto(in.Instructions)}
-	for _, i := range in.ContextAccesses {
-		if i >= 0 && i < len(c.ctxAccess) {
-			c.ctxAccess[i] = true
-		}
-	}
+	p := abi.NewPlan(in)
+	c := &compiler{in: in, long: long, slot: -1,
+		ctxAccess: p.ContextAccess, targets: p.Targets, targetOf: p.TargetOf,
+		index: p.Index, funcLen: p.FunctionLengths, mayGotos: p.MayGoto}
 	nslots := in.Instructions.SlotCount()
 	c.b = in.Buffer[:0]
 	if cap(c.b) < 512+nslots*24 {
 		c.b = make([]byte, 0, 512+nslots*24)
 	}
 	c.out.Slots = make([]int32, nslots)
-	c.targets = make([]bool, nslots+1)
-	c.targetOf = make([]int32, nslots)
-	slot := 0
-	if !in.Checked {
-		c.index = make([]int32, nslots+1)
-		c.funcLen = abi.FunctionLengths(in.Instructions)
-	}
-	for i, ins := range in.Instructions {
-		if c.index != nil {
-			c.index[slot] = int32(i)
-			if ins.IsLdDW() {
-				c.index[slot+1] = int32(i)
-			}
-		}
-		if cl := ins.Class(); cl == isa.ClassJMP || cl == isa.ClassJMP32 || ins.Opcode == isa.OpLdDW {
-			if t, ok := ins.JumpTarget(slot); ok && t >= 0 && t <= nslots {
-				c.targets[t] = true
-				c.targetOf[slot] = int32(t)
-			}
-		}
-		slot += ins.Slots()
-	}
 	c.stubs()
-	var blockLen []int
-	if in.Checked {
-		blockLen = c.blocks()
-	}
-	slot = 0
+	blockLen := p.Blocks
+	slot := 0
 	for i, ins := range in.Instructions {
 		if c.targets[slot] {
 			c.forget()
@@ -395,35 +368,6 @@ func (c *compiler) exitWith(code uint64, slot int) {
 	c.movImm64(tmp, uint64(c.in.ID)<<32|uint64(slot))
 	c.movImm(aux, code)
 	c.callTo(c.emulStub)
-}
-
-// blocks returns, by instruction index, the number of instructions of the
-// basic block that starts there, or 0.
-func (c *compiler) blocks() []int {
-	insns := c.in.Instructions
-	start := make([]bool, len(insns)+1)
-	start[0] = true
-	slot := 0
-	for i, ins := range insns {
-		if c.targets[slot] {
-			start[i] = true
-		}
-		if cl := ins.Class(); cl == isa.ClassJMP || cl == isa.ClassJMP32 {
-			start[i+1] = true
-		}
-		slot += ins.Slots()
-	}
-	n := make([]int, len(insns))
-	for i := len(insns) - 1; i >= 0; i-- {
-		if start[i] {
-			j := i + 1
-			for j < len(insns) && !start[j] {
-				j++
-			}
-			n[i] = j - i
-		}
-	}
-	return n
 }
 
 // countBudget takes n instructions from the budget, exiting to Go when it

@@ -2,7 +2,6 @@ package amd64
 
 import (
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
-	"github.com/waggle-ebpf/waggle/isa"
 )
 
 // maxLoops is bpf_loop's limit on iterations (the kernel's BPF_MAX_LOOPS).
@@ -84,14 +83,4 @@ func (c *compiler) inlineLoop(slot, target int) {
 	for _, p := range done {
 		c.patch(p, c.pos())
 	}
-}
-
-// hasMayGoto reports whether the program has a may_goto.
-func hasMayGoto(insns isa.Instructions) bool {
-	for _, ins := range insns {
-		if ins.IsMayGoto() {
-			return true
-		}
-	}
-	return false
 }
