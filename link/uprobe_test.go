@@ -72,7 +72,14 @@ func buildTarget(t testing.TB) string {
 // callsObject loads testdata/uprobe/calls.o.
 func callsObject(t testing.TB) *waggle.Collection {
 	t.Helper()
-	spec, err := waggle.LoadCollectionSpec("../testdata/uprobe/calls.o")
+	return uprobeObject(t, "calls.o")
+}
+
+// uprobeObject loads testdata/uprobe/name into waggle, closed when the
+// test ends.
+func uprobeObject(t testing.TB, name string) *waggle.Collection {
+	t.Helper()
+	spec, err := waggle.LoadCollectionSpec("../testdata/uprobe/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,10 +303,7 @@ func TestUprobeDetachPendingReturn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Hits == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	proctest.WaitUntil(5*time.Second, 5*time.Millisecond, func() bool { return l.Stats().Hits != 0 })
 	time.Sleep(50 * time.Millisecond)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -330,10 +334,7 @@ func TestUprobeDetachThreads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Returns < 500 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	proctest.WaitUntil(5*time.Second, 5*time.Millisecond, func() bool { return l.Stats().Returns >= 500 })
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -352,15 +353,7 @@ func TestUprobePID(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
 	coll := callsObject(t)
-	cmd := exec.Command(target, "wait")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "wait")
 	time.Sleep(50 * time.Millisecond)
 	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
 		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
@@ -369,10 +362,7 @@ func TestUprobePID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Returns < 20 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Returns >= 20 })
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -387,9 +377,7 @@ func TestUprobePID(t *testing.T) {
 	}
 	// Detached: the process runs on, and ends normally.
 	time.Sleep(20 * time.Millisecond)
-	stdin.Close()
-	err = cmd.Wait()
-	if err != nil {
+	if _, err := cmd.Finish(); err != nil {
 		t.Fatalf("the process after the detach: %v", err)
 	}
 }
@@ -401,17 +389,7 @@ func TestUprobePIDThreads(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
 	coll := callsObject(t)
-	cmd := exec.Command(target, "waitthreads")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "waitthreads")
 	time.Sleep(50 * time.Millisecond)
 	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
 		{Program: coll.Programs["enter_at"], Path: target, Symbol: "work", Offset: 4},
@@ -440,9 +418,8 @@ func TestUprobePIDThreads(t *testing.T) {
 		}
 	}
 	time.Sleep(20 * time.Millisecond)
-	stdin.Close()
-	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+	if out, err := cmd.Finish(); err != nil || out != "done\n" {
+		t.Fatalf("the process after the detach: %v, output %q", err, out)
 	}
 }
 

@@ -7,13 +7,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/internal/symtab"
 	"github.com/waggle-ebpf/waggle/link"
 )
@@ -156,17 +156,7 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 	target := buildTarget(t)
 	coll := callsObject(t)
 	sym, code := funcCode(t, target, "work")
-	cmd := exec.Command(target, "wait")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "wait")
 	time.Sleep(50 * time.Millisecond)
 	maps, err := symtab.ReadMaps(cmd.Process.Pid)
 	if err != nil {
@@ -201,10 +191,7 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for l.Stats().Returns < 20 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Returns >= 20 })
 		got := read()
 		if got[0] != 0xe9 || l.OutOfLine() != 1 {
 			t.Errorf("round %d: work while attached: % x, %d sites out of line; want a jmp (e9) to its slot", round, got, l.OutOfLine())
@@ -224,9 +211,8 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 		t.Errorf("%d anonymous code pages after two attaches (%d before), slots %#x; want one page more, the second slot after the first", n, pages, slots)
 	}
 	time.Sleep(20 * time.Millisecond)
-	stdin.Close()
-	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+	if out, err := cmd.Finish(); err != nil || out != "done\n" {
+		t.Fatalf("the process after the detach: %v, output %q", err, out)
 	}
 }
 
@@ -264,17 +250,7 @@ func TestUprobeOutOfLineSeccomp(t *testing.T) {
 			link.SetSeccompCheck(tc.check)
 			defer link.SetSeccompCheck(true)
 			coll := callsObject(t)
-			cmd := exec.Command(target, "sandboxed")
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out bytes.Buffer
-			cmd.Stdout = &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			cmd := proctest.Start(t, target, "sandboxed")
 			time.Sleep(50 * time.Millisecond)
 			l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
 				{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
@@ -282,19 +258,15 @@ func TestUprobeOutOfLineSeccomp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			deadline := time.Now().Add(5 * time.Second)
-			for l.Stats().Hits < 20 && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
+			proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Hits >= 20 })
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
 			if st := l.Stats(); st.Hits < 20 || l.OutOfLine() != 0 {
 				t.Errorf("%d hits, %d sites out of line; want at least 20 on an int3", st.Hits, l.OutOfLine())
 			}
-			stdin.Close()
-			if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-				t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+			if out, err := cmd.Finish(); err != nil || out != "done\n" {
+				t.Fatalf("the process after the detach: %v, output %q", err, out)
 			}
 		})
 	}
@@ -311,17 +283,7 @@ func TestUprobeOutOfLineDetachSlot(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
 	coll := callsObject(t)
-	cmd := exec.Command(target, "slotcall")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "slotcall")
 	time.Sleep(50 * time.Millisecond)
 	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
 		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
@@ -329,19 +291,15 @@ func TestUprobeOutOfLineDetachSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Hits < 5 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Hits >= 5 })
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if st := l.Stats(); st.Hits < 5 || l.OutOfLine() != 1 {
 		t.Fatalf("%d hits, %d sites out of line; want at least 5, out of line", st.Hits, l.OutOfLine())
 	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-		t.Fatalf("the process that called the slot after the detach: %v, output %q", err, out.String())
+	if out, err := cmd.Finish(); err != nil || out != "done\n" {
+		t.Fatalf("the process that called the slot after the detach: %v, output %q", err, out)
 	}
 }
 
@@ -353,17 +311,7 @@ func TestUprobeOutOfLineNoRoom(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
 	coll := callsObject(t)
-	cmd := exec.Command(target, "wait")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "wait")
 	time.Sleep(50 * time.Millisecond)
 	maps, err := symtab.ReadMaps(cmd.Process.Pid)
 	if err != nil {
@@ -385,18 +333,14 @@ func TestUprobeOutOfLineNoRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Hits < 5 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Hits >= 5 })
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if st := l.Stats(); st.Hits < 5 || l.OutOfLine() != 0 {
 		t.Errorf("%d hits, %d sites out of line; want at least 5 on an int3", st.Hits, l.OutOfLine())
 	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+	if out, err := cmd.Finish(); err != nil || out != "done\n" {
+		t.Fatalf("the process after the detach: %v, output %q", err, out)
 	}
 }
