@@ -39,7 +39,7 @@ func (c *compiler) inlineLoop(slot, target int) {
 		c.push(r)
 	}
 	if c.mayGotos {
-		c.load(8, tmp, ctxReg, offMayGoto)
+		c.load(8, tmp, ctxReg, abi.OffMayGoto)
 		c.push(tmp)
 	}
 	c.movImm(rbx, 0)
@@ -72,7 +72,7 @@ func (c *compiler) inlineLoop(slot, target int) {
 	c.movRR(true, rax, rbx)
 	if c.mayGotos {
 		c.pop(tmp)
-		c.store(8, ctxReg, offMayGoto, tmp)
+		c.store(8, ctxReg, abi.OffMayGoto, tmp)
 	}
 	for _, r := range []reg{r14, r13, rbx} {
 		c.pop(r)
