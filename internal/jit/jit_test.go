@@ -13,6 +13,7 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/jit/jittest"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
@@ -224,7 +225,7 @@ func TestCallbackTailCallCount(t *testing.T) {
 // goroutines while the garbage collector runs and frees the code of the
 // dropped ones: code must stay mapped while any run uses it.
 func TestCompileRunConcurrently(t *testing.T) {
-	fnv, err := assembler.Assemble(fnv1aAsm)
+	fnv, err := assembler.Assemble(jittest.FNV1a)
 	if err != nil {
 		t.Fatal(err)
 	}
