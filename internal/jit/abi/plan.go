@@ -1,6 +1,10 @@
 package abi
 
-import "github.com/waggle-ebpf/waggle/isa"
+import (
+	"fmt"
+
+	"github.com/waggle-ebpf/waggle/isa"
+)
 
 // Plan is what a backend works out about a program before it emits code.
 // It depends on the instructions alone, not on the machine, so that both
@@ -100,4 +104,20 @@ func blocks(insns isa.Instructions, targets []bool) []int {
 		}
 	}
 	return n
+}
+
+// Immediate returns the 64-bit value that the lddw ins at slot loads: its
+// constant, or for a function pointer (isa.PseudoFunc) FuncTag with the
+// slot of the function. Other pseudo sources are a loader's to resolve,
+// and an error here.
+func (p Plan) Immediate(slot int, ins isa.Instruction) (uint64, error) {
+	v := uint64(ins.Imm)
+	switch uint8(ins.Src) {
+	case isa.PseudoNone:
+	case isa.PseudoFunc:
+		v = FuncTag | uint64(p.TargetOf[slot])
+	default:
+		return 0, fmt.Errorf("lddw of a %s was not resolved by a loader", isa.PseudoName(uint8(ins.Src)))
+	}
+	return v, nil
 }

@@ -62,6 +62,9 @@ type compiler struct {
 	knownValid [11]bool
 	targets    []bool  // slots that jumps or calls land on
 	targetOf   []int32 // by slot: where its jump, call or function pointer goes
+	// plan is what abi.NewPlan found; ctxAccess, targets, targetOf,
+	// index, funcLen and mayGotos are its fields under shorter names.
+	plan abi.Plan
 	// Verified code's budget: the index of each slot's instruction, the
 	// length of the function starting at each slot, and the exits of
 	// charges that ran out, emitted after the program.
@@ -128,7 +131,7 @@ func compile(in abi.Input, long []bool) (*compiler, error) {
 	p := abi.NewPlan(in)
 	c := &compiler{in: in, long: long, slot: -1,
 		ctxAccess: p.ContextAccess, targets: p.Targets, targetOf: p.TargetOf,
-		index: p.Index, funcLen: p.FunctionLengths, mayGotos: p.MayGoto}
+		index: p.Index, funcLen: p.FunctionLengths, mayGotos: p.MayGoto, plan: p}
 	nslots := in.Instructions.SlotCount()
 	c.b = in.Buffer[:0]
 	if cap(c.b) < 512+nslots*24 {
@@ -412,13 +415,9 @@ func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
 	case isa.ClassLD:
 		switch ins.Mode() {
 		case isa.ModeIMM:
-			v := uint64(ins.Imm)
-			switch uint8(ins.Src) {
-			case isa.PseudoNone:
-			case isa.PseudoFunc:
-				v = abi.FuncTag | uint64(c.targetOf[slot])
-			default:
-				return fmt.Errorf("lddw of a %s was not resolved by a loader", isa.PseudoName(uint8(ins.Src)))
+			v, err := c.plan.Immediate(slot, ins)
+			if err != nil {
+				return err
 			}
 			c.movImm(dst, v)
 			c.known[ins.Dst], c.knownValid[ins.Dst] = v, true
