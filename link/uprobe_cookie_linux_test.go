@@ -16,17 +16,10 @@ func TestUprobeCookie(t *testing.T) {
 	target := buildTarget(t)
 	coll := uprobeObject(t, "cookie.o")
 	prog := coll.Programs["count_cookie"]
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "fact", "5", "2"}, Probes: []link.Uprobe{
+	runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", "fact", "5", "2"}, Probes: []link.Uprobe{
 		{Program: prog, Path: target, Symbol: "fact", Cookie: 7},
 		{Program: prog, Path: target, Symbol: "fact", Return: true, Cookie: 1 << 40},
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
 	got, err := dumpCookies(coll.Maps["by_cookie"].Dump)
 	if err != nil {
 		t.Fatal(err)

@@ -69,6 +69,21 @@ func buildTarget(t testing.TB) string {
 	return targetPath
 }
 
+// runUprobes attaches with opts and waits for the process to end. The
+// link is closed when the test ends.
+func runUprobes(t testing.TB, opts link.UprobeOptions) *link.UprobeLink {
+	t.Helper()
+	l, err := link.AttachUprobe(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // callsObject loads testdata/uprobe/calls.o.
 func callsObject(t testing.TB) *waggle.Collection {
 	t.Helper()
@@ -152,19 +167,12 @@ func testUprobeThreads(t *testing.T, target string, outOfLine bool) {
 	coll := callsObject(t)
 	const n = 300
 	var out bytes.Buffer
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "threads", "300"}, Stdout: &out, Stderr: &out,
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", "threads", "300"}, Stdout: &out, Stderr: &out,
 		Probes: []link.Uprobe{
 			{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
 			{Program: coll.Programs["enter_at"], Path: target, Symbol: "work", Offset: 4},
 			{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
 	if l.ExitCode() != 0 || out.String() != "done\n" {
 		t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
 	}
@@ -219,18 +227,11 @@ func TestUprobeRecursion(t *testing.T) {
 	target := buildTarget(t)
 	coll := callsObject(t)
 	const k = 20
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "fact", "10", "20"},
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", "fact", "10", "20"},
 		Probes: []link.Uprobe{
 			{Program: coll.Programs["enter"], Path: target, Symbol: "fact"},
 			{Program: coll.Programs["leave"], Path: target, Symbol: "fact", Return: true},
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
 	if l.ExitCode() != 0 {
 		t.Fatalf("exit %d", l.ExitCode())
 	}
@@ -523,18 +524,11 @@ func TestUprobeLibc(t *testing.T) {
 	target := buildTarget(t)
 	coll := callsObject(t)
 	const n = 100
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "libc", "100"},
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", "libc", "100"},
 		Probes: []link.Uprobe{
 			{Program: coll.Programs["enter"], Path: "libc.so.6", Symbol: "strtol"},
 			{Program: coll.Programs["leave"], Path: "libc.so.6", Symbol: "strtol", Return: true},
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
 	if l.ExitCode() != 0 {
 		t.Fatalf("exit %d", l.ExitCode())
 	}
@@ -551,7 +545,7 @@ func TestUprobeLibc(t *testing.T) {
 		}
 	}
 	// An indirect function is refused with the reason.
-	_, err = link.AttachUprobe(link.UprobeOptions{Path: target, Probes: []link.Uprobe{{Program: coll.Programs["enter"], Path: "libc.so.6", Symbol: "strlen"}}})
+	_, err := link.AttachUprobe(link.UprobeOptions{Path: target, Probes: []link.Uprobe{{Program: coll.Programs["enter"], Path: "libc.so.6", Symbol: "strlen"}}})
 	if err == nil || !strings.Contains(err.Error(), "indirect function") {
 		t.Errorf("strlen: %v; want an error saying it is an indirect function", err)
 	}

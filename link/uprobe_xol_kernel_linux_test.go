@@ -34,14 +34,7 @@ func buildPrologues(t *testing.T, flags ...string) string {
 func runPrologues(t *testing.T, target string, args []string, plain []byte, probes []link.Uprobe) *link.UprobeLink {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: append([]string{target}, args...), Stdout: &out, Stderr: &errOut, Probes: probes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: append([]string{target}, args...), Stdout: &out, Stderr: &errOut, Probes: probes})
 	if l.ExitCode() != 0 || out.String() != string(plain) || errOut.Len() != 0 {
 		t.Fatalf("under waggle: exit %d, output %q, %q; without probes: exit 0, %q", l.ExitCode(), out.String(), errOut.String(), plain)
 	}
@@ -186,15 +179,8 @@ func TestUprobeOutOfLineSignals(t *testing.T) {
 	const n = 3000
 	coll := uprobeObject(t, "cookie.o")
 	var out bytes.Buffer
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{target, "signals", strconv.Itoa(n)}, Stdout: &out, Stderr: &out,
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{target, "signals", strconv.Itoa(n)}, Stdout: &out, Stderr: &out,
 		Probes: []link.Uprobe{{Program: coll.Programs["count_cookie"], Path: target, Symbol: "p_xor", Cookie: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
 	var handled uint64
 	if _, err := fmt.Sscanf(out.String(), "handler %d\n", &handled); err != nil || l.ExitCode() != 0 {
 		t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/internal/symtab"
 	"github.com/waggle-ebpf/waggle/link"
@@ -107,14 +108,7 @@ func TestUprobeOutOfLine(t *testing.T) {
 				}
 			}
 			var out bytes.Buffer
-			l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", tc.args, strconv.Itoa(n)}, Stdout: &out, Stderr: &out, Probes: probes})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			if err := l.Wait(); err != nil {
-				t.Fatal(err)
-			}
+			l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", tc.args, strconv.Itoa(n)}, Stdout: &out, Stderr: &out, Probes: probes})
 			if l.ExitCode() != 0 {
 				t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
 			}
@@ -216,6 +210,23 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 	}
 }
 
+// probeWork puts coll's program enter on target's work in process pid,
+// waits until it has run hits times (5 seconds at most), and detaches.
+func probeWork(t *testing.T, pid int, target string, coll *waggle.Collection, hits uint64) *link.UprobeLink {
+	t.Helper()
+	l, err := link.AttachUprobe(link.UprobeOptions{PID: pid, Probes: []link.Uprobe{
+		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Hits >= hits })
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // anonCodePages counts process pid's anonymous executable 4 KB mappings.
 func anonCodePages(t *testing.T, pid int) int {
 	t.Helper()
@@ -252,16 +263,7 @@ func TestUprobeOutOfLineSeccomp(t *testing.T) {
 			coll := callsObject(t)
 			cmd := proctest.Start(t, target, "sandboxed")
 			time.Sleep(50 * time.Millisecond)
-			l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-				{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Hits >= 20 })
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
+			l := probeWork(t, cmd.Process.Pid, target, coll, 20)
 			if st := l.Stats(); st.Hits < 20 || l.OutOfLine() != 0 {
 				t.Errorf("%d hits, %d sites out of line; want at least 20 on an int3", st.Hits, l.OutOfLine())
 			}
@@ -285,16 +287,7 @@ func TestUprobeOutOfLineDetachSlot(t *testing.T) {
 	coll := callsObject(t)
 	cmd := proctest.Start(t, target, "slotcall")
 	time.Sleep(50 * time.Millisecond)
-	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Hits >= 5 })
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	l := probeWork(t, cmd.Process.Pid, target, coll, 5)
 	if st := l.Stats(); st.Hits < 5 || l.OutOfLine() != 1 {
 		t.Fatalf("%d hits, %d sites out of line; want at least 5, out of line", st.Hits, l.OutOfLine())
 	}
@@ -327,16 +320,7 @@ func TestUprobeOutOfLineNoRoom(t *testing.T) {
 	if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_AS, &lim, nil); err != nil {
 		t.Skipf("prlimit of the target (RLIMIT_AS): %v", err)
 	}
-	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Hits >= 5 })
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	l := probeWork(t, cmd.Process.Pid, target, coll, 5)
 	if st := l.Stats(); st.Hits < 5 || l.OutOfLine() != 0 {
 		t.Errorf("%d hits, %d sites out of line; want at least 5 on an int3", st.Hits, l.OutOfLine())
 	}
