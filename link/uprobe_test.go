@@ -84,6 +84,28 @@ func runUprobes(t testing.TB, opts link.UprobeOptions) *link.UprobeLink {
 	return l
 }
 
+// attachWork puts calls.o's enter on target's work in process pid (and
+// leave on its return when returns), then waits, 5 seconds at most,
+// until n calls have entered work (returned from it when returns).
+func attachWork(t testing.TB, pid int, target string, coll *waggle.Collection, returns bool, n uint64) *link.UprobeLink {
+	t.Helper()
+	probes := []link.Uprobe{{Program: coll.Programs["enter"], Path: target, Symbol: "work"}}
+	if returns {
+		probes = append(probes, link.Uprobe{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true})
+	}
+	l, err := link.AttachUprobe(link.UprobeOptions{PID: pid, Probes: probes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool {
+		if returns {
+			return l.Stats().Returns >= n
+		}
+		return l.Stats().Hits >= n
+	})
+	return l
+}
+
 // callsObject loads testdata/uprobe/calls.o.
 func callsObject(t testing.TB) *waggle.Collection {
 	t.Helper()
@@ -356,14 +378,7 @@ func TestUprobePID(t *testing.T) {
 	coll := callsObject(t)
 	cmd := proctest.Start(t, target, "wait")
 	time.Sleep(50 * time.Millisecond)
-	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-		{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Returns >= 20 })
+	l := attachWork(t, cmd.Process.Pid, target, coll, true, 20)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}

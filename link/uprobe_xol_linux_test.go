@@ -178,14 +178,7 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 	pages := anonCodePages(t, cmd.Process.Pid)
 	var slots []uint64
 	for round := 1; round <= 2; round++ {
-		l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-			{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-			{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Returns >= 20 })
+		l := attachWork(t, cmd.Process.Pid, target, coll, true, 20)
 		got := read()
 		if got[0] != 0xe9 || l.OutOfLine() != 1 {
 			t.Errorf("round %d: work while attached: % x, %d sites out of line; want a jmp (e9) to its slot", round, got, l.OutOfLine())
@@ -214,13 +207,7 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 // waits until it has run hits times (5 seconds at most), and detaches.
 func probeWork(t *testing.T, pid int, target string, coll *waggle.Collection, hits uint64) *link.UprobeLink {
 	t.Helper()
-	l, err := link.AttachUprobe(link.UprobeOptions{PID: pid, Probes: []link.Uprobe{
-		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool { return l.Stats().Hits >= hits })
+	l := attachWork(t, pid, target, coll, false, hits)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
