@@ -995,16 +995,9 @@ func (c *compiler) helperExit(slot int) {
 // NULL for an index out of range. r1 to r5 are clobbered, as after any
 // helper call.
 func (c *compiler) inlineArrayLookup() bool {
-	if c.in.Array == nil || c.in.Checked || !c.knownValid[1] {
-		return false
-	}
-	m, ok := c.in.Array(c.known[1])
+	m, slot, ok := c.in.InlinedArray(c.known[1], c.knownValid[1])
 	if !ok {
 		return false
-	}
-	slot := uint64(m.Stride)
-	if m.CPUs > 0 {
-		slot *= uint64(m.CPUs)
 	}
 	if slot > 1<<31-1 && slot&(slot-1) != 0 {
 		return false

@@ -100,16 +100,9 @@ func (c *compiler) cmpConst(w bool, r reg, v uint64) {
 //	x7 = values + x7*slot (+ cpu*stride for a per-CPU array, if cpu < cpus)
 //	out: mov x7, #0
 func (c *compiler) inlineArrayLookup() bool {
-	if c.in.Array == nil || c.in.Checked || !c.knownValid[1] {
-		return false
-	}
-	m, ok := c.in.Array(c.known[1])
+	m, slot, ok := c.in.InlinedArray(c.known[1], c.knownValid[1])
 	if !ok {
 		return false
-	}
-	slot := uint64(m.Stride)
-	if m.CPUs > 0 {
-		slot *= uint64(m.CPUs)
 	}
 	c.load(4, x7, bpfRegs[2], 0, memTmp)
 	c.cmpConst(false, x7, uint64(m.MaxEntries))
