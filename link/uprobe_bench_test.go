@@ -68,20 +68,22 @@ func BenchmarkUprobe(b *testing.B) {
 		noRegs := uprobeStops(b, target, b.N, true, noRegsProgram(b))
 		b.StopTimer()
 		n := float64(b.N)
-		b.ReportMetric(float64(raw.wall)/n, "raw-ns/stop")
-		b.ReportMetric(float64(xol.wall)/n, "uprobe-ns/stop")
-		b.ReportMetric(float64(int3.wall)/n, "int3-ns/stop")
-		b.ReportMetric(float64(xol.wall)/float64(raw.wall), "uprobe/raw")
-		b.ReportMetric(float64(int3.wall)/float64(raw.wall), "int3/raw")
-		b.ReportMetric(float64(noRegs.wall)/n, "noregs-ns/stop")
-		b.ReportMetric(float64(noRegs.wall)/float64(raw.wall), "noregs/raw")
-		b.ReportMetric(float64(raw.cpu)/n, "raw-cpu-ns/stop")
-		b.ReportMetric(float64(xol.cpu)/n, "uprobe-cpu-ns/stop")
-		b.ReportMetric(float64(int3.cpu)/n, "int3-cpu-ns/stop")
-		b.ReportMetric(float64(xol.cpu)/float64(raw.cpu), "uprobe-cpu/raw")
-		b.ReportMetric(float64(int3.cpu)/float64(raw.cpu), "int3-cpu/raw")
-		b.ReportMetric(float64(noRegs.cpu)/n, "noregs-cpu-ns/stop")
-		b.ReportMetric(float64(noRegs.cpu)/float64(raw.cpu), "noregs-cpu/raw")
+		// Wall time (raw-ns/stop, uprobe/raw, ...), then CPU time
+		// (raw-cpu-ns/stop, uprobe-cpu/raw, ...).
+		for _, k := range []struct {
+			name string
+			of   func(cost) time.Duration
+		}{{"", func(c cost) time.Duration { return c.wall }}, {"-cpu", func(c cost) time.Duration { return c.cpu }}} {
+			r := float64(k.of(raw))
+			b.ReportMetric(r/n, "raw"+k.name+"-ns/stop")
+			for _, s := range []struct {
+				name string
+				c    cost
+			}{{"uprobe", xol}, {"int3", int3}, {"noregs", noRegs}} {
+				b.ReportMetric(float64(k.of(s.c))/n, s.name+k.name+"-ns/stop")
+				b.ReportMetric(float64(k.of(s.c))/r, s.name+k.name+"/raw")
+			}
+		}
 	})
 }
 

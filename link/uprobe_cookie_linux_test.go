@@ -3,10 +3,8 @@
 package link_test
 
 import (
-	"encoding/binary"
 	"testing"
 
-	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/link"
 )
 
@@ -16,34 +14,15 @@ import (
 func TestUprobeCookie(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
-	spec, err := waggle.LoadCollectionSpec("../testdata/uprobe/cookie.o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	coll, err := waggle.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := uprobeObject(t, "cookie.o")
 	prog := coll.Programs["count_cookie"]
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "fact", "5", "2"}, Probes: []link.Uprobe{
+	runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", "fact", "5", "2"}, Probes: []link.Uprobe{
 		{Program: prog, Path: target, Symbol: "fact", Cookie: 7},
 		{Program: prog, Path: target, Symbol: "fact", Return: true, Cookie: 1 << 40},
 	}})
+	got, err := dumpCookies(coll.Maps["by_cookie"].Dump)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	entries, err := coll.Maps["by_cookie"].Dump()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[uint64]uint64{}
-	for _, e := range entries {
-		got[binary.NativeEndian.Uint64(e.Key)] = binary.NativeEndian.Uint64(e.Value)
 	}
 	// fact(5) twice: 5 calls each (fact(1) ends the recursion).
 	if len(got) != 2 || got[7] != 10 || got[1<<40] != 10 {

@@ -93,14 +93,7 @@ func TestUprobeRipOnly(t *testing.T) {
 			if tc.args == "fork" {
 				n *= 2
 			}
-			l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", tc.args, "200"}, Probes: tc.probes(coll, noRegsProgram(t))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			if err := l.Wait(); err != nil {
-				t.Fatal(err)
-			}
+			l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", tc.args, "200"}, Probes: tc.probes(coll, noRegsProgram(t))})
 			st := l.Stats()
 			if l.ExitCode() != 0 || st.Hits != n || st.Returns != tc.returns || st.Programs[0].Runs != n || st.Programs[0].Errors != 0 {
 				t.Fatalf("exit %d, stats %+v; want %d hits and runs, %d returns", l.ExitCode(), st, n, tc.returns)

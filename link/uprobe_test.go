@@ -69,10 +69,54 @@ func buildTarget(t testing.TB) string {
 	return targetPath
 }
 
+// runUprobes attaches with opts and waits for the process to end. The
+// link is closed when the test ends.
+func runUprobes(t testing.TB, opts link.UprobeOptions) *link.UprobeLink {
+	t.Helper()
+	l, err := link.AttachUprobe(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// attachWork puts calls.o's enter on target's work in process pid (and
+// leave on its return when returns), then waits, 5 seconds at most,
+// until n calls have entered work (returned from it when returns).
+func attachWork(t testing.TB, pid int, target string, coll *waggle.Collection, returns bool, n uint64) *link.UprobeLink {
+	t.Helper()
+	probes := []link.Uprobe{{Program: coll.Programs["enter"], Path: target, Symbol: "work"}}
+	if returns {
+		probes = append(probes, link.Uprobe{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true})
+	}
+	l, err := link.AttachUprobe(link.UprobeOptions{PID: pid, Probes: probes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proctest.WaitUntil(5*time.Second, 10*time.Millisecond, func() bool {
+		if returns {
+			return l.Stats().Returns >= n
+		}
+		return l.Stats().Hits >= n
+	})
+	return l
+}
+
 // callsObject loads testdata/uprobe/calls.o.
 func callsObject(t testing.TB) *waggle.Collection {
 	t.Helper()
-	spec, err := waggle.LoadCollectionSpec("../testdata/uprobe/calls.o")
+	return uprobeObject(t, "calls.o")
+}
+
+// uprobeObject loads testdata/uprobe/name into waggle, closed when the
+// test ends.
+func uprobeObject(t testing.TB, name string) *waggle.Collection {
+	t.Helper()
+	spec, err := waggle.LoadCollectionSpec("../testdata/uprobe/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,19 +189,12 @@ func testUprobeThreads(t *testing.T, target string, outOfLine bool) {
 	coll := callsObject(t)
 	const n = 300
 	var out bytes.Buffer
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "threads", "300"}, Stdout: &out, Stderr: &out,
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", "threads", "300"}, Stdout: &out, Stderr: &out,
 		Probes: []link.Uprobe{
 			{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
 			{Program: coll.Programs["enter_at"], Path: target, Symbol: "work", Offset: 4},
 			{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
 	if l.ExitCode() != 0 || out.String() != "done\n" {
 		t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
 	}
@@ -212,18 +249,11 @@ func TestUprobeRecursion(t *testing.T) {
 	target := buildTarget(t)
 	coll := callsObject(t)
 	const k = 20
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "fact", "10", "20"},
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", "fact", "10", "20"},
 		Probes: []link.Uprobe{
 			{Program: coll.Programs["enter"], Path: target, Symbol: "fact"},
 			{Program: coll.Programs["leave"], Path: target, Symbol: "fact", Return: true},
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
 	if l.ExitCode() != 0 {
 		t.Fatalf("exit %d", l.ExitCode())
 	}
@@ -296,10 +326,7 @@ func TestUprobeDetachPendingReturn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Hits == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	proctest.WaitUntil(5*time.Second, 5*time.Millisecond, func() bool { return l.Stats().Hits != 0 })
 	time.Sleep(50 * time.Millisecond)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -330,10 +357,7 @@ func TestUprobeDetachThreads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Returns < 500 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	proctest.WaitUntil(5*time.Second, 5*time.Millisecond, func() bool { return l.Stats().Returns >= 500 })
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -352,27 +376,9 @@ func TestUprobePID(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
 	coll := callsObject(t)
-	cmd := exec.Command(target, "wait")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "wait")
 	time.Sleep(50 * time.Millisecond)
-	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-		{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Returns < 20 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	l := attachWork(t, cmd.Process.Pid, target, coll, true, 20)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -387,9 +393,7 @@ func TestUprobePID(t *testing.T) {
 	}
 	// Detached: the process runs on, and ends normally.
 	time.Sleep(20 * time.Millisecond)
-	stdin.Close()
-	err = cmd.Wait()
-	if err != nil {
+	if _, err := cmd.Finish(); err != nil {
 		t.Fatalf("the process after the detach: %v", err)
 	}
 }
@@ -401,17 +405,7 @@ func TestUprobePIDThreads(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
 	coll := callsObject(t)
-	cmd := exec.Command(target, "waitthreads")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "waitthreads")
 	time.Sleep(50 * time.Millisecond)
 	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
 		{Program: coll.Programs["enter_at"], Path: target, Symbol: "work", Offset: 4},
@@ -440,9 +434,8 @@ func TestUprobePIDThreads(t *testing.T) {
 		}
 	}
 	time.Sleep(20 * time.Millisecond)
-	stdin.Close()
-	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+	if out, err := cmd.Finish(); err != nil || out != "done\n" {
+		t.Fatalf("the process after the detach: %v, output %q", err, out)
 	}
 }
 
@@ -546,18 +539,11 @@ func TestUprobeLibc(t *testing.T) {
 	target := buildTarget(t)
 	coll := callsObject(t)
 	const n = 100
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", "libc", "100"},
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", "libc", "100"},
 		Probes: []link.Uprobe{
 			{Program: coll.Programs["enter"], Path: "libc.so.6", Symbol: "strtol"},
 			{Program: coll.Programs["leave"], Path: "libc.so.6", Symbol: "strtol", Return: true},
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
 	if l.ExitCode() != 0 {
 		t.Fatalf("exit %d", l.ExitCode())
 	}
@@ -574,7 +560,7 @@ func TestUprobeLibc(t *testing.T) {
 		}
 	}
 	// An indirect function is refused with the reason.
-	_, err = link.AttachUprobe(link.UprobeOptions{Path: target, Probes: []link.Uprobe{{Program: coll.Programs["enter"], Path: "libc.so.6", Symbol: "strlen"}}})
+	_, err := link.AttachUprobe(link.UprobeOptions{Path: target, Probes: []link.Uprobe{{Program: coll.Programs["enter"], Path: "libc.so.6", Symbol: "strlen"}}})
 	if err == nil || !strings.Contains(err.Error(), "indirect function") {
 		t.Errorf("strlen: %v; want an error saying it is an indirect function", err)
 	}

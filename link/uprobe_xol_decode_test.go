@@ -3,10 +3,8 @@
 package link
 
 import (
-	"bufio"
 	"debug/elf"
 	"encoding/hex"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,28 +16,11 @@ import (
 // TestPlanXOL: the cases of testdata/uprobe/xol_plans.txt; every plan
 // also relocates right (checkRelocate).
 func TestPlanXOL(t *testing.T) {
-	f, err := os.Open("../testdata/uprobe/xol_plans.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	cases := 0
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
-			continue
-		}
-		fields := strings.Split(text, "|")
-		if len(fields) != 4 {
-			t.Fatalf("xol_plans.txt:%d: %d fields, want 4", line, len(fields))
-		}
-		for i := range fields {
-			fields[i] = strings.TrimSpace(fields[i])
-		}
+	forEachCase(t, "../testdata/uprobe/xol_plans.txt", 4, func(line int, fields []string) {
 		name, code, want := fields[0], fields[1], fields[3]
 		var fn []byte
 		if code != "none" {
+			var err error
 			if fn, err = hex.DecodeString(strings.ReplaceAll(code, " ", "")); err != nil {
 				t.Fatalf("xol_plans.txt:%d: %v", line, err)
 			}
@@ -48,7 +29,6 @@ func TestPlanXOL(t *testing.T) {
 		if err != nil {
 			t.Fatalf("xol_plans.txt:%d: offset: %v", line, err)
 		}
-		cases++
 		t.Run(name, func(t *testing.T) {
 			const fnAddr = 0x401000
 			var at []byte
@@ -72,13 +52,7 @@ func TestPlanXOL(t *testing.T) {
 				checkRelocate(t, p, to)
 			}
 		})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if cases == 0 {
-		t.Fatal("no cases in xol_plans.txt")
-	}
+	})
 }
 
 // checkRelocate checks that p's instructions moved to `to` are the same
@@ -168,25 +142,7 @@ func FuzzPlanXOL(f *testing.F) {
 
 // TestBranchInto: the cases of testdata/uprobe/xol_entries.txt.
 func TestBranchInto(t *testing.T) {
-	f, err := os.Open("../testdata/uprobe/xol_entries.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	cases := 0
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
-			continue
-		}
-		fields := strings.Split(text, "|")
-		if len(fields) != 5 {
-			t.Fatalf("xol_entries.txt:%d: %d fields, want 5", line, len(fields))
-		}
-		for i := range fields {
-			fields[i] = strings.TrimSpace(fields[i])
-		}
+	forEachCase(t, "../testdata/uprobe/xol_entries.txt", 5, func(line int, fields []string) {
 		code, err := hex.DecodeString(strings.ReplaceAll(fields[1], " ", ""))
 		if err != nil {
 			t.Fatalf("xol_entries.txt:%d: %v", line, err)
@@ -200,7 +156,6 @@ func TestBranchInto(t *testing.T) {
 				t.Fatalf("xol_entries.txt:%d: %v", line, err)
 			}
 		}
-		cases++
 		t.Run(fields[0], func(t *testing.T) {
 			at, found := branchInto(code, 0x1000, r[0], r[1], r[2], r[3])
 			got := "none"
@@ -211,13 +166,7 @@ func TestBranchInto(t *testing.T) {
 				t.Fatalf("branchInto: %s, want %s", got, fields[4])
 			}
 		})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if cases == 0 {
-		t.Fatal("no cases in xol_entries.txt")
-	}
+	})
 }
 
 // FuzzBranchInto: any code, any function and displaced range inside it:

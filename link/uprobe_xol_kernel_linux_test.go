@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/link"
 )
 
@@ -25,15 +24,21 @@ import (
 // flags into a temporary directory.
 func buildPrologues(t *testing.T, flags ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc is not installed: the traced test program is built from testdata/uprobe/prologues.c")
+	return proctest.BuildC(t, "../testdata/uprobe/prologues.c", append([]string{"-O2"}, flags...)...)
+}
+
+// runPrologues runs target (prologues) with args under waggle with
+// probes, to its end, and fails the test unless it exits 0 with the
+// output plain of a run without probes and nothing on its standard
+// error. The link is closed when the test ends.
+func runPrologues(t *testing.T, target string, args []string, plain []byte, probes []link.Uprobe) *link.UprobeLink {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: append([]string{target}, args...), Stdout: &out, Stderr: &errOut, Probes: probes})
+	if l.ExitCode() != 0 || out.String() != string(plain) || errOut.Len() != 0 {
+		t.Fatalf("under waggle: exit %d, output %q, %q; without probes: exit 0, %q", l.ExitCode(), out.String(), errOut.String(), plain)
 	}
-	out := filepath.Join(t.TempDir(), "prologues")
-	args := append(append([]string{"-O2"}, flags...), "-o", out, "../testdata/uprobe/prologues.c")
-	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
-		t.Fatalf("gcc %s: %v: %s", strings.Join(args, " "), err, b)
-	}
-	return out
+	return l
 }
 
 // prologueProbes are the probes of TestUprobeOutOfLineKernel: each
@@ -75,31 +80,12 @@ func TestUprobeOutOfLineKernel(t *testing.T) {
 				want[uint64(i+1)] = 3 * n
 			}
 
-			spec, err := waggle.LoadCollectionSpec("../testdata/uprobe/cookie.o")
-			if err != nil {
-				t.Fatal(err)
-			}
-			coll, err := waggle.NewCollection(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer coll.Close()
+			coll := uprobeObject(t, "cookie.o")
 			var probes []link.Uprobe
 			for i, p := range prologueProbes {
 				probes = append(probes, link.Uprobe{Program: coll.Programs["count_cookie"], Path: target, Symbol: p.sym, Offset: p.off, Cookie: uint64(i + 1)})
 			}
-			var out, errOut bytes.Buffer
-			l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: append([]string{target}, args...), Stdout: &out, Stderr: &errOut, Probes: probes})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			if err := l.Wait(); err != nil {
-				t.Fatal(err)
-			}
-			if l.ExitCode() != 0 || out.String() != string(plain) || errOut.Len() != 0 {
-				t.Fatalf("under waggle: exit %d, output %q, %q; without probes: exit 0, %q", l.ExitCode(), out.String(), errOut.String(), plain)
-			}
+			l := runPrologues(t, target, args, plain, probes)
 			// p_canary+0 stays on an int3: the probe at +4 is inside the
 			// instructions it would displace; so do p_two8 and p_two32,
 			// which p_pre8 and p_pre32 enter past their first
@@ -191,25 +177,10 @@ func TestUprobeOutOfLineSignals(t *testing.T) {
 	needPtrace(t)
 	target := buildPrologues(t)
 	const n = 3000
-	spec, err := waggle.LoadCollectionSpec("../testdata/uprobe/cookie.o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	coll, err := waggle.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := uprobeObject(t, "cookie.o")
 	var out bytes.Buffer
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{target, "signals", strconv.Itoa(n)}, Stdout: &out, Stderr: &out,
+	l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{target, "signals", strconv.Itoa(n)}, Stdout: &out, Stderr: &out,
 		Probes: []link.Uprobe{{Program: coll.Programs["count_cookie"], Path: target, Symbol: "p_xor", Cookie: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
 	var handled uint64
 	if _, err := fmt.Sscanf(out.String(), "handler %d\n", &handled); err != nil || l.ExitCode() != 0 {
 		t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
@@ -242,15 +213,7 @@ func TestUprobeOutOfLineVfork(t *testing.T) {
 	if err != nil {
 		t.Fatalf("prologues without probes: %v", err)
 	}
-	spec, err := waggle.LoadCollectionSpec("../testdata/uprobe/cookie.o")
-	if err != nil {
-		t.Fatal(err)
-	}
-	coll, err := waggle.NewCollection(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer coll.Close()
+	coll := uprobeObject(t, "cookie.o")
 	var probes []link.Uprobe
 	want := map[uint64]uint64{}
 	for i, p := range prologueProbes {
@@ -260,18 +223,7 @@ func TestUprobeOutOfLineVfork(t *testing.T) {
 			want[uint64(i+1)] += 2 * n // the child's before its exec, the parent's
 		}
 	}
-	var out, errOut bytes.Buffer
-	l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: append([]string{target}, args...), Stdout: &out, Stderr: &errOut, Probes: probes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if err := l.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if l.ExitCode() != 0 || out.String() != string(plain) || errOut.Len() != 0 {
-		t.Fatalf("under waggle: exit %d, output %q, %q; without probes: exit 0, %q", l.ExitCode(), out.String(), errOut.String(), plain)
-	}
+	l := runPrologues(t, target, args, plain, probes)
 	// Both images: every site but the three that stay on int3s.
 	if got := l.OutOfLine(); got != 2*uint64(len(prologueProbes)-3) {
 		t.Errorf("%d sites out of line, want %d", got, 2*(len(prologueProbes)-3))

@@ -7,13 +7,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/internal/proctest"
 	"github.com/waggle-ebpf/waggle/internal/symtab"
 	"github.com/waggle-ebpf/waggle/link"
 )
@@ -107,14 +108,7 @@ func TestUprobeOutOfLine(t *testing.T) {
 				}
 			}
 			var out bytes.Buffer
-			l, err := link.AttachUprobe(link.UprobeOptions{Path: target, Args: []string{"target", tc.args, strconv.Itoa(n)}, Stdout: &out, Stderr: &out, Probes: probes})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			if err := l.Wait(); err != nil {
-				t.Fatal(err)
-			}
+			l := runUprobes(t, link.UprobeOptions{Path: target, Args: []string{"target", tc.args, strconv.Itoa(n)}, Stdout: &out, Stderr: &out, Probes: probes})
 			if l.ExitCode() != 0 {
 				t.Fatalf("exit %d, output %q", l.ExitCode(), out.String())
 			}
@@ -156,17 +150,7 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 	target := buildTarget(t)
 	coll := callsObject(t)
 	sym, code := funcCode(t, target, "work")
-	cmd := exec.Command(target, "wait")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "wait")
 	time.Sleep(50 * time.Millisecond)
 	maps, err := symtab.ReadMaps(cmd.Process.Pid)
 	if err != nil {
@@ -194,17 +178,7 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 	pages := anonCodePages(t, cmd.Process.Pid)
 	var slots []uint64
 	for round := 1; round <= 2; round++ {
-		l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-			{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-			{Program: coll.Programs["leave"], Path: target, Symbol: "work", Return: true},
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(5 * time.Second)
-		for l.Stats().Returns < 20 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		l := attachWork(t, cmd.Process.Pid, target, coll, true, 20)
 		got := read()
 		if got[0] != 0xe9 || l.OutOfLine() != 1 {
 			t.Errorf("round %d: work while attached: % x, %d sites out of line; want a jmp (e9) to its slot", round, got, l.OutOfLine())
@@ -224,10 +198,20 @@ func TestUprobeOutOfLineDetach(t *testing.T) {
 		t.Errorf("%d anonymous code pages after two attaches (%d before), slots %#x; want one page more, the second slot after the first", n, pages, slots)
 	}
 	time.Sleep(20 * time.Millisecond)
-	stdin.Close()
-	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+	if out, err := cmd.Finish(); err != nil || out != "done\n" {
+		t.Fatalf("the process after the detach: %v, output %q", err, out)
 	}
+}
+
+// probeWork puts coll's program enter on target's work in process pid,
+// waits until it has run hits times (5 seconds at most), and detaches.
+func probeWork(t *testing.T, pid int, target string, coll *waggle.Collection, hits uint64) *link.UprobeLink {
+	t.Helper()
+	l := attachWork(t, pid, target, coll, false, hits)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // anonCodePages counts process pid's anonymous executable 4 KB mappings.
@@ -264,37 +248,14 @@ func TestUprobeOutOfLineSeccomp(t *testing.T) {
 			link.SetSeccompCheck(tc.check)
 			defer link.SetSeccompCheck(true)
 			coll := callsObject(t)
-			cmd := exec.Command(target, "sandboxed")
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out bytes.Buffer
-			cmd.Stdout = &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			cmd := proctest.Start(t, target, "sandboxed")
 			time.Sleep(50 * time.Millisecond)
-			l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-				{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			deadline := time.Now().Add(5 * time.Second)
-			for l.Stats().Hits < 20 && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
+			l := probeWork(t, cmd.Process.Pid, target, coll, 20)
 			if st := l.Stats(); st.Hits < 20 || l.OutOfLine() != 0 {
 				t.Errorf("%d hits, %d sites out of line; want at least 20 on an int3", st.Hits, l.OutOfLine())
 			}
-			stdin.Close()
-			if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-				t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+			if out, err := cmd.Finish(); err != nil || out != "done\n" {
+				t.Fatalf("the process after the detach: %v, output %q", err, out)
 			}
 		})
 	}
@@ -311,37 +272,14 @@ func TestUprobeOutOfLineDetachSlot(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
 	coll := callsObject(t)
-	cmd := exec.Command(target, "slotcall")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "slotcall")
 	time.Sleep(50 * time.Millisecond)
-	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Hits < 5 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	l := probeWork(t, cmd.Process.Pid, target, coll, 5)
 	if st := l.Stats(); st.Hits < 5 || l.OutOfLine() != 1 {
 		t.Fatalf("%d hits, %d sites out of line; want at least 5, out of line", st.Hits, l.OutOfLine())
 	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-		t.Fatalf("the process that called the slot after the detach: %v, output %q", err, out.String())
+	if out, err := cmd.Finish(); err != nil || out != "done\n" {
+		t.Fatalf("the process that called the slot after the detach: %v, output %q", err, out)
 	}
 }
 
@@ -353,17 +291,7 @@ func TestUprobeOutOfLineNoRoom(t *testing.T) {
 	needPtrace(t)
 	target := buildTarget(t)
 	coll := callsObject(t)
-	cmd := exec.Command(target, "wait")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	cmd := proctest.Start(t, target, "wait")
 	time.Sleep(50 * time.Millisecond)
 	maps, err := symtab.ReadMaps(cmd.Process.Pid)
 	if err != nil {
@@ -379,24 +307,11 @@ func TestUprobeOutOfLineNoRoom(t *testing.T) {
 	if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_AS, &lim, nil); err != nil {
 		t.Skipf("prlimit of the target (RLIMIT_AS): %v", err)
 	}
-	l, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, Probes: []link.Uprobe{
-		{Program: coll.Programs["enter"], Path: target, Symbol: "work"},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for l.Stats().Hits < 5 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	l := probeWork(t, cmd.Process.Pid, target, coll, 5)
 	if st := l.Stats(); st.Hits < 5 || l.OutOfLine() != 0 {
 		t.Errorf("%d hits, %d sites out of line; want at least 5 on an int3", st.Hits, l.OutOfLine())
 	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil || out.String() != "done\n" {
-		t.Fatalf("the process after the detach: %v, output %q", err, out.String())
+	if out, err := cmd.Finish(); err != nil || out != "done\n" {
+		t.Fatalf("the process after the detach: %v, output %q", err, out)
 	}
 }

@@ -3,7 +3,6 @@
 package link
 
 import (
-	"bufio"
 	"encoding/hex"
 	"os"
 	"strconv"
@@ -28,25 +27,7 @@ func (m *fakeMemory) ReadAt(b []byte, off int64) (int, error) {
 // is planned on the memory as the earlier ones left it (planSite), then
 // written as outOfLine writes it: a jmp and int3 padding, or an int3.
 func TestPlanSites(t *testing.T) {
-	f, err := os.Open("../testdata/uprobe/xol_sites.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	cases := 0
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
-			continue
-		}
-		fields := strings.Split(text, "|")
-		if len(fields) != 4 {
-			t.Fatalf("xol_sites.txt:%d: %d fields, want 4", line, len(fields))
-		}
-		for i := range fields {
-			fields[i] = strings.TrimSpace(fields[i])
-		}
+	forEachCase(t, "../testdata/uprobe/xol_sites.txt", 4, func(line int, fields []string) {
 		fn, err := hex.DecodeString(strings.ReplaceAll(fields[1], " ", ""))
 		if err != nil {
 			t.Fatalf("xol_sites.txt:%d: %v", line, err)
@@ -55,7 +36,6 @@ func TestPlanSites(t *testing.T) {
 		if len(offs) != len(wants) {
 			t.Fatalf("xol_sites.txt:%d: %d offsets, %d results", line, len(offs), len(wants))
 		}
-		cases++
 		t.Run(fields[0], func(t *testing.T) {
 			const fnAddr, slot = 0x401000, 0x400000
 			mem := &fakeMemory{base: fnAddr, code: append([]byte(nil), fn...)}
@@ -89,11 +69,5 @@ func TestPlanSites(t *testing.T) {
 				sp.bps[bp.xol.slot] = bp
 			}
 		})
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if cases == 0 {
-		t.Fatal("no cases in xol_sites.txt")
-	}
+	})
 }

@@ -70,14 +70,7 @@ func TestAtomicPaths(t *testing.T) {
 				if got := hasLSE(p.Code()); got != lse {
 					t.Fatalf("%s: code has LSE atomics: %v, want %v", tc.Name, got, lse)
 				}
-				mem := append([]byte(nil), tc.Mem...)
-				m := NewMachine()
-				var addr uint64
-				if len(mem) > 0 {
-					m.Memory.Add(memory.NewRegion(mem, true, memory.KindContext))
-					addr = uint64(uintptr(unsafe.Pointer(&mem[0])))
-				}
-				r, err := p.Run(m, engine.RunArgs{R1: addr, R2: uint64(len(mem))})
+				r, err := runVector(p, NewMachine(), tc.Mem)
 				if err != nil {
 					t.Fatalf("%s: %v", tc.Name, err)
 				}

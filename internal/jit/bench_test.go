@@ -11,24 +11,11 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/interp"
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
+	"github.com/waggle-ebpf/waggle/internal/jit/jittest"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
 )
-
-// fnv1aAsm is the FNV-1a loop of the interpreter's benchmark (as clang -O2
-// compiles the C loop: six instructions per byte) over the r2 bytes at r1.
-const fnv1aAsm = `
-mov32 %r0, 0x811c9dc5
-jeq %r2, 0, +6
-ldxb %r3, [%r1]
-xor32 %r0, %r3
-mul32 %r0, 16777619
-add %r1, 1
-add %r2, -1
-jne %r2, 0, -6
-exit
-`
 
 func fnvGo(b []byte) uint32 {
 	h := uint32(2166136261)
@@ -48,7 +35,7 @@ func BenchmarkEngine(b *testing.B) {
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	fnv, err := assembler.Assemble(fnv1aAsm)
+	fnv, err := assembler.Assemble(jittest.FNV1a)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,20 +93,11 @@ func BenchmarkEngine(b *testing.B) {
 // generating the code and mapping it executable. µs/1000insns is the time
 // per 1000 instructions.
 func BenchmarkCompile(b *testing.B) {
-	fnv, err := assembler.Assemble(fnv1aAsm)
-	if err != nil {
-		b.Fatal(err)
-	}
-	block := assemble(b, `mov %r3, %r1; add %r3, 14; jgt %r3, %r2, +4; ldxb %r4, [%r1+12]; lsh %r4, 8; stxdw [%r10-8], %r4; call 1`)
 	h := &runtimeHelpers{}
 	table := h.table(b)
 	for _, n := range []int{100, 1000, 10000} {
-		var insns isa.Instructions
-		for len(insns) < n-len(fnv) {
-			insns = append(insns, block...)
-		}
-		insns = append(insns, fnv...)
-		if err := insns.Validate(); err != nil {
+		insns, err := jittest.CompileProgram(n)
+		if err != nil {
 			b.Fatal(err)
 		}
 		b.Run(fmt.Sprintf("insns=%d", len(insns)), func(b *testing.B) {
@@ -221,9 +199,9 @@ func BenchmarkBudgetCost(b *testing.B) {
 		mem  []byte
 		want uint64
 	}{
-		{"fnv1a-1500", fnv1aAsm, data[:1500], uint64(fnvGo(data[:1500]))},
+		{"fnv1a-1500", jittest.FNV1a, data[:1500], uint64(fnvGo(data[:1500]))},
 		{"fnv1a-1500-bounds", fnv1aBoundsAsm, data[:1500], uint64(fnvGo(data[:1500]))},
-		{"fnv1a-64KiB", fnv1aAsm, data, uint64(fnvGo(data))},
+		{"fnv1a-64KiB", jittest.FNV1a, data, uint64(fnvGo(data))},
 		{"count-10000", "mov %r0, 0; l: add %r0, 1; jlt %r0, 10000, l; exit", nil, 10000},
 		{"helper-calls", "mov %r6, 100; mov %r1, %r6; call 1; add %r6, -1; jne %r6, 0, -4; mov %r0, 1; exit", nil, 1},
 	} {

@@ -57,15 +57,12 @@ func TestBudgetStopsLoops(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					h := &runtimeHelpers{}
-					p, err := Compile(insns, h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
-					if err != nil {
-						t.Fatal(err)
-					}
+					p := h.compile(t, insns, checked)
 					mem := make([]byte, 8)
 					r := memory.NewRegion(mem, true, memory.KindContext)
 					m := NewMachine()
 					m.Memory.Add(r)
-					_, err = p.Run(m, engine.RunArgs{R1: r.Start, Budget: budget})
+					_, err := p.Run(m, engine.RunArgs{R1: r.Start, Budget: budget})
 					var re *engine.Error
 					if !errors.Is(err, engine.ErrBudgetExhausted) || !errors.As(err, &re) {
 						t.Fatalf("budget %d: error %v, want ErrBudgetExhausted at an instruction", budget, err)
@@ -105,10 +102,7 @@ func TestBudgetPerRun(t *testing.T) {
 		insns := assemble(t, tc.src)
 		for _, checked := range []bool{false, true} {
 			h := &runtimeHelpers{}
-			p, err := Compile(insns, h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := h.compile(t, insns, checked)
 			m := NewMachine()
 			for range 3 {
 				args := engine.RunArgs{Budget: tc.fits}
@@ -183,11 +177,8 @@ func TestBudgetEndsRuns(t *testing.T) {
 						t.Skip("the default budget may run out first")
 					}
 					h := &runtimeHelpers{}
-					p, err := Compile(insns, h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
-					if err != nil {
-						t.Fatal(err)
-					}
-					_, err = p.Run(NewMachine(), end.args(t))
+					p := h.compile(t, insns, checked)
+					_, err := p.Run(NewMachine(), end.args(t))
 					var re *engine.Error
 					if !errors.Is(err, end.want) || !errors.As(err, &re) {
 						t.Fatalf("error %v, want %v at an instruction", err, end.want)

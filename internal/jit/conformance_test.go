@@ -48,14 +48,7 @@ func TestConformance(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				mem := append([]byte(nil), tc.Mem...)
-				m.Memory.Reset()
-				var addr uint64
-				if len(mem) > 0 {
-					m.Memory.Add(memory.NewRegion(mem, true, memory.KindContext))
-					addr = uint64(uintptr(unsafe.Pointer(&mem[0])))
-				}
-				r, err := p.Run(m, engine.RunArgs{R1: addr, R2: uint64(len(mem))})
+				r, err := runVector(p, m, tc.Mem)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -65,4 +58,17 @@ func TestConformance(t *testing.T) {
 			})
 		}
 	}
+}
+
+// runVector runs p on m as the conformance vectors run: a copy of mem,
+// if any, is m's only memory, its address in r1 and its length in r2.
+func runVector(p *Program, m *Machine, mem []byte) (uint64, error) {
+	mem = append([]byte(nil), mem...)
+	m.Memory.Reset()
+	var addr uint64
+	if len(mem) > 0 {
+		m.Memory.Add(memory.NewRegion(mem, true, memory.KindContext))
+		addr = uint64(uintptr(unsafe.Pointer(&mem[0])))
+	}
+	return p.Run(m, engine.RunArgs{R1: addr, R2: uint64(len(mem))})
 }

@@ -2,22 +2,7 @@
 
 package jit
 
-import (
-	"github.com/waggle-ebpf/waggle/internal/jit/abi"
-	"github.com/waggle-ebpf/waggle/internal/jit/amd64"
-)
-
-// Supported reports whether waggle can compile programs for this machine:
-// Linux on amd64.
-const Supported = true
-
-// Unsupported says why Supported is false; "" here.
-var Unsupported = ""
+import "github.com/waggle-ebpf/waggle/internal/jit/amd64"
 
 // compileNative is this machine's backend.
 var compileNative = amd64.Compile
-
-// enter runs compiled code at code with ctx (see enter_amd64.s).
-//
-//go:noescape
-func enter(code uintptr, ctx *abi.Context)

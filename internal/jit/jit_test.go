@@ -13,6 +13,7 @@ import (
 	"github.com/waggle-ebpf/waggle/internal/engine"
 	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/internal/interp"
+	"github.com/waggle-ebpf/waggle/internal/jit/jittest"
 	"github.com/waggle-ebpf/waggle/internal/kernel"
 	"github.com/waggle-ebpf/waggle/internal/memory"
 	"github.com/waggle-ebpf/waggle/isa"
@@ -61,6 +62,29 @@ func (h *runtimeHelpers) table(tb testing.TB) *helper.Table {
 	return t
 }
 
+// compile compiles insns with h's helpers for raw memory, checked or
+// verified, failing the test on an error.
+func (h *runtimeHelpers) compile(t testing.TB, insns isa.Instructions, checked bool) *Program {
+	t.Helper()
+	p, err := Compile(insns, h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// verifiedAndChecked runs f as the subtest name with checked false
+// (verified code), then as name/checked with checked true.
+func verifiedAndChecked(t *testing.T, name string, f func(t *testing.T, checked bool)) {
+	for _, checked := range []bool{false, true} {
+		n := name
+		if checked {
+			n += "/checked"
+		}
+		t.Run(n, func(t *testing.T) { f(t, checked) })
+	}
+}
+
 func assemble(tb testing.TB, src string) isa.Instructions {
 	insns, err := assembler.Assemble(strings.ReplaceAll(src, ";", "\n"))
 	if err != nil {
@@ -89,47 +113,38 @@ func TestRuntime(t *testing.T) {
 		{"bpf-to-bpf frames", "mov %r6, 1; mov %r1, 2; call local f; add %r0, %r6; exit; f: mov %r6, 40; stxdw [%r10-8], %r6; call 1; ldxdw %r0, [%r10-8]; add %r0, %r1; exit", 2, 43, 2},
 	}
 	for _, tc := range tests {
-		for _, checked := range []bool{false, true} {
-			name := tc.name
-			if checked {
-				name += "/checked"
+		verifiedAndChecked(t, tc.name, func(t *testing.T, checked bool) {
+			insns := assemble(t, tc.src)
+			h := &runtimeHelpers{}
+			p := h.compile(t, insns, checked)
+			h.target = p
+			m := NewMachine()
+			args := engine.RunArgs{}
+			got, err := p.RunRepeat(m, &args, tc.repeat)
+			if err != nil {
+				t.Fatal(err)
 			}
-			t.Run(name, func(t *testing.T) {
-				insns := assemble(t, tc.src)
-				h := &runtimeHelpers{}
-				p, err := Compile(insns, h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
-				if err != nil {
-					t.Fatal(err)
-				}
-				h.target = p
-				m := NewMachine()
-				args := engine.RunArgs{}
-				got, err := p.RunRepeat(m, &args, tc.repeat)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got != tc.want || h.calls != tc.calls {
-					t.Errorf("compiled: r0 %d after %d helper calls, want %d after %d", got, h.calls, tc.want, tc.calls)
-				}
+			if got != tc.want || h.calls != tc.calls {
+				t.Errorf("compiled: r0 %d after %d helper calls, want %d after %d", got, h.calls, tc.want, tc.calls)
+			}
 
-				hi := &runtimeHelpers{}
-				ip, err := interp.Compile(insns, hi.table(t))
-				if err != nil {
+			hi := &runtimeHelpers{}
+			ip, err := interp.Compile(insns, hi.table(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hi.target = ip
+			im := interp.NewMachine()
+			var r uint64
+			for range tc.repeat {
+				if r, err = ip.Run(im, engine.RunArgs{}); err != nil {
 					t.Fatal(err)
 				}
-				hi.target = ip
-				im := interp.NewMachine()
-				var r uint64
-				for range tc.repeat {
-					if r, err = ip.Run(im, engine.RunArgs{}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if r != got || hi.calls != h.calls {
-					t.Errorf("interpreter: r0 %d after %d helper calls; compiled: %d after %d", r, hi.calls, got, h.calls)
-				}
-			})
-		}
+			}
+			if r != got || hi.calls != h.calls {
+				t.Errorf("interpreter: r0 %d after %d helper calls; compiled: %d after %d", r, hi.calls, got, h.calls)
+			}
+		})
 	}
 }
 
@@ -189,14 +204,8 @@ func TestCallbackTailCallCount(t *testing.T) {
 	targetSrc := "call 1; mov %r0, 0; exit"
 	for _, checked := range []bool{false, true} {
 		h := &runtimeHelpers{}
-		main, err := Compile(assemble(t, mainSrc), h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
-		if err != nil {
-			t.Fatal(err)
-		}
-		target, err := Compile(assemble(t, targetSrc), h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
-		if err != nil {
-			t.Fatal(err)
-		}
+		main := h.compile(t, assemble(t, mainSrc), checked)
+		target := h.compile(t, assemble(t, targetSrc), checked)
 		h.target = target
 		if _, err := main.Run(NewMachine(), engine.RunArgs{}); err != nil {
 			t.Fatal(err)
@@ -224,7 +233,7 @@ func TestCallbackTailCallCount(t *testing.T) {
 // goroutines while the garbage collector runs and frees the code of the
 // dropped ones: code must stay mapped while any run uses it.
 func TestCompileRunConcurrently(t *testing.T) {
-	fnv, err := assembler.Assemble(fnv1aAsm)
+	fnv, err := assembler.Assemble(jittest.FNV1a)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,30 +7,8 @@ import (
 
 	"github.com/waggle-ebpf/waggle/helper"
 	"github.com/waggle-ebpf/waggle/internal/engine"
-	"github.com/waggle-ebpf/waggle/isa"
+	"github.com/waggle-ebpf/waggle/internal/jit/jittest"
 )
-
-// longProgram is a program whose code spans more than a b.cond reaches
-// (a megabyte): n bpf-to-bpf calls of a function at its end (their budget
-// charges exit at the end too), a forward conditional jump over them and a
-// backward one. It returns 0 if r1 is not 0, else 2n.
-func longProgram(n int) isa.Instructions {
-	insns := isa.Instructions{
-		{Opcode: isa.OpMov64, Dst: isa.R0, Imm: 0},
-		{Opcode: isa.OpMov64, Dst: isa.R6, Imm: 2},
-		{Opcode: uint8(isa.ClassJMP) | isa.JumpNE, Dst: isa.R1, Offset: int16(2 + n)},
-	}
-	for s := 3; s < 3+n; s++ {
-		insns = append(insns, isa.Instruction{Opcode: isa.OpCall, Src: isa.Register(isa.CallLocal), Imm: int64(6 + n - (s + 1))})
-	}
-	return append(insns,
-		isa.Instruction{Opcode: uint8(isa.ClassALU64) | isa.ALUSub, Dst: isa.R6, Imm: 1},
-		isa.Instruction{Opcode: uint8(isa.ClassJMP) | isa.JumpNE, Dst: isa.R6, Offset: int16(-2 - n)},
-		isa.Instruction{Opcode: isa.OpExit},
-		isa.Instruction{Opcode: uint8(isa.ClassALU64) | isa.ALUAdd, Dst: isa.R0, Imm: 1},
-		isa.Instruction{Opcode: isa.OpExit},
-	)
-}
 
 // TestLongBranches runs a program whose code is longer than a b.cond
 // reaches, verified and checked: the arm64 backend compiles its far
@@ -44,7 +22,7 @@ func TestLongBranches(t *testing.T) {
 	// Checked code is about three times as long.
 	for _, checked := range []bool{false, true} {
 		n := map[bool]uint64{false: 25000, true: 8000}[checked]
-		p, err := Compile(longProgram(int(n)), table, Options{Checked: checked})
+		p, err := Compile(jittest.LongProgram(int(n)), table, Options{Checked: checked})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,45 +63,33 @@ func readRunOnceCases(t *testing.T) []runOnceCase {
 // RunRepeat).
 func TestRunOnce(t *testing.T) {
 	for _, tc := range readRunOnceCases(t) {
-		for _, checked := range []bool{false, true} {
-			name := tc.name
-			if checked {
-				name += "/checked"
+		verifiedAndChecked(t, tc.name, func(t *testing.T, checked bool) {
+			insns := assemble(t, tc.src)
+			h, href := &runtimeHelpers{}, &runtimeHelpers{}
+			p := h.compile(t, insns, checked)
+			ref := href.compile(t, insns, checked)
+			h.target, href.target = p, ref
+			m, mref := NewMachine(), NewMachine()
+			args := engine.RunArgs{Budget: tc.budget, CPU: 1}
+			p.PrepareOnce(m, args)
+			for run := range 3 {
+				got, exited, err := m.RunOnce()
+				want, wantErr := ref.Run(mref, args)
+				if tc.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.wantErr) || wantErr == nil {
+						t.Fatalf("run %d: error %v (RunRepeat: %v), want one about %q", run, err, wantErr, tc.wantErr)
+					}
+				} else if err != nil || wantErr != nil {
+					t.Fatalf("run %d: error %v (RunRepeat: %v)", run, err, wantErr)
+				}
+				if got != want || h.calls != href.calls {
+					t.Fatalf("run %d: r0 %d after %d helper calls; RunRepeat: %d after %d", run, got, h.calls, want, href.calls)
+				}
+				if wantExit := tc.exits || checked; exited != wantExit {
+					t.Fatalf("run %d: exited %v, want %v", run, exited, wantExit)
+				}
 			}
-			t.Run(name, func(t *testing.T) {
-				insns := assemble(t, tc.src)
-				h, href := &runtimeHelpers{}, &runtimeHelpers{}
-				p, err := Compile(insns, h.table(t), Options{Type: kernel.RawMemory, Checked: checked})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ref, err := Compile(insns, href.table(t), Options{Type: kernel.RawMemory, Checked: checked})
-				if err != nil {
-					t.Fatal(err)
-				}
-				h.target, href.target = p, ref
-				m, mref := NewMachine(), NewMachine()
-				args := engine.RunArgs{Budget: tc.budget, CPU: 1}
-				p.PrepareOnce(m, args)
-				for run := range 3 {
-					got, exited, err := m.RunOnce()
-					want, wantErr := ref.Run(mref, args)
-					if tc.wantErr != "" {
-						if err == nil || !strings.Contains(err.Error(), tc.wantErr) || wantErr == nil {
-							t.Fatalf("run %d: error %v (RunRepeat: %v), want one about %q", run, err, wantErr, tc.wantErr)
-						}
-					} else if err != nil || wantErr != nil {
-						t.Fatalf("run %d: error %v (RunRepeat: %v)", run, err, wantErr)
-					}
-					if got != want || h.calls != href.calls {
-						t.Fatalf("run %d: r0 %d after %d helper calls; RunRepeat: %d after %d", run, got, h.calls, want, href.calls)
-					}
-					if wantExit := tc.exits || checked; exited != wantExit {
-						t.Fatalf("run %d: exited %v, want %v", run, exited, wantExit)
-					}
-				}
-			})
-		}
+		})
 	}
 }
 

@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"fmt"
 	"reflect"
 	"sort"
@@ -50,16 +49,9 @@ func KconfigSpec(ds *btf.Datasec) (*ebpf.MapSpec, error) {
 			missing = append(missing, vr.Name)
 			continue
 		}
-		dst := data[v.Offset : v.Offset+v.Size]
 		switch v.Size {
-		case 1:
-			dst[0] = byte(val)
-		case 2:
-			binary.NativeEndian.PutUint16(dst, uint16(val))
-		case 4:
-			binary.NativeEndian.PutUint32(dst, uint32(val))
-		case 8:
-			binary.NativeEndian.PutUint64(dst, val)
+		case 1, 2, 4, 8:
+			storeLE(data[v.Offset:v.Offset+v.Size], uint64(v.Size), val)
 		default:
 			return nil, fmt.Errorf("extern %s (__kconfig): %d bytes; waggle gives it as an integer of 1, 2, 4 or 8 bytes", vr.Name, v.Size)
 		}

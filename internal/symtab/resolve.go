@@ -147,19 +147,12 @@ func fileOffset(f *elf.File, vaddr uint64) (uint64, error) {
 // off, at its start plus off less its offset. An error says that the file
 // is not mapped there, or not over off.
 func Address(maps []Mapping, path string, off uint64) (uint64, error) {
-	abs := path
-	if p, err := filepath.EvalSymlinks(path); err == nil {
-		abs = p
-	}
-	if p, err := filepath.Abs(abs); err == nil {
-		abs = p
-	}
-	ino := inodeOf(abs)
+	abs, ino := fileIdentity(path)
 	mapped := false
 	// Executable mappings first: the code is there.
 	for _, exec := range []bool{true, false} {
 		for _, m := range maps {
-			same := m.Path == abs || (ino != 0 && m.Inode == ino && filepath.Base(m.Path) == filepath.Base(abs))
+			same := m.isFile(abs, ino)
 			if !same || strings.Contains(m.Perms, "x") != exec {
 				continue
 			}
@@ -190,21 +183,34 @@ func replaced(maps []Mapping, path string) bool {
 	return false
 }
 
-// WritableAddress is where file offset off of the file at path is in a
-// process whose mappings are maps, in a writable private mapping of that
-// file: where the kernel finds a uprobe's reference counter (a USDT
-// semaphore, in the file's data).
-func WritableAddress(maps []Mapping, path string, off uint64) (uint64, error) {
-	abs := path
+// fileIdentity returns what mappings of the file at path show: its
+// absolute path with links resolved (path itself where they cannot be)
+// and its inode (0 if unknown).
+func fileIdentity(path string) (abs string, ino uint64) {
+	abs = path
 	if p, err := filepath.EvalSymlinks(path); err == nil {
 		abs = p
 	}
 	if p, err := filepath.Abs(abs); err == nil {
 		abs = p
 	}
-	ino := inodeOf(abs)
+	return abs, inodeOf(abs)
+}
+
+// isFile reports whether m maps the file whose fileIdentity is abs and
+// ino: the same path, or the same inode under the same base name.
+func (m Mapping) isFile(abs string, ino uint64) bool {
+	return m.Path == abs || (ino != 0 && m.Inode == ino && filepath.Base(m.Path) == filepath.Base(abs))
+}
+
+// WritableAddress is where file offset off of the file at path is in a
+// process whose mappings are maps, in a writable private mapping of that
+// file: where the kernel finds a uprobe's reference counter (a USDT
+// semaphore, in the file's data).
+func WritableAddress(maps []Mapping, path string, off uint64) (uint64, error) {
+	abs, ino := fileIdentity(path)
 	for _, m := range maps {
-		same := m.Path == abs || (ino != 0 && m.Inode == ino && filepath.Base(m.Path) == filepath.Base(abs))
+		same := m.isFile(abs, ino)
 		if same && len(m.Perms) == 4 && m.Perms[1] == 'w' && m.Perms[3] == 'p' && off >= m.Offset && off-m.Offset < m.End-m.Start {
 			return m.Start + off - m.Offset, nil
 		}

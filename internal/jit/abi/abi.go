@@ -143,6 +143,25 @@ type ArrayMap struct {
 	CPUs uint32
 }
 
+// InlinedArray returns the array map whose bpf_map_lookup_elem compiled
+// code may do itself when r1 holds handle (known reports whether the
+// compiler knows r1): none in checked code, without Input.Array or when
+// handle is not an array's. elemSize is the bytes from one element to the
+// next (Stride, times CPUs for a per-CPU array).
+func (in Input) InlinedArray(handle uint64, known bool) (m ArrayMap, elemSize uint64, ok bool) {
+	if in.Array == nil || in.Checked || !known {
+		return ArrayMap{}, 0, false
+	}
+	if m, ok = in.Array(handle); !ok {
+		return ArrayMap{}, 0, false
+	}
+	elemSize = uint64(m.Stride)
+	if m.CPUs > 0 {
+		elemSize *= uint64(m.CPUs)
+	}
+	return m, elemSize, true
+}
+
 // HashMap describes a hash map whose lookups compiled code does itself
 // (see maps.HashLayout: a lookup that meets a writer at work leaves the
 // lookup to Go).

@@ -1,11 +1,10 @@
 package amd64
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/waggle-ebpf/waggle/internal/jit/jittest"
 )
 
 // TestEncodings checks the encoder against GNU objdump's reading of its
@@ -13,10 +12,7 @@ import (
 // r12 bases that need a SIB byte, rbp and r13 bases that need a
 // displacement, byte registers that need a REX prefix).
 func TestEncodings(t *testing.T) {
-	objdump, err := exec.LookPath("objdump")
-	if err != nil {
-		t.Skip("objdump (GNU binutils) is not installed: cannot check the encodings")
-	}
+	objdump := jittest.NeedObjdump(t, "objdump", "objdump (GNU binutils) is not installed: cannot check the encodings")
 	names := [16]string{"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"}
 	names32 := [16]string{"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "r8d", "r9d", "r10d", "r11d", "r12d", "r13d", "r14d", "r15d"}
 	names16 := [16]string{"ax", "cx", "dx", "bx", "sp", "bp", "si", "di", "r8w", "r9w", "r10w", "r11w", "r12w", "r13w", "r14w", "r15w"}
@@ -66,20 +62,9 @@ func TestEncodings(t *testing.T) {
 		c.emit(&a)
 		want = append(want, c.want)
 	}
-	bin := filepath.Join(t.TempDir(), "code.bin")
-	if err := os.WriteFile(bin, a.b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(objdump, "-D", "-b", "binary", "-mi386:x86-64", "-Mintel", bin).Output()
-	if err != nil {
-		t.Fatalf("objdump: %v", err)
-	}
 	var got []string
-	for _, line := range strings.Split(string(out), "\n") {
-		fields := strings.SplitN(line, "\t", 3)
-		if len(fields) == 3 && strings.HasSuffix(fields[0], ":") {
-			got = append(got, strings.Join(strings.Fields(fields[2]), " "))
-		}
+	for _, d := range jittest.Objdump(t, objdump, a.b, "-mi386:x86-64", "-Mintel") {
+		got = append(got, strings.Join(strings.Fields(d.Text), " "))
 	}
 	if len(got) != len(want) {
 		t.Fatalf("objdump read %d instructions, want %d", len(got), len(want))

@@ -3,42 +3,18 @@ package amd64
 import (
 	"encoding/binary"
 	"fmt"
-	"unsafe"
 
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
-// Offsets into abi.Context, for the generated code.
+// Offsets of the Go registers saved in abi.Context.GoRegs, for the
+// generated code (the other offsets are abi.Off*).
 const (
-	offGoSP      = int32(unsafe.Offsetof(abi.Context{}.GoRegs)) // amd64's order: SP, BP, R14, R15
-	offGoBP      = offGoSP + 8
-	offGoR14     = offGoSP + 16
-	offGoR15     = offGoSP + 24
-	offNativeSP  = int32(unsafe.Offsetof(abi.Context{}.NativeSP))
-	offExitCode  = int32(unsafe.Offsetof(abi.Context{}.ExitCode))
-	offExitArg   = int32(unsafe.Offsetof(abi.Context{}.ExitArg))
-	offRet       = int32(unsafe.Offsetof(abi.Context{}.Ret))
-	offRegs      = int32(unsafe.Offsetof(abi.Context{}.Regs))
-	offTarget    = int32(unsafe.Offsetof(abi.Context{}.Target))
-	offResume    = int32(unsafe.Offsetof(abi.Context{}.Resume))
-	offCPU       = int32(unsafe.Offsetof(abi.Context{}.CPU))
-	offCallArgs  = int32(unsafe.Offsetof(abi.Context{}.CallArgs))
-	offBudget    = int32(unsafe.Offsetof(abi.Context{}.Budget))
-	offBudget0   = int32(unsafe.Offsetof(abi.Context{}.BudgetAtEntry))
-	offWindows   = int32(unsafe.Offsetof(abi.Context{}.Windows))
-	offFrameTop  = int32(unsafe.Offsetof(abi.Context{}.FrameTop))
-	offArgs      = int32(unsafe.Offsetof(abi.Context{}.Args))
-	offR10       = int32(unsafe.Offsetof(abi.Context{}.StackTop))
-	offRepeat    = int32(unsafe.Offsetof(abi.Context{}.Repeat))
-	offTailCall  = int32(unsafe.Offsetof(abi.Context{}.TailCalls))
-	offTailCall0 = int32(unsafe.Offsetof(abi.Context{}.TailCallsAtEntry))
-	offMayGoto   = int32(unsafe.Offsetof(abi.Context{}.MayGoto))
-	offMinCall   = int32(unsafe.Offsetof(abi.Context{}.MinCallR10))
-	windowSize   = int32(unsafe.Sizeof(abi.Window{}))
-	offLo        = int32(unsafe.Offsetof(abi.Window{}.Lo))
-	offLoadLen   = int32(unsafe.Offsetof(abi.Window{}.LoadLen))
-	offStoreLen  = int32(unsafe.Offsetof(abi.Window{}.StoreLen))
+	offGoSP  = abi.OffGoRegs // amd64's order: SP, BP, R14, R15
+	offGoBP  = offGoSP + 8
+	offGoR14 = offGoSP + 16
+	offGoR15 = offGoSP + 24
 )
 
 // The registers of eBPF's r0 to r10, as the kernel's JIT maps them: r1 to
@@ -86,6 +62,9 @@ type compiler struct {
 	knownValid [11]bool
 	targets    []bool  // slots that jumps or calls land on
 	targetOf   []int32 // by slot: where its jump, call or function pointer goes
+	// plan is what abi.NewPlan found; ctxAccess, targets, targetOf,
+	// index, funcLen and mayGotos are its fields under shorter names.
+	plan abi.Plan
 	// Verified code's budget: the index of each slot's instruction, the
 	// length of the function starting at each slot, and the exits of
 	// charges that ran out, emitted after the program.
@@ -149,46 +128,19 @@ func Compile(in abi.Input) (*abi.Output, error) {
 }
 
 func compile(in abi.Input, long []bool) (*compiler, error) {
-	c := &compiler{in: in, ctxAccess: make([]bool, len(in.Instructions)), long: long, slot: -1, mayGotos: hasMayGoto(in.Instructions)}
-	for _, i := range in.ContextAccesses {
-		if i >= 0 && i < len(c.ctxAccess) {
-			c.ctxAccess[i] = true
-		}
-	}
+	p := abi.NewPlan(in)
+	c := &compiler{in: in, long: long, slot: -1,
+		ctxAccess: p.ContextAccess, targets: p.Targets, targetOf: p.TargetOf,
+		index: p.Index, funcLen: p.FunctionLengths, mayGotos: p.MayGoto, plan: p}
 	nslots := in.Instructions.SlotCount()
 	c.b = in.Buffer[:0]
 	if cap(c.b) < 512+nslots*24 {
 		c.b = make([]byte, 0, 512+nslots*24)
 	}
 	c.out.Slots = make([]int32, nslots)
-	c.targets = make([]bool, nslots+1)
-	c.targetOf = make([]int32, nslots)
-	slot := 0
-	if !in.Checked {
-		c.index = make([]int32, nslots+1)
-		c.funcLen = abi.FunctionLengths(in.Instructions)
-	}
-	for i, ins := range in.Instructions {
-		if c.index != nil {
-			c.index[slot] = int32(i)
-			if ins.IsLdDW() {
-				c.index[slot+1] = int32(i)
-			}
-		}
-		if cl := ins.Class(); cl == isa.ClassJMP || cl == isa.ClassJMP32 || ins.Opcode == isa.OpLdDW {
-			if t, ok := ins.JumpTarget(slot); ok && t >= 0 && t <= nslots {
-				c.targets[t] = true
-				c.targetOf[slot] = int32(t)
-			}
-		}
-		slot += ins.Slots()
-	}
 	c.stubs()
-	var blockLen []int
-	if in.Checked {
-		blockLen = c.blocks()
-	}
-	slot = 0
+	blockLen := p.Blocks
+	slot := 0
 	for i, ins := range in.Instructions {
 		if c.targets[slot] {
 			c.forget()
@@ -260,7 +212,7 @@ func (c *compiler) jumpToSlot(kind fixKind, cc byte, slot int) {
 // forget drops what the compiler knows of register contents.
 func (c *compiler) forget() { c.knownValid = [11]bool{} }
 
-func regOff(i int) int32 { return offRegs + int32(8*i) }
+func regOff(i int) int32 { return abi.OffRegs + int32(8*i) }
 
 // stubs emits the code shared by the program's instructions: the entry,
 // the exit to Go and the helper and emulation exits with their resumes.
@@ -269,30 +221,30 @@ func (c *compiler) stubs() {
 	// return r0.
 	c.out.Entry = c.pos()
 	for i := 1; i <= 5; i++ {
-		c.load(8, bpfRegs[i], ctxReg, offArgs+int32(8*(i-1)))
+		c.load(8, bpfRegs[i], ctxReg, abi.OffArgs+int32(8*(i-1)))
 	}
-	c.load(8, rbp, ctxReg, offR10)
+	c.load(8, rbp, ctxReg, abi.OffStackTop)
 	for _, r := range []reg{rax, rbx, r13, r14, r15} {
 		c.movImm(r, 0) // as the interpreter starts
 	}
-	c.load(8, tmp, ctxReg, offTailCall0)
-	c.store(8, ctxReg, offTailCall, tmp)
+	c.load(8, tmp, ctxReg, abi.OffTailCallsAtEntry)
+	c.store(8, ctxReg, abi.OffTailCalls, tmp)
 	c.mayGotoEntry()
 	if !c.in.Checked {
-		c.load(8, budget, ctxReg, offBudget0) // Go sets checked code's
+		c.load(8, budget, ctxReg, abi.OffBudgetAtEntry) // Go sets checked code's
 	}
 	// Jump, not call: an exit in the frame at StackTop comes back to the
 	// epilogue with a jump, so that no call is pending while the program
 	// runs and its exits to Go return where the processor predicts.
 	c.rex(false, 0, ctxReg, false, false)
 	c.emit(0xff)
-	c.mem(4, ctxReg, offTarget) // jmp [r12+Target]
+	c.mem(4, ctxReg, abi.OffTarget) // jmp [r12+Target]
 	c.epilogue = c.pos()
-	c.aluMI(extSub, ctxReg, offRepeat, 1)
+	c.aluMI(extSub, ctxReg, abi.OffRepeat, 1)
 	c.patch(c.jcc(ccNE), c.out.Entry)
-	c.store(8, ctxReg, offRet, rax)
+	c.store(8, ctxReg, abi.OffRet, rax)
 	c.saveBudget()
-	c.storeImm(8, ctxReg, offExitCode, abi.ExitDone)
+	c.storeImm(8, ctxReg, abi.OffExitCode, abi.ExitDone)
 	// Exit: back on Go's stack, with Go's registers, return from the
 	// trampoline.
 	c.exit = c.pos()
@@ -310,14 +262,14 @@ func (c *compiler) stubs() {
 		c.store(8, ctxReg, regOff(i), bpfRegs[i])
 	}
 	c.saveBudget()
-	c.store(8, ctxReg, offResume, aux)
-	c.load(8, aux, ctxReg, offCallArgs)
+	c.store(8, ctxReg, abi.OffResume, aux)
+	c.load(8, aux, ctxReg, abi.OffCallArgs)
 	for i := 1; i <= 5; i++ {
 		c.store(8, aux, int32(8*(i-1)), bpfRegs[i])
 	}
-	c.store(8, ctxReg, offExitArg, tmp)
-	c.storeImm(8, ctxReg, offExitCode, abi.ExitHelper)
-	c.store(8, ctxReg, offNativeSP, rsp)
+	c.store(8, ctxReg, abi.OffExitArg, tmp)
+	c.storeImm(8, ctxReg, abi.OffExitCode, abi.ExitHelper)
+	c.store(8, ctxReg, abi.OffNativeSP, rsp)
 	c.jumpTo(c.exit)
 
 	// r1 to r10 as they were (r1 to r5 too, as in the interpreter; the
@@ -326,11 +278,11 @@ func (c *compiler) stubs() {
 	for i := 1; i <= 10; i++ {
 		c.load(8, bpfRegs[i], ctxReg, regOff(i))
 	}
-	c.load(8, rax, ctxReg, offRet)
+	c.load(8, rax, ctxReg, abi.OffRet)
 	c.loadBudget()
 	c.rex(false, 0, ctxReg, false, false)
 	c.emit(0xff)
-	c.mem(4, ctxReg, offResume) // jmp [r12+Resume]
+	c.mem(4, ctxReg, abi.OffResume) // jmp [r12+Resume]
 
 	// Tail call: the frame of the helper exit continues in this program,
 	// with r1 and r6 to r10 as they were and r0, r2-r5 zero.
@@ -351,9 +303,9 @@ func (c *compiler) stubs() {
 		c.store(8, ctxReg, regOff(i), r)
 	}
 	c.saveBudget()
-	c.store(8, ctxReg, offExitArg, tmp)
-	c.store(8, ctxReg, offExitCode, aux)
-	c.store(8, ctxReg, offNativeSP, rsp)
+	c.store(8, ctxReg, abi.OffExitArg, tmp)
+	c.store(8, ctxReg, abi.OffExitCode, aux)
+	c.store(8, ctxReg, abi.OffNativeSP, rsp)
 	c.jumpTo(c.exit)
 
 	c.out.EmulateResume = c.pos()
@@ -367,14 +319,14 @@ func (c *compiler) stubs() {
 // saveBudget stores verified code's budget register into the Context.
 func (c *compiler) saveBudget() {
 	if !c.in.Checked {
-		c.store(8, ctxReg, offBudget, budget)
+		c.store(8, ctxReg, abi.OffBudget, budget)
 	}
 }
 
 // loadBudget reloads verified code's budget register from the Context.
 func (c *compiler) loadBudget() {
 	if !c.in.Checked {
-		c.load(8, budget, ctxReg, offBudget)
+		c.load(8, budget, ctxReg, abi.OffBudget)
 	}
 }
 
@@ -397,39 +349,10 @@ func (c *compiler) exitWith(code uint64, slot int) {
 	c.callTo(c.emulStub)
 }
 
-// blocks returns, by instruction index, the number of instructions of the
-// basic block that starts there, or 0.
-func (c *compiler) blocks() []int {
-	insns := c.in.Instructions
-	start := make([]bool, len(insns)+1)
-	start[0] = true
-	slot := 0
-	for i, ins := range insns {
-		if c.targets[slot] {
-			start[i] = true
-		}
-		if cl := ins.Class(); cl == isa.ClassJMP || cl == isa.ClassJMP32 {
-			start[i+1] = true
-		}
-		slot += ins.Slots()
-	}
-	n := make([]int, len(insns))
-	for i := len(insns) - 1; i >= 0; i-- {
-		if start[i] {
-			j := i + 1
-			for j < len(insns) && !start[j] {
-				j++
-			}
-			n[i] = j - i
-		}
-	}
-	return n
-}
-
 // countBudget takes n instructions from the budget, exiting to Go when it
 // runs out.
 func (c *compiler) countBudget(slot, n int) {
-	c.aluMI(extSub, ctxReg, offBudget, int32(n))
+	c.aluMI(extSub, ctxReg, abi.OffBudget, int32(n))
 	ok := c.jcc(ccAE)
 	c.exitWith(abi.ExitBudget, slot)
 	c.patch(ok, c.pos())
@@ -440,16 +363,16 @@ func (c *compiler) countBudget(slot, n int) {
 // carries the instruction out otherwise.
 func (c *compiler) checked(slot int, base reg, off int32, size int, write bool, access func()) {
 	c.lea(tmp, base, off)
-	lenOff := offLoadLen
+	lenOff := abi.OffWindowLoadLen
 	if write {
-		lenOff = offStoreLen
+		lenOff = abi.OffWindowStoreLen
 	}
 	var ok []int
 	for w := int32(0); w < 2; w++ {
-		win := offWindows + w*windowSize
+		win := abi.OffWindows + w*abi.WindowSize
 		c.movRR(true, aux, tmp)
-		c.aluRM(0x2b, aux, ctxReg, win+offLo)  // aux = addr - lo
-		c.aluRM(0x3b, aux, ctxReg, win+lenOff) // off < len?
+		c.aluRM(0x2b, aux, ctxReg, win+abi.OffWindowLo) // aux = addr - lo
+		c.aluRM(0x3b, aux, ctxReg, win+lenOff)          // off < len?
 		next := c.jcc(ccAE)
 		c.load(8, aux2, ctxReg, win+lenOff)
 		c.aluRR(0x29, true, aux2, aux) // len - off >= size?
@@ -469,11 +392,11 @@ func (c *compiler) checked(slot int, base reg, off int32, size int, write bool, 
 // stackWindow points window 0 at the frames up to rbp's.
 func (c *compiler) stackWindow() {
 	c.lea(tmp, rbp, -abi.StackSize)
-	c.store(8, ctxReg, offWindows+offLo, tmp)
-	c.load(8, aux, ctxReg, offFrameTop)
+	c.store(8, ctxReg, abi.OffWindows+abi.OffWindowLo, tmp)
+	c.load(8, aux, ctxReg, abi.OffFrameTop)
 	c.aluRR(0x29, true, aux, tmp)
-	c.store(8, ctxReg, offWindows+offLoadLen, aux)
-	c.store(8, ctxReg, offWindows+offStoreLen, aux)
+	c.store(8, ctxReg, abi.OffWindows+abi.OffWindowLoadLen, aux)
+	c.store(8, ctxReg, abi.OffWindows+abi.OffWindowStoreLen, aux)
 }
 
 func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
@@ -492,13 +415,9 @@ func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
 	case isa.ClassLD:
 		switch ins.Mode() {
 		case isa.ModeIMM:
-			v := uint64(ins.Imm)
-			switch uint8(ins.Src) {
-			case isa.PseudoNone:
-			case isa.PseudoFunc:
-				v = abi.FuncTag | uint64(c.targetOf[slot])
-			default:
-				return fmt.Errorf("lddw of a %s was not resolved by a loader", isa.PseudoName(uint8(ins.Src)))
+			v, err := c.plan.Immediate(slot, ins)
+			if err != nil {
+				return err
 			}
 			c.movImm(dst, v)
 			c.known[ins.Dst], c.knownValid[ins.Dst] = v, true
@@ -873,7 +792,7 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 	switch op {
 	case isa.JumpExit:
 		// The entry's frame ends at the epilogue; others return.
-		c.aluRM(0x3b, rbp, ctxReg, offR10)
+		c.aluRM(0x3b, rbp, ctxReg, abi.OffStackTop)
 		c.patch(c.jcc(ccE), c.epilogue)
 		c.ret()
 		c.forget()
@@ -977,12 +896,12 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 	switch {
 	case ins.Source() == isa.SourceX:
 		// callx names its helper at run time, in dst: Go finds it in Ret.
-		c.store(8, ctxReg, offRet, bpfRegs[ins.Dst&15])
+		c.store(8, ctxReg, abi.OffRet, bpfRegs[ins.Dst&15])
 		c.helperExit(slot)
 	case ins.IsLocalCall():
 		target := int(c.targetOf[slot])
 		if c.in.Checked {
-			c.aluRM(0x3b, rbp, ctxReg, offMinCall)
+			c.aluRM(0x3b, rbp, ctxReg, abi.OffMinCallR10)
 			ok := c.jcc(ccA)
 			c.exitWith(abi.ExitCallDepth, slot)
 			c.patch(ok, c.pos())
@@ -1019,7 +938,7 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 				return nil
 			}
 		case inline && id == helperGetSmpProcessorID:
-			c.load(4, rax, ctxReg, offCPU)
+			c.load(4, rax, ctxReg, abi.OffCPU)
 			return nil
 		case inline && id == helperLoop && c.knownValid[2] && !c.in.Checked && c.known[2]&abi.FuncMask == abi.FuncTag:
 			if t := int(c.known[2] &^ abi.FuncMask); t < len(c.funcLen) && c.funcLen[t] > 0 {
@@ -1076,16 +995,9 @@ func (c *compiler) helperExit(slot int) {
 // NULL for an index out of range. r1 to r5 are clobbered, as after any
 // helper call.
 func (c *compiler) inlineArrayLookup() bool {
-	if c.in.Array == nil || c.in.Checked || !c.knownValid[1] {
-		return false
-	}
-	m, ok := c.in.Array(c.known[1])
+	m, slot, ok := c.in.InlinedArray(c.known[1], c.knownValid[1])
 	if !ok {
 		return false
-	}
-	slot := uint64(m.Stride)
-	if m.CPUs > 0 {
-		slot *= uint64(m.CPUs)
 	}
 	if slot > 1<<31-1 && slot&(slot-1) != 0 {
 		return false
@@ -1103,7 +1015,7 @@ func (c *compiler) inlineArrayLookup() bool {
 	c.multiply(rax, slot)
 	var noCPU int = -1
 	if m.CPUs > 0 {
-		c.load(8, tmp, ctxReg, offCPU)
+		c.load(8, tmp, ctxReg, abi.OffCPU)
 		c.aluRI(extCmp, true, tmp, int32(m.CPUs))
 		noCPU = c.jcc(ccAE)
 		c.multiply(tmp, uint64(m.Stride))

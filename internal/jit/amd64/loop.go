@@ -2,7 +2,6 @@ package amd64
 
 import (
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
-	"github.com/waggle-ebpf/waggle/isa"
 )
 
 // maxLoops is bpf_loop's limit on iterations (the kernel's BPF_MAX_LOOPS).
@@ -40,7 +39,7 @@ func (c *compiler) inlineLoop(slot, target int) {
 		c.push(r)
 	}
 	if c.mayGotos {
-		c.load(8, tmp, ctxReg, offMayGoto)
+		c.load(8, tmp, ctxReg, abi.OffMayGoto)
 		c.push(tmp)
 	}
 	c.movImm(rbx, 0)
@@ -73,7 +72,7 @@ func (c *compiler) inlineLoop(slot, target int) {
 	c.movRR(true, rax, rbx)
 	if c.mayGotos {
 		c.pop(tmp)
-		c.store(8, ctxReg, offMayGoto, tmp)
+		c.store(8, ctxReg, abi.OffMayGoto, tmp)
 	}
 	for _, r := range []reg{r14, r13, rbx} {
 		c.pop(r)
@@ -84,14 +83,4 @@ func (c *compiler) inlineLoop(slot, target int) {
 	for _, p := range done {
 		c.patch(p, c.pos())
 	}
-}
-
-// hasMayGoto reports whether the program has a may_goto.
-func hasMayGoto(insns isa.Instructions) bool {
-	for _, ins := range insns {
-		if ins.IsMayGoto() {
-			return true
-		}
-	}
-	return false
 }

@@ -32,7 +32,7 @@ func (c *compiler) inlineTailCall(slot int, pa abi.ProgArray) {
 		c.aluRR(0x39, true, rax, tmp)
 	}
 	out = append(out, c.jcc(ccAE))
-	c.aluMI(extCmp, ctxReg, offTailCall, abi.MaxTailCalls)
+	c.aluMI(extCmp, ctxReg, abi.OffTailCalls, abi.MaxTailCalls)
 	out = append(out, c.jcc(ccAE))
 	c.shiftRI(extShl, true, rax, 3)
 	c.movImm(tmp, uint64(pa.Tails))
@@ -42,7 +42,7 @@ func (c *compiler) inlineTailCall(slot int, pa abi.ProgArray) {
 	out = append(out, c.jcc(ccE))
 	c.aluRI(extCmp, true, tmp, abi.TailThroughGo)
 	throughGo := c.jcc(ccE)
-	c.aluMI(extAdd, ctxReg, offTailCall, 1)
+	c.aluMI(extAdd, ctxReg, abi.OffTailCalls, 1)
 	c.jmpReg(tmp)
 	c.patch(throughGo, c.pos())
 	c.helperExit(slot)

@@ -2,11 +2,10 @@ package arm64
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/waggle-ebpf/waggle/internal/jit/jittest"
 )
 
 // TestEncodings checks the encoder against GNU objdump's reading of its
@@ -15,10 +14,7 @@ import (
 // (32 and 64 bits, scaled, unscaled and register offsets, movz, movn and
 // movk, LSE and exclusive accesses).
 func TestEncodings(t *testing.T) {
-	objdump, err := exec.LookPath("aarch64-linux-gnu-objdump")
-	if err != nil {
-		t.Skip("aarch64-linux-gnu-objdump (Debian's binutils-aarch64-linux-gnu) is not installed: cannot check the encodings")
-	}
+	objdump := jittest.NeedObjdump(t, "aarch64-linux-gnu-objdump", "aarch64-linux-gnu-objdump (Debian's binutils-aarch64-linux-gnu) is not installed: cannot check the encodings")
 	type enc struct {
 		emit func(a *asm)
 		want string // objdump's reading, operands separated by ", "
@@ -155,34 +151,22 @@ func TestEncodings(t *testing.T) {
 		}
 		want = append(want, c.want)
 	}
-	bin := filepath.Join(t.TempDir(), "code.bin")
-	if err := os.WriteFile(bin, a.b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(objdump, "-D", "-b", "binary", "-maarch64", bin).Output()
-	if err != nil {
-		t.Fatalf("objdump: %v", err)
-	}
+	dis := jittest.Objdump(t, objdump, a.b, "-maarch64")
 	var got []string
 	var addrs []int
-	for _, line := range strings.Split(string(out), "\n") {
-		fields := strings.SplitN(line, "\t", 3)
-		if len(fields) == 3 && strings.HasSuffix(fields[0], ":") {
-			var addr int
-			fmt.Sscanf(strings.TrimSpace(fields[0]), "%x:", &addr)
-			text := strings.Join(strings.Fields(fields[2]), " ")
-			if i := strings.Index(text, " <"); i >= 0 {
-				text = text[:i] // the symbol of a branch target
-			}
-			if i := strings.Index(text, " //"); i >= 0 {
-				text = text[:i] // objdump's comments (a movk's value)
-			}
-			got = append(got, text)
-			addrs = append(addrs, addr)
+	for _, d := range dis {
+		text := strings.Join(strings.Fields(d.Text), " ")
+		if i := strings.Index(text, " <"); i >= 0 {
+			text = text[:i] // the symbol of a branch target
 		}
+		if i := strings.Index(text, " //"); i >= 0 {
+			text = text[:i] // objdump's comments (a movk's value)
+		}
+		got = append(got, text)
+		addrs = append(addrs, d.Addr)
 	}
 	if len(got) != len(want) {
-		t.Fatalf("objdump read %d instructions, want %d:\n%s", len(got), len(want), out)
+		t.Fatalf("objdump read %d instructions, want %d:\n%q", len(got), len(want), got)
 	}
 	for i := range want {
 		w := want[i]

@@ -2,13 +2,11 @@ package arm64
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
-	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
 	"github.com/waggle-ebpf/waggle/internal/jit/amd64"
-	"github.com/waggle-ebpf/waggle/isa"
+	"github.com/waggle-ebpf/waggle/internal/jit/jittest"
 )
 
 // BenchmarkGenerate measures the arm64 backend's code generation against
@@ -18,29 +16,9 @@ import (
 // unlike running the code, it can be compared on an x86-64 machine.
 // µs/1000insns is the time per 1000 instructions.
 func BenchmarkGenerate(b *testing.B) {
-	block, err := assembler.Assemble(strings.ReplaceAll(`mov %r3, %r1; add %r3, 14; jgt %r3, %r2, +4; ldxb %r4, [%r1+12]; lsh %r4, 8; stxdw [%r10-8], %r4; call 1`, ";", "\n"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	loop, err := assembler.Assemble(`mov32 %r0, 0x811c9dc5
-jeq %r2, 0, +6
-ldxb %r3, [%r1]
-xor32 %r0, %r3
-mul32 %r0, 16777619
-add %r1, 1
-add %r2, -1
-jne %r2, 0, -6
-exit`)
-	if err != nil {
-		b.Fatal(err)
-	}
 	for _, n := range []int{1000, 10000} {
-		var insns isa.Instructions
-		for len(insns) < n-len(loop) {
-			insns = append(insns, block...)
-		}
-		insns = append(insns, loop...)
-		if err := insns.Validate(); err != nil {
+		insns, err := jittest.CompileProgram(n)
+		if err != nil {
 			b.Fatal(err)
 		}
 		for _, backend := range []struct {

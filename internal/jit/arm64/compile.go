@@ -2,7 +2,6 @@ package arm64
 
 import (
 	"fmt"
-	"unsafe"
 
 	"golang.org/x/sys/cpu"
 
@@ -10,36 +9,13 @@ import (
 	"github.com/waggle-ebpf/waggle/isa"
 )
 
-// Offsets into abi.Context, for the generated code.
+// Offsets of the Go registers saved in abi.Context.GoRegs, for the
+// generated code (the other offsets are abi.Off*).
 const (
-	offGoSP      = int32(unsafe.Offsetof(abi.Context{}.GoRegs)) // arm64's order: RSP, R29, R28 (g), R30
-	offGoFP      = offGoSP + 8
-	offGoG       = offGoSP + 16
-	offGoLR      = offGoSP + 24
-	offNativeSP  = int32(unsafe.Offsetof(abi.Context{}.NativeSP))
-	offExitCode  = int32(unsafe.Offsetof(abi.Context{}.ExitCode))
-	offExitArg   = int32(unsafe.Offsetof(abi.Context{}.ExitArg))
-	offRet       = int32(unsafe.Offsetof(abi.Context{}.Ret))
-	offRegs      = int32(unsafe.Offsetof(abi.Context{}.Regs))
-	offTarget    = int32(unsafe.Offsetof(abi.Context{}.Target))
-	offResume    = int32(unsafe.Offsetof(abi.Context{}.Resume))
-	offCPU       = int32(unsafe.Offsetof(abi.Context{}.CPU))
-	offCallArgs  = int32(unsafe.Offsetof(abi.Context{}.CallArgs))
-	offBudget    = int32(unsafe.Offsetof(abi.Context{}.Budget))
-	offBudget0   = int32(unsafe.Offsetof(abi.Context{}.BudgetAtEntry))
-	offWindows   = int32(unsafe.Offsetof(abi.Context{}.Windows))
-	offFrameTop  = int32(unsafe.Offsetof(abi.Context{}.FrameTop))
-	offArgs      = int32(unsafe.Offsetof(abi.Context{}.Args))
-	offR10       = int32(unsafe.Offsetof(abi.Context{}.StackTop))
-	offRepeat    = int32(unsafe.Offsetof(abi.Context{}.Repeat))
-	offTailCall  = int32(unsafe.Offsetof(abi.Context{}.TailCalls))
-	offTailCall0 = int32(unsafe.Offsetof(abi.Context{}.TailCallsAtEntry))
-	offMayGoto   = int32(unsafe.Offsetof(abi.Context{}.MayGoto))
-	offMinCall   = int32(unsafe.Offsetof(abi.Context{}.MinCallR10))
-	windowSize   = int32(unsafe.Sizeof(abi.Window{}))
-	offLo        = int32(unsafe.Offsetof(abi.Window{}.Lo))
-	offLoadLen   = int32(unsafe.Offsetof(abi.Window{}.LoadLen))
-	offStoreLen  = int32(unsafe.Offsetof(abi.Window{}.StoreLen))
+	offGoSP = abi.OffGoRegs // arm64's order: RSP, R29, R28 (g), R30
+	offGoFP = offGoSP + 8
+	offGoG  = offGoSP + 16
+	offGoLR = offGoSP + 24
 )
 
 // The registers of eBPF's r0 to r10, as the kernel's arm64 JIT maps them:
@@ -104,6 +80,9 @@ type compiler struct {
 	knownValid [11]bool
 	targets    []bool  // slots that jumps or calls land on
 	targetOf   []int32 // by slot: where its jump, call or function pointer goes
+	// plan is what abi.NewPlan found; ctxAccess, targets, targetOf,
+	// index, funcLen and mayGotos are its fields under shorter names.
+	plan abi.Plan
 	// Verified code's budget: the index of each slot's instruction, the
 	// length of the function starting at each slot, and the exits of
 	// charges that ran out, emitted after the program.
@@ -159,47 +138,19 @@ func Compile(in abi.Input) (*abi.Output, error) {
 }
 
 func compile(in abi.Input, long []bool, longCharges bool) (*compiler, error) {
-	c := &compiler{in: in, ctxAccess: make([]bool, len(in.Instructions)), long: long, longCharges: longCharges,
-		slot: -1, mayGotos: hasMayGoto(in.Instructions), useLSE: LSE}
-	for _, i := range in.ContextAccesses {
-		if i >= 0 && i < len(c.ctxAccess) {
-			c.ctxAccess[i] = true
-		}
-	}
+	p := abi.NewPlan(in)
+	c := &compiler{in: in, long: long, longCharges: longCharges, useLSE: LSE, slot: -1,
+		ctxAccess: p.ContextAccess, targets: p.Targets, targetOf: p.TargetOf,
+		index: p.Index, funcLen: p.FunctionLengths, mayGotos: p.MayGoto, plan: p}
 	nslots := in.Instructions.SlotCount()
 	c.b = in.Buffer[:0]
 	if cap(c.b) < 1024+nslots*32 {
 		c.b = make([]byte, 0, 1024+nslots*32)
 	}
 	c.out.Slots = make([]int32, nslots)
-	c.targets = make([]bool, nslots+1)
-	c.targetOf = make([]int32, nslots)
-	slot := 0
-	if !in.Checked {
-		c.index = make([]int32, nslots+1)
-		c.funcLen = abi.FunctionLengths(in.Instructions)
-	}
-	for i, ins := range in.Instructions {
-		if c.index != nil {
-			c.index[slot] = int32(i)
-			if ins.IsLdDW() {
-				c.index[slot+1] = int32(i)
-			}
-		}
-		if cl := ins.Class(); cl == isa.ClassJMP || cl == isa.ClassJMP32 || ins.Opcode == isa.OpLdDW {
-			if t, ok := ins.JumpTarget(slot); ok && t >= 0 && t <= nslots {
-				c.targets[t] = true
-				c.targetOf[slot] = int32(t)
-			}
-		}
-		slot += ins.Slots()
-	}
 	c.stubs()
-	var blockLen []int
-	if in.Checked {
-		blockLen = c.blocks()
-	}
-	slot = 0
+	blockLen := p.Blocks
+	slot := 0
 	for i, ins := range in.Instructions {
 		if c.targets[slot] {
 			c.forget()
@@ -262,7 +213,7 @@ func (c *compiler) jumpToSlot(cond int, slot int) {
 // forget drops what the compiler knows of register contents.
 func (c *compiler) forget() { c.knownValid = [11]bool{} }
 
-func regOff(i int) int32 { return offRegs + int32(8*i) }
+func regOff(i int) int32 { return abi.OffRegs + int32(8*i) }
 
 // ldCtx and stCtx load and store 8 bytes of the Context.
 func (c *compiler) ldCtx(r reg, off int32) { c.load(8, r, ctxReg, off, memTmp) }
@@ -279,31 +230,31 @@ func (c *compiler) stubs() {
 	// Target; return r0.
 	c.out.Entry = c.pos()
 	for i := 1; i <= 5; i++ {
-		c.ldCtx(bpfRegs[i], offArgs+int32(8*(i-1)))
+		c.ldCtx(bpfRegs[i], abi.OffArgs+int32(8*(i-1)))
 	}
-	c.ldCtx(bpfRegs[10], offR10)
+	c.ldCtx(bpfRegs[10], abi.OffStackTop)
 	for _, r := range []reg{x7, x19, x20, x21, x22} {
 		c.movImm(r, 0) // as the interpreter starts
 	}
-	c.ldCtx(tmp, offTailCall0)
-	c.stCtx(offTailCall, tmp)
+	c.ldCtx(tmp, abi.OffTailCallsAtEntry)
+	c.stCtx(abi.OffTailCalls, tmp)
 	c.mayGotoEntry()
 	if !c.in.Checked {
-		c.ldCtx(budget, offBudget0) // Go sets checked code's
+		c.ldCtx(budget, abi.OffBudgetAtEntry) // Go sets checked code's
 	}
 	// A branch, not a call: an exit in the frame at StackTop comes back
 	// to the epilogue with a branch.
-	c.ldCtx(tmp, offTarget)
+	c.ldCtx(tmp, abi.OffTarget)
 	c.br(tmp)
 	c.epilogue = c.pos()
-	c.ldCtx(tmp, offRepeat)
+	c.ldCtx(tmp, abi.OffRepeat)
 	c.subsImm(true, tmp, tmp, 1)
-	c.stCtx(offRepeat, tmp)
+	c.stCtx(abi.OffRepeat, tmp)
 	c.patch(c.bcond(condNE), c.out.Entry)
-	c.stCtx(offRet, x7)
+	c.stCtx(abi.OffRet, x7)
 	c.saveBudget()
 	c.movImm(tmp, abi.ExitDone)
-	c.stCtx(offExitCode, tmp)
+	c.stCtx(abi.OffExitCode, tmp)
 	// Exit: back on Go's stack, with Go's registers, return from the
 	// trampoline.
 	c.exit = c.pos()
@@ -320,17 +271,17 @@ func (c *compiler) stubs() {
 		c.stCtx(regOff(i), bpfRegs[i])
 	}
 	c.saveBudget()
-	c.stCtx(offResume, aux)
-	c.ldCtx(aux, offCallArgs)
+	c.stCtx(abi.OffResume, aux)
+	c.ldCtx(aux, abi.OffCallArgs)
 	for i := 1; i <= 5; i++ {
 		c.store(8, aux, int32(8*(i-1)), bpfRegs[i], memTmp)
 	}
-	c.stCtx(offExitArg, tmp)
+	c.stCtx(abi.OffExitArg, tmp)
 	c.movImm(tmp, abi.ExitHelper)
-	c.stCtx(offExitCode, tmp)
+	c.stCtx(abi.OffExitCode, tmp)
 	c.pushPair(x30, xzr)
 	c.movSP(tmp, sp)
-	c.stCtx(offNativeSP, tmp)
+	c.stCtx(abi.OffNativeSP, tmp)
 	c.jumpTo(c.exit)
 
 	// r1 to r10 as they were, r0 the helper's result.
@@ -339,9 +290,9 @@ func (c *compiler) stubs() {
 	for i := 1; i <= 10; i++ {
 		c.ldCtx(bpfRegs[i], regOff(i))
 	}
-	c.ldCtx(x7, offRet)
+	c.ldCtx(x7, abi.OffRet)
 	c.loadBudget()
-	c.ldCtx(tmp, offResume)
+	c.ldCtx(tmp, abi.OffResume)
 	c.br(tmp)
 
 	// Tail call: the frame of the helper exit continues in this program,
@@ -364,12 +315,12 @@ func (c *compiler) stubs() {
 		c.stCtx(regOff(i), r)
 	}
 	c.saveBudget()
-	c.stCtx(offResume, aux)
-	c.stCtx(offExitArg, tmp)
-	c.stCtx(offExitCode, aux2)
+	c.stCtx(abi.OffResume, aux)
+	c.stCtx(abi.OffExitArg, tmp)
+	c.stCtx(abi.OffExitCode, aux2)
 	c.pushPair(x30, xzr)
 	c.movSP(tmp, sp)
-	c.stCtx(offNativeSP, tmp)
+	c.stCtx(abi.OffNativeSP, tmp)
 	c.jumpTo(c.exit)
 
 	c.out.EmulateResume = c.pos()
@@ -378,21 +329,21 @@ func (c *compiler) stubs() {
 		c.ldCtx(r, regOff(i))
 	}
 	c.loadBudget()
-	c.ldCtx(tmp, offResume)
+	c.ldCtx(tmp, abi.OffResume)
 	c.br(tmp)
 }
 
 // saveBudget stores verified code's budget register into the Context.
 func (c *compiler) saveBudget() {
 	if !c.in.Checked {
-		c.stCtx(offBudget, budget)
+		c.stCtx(abi.OffBudget, budget)
 	}
 }
 
 // loadBudget reloads verified code's budget register from the Context.
 func (c *compiler) loadBudget() {
 	if !c.in.Checked {
-		c.ldCtx(budget, offBudget)
+		c.ldCtx(budget, abi.OffBudget)
 	}
 }
 
@@ -427,35 +378,6 @@ func (c *compiler) exitWith(code uint64, slot int) {
 	c.patch(resume, c.pos())
 }
 
-// blocks returns, by instruction index, the number of instructions of the
-// basic block that starts there, or 0.
-func (c *compiler) blocks() []int {
-	insns := c.in.Instructions
-	start := make([]bool, len(insns)+1)
-	start[0] = true
-	slot := 0
-	for i, ins := range insns {
-		if c.targets[slot] {
-			start[i] = true
-		}
-		if cl := ins.Class(); cl == isa.ClassJMP || cl == isa.ClassJMP32 {
-			start[i+1] = true
-		}
-		slot += ins.Slots()
-	}
-	n := make([]int, len(insns))
-	for i := len(insns) - 1; i >= 0; i-- {
-		if start[i] {
-			j := i + 1
-			for j < len(insns) && !start[j] {
-				j++
-			}
-			n[i] = j - i
-		}
-	}
-	return n
-}
-
 // subsConst emits subs r, r, #n for any n < 2^32 (through immTmp when it
 // does not fit 12 bits).
 func (c *compiler) subsConst(r reg, n uint64) {
@@ -470,9 +392,9 @@ func (c *compiler) subsConst(r reg, n uint64) {
 // countBudget takes n instructions from the budget, exiting to Go when it
 // runs out.
 func (c *compiler) countBudget(slot, n int) {
-	c.ldCtx(tmp, offBudget)
+	c.ldCtx(tmp, abi.OffBudget)
 	c.subsConst(tmp, uint64(n))
-	c.stCtx(offBudget, tmp)
+	c.stCtx(abi.OffBudget, tmp)
 	ok := c.bcond(condHS)
 	c.exitWith(abi.ExitBudget, slot)
 	c.patch(ok, c.pos())
@@ -496,14 +418,14 @@ func (c *compiler) addConst(dst, base reg, off int32) {
 // carries the instruction out otherwise.
 func (c *compiler) checked(slot int, base reg, off int32, size int, write bool, access func()) {
 	c.addConst(tmp, base, off)
-	lenOff := offLoadLen
+	lenOff := abi.OffWindowLoadLen
 	if write {
-		lenOff = offStoreLen
+		lenOff = abi.OffWindowStoreLen
 	}
 	var ok []int
 	for w := int32(0); w < 2; w++ {
-		win := offWindows + w*windowSize
-		c.ldCtx(aux, win+offLo)
+		win := abi.OffWindows + w*abi.WindowSize
+		c.ldCtx(aux, win+abi.OffWindowLo)
 		c.rrr(opSUB, true, aux, tmp, aux) // aux = addr - lo
 		c.ldCtx(aux2, win+lenOff)
 		c.cmp(true, aux, aux2) // off < len?
@@ -525,11 +447,11 @@ func (c *compiler) checked(slot int, base reg, off int32, size int, write bool, 
 // stackWindow points window 0 at the frames up to r10's.
 func (c *compiler) stackWindow() {
 	c.subImm(true, tmp, bpfRegs[10], abi.StackSize)
-	c.stCtx(offWindows+offLo, tmp)
-	c.ldCtx(aux, offFrameTop)
+	c.stCtx(abi.OffWindows+abi.OffWindowLo, tmp)
+	c.ldCtx(aux, abi.OffFrameTop)
 	c.rrr(opSUB, true, aux, aux, tmp)
-	c.stCtx(offWindows+offLoadLen, aux)
-	c.stCtx(offWindows+offStoreLen, aux)
+	c.stCtx(abi.OffWindows+abi.OffWindowLoadLen, aux)
+	c.stCtx(abi.OffWindows+abi.OffWindowStoreLen, aux)
 }
 
 func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
@@ -548,13 +470,9 @@ func (c *compiler) instruction(i, slot int, ins isa.Instruction) error {
 	case isa.ClassLD:
 		switch ins.Mode() {
 		case isa.ModeIMM:
-			v := uint64(ins.Imm)
-			switch uint8(ins.Src) {
-			case isa.PseudoNone:
-			case isa.PseudoFunc:
-				v = abi.FuncTag | uint64(c.targetOf[slot])
-			default:
-				return fmt.Errorf("lddw of a %s was not resolved by a loader", isa.PseudoName(uint8(ins.Src)))
+			v, err := c.plan.Immediate(slot, ins)
+			if err != nil {
+				return err
 			}
 			c.movImm(dst, v)
 			c.known[ins.Dst], c.knownValid[ins.Dst] = v, true
@@ -919,7 +837,7 @@ func (c *compiler) jump(slot int, ins isa.Instruction, dst, src reg) error {
 	switch op {
 	case isa.JumpExit:
 		// The entry's frame ends at the epilogue; others return.
-		c.ldCtx(tmp, offR10)
+		c.ldCtx(tmp, abi.OffStackTop)
 		c.cmp(true, bpfRegs[10], tmp)
 		c.branchCondTo(condEQ, c.epilogue)
 		c.ret()
@@ -1034,12 +952,12 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 	switch {
 	case ins.Source() == isa.SourceX:
 		// callx names its helper at run time, in dst: Go finds it in Ret.
-		c.stCtx(offRet, bpfRegs[ins.Dst&15])
+		c.stCtx(abi.OffRet, bpfRegs[ins.Dst&15])
 		c.helperExit(slot)
 	case ins.IsLocalCall():
 		target := int(c.targetOf[slot])
 		if c.in.Checked {
-			c.ldCtx(tmp, offMinCall)
+			c.ldCtx(tmp, abi.OffMinCallR10)
 			c.cmp(true, bpfRegs[10], tmp)
 			ok := c.bcond(condHI)
 			c.exitWith(abi.ExitCallDepth, slot)
@@ -1111,25 +1029,15 @@ func (c *compiler) helperExit(slot int) {
 // count.
 func (c *compiler) mayGotoEntry() {
 	c.movImm(tmp, isa.MayGotoLimit)
-	c.stCtx(offMayGoto, tmp)
+	c.stCtx(abi.OffMayGoto, tmp)
 }
 
 // mayGoto compiles may_goto as the kernel rewrites it: jump to target when
 // the count is spent, else count down and fall through.
 func (c *compiler) mayGoto(target int) {
-	c.ldCtx(tmp, offMayGoto)
+	c.ldCtx(tmp, abi.OffMayGoto)
 	c.subsImm(true, xzr, tmp, 0)
 	c.jumpToSlot(condEQ, target)
 	c.subImm(true, tmp, tmp, 1)
-	c.stCtx(offMayGoto, tmp)
-}
-
-// hasMayGoto reports whether the program has a may_goto.
-func hasMayGoto(insns isa.Instructions) bool {
-	for _, ins := range insns {
-		if ins.IsMayGoto() {
-			return true
-		}
-	}
-	return false
+	c.stCtx(abi.OffMayGoto, tmp)
 }

@@ -1,14 +1,12 @@
 package arm64
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/waggle-ebpf/waggle/internal/conformance"
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
+	"github.com/waggle-ebpf/waggle/internal/jit/jittest"
 )
 
 // TestCompiledCodeDisassembles compiles every conformance vector, verified
@@ -18,10 +16,7 @@ import (
 // that the compiler emits nothing else (the machine runs the same code in
 // internal/jit's tests on linux/arm64).
 func TestCompiledCodeDisassembles(t *testing.T) {
-	objdump, err := exec.LookPath("aarch64-linux-gnu-objdump")
-	if err != nil {
-		t.Skip("aarch64-linux-gnu-objdump (Debian's binutils-aarch64-linux-gnu) is not installed: cannot read the code")
-	}
+	objdump := jittest.NeedObjdump(t, "aarch64-linux-gnu-objdump", "aarch64-linux-gnu-objdump (Debian's binutils-aarch64-linux-gnu) is not installed: cannot read the code")
 	saved := LSE
 	defer func() { LSE = saved }()
 	var all []byte
@@ -50,24 +45,12 @@ func TestCompiledCodeDisassembles(t *testing.T) {
 			}
 		}
 	}
-	bin := filepath.Join(t.TempDir(), "code.bin")
-	if err := os.WriteFile(bin, all, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dis, err := exec.Command(objdump, "-D", "-b", "binary", "-maarch64", bin).Output()
-	if err != nil {
-		t.Fatalf("objdump: %v", err)
-	}
 	read, bad := 0, 0
-	for _, line := range strings.Split(string(dis), "\n") {
-		fields := strings.SplitN(line, "\t", 3)
-		if len(fields) != 3 || !strings.HasSuffix(fields[0], ":") {
-			continue
-		}
+	for _, d := range jittest.Objdump(t, objdump, all, "-maarch64") {
 		read++
-		if strings.HasPrefix(fields[2], ".inst") || strings.Contains(fields[2], "undefined") {
+		if strings.HasPrefix(d.Text, ".inst") || strings.Contains(d.Text, "undefined") {
 			if bad++; bad <= 10 {
-				t.Errorf("objdump cannot read %s", strings.TrimSpace(line))
+				t.Errorf("objdump cannot read %s", strings.TrimSpace(d.Line))
 			}
 		}
 	}

@@ -37,7 +37,7 @@ func (c *compiler) inlineHelper(slot int, id int32) (done bool, err error) {
 			return true, nil
 		}
 	case id == helperGetSmpProcessorID:
-		c.load(4, x7, ctxReg, offCPU, memTmp)
+		c.load(4, x7, ctxReg, abi.OffCPU, memTmp)
 		return true, nil
 	case id == helperLoop && c.knownValid[2] && !c.in.Checked && c.known[2]&abi.FuncMask == abi.FuncTag:
 		if t := int(c.known[2] &^ abi.FuncMask); t < len(c.funcLen) && c.funcLen[t] > 0 {
@@ -100,16 +100,9 @@ func (c *compiler) cmpConst(w bool, r reg, v uint64) {
 //	x7 = values + x7*slot (+ cpu*stride for a per-CPU array, if cpu < cpus)
 //	out: mov x7, #0
 func (c *compiler) inlineArrayLookup() bool {
-	if c.in.Array == nil || c.in.Checked || !c.knownValid[1] {
-		return false
-	}
-	m, ok := c.in.Array(c.known[1])
+	m, slot, ok := c.in.InlinedArray(c.known[1], c.knownValid[1])
 	if !ok {
 		return false
-	}
-	slot := uint64(m.Stride)
-	if m.CPUs > 0 {
-		slot *= uint64(m.CPUs)
 	}
 	c.load(4, x7, bpfRegs[2], 0, memTmp)
 	c.cmpConst(false, x7, uint64(m.MaxEntries))
@@ -117,7 +110,7 @@ func (c *compiler) inlineArrayLookup() bool {
 	c.multiply(x7, slot)
 	noCPU := -1
 	if m.CPUs > 0 {
-		c.ldCtx(tmp, offCPU)
+		c.ldCtx(tmp, abi.OffCPU)
 		c.cmpConst(true, tmp, uint64(m.CPUs))
 		noCPU = c.bcond(condHS)
 		c.multiply(tmp, uint64(m.Stride))
@@ -148,7 +141,7 @@ func (c *compiler) inlineTailCall(slot int, pa abi.ProgArray) {
 	var out []int
 	c.cmpConst(false, x7, uint64(pa.MaxEntries))
 	out = append(out, c.bcond(condHS))
-	c.ldCtx(tmp, offTailCall)
+	c.ldCtx(tmp, abi.OffTailCalls)
 	c.cmpConst(true, tmp, abi.MaxTailCalls)
 	out = append(out, c.bcond(condHS))
 	c.shiftImm(shiftLSL, true, x7, x7, 3)
@@ -158,7 +151,7 @@ func (c *compiler) inlineTailCall(slot int, pa abi.ProgArray) {
 	c.subsImm(true, xzr, aux, abi.TailThroughGo)
 	throughGo := c.bcond(condEQ)
 	c.addImm(true, tmp, tmp, 1)
-	c.stCtx(offTailCall, tmp)
+	c.stCtx(abi.OffTailCalls, tmp)
 	c.br(aux)
 	c.patch(throughGo, c.pos())
 	c.helperExit(slot)
@@ -193,7 +186,7 @@ func (c *compiler) inlineLoop(slot, target int) {
 	c.pushPair(x19, x20)
 	saved := xzr
 	if c.mayGotos {
-		c.ldCtx(tmp, offMayGoto)
+		c.ldCtx(tmp, abi.OffMayGoto)
 		saved = tmp
 	}
 	c.pushPair(x21, saved)
@@ -218,7 +211,7 @@ func (c *compiler) inlineLoop(slot, target int) {
 	c.movRR(true, x7, x19)
 	c.popPair(x21, tmp)
 	if c.mayGotos {
-		c.stCtx(offMayGoto, tmp)
+		c.stCtx(abi.OffMayGoto, tmp)
 	}
 	c.popPair(x19, x20)
 	done = append(done, c.branch())

@@ -5,36 +5,14 @@ import (
 	"testing"
 
 	"github.com/waggle-ebpf/waggle/internal/jit/abi"
-	"github.com/waggle-ebpf/waggle/isa"
+	"github.com/waggle-ebpf/waggle/internal/jit/jittest"
 )
-
-// longProgram is a program whose code spans more than a b.cond reaches
-// (a megabyte): n bpf-to-bpf calls of a function at its end (their budget
-// charges exit at the end too), a forward conditional jump over them and a
-// backward one. It returns 0 if r1 is not 0, else 2n.
-func longProgram(n int) isa.Instructions {
-	insns := isa.Instructions{
-		{Opcode: isa.OpMov64, Dst: isa.R0, Imm: 0},
-		{Opcode: isa.OpMov64, Dst: isa.R6, Imm: 2},
-		{Opcode: uint8(isa.ClassJMP) | isa.JumpNE, Dst: isa.R1, Offset: int16(2 + n)},
-	}
-	for s := 3; s < 3+n; s++ {
-		insns = append(insns, isa.Instruction{Opcode: isa.OpCall, Src: isa.Register(isa.CallLocal), Imm: int64(6 + n - (s + 1))})
-	}
-	return append(insns,
-		isa.Instruction{Opcode: uint8(isa.ClassALU64) | isa.ALUSub, Dst: isa.R6, Imm: 1},
-		isa.Instruction{Opcode: uint8(isa.ClassJMP) | isa.JumpNE, Dst: isa.R6, Offset: int16(-2 - n)},
-		isa.Instruction{Opcode: isa.OpExit},
-		isa.Instruction{Opcode: uint8(isa.ClassALU64) | isa.ALUAdd, Dst: isa.R0, Imm: 1},
-		isa.Instruction{Opcode: isa.OpExit},
-	)
-}
 
 // TestLongBranches checks that a program too long for b.cond is compiled
 // again with its far conditional branches and budget charges inverted
 // over an unconditional b (package jit runs it).
 func TestLongBranches(t *testing.T) {
-	in := abi.Input{Instructions: longProgram(1000), ID: 1, Helper: func(int32) error { return nil }}
+	in := abi.Input{Instructions: jittest.LongProgram(1000), ID: 1, Helper: func(int32) error { return nil }}
 	if err := in.Instructions.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +23,7 @@ func TestLongBranches(t *testing.T) {
 	if len(c.missed) != 0 || c.chargesMissed {
 		t.Fatalf("a short program needs long branches: %d missed, charges missed %v", len(c.missed), c.chargesMissed)
 	}
-	in.Instructions = longProgram(30000)
+	in.Instructions = jittest.LongProgram(30000)
 	c, err = compile(in, nil, false)
 	if err != nil {
 		t.Fatal(err)
