@@ -109,6 +109,15 @@ func FilterFromBytes(b []byte) (Filter, error) {
 // filter, a scratch word read before it was written on that path, falling
 // off the end).
 func (f Filter) Run(data *[DataSize]byte) (uint32, error) {
+	return f.run(func(off uint32) (uint32, bool) { return binary.NativeEndian.Uint32(data[off:]), true })
+}
+
+// errUnknownField is run's error when load does not know a field.
+var errUnknownField = fmt.Errorf("the filter reads a field that is not known")
+
+// run is Run, loading seccomp_data's 32-bit word at off with load, which
+// may not know it (run then fails with errUnknownField).
+func (f Filter) run(load func(off uint32) (uint32, bool)) (uint32, error) {
 	var a, x uint32
 	var mem [scratchWords]uint32
 	var written uint16
@@ -121,7 +130,11 @@ func (f Filter) Run(data *[DataSize]byte) (uint32, error) {
 				if in.K%4 != 0 || in.K >= DataSize {
 					return 0, fmt.Errorf("instruction %d loads seccomp_data at offset %d", pc, in.K)
 				}
-				a = binary.NativeEndian.Uint32(data[in.K:])
+				v, ok := load(in.K)
+				if !ok {
+					return 0, errUnknownField
+				}
+				a = v
 			case sizeW | modeIMM:
 				a = in.K
 			case sizeW | modeMEM:

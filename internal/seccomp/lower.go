@@ -48,7 +48,11 @@ func Lower(insns isa.Instructions) (Filter, error) {
 	}
 	l.mark(l.labels[len(insns)])
 	l.optimize()
-	return l.resolve()
+	f, err := l.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return allowPrefix(f), nil
 }
 
 // lowering is the state of one Lower.

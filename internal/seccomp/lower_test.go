@@ -281,3 +281,27 @@ func mustAssemble(t testing.TB, src string) isa.Instructions {
 	}
 	return insns
 }
+
+// TestLoweredPoliciesCached: the kernel's action cache follows every
+// lowered policy of testdata/seccomp for each x86-64 call the policy
+// always allows, so that the kernel does not run the filter on them.
+func TestLoweredPoliciesCached(t *testing.T) {
+	for _, name := range []string{"deny_unlink", "read_only"} {
+		f, err := seccomp.Lower(loadPolicy(t, name).Instructions())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		allowed := 0
+		for nr := uint32(0); nr < seccomp.TableSize; nr++ {
+			if action, ok := f.ConstAction(nr); ok && action == seccomp.RetAllow {
+				allowed++
+				if !f.CacheFollows(nr) {
+					t.Errorf("%s: call %d is always allowed, but the kernel's cache cannot follow the filter to it", name, nr)
+				}
+			}
+		}
+		if allowed < seccomp.TableSize/2 {
+			t.Errorf("%s: only %d calls always allowed", name, allowed)
+		}
+	}
+}
