@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/waggle-ebpf/waggle"
+	"github.com/waggle-ebpf/waggle/assembler"
 	"github.com/waggle-ebpf/waggle/internal/kerneltest"
 	"github.com/waggle-ebpf/waggle/isa"
 	"github.com/waggle-ebpf/waggle/link"
@@ -230,7 +231,8 @@ func TestAttachExecErrors(t *testing.T) {
 // it decides (getppid, allowed after the policy's comparisons): the command
 // times its own getppid calls, run bare and under each policy, one after
 // the other in each round; ns/op is the bare call, the policies' extra
-// time per call their own metrics.
+// time per call their own metrics; allow_all, a lone ret ALLOW, is the
+// kernel's cost of any filter.
 func BenchmarkLoweredPolicy(b *testing.B) {
 	self, err := os.Executable()
 	if err != nil {
@@ -245,11 +247,21 @@ func BenchmarkLoweredPolicy(b *testing.B) {
 		}
 		return v
 	}
-	policies := []string{"deny_unlink", "read_only"}
+	// allow_all, a filter of one `ret ALLOW`, is what the kernel charges
+	// for having a seccomp filter at all: the floor of any policy.
+	policies := []string{"allow_all", "deny_unlink", "read_only"}
 	progs := map[string]*waggle.Program{}
-	for _, name := range policies {
+	for _, name := range policies[1:] {
 		progs[name] = policy(&testing.T{}, name)
 	}
+	allowAll, err := assembler.Assemble("mov32 %r0, 0x7fff0000\nexit")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if progs["allow_all"], err = waggle.NewProgram(&waggle.ProgramSpec{Name: "allow_all", Type: waggle.Seccomp, Instructions: allowAll}); err != nil {
+		b.Fatal(err)
+	}
+	defer progs["allow_all"].Close()
 	var bare float64
 	extra := map[string]float64{}
 	for b.Loop() {
