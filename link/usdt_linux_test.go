@@ -3,13 +3,11 @@
 package link_test
 
 import (
-	"bufio"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -251,29 +249,13 @@ func TestUSDTAttachPID(t *testing.T) {
 	needPtrace(t)
 	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
 	coll := usdtObject(t)
-	cmd := exec.Command(target, "2", "10", "wait")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	lines := bufio.NewReader(stdout)
+	cmd, stdin, lines := proctest.StartReady(t, "ready", target, "2", "10", "wait")
 	readLine := func() string {
 		s, err := lines.ReadString('\n')
 		if err != nil && err != io.EOF {
 			t.Fatal(err)
 		}
 		return s
-	}
-	if s := readLine(); s != "ready\n" {
-		t.Fatalf("target said %q", s)
 	}
 	pid := cmd.Process.Pid
 	for _, sem := range []string{"waggle_tick_semaphore", "waggle_gated_semaphore"} {
@@ -423,25 +405,9 @@ func TestUSDTAttachPIDFails(t *testing.T) {
 	target := proctest.BuildSDT(t, "../testdata/usdt/target.c", "-O2", "-pthread")
 	lib := proctest.BuildSDT(t, "../testdata/usdt/usdtlib.c", "-O2", "-shared", "-fPIC")
 	coll := usdtObject(t)
-	cmd := exec.Command(target, "1", "3", "wait")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	lines := bufio.NewReader(stdout)
-	if s, _ := lines.ReadString('\n'); s != "ready\n" {
-		t.Fatalf("target said %q", s)
-	}
+	cmd, stdin, lines := proctest.StartReady(t, "ready", target, "1", "3", "wait")
 	probes := append(usdtProbes(coll, target), link.USDT{Program: coll.Programs["gated_probe"], Path: lib, Provider: "waggle", Name: "libtick"})
-	_, err = link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, USDT: probes})
+	_, err := link.AttachUprobe(link.UprobeOptions{PID: cmd.Process.Pid, USDT: probes})
 	if err == nil || !strings.Contains(err.Error(), "program gated_probe: "+lib+" is not mapped in the process") {
 		t.Fatalf("AttachUprobe: %v; want the library not mapped", err)
 	}

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"debug/elf"
 	"io"
@@ -228,23 +227,7 @@ func TestTraceUSDT(t *testing.T) {
 func TestTraceUSDTPid(t *testing.T) {
 	skipUnlessTrace(t)
 	target := proctest.BuildSDT(t, "../../testdata/usdt/target.c", "-O2", "-pthread")
-	cmd := exec.Command(target, "2", "10", "wait")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	lines := bufio.NewReader(stdout)
-	if s, err := lines.ReadString('\n'); err != nil || s != "ready\n" {
-		t.Fatalf("target said %q, %v", s, err)
-	}
+	cmd, stdin, lines := proctest.StartReady(t, "ready", target, "2", "10", "wait")
 	type result struct {
 		code   int
 		errOut string

@@ -1,6 +1,7 @@
 package proctest
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"os/exec"
@@ -56,4 +57,31 @@ func WaitUntil(timeout, interval time.Duration, done func() bool) bool {
 		time.Sleep(interval)
 	}
 	return true
+}
+
+// StartReady starts the program at path with pipes to its standard input
+// and from its standard output, and returns once it has written the line
+// ready (the test fails if it writes anything else first): the command,
+// its input and its output's next lines. The program is killed at the end
+// of the test.
+func StartReady(tb testing.TB, ready, path string, args ...string) (*exec.Cmd, io.Writer, *bufio.Reader) {
+	tb.Helper()
+	cmd := exec.Command(path, args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewReader(stdout)
+	if s, err := lines.ReadString('\n'); err != nil || s != ready+"\n" {
+		tb.Fatalf("%s said %q (%v), want %q", path, s, err, ready)
+	}
+	return cmd, stdin, lines
 }
