@@ -168,14 +168,16 @@ func TestBudgetEndsRuns(t *testing.T) {
 		insns := assemble(t, e.src)
 		for _, checked := range []bool{false, true} {
 			for _, end := range ends {
+				if end.name == "deadline, default budget" && e.name != "nested bpf_loop" {
+					// Only the nested loop outlasts its deadline within
+					// the default budget; the others spend it first.
+					continue
+				}
 				name := e.name + "/" + end.name
 				if checked {
 					name += "/checked"
 				}
 				t.Run(name, func(t *testing.T) {
-					if e.name != "nested bpf_loop" && end.name == "deadline, default budget" {
-						t.Skip("the default budget may run out first")
-					}
 					h := &runtimeHelpers{}
 					p := h.compile(t, insns, checked)
 					_, err := p.Run(NewMachine(), end.args(t))
