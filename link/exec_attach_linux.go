@@ -37,7 +37,7 @@ func attachProcess(opts ProcessOptions) (*ExecLink, error) {
 	}
 	a := &attacher{s: s, pid: opts.PID, started: make(chan error, 1), done: make(chan struct{})}
 	a.code.Store(-1)
-	go a.loop()
+	goTracer(a.loop)
 	if err := <-a.started; err != nil {
 		return nil, fmt.Errorf("attach process %d: %w", opts.PID, err)
 	}

@@ -60,7 +60,7 @@ func (s *supervisor) startTraced(cmd *exec.Cmd) error {
 	}
 	cmd.SysProcAttr.Ptrace = true
 	s.tr.started, s.tr.done = make(chan error, 1), make(chan int, 1)
-	go s.traceLoop(cmd)
+	goTracer(func() { s.traceLoop(cmd) })
 	return <-s.tr.started
 }
 

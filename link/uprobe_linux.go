@@ -268,7 +268,7 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 		}
 		t.leader = opts.PID
 		l.target = fmt.Sprintf("process %d (%s)", opts.PID, strings.TrimSpace(string(comm)))
-		go t.loop(nil)
+		goTracer(func() { t.loop(nil) })
 	} else {
 		path, err := exec.LookPath(opts.Path)
 		if err != nil {
@@ -281,7 +281,7 @@ func AttachUprobe(opts UprobeOptions) (*UprobeLink, error) {
 		}
 		cmd := &exec.Cmd{Path: path, Args: args, Env: opts.Env, Dir: opts.Dir, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
 		l.target = strings.Join(args, " ")
-		go t.loop(cmd)
+		goTracer(func() { t.loop(cmd) })
 	}
 	if err := <-t.started; err != nil {
 		<-t.done

@@ -25,11 +25,10 @@ import (
 // waitingTarget starts target.c in wait mode with threads threads and
 // rounds rounds, and returns it once it said "ready": the command (a
 // shell that waits for it, with its status), its process ID, its stdin
-// and its output's lines. The shell is its parent, not this process: a
-// child of this process traced by one link (by PID) would have its stops
-// reported also to the thread that forked it, as if to its tracer (the
-// kernel's rule for a tracer in its real parent's thread group), and
-// that thread may be another link's tracer.
+// and its output's lines. The shell is its parent, not this process:
+// these tests probe processes of someone else's, as --pid does (a child
+// of this process probed beside another link is
+// TestUprobeOwnChildBesideAnotherLink's).
 func waitingTarget(t *testing.T, target, threads, rounds string) (*exec.Cmd, int, io.Writer, *bufio.Reader) {
 	t.Helper()
 	cmd := exec.Command("/bin/sh", "-c", `exec 3<&0; "$0" "$@" <&3 3<&- & echo $!; wait $!`, target, threads, rounds, "wait")
