@@ -387,15 +387,21 @@ func (v *verifier) checkSizeArg(pr *proto, regno int, zeroOK bool, a *reg, meta 
 	ptr := &v.regs()[memReg]
 	write := kind == helper.ArgUninitMem || kind == helper.ArgWritableMemOrNull
 	uninit := kind == helper.ArgUninitMem && a.s.isConst()
-	if ptr.isNull() && (kind == helper.ArgMemOrNull || kind == helper.ArgWritableMemOrNull) {
-		return nil
-	}
 	memN := argName(memReg, pr.name)
 	if ptr.isNull() {
-		// As the kernel's check_reg_type: NULL is refused for memory
-		// that may not be NULL, whatever the size (even 0).
-		return v.errf(memReg, fmt.Sprintf("R%d type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", memReg),
-			"%s is NULL, and %s takes no NULL there, not even with a size of 0: pass memory (the stack, a map value, ...)", memN, pr.name)
+		if kind != helper.ArgMemOrNull && kind != helper.ArgWritableMemOrNull {
+			// As the kernel's check_reg_type: NULL is refused for memory
+			// that may not be NULL, whatever the size (even 0).
+			return v.errf(memReg, fmt.Sprintf("R%d type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_", memReg),
+				"%s is NULL, and %s takes no NULL there, not even with a size of 0: pass memory (the stack, a map value, ...)", memN, pr.name)
+		}
+		if a.s.umax != 0 {
+			// As the kernel's check_helper_mem_access: NULL is memory of
+			// no bytes, so its size must be 0 on every path.
+			return v.errf(memReg, fmt.Sprintf("R%d type=scalar expected=fp", memReg),
+				"%s is NULL, so %s must be 0, and it may be %d (%s): pass memory, or a size of 0", memN, argN, a.s.umax, v.valueWords(a))
+		}
+		return nil
 	}
 	return v.helperMem(memReg, ptr, a.s.umax, write, uninit, zeroOK, memN, meta)
 }
