@@ -414,6 +414,26 @@ func TestListen(t *testing.T) {
 	if resp, err := http.Get("http://" + srv.Addr() + "/nope"); err != nil || resp.StatusCode != 404 {
 		t.Errorf("/nope: %v %v", resp, err)
 	}
+	for _, tc := range []struct {
+		method string
+		status int
+		body   string
+	}{
+		{http.MethodHead, 200, ""},
+		{http.MethodPost, 405, "metrics: method POST not allowed (GET or HEAD)\n"},
+		{http.MethodDelete, 405, "metrics: method DELETE not allowed (GET or HEAD)\n"},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://"+srv.Addr()+"/metrics", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || string(body) != tc.body {
+			t.Errorf("%s /metrics: %s %q, want %d %q", tc.method, resp.Status, body, tc.status, tc.body)
+		}
+	}
 	if err := srv.Close(); err != nil {
 		t.Error(err)
 	}
