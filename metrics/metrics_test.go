@@ -388,8 +388,17 @@ waggle_program_verdicts_total{program="fw",verdict="pass"} 3
 		!strings.Contains(body, `waggle_program_run_duration_seconds_bucket{program="fw",le="4e-07"} 3`) {
 		t.Errorf("histogram:\n%s", strings.Join(series(body, "waggle_program_run_duration"), "\n"))
 	}
-	if a := testing.AllocsPerRun(100, func() { p.ObserveRun("pass", time.Microsecond) }); a != 0 {
-		t.Errorf("ObserveRun allocates %v times", a)
+	for _, tc := range []struct {
+		name    string
+		observe func()
+	}{
+		{"ObserveRun, a verdict given to NewProgram", func() { p.ObserveRun("pass", time.Microsecond) }},
+		{"ObserveRun, a verdict seen before", func() { p.ObserveRun("odd", 10*time.Millisecond) }},
+		{"ObserveError", func() { p.ObserveError(time.Microsecond) }},
+	} {
+		if a := testing.AllocsPerRun(100, tc.observe); a != 0 {
+			t.Errorf("%s allocates %v times", tc.name, a)
+		}
 	}
 }
 
