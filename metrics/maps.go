@@ -9,7 +9,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waggle-ebpf/waggle"
 )
@@ -156,7 +155,7 @@ type MapOptions struct {
 // DefaultMaxEntries is the default MapOptions.MaxEntries.
 const DefaultMaxEntries = 1000
 
-// Maps is a prometheus.Collector of the entries of a collection's maps.
+// Maps is a Collector of the entries of a collection's maps.
 // Each listable map (see MapView.Listable) is one gauge family,
 // waggle_map_<name> (the name reduced to letters, digits and
 // underscores), with the labels:
@@ -176,13 +175,11 @@ const DefaultMaxEntries = 1000
 // exported; waggle_map_truncated{map} is 1 for a map that holds more, and
 // waggle_map_entries{map} is the number of entries exported.
 //
-// Maps reads the maps at each scrape; Describe sends nothing (an unchecked
-// collector), as the families depend on the maps' contents.
+// Maps reads the maps at each scrape: its families depend on the maps'
+// contents.
 type Maps struct {
 	views []*mapMetrics
 	opts  MapOptions
-
-	entries, truncated *prometheus.Desc
 
 	mu     sync.Mutex
 	warned map[string]bool
@@ -191,7 +188,8 @@ type Maps struct {
 // mapMetrics is a map's view and its family.
 type mapMetrics struct {
 	view   *MapView
-	desc   *prometheus.Desc
+	name   string   // the family's name
+	help   string   // its help text
 	labels []string // the key labels, then "field" when the value has fields
 	fields []int    // the value leaves exported: the numeric ones
 }
@@ -205,10 +203,6 @@ func NewMaps(coll *waggle.Collection, spec *ebpf.CollectionSpec, opts MapOptions
 	ms := &Maps{
 		opts:   opts,
 		warned: map[string]bool{},
-		entries: prometheus.NewDesc("waggle_map_entries",
-			"Entries of a map exported as series (at most the limit).", []string{"map"}, nil),
-		truncated: prometheus.NewDesc("waggle_map_truncated",
-			"1 when a map holds more entries than the limit of exported entries.", []string{"map"}, nil),
 	}
 	names := make([]string, 0, len(coll.Maps))
 	for name := range coll.Maps {
@@ -266,7 +260,7 @@ func newMapMetrics(v *MapView, used map[string]bool) *mapMetrics {
 	if v.PerCPU() {
 		help += ", summed over the CPU slots"
 	}
-	mm.desc = prometheus.NewDesc(name, help+".", mm.labels, prometheus.Labels{"map": v.Name})
+	mm.name, mm.help = name, help+"."
 	return mm
 }
 
@@ -293,49 +287,57 @@ func LabelName(s string) string {
 	return b.String()
 }
 
-// Describe sends nothing: Maps is an unchecked collector.
-func (ms *Maps) Describe(chan<- *prometheus.Desc) {}
-
-// Collect reads every map and sends its series.
-func (ms *Maps) Collect(ch chan<- prometheus.Metric) {
+// Collect reads every map and appends its family, and the entries and
+// truncated families, to fams. A map that cannot be read is left out and
+// named in the error.
+func (ms *Maps) Collect(fams []Family) ([]Family, error) {
+	entries := Family{Name: "waggle_map_entries", Help: "Entries of a map exported as series (at most the limit).", Type: Gauge}
+	truncated := Family{Name: "waggle_map_truncated", Help: "1 when a map holds more entries than the limit of exported entries.", Type: Gauge}
+	var errs []error
 	for _, mm := range ms.views {
-		entries, truncated, err := mm.view.Entries(ms.opts.MaxEntries)
+		es, more, err := mm.view.Entries(ms.opts.MaxEntries)
 		if err != nil && !errors.Is(err, ebpf.ErrIterationAborted) {
-			ch <- prometheus.NewInvalidMetric(mm.desc, err)
+			errs = append(errs, fmt.Errorf("metrics: %w", err))
 			continue
 		}
-		if truncated {
-			ms.warn(mm.view.Name, len(entries))
+		if more {
+			ms.warn(mm.view.Name, len(es))
 		}
-		ch <- prometheus.MustNewConstMetric(ms.entries, prometheus.GaugeValue, float64(len(entries)), mm.view.Name)
-		ch <- prometheus.MustNewConstMetric(ms.truncated, prometheus.GaugeValue, b2f(truncated), mm.view.Name)
-		mm.collect(ch, entries)
+		mapLabel := []Label{{Name: "map", Value: mm.view.Name}}
+		entries.Metrics = append(entries.Metrics, Metric{Labels: mapLabel, Value: float64(len(es))})
+		truncated.Metrics = append(truncated.Metrics, Metric{Labels: mapLabel, Value: b2f(more)})
+		fams = append(fams, mm.family(es))
 	}
+	return append(fams, entries, truncated), errors.Join(errs...)
 }
 
-func (mm *mapMetrics) collect(ch chan<- prometheus.Metric, entries []Entry) {
+// family is the map's family of entries es.
+func (mm *mapMetrics) family(es []Entry) Family {
 	v := mm.view
-	labels := make([]string, len(mm.labels))
+	f := Family{Name: mm.name, Help: mm.help, Type: Gauge}
 	nk := len(v.Key.Leaves)
-	for _, e := range entries {
+	for _, e := range es {
+		keys := make([]string, nk)
 		for i := range v.Key.Leaves {
-			labels[i] = v.Key.Leaves[i].Format(e.Key)
+			keys[i] = v.Key.Leaves[i].Format(e.Key)
 		}
 		for _, fi := range mm.fields {
 			x, ok := v.Number(e, fi)
 			if !ok {
 				continue
 			}
+			labels := make([]Label, 0, len(mm.labels)+1)
+			for i, k := range keys {
+				labels = append(labels, Label{Name: mm.labels[i], Value: k})
+			}
 			if !v.Value.Scalar {
-				labels[nk] = v.Value.Leaves[fi].Name
+				labels = append(labels, Label{Name: "field", Value: v.Value.Leaves[fi].Name})
 			}
-			m, err := prometheus.NewConstMetric(mm.desc, prometheus.GaugeValue, x, labels...)
-			if err != nil {
-				m = prometheus.NewInvalidMetric(mm.desc, err)
-			}
-			ch <- m
+			labels = append(labels, Label{Name: "map", Value: v.Name})
+			f.Metrics = append(f.Metrics, Metric{Labels: labels, Value: x})
 		}
 	}
+	return f
 }
 
 func (ms *Maps) warn(name string, n int) {

@@ -14,9 +14,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/metrics"
@@ -81,9 +78,9 @@ func observed(t *testing.T) (*waggle.Collection, *ebpf.CollectionSpec) {
 	return coll, spec
 }
 
-func scrape(t *testing.T, reg *prometheus.Registry) string {
+func scrape(t *testing.T, reg *metrics.Registry) string {
 	t.Helper()
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := httptest.NewServer(metrics.Handler(reg))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)
 	if err != nil {
@@ -96,6 +93,12 @@ func scrape(t *testing.T, reg *prometheus.Registry) string {
 	}
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %s: %s", resp.Status, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	if strings.Contains(string(body), "# waggle: ") {
+		t.Errorf("the scrape reports an error:\n%s", body)
 	}
 	return string(body)
 }
@@ -348,33 +351,54 @@ func TestProgram(t *testing.T) {
 	p.ObserveRun("drop", time.Microsecond)
 	p.ObserveRun("odd", time.Microsecond)
 	p.ObserveError(time.Millisecond)
-	want := `
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range fams {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, " "); got != "waggle_program_run_duration_seconds waggle_program_run_errors_total waggle_program_runs_total waggle_program_verdicts_total" {
+		t.Errorf("families: %s", got)
+	}
+	want := `# HELP waggle_program_run_errors_total Runs of the program that failed.
+# TYPE waggle_program_run_errors_total counter
+waggle_program_run_errors_total{program="fw"} 1
 # HELP waggle_program_runs_total Runs of the program that ended normally.
 # TYPE waggle_program_runs_total counter
 waggle_program_runs_total{program="fw"} 5
-# HELP waggle_program_run_errors_total Runs of the program that failed.
-# TYPE waggle_program_run_errors_total counter
-waggle_program_run_errors_total{program="fw"} 1
 # HELP waggle_program_verdicts_total Runs of the program by verdict.
 # TYPE waggle_program_verdicts_total counter
 waggle_program_verdicts_total{program="fw",verdict="drop"} 1
 waggle_program_verdicts_total{program="fw",verdict="odd"} 1
 waggle_program_verdicts_total{program="fw",verdict="pass"} 3
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"waggle_program_runs_total", "waggle_program_run_errors_total", "waggle_program_verdicts_total"); err != nil {
-		t.Error(err)
+	if got := string(metrics.AppendText(nil, fams[1:])); got != want {
+		t.Errorf("counters:\n%s\nwant\n%s", got, want)
 	}
-	if n := testutil.CollectAndCount(p, "waggle_program_run_duration_seconds"); n != 1 {
-		t.Errorf("%d duration histograms", n)
+	if h := fams[0]; h.Type != metrics.Histogram || len(h.Metrics) != 1 || h.Metrics[0].Histogram == nil ||
+		len(h.Metrics[0].Histogram.Buckets) != len(metrics.DurationBuckets) {
+		t.Errorf("duration histogram: %+v", h)
+	} else if hv := h.Metrics[0].Histogram; hv.Count != 6 || hv.Sum != 3*300e-9+2e-6+1e-3 {
+		t.Errorf("duration histogram: count %d, sum %g; want 6, %g", hv.Count, hv.Sum, 3*300e-9+2e-6+1e-3)
 	}
 	body := scrape(t, reg)
 	if !strings.Contains(body, `waggle_program_run_duration_seconds_count{program="fw"} 6`) ||
 		!strings.Contains(body, `waggle_program_run_duration_seconds_bucket{program="fw",le="4e-07"} 3`) {
 		t.Errorf("histogram:\n%s", strings.Join(series(body, "waggle_program_run_duration"), "\n"))
 	}
-	if a := testing.AllocsPerRun(100, func() { p.ObserveRun("pass", time.Microsecond) }); a != 0 {
-		t.Errorf("ObserveRun allocates %v times", a)
+	for _, tc := range []struct {
+		name    string
+		observe func()
+	}{
+		{"ObserveRun, a verdict given to NewProgram", func() { p.ObserveRun("pass", time.Microsecond) }},
+		{"ObserveRun, a verdict seen before", func() { p.ObserveRun("odd", 10*time.Millisecond) }},
+		{"ObserveError", func() { p.ObserveError(time.Microsecond) }},
+	} {
+		if a := testing.AllocsPerRun(100, tc.observe); a != 0 {
+			t.Errorf("%s allocates %v times", tc.name, a)
+		}
 	}
 }
 
@@ -398,6 +422,26 @@ func TestListen(t *testing.T) {
 	}
 	if resp, err := http.Get("http://" + srv.Addr() + "/nope"); err != nil || resp.StatusCode != 404 {
 		t.Errorf("/nope: %v %v", resp, err)
+	}
+	for _, tc := range []struct {
+		method string
+		status int
+		body   string
+	}{
+		{http.MethodHead, 200, ""},
+		{http.MethodPost, 405, "metrics: method POST not allowed (GET or HEAD)\n"},
+		{http.MethodDelete, 405, "metrics: method DELETE not allowed (GET or HEAD)\n"},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://"+srv.Addr()+"/metrics", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || string(body) != tc.body {
+			t.Errorf("%s /metrics: %s %q, want %d %q", tc.method, resp.Status, body, tc.status, tc.body)
+		}
 	}
 	if err := srv.Close(); err != nil {
 		t.Error(err)
@@ -463,4 +507,82 @@ func TestDecode(t *testing.T) {
 			t.Errorf("Decode(%v, % x): ok, want no BTF", tc.typ, tc.b)
 		}
 	}
+}
+
+// TestProgramConcurrent observes runs from several goroutines while
+// scraping (go test -race checks the counters' synchronisation); the
+// totals are exact, and each scrape's histogram is consistent (its +Inf
+// bucket is its count).
+func TestProgramConcurrent(t *testing.T) {
+	p := metrics.NewProgram("fw", []string{"pass"})
+	const workers, runs = 4, 2000
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range runs {
+				switch {
+				case i%10 == 0:
+					p.ObserveError(time.Duration(i) * time.Nanosecond)
+				case w%2 == 0:
+					p.ObserveRun("pass", time.Duration(i)*time.Nanosecond)
+				default:
+					p.ObserveRun(fmt.Sprint("v", i%3), time.Duration(i)*time.Nanosecond)
+				}
+			}
+		}()
+	}
+	scrapes := 0
+	for finished := 0; finished < workers; {
+		select {
+		case <-done:
+			finished++
+		default:
+			fams, err := metrics.Gather(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			scrapes++
+			for _, f := range fams {
+				if h := f.Metrics[0].Histogram; h != nil && len(h.Buckets) > 0 && h.Buckets[len(h.Buckets)-1].Count > h.Count {
+					t.Fatalf("histogram not cumulative: %+v", h)
+				}
+			}
+		}
+	}
+	fams, err := metrics.Gather(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(metrics.AppendText(nil, fams))
+	var sumNs int64
+	for i := range runs {
+		sumNs += int64(i)
+	}
+	for _, want := range []string{
+		fmt.Sprintf(`waggle_program_runs_total{program="fw"} %d`, workers*runs*9/10),
+		fmt.Sprintf(`waggle_program_run_errors_total{program="fw"} %d`, workers*runs/10),
+		fmt.Sprintf(`waggle_program_run_duration_seconds_count{program="fw"} %d`, workers*runs),
+		fmt.Sprintf(`waggle_program_run_duration_seconds_bucket{program="fw",le="+Inf"} %d`, workers*runs),
+		fmt.Sprintf(`waggle_program_run_duration_seconds_sum{program="fw"} %v`, float64(workers*sumNs)/1e9),
+		fmt.Sprintf(`waggle_program_verdicts_total{program="fw",verdict="pass"} %d`, workers/2*runs*9/10),
+		fmt.Sprintf(`waggle_program_verdicts_total{program="fw",verdict="v0"} %d`, workers/2*600),
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("no %s in\n%s", want, text)
+		}
+	}
+	t.Logf("%d scrapes during the runs", scrapes)
+}
+
+// BenchmarkObserveRun measures ObserveRun from all the CPUs at once (it
+// must not allocate).
+func BenchmarkObserveRun(b *testing.B) {
+	p := metrics.NewProgram("fw", []string{"drop", "pass"})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			p.ObserveRun("pass", 700*time.Nanosecond)
+		}
+	})
 }

@@ -12,11 +12,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/internal/errno"
 	"github.com/waggle-ebpf/waggle/link"
+	"github.com/waggle-ebpf/waggle/metrics"
 	"github.com/waggle-ebpf/waggle/packet"
 )
 
@@ -186,39 +185,35 @@ func applyUpdate(coll *waggle.Collection, u string) error {
 //	waggle_attach_errors_total{kind}           run, transmit, truncated, bad_redirect
 type packetCollector struct{ link *link.PacketLink }
 
-var (
-	attachPackets = prometheus.NewDesc("waggle_attach_packets_total", "Packets received on the attached interfaces.", nil, nil)
-	attachBytes   = prometheus.NewDesc("waggle_attach_bytes_total", "Bytes of the packets received (wire length).", nil, nil)
-	attachActions = prometheus.NewDesc("waggle_attach_actions_total",
-		"What was done with the packets: passed (monitor mode), forwarded (bridge), transmitted (XDP_TX), redirected, dropped.", []string{"action"}, nil)
-	attachRingDrops = prometheus.NewDesc("waggle_attach_ring_drops_total", "Packets the kernel dropped because a receive ring was full.", nil, nil)
-	attachErrors    = prometheus.NewDesc("waggle_attach_errors_total",
-		"Packets that met an error: run (the program failed), transmit, truncated (larger than a ring block), bad_redirect.", []string{"kind"}, nil)
-)
-
-// Describe sends the descriptions of the counts.
-func (c *packetCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{attachPackets, attachBytes, attachActions, attachRingDrops, attachErrors} {
-		ch <- d
-	}
-}
-
-// Collect sends the counts.
-func (c *packetCollector) Collect(ch chan<- prometheus.Metric) {
+// Collect appends the counts to fams.
+func (c *packetCollector) Collect(fams []metrics.Family) ([]metrics.Family, error) {
 	s := c.link.Stats()
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	one := func(v uint64) []metrics.Metric { return []metrics.Metric{{Value: float64(v)}} }
+	type count struct {
+		label string
+		n     uint64
 	}
-	counter(attachPackets, s.Packets)
-	counter(attachBytes, s.Bytes)
-	counter(attachActions, s.Passed, "passed")
-	counter(attachActions, s.Forwarded, "forwarded")
-	counter(attachActions, s.Transmitted, "transmitted")
-	counter(attachActions, s.Redirected, "redirected")
-	counter(attachActions, s.Dropped, "dropped")
-	counter(attachRingDrops, s.RingDrops)
-	counter(attachErrors, s.RunErrors, "run")
-	counter(attachErrors, s.TxErrors, "transmit")
-	counter(attachErrors, s.Truncated, "truncated")
-	counter(attachErrors, s.BadRedirects, "bad_redirect")
+	by := func(name string, counts ...count) []metrics.Metric {
+		ms := make([]metrics.Metric, len(counts))
+		for i, c := range counts {
+			ms[i] = metrics.Metric{Labels: []metrics.Label{{Name: name, Value: c.label}}, Value: float64(c.n)}
+		}
+		return ms
+	}
+	return append(fams,
+		metrics.Family{Name: "waggle_attach_packets_total", Help: "Packets received on the attached interfaces.",
+			Type: metrics.Counter, Metrics: one(s.Packets)},
+		metrics.Family{Name: "waggle_attach_bytes_total", Help: "Bytes of the packets received (wire length).",
+			Type: metrics.Counter, Metrics: one(s.Bytes)},
+		metrics.Family{Name: "waggle_attach_actions_total",
+			Help: "What was done with the packets: passed (monitor mode), forwarded (bridge), transmitted (XDP_TX), redirected, dropped.",
+			Type: metrics.Counter, Metrics: by("action", count{"passed", s.Passed}, count{"forwarded", s.Forwarded},
+				count{"transmitted", s.Transmitted}, count{"redirected", s.Redirected}, count{"dropped", s.Dropped})},
+		metrics.Family{Name: "waggle_attach_ring_drops_total", Help: "Packets the kernel dropped because a receive ring was full.",
+			Type: metrics.Counter, Metrics: one(s.RingDrops)},
+		metrics.Family{Name: "waggle_attach_errors_total",
+			Help: "Packets that met an error: run (the program failed), transmit, truncated (larger than a ring block), bad_redirect.",
+			Type: metrics.Counter, Metrics: by("kind", count{"run", s.RunErrors}, count{"transmit", s.TxErrors},
+				count{"truncated", s.Truncated}, count{"bad_redirect", s.BadRedirects})},
+	), nil
 }

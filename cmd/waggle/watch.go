@@ -19,7 +19,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/waggle-ebpf/waggle"
 	"github.com/waggle-ebpf/waggle/metrics"
@@ -117,7 +116,7 @@ func (o *observeFlags) programMetrics(prog string, verdicts []string) *metrics.P
 // with --watch starts redrawing the maps; header gives the first line of
 // each frame.
 func (o *observeFlags) start(coll *waggle.Collection, spec *ebpf.CollectionSpec, prog *metrics.Program,
-	e *env, header func() string, extra ...prometheus.Collector) (*observation, error) {
+	e *env, header func() string, extra ...metrics.Collector) (*observation, error) {
 	ob := &observation{done: make(chan struct{})}
 	if o.metricsAddr != "" {
 		logf := func(format string, args ...any) { fmt.Fprintf(e.stderr, "waggle: "+format+"\n", args...) }
@@ -125,7 +124,7 @@ func (o *observeFlags) start(coll *waggle.Collection, spec *ebpf.CollectionSpec,
 		if maxEntries == 0 {
 			maxEntries = -1
 		}
-		collectors := append([]prometheus.Collector{metrics.NewMaps(coll, spec, metrics.MapOptions{MaxEntries: maxEntries, Logf: logf})}, extra...)
+		collectors := append([]metrics.Collector{metrics.NewMaps(coll, spec, metrics.MapOptions{MaxEntries: maxEntries, Logf: logf})}, extra...)
 		if prog != nil {
 			collectors = append(collectors, prog)
 		}
