@@ -236,7 +236,7 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 		}
 	}
 	if verifying {
-		table = withUnreachableHelpers(insns, table)
+		table = kernel.WithUnreachableHelpers(insns, table)
 	} else {
 		if err := checkUnresolved(insns, unresolved); err != nil {
 			return nil, err
@@ -450,34 +450,6 @@ func checkUnresolved(insns isa.Instructions, unresolved map[int]string) error {
 		slot += ins.Slots()
 	}
 	return nil
-}
-
-// withUnreachableHelpers returns table with a helper for every helper
-// that insns call and table lacks, so that the engines can compile the
-// calls the verifier proved unreachable (it refuses the others): the
-// helper ends the run with an error, should it ever be called.
-func withUnreachableHelpers(insns isa.Instructions, table *helper.Table) *helper.Table {
-	cloned := false
-	for _, ins := range insns {
-		if !ins.IsHelperCall() {
-			continue
-		}
-		id := int32(ins.Imm)
-		if _, ok := table.Lookup(id); ok {
-			continue
-		}
-		if !cloned {
-			table, cloned = table.Clone(), true
-		}
-		name := helper.Name(id)
-		if id == kernel.CORESentinel {
-			name = "an instruction poisoned by an unresolved CO-RE relocation"
-		}
-		_ = table.Register(helper.Helper{ID: id, Name: name, Func: func(*helper.Call) (uint64, error) {
-			return 0, fmt.Errorf("the program called %s (helper %d), which waggle does not have; the verifier found no path to the call", name, id)
-		}})
-	}
-	return table
 }
 
 func displayName(name string) string {

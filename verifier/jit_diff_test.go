@@ -287,7 +287,7 @@ func newJITDiff(p *Program, stats *Stats) (*jitDiff, error) {
 	if err != nil {
 		return nil, err
 	}
-	tab = tab.Clone()
+	tab = kernel.WithUnreachableHelpers(p.Instructions, tab).Clone() // as waggle's loader
 	for _, id := range jitDiffNondeterministic {
 		if _, ok := tab.Lookup(int32(id)); !ok {
 			continue

@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf/asm"
 
 	"github.com/waggle-ebpf/waggle/helper"
+	"github.com/waggle-ebpf/waggle/isa"
 )
 
 // def is one kernel helper that waggle implements: everything waggle knows
@@ -387,4 +388,34 @@ func HelperInline(id int32) bool {
 func HelperGPLOnly(id int32) bool {
 	d, ok := defByID[id]
 	return ok && d.gplOnly
+}
+
+// WithUnreachableHelpers returns table with a helper for every helper
+// that insns call and table lacks, so that the engines can compile the
+// calls the verifier proved unreachable (it refuses the others): the
+// helper ends the run with an error, should it ever be called. The
+// loader builds the table of every verified program so, and so do tests
+// that run verified programs on the engines directly.
+func WithUnreachableHelpers(insns isa.Instructions, table *helper.Table) *helper.Table {
+	cloned := false
+	for _, ins := range insns {
+		if !ins.IsHelperCall() {
+			continue
+		}
+		id := int32(ins.Imm)
+		if _, ok := table.Lookup(id); ok {
+			continue
+		}
+		if !cloned {
+			table, cloned = table.Clone(), true
+		}
+		name := helper.Name(id)
+		if id == CORESentinel {
+			name = "an instruction poisoned by an unresolved CO-RE relocation"
+		}
+		_ = table.Register(helper.Helper{ID: id, Name: name, Func: func(*helper.Call) (uint64, error) {
+			return 0, fmt.Errorf("the program called %s (helper %d), which waggle does not have; the verifier found no path to the call", name, id)
+		}})
+	}
+	return table
 }
