@@ -781,8 +781,19 @@ func (v *verifier) stackWriteFixed(regno int, fr *frame, spi, b, off, size int, 
 	}
 	cur := v.cur.cur()
 	switch {
+	case a.atomic:
+		// What an atomic operation leaves in memory is data the
+		// verifier does not know, whatever its operand (the kernel
+		// checks the write with no value register): every byte it
+		// writes becomes data, as a store of an unknown scalar's bytes.
+		if _, ok := slot.spilled(); ok || slot.hasSpillBytes() {
+			slot.scrubAll()
+		}
+		for i := b; i < b+size; i++ {
+			slot.kind[i] = stMisc
+		}
 	case val != nil && val.typ == regScalar && b == 0 && !v.strict:
-		if !a.atomic && a.valueReg >= 0 && scalarWidth(val) <= 8*size {
+		if a.valueReg >= 0 && scalarWidth(val) <= 8*size {
 			// The spilled copy and the register share an id, as a
 			// register move's copies (the kernel's
 			// assign_scalar_id_before_mov on a spill): a later test of
@@ -793,7 +804,7 @@ func (v *verifier) stackWriteFixed(regno int, fr *frame, spi, b, off, size int, 
 		}
 		v.spill(slot, val, size)
 		v.recordStack(fr, spi)
-	case val == nil && b == 0 && !v.strict && !a.atomic:
+	case val == nil && b == 0 && !v.strict:
 		c := constReg(uint64(a.imm), v.insn)
 		v.spill(slot, &c, size)
 		v.recordStack(fr, spi)
@@ -820,14 +831,11 @@ func (v *verifier) stackWriteFixed(regno int, fr *frame, spi, b, off, size int, 
 			slot.scrubAll()
 		}
 		kind := stMisc
-		if val != nil && val.isNull() || val == nil && !a.atomic && a.imm == 0 {
+		if val != nil && val.isNull() || val == nil && a.imm == 0 {
 			kind = stZero
 			if val != nil && a.valueReg >= 0 {
 				v.markPrecise(a.valueReg)
 			}
-		}
-		if a.atomic {
-			kind = stMisc
 		}
 		for i := b; i < b+size; i++ {
 			slot.kind[i] = kind
