@@ -487,8 +487,18 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 			e.miss++
 		}
 		// Forget checkpoints that do not help: they stay alive as the
-		// parents of their paths, but are no longer compared.
-		if e.miss > e.hit*3+3 && !cb && !mg {
+		// parents of their paths, but are no longer compared. As the
+		// kernel, a loop's checkpoint at a may_goto or callback call
+		// whose iterations are still explored may miss 64 times as
+		// often (its later iterations converge to it); every other one
+		// 3 times. Without eviction, a loop whose iterations never
+		// converge made the list grow with every iteration and each
+		// visit compare against all of it.
+		n := 3
+		if (cb || mg) && old.branches > 0 {
+			n = 64
+		}
+		if e.miss > e.hit*n+n {
 			v.curStates--
 			list[k] = nil
 			evicted = true

@@ -1,0 +1,44 @@
+package verifier
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/waggle-ebpf/waggle/assembler"
+)
+
+// TestEvictionBoundsCheckpoints: the programs in testdata/eviction keep
+// adding checkpoints at one instruction until the instruction limit; the
+// checkpoints that keep missing are evicted, as the kernel evicts them,
+// so that at most 65 are alive (and compared at each visit) at once.
+// Without eviction at a may_goto, the 100,000 instructions below kept
+// 16,667 and took seconds, quadratic in the limit.
+func TestEvictionBoundsCheckpoints(t *testing.T) {
+	files, err := filepath.Glob("testdata/eviction/*.s")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no programs in testdata/eviction: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			insns, err := assembler.Assemble(string(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := Verify(&Program{Name: "eviction", Type: ebpf.XDP, Instructions: insns}, Options{MaxInstructions: 100_000})
+			if err == nil {
+				t.Fatal("accepted; want the instruction limit")
+			}
+			if st.InstructionsProcessed <= 100_000 || st.PeakStates > 65 {
+				t.Fatalf("%d instructions processed, %d checkpoints alive at most (%d recorded); want the limit reached with at most 65 alive",
+					st.InstructionsProcessed, st.PeakStates, st.TotalStates)
+			}
+		})
+	}
+}
