@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -776,10 +777,19 @@ func (v *verifier) stacksafe(of, cf *frame, ids *idMap, mode int) bool {
 	n := max(len(of.stack), len(cf.stack))
 	var empty stackSlot
 	for spi := 0; spi < n; spi++ {
-		if mode == cmpRange && spi < 64 && of.read&(1<<spi) == 0 {
+		if mode == cmpRange && spi < 64 {
 			// Dead in old: no path from it read the slot before
-			// writing it whole (liveness.go).
-			continue
+			// writing it whole (liveness.go). Skip to the next slot
+			// read.
+			rest := of.read >> spi
+			if rest == 0 {
+				spi = 63
+				continue
+			}
+			spi += bits.TrailingZeros64(rest)
+			if spi >= n {
+				break
+			}
 		}
 		os, cs := &empty, &empty
 		if spi < len(of.stack) {
