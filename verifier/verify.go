@@ -50,6 +50,8 @@ type verifier struct {
 
 	pending  []pending
 	explored [][]*visited
+	// reached counts the paths that came to each prune point (visit).
+	reached []int32
 	// ptrTypes are the pointers that each load, store and atomic
 	// accessed memory through, on the first path that reached it (see
 	// savePtrType); typ regNotInit for none yet.
@@ -188,6 +190,7 @@ func (v *verifier) run() (err *vErr) {
 		return e
 	}
 	v.explored = make([][]*visited, len(v.prog.insns))
+	v.reached = make([]int32, len(v.prog.insns))
 	v.ptrTypes = make([]reg, len(v.prog.insns))
 	v.globals = map[int]*GlobalFunction{}
 	for i := range v.p.GlobalFunctions {
@@ -422,8 +425,17 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 	// Avoid accumulating a long history, as the kernel. A may_goto is
 	// always a checkpoint (the kernel's force_checkpoint).
 	force := cb || mg || len(cur.hist) > 40
-	addNew := force || v.jmps-v.prevJmps >= 2 && v.processed-v.prevInsns >= 8
+	// The kernel's heuristic: a checkpoint after 2 jumps and 8
+	// instructions since the last one of any path (kernelAdd; only where
+	// it holds does a miss count). waggle also records one where a path
+	// comes to a prune point that an earlier path reached and that holds
+	// fewer than 2 checkpoints: denser checkpoints only add chances to
+	// prune, and the kernel's counters, global to the verification, left
+	// the later paths of a join with no checkpoint to meet.
+	kernelAdd := force || v.jmps-v.prevJmps >= 2 && v.processed-v.prevInsns >= 8
 	list := v.explored[insn]
+	addNew := kernelAdd || v.reached[insn] > 0 && len(list) < 2
+	v.reached[insn]++
 	pruned := false
 	var err *vErr
 	// Newest first, as the kernel's list (new states go to its head).
@@ -461,7 +473,7 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 				continue
 			}
 			if !force && v.jmps-v.prevJmps < 20 && v.processed-v.prevInsns < 100 {
-				addNew = false
+				addNew, kernelAdd = false, false
 			}
 		} else if loops := old.openLoops(); v.statesEqual(old, cur, insn, cmpModeFor(loops)) {
 			e.hit++
@@ -481,10 +493,12 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 			pruned = true
 			continue
 		}
-		if addNew {
+		if kernelAdd {
 			// As the kernel: a miss counts only where the path would
-			// leave a checkpoint (otherwise the iterations of a loop,
-			// which add none, would evict the checkpoints that help).
+			// leave a checkpoint by the kernel's heuristic (otherwise
+			// the iterations of a loop, which add none, would evict the
+			// checkpoints that help; and the denser checkpoints, kept
+			// at two or more, would evict one another).
 			e.miss++
 		}
 		// Forget checkpoints that do not help: they stay alive as the
