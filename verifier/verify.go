@@ -411,7 +411,23 @@ func (v *verifier) pathDone(st *state) {
 		if p.branches > 0 {
 			break
 		}
+		if p.forgotten {
+			v.releaseFrames(p)
+		}
 	}
+}
+
+// releaseFrames gives the frames of a forgotten checkpoint whose paths
+// are all explored back to the pool. Nothing reads them any more: the
+// checkpoint is in no list of checkpoints, and it is on the path of no
+// state still explored (those have only checkpoints with branches left);
+// its descendants' parent links and loop heads' lists keep only the state.
+func (v *verifier) releaseFrames(s *state) {
+	for i, f := range s.frames {
+		v.pool.putFrame(f)
+		s.frames[i] = nil
+	}
+	s.frames = nil
 }
 
 // visit compares the current state at a prune point with the states
@@ -507,6 +523,10 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 			v.curStates--
 			list[k] = nil
 			evicted = true
+			old.forgotten = true
+			if old.branches == 0 {
+				v.releaseFrames(old)
+			}
 		}
 	}
 	kept := list
