@@ -188,7 +188,9 @@ func kernelLacksHelper(msg string, typ ebpf.ProgramType) error {
 // BenchmarkVerifyCilium verifies every program of each of Cilium's
 // objects (WAGGLE_EBPF_SAMPLES/cilium-core) once per iteration. Metrics:
 // insns/op is the instructions processed, rejected/op the programs
-// rejected (at the instruction limit or otherwise).
+// rejected (at the instruction limit or otherwise), states/op the
+// checkpoints recorded, peakstates the most checkpoints alive at once in
+// one program's verification (the largest over the object's programs).
 //
 //	WAGGLE_EBPF_SAMPLES=... go test ./verifier -run XXX -bench VerifyCilium -benchtime 1x -count 3
 func BenchmarkVerifyCilium(b *testing.B) {
@@ -214,12 +216,14 @@ func BenchmarkVerifyCilium(b *testing.B) {
 			progs = append(progs, p)
 		}
 		b.Run(filepath.Base(obj), func(b *testing.B) {
-			insns, rejected := 0, 0
+			insns, rejected, states, peak := 0, 0, 0, 0
 			for i := 0; i < b.N; i++ {
-				insns, rejected = 0, 0
+				insns, rejected, states, peak = 0, 0, 0, 0
 				for _, p := range progs {
 					st, err := Verify(p, Options{})
 					insns += st.InstructionsProcessed
+					states += st.TotalStates
+					peak = max(peak, st.PeakStates)
 					if err != nil {
 						rejected++
 					}
@@ -227,6 +231,8 @@ func BenchmarkVerifyCilium(b *testing.B) {
 			}
 			b.ReportMetric(float64(insns), "insns/op")
 			b.ReportMetric(float64(rejected), "rejected/op")
+			b.ReportMetric(float64(states), "states/op")
+			b.ReportMetric(float64(peak), "peakstates")
 		})
 	}
 }

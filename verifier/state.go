@@ -247,6 +247,10 @@ type state struct {
 	// loops are the loop heads (checkpoints still being explored) that
 	// paths from this checkpoint were pruned against.
 	loops []*state
+	// forgotten marks a checkpoint no longer compared (evicted from its
+	// instruction's list): its frames go back to the pool once its paths
+	// are all explored (pathDone).
+	forgotten bool
 }
 
 // openLoops returns the loops of a checkpoint still being explored.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -49,6 +50,8 @@ type verifier struct {
 
 	pending  []pending
 	explored [][]*visited
+	// reached counts the paths that came to each prune point (visit).
+	reached []int32
 	// ptrTypes are the pointers that each load, store and atomic
 	// accessed memory through, on the first path that reached it (see
 	// savePtrType); typ regNotInit for none yet.
@@ -187,6 +190,7 @@ func (v *verifier) run() (err *vErr) {
 		return e
 	}
 	v.explored = make([][]*visited, len(v.prog.insns))
+	v.reached = make([]int32, len(v.prog.insns))
 	v.ptrTypes = make([]reg, len(v.prog.insns))
 	v.globals = map[int]*GlobalFunction{}
 	for i := range v.p.GlobalFunctions {
@@ -407,7 +411,23 @@ func (v *verifier) pathDone(st *state) {
 		if p.branches > 0 {
 			break
 		}
+		if p.forgotten {
+			v.releaseFrames(p)
+		}
 	}
+}
+
+// releaseFrames gives the frames of a forgotten checkpoint whose paths
+// are all explored back to the pool. Nothing reads them any more: the
+// checkpoint is in no list of checkpoints, and it is on the path of no
+// state still explored (those have only checkpoints with branches left);
+// its descendants' parent links and loop heads' lists keep only the state.
+func (v *verifier) releaseFrames(s *state) {
+	for i, f := range s.frames {
+		v.pool.putFrame(f)
+		s.frames[i] = nil
+	}
+	s.frames = nil
 }
 
 // visit compares the current state at a prune point with the states
@@ -421,8 +441,17 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 	// Avoid accumulating a long history, as the kernel. A may_goto is
 	// always a checkpoint (the kernel's force_checkpoint).
 	force := cb || mg || len(cur.hist) > 40
-	addNew := force || v.jmps-v.prevJmps >= 2 && v.processed-v.prevInsns >= 8
+	// The kernel's heuristic: a checkpoint after 2 jumps and 8
+	// instructions since the last one of any path (kernelAdd; only where
+	// it holds does a miss count). waggle also records one where a path
+	// comes to a prune point that an earlier path reached and that holds
+	// fewer than 2 checkpoints: denser checkpoints only add chances to
+	// prune, and the kernel's counters, global to the verification, left
+	// the later paths of a join with no checkpoint to meet.
+	kernelAdd := force || v.jmps-v.prevJmps >= 2 && v.processed-v.prevInsns >= 8
 	list := v.explored[insn]
+	addNew := kernelAdd || v.reached[insn] > 0 && len(list) < 2
+	v.reached[insn]++
 	pruned := false
 	var err *vErr
 	// Newest first, as the kernel's list (new states go to its head).
@@ -460,7 +489,7 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 				continue
 			}
 			if !force && v.jmps-v.prevJmps < 20 && v.processed-v.prevInsns < 100 {
-				addNew = false
+				addNew, kernelAdd = false, false
 			}
 		} else if loops := old.openLoops(); v.statesEqual(old, cur, insn, cmpModeFor(loops)) {
 			e.hit++
@@ -480,10 +509,12 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 			pruned = true
 			continue
 		}
-		if addNew {
+		if kernelAdd {
 			// As the kernel: a miss counts only where the path would
-			// leave a checkpoint (otherwise the iterations of a loop,
-			// which add none, would evict the checkpoints that help).
+			// leave a checkpoint by the kernel's heuristic (otherwise
+			// the iterations of a loop, which add none, would evict the
+			// checkpoints that help; and the denser checkpoints, kept
+			// at two or more, would evict one another).
 			e.miss++
 		}
 		// Forget checkpoints that do not help: they stay alive as the
@@ -502,6 +533,10 @@ func (v *verifier) visit(insn int) (bool, *vErr) {
 			v.curStates--
 			list[k] = nil
 			evicted = true
+			old.forgotten = true
+			if old.branches == 0 {
+				v.releaseFrames(old)
+			}
 		}
 	}
 	kept := list
@@ -786,10 +821,19 @@ func (v *verifier) stacksafe(of, cf *frame, ids *idMap, mode int) bool {
 	n := max(len(of.stack), len(cf.stack))
 	var empty stackSlot
 	for spi := 0; spi < n; spi++ {
-		if mode == cmpRange && spi < 64 && of.read&(1<<spi) == 0 {
+		if mode == cmpRange && spi < 64 {
 			// Dead in old: no path from it read the slot before
-			// writing it whole (liveness.go).
-			continue
+			// writing it whole (liveness.go). Skip to the next slot
+			// read.
+			rest := of.read >> spi
+			if rest == 0 {
+				spi = 63
+				continue
+			}
+			spi += bits.TrailingZeros64(rest)
+			if spi >= n {
+				break
+			}
 		}
 		os, cs := &empty, &empty
 		if spi < len(of.stack) {
@@ -797,6 +841,12 @@ func (v *verifier) stacksafe(of, cf *frame, ids *idMap, mode int) bool {
 		}
 		if spi < len(cf.stack) {
 			cs = &cf.stack[spi]
+		}
+		if mode != cmpExact && os.kind == cs.kind && (os.kind[0] != stSpill || sameWithoutIDs(&os.spill, &cs.spill)) {
+			// The same bytes, and the same spilled register holding no
+			// id: a slot covers itself (the comparisons below are
+			// reflexive), and most slots of two paths are the same.
+			continue
 		}
 		if mode == cmpExact {
 			if os.kind != cs.kind {
@@ -847,6 +897,18 @@ func (v *verifier) stacksafe(of, cf *frame, ids *idMap, mode int) bool {
 		}
 	}
 	return true
+}
+
+// sameWithoutIDs reports whether two registers are the same but for the
+// instruction that made them, and hold no id nor reference (ids compare
+// through the map of a comparison of states).
+func sameWithoutIDs(a, b *reg) bool {
+	if a.id != 0 || a.ref != 0 {
+		return false
+	}
+	c := *a
+	c.origin = b.origin
+	return c == *b
 }
 
 // miscOrInvalid reports whether every byte of a slot is data or never
