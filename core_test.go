@@ -177,30 +177,35 @@ func TestCORERefusal(t *testing.T) {
 // lacks is refused only where the verifier reaches it (a frozen flag in
 // .rodata turns off libbpf-tools' cgroup filters, which call
 // bpf_current_task_under_cgroup); without the verifier it is refused at
-// load.
+// load. So is a dead call of an ID no helper has (0, BPF_FUNC_unspec,
+// which the kernel accepts in dead code, or a negative one).
 func TestUnreachableHelperCall(t *testing.T) {
-	insns, err := assembler.Assemble(`
-		mov %r1, 0
-		jeq %r1, 0, +1
-		call 9999
-		mov %r0, 7
-		exit`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := &waggle.ProgramSpec{Name: "dead", Type: ebpf.RawTracepoint, Instructions: insns}
-	p, err := waggle.NewProgram(spec)
-	if err != nil {
-		t.Fatalf("the verified program with a dead call was refused: %v", err)
-	}
-	defer p.Close()
-	res, err := p.Run(&waggle.RunOptions{Context: make([]byte, 8)})
-	if err != nil || res != 7 {
-		t.Errorf("run: %d, %v; want 7", res, err)
-	}
-	_, err = waggle.NewProgramWithOptions(spec, waggle.ProgramOptions{SkipVerification: true})
-	if err == nil || !strings.Contains(err.Error(), "helper 9999") {
-		t.Errorf("without the verifier: %v, want a refusal naming helper 9999", err)
+	for _, id := range []string{"9999", "0", "-5"} {
+		insns, err := assembler.Assemble(`
+			mov %r1, 0
+			jeq %r1, 0, +1
+			call ` + id + `
+			mov %r0, 7
+			exit`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := &waggle.ProgramSpec{Name: "dead", Type: ebpf.RawTracepoint, Instructions: insns}
+		for _, engine := range budgetEngines() {
+			p, err := waggle.NewProgramWithOptions(spec, waggle.ProgramOptions{Engine: engine})
+			if err != nil {
+				t.Fatalf("call %s, %v: the verified program with a dead call was refused: %v", id, engine, err)
+			}
+			res, err := p.Run(&waggle.RunOptions{Context: make([]byte, 8)})
+			p.Close()
+			if err != nil || res != 7 {
+				t.Errorf("call %s, %v: run: %d, %v; want 7", id, engine, res, err)
+			}
+		}
+		_, err = waggle.NewProgramWithOptions(spec, waggle.ProgramOptions{SkipVerification: true})
+		if err == nil || !strings.Contains(err.Error(), "helper "+id) {
+			t.Errorf("call %s without the verifier: %v, want a refusal naming helper %s", id, err, id)
+		}
 	}
 }
 

@@ -235,9 +235,7 @@ func newProgram(name string, typ ebpf.ProgramType, insns isa.Instructions, licen
 			}
 		}
 	}
-	if verifying {
-		table = kernel.WithUnreachableHelpers(insns, table)
-	} else {
+	if !verifying {
 		if err := checkUnresolved(insns, unresolved); err != nil {
 			return nil, err
 		}
@@ -299,13 +297,17 @@ func (p *Program) setEngine(eng Engine, verified *verifier.Stats, used []maps.Ma
 	if err != nil {
 		return err
 	}
+	insns, table := p.insns, p.table
+	if verified != nil {
+		insns, table = kernel.WithUnreachableHelpers(insns, table)
+	}
 	if compile {
 		// newProgram validated the instructions.
 		opts := jit.Options{Type: p.typ, Checked: checked, OwnHelpers: p.own, Validated: true, Maps: used}
 		if verified != nil {
 			opts.ContextAccesses = verified.ContextAccesses
 		}
-		code, err := jit.Compile(p.insns, p.table, opts)
+		code, err := jit.Compile(insns, table, opts)
 		switch {
 		case err == nil:
 			p.code, p.engine = code, EngineJIT
@@ -315,7 +317,7 @@ func (p *Program) setEngine(eng Engine, verified *verifier.Stats, used []maps.Ma
 		}
 		// The system will not run generated code: interpret instead.
 	}
-	code, err := interp.Compile(p.insns, p.table)
+	code, err := interp.Compile(insns, table)
 	if err != nil {
 		return err
 	}

@@ -287,7 +287,7 @@ func newJITDiff(p *Program, stats *Stats) (*jitDiff, error) {
 	if err != nil {
 		return nil, err
 	}
-	tab = kernel.WithUnreachableHelpers(p.Instructions, tab).Clone() // as waggle's loader
+	tab = tab.Clone()
 	for _, id := range jitDiffNondeterministic {
 		if _, ok := tab.Lookup(int32(id)); !ok {
 			continue
@@ -321,14 +321,15 @@ func newJITDiff(p *Program, stats *Stats) (*jitDiff, error) {
 			return nil, err
 		}
 		d.e[k] = e
+		insns, tab := kernel.WithUnreachableHelpers(e.insns, tab) // as waggle's loader
 		if k < 2 {
-			if e.iprog, err = interp.Compile(e.insns, tab); err != nil {
+			if e.iprog, err = interp.Compile(insns, tab); err != nil {
 				d.close()
 				return nil, fmt.Errorf("interpreter: %w", err)
 			}
 			e.im = interp.NewMachine()
 		} else {
-			if e.jprog, err = jit.Compile(e.insns, tab, jit.Options{Type: p.Type, ContextAccesses: stats.ContextAccesses}); err != nil {
+			if e.jprog, err = jit.Compile(insns, tab, jit.Options{Type: p.Type, ContextAccesses: stats.ContextAccesses}); err != nil {
 				d.close()
 				return nil, fmt.Errorf("JIT: %w", err)
 			}

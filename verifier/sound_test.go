@@ -87,7 +87,7 @@ func newRunner(p *Program) (*runner, error) {
 		r.close()
 		return nil, err
 	}
-	tab = kernel.WithUnreachableHelpers(insns, tab) // as waggle's loader
+	insns, tab = kernel.WithUnreachableHelpers(insns, tab) // as waggle's loader
 	prog, err := interp.Compile(insns, tab)
 	if err != nil {
 		r.close()

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/cilium/ebpf"
@@ -390,22 +391,18 @@ func HelperGPLOnly(id int32) bool {
 	return ok && d.gplOnly
 }
 
-// WithUnreachableHelpers returns table with a helper for every helper
-// that insns call and table lacks, so that the engines can compile the
-// calls the verifier proved unreachable (it refuses the others): the
-// helper ends the run with an error, should it ever be called. The
-// loader builds the table of every verified program so, and so do tests
-// that run verified programs on the engines directly.
-func WithUnreachableHelpers(insns isa.Instructions, table *helper.Table) *helper.Table {
-	cloned := false
-	for _, ins := range insns {
-		if !ins.IsHelperCall() {
-			continue
-		}
-		id := int32(ins.Imm)
-		if _, ok := table.Lookup(id); ok {
-			continue
-		}
+// WithUnreachableHelpers returns insns and table made ready for the
+// engines to compile the helper calls of a verified program that the
+// verifier proved unreachable (it refuses the others), as the kernel
+// never looks at dead code: every called helper that table lacks gets a
+// helper that ends the run with an error, should it ever be called. A
+// call of an ID no table can hold (0, BPF_FUNC_unspec, or a negative
+// one) is made a call of a free ID in a copy of insns; insns itself is
+// not changed. The loader compiles every verified program so, and so do
+// tests that run verified programs on the engines directly.
+func WithUnreachableHelpers(insns isa.Instructions, table *helper.Table) (isa.Instructions, *helper.Table) {
+	cloned, copied := false, false
+	stub := func(id, at int32) {
 		if !cloned {
 			table, cloned = table.Clone(), true
 		}
@@ -413,9 +410,37 @@ func WithUnreachableHelpers(insns isa.Instructions, table *helper.Table) *helper
 		if id == CORESentinel {
 			name = "an instruction poisoned by an unresolved CO-RE relocation"
 		}
-		_ = table.Register(helper.Helper{ID: id, Name: name, Func: func(*helper.Call) (uint64, error) {
+		_ = table.Register(helper.Helper{ID: at, Name: name, Func: func(*helper.Call) (uint64, error) {
 			return 0, fmt.Errorf("the program called %s (helper %d), which waggle does not have; the verifier found no path to the call", name, id)
 		}})
 	}
-	return table
+	called := map[int32]bool{}
+	for _, ins := range insns {
+		if ins.IsHelperCall() {
+			called[int32(ins.Imm)] = true
+		}
+	}
+	free := int32(math.MaxInt32) // IDs for the calls of IDs a table cannot hold, from the top
+	for i, ins := range insns {
+		if !ins.IsHelperCall() {
+			continue
+		}
+		id := int32(ins.Imm)
+		if _, ok := table.Lookup(id); ok {
+			continue
+		}
+		if id > 0 {
+			stub(id, id)
+			continue
+		}
+		for _, ok := table.Lookup(free); ok || called[free]; _, ok = table.Lookup(free) {
+			free--
+		}
+		stub(id, free)
+		if !copied {
+			insns, copied = slices.Clone(insns), true
+		}
+		insns[i].Imm = int64(free)
+	}
+	return insns, table
 }
