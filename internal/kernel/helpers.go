@@ -414,12 +414,7 @@ func WithUnreachableHelpers(insns isa.Instructions, table *helper.Table) (isa.In
 			return 0, fmt.Errorf("the program called %s (helper %d), which waggle does not have; the verifier found no path to the call", name, id)
 		}})
 	}
-	called := map[int32]bool{}
-	for _, ins := range insns {
-		if ins.IsHelperCall() {
-			called[int32(ins.Imm)] = true
-		}
-	}
+	var called map[int32]bool    // every called ID, once a call needs a free one
 	free := int32(math.MaxInt32) // IDs for the calls of IDs a table cannot hold, from the top
 	for i, ins := range insns {
 		if !ins.IsHelperCall() {
@@ -432,6 +427,14 @@ func WithUnreachableHelpers(insns isa.Instructions, table *helper.Table) (isa.In
 		if id > 0 {
 			stub(id, id)
 			continue
+		}
+		if called == nil {
+			called = map[int32]bool{}
+			for _, ins := range insns {
+				if ins.IsHelperCall() {
+					called[int32(ins.Imm)] = true
+				}
+			}
 		}
 		for _, ok := table.Lookup(free); ok || called[free]; _, ok = table.Lookup(free) {
 			free--

@@ -279,10 +279,7 @@ func (c *compiler) stubs() {
 	c.stCtx(abi.OffExitArg, tmp)
 	c.movImm(tmp, abi.ExitHelper)
 	c.stCtx(abi.OffExitCode, tmp)
-	c.pushPair(x30, xzr)
-	c.movSP(tmp, sp)
-	c.stCtx(abi.OffNativeSP, tmp)
-	c.jumpTo(c.exit)
+	c.leaveToGo()
 
 	// r1 to r10 as they were, r0 the helper's result.
 	c.out.HelperResume = c.pos()
@@ -318,10 +315,7 @@ func (c *compiler) stubs() {
 	c.stCtx(abi.OffResume, aux)
 	c.stCtx(abi.OffExitArg, tmp)
 	c.stCtx(abi.OffExitCode, aux2)
-	c.pushPair(x30, xzr)
-	c.movSP(tmp, sp)
-	c.stCtx(abi.OffNativeSP, tmp)
-	c.jumpTo(c.exit)
+	c.leaveToGo()
 
 	c.out.EmulateResume = c.pos()
 	c.popPair(x30, xzr)
@@ -982,6 +976,16 @@ func (c *compiler) callInstruction(slot int, ins isa.Instruction) error {
 		return fmt.Errorf("kernel function calls (kfuncs) are not supported")
 	}
 	return nil
+}
+
+// leaveToGo ends the stub of an exit to Go: it keeps the link register
+// on the stack (the resume stubs pop it), records the native stack
+// pointer and jumps to the common exit.
+func (c *compiler) leaveToGo() {
+	c.pushPair(x30, xzr)
+	c.movSP(tmp, sp)
+	c.stCtx(abi.OffNativeSP, tmp)
+	c.jumpTo(c.exit)
 }
 
 // localCall calls the function at target: r6 to r9 and x30 wait on the
